@@ -1,0 +1,37 @@
+//! The rules of the simulated cloud, written once and free of I/O.
+//!
+//! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
+//! the catalog, the port traits the adapters implement, and the use cases that drive them.
+//!
+//! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
+//! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
+
+pub mod billing;
+pub mod catalog;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod ip_pool;
+pub mod lifecycle;
+pub mod money;
+pub mod page;
+pub mod ports;
+pub mod server;
+pub mod service;
+pub mod state;
+
+pub use billing::{BillingSummary, UsageRecord};
+pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
+pub use event::{Actor, Event, EventKind, NewEvent, RequestContext};
+pub use ids::ServerId;
+pub use ip_pool::IpPool;
+pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
+pub use money::Money;
+pub use page::{Cursor, Page, PageRequest};
+pub use server::{NewServer, Server, ServerFilter};
+pub use state::{Action, Conflict, Decision, ServerState};
+
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,278 @@
+//! Planning state changes: what an action, a due transition, a billing period or the idle
+//! reaper does to a server, as data a store applies in one transaction.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::billing::{self, UsageRecord};
+use crate::event::{EventKind, NewEvent, RequestContext};
+use crate::money::Money;
+use crate::server::Server;
+use crate::state::{self, Action, Conflict, Decision, ServerState};
+
+/// How long each transitional state lasts before it completes on its own. Zero completes at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransitionDelays {
+    /// `provisioning` → `running`.
+    pub provisioning: TimeDelta,
+    /// `starting` → `running`.
+    pub starting: TimeDelta,
+    /// `stopping` → `stopped`.
+    pub stopping: TimeDelta,
+    /// `rebooting` → `running`.
+    pub rebooting: TimeDelta,
+    /// `terminating` → `terminated`.
+    pub terminating: TimeDelta,
+}
+
+impl TransitionDelays {
+    /// Every transition completes at once.
+    pub const ZERO: TransitionDelays = TransitionDelays {
+        provisioning: TimeDelta::zero(),
+        starting: TimeDelta::zero(),
+        stopping: TimeDelta::zero(),
+        rebooting: TimeDelta::zero(),
+        terminating: TimeDelta::zero(),
+    };
+
+    /// How long `state` lasts, if it is transitional.
+    pub fn of(&self, state: ServerState) -> Option<TimeDelta> {
+        match state {
+            ServerState::Provisioning => Some(self.provisioning),
+            ServerState::Starting => Some(self.starting),
+            ServerState::Stopping => Some(self.stopping),
+            ServerState::Rebooting => Some(self.rebooting),
+            ServerState::Terminating => Some(self.terminating),
+            _ => None,
+        }
+    }
+}
+
+impl Default for TransitionDelays {
+    /// Roughly what a small cloud VM takes.
+    fn default() -> Self {
+        Self {
+            provisioning: TimeDelta::seconds(5),
+            starting: TimeDelta::seconds(3),
+            stopping: TimeDelta::seconds(3),
+            rebooting: TimeDelta::seconds(2),
+            terminating: TimeDelta::seconds(3),
+        }
+    }
+}
+
+/// The timing rules of the lifecycle engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleConfig {
+    /// Transitional state durations.
+    pub delays: TransitionDelays,
+    /// How often an open run is accrued into the ledger.
+    pub billing_period: TimeDelta,
+    /// A server stopped longer than this is terminated by the reaper.
+    pub idle_timeout: TimeDelta,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            delays: TransitionDelays::default(),
+            billing_period: TimeDelta::seconds(60),
+            idle_timeout: TimeDelta::minutes(30),
+        }
+    }
+}
+
+/// A planned change to one server, applied by a store in one transaction, and only if the
+/// stored server is still at `expected_generation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The generation the change was planned from.
+    pub expected_generation: i64,
+    /// The server as it is after the change.
+    pub server: Server,
+    /// Events to append, oldest first.
+    pub events: Vec<NewEvent>,
+    /// Usage records to append, oldest first.
+    pub usage: Vec<UsageRecord>,
+    /// Whether the server's address goes back to its pool.
+    pub release_address: bool,
+}
+
+impl StateChange {
+    fn from(server: &Server) -> Self {
+        let mut next = server.clone();
+        next.generation += 1;
+        Self {
+            expected_generation: server.generation,
+            server: next,
+            events: Vec::new(),
+            usage: Vec::new(),
+            release_address: false,
+        }
+    }
+}
+
+/// What `action` does to `server` at `now`: a change, nothing (a no-op), or a conflict.
+pub fn plan_action(
+    server: &Server,
+    action: Action,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+    ctx: &RequestContext,
+) -> Result<Option<StateChange>, Conflict> {
+    match state::decide(server.state, action)? {
+        Decision::NoOp => Ok(None),
+        Decision::Transition(to) => {
+            let mut change = StateChange::from(server);
+            enter(
+                &mut change,
+                to,
+                now,
+                config,
+                ctx,
+                EventKind::ActionRequested,
+            );
+            Ok(Some(change))
+        }
+    }
+}
+
+/// Completes `server`'s transitional state if it is due by `now`.
+///
+/// The completion is dated at its due time, not at `now`, so a late worker or a restart
+/// bills and records exactly what a punctual one would have.
+pub fn plan_completion(
+    server: &Server,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+) -> Option<StateChange> {
+    let due = server.transition_due_at.filter(|due| *due <= now)?;
+    server.state.completes_to()?;
+    let mut change = StateChange::from(server);
+    complete(&mut change, due, config);
+    Some(change)
+}
+
+/// Accrues `server`'s open run into the ledger if a billing period has passed by `now`.
+pub fn plan_accrual(
+    server: &Server,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+) -> Option<StateChange> {
+    let watermark = server.billed_until?;
+    if now - watermark < config.billing_period {
+        return None;
+    }
+    let mut change = StateChange::from(server);
+    let record = billing::accrue(&mut change.server, now)?;
+    change.usage.push(record);
+    Some(change)
+}
+
+/// Terminates `server` for the reaper if it has been stopped longer than the idle timeout.
+pub fn plan_reap(
+    server: &Server,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+) -> Option<StateChange> {
+    let stopped_at = server.stopped_at?;
+    if server.state != ServerState::Stopped || now - stopped_at < config.idle_timeout {
+        return None;
+    }
+    plan_action(
+        server,
+        Action::Terminate,
+        now,
+        config,
+        &RequestContext::reaper(),
+    )
+    .ok()
+    .flatten()
+}
+
+/// The server a provisioning request creates at `now`, before it has an address.
+pub fn provisioned(mut server: Server, now: DateTime<Utc>, config: &LifecycleConfig) -> Server {
+    server.state = ServerState::Provisioning;
+    server.generation = 0;
+    server.created_at = now;
+    server.updated_at = now;
+    server.transition_due_at = Some(now + config.delays.provisioning);
+    server.billed_seconds = 0;
+    server.billed_amount = Money::ZERO;
+    server
+}
+
+fn enter(
+    change: &mut StateChange,
+    to: ServerState,
+    at: DateTime<Utc>,
+    config: &LifecycleConfig,
+    ctx: &RequestContext,
+    kind: EventKind,
+) {
+    let from = change.server.state;
+    let server = &mut change.server;
+    server.state = to;
+    server.updated_at = at;
+    server.transition_due_at = config.delays.of(to).map(|delay| at + delay);
+    let opens_run = to == ServerState::Running
+        && matches!(from, ServerState::Provisioning | ServerState::Starting);
+    if opens_run {
+        billing::open_run(server, at);
+    }
+    let closes_run = from.is_billable() && !to.is_billable();
+    if let Some(record) = closes_run.then(|| billing::close_run(server, at)).flatten() {
+        change.events.push(NewEvent {
+            server_id: record.server_id,
+            at,
+            kind: EventKind::Billed,
+            from_state: None,
+            to_state: None,
+            actor: ctx.actor,
+            request_id: ctx.request_id.clone(),
+            message: format!("run closed: {} s billed, {}", record.seconds, record.amount),
+        });
+        change.usage.push(record);
+    }
+    match to {
+        ServerState::Stopped => change.server.stopped_at = Some(at),
+        ServerState::Terminated => {
+            change.server.terminated_at = Some(at);
+            change.server.ip = None;
+            change.release_address = true;
+        }
+        _ => {}
+    }
+    let message = match kind {
+        EventKind::TransitionCompleted => format!("{from} completed: now {to}"),
+        _ => format!("{} requested by {}: {from} → {to}", verb(to), ctx.actor),
+    };
+    change.events.push(NewEvent {
+        server_id: change.server.id,
+        at,
+        kind,
+        from_state: Some(from),
+        to_state: Some(to),
+        actor: ctx.actor,
+        request_id: ctx.request_id.clone(),
+        message,
+    });
+    if change.server.transition_due_at == Some(at) {
+        complete(change, at, config);
+    }
+}
+
+fn complete(change: &mut StateChange, at: DateTime<Utc>, config: &LifecycleConfig) {
+    if let Some(to) = change.server.state.completes_to() {
+        let ctx = RequestContext::system();
+        enter(change, to, at, config, &ctx, EventKind::TransitionCompleted);
+    }
+}
+
+fn verb(to: ServerState) -> &'static str {
+    match to {
+        ServerState::Starting => "start",
+        ServerState::Stopping => "stop",
+        ServerState::Rebooting => "reboot",
+        _ => "terminate",
+    }
+}

@@ -1,0 +1,69 @@
+//! The server record and what describes a new one.
+
+use std::net::Ipv4Addr;
+
+use chrono::{DateTime, Utc};
+
+use crate::event::NewEvent;
+use crate::ids::ServerId;
+use crate::money::Money;
+use crate::state::ServerState;
+
+/// A virtual server as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    /// Its identity.
+    pub id: ServerId,
+    /// A human-readable name; not unique.
+    pub name: String,
+    /// The region it lives in.
+    pub region: String,
+    /// Its server type.
+    pub server_type: String,
+    /// Where it is in its lifecycle.
+    pub state: ServerState,
+    /// Its address; held from provisioning until it is terminated.
+    pub ip: Option<Ipv4Addr>,
+    /// The hourly price fixed when it was provisioned, so a catalog change never reprices it.
+    pub hourly_price: Money,
+    /// Bumped by every change; a change only applies to the generation it was planned from.
+    pub generation: i64,
+    /// When it was provisioned.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it last reached `running` from provisioning or a start: the start of its last run.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it last reached `stopped`.
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// When it reached `terminated`.
+    pub terminated_at: Option<DateTime<Utc>>,
+    /// When its current transitional state completes on its own.
+    pub transition_due_at: Option<DateTime<Utc>>,
+    /// The billing watermark of the open run: billed up to here. `None` when no run is open.
+    pub billed_until: Option<DateTime<Utc>>,
+    /// Seconds billed over its whole life.
+    pub billed_seconds: i64,
+    /// Amount billed over its whole life.
+    pub billed_amount: Money,
+}
+
+/// What provisioning asks a store to create, in one transaction with an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewServer {
+    /// The server to insert, in `provisioning`, without an address yet.
+    pub server: Server,
+    /// The event recording its creation.
+    pub event: NewEvent,
+}
+
+/// Filters for listing servers; `None` matches everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerFilter {
+    /// Only servers in this region.
+    pub region: Option<String>,
+    /// Only servers of this type.
+    pub server_type: Option<String>,
+    /// Only servers in this state.
+    pub state: Option<ServerState>,
+}

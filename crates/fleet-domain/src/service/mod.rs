@@ -1,0 +1,14 @@
+//! The use cases: what clients and workers can do, each taking its ports by constructor.
+
+mod clock;
+mod engine;
+mod servers;
+
+pub use clock::ManualClock;
+pub use engine::{Engine, PassReport};
+#[cfg(test)]
+mod tests;
+
+pub use servers::{
+    ActOutcome, ListRequest, ProvisionRequest, ServerService, ServerView, UsageReport,
+};

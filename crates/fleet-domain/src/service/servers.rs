@@ -1,0 +1,364 @@
+//! The client-facing use cases: provision, read, list, act on a server, read its history.
+
+use std::sync::Arc;
+
+use chrono::DateTime;
+use chrono::Utc;
+
+use crate::billing::{self, BillingSummary, UsageRecord};
+use crate::catalog::Catalog;
+use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
+use crate::event::{Event, EventKind, NewEvent, RequestContext};
+use crate::ids::ServerId;
+use crate::lifecycle::{self, LifecycleConfig};
+use crate::money::Money;
+use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
+use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
+use crate::server::{NewServer, Server, ServerFilter};
+use crate::state::{Action, ServerState};
+
+/// How many times an action is re-planned when another writer changed the server first.
+const ACT_ATTEMPTS: usize = 5;
+/// The most events one history read returns.
+pub const MAX_EVENTS: u32 = 100;
+const MAX_NAME_CHARS: usize = 64;
+
+/// A request to create a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionRequest {
+    /// The region to place it in.
+    pub region: String,
+    /// Its server type.
+    pub server_type: String,
+    /// Its name; a default is made from the type and id when absent.
+    pub name: Option<String>,
+}
+
+/// A request to list servers, as the client gave it; validated by [`ServerService::list`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    /// Only this region.
+    pub region: Option<String>,
+    /// Only this server type.
+    pub server_type: Option<String>,
+    /// Only this state.
+    pub state: Option<ServerState>,
+    /// Page size, 1 to 100; 20 when absent.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items to skip first.
+    pub offset: Option<u64>,
+}
+
+/// A server with what it has cost so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerView {
+    /// The server.
+    pub server: Server,
+    /// Its billing at the time of reading.
+    pub billing: BillingSummary,
+}
+
+/// What an action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActOutcome {
+    /// The server after the action.
+    pub view: ServerView,
+    /// False when the action was a no-op.
+    pub changed: bool,
+}
+
+/// A server's usage ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageReport {
+    /// The server, with its running totals.
+    pub view: ServerView,
+    /// Its usage records, oldest first.
+    pub records: Vec<UsageRecord>,
+}
+
+/// The client-facing use cases.
+pub struct ServerService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    catalog: Arc<Catalog>,
+    config: LifecycleConfig,
+}
+
+impl ServerService {
+    /// The service over its ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        catalog: Arc<Catalog>,
+        config: LifecycleConfig,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            catalog,
+            config,
+        }
+    }
+
+    /// The catalog the service provisions from.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Creates a server in `provisioning` with an address from its region's pool.
+    pub async fn provision(
+        &self,
+        request: ProvisionRequest,
+        ctx: &RequestContext,
+    ) -> Result<ServerView, ProvisionError> {
+        let region =
+            self.catalog
+                .region(&request.region)
+                .ok_or_else(|| ProvisionError::UnknownRegion {
+                    name: request.region.clone(),
+                    known: names(self.catalog.regions().iter().map(|r| r.name.as_str())),
+                })?;
+        let server_type = self
+            .catalog
+            .server_type(&request.server_type)
+            .ok_or_else(|| ProvisionError::UnknownServerType {
+                name: request.server_type.clone(),
+                known: names(self.catalog.server_types().iter().map(|t| t.name.as_str())),
+            })?;
+        let id = ServerId::random();
+        let name = match request.name {
+            Some(name) => validate_name(name)?,
+            None => format!("{}-{}", server_type.name, &id.to_string()[..8]),
+        };
+        let now = self.clock.now();
+        let server = lifecycle::provisioned(
+            Server {
+                id,
+                name,
+                region: region.name.clone(),
+                server_type: server_type.name.clone(),
+                state: ServerState::Provisioning,
+                ip: None,
+                hourly_price: server_type.hourly_price(),
+                generation: 0,
+                created_at: now,
+                updated_at: now,
+                started_at: None,
+                stopped_at: None,
+                terminated_at: None,
+                transition_due_at: None,
+                billed_until: None,
+                billed_seconds: 0,
+                billed_amount: Money::ZERO,
+            },
+            now,
+            &self.config,
+        );
+        let event = NewEvent {
+            server_id: id,
+            at: now,
+            kind: EventKind::Created,
+            from_state: None,
+            to_state: Some(ServerState::Provisioning),
+            actor: ctx.actor,
+            request_id: ctx.request_id.clone(),
+            message: format!("provisioned as {} in {}", server.server_type, server.region),
+        };
+        let created = self
+            .store
+            .provision(NewServer { server, event })
+            .await
+            .map_err(|e| match e {
+                ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
+                ProvisionStoreError::NoPool(region) => {
+                    ProvisionError::Store(StoreError::Unknown(anyhow::anyhow!(
+                        "region '{region}' is in the catalog but has no pool in the store"
+                    )))
+                }
+                ProvisionStoreError::Store(e) => ProvisionError::Store(e),
+            })?;
+        let server = self.complete_if_due(created, now).await?;
+        Ok(self.view(server, now))
+    }
+
+    /// The server with this id.
+    pub async fn get(&self, id: ServerId) -> Result<ServerView, GetError> {
+        let server = self.store.get(id).await?.ok_or(GetError::NotFound(id))?;
+        Ok(self.view(server, self.clock.now()))
+    }
+
+    /// A page of servers matching the request's filters, in creation order.
+    pub async fn list(&self, request: ListRequest) -> Result<Page<ServerView>, ListError> {
+        if let Some(region) = request
+            .region
+            .as_ref()
+            .filter(|r| self.catalog.region(r).is_none())
+        {
+            return Err(ListError::UnknownFilter {
+                kind: "region",
+                name: region.clone(),
+            });
+        }
+        if let Some(server_type) = request
+            .server_type
+            .as_ref()
+            .filter(|t| self.catalog.server_type(t).is_none())
+        {
+            return Err(ListError::UnknownFilter {
+                kind: "type",
+                name: server_type.clone(),
+            });
+        }
+        let limit =
+            page_limit(request.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|given| {
+                ListError::BadLimit {
+                    given,
+                    max: MAX_PAGE_SIZE,
+                }
+            })?;
+        let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let filter = ServerFilter {
+            region: request.region,
+            server_type: request.server_type,
+            state: request.state,
+        };
+        let page = PageRequest {
+            limit: limit + 1,
+            after,
+            offset: request.offset.unwrap_or(0),
+        };
+        let mut servers = self.store.list(&filter, &page).await?;
+        let next = if servers.len() > limit as usize {
+            servers.truncate(limit as usize);
+            servers.last().map(|s| Cursor {
+                created_at: s.created_at,
+                id: s.id,
+            })
+        } else {
+            None
+        };
+        let now = self.clock.now();
+        Ok(Page {
+            items: servers.into_iter().map(|s| self.view(s, now)).collect(),
+            next,
+        })
+    }
+
+    /// Starts, stops, reboots or terminates a server, as the lifecycle table says.
+    ///
+    /// When another writer changes the server between the read and the write, the action is
+    /// planned again from the new state, so of two conflicting actions exactly one wins.
+    pub async fn act(
+        &self,
+        id: ServerId,
+        action: Action,
+        ctx: &RequestContext,
+    ) -> Result<ActOutcome, ActError> {
+        for _ in 0..ACT_ATTEMPTS {
+            let server = self.store.get(id).await?.ok_or(ActError::NotFound(id))?;
+            let now = self.clock.now();
+            let Some(change) = lifecycle::plan_action(&server, action, now, &self.config, ctx)?
+            else {
+                return Ok(ActOutcome {
+                    view: self.view(server, now),
+                    changed: false,
+                });
+            };
+            if let Applied::Done(server) = self.store.apply(&change).await? {
+                return Ok(ActOutcome {
+                    view: self.view(*server, now),
+                    changed: true,
+                });
+            }
+        }
+        Err(ActError::Store(StoreError::Unavailable(anyhow::anyhow!(
+            "server {id} kept changing under {ACT_ATTEMPTS} attempts to {action} it"
+        ))))
+    }
+
+    /// The newest events of a server, newest first (at most 100).
+    pub async fn events(
+        &self,
+        id: ServerId,
+        limit: Option<i64>,
+    ) -> Result<Vec<Event>, HistoryError> {
+        let limit =
+            page_limit(limit, MAX_EVENTS, MAX_EVENTS).map_err(|given| HistoryError::BadLimit {
+                given,
+                max: MAX_EVENTS,
+            })?;
+        self.require(id).await?;
+        Ok(self.store.events(id, limit).await?)
+    }
+
+    /// A server's usage records and totals.
+    pub async fn usage(&self, id: ServerId) -> Result<UsageReport, HistoryError> {
+        let server = self.require(id).await?;
+        let records = self.store.usage(id).await?;
+        Ok(UsageReport {
+            view: self.view(server, self.clock.now()),
+            records,
+        })
+    }
+
+    /// How each region's pool is used.
+    pub async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        self.store.pool_usage().await
+    }
+
+    async fn require(&self, id: ServerId) -> Result<Server, HistoryError> {
+        self.store.get(id).await?.ok_or(HistoryError::NotFound(id))
+    }
+
+    async fn complete_if_due(
+        &self,
+        server: Server,
+        now: DateTime<Utc>,
+    ) -> Result<Server, StoreError> {
+        let Some(change) = lifecycle::plan_completion(&server, now, &self.config) else {
+            return Ok(server);
+        };
+        match self.store.apply(&change).await? {
+            Applied::Done(server) => Ok(*server),
+            Applied::Stale => Ok(self.store.get(server.id).await?.unwrap_or(server)),
+        }
+    }
+
+    fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
+        let billing = billing::summary(&server, now);
+        ServerView { server, billing }
+    }
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+fn validate_name(name: String) -> Result<String, ProvisionError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err(ProvisionError::InvalidName("must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(ProvisionError::InvalidName("must be at most 64 characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ProvisionError::InvalidName(
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The page size asked for, or `default`; the raw value back when it is outside 1..=`max`.
+fn page_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32, i64> {
+    match limit {
+        None => Ok(default),
+        Some(given) => u32::try_from(given)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or(given),
+    }
+}

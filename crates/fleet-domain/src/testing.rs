@@ -1,0 +1,59 @@
+//! Fixtures shared by the domain's unit tests.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::ids::ServerId;
+use crate::lifecycle::LifecycleConfig;
+use crate::money::Money;
+use crate::server::Server;
+use crate::state::ServerState;
+
+/// 2026-01-01T00:00:00Z, a fixed start for deterministic tests.
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("valid timestamp")
+}
+
+/// `t0` plus whole seconds.
+pub fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(seconds)
+}
+
+/// A t2.micro-priced server created at `t0` in `state`, with no run open.
+pub fn server(state: ServerState) -> Server {
+    Server {
+        id: ServerId::random(),
+        name: "test".to_owned(),
+        region: "us-east-1".to_owned(),
+        server_type: "t2.micro".to_owned(),
+        state,
+        ip: Some("10.0.0.1".parse().expect("valid ip")),
+        hourly_price: Money::from_micros(11_600),
+        generation: 0,
+        created_at: t0(),
+        updated_at: t0(),
+        started_at: None,
+        stopped_at: None,
+        terminated_at: None,
+        transition_due_at: None,
+        billed_until: None,
+        billed_seconds: 0,
+        billed_amount: Money::ZERO,
+    }
+}
+
+/// Delays of 10 s (provisioning), 5 s (start, stop, reboot, terminate); billing every 60 s;
+/// idle after 30 minutes.
+pub fn config() -> LifecycleConfig {
+    let five = TimeDelta::seconds(5);
+    LifecycleConfig {
+        delays: crate::lifecycle::TransitionDelays {
+            provisioning: TimeDelta::seconds(10),
+            starting: five,
+            stopping: five,
+            rebooting: five,
+            terminating: five,
+        },
+        billing_period: TimeDelta::seconds(60),
+        idle_timeout: TimeDelta::minutes(30),
+    }
+}

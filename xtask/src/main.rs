@@ -1,0 +1,102 @@
+//! Developer tasks for fleet, run as `cargo xtask <task>`.
+//!
+//! This crate only orchestrates cargo and the tools around it; it must never depend on the
+//! fleet crates themselves, so it builds in seconds and works when they do not.
+
+mod postgres;
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test      the whole test suite, with a Postgres found or started for it
+  ci        format check, clippy with warnings denied, then `test`
+  migrate   apply the Postgres migrations to DATABASE_URL
+  help      this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("ci") => ci(),
+        Some("migrate") => migrate(),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown task '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the whole suite against a Postgres found or started for it; extra arguments go to
+/// the test runner.
+fn test(extra: &[String]) -> Result<()> {
+    let database = postgres::find_or_start()?;
+    eprintln!("xtask: tests use Postgres at {}", database.display_url());
+    let mut command = if has_nextest() {
+        let mut c = cargo();
+        c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+        c
+    } else {
+        eprintln!("xtask: cargo-nextest not found, using cargo test");
+        let mut c = cargo();
+        c.args(["test", "--workspace", "--no-fail-fast"]);
+        c
+    };
+    command.args(extra).env("TEST_DATABASE_URL", database.url());
+    run(&mut command)
+}
+
+fn ci() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    test(&[])
+}
+
+fn migrate() -> Result<()> {
+    let url = std::env::var("DATABASE_URL")
+        .context("set DATABASE_URL to the Postgres database to migrate")?;
+    run(cargo()
+        .args(["run", "--quiet", "--package", "fleetd", "--", "migrate"])
+        .env("DATABASE_URL", url))
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+fn run(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("could not run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
