@@ -3,6 +3,7 @@
 //! This crate only orchestrates cargo and the tools around it; it must never depend on the
 //! fleet crates themselves, so it builds in seconds and works when they do not.
 
+mod arch;
 mod postgres;
 
 use std::process::{Command, ExitCode};
@@ -14,7 +15,8 @@ usage: cargo xtask <task>
 
 tasks:
   test      the whole test suite, with a Postgres found or started for it
-  ci        format check, clippy with warnings denied, then `test`
+  ci        format check, clippy with warnings denied, `arch`, then `test`
+  arch      check that fleet-domain depends on no adapter or framework crate
   migrate   apply the Postgres migrations to DATABASE_URL
   help      this text";
 
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("ci") => ci(),
+        Some("arch") => arch::check(),
         Some("migrate") => migrate(),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
@@ -68,6 +71,7 @@ fn ci() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    arch::check()?;
     test(&[])
 }
 
