@@ -1,0 +1,77 @@
+//! Guarded state changes.
+
+use std::sync::Arc;
+
+use fleet_domain::ports::{Applied, Store};
+use fleet_domain::{Action, ServerId};
+
+use crate::fixtures::{act, apply, at, config, get, plan, pools, running};
+
+/// A change updates every field of the server and appends its events and usage.
+pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = running(&store, "lab-a", at(0)).await;
+    let before_events = store.events(server.id, 100).await.expect("events").len();
+    let change = plan(&server, Action::Stop, at(200), &config());
+    assert!(!change.usage.is_empty(), "stopping closes the run");
+    let applied = apply(&store, &change).await;
+    assert_eq!(
+        applied, change.server,
+        "apply returns the server after the change"
+    );
+    assert_eq!(get(&store, server.id).await, change.server);
+    let events = store.events(server.id, 100).await.expect("events");
+    assert_eq!(events.len(), before_events + change.events.len());
+    let newest: Vec<_> = events[..change.events.len()]
+        .iter()
+        .rev()
+        .map(|e| e.event.clone())
+        .collect();
+    assert_eq!(newest, change.events);
+    assert_eq!(store.usage(server.id).await.expect("usage"), change.usage);
+}
+
+/// A change planned from an old generation is `Stale` and writes nothing at all.
+pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = running(&store, "lab-a", at(0)).await;
+    let stop = plan(&server, Action::Stop, at(100), &config());
+    let terminate = plan(&server, Action::Terminate, at(100), &config());
+    let stopped = apply(&store, &stop).await;
+    let events = store.events(server.id, 100).await.expect("events");
+    let usage = store.usage(server.id).await.expect("usage");
+    assert_eq!(
+        store.apply(&terminate).await.expect("apply"),
+        Applied::Stale,
+        "the terminate was planned from the generation the stop replaced"
+    );
+    assert_eq!(get(&store, server.id).await, stopped);
+    assert_eq!(store.events(server.id, 100).await.expect("events"), events);
+    assert_eq!(store.usage(server.id).await.expect("usage"), usage);
+    let usage_now = store.pool_usage().await.expect("pool_usage");
+    assert_eq!(
+        usage_now[0].allocated, 1,
+        "a stale change releases no address"
+    );
+    let again = act(&store, &stopped, Action::Terminate, at(110)).await;
+    assert_eq!(again.generation, stopped.generation + 1);
+}
+
+/// A change to a server the store does not have is `Stale`, and creates nothing.
+pub async fn apply_to_an_unknown_server_is_stale(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = running(&store, "lab-a", at(0)).await;
+    let mut change = plan(&server, Action::Stop, at(100), &config());
+    let ghost = ServerId::random();
+    change.server.id = ghost;
+    for event in &mut change.events {
+        event.server_id = ghost;
+    }
+    for record in &mut change.usage {
+        record.server_id = ghost;
+    }
+    assert_eq!(store.apply(&change).await.expect("apply"), Applied::Stale);
+    assert_eq!(store.get(ghost).await.expect("get"), None);
+    assert!(store.events(ghost, 100).await.expect("events").is_empty());
+    assert!(store.usage(ghost).await.expect("usage").is_empty());
+}

@@ -1,0 +1,228 @@
+//! Building blocks of the cases: fixed times, pools, and servers moved through their
+//! lifecycle with the domain's own planning functions.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use fleet_domain::catalog::RegionSpec;
+use fleet_domain::event::{Actor, EventKind, NewEvent};
+use fleet_domain::lifecycle::{self, LifecycleConfig, StateChange, TransitionDelays};
+use fleet_domain::ports::{Applied, Store};
+use fleet_domain::{Action, IpPool, Money, NewServer, RequestContext, Server, ServerId};
+use fleet_domain::{ServerFilter, ServerState};
+
+/// The price of the servers the cases create.
+pub(crate) const PRICE: Money = Money::from_micros(11_600);
+
+/// 2026-01-01T00:00:00Z: every case's time starts here.
+pub(crate) fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("a valid timestamp")
+}
+
+/// `t0` plus whole seconds.
+pub(crate) fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(seconds)
+}
+
+/// 10 s to provision, 5 s for the other transitions, billing every 60 s, idle after 30 min.
+pub(crate) fn config() -> LifecycleConfig {
+    let five = TimeDelta::seconds(5);
+    LifecycleConfig {
+        delays: TransitionDelays {
+            provisioning: TimeDelta::seconds(10),
+            starting: five,
+            stopping: five,
+            rebooting: five,
+            terminating: five,
+        },
+        billing_period: TimeDelta::seconds(60),
+        idle_timeout: TimeDelta::minutes(30),
+    }
+}
+
+/// A config whose transitions all complete at once.
+pub(crate) fn instant_config() -> LifecycleConfig {
+    LifecycleConfig {
+        delays: TransitionDelays::ZERO,
+        ..config()
+    }
+}
+
+/// A region spec.
+pub(crate) fn region(name: &str, cidr: &str) -> RegionSpec {
+    RegionSpec {
+        name: name.to_owned(),
+        cidr: pool(cidr),
+    }
+}
+
+/// A pool from its CIDR text.
+pub(crate) fn pool(cidr: &str) -> IpPool {
+    cidr.parse().expect("a valid CIDR in the suite")
+}
+
+/// Syncs the store's pools to `regions` (name, CIDR).
+pub(crate) async fn pools(store: &Arc<dyn Store>, regions: &[(&str, &str)]) {
+    let specs: Vec<RegionSpec> = regions.iter().map(|(n, c)| region(n, c)).collect();
+    store.sync_pools(&specs).await.expect("sync_pools");
+}
+
+/// What the provisioning use case hands the store for a server created at `now`.
+pub(crate) fn new_server(region: &str, server_type: &str, now: DateTime<Utc>) -> NewServer {
+    let id = ServerId::random();
+    let server = lifecycle::provisioned(
+        Server {
+            id,
+            name: format!("{server_type}-{}", &id.to_string()[..8]),
+            region: region.to_owned(),
+            server_type: server_type.to_owned(),
+            state: ServerState::Provisioning,
+            ip: None,
+            hourly_price: PRICE,
+            generation: 0,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            stopped_at: None,
+            terminated_at: None,
+            transition_due_at: None,
+            billed_until: None,
+            billed_seconds: 0,
+            billed_amount: Money::ZERO,
+        },
+        now,
+        &config(),
+    );
+    let event = NewEvent {
+        server_id: id,
+        at: now,
+        kind: EventKind::Created,
+        from_state: None,
+        to_state: Some(ServerState::Provisioning),
+        actor: Actor::Api,
+        request_id: Some(format!("req-{id}")),
+        message: format!("provisioned as {server_type} in {region}"),
+    };
+    NewServer { server, event }
+}
+
+/// Provisions a `t2.micro` in `region` at `now`, which must succeed.
+pub(crate) async fn provision(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+    store
+        .provision(new_server(region, "t2.micro", now))
+        .await
+        .expect("provision")
+}
+
+/// Applies a change that must not be stale, and returns the server after it.
+pub(crate) async fn apply(store: &Arc<dyn Store>, change: &StateChange) -> Server {
+    match store.apply(change).await.expect("apply") {
+        Applied::Done(server) => *server,
+        Applied::Stale => panic!("change to {} was stale", change.server.id),
+    }
+}
+
+/// The change an API client's `action` makes at `now`, which must be a transition.
+pub(crate) fn plan(
+    server: &Server,
+    action: Action,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+) -> StateChange {
+    lifecycle::plan_action(server, action, now, config, &RequestContext::api("req-act"))
+        .expect("the action is allowed")
+        .expect("the action changes the server")
+}
+
+/// Applies `action` at `now` with the suite's config.
+pub(crate) async fn act(
+    store: &Arc<dyn Store>,
+    server: &Server,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Server {
+    apply(store, &plan(server, action, now, &config())).await
+}
+
+/// Completes the server's transitional state at its due time.
+pub(crate) async fn complete(store: &Arc<dyn Store>, server: &Server) -> Server {
+    let due = server.transition_due_at.expect("a transitional server");
+    let change = lifecycle::plan_completion(server, due, &config()).expect("a due completion");
+    apply(store, &change).await
+}
+
+/// A server provisioned at `now` and brought to `running` (10 s later).
+pub(crate) async fn running(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+    let server = provision(store, region, now).await;
+    complete(store, &server).await
+}
+
+/// A server provisioned at `now`, run, and stopped (it is `stopped` from `now + 20 s`).
+pub(crate) async fn stopped(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+    let server = running(store, region, now).await;
+    let stopping = act(store, &server, Action::Stop, now + TimeDelta::seconds(15)).await;
+    complete(store, &stopping).await
+}
+
+/// The stored server with this id, which must exist.
+pub(crate) async fn get(store: &Arc<dyn Store>, id: ServerId) -> Server {
+    store
+        .get(id)
+        .await
+        .expect("get")
+        .expect("the server exists")
+}
+
+/// Every server, in list order.
+pub(crate) async fn all_servers(store: &Arc<dyn Store>) -> Vec<Server> {
+    list(store, &ServerFilter::default(), 100, None, 0).await
+}
+
+/// One `list` call.
+pub(crate) async fn list(
+    store: &Arc<dyn Store>,
+    filter: &ServerFilter,
+    limit: u32,
+    after: Option<&Server>,
+    offset: u64,
+) -> Vec<Server> {
+    let page = fleet_domain::PageRequest {
+        limit,
+        after: after.map(|s| fleet_domain::Cursor {
+            created_at: s.created_at,
+            id: s.id,
+        }),
+        offset,
+    };
+    store.list(filter, &page).await.expect("list")
+}
+
+/// The ids of servers, in order.
+pub(crate) fn ids(servers: &[Server]) -> Vec<ServerId> {
+    servers.iter().map(|s| s.id).collect()
+}
+
+/// Servers sorted as lists return them: by (created_at, id).
+pub(crate) fn in_list_order(mut servers: Vec<Server>) -> Vec<Server> {
+    servers.sort_by_key(|s| (s.created_at, s.id));
+    servers
+}
+
+/// Records which servers a planner was offered, as it was offered them, in order.
+#[derive(Default)]
+pub(crate) struct Offered(Mutex<Vec<Server>>);
+
+impl Offered {
+    /// Notes that `server` was offered.
+    pub(crate) fn note(&self, server: &Server) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(server.clone());
+    }
+
+    /// Takes what was offered so far.
+    pub(crate) fn take(&self) -> Vec<Server> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}

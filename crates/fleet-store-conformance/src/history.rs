@@ -1,0 +1,127 @@
+//! Event logs and the usage ledger.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use fleet_domain::ports::Store;
+use fleet_domain::{Action, NewEvent, ServerId, lifecycle};
+
+use crate::fixtures::{apply, at, config, get, instant_config, plan, pools, provision, running};
+
+/// Events come newest first, `limit` caps them to the newest, and each server has its own.
+pub async fn events_are_newest_first_and_windowed(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let new = crate::fixtures::new_server("lab-a", "t2.micro", at(0));
+    let mut appended: Vec<NewEvent> = vec![new.event.clone()];
+    let server = store.provision(new).await.expect("provision");
+    let other = running(&store, "lab-a", at(1)).await;
+    let fast = instant_config();
+    let mut current = {
+        let change = lifecycle::plan_completion(&server, at(10), &fast).expect("due");
+        appended.extend(change.events.clone());
+        apply(&store, &change).await
+    };
+    let mut t = 100;
+    while appended.len() < 130 {
+        let action = if t % 200 == 100 {
+            Action::Stop
+        } else {
+            Action::Start
+        };
+        let change = plan(&current, action, at(t), &fast);
+        appended.extend(change.events.clone());
+        current = apply(&store, &change).await;
+        t += 100;
+    }
+    let newest_first: Vec<NewEvent> = appended.iter().rev().cloned().collect();
+    let got = |limit| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .events(server.id, limit)
+                .await
+                .expect("events")
+                .into_iter()
+                .map(|e| e.event)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(got(100).await, newest_first[..100].to_vec());
+    assert_eq!(got(3).await, newest_first[..3].to_vec());
+    assert_eq!(got(1000).await, newest_first);
+    let theirs = store.events(other.id, 100).await.expect("events");
+    assert!(theirs.iter().all(|e| e.event.server_id == other.id));
+    assert_eq!(theirs.len(), 2, "created and completed");
+    let ids: Vec<i64> = store
+        .events(server.id, 1000)
+        .await
+        .expect("events")
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] > w[1]),
+        "ids increase with appends: {ids:?}"
+    );
+}
+
+/// Events written at one instant (a zero-delay transition) are listed in reverse append order.
+pub async fn events_at_the_same_instant_keep_their_order(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = running(&store, "lab-a", at(0)).await;
+    let change = plan(&server, Action::Stop, at(100), &instant_config());
+    assert!(change.events.len() >= 3, "billed, requested and completed");
+    assert!(change.events.iter().all(|e| e.at == at(100)));
+    apply(&store, &change).await;
+    let newest: Vec<NewEvent> = store
+        .events(server.id, change.events.len() as u32)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    let expected: Vec<NewEvent> = change.events.iter().rev().cloned().collect();
+    assert_eq!(newest, expected);
+}
+
+/// A server that never existed has no events and no usage.
+pub async fn history_of_an_unknown_server_is_empty(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    running(&store, "lab-a", at(0)).await;
+    let ghost = ServerId::random();
+    assert!(store.events(ghost, 100).await.expect("events").is_empty());
+    assert!(store.usage(ghost).await.expect("usage").is_empty());
+}
+
+/// Accruals and the closing of a run append records oldest first; they add up to the
+/// server's totals, and each starts where the previous one ended.
+pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let mut server = running(&store, "lab-a", at(0)).await;
+    let other = provision(&store, "lab-a", at(0)).await;
+    let mut expected = Vec::new();
+    for minutes in 1..=3 {
+        let now = at(10) + TimeDelta::seconds(61 * minutes);
+        let change = lifecycle::plan_accrual(&server, now, &config()).expect("an accrual");
+        expected.extend(change.usage.clone());
+        server = apply(&store, &change).await;
+    }
+    let stop = plan(&server, Action::Stop, at(400), &config());
+    expected.extend(stop.usage.clone());
+    server = apply(&store, &stop).await;
+    let ledger = store.usage(server.id).await.expect("usage");
+    assert_eq!(ledger, expected);
+    assert_eq!(ledger.len(), 4);
+    assert!(
+        ledger
+            .windows(2)
+            .all(|w| w[0].period_end == w[1].period_start)
+    );
+    let seconds: i64 = ledger.iter().map(|r| r.seconds).sum();
+    let amount: i64 = ledger.iter().map(|r| r.amount.micros()).sum();
+    let stored = get(&store, server.id).await;
+    assert_eq!(stored.billed_seconds, seconds);
+    assert_eq!(stored.billed_amount.micros(), amount);
+    assert_eq!(stored.billed_until, None, "the run is closed");
+    assert!(store.usage(other.id).await.expect("usage").is_empty());
+}

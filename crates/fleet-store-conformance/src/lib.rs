@@ -1,0 +1,139 @@
+//! One conformance suite for every fleet store adapter, written once and run against each.
+//!
+//! A store crate runs the whole suite from an integration test with one line:
+//!
+//! ```ignore
+//! async fn fresh_store() -> Arc<dyn Store> { /* an empty, migrated store with no pools */ }
+//! fleet_store_conformance::suite!(fresh_store);
+//! ```
+//!
+//! The macro expands to one `#[test]` per case, so a test runner reports (and nextest runs in
+//! parallel) each case on its own. A store that must clean up after a case (a database to
+//! drop) returns a [`Fixture`] that does so when dropped instead of a bare store.
+//!
+//! The cases check what the domain relies on, through the [`Store`] port only, and build
+//! their changes with the domain's own planning functions, as the services do. This crate
+//! depends on the domain alone: never on a store adapter, diesel or HTTP.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use fleet_domain::ports::Store;
+
+mod addresses;
+mod apply;
+mod concurrency;
+mod due;
+mod fixtures;
+mod history;
+mod list;
+mod pools;
+mod provision;
+mod stats;
+
+/// Every case of the suite: `async fn(Arc<dyn Store>)`, each given a fresh store.
+pub mod cases {
+    pub use crate::addresses::*;
+    pub use crate::apply::*;
+    pub use crate::concurrency::*;
+    pub use crate::due::*;
+    pub use crate::history::*;
+    pub use crate::list::*;
+    pub use crate::pools::*;
+    pub use crate::provision::*;
+    pub use crate::stats::*;
+}
+
+/// What a store's test harness hands a case: the store, kept alive (with anything that must
+/// be cleaned up when the case ends, such as a per-test database) until the case is over.
+pub trait Fixture: Send + 'static {
+    /// The store under test.
+    fn store(&self) -> Arc<dyn Store>;
+}
+
+impl Fixture for Arc<dyn Store> {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(self)
+    }
+}
+
+/// Runs one case on a fresh store from `fresh`, on a multi-threaded runtime of its own.
+///
+/// The fixture is dropped after the case, also when the case panics.
+pub fn run<F, FF, X, C, CF>(fresh: F, case: C)
+where
+    F: FnOnce() -> FF,
+    FF: Future<Output = X>,
+    X: Fixture,
+    C: FnOnce(Arc<dyn Store>) -> CF,
+    CF: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the case");
+    let fixture = runtime.block_on(fresh());
+    runtime.block_on(case(fixture.store()));
+}
+
+/// Expands to one `#[test]` per conformance case, each on a store from `$fresh`: an
+/// `async fn() -> impl Fixture` (for example `async fn() -> Arc<dyn Store>`) returning an
+/// empty, migrated store with no pools.
+#[macro_export]
+macro_rules! suite {
+    ($fresh:path) => {
+        $crate::__cases!(
+            $fresh;
+            sync_pools_creates_a_pool_per_region,
+            sync_pools_is_idempotent_and_adds_new_regions,
+            sync_pools_refuses_to_change_a_cidr,
+            provision_stores_the_server_its_address_and_its_event,
+            provision_without_a_pool_is_no_pool,
+            timestamps_keep_their_microseconds,
+            get_of_an_unknown_id_is_none,
+            list_filters_by_region_type_and_state,
+            list_pages_by_cursor_in_creation_order,
+            list_cursor_is_stable_under_inserts,
+            list_offset_skips_items,
+            apply_updates_the_server_and_appends_events_and_usage,
+            apply_with_a_stale_generation_changes_nothing,
+            apply_to_an_unknown_server_is_stale,
+            addresses_are_distinct_and_inside_the_pool,
+            a_stopped_server_keeps_its_address,
+            a_terminated_server_releases_its_address_for_reuse,
+            pool_exhaustion_is_clean_and_leaves_nothing_behind,
+            a_slash_8_pool_works,
+            events_are_newest_first_and_windowed,
+            events_at_the_same_instant_keep_their_order,
+            history_of_an_unknown_server_is_empty,
+            usage_ledger_is_append_only_and_adds_up,
+            process_due_transitions_claims_due_rows_earliest_first,
+            process_due_accruals_bills_open_runs_oldest_first,
+            process_due_idle_reaps_stopped_servers_oldest_first,
+            process_due_leaves_a_row_alone_when_the_planner_declines,
+            process_due_is_guarded_by_generation,
+            earliest_due_reports_each_kind_of_work,
+            pool_usage_counts_allocated_and_free,
+            count_by_state_counts_every_state,
+            ping_answers,
+            concurrent_provisions_get_distinct_addresses,
+            concurrent_provisions_exhaust_a_pool_cleanly,
+            concurrent_conflicting_actions_exactly_one_wins,
+        );
+    };
+}
+
+/// The expansion of [`suite!`]; not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __cases {
+    ($fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::run($fresh, $crate::cases::$case);
+            }
+        )*
+    };
+}

@@ -1,0 +1,174 @@
+//! Listing with filters, keyset cursors and offsets.
+
+use std::sync::Arc;
+
+use fleet_domain::ports::Store;
+use fleet_domain::{Action, Server, ServerFilter, ServerState};
+
+use crate::fixtures::{
+    act, all_servers, at, complete, ids, in_list_order, list, new_server, pools, provision, running,
+};
+
+/// Provisions `n` servers in `lab-a` one second apart from `start` seconds.
+async fn several(store: &Arc<dyn Store>, n: i64, start: i64) -> Vec<Server> {
+    let mut servers = Vec::new();
+    for i in 0..n {
+        servers.push(provision(store, "lab-a", at(start + i)).await);
+    }
+    servers
+}
+
+/// Every filter and their combinations return exactly the matching servers, in order.
+pub async fn list_filters_by_region_type_and_state(store: Arc<dyn Store>) {
+    pools(
+        &store,
+        &[("lab-a", "10.10.0.0/24"), ("lab-b", "10.20.0.0/24")],
+    )
+    .await;
+    let mut created = Vec::new();
+    for (i, (region, server_type)) in [
+        ("lab-a", "t2.micro"),
+        ("lab-b", "t2.micro"),
+        ("lab-a", "t2.small"),
+        ("lab-b", "t2.small"),
+        ("lab-a", "t2.micro"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let new = new_server(region, server_type, at(i as i64));
+        created.push(store.provision(new).await.expect("provision"));
+    }
+    let first_running = complete(&store, &created[0]).await;
+    created[0] = act(&store, &first_running, Action::Stop, at(30)).await;
+    created[1] = complete(&store, &created[1]).await;
+    let created = in_list_order(created);
+
+    let filters = [
+        ServerFilter::default(),
+        ServerFilter {
+            region: Some("lab-a".to_owned()),
+            ..Default::default()
+        },
+        ServerFilter {
+            server_type: Some("t2.small".to_owned()),
+            ..Default::default()
+        },
+        ServerFilter {
+            state: Some(ServerState::Provisioning),
+            ..Default::default()
+        },
+        ServerFilter {
+            state: Some(ServerState::Stopping),
+            ..Default::default()
+        },
+        ServerFilter {
+            region: Some("lab-b".to_owned()),
+            server_type: Some("t2.micro".to_owned()),
+            state: Some(ServerState::Running),
+        },
+        ServerFilter {
+            region: Some("lab-a".to_owned()),
+            server_type: Some("t2.micro".to_owned()),
+            state: None,
+        },
+        ServerFilter {
+            region: Some("lab-b".to_owned()),
+            state: Some(ServerState::Stopped),
+            server_type: None,
+        },
+        ServerFilter {
+            region: Some("elsewhere".to_owned()),
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let expected: Vec<Server> = created
+            .iter()
+            .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
+            .filter(|s| {
+                filter
+                    .server_type
+                    .as_ref()
+                    .is_none_or(|t| *t == s.server_type)
+            })
+            .filter(|s| filter.state.is_none_or(|st| st == s.state))
+            .cloned()
+            .collect();
+        assert_eq!(
+            list(&store, &filter, 100, None, 0).await,
+            expected,
+            "filter {filter:?}"
+        );
+    }
+}
+
+/// Following cursors visits every server once, in (created_at, id) order, ties included.
+pub async fn list_pages_by_cursor_in_creation_order(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let mut created = several(&store, 7, 0).await;
+    for _ in 0..4 {
+        let same_instant = new_server("lab-a", "t2.micro", at(3));
+        created.push(store.provision(same_instant).await.expect("provision"));
+    }
+    let expected = in_list_order(created);
+    let mut seen = Vec::new();
+    let mut after: Option<Server> = None;
+    for _ in 0..10 {
+        let page = list(&store, &ServerFilter::default(), 3, after.as_ref(), 0).await;
+        assert!(page.len() <= 3, "a page holds at most its limit");
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        seen.extend(page);
+        after = Some(last);
+    }
+    assert_eq!(ids(&seen), ids(&expected));
+}
+
+/// Servers created while a client pages through do not make it skip or repeat any.
+pub async fn list_cursor_is_stable_under_inserts(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let original = several(&store, 6, 0).await;
+    let first = list(&store, &ServerFilter::default(), 3, None, 0).await;
+    assert_eq!(ids(&first), ids(&original[..3]));
+    let newer = several(&store, 2, 100).await;
+    let second = list(&store, &ServerFilter::default(), 3, first.last(), 0).await;
+    assert_eq!(ids(&second), ids(&original[3..]));
+    let third = list(&store, &ServerFilter::default(), 3, second.last(), 0).await;
+    assert_eq!(ids(&third), ids(&newer));
+    let filtered = ServerFilter {
+        state: Some(ServerState::Provisioning),
+        ..Default::default()
+    };
+    let after_filter = list(&store, &filtered, 100, Some(&original[4]), 0).await;
+    assert_eq!(after_filter.len(), 3, "a cursor combines with filters");
+}
+
+/// `offset` skips that many matching servers, alone or after a cursor.
+pub async fn list_offset_skips_items(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let created = several(&store, 8, 0).await;
+    let running = running(&store, "lab-a", at(50)).await;
+    let all = all_servers(&store).await;
+    assert_eq!(all.len(), 9);
+    let none = ServerFilter::default();
+    assert_eq!(
+        ids(&list(&store, &none, 3, None, 2).await),
+        ids(&created[2..5])
+    );
+    assert_eq!(
+        ids(&list(&store, &none, 3, Some(&created[1]), 2).await),
+        ids(&created[4..7])
+    );
+    assert!(list(&store, &none, 3, None, 9).await.is_empty());
+    let provisioning = ServerFilter {
+        state: Some(ServerState::Provisioning),
+        ..Default::default()
+    };
+    assert_eq!(
+        ids(&list(&store, &provisioning, 100, None, 7).await),
+        ids(&created[7..])
+    );
+    assert!(all.contains(&running));
+}

@@ -1,0 +1,65 @@
+//! Provisioning and reading single servers.
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use fleet_domain::ServerId;
+use fleet_domain::ports::{ProvisionStoreError, Store};
+
+use crate::fixtures::{at, get, new_server, pool, pools};
+
+/// A provisioned server is stored as given plus an address from its pool, with its event.
+pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let new = new_server("lab-a", "t2.small", at(0));
+    let created = store.provision(new.clone()).await.expect("provision");
+    let ip = created.ip.expect("a provisioned server has an address");
+    assert!(
+        pool("10.10.0.0/24").offset_of(ip).is_some(),
+        "{ip} is not in the pool"
+    );
+    let mut expected = new.server.clone();
+    expected.ip = Some(ip);
+    assert_eq!(created, expected, "provision returns the server as stored");
+    assert_eq!(get(&store, new.server.id).await, expected);
+    let events = store.events(new.server.id, 100).await.expect("events");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event, new.event);
+}
+
+/// A region the store has no pool for is `NoPool`, and nothing is stored.
+pub async fn provision_without_a_pool_is_no_pool(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let new = new_server("nowhere", "t2.micro", at(0));
+    match store.provision(new.clone()).await {
+        Err(ProvisionStoreError::NoPool(region)) => assert_eq!(region, "nowhere"),
+        other => panic!("expected NoPool, got {other:?}"),
+    }
+    assert_eq!(store.get(new.server.id).await.expect("get"), None);
+    assert!(
+        store
+            .events(new.server.id, 100)
+            .await
+            .expect("events")
+            .is_empty()
+    );
+}
+
+/// Times are kept to the microsecond, as cursors carry them.
+pub async fn timestamps_keep_their_microseconds(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let when = at(0) + TimeDelta::microseconds(123_457);
+    let new = new_server("lab-a", "t2.micro", when);
+    store.provision(new.clone()).await.expect("provision");
+    let stored = get(&store, new.server.id).await;
+    assert_eq!(stored.created_at, when);
+    assert_eq!(stored.transition_due_at, new.server.transition_due_at);
+    let events = store.events(new.server.id, 1).await.expect("events");
+    assert_eq!(events[0].event.at, when);
+}
+
+/// Reading an id no server has is `None`, not an error.
+pub async fn get_of_an_unknown_id_is_none(store: Arc<dyn Store>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    assert_eq!(store.get(ServerId::random()).await.expect("get"), None);
+}

@@ -1,0 +1,260 @@
+//! A minimal in-memory store, as plain as possible, that the suite is checked against: if a
+//! case fails here, the case is wrong, not the store.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use fleet_domain::catalog::RegionSpec;
+use fleet_domain::error::StoreError;
+use fleet_domain::ports::{
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
+};
+use fleet_domain::{
+    Event, IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
+    StateChange, UsageRecord,
+};
+
+struct Pool {
+    cidr: IpPool,
+    next: u64,
+    free: BTreeSet<u64>,
+}
+
+#[derive(Default)]
+struct State {
+    pools: HashMap<String, Pool>,
+    servers: HashMap<ServerId, Server>,
+    events: Vec<Event>,
+    usage: Vec<UsageRecord>,
+}
+
+/// The reference store.
+#[derive(Default)]
+pub struct MemoryStore(Mutex<State>);
+
+impl MemoryStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn apply(&mut self, change: &StateChange) -> Applied {
+        let Some(current) = self.servers.get(&change.server.id) else {
+            return Applied::Stale;
+        };
+        if current.generation != change.expected_generation {
+            return Applied::Stale;
+        }
+        if let (true, Some(ip)) = (change.release_address, current.ip) {
+            let pool = self
+                .pools
+                .get_mut(&current.region)
+                .expect("the server's pool");
+            pool.free
+                .insert(pool.cidr.offset_of(ip).expect("an address of the pool"));
+        }
+        self.servers.insert(change.server.id, change.server.clone());
+        for event in &change.events {
+            let id = self.events.len() as i64 + 1;
+            self.events.push(Event {
+                id,
+                event: event.clone(),
+            });
+        }
+        self.usage.extend(change.usage.iter().cloned());
+        Applied::Done(Box::new(change.server.clone()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for region in regions {
+            if state
+                .pools
+                .get(&region.name)
+                .is_some_and(|pool| pool.cidr != region.cidr)
+            {
+                return Err(StoreError::Unknown(anyhow::anyhow!("CIDR changed")));
+            }
+        }
+        for region in regions {
+            state.pools.entry(region.name.clone()).or_insert(Pool {
+                cidr: region.cidr,
+                next: 0,
+                free: BTreeSet::new(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
+        let mut state = self.state();
+        let region = new.server.region.clone();
+        let pool = state
+            .pools
+            .get_mut(&region)
+            .ok_or_else(|| ProvisionStoreError::NoPool(region.clone()))?;
+        let offset = match pool.free.pop_first() {
+            Some(offset) => offset,
+            None if pool.next < pool.cidr.size() => {
+                pool.next += 1;
+                pool.next - 1
+            }
+            None => return Err(ProvisionStoreError::PoolExhausted(region)),
+        };
+        let mut server = new.server;
+        server.ip = pool.cidr.address(offset);
+        state.servers.insert(server.id, server.clone());
+        let id = state.events.len() as i64 + 1;
+        state.events.push(Event {
+            id,
+            event: new.event,
+        });
+        Ok(server)
+    }
+
+    async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
+        Ok(self.state().servers.get(&id).cloned())
+    }
+
+    async fn list(
+        &self,
+        filter: &ServerFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Server>, StoreError> {
+        let state = self.state();
+        let mut servers: Vec<Server> = state
+            .servers
+            .values()
+            .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
+            .filter(|s| {
+                filter
+                    .server_type
+                    .as_ref()
+                    .is_none_or(|t| *t == s.server_type)
+            })
+            .filter(|s| filter.state.is_none_or(|st| st == s.state))
+            .filter(|s| {
+                page.after
+                    .is_none_or(|c| (s.created_at, s.id) > (c.created_at, c.id))
+            })
+            .cloned()
+            .collect();
+        servers.sort_by_key(|s| (s.created_at, s.id));
+        Ok(servers
+            .into_iter()
+            .skip(page.offset as usize)
+            .take(page.limit as usize)
+            .collect())
+    }
+
+    async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
+        Ok(self.state().apply(change))
+    }
+
+    async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let state = self.state();
+        let mut events: Vec<Event> = state
+            .events
+            .iter()
+            .filter(|e| e.event.server_id == id)
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse((e.event.at, e.id)));
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
+    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .usage
+            .iter()
+            .filter(|u| u.server_id == id)
+            .cloned()
+            .collect())
+    }
+
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .pools
+            .iter()
+            .map(|(region, pool)| {
+                let allocated = pool.next - pool.free.len() as u64;
+                PoolUsage {
+                    region: region.clone(),
+                    cidr: pool.cidr,
+                    allocated,
+                    free: pool.cidr.size() - allocated,
+                }
+            })
+            .collect())
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
+        let state = self.state();
+        Ok(ServerState::ALL
+            .into_iter()
+            .map(|st| {
+                (
+                    st,
+                    state.servers.values().filter(|s| s.state == st).count() as i64,
+                )
+            })
+            .collect())
+    }
+
+    async fn process_due(
+        &self,
+        work: DueWork,
+        limit: u32,
+        plan: &Planner,
+    ) -> Result<u32, StoreError> {
+        let mut state = self.state();
+        let mut due: Vec<(chrono::DateTime<chrono::Utc>, Server)> = state
+            .servers
+            .values()
+            .filter_map(|s| {
+                let key = match work {
+                    DueWork::Transitions { due_by } => s.transition_due_at.filter(|t| *t <= due_by),
+                    DueWork::Accruals { watermark_by } => {
+                        s.billed_until.filter(|t| *t <= watermark_by)
+                    }
+                    DueWork::Idle { stopped_by } => s
+                        .stopped_at
+                        .filter(|t| *t <= stopped_by && s.state == ServerState::Stopped),
+                };
+                key.map(|k| (k, s.clone()))
+            })
+            .collect();
+        due.sort_by_key(|(k, s)| (*k, s.id));
+        let mut changed = 0;
+        for (_, server) in due.into_iter().take(limit as usize) {
+            if let Some(Applied::Done(_)) = plan(&server).map(|change| state.apply(&change)) {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
+        let state = self.state();
+        let servers = state.servers.values();
+        Ok(EarliestDue {
+            transition: servers.clone().filter_map(|s| s.transition_due_at).min(),
+            watermark: servers.clone().filter_map(|s| s.billed_until).min(),
+            stopped: servers
+                .filter(|s| s.state == ServerState::Stopped)
+                .filter_map(|s| s.stopped_at)
+                .min(),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
