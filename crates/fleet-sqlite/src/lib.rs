@@ -1,0 +1,21 @@
+//! The embedded store: fleet's store ports over one SQLite database (file or memory), so a
+//! fresh checkout runs with no database to install.
+//!
+//! It holds every guarantee of the `Store` port that can hold in one process, and across
+//! processes sharing one file: every write is a `BEGIN IMMEDIATE` transaction, state changes
+//! are guarded by generation, addresses come from a counter plus a free list.
+//!
+//! It depends on `fleet-domain` and diesel only: never on another adapter (Postgres, HTTP) or
+//! on `fleetd`, and nothing outside it sees SQL or its row types.
+
+mod db;
+mod location;
+mod mapping;
+mod migrate;
+mod ops;
+mod rows;
+mod schema;
+mod store;
+
+pub use location::{LocationError, SqliteLocation};
+pub use store::SqliteStore;

@@ -1,0 +1,241 @@
+//! The one place rows become domain values and back.
+//!
+//! Instants are stored as integer microseconds since the Unix epoch, so SQL orders and
+//! compares them exactly; a value the domain cannot represent is a [`BadRow`].
+
+use std::net::Ipv4Addr;
+
+use chrono::{DateTime, Utc};
+use fleet_domain::StateChange;
+use fleet_domain::billing::UsageRecord;
+use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::ids::ServerId;
+use fleet_domain::money::Money;
+use fleet_domain::server::Server;
+use fleet_domain::state::ServerState;
+
+use crate::rows::{EventRow, NewEventRow, ServerRow, ServerUpdate, UsageRow};
+
+/// A stored value the domain cannot represent: the database was changed behind fleet's back.
+#[derive(Debug, thiserror::Error)]
+#[error("bad {column} in the database: '{value}'")]
+pub(crate) struct BadRow {
+    column: &'static str,
+    value: String,
+}
+
+impl BadRow {
+    pub(crate) fn new(column: &'static str, value: impl ToString) -> Self {
+        Self {
+            column,
+            value: value.to_string(),
+        }
+    }
+}
+
+impl From<BadRow> for diesel::result::Error {
+    fn from(bad: BadRow) -> Self {
+        diesel::result::Error::DeserializationError(Box::new(bad))
+    }
+}
+
+/// An instant as stored.
+pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+fn instant(column: &'static str, micros: i64) -> Result<DateTime<Utc>, BadRow> {
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| BadRow::new(column, micros))
+}
+
+fn optional_instant(
+    column: &'static str,
+    micros: Option<i64>,
+) -> Result<Option<DateTime<Utc>>, BadRow> {
+    micros.map(|m| instant(column, m)).transpose()
+}
+
+/// A server id as stored: the hyphenated lowercase UUID, which sorts as the UUID does.
+pub(crate) fn id_text(id: ServerId) -> String {
+    id.to_string()
+}
+
+fn server_id(text: &str) -> Result<ServerId, BadRow> {
+    text.parse().map_err(|_| BadRow::new("server id", text))
+}
+
+fn state(column: &'static str, text: &str) -> Result<ServerState, BadRow> {
+    text.parse().map_err(|_| BadRow::new(column, text))
+}
+
+/// An address as stored.
+pub(crate) fn ip_text(ip: Ipv4Addr) -> String {
+    ip.to_string()
+}
+
+/// An address read back.
+pub(crate) fn ip(text: &str) -> Result<Ipv4Addr, BadRow> {
+    text.parse().map_err(|_| BadRow::new("ip", text))
+}
+
+impl ServerRow {
+    /// The row that stores `server`.
+    pub(crate) fn from_domain(server: &Server) -> Self {
+        Self {
+            id: id_text(server.id),
+            name: server.name.clone(),
+            region: server.region.clone(),
+            server_type: server.server_type.clone(),
+            state: server.state.as_str().to_owned(),
+            ip: server.ip.map(ip_text),
+            hourly_price: server.hourly_price.micros(),
+            generation: server.generation,
+            created_at: micros(server.created_at),
+            updated_at: micros(server.updated_at),
+            started_at: server.started_at.map(micros),
+            stopped_at: server.stopped_at.map(micros),
+            terminated_at: server.terminated_at.map(micros),
+            transition_due_at: server.transition_due_at.map(micros),
+            billed_until: server.billed_until.map(micros),
+            billed_seconds: server.billed_seconds,
+            billed_amount: server.billed_amount.micros(),
+        }
+    }
+
+    /// The server this row stores.
+    pub(crate) fn into_domain(self) -> Result<Server, BadRow> {
+        Ok(Server {
+            id: server_id(&self.id)?,
+            name: self.name,
+            region: self.region,
+            server_type: self.server_type,
+            state: state("state", &self.state)?,
+            ip: self.ip.as_deref().map(ip).transpose()?,
+            hourly_price: Money::from_micros(self.hourly_price),
+            generation: self.generation,
+            created_at: instant("created_at", self.created_at)?,
+            updated_at: instant("updated_at", self.updated_at)?,
+            started_at: optional_instant("started_at", self.started_at)?,
+            stopped_at: optional_instant("stopped_at", self.stopped_at)?,
+            terminated_at: optional_instant("terminated_at", self.terminated_at)?,
+            transition_due_at: optional_instant("transition_due_at", self.transition_due_at)?,
+            billed_until: optional_instant("billed_until", self.billed_until)?,
+            billed_seconds: self.billed_seconds,
+            billed_amount: Money::from_micros(self.billed_amount),
+        })
+    }
+}
+
+impl ServerUpdate {
+    /// What `change` writes over the stored server.
+    pub(crate) fn from_change(change: &StateChange) -> Self {
+        let server = &change.server;
+        Self {
+            state: server.state.as_str().to_owned(),
+            generation: server.generation,
+            updated_at: micros(server.updated_at),
+            started_at: server.started_at.map(micros),
+            stopped_at: server.stopped_at.map(micros),
+            terminated_at: server.terminated_at.map(micros),
+            transition_due_at: server.transition_due_at.map(micros),
+            billed_until: server.billed_until.map(micros),
+            billed_seconds: server.billed_seconds,
+            billed_amount: server.billed_amount.micros(),
+        }
+    }
+}
+
+impl NewEventRow {
+    /// The row that appends `event`.
+    pub(crate) fn from_domain(event: &NewEvent) -> Self {
+        Self {
+            server_id: id_text(event.server_id),
+            at: micros(event.at),
+            kind: event.kind.as_str().to_owned(),
+            from_state: event.from_state.map(|s| s.as_str().to_owned()),
+            to_state: event.to_state.map(|s| s.as_str().to_owned()),
+            actor: event.actor.as_str().to_owned(),
+            request_id: event.request_id.clone(),
+            message: event.message.clone(),
+        }
+    }
+}
+
+impl EventRow {
+    /// The event this row stores.
+    pub(crate) fn into_domain(self) -> Result<Event, BadRow> {
+        let row = self.event;
+        Ok(Event {
+            id: self.id,
+            event: NewEvent {
+                server_id: server_id(&row.server_id)?,
+                at: instant("event at", row.at)?,
+                kind: EventKind::parse(&row.kind).ok_or_else(|| BadRow::new("kind", &row.kind))?,
+                from_state: row
+                    .from_state
+                    .as_deref()
+                    .map(|s| state("from_state", s))
+                    .transpose()?,
+                to_state: row
+                    .to_state
+                    .as_deref()
+                    .map(|s| state("to_state", s))
+                    .transpose()?,
+                actor: Actor::parse(&row.actor).ok_or_else(|| BadRow::new("actor", &row.actor))?,
+                request_id: row.request_id,
+                message: row.message,
+            },
+        })
+    }
+}
+
+impl UsageRow {
+    /// The row that appends `record`.
+    pub(crate) fn from_domain(record: &UsageRecord) -> Self {
+        Self {
+            server_id: id_text(record.server_id),
+            period_start: micros(record.period_start),
+            period_end: micros(record.period_end),
+            seconds: record.seconds,
+            hourly_price: record.hourly_price.micros(),
+            amount: record.amount.micros(),
+        }
+    }
+
+    /// The record this row stores.
+    pub(crate) fn into_domain(self) -> Result<UsageRecord, BadRow> {
+        Ok(UsageRecord {
+            server_id: server_id(&self.server_id)?,
+            period_start: instant("period_start", self.period_start)?,
+            period_end: instant("period_end", self.period_end)?,
+            seconds: self.seconds,
+            hourly_price: Money::from_micros(self.hourly_price),
+            amount: Money::from_micros(self.amount),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_ids_sort_as_the_uuids_do() {
+        let mut ids: Vec<ServerId> = (0..200).map(|_| ServerId::random()).collect();
+        let mut texts: Vec<String> = ids.iter().copied().map(id_text).collect();
+        ids.sort();
+        texts.sort();
+        let reread: Vec<ServerId> = texts
+            .iter()
+            .map(|t| server_id(t).expect("stored id"))
+            .collect();
+        assert_eq!(reread, ids);
+    }
+
+    #[test]
+    fn instants_keep_their_microseconds_and_out_of_range_values_are_bad_rows() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid");
+        assert_eq!(instant("at", micros(at)).expect("round trip"), at);
+        assert!(instant("at", i64::MAX).is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! Rows as the tables hold them, apart from the domain types (see `mapping` for the bridge).
+
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+
+use crate::schema::{events, ip_pools, servers, usage_records};
+
+/// A row of `servers`, read whole and inserted whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = servers, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct ServerRow {
+    pub id: String,
+    pub name: String,
+    pub region: String,
+    pub server_type: String,
+    pub state: String,
+    pub ip: Option<String>,
+    pub hourly_price: i64,
+    pub generation: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+    pub terminated_at: Option<i64>,
+    pub transition_due_at: Option<i64>,
+    pub billed_until: Option<i64>,
+    pub billed_seconds: i64,
+    pub billed_amount: i64,
+}
+
+/// What a state change may move on a server: everything but its identity, name, placement,
+/// price, creation time and address (an address is only ever released, separately).
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = servers, treat_none_as_null = true)]
+pub(crate) struct ServerUpdate {
+    pub state: String,
+    pub generation: i64,
+    pub updated_at: i64,
+    pub started_at: Option<i64>,
+    pub stopped_at: Option<i64>,
+    pub terminated_at: Option<i64>,
+    pub transition_due_at: Option<i64>,
+    pub billed_until: Option<i64>,
+    pub billed_seconds: i64,
+    pub billed_amount: i64,
+}
+
+/// A row of `events` as read back, with its place in the log.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(Sqlite))]
+pub(crate) struct EventRow {
+    pub id: i64,
+    #[diesel(embed)]
+    pub event: NewEventRow,
+}
+
+/// A row of `events` about to be appended; its id is assigned by the table.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct NewEventRow {
+    pub server_id: String,
+    pub at: i64,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub message: String,
+}
+
+/// A row of `usage_records`, without its (table-assigned) id.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = usage_records, check_for_backend(Sqlite))]
+pub(crate) struct UsageRow {
+    pub server_id: String,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub seconds: i64,
+    pub hourly_price: i64,
+    pub amount: i64,
+}
+
+/// A row of `ip_pools`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ip_pools, check_for_backend(Sqlite))]
+pub(crate) struct PoolRow {
+    pub region: String,
+    pub cidr: String,
+    pub size: i64,
+    pub next_offset: i64,
+}

@@ -1,0 +1,167 @@
+//! The diesel view of `migrations/sqlite`; a test checks it against the migrated database.
+
+diesel::table! {
+    ip_pools (region) {
+        region -> Text,
+        cidr -> Text,
+        size -> BigInt,
+        next_offset -> BigInt,
+    }
+}
+
+diesel::table! {
+    free_addresses (region, ip_offset) {
+        region -> Text,
+        ip_offset -> BigInt,
+    }
+}
+
+diesel::table! {
+    servers (id) {
+        id -> Text,
+        name -> Text,
+        region -> Text,
+        server_type -> Text,
+        state -> Text,
+        ip -> Nullable<Text>,
+        hourly_price -> BigInt,
+        generation -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        stopped_at -> Nullable<BigInt>,
+        terminated_at -> Nullable<BigInt>,
+        transition_due_at -> Nullable<BigInt>,
+        billed_until -> Nullable<BigInt>,
+        billed_seconds -> BigInt,
+        billed_amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        server_id -> Text,
+        at -> BigInt,
+        kind -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Nullable<Text>,
+        actor -> Text,
+        request_id -> Nullable<Text>,
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    usage_records (id) {
+        id -> BigInt,
+        server_id -> Text,
+        period_start -> BigInt,
+        period_end -> BigInt,
+        seconds -> BigInt,
+        hourly_price -> BigInt,
+        amount -> BigInt,
+    }
+}
+
+diesel::joinable!(events -> servers (server_id));
+diesel::joinable!(usage_records -> servers (server_id));
+diesel::joinable!(free_addresses -> ip_pools (region));
+diesel::joinable!(servers -> ip_pools (region));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    ip_pools,
+    free_addresses,
+    servers,
+    events,
+    usage_records
+);
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use diesel::sqlite::Sqlite;
+
+    #[derive(QueryableByName)]
+    struct Column {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+
+    /// The column names diesel selects for a table, in order.
+    fn diesel_columns(sql: String) -> Vec<String> {
+        let columns = sql
+            .strip_prefix("SELECT ")
+            .and_then(|rest| rest.split(" FROM ").next())
+            .expect("a SELECT statement");
+        columns
+            .split(", ")
+            .map(|qualified| {
+                let column = qualified.rsplit('.').next().expect("a column");
+                column.trim_matches('`').to_owned()
+            })
+            .collect()
+    }
+
+    fn migrated_columns(conn: &mut SqliteConnection, table: &str) -> Vec<String> {
+        diesel::sql_query(format!(
+            "SELECT name FROM pragma_table_info('{table}') ORDER BY cid"
+        ))
+        .load::<Column>(conn)
+        .expect("table info")
+        .into_iter()
+        .map(|c| c.name)
+        .collect()
+    }
+
+    #[test]
+    fn schema_rs_matches_the_migrations_column_for_column() {
+        let mut conn = SqliteConnection::establish(":memory:").expect("memory database");
+        crate::migrate::migrate(&mut conn).expect("migrations apply");
+        let tables = [
+            (
+                "ip_pools",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::ip_pools::table.select(super::ip_pools::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "free_addresses",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::free_addresses::table.select(super::free_addresses::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "servers",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::servers::table.select(super::servers::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "events",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::events::table.select(super::events::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "usage_records",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::usage_records::table.select(super::usage_records::all_columns),
+                )
+                .to_string(),
+            ),
+        ];
+        for (table, sql) in tables {
+            assert_eq!(
+                diesel_columns(sql),
+                migrated_columns(&mut conn, table),
+                "{table}"
+            );
+        }
+    }
+}

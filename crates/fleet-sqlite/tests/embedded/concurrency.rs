@@ -1,0 +1,174 @@
+//! Locking across connections: two stores on one file behave as two fleetd processes would.
+
+use std::collections::HashSet;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Waker};
+
+use chrono::TimeDelta;
+use fleet_domain::error::ProvisionError;
+use fleet_domain::lifecycle;
+use fleet_domain::ports::{Clock, DueWork, Store};
+use fleet_domain::service::ProvisionRequest;
+use fleet_domain::{EventKind, PageRequest, RequestContext, ServerFilter, ServerState};
+use fleet_sqlite::{SqliteLocation, SqliteStore};
+
+use crate::common::{Fleet, config, t0, temp_db};
+
+fn request(region: &str) -> ProvisionRequest {
+    ProvisionRequest {
+        region: region.to_owned(),
+        server_type: "t2.micro".to_owned(),
+        name: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_hand_out_each_address_once() {
+    let (_dir, path) = temp_db();
+    let replicas = [
+        Arc::new(Fleet::file(&path, t0()).await),
+        Arc::new(Fleet::file(&path, t0()).await),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let fleet = replicas[i % 2].clone();
+        let region = if i % 4 == 0 { "tiny" } else { "eu-west" };
+        tasks.push(tokio::spawn(async move {
+            let outcome = fleet
+                .servers
+                .provision(request(region), &RequestContext::api(format!("req-{i}")))
+                .await;
+            (region, outcome)
+        }));
+    }
+    let mut addresses = HashSet::new();
+    let (mut tiny_ok, mut tiny_exhausted) = (0, 0);
+    for task in tasks {
+        match task.await.expect("the task finishes") {
+            (region, Ok(view)) => {
+                let ip = view.server.ip.expect("a provisioned server has an address");
+                assert!(addresses.insert(ip), "{ip} handed out twice");
+                if region == "tiny" {
+                    tiny_ok += 1;
+                }
+            }
+            ("tiny", Err(ProvisionError::PoolExhausted(_))) => tiny_exhausted += 1,
+            (region, Err(e)) => panic!("provision in {region} failed: {e}"),
+        }
+    }
+    assert_eq!((tiny_ok, tiny_exhausted), (14, 36));
+    assert_eq!(addresses.len(), 150 + 14);
+    let stored = replicas[0]
+        .store
+        .list(
+            &ServerFilter::default(),
+            &PageRequest {
+                limit: 1000,
+                after: None,
+                offset: 0,
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        stored.len(),
+        addresses.len(),
+        "no server without an address, none extra"
+    );
+    let pools = replicas[1].store.pool_usage().await.expect("pool usage");
+    let allocated: u64 = pools.iter().map(|p| p.allocated).sum();
+    assert_eq!(allocated, 164);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_never_complete_a_transition_twice() {
+    let (_dir, path) = temp_db();
+    let first = Arc::new(Fleet::file(&path, t0()).await);
+    let second = Arc::new(Fleet::file(&path, t0()).await);
+    let mut ids = Vec::new();
+    for _ in 0..120 {
+        ids.push(first.provision("eu-west").await.id);
+    }
+    first.clock.advance(TimeDelta::seconds(10));
+    second.clock.advance(TimeDelta::seconds(10));
+    let workers = [first.clone(), second.clone(), first.clone(), second.clone()]
+        .map(|fleet| tokio::spawn(async move { fleet.engine.complete_transitions().await }));
+    let mut completed = 0;
+    for worker in workers {
+        completed += worker
+            .await
+            .expect("the worker finishes")
+            .expect("completions");
+    }
+    assert_eq!(completed, 120);
+    for id in ids {
+        let events = second.store.events(id, 100).await.expect("events");
+        let completions = events
+            .iter()
+            .filter(|e| e.event.kind == EventKind::TransitionCompleted)
+            .count();
+        assert_eq!(completions, 1, "server {id} completed {completions} times");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_abandoned_mid_way_is_rolled_back_and_releases_the_file() {
+    let (_dir, path) = temp_db();
+    let fleet = Arc::new(Fleet::file(&path, t0()).await);
+    let other = Fleet::file(&path, t0()).await;
+    let server = fleet.provision("eu-west").await;
+    let due_by = fleet.clock.now() + TimeDelta::seconds(10);
+
+    let claimer = fleet.clone();
+    let abandoned = tokio::spawn(async move {
+        claimer
+            .store
+            .process_due(DueWork::Transitions { due_by }, 10, &|_| {
+                panic!("the planner fails mid-claim")
+            })
+            .await
+    });
+    assert!(
+        abandoned.await.is_err(),
+        "the planner's panic ends the claim"
+    );
+
+    let second = fleet.provision("eu-west").await;
+    let completed = other
+        .store
+        .process_due(DueWork::Transitions { due_by }, 10, &move |s| {
+            lifecycle::plan_completion(s, due_by, &config())
+        })
+        .await
+        .expect("another store can claim once the abandoned claim is gone");
+    assert_eq!(completed, 2);
+    for id in [server.id, second.id] {
+        let after = fleet.store.get(id).await.expect("get").expect("exists");
+        assert_eq!(after.state, ServerState::Running);
+    }
+}
+
+#[test]
+fn callers_that_give_up_on_a_single_threaded_runtime_leave_the_store_working() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(SqliteLocation::Memory)
+            .await
+            .expect("open");
+        let (filter, page) = (ServerFilter::default(), PageRequest::default());
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..20 {
+            let mut call = pin!(store.list(&filter, &page));
+            assert!(
+                call.as_mut().poll(&mut cx).is_pending(),
+                "the query is under way"
+            );
+        }
+        assert!(store.count_by_state().await.expect("count").is_empty());
+        store.ping().await.expect("ping");
+    });
+}
