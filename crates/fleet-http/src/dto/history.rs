@@ -1,0 +1,111 @@
+//! A server's history: its lifecycle events and its usage ledger.
+
+use chrono::{DateTime, Utc};
+use fleet_domain::service::UsageReport;
+use paperclip::actix::Apiv2Schema;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Actor, Billing, EventType, Money, ServerState};
+
+/// Something that happened to a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct Event {
+    /// Increasing with time; orders events of the same instant.
+    pub id: i64,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// The state before; absent when the state did not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_state: Option<ServerState>,
+    /// The state after; absent when the state did not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_state: Option<ServerState>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// The `X-Request-Id` of the API call that caused it; absent for the service's own work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// A human-readable line.
+    pub message: String,
+}
+
+impl From<fleet_domain::Event> for Event {
+    fn from(stored: fleet_domain::Event) -> Self {
+        let event = stored.event;
+        Self {
+            id: stored.id,
+            at: event.at,
+            event_type: event.kind.into(),
+            from_state: event.from_state.map(Into::into),
+            to_state: event.to_state.map(Into::into),
+            actor: event.actor.into(),
+            request_id: event.request_id,
+            message: event.message,
+        }
+    }
+}
+
+/// A server's newest events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct EventList {
+    /// The server.
+    pub server_id: Uuid,
+    /// Its events, newest first.
+    pub items: Vec<Event>,
+}
+
+/// One line of the usage ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct UsageRecord {
+    /// Start of the period covered.
+    pub period_start: DateTime<Utc>,
+    /// End of the period covered.
+    pub period_end: DateTime<Utc>,
+    /// Seconds billed; more than the period when a short run is topped up to 60 s.
+    pub seconds: i64,
+    /// The hourly price applied.
+    pub hourly_price: Money,
+    /// The amount charged.
+    pub amount: Money,
+}
+
+impl From<fleet_domain::UsageRecord> for UsageRecord {
+    fn from(record: fleet_domain::UsageRecord) -> Self {
+        Self {
+            period_start: record.period_start,
+            period_end: record.period_end,
+            seconds: record.seconds,
+            hourly_price: record.hourly_price.into(),
+            amount: record.amount.into(),
+        }
+    }
+}
+
+/// A server's usage ledger and totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct BillingReport {
+    /// The server.
+    pub server_id: Uuid,
+    /// Its state now.
+    pub state: ServerState,
+    /// Its usage records, oldest first.
+    pub records: Vec<UsageRecord>,
+    /// Its totals, counting the open run.
+    pub billing: Billing,
+}
+
+impl From<UsageReport> for BillingReport {
+    fn from(report: UsageReport) -> Self {
+        let server = &report.view.server;
+        Self {
+            server_id: server.id.as_uuid(),
+            state: server.state.into(),
+            billing: Billing::new(server.hourly_price, &report.view.billing),
+            records: report.records.into_iter().map(Into::into).collect(),
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The JSON shapes of the API, apart from the domain types so the wire format changes only
+//! on purpose. Optional fields are left out when empty (never `null`), so the generated
+//! spec's "optional, not nullable" is the truth.
+
+mod catalog;
+mod clock;
+mod enums;
+mod history;
+mod money;
+mod server;
+
+pub use catalog::{Catalog, Pool, Region, ServerType};
+pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
+pub use enums::{Action, Actor, EventType, ServerState};
+pub use history::{BillingReport, Event, EventList, UsageRecord};
+pub use money::Money;
+pub use server::{
+    ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
+};

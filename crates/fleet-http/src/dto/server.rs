@@ -1,0 +1,166 @@
+//! Servers: what is provisioned, listed, read and acted on.
+
+use chrono::{DateTime, Utc};
+use fleet_domain::service::ServerView;
+use fleet_domain::{BillingSummary, Page};
+use paperclip::actix::Apiv2Schema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Action, Money, ServerState};
+
+/// A request to create a server.
+#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionRequest {
+    /// The region to place it in (see `GET /catalog`).
+    pub region: String,
+    /// Its server type (see `GET /catalog`).
+    #[serde(rename = "type")]
+    pub server_type: String,
+    /// A name of 1 to 64 characters; made from the type and id when left out.
+    pub name: Option<String>,
+}
+
+/// A request to act on a server.
+#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// What to do.
+    pub action: Action,
+}
+
+/// What a server has cost so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct Billing {
+    /// The price per hour of uptime, fixed when the server was provisioned.
+    pub hourly_price: Money,
+    /// Seconds recorded in the usage ledger.
+    pub billed_seconds: i64,
+    /// Amount recorded in the usage ledger.
+    pub billed: Money,
+    /// Seconds of the open run not yet in the ledger.
+    pub unbilled_seconds: i64,
+    /// Ledger seconds plus the open run's unbilled seconds.
+    pub total_seconds: i64,
+    /// The cost of `total_seconds`: what the server has cost so far.
+    pub total: Money,
+}
+
+impl Billing {
+    /// The billing of a server at the given price.
+    pub fn new(hourly_price: fleet_domain::Money, summary: &BillingSummary) -> Self {
+        Self {
+            hourly_price: hourly_price.into(),
+            billed_seconds: summary.billed_seconds,
+            billed: summary.billed_amount.into(),
+            unbilled_seconds: summary.unbilled_seconds,
+            total_seconds: summary.total_seconds,
+            total: summary.total_amount.into(),
+        }
+    }
+}
+
+/// A virtual server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct Server {
+    /// Its identity.
+    pub id: Uuid,
+    /// Its name; not unique.
+    pub name: String,
+    /// The region it lives in.
+    pub region: String,
+    /// Its server type.
+    #[serde(rename = "type")]
+    pub server_type: String,
+    /// Where it is in its lifecycle.
+    pub state: ServerState,
+    /// Its IPv4 address; absent once it is terminated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// When it was provisioned.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When its current or last run started; absent before it first runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it last reached `stopped`; absent if it never stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// When it reached `terminated`; absent until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminated_at: Option<DateTime<Utc>>,
+    /// When its transitional state completes on its own; absent in a settled state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transition_due_at: Option<DateTime<Utc>>,
+    /// What it has cost so far.
+    pub billing: Billing,
+}
+
+impl From<ServerView> for Server {
+    fn from(view: ServerView) -> Self {
+        let server = view.server;
+        Self {
+            id: server.id.as_uuid(),
+            name: server.name,
+            region: server.region,
+            server_type: server.server_type,
+            state: server.state.into(),
+            ip: server.ip.map(|ip| ip.to_string()),
+            created_at: server.created_at,
+            updated_at: server.updated_at,
+            started_at: server.started_at,
+            stopped_at: server.stopped_at,
+            terminated_at: server.terminated_at,
+            transition_due_at: server.transition_due_at,
+            billing: Billing::new(server.hourly_price, &view.billing),
+        }
+    }
+}
+
+/// One page of servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct ServerList {
+    /// The servers, oldest first.
+    pub items: Vec<Server>,
+    /// Pass as `cursor` to read the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<ServerView>> for ServerList {
+    fn from(page: Page<ServerView>) -> Self {
+        Self {
+            items: page.items.into_iter().map(Server::from).collect(),
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        }
+    }
+}
+
+/// Filters and paging of `GET /servers`.
+#[derive(Debug, Clone, Default, Deserialize, Apiv2Schema)]
+pub struct ListQuery {
+    /// Only servers in this region.
+    pub region: Option<String>,
+    /// Only servers of this type.
+    #[serde(rename = "type")]
+    pub server_type: Option<String>,
+    /// Only servers in this state.
+    pub state: Option<ServerState>,
+    /// Alias of `state`, for clients of the original service.
+    pub status: Option<ServerState>,
+    /// Page size, 1 to 100; 20 when left out.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Servers to skip first, for clients that page by offset.
+    pub offset: Option<u64>,
+}
+
+/// Paging of a server's events.
+#[derive(Debug, Clone, Default, Deserialize, Apiv2Schema)]
+pub struct HistoryQuery {
+    /// How many of the newest events, 1 to 100; 100 when left out.
+    pub limit: Option<i64>,
+}

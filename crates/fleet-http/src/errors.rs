@@ -1,0 +1,336 @@
+//! The one mapping from each use case's error to a problem response, and the error types
+//! handlers return, each documenting in the spec the statuses it can produce.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use fleet_domain::error::{
+    ActError, GetError, HistoryError, ListError, ProvisionError, StoreError,
+};
+use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
+use paperclip::v2::schema::Apiv2Errors;
+
+use crate::problem::Problem;
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(cause) => {
+                Problem::unavailable().with_cause(format!("{cause:#}"))
+            }
+            StoreError::Unknown(cause) => Problem::internal(format!("{cause:#}")),
+        }
+    }
+}
+
+impl From<ProvisionError> for Problem {
+    fn from(error: ProvisionError) -> Self {
+        let detail = error.to_string();
+        match error {
+            ProvisionError::UnknownRegion { .. } => {
+                Problem::unprocessable("unknown-region", detail)
+            }
+            ProvisionError::UnknownServerType { .. } => {
+                Problem::unprocessable("unknown-server-type", detail)
+            }
+            ProvisionError::InvalidName(_) => Problem::unprocessable("invalid-name", detail),
+            ProvisionError::PoolExhausted(_) => {
+                Problem::new(StatusCode::CONFLICT, "pool-exhausted", detail)
+            }
+            ProvisionError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<GetError> for Problem {
+    fn from(error: GetError) -> Self {
+        match error {
+            GetError::NotFound(_) => Problem::not_found(error.to_string()),
+            GetError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ListError> for Problem {
+    fn from(error: ListError) -> Self {
+        let detail = error.to_string();
+        match error {
+            ListError::UnknownFilter { .. } | ListError::BadLimit { .. } => {
+                Problem::bad_request("invalid-query", detail)
+            }
+            ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
+            ListError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ActError> for Problem {
+    fn from(error: ActError) -> Self {
+        match error {
+            ActError::NotFound(_) => Problem::not_found(error.to_string()),
+            ActError::Conflict(conflict) => {
+                let mut problem =
+                    Problem::new(StatusCode::CONFLICT, "invalid-state", conflict.to_string());
+                problem.state = Some(conflict.state.into());
+                problem.allowed_actions =
+                    Some(conflict.allowed.iter().map(|a| (*a).into()).collect());
+                problem
+            }
+            ActError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<HistoryError> for Problem {
+    fn from(error: HistoryError) -> Self {
+        match error {
+            HistoryError::NotFound(_) => Problem::not_found(error.to_string()),
+            HistoryError::BadLimit { .. } => {
+                Problem::bad_request("invalid-query", error.to_string())
+            }
+            HistoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Adds a response with the `Problem` schema for each status to an operation of the spec.
+fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
+    for (status, description) in statuses {
+        op.responses.insert(
+            status.to_string(),
+            Either::Right(Response {
+                description: Some((*description).to_owned()),
+                schema: Some(DefaultSchemaRaw {
+                    name: Some("Problem".to_owned()),
+                    reference: Some("#/definitions/Problem".to_owned()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        );
+    }
+}
+
+macro_rules! failure {
+    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(pub Box<Problem>);
+
+        impl<E: Into<Problem>> From<E> for $name {
+            fn from(error: E) -> Self {
+                Self(Box::new(error.into()))
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl ResponseError for $name {
+            fn status_code(&self) -> StatusCode {
+                self.0.status_code()
+            }
+
+            fn error_response(&self) -> HttpResponse {
+                self.0.error_response()
+            }
+        }
+
+        impl Apiv2Errors for $name {
+            const ERROR_MAP: &'static [(u16, &'static str)] = &[$(($status, $description)),+];
+
+            fn update_error_definitions(op: &mut DefaultOperationRaw) {
+                document_problems(op, Self::ERROR_MAP);
+            }
+
+            fn update_definitions(
+                map: &mut std::collections::BTreeMap<String, DefaultSchemaRaw>,
+            ) {
+                <Problem as OperationModifier>::update_definitions(map);
+            }
+        }
+    };
+}
+
+failure!(
+    /// Why `POST /servers` failed.
+    ProvisionFailure {
+        400 => "The body is not valid JSON.",
+        409 => "The region's address pool is exhausted.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or names an unknown region or type, or an invalid name.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why reading a server failed.
+    GetFailure {
+        400 => "The id is not a UUID.",
+        404 => "No server has this id.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why listing servers failed.
+    ListFailure {
+        400 => "A filter, `limit`, `offset` or `cursor` is invalid.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why an action failed.
+    ActFailure {
+        400 => "The id is not a UUID, or the body is not valid JSON.",
+        404 => "No server has this id.",
+        409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or an unknown action.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why reading a server's history failed.
+    HistoryFailure {
+        400 => "The id is not a UUID, or `limit` is invalid.",
+        404 => "No server has this id.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why reading the catalog failed.
+    CatalogFailure {
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why moving the virtual clock failed.
+    AdvanceFailure {
+        400 => "The body is not valid JSON.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or `seconds` is out of range.",
+        500 => "The service failed.",
+        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fleet_domain::{Action, ServerId, ServerState, state::Conflict};
+
+    #[test]
+    fn each_domain_error_has_its_status() {
+        let id = ServerId::random();
+        let cases: Vec<(Problem, u16)> = vec![
+            (
+                ProvisionError::UnknownRegion {
+                    name: "mars".into(),
+                    known: "us-east-1".into(),
+                }
+                .into(),
+                422,
+            ),
+            (
+                ProvisionError::UnknownServerType {
+                    name: "x".into(),
+                    known: "t2.micro".into(),
+                }
+                .into(),
+                422,
+            ),
+            (ProvisionError::InvalidName("must not be empty").into(), 422),
+            (ProvisionError::PoolExhausted("lab".into()).into(), 409),
+            (GetError::NotFound(id).into(), 404),
+            (ListError::BadLimit { given: 0, max: 100 }.into(), 400),
+            (
+                ListError::UnknownFilter {
+                    kind: "region",
+                    name: "x".into(),
+                }
+                .into(),
+                400,
+            ),
+            (
+                ListError::BadCursor(fleet_domain::page::BadCursor).into(),
+                400,
+            ),
+            (ActError::NotFound(id).into(), 404),
+            (
+                HistoryError::BadLimit {
+                    given: 101,
+                    max: 100,
+                }
+                .into(),
+                400,
+            ),
+            (HistoryError::NotFound(id).into(), 404),
+            (
+                StoreError::Unavailable(anyhow_error("pool timed out")).into(),
+                503,
+            ),
+            (
+                StoreError::Unknown(anyhow_error("disk on fire")).into(),
+                500,
+            ),
+        ];
+        for (problem, status) in cases {
+            assert_eq!(problem.status, status, "{problem}");
+        }
+    }
+
+    #[test]
+    fn a_conflict_names_the_state_and_the_allowed_actions() {
+        let problem: Problem = ActError::Conflict(Conflict {
+            state: ServerState::Stopped,
+            action: Action::Reboot,
+            allowed: vec![Action::Start, Action::Stop, Action::Terminate],
+        })
+        .into();
+        assert_eq!(problem.status, 409);
+        assert_eq!(problem.state, Some(crate::dto::ServerState::Stopped));
+        assert_eq!(
+            problem.allowed_actions,
+            Some(vec![
+                crate::dto::Action::Start,
+                crate::dto::Action::Stop,
+                crate::dto::Action::Terminate
+            ])
+        );
+        assert!(problem.detail.contains("stopped"), "{}", problem.detail);
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_its_cause_out_of_the_body() {
+        let problem: Problem = StoreError::Unknown(anyhow_error("password=hunter2")).into();
+        let body = serde_json::to_string(&problem).expect("serializes");
+        assert!(!body.contains("hunter2"), "{body}");
+        assert!(
+            problem
+                .cause
+                .as_deref()
+                .is_some_and(|c| c.contains("hunter2"))
+        );
+    }
+
+    fn anyhow_error(message: &'static str) -> anyhow::Error {
+        anyhow::Error::msg(message)
+    }
+}

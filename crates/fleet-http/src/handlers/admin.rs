@@ -1,0 +1,76 @@
+//! `/admin/clock`: the virtual clock, registered only in virtual-clock mode.
+
+use chrono::TimeDelta;
+use paperclip::actix::{api_v2_operation, web};
+
+use crate::dto;
+use crate::errors::AdvanceFailure;
+use crate::problem::Problem;
+use crate::request::RequestScope;
+use crate::state::{AppState, VirtualClock};
+
+/// The longest single move of the virtual clock: a year.
+pub const MAX_ADVANCE_SECONDS: i64 = 365 * 24 * 3_600;
+
+fn virtual_clock(state: &AppState) -> Result<&VirtualClock, AdvanceFailure> {
+    state
+        .virtual_clock
+        .as_ref()
+        .ok_or_else(|| Problem::not_found("the service runs on the system clock").into())
+}
+
+/// Read the virtual clock
+#[api_v2_operation(
+    operation_id = "readClock",
+    tags(Admin),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn read(
+    state: web::Data<AppState>,
+) -> Result<web::Json<dto::ClockReading>, AdvanceFailure> {
+    let clock = virtual_clock(&state)?;
+    Ok(web::Json(dto::ClockReading {
+        now: fleet_domain::ports::Clock::now(clock.clock.as_ref()),
+    }))
+}
+
+/// Advance the virtual clock
+///
+/// Moves the clock forward and, before answering, does all the work that fell due on the
+/// way, in time order: transitions, billing accruals and idle reaping.
+#[api_v2_operation(
+    operation_id = "advanceClock",
+    tags(Admin),
+    consumes = "application/json",
+    produces = "application/json, application/problem+json"
+)]
+pub async fn advance(
+    state: web::Data<AppState>,
+    scope: RequestScope,
+    body: web::Json<dto::AdvanceRequest>,
+) -> Result<web::Json<dto::AdvanceReport>, AdvanceFailure> {
+    let clock = virtual_clock(&state)?;
+    let seconds = body.seconds;
+    if !(0..=MAX_ADVANCE_SECONDS).contains(&seconds) {
+        return Err(Problem::unprocessable(
+            "invalid-body",
+            format!("seconds must be between 0 and {MAX_ADVANCE_SECONDS}, got {seconds}"),
+        )
+        .into());
+    }
+    let _moving = clock.moving.lock().await;
+    let report = clock
+        .engine
+        .advance(&clock.clock, TimeDelta::seconds(seconds))
+        .await?;
+    let now = fleet_domain::ports::Clock::now(clock.clock.as_ref());
+    slog::info!(scope.logger(), "virtual clock advanced";
+        "seconds" => seconds, "now" => now.to_rfc3339(), "completed" => report.completed,
+        "accrued" => report.accrued, "reaped" => report.reaped);
+    Ok(web::Json(dto::AdvanceReport {
+        now,
+        completed: report.completed,
+        accrued: report.accrued,
+        reaped: report.reaped,
+    }))
+}

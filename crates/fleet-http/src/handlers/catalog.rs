@@ -1,0 +1,26 @@
+//! `/catalog`: what can be provisioned.
+
+use paperclip::actix::{api_v2_operation, web};
+
+use crate::dto;
+use crate::errors::CatalogFailure;
+use crate::state::AppState;
+
+/// Get the catalog
+///
+/// The regions, with their address pools and how many addresses are free, and the server
+/// types with their hourly prices.
+#[api_v2_operation(
+    operation_id = "getCatalog",
+    tags(Catalog),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn catalog(
+    state: web::Data<AppState>,
+) -> Result<web::Json<dto::Catalog>, CatalogFailure> {
+    let usage = state.servers.pool_usage().await?;
+    Ok(web::Json(dto::Catalog::new(
+        state.servers.catalog(),
+        &usage,
+    )))
+}

@@ -1,0 +1,46 @@
+//! `/servers/{id}/logs` and `/servers/{id}/billing`: a server's history.
+
+use fleet_domain::ServerId;
+use paperclip::actix::{api_v2_operation, web};
+use uuid::Uuid;
+
+use crate::dto;
+use crate::errors::HistoryFailure;
+use crate::state::AppState;
+
+/// Get a server's events
+///
+/// Its newest lifecycle events, newest first: at most `limit`, and at most 100.
+#[api_v2_operation(
+    operation_id = "getServerEvents",
+    tags(Servers),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn events(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<dto::HistoryQuery>,
+) -> Result<web::Json<dto::EventList>, HistoryFailure> {
+    let id = ServerId::from(id.into_inner());
+    let events = state.servers.events(id, query.limit).await?;
+    Ok(web::Json(dto::EventList {
+        server_id: id.as_uuid(),
+        items: events.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Get a server's billing
+///
+/// Its usage ledger, oldest first, and its totals counting the open run.
+#[api_v2_operation(
+    operation_id = "getServerBilling",
+    tags(Servers),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn billing(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<dto::BillingReport>, HistoryFailure> {
+    let report = state.servers.usage(ServerId::from(id.into_inner())).await?;
+    Ok(web::Json(report.into()))
+}

@@ -1,0 +1,8 @@
+//! The handlers, one file per resource. Each parses its input, calls one use case and maps
+//! the result; nothing else.
+
+pub mod admin;
+pub mod catalog;
+pub mod history;
+pub mod ops;
+pub mod servers;

@@ -1,0 +1,157 @@
+//! `/servers`: provision, list, read and act on servers.
+
+use std::time::Instant;
+
+use fleet_domain::ServerId;
+use fleet_domain::service::{ListRequest, ProvisionRequest};
+use paperclip::actix::{api_v2_operation, web};
+use uuid::Uuid;
+
+use crate::dto;
+use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
+use crate::metrics;
+use crate::problem::Problem;
+use crate::request::RequestScope;
+use crate::responses::{ActionTaken, Created};
+use crate::state::AppState;
+
+/// Provision a server
+///
+/// Creates a server in `provisioning` with an address from its region's pool. It becomes
+/// `running` on its own after the provisioning delay.
+#[api_v2_operation(
+    operation_id = "provisionServer",
+    tags(Servers),
+    consumes = "application/json",
+    produces = "application/json, application/problem+json"
+)]
+pub async fn provision(
+    state: web::Data<AppState>,
+    scope: RequestScope,
+    body: web::Json<dto::ProvisionRequest>,
+) -> Result<Created, ProvisionFailure> {
+    provision_server(&state, &scope, body.into_inner()).await
+}
+
+/// Provision a server (alias)
+///
+/// The same as `POST /servers`, kept for clients of the original service.
+#[api_v2_operation(
+    operation_id = "provisionServerAlias",
+    tags(Servers),
+    consumes = "application/json",
+    produces = "application/json, application/problem+json"
+)]
+pub async fn provision_alias(
+    state: web::Data<AppState>,
+    scope: RequestScope,
+    body: web::Json<dto::ProvisionRequest>,
+) -> Result<Created, ProvisionFailure> {
+    provision_server(&state, &scope, body.into_inner()).await
+}
+
+async fn provision_server(
+    state: &AppState,
+    scope: &RequestScope,
+    body: dto::ProvisionRequest,
+) -> Result<Created, ProvisionFailure> {
+    let started = Instant::now();
+    let request = ProvisionRequest {
+        region: body.region,
+        server_type: body.server_type,
+        name: body.name,
+    };
+    let result = state.servers.provision(request, &scope.context()).await;
+    let outcome = if result.is_ok() { "ok" } else { "refused" };
+    metrics::record_provision(outcome, started.elapsed());
+    Ok(Created(result?.into()))
+}
+
+/// List servers
+///
+/// A page of servers, oldest first, optionally filtered. Pass `next_cursor` back as `cursor`
+/// for the next page.
+#[api_v2_operation(
+    operation_id = "listServers",
+    tags(Servers),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<dto::ListQuery>,
+) -> Result<web::Json<dto::ServerList>, ListFailure> {
+    let query = query.into_inner();
+    let server_state = match (query.state, query.status) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Problem::bad_request(
+                "invalid-query",
+                "`state` and its alias `status` disagree; give one of them",
+            )
+            .into());
+        }
+        (a, b) => a.or(b),
+    };
+    let request = ListRequest {
+        region: query.region,
+        server_type: query.server_type,
+        state: server_state.map(Into::into),
+        limit: query.limit,
+        cursor: query.cursor,
+        offset: query.offset,
+    };
+    let page = state.servers.list(request).await?;
+    Ok(web::Json(page.into()))
+}
+
+/// Get a server
+///
+/// The server with its timestamps and what it has cost so far.
+#[api_v2_operation(
+    operation_id = "getServer",
+    tags(Servers),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<dto::Server>, GetFailure> {
+    let view = state.servers.get(ServerId::from(id.into_inner())).await?;
+    Ok(web::Json(view.into()))
+}
+
+/// Act on a server
+///
+/// Start, stop, reboot or terminate. 202 when the server moved into the action's
+/// transitional state; 200 when it already was in, or heading to, that state (retrying is
+/// safe); 409 when its state does not allow the action.
+#[api_v2_operation(
+    operation_id = "actOnServer",
+    tags(Servers),
+    consumes = "application/json",
+    produces = "application/json, application/problem+json"
+)]
+pub async fn act(
+    state: web::Data<AppState>,
+    scope: RequestScope,
+    id: web::Path<Uuid>,
+    body: web::Json<dto::ActionRequest>,
+) -> Result<ActionTaken, ActFailure> {
+    let action: fleet_domain::Action = body.action.into();
+    let result = state
+        .servers
+        .act(ServerId::from(id.into_inner()), action, &scope.context())
+        .await;
+    let outcome = match &result {
+        Ok(outcome) if outcome.changed => "accepted",
+        Ok(_) => "noop",
+        Err(fleet_domain::error::ActError::Conflict(_)) => "conflict",
+        Err(fleet_domain::error::ActError::NotFound(_)) => "not_found",
+        Err(fleet_domain::error::ActError::Store(_)) => "failed",
+    };
+    metrics::record_action(action.as_str(), outcome);
+    let outcome = result?;
+    Ok(ActionTaken {
+        server: outcome.view.into(),
+        changed: outcome.changed,
+    })
+}

@@ -1,0 +1,178 @@
+//! RFC 9457 problem details: the one shape of every error this API returns.
+
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use paperclip::actix::Apiv2Schema;
+use serde::Serialize;
+
+use crate::dto::{Action, ServerState};
+
+/// The media type of a problem body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying when the store is unavailable.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
+
+/// An error response (RFC 9457 problem details).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. "urn:fleet:problem:not-found".
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, in words.
+    pub detail: String,
+    /// The request id, as echoed in the `X-Request-Id` header.
+    pub request_id: String,
+    /// For a conflict: the state the server is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<ServerState>,
+    /// For a conflict: the actions the server's state accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<Action>>,
+    /// The internal cause of a 5xx, for the log only; never sent.
+    #[serde(skip)]
+    pub cause: Option<String>,
+}
+
+impl Problem {
+    /// A problem of kind `slug` (the last part of its type URI) with this status and detail.
+    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> Self {
+        Self {
+            problem_type: format!("urn:fleet:problem:{slug}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            request_id: String::new(),
+            state: None,
+            allowed_actions: None,
+            cause: None,
+        }
+    }
+
+    /// 400: the request is malformed.
+    pub fn bad_request(slug: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, slug, detail)
+    }
+
+    /// 404: no such resource.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// 422: a well-formed body whose content cannot be accepted.
+    pub fn unprocessable(slug: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, slug, detail)
+    }
+
+    /// 503: the store cannot be reached; retry later.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the store is unavailable; retry later",
+        )
+    }
+
+    /// 500: a fault of the service; its cause is logged, never shown to the client.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        let mut problem = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the service failed to handle the request; the failure is logged with its request id",
+        );
+        problem.cause = Some(cause.to_string());
+        problem
+    }
+
+    /// The same problem, with an internal cause for the log.
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// The same problem, stamped with the request id.
+    pub fn with_request_id(mut self, request_id: &str) -> Self {
+        request_id.clone_into(&mut self.request_id);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.title, self.detail)
+    }
+}
+
+impl std::error::Error for Problem {}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        Problem::status_code(self)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
+        let mut response = match serde_json::to_string(self) {
+            Ok(body) => response.body(body),
+            Err(_) => response.finish(),
+        };
+        // The request-id middleware finds the problem here to stamp the id into the body.
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn a_problem_renders_as_problem_json_with_its_request_id() {
+        let problem = Problem::not_found("server x not found").with_request_id("req-1");
+        let response = problem.error_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers().get(header::CONTENT_TYPE),
+            Some(&HeaderValue::from_static(PROBLEM_JSON))
+        );
+        let body = to_bytes(response.into_body()).await.expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "urn:fleet:problem:not-found",
+                "title": "Not Found",
+                "status": 404,
+                "detail": "server x not found",
+                "request_id": "req-1",
+            })
+        );
+    }
+
+    #[test]
+    fn unavailable_asks_the_client_to_retry_later() {
+        let response = Problem::unavailable().error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(RETRY_AFTER_SECONDS))
+        );
+    }
+}

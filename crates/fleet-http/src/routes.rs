@@ -1,0 +1,24 @@
+//! Where each handler is mounted.
+
+use paperclip::actix::web;
+
+use crate::handlers::{admin, catalog, history, servers};
+
+/// The routes of the spec; the admin routes only in virtual-clock mode.
+pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
+    cfg.service(
+        web::resource("/servers")
+            .route(web::post().to(servers::provision))
+            .route(web::get().to(servers::list)),
+    )
+    .service(web::resource("/server").route(web::post().to(servers::provision_alias)))
+    .service(web::resource("/servers/{id}").route(web::get().to(servers::get)))
+    .service(web::resource("/servers/{id}/action").route(web::post().to(servers::act)))
+    .service(web::resource("/servers/{id}/logs").route(web::get().to(history::events)))
+    .service(web::resource("/servers/{id}/billing").route(web::get().to(history::billing)))
+    .service(web::resource("/catalog").route(web::get().to(catalog::catalog)));
+    if with_admin {
+        cfg.service(web::resource("/admin/clock").route(web::get().to(admin::read)))
+            .service(web::resource("/admin/clock/advance").route(web::post().to(admin::advance)));
+    }
+}

@@ -1,0 +1,580 @@
+//! The HTTP layer against mocked ports: status codes, problem bodies, request ids, the
+//! spec and Swagger routes. A mock store with no expectation set panics when called, so
+//! every refused request here is also shown to change nothing.
+
+use std::sync::Arc;
+
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{StatusCode, header};
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use fleet_domain::error::StoreError;
+use fleet_domain::ports::{MockClock, MockStore};
+use fleet_domain::service::{Engine, ManualClock, ServerService};
+use fleet_domain::{Catalog, LifecycleConfig, Money, Server, ServerId, ServerState};
+use fleet_http::{AppState, MetricsExporter, Readiness, VirtualClock};
+use serde_json::{Value, json};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("valid")
+}
+
+fn server(state: ServerState) -> Server {
+    Server {
+        id: ServerId::random(),
+        name: "web-1".to_owned(),
+        region: "us-east-1".to_owned(),
+        server_type: "t2.micro".to_owned(),
+        state,
+        ip: Some("10.0.0.1".parse().expect("ip")),
+        hourly_price: Money::from_micros(11_600),
+        generation: 3,
+        created_at: t0(),
+        updated_at: t0(),
+        started_at: None,
+        stopped_at: None,
+        terminated_at: None,
+        transition_due_at: None,
+        billed_until: None,
+        billed_seconds: 0,
+        billed_amount: Money::ZERO,
+    }
+}
+
+struct Probe(Result<(), String>);
+
+#[async_trait::async_trait]
+impl Readiness for Probe {
+    async fn check(&self) -> Result<(), String> {
+        self.0.clone()
+    }
+}
+
+struct Metrics;
+
+#[async_trait::async_trait]
+impl MetricsExporter for Metrics {
+    async fn render(&self) -> String {
+        "# TYPE fleet_up gauge\nfleet_up 1\n".to_owned()
+    }
+}
+
+fn state(store: MockStore, virtual_clock: bool, ready: Result<(), String>) -> web::Data<AppState> {
+    let store = Arc::new(store);
+    let manual = Arc::new(ManualClock::new(t0()));
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(t0());
+    let config = LifecycleConfig::default();
+    let servers = ServerService::new(
+        store.clone(),
+        Arc::new(clock),
+        Arc::new(Catalog::default()),
+        config,
+    );
+    let virtual_clock = virtual_clock.then(|| {
+        VirtualClock::new(
+            manual.clone(),
+            Arc::new(Engine::new(store, manual, config, 100)),
+        )
+    });
+    web::Data::new(AppState {
+        servers: Arc::new(servers),
+        virtual_clock,
+        readiness: Arc::new(Probe(ready)),
+        metrics: Arc::new(Metrics),
+        logger: slog::Logger::root(slog::Discard, slog::o!()),
+    })
+}
+
+async fn send(store: MockStore, request: TestRequest) -> ServiceResponse {
+    send_to(state(store, false, Ok(())), request).await
+}
+
+async fn send_to(state: web::Data<AppState>, request: TestRequest) -> ServiceResponse {
+    let app = test::init_service(fleet_http::app(state)).await;
+    test::call_service(&app, request.to_request())
+        .await
+        .map_into_boxed_body()
+}
+
+/// Asserts a problem response with this status and type slug; returns its body.
+async fn problem(response: ServiceResponse, status: u16, slug: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
+        Some(&b"application/problem+json"[..])
+    );
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id")
+        .to_owned();
+    let body: Value = test::read_body_json(response).await;
+    assert_eq!(body["status"], status);
+    assert_eq!(body["type"], format!("urn:fleet:problem:{slug}"), "{body}");
+    assert_eq!(body["request_id"], request_id.as_str());
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
+    body
+}
+
+fn post_json(uri: &str, body: Value) -> TestRequest {
+    TestRequest::post().uri(uri).set_json(body)
+}
+
+#[actix_web::test]
+async fn malformed_ids_are_400_problems() {
+    let id_routes = [
+        TestRequest::get().uri("/servers/not-a-uuid"),
+        TestRequest::get().uri("/servers/123/logs"),
+        TestRequest::get().uri("/servers/%00/billing"),
+        post_json("/servers/zzz/action", json!({"action": "stop"})),
+    ];
+    for request in id_routes {
+        let body = problem(send(MockStore::new(), request).await, 400, "invalid-id").await;
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.contains("UUID")),
+            "{body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn bad_provisioning_bodies_are_refused_with_the_fitting_status() {
+    let valid = json!({"region": "us-east-1", "type": "t2.micro"});
+    let cases: Vec<(TestRequest, u16, &str)> = vec![
+        (
+            TestRequest::post()
+                .uri("/servers")
+                .set_payload(valid.to_string()),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            TestRequest::post()
+                .uri("/servers")
+                .insert_header((header::CONTENT_TYPE, "text/plain"))
+                .set_payload(valid.to_string()),
+            415,
+            "unsupported-media-type",
+        ),
+        (
+            TestRequest::post()
+                .uri("/servers")
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{\"region\":"),
+            400,
+            "malformed-body",
+        ),
+        (
+            TestRequest::post()
+                .uri("/servers")
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload(""),
+            400,
+            "malformed-body",
+        ),
+        (
+            post_json(
+                "/servers",
+                json!({"region": "us-east-1", "type": "t2.micro", "colour": "red"}),
+            ),
+            422,
+            "invalid-body",
+        ),
+        (
+            post_json("/servers", json!({"region": "us-east-1"})),
+            422,
+            "invalid-body",
+        ),
+        (post_json("/server", json!([1, 2])), 422, "invalid-body"),
+        (
+            post_json("/servers", json!({"region": 7, "type": "t2.micro"})),
+            422,
+            "invalid-body",
+        ),
+        (
+            post_json(
+                "/servers",
+                json!({"region": "us-east-1", "type": "t2.micro", "name": "x".repeat(9_000)}),
+            ),
+            413,
+            "payload-too-large",
+        ),
+        (
+            post_json("/servers", json!({"region": "mars-1", "type": "t2.micro"})),
+            422,
+            "unknown-region",
+        ),
+        (
+            post_json(
+                "/servers",
+                json!({"region": "us-east-1", "type": "z9.huge"}),
+            ),
+            422,
+            "unknown-server-type",
+        ),
+        (
+            post_json(
+                "/servers",
+                json!({"region": "us-east-1", "type": "t2.micro", "name": "  "}),
+            ),
+            422,
+            "invalid-name",
+        ),
+    ];
+    for (request, status, slug) in cases {
+        problem(send(MockStore::new(), request).await, status, slug).await;
+    }
+}
+
+#[actix_web::test]
+async fn an_unknown_field_or_action_is_named_in_the_problem() {
+    let id = uuid::Uuid::new_v4();
+    let uri = format!("/servers/{id}/action");
+    let body = problem(
+        send(
+            MockStore::new(),
+            post_json(&uri, json!({"action": "explode"})),
+        )
+        .await,
+        422,
+        "invalid-body",
+    )
+    .await;
+    let detail = body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains("explode") && detail.contains("terminate"),
+        "{detail}"
+    );
+    let body = problem(
+        send(
+            MockStore::new(),
+            post_json(&uri, json!({"action": "stop", "force": true})),
+        )
+        .await,
+        422,
+        "invalid-body",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.contains("force")),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn bad_list_parameters_are_400_problems() {
+    for query in [
+        "limit=abc",
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "offset=-5",
+        "cursor=not-a-cursor",
+        "state=sleeping",
+        "status=sleeping",
+        "state=running&status=stopped",
+        "region=mars-1",
+        "type=z9.huge",
+    ] {
+        let response = send(
+            MockStore::new(),
+            TestRequest::get().uri(&format!("/servers?{query}")),
+        )
+        .await;
+        let slug = if query.starts_with("cursor") {
+            "invalid-cursor"
+        } else {
+            "invalid-query"
+        };
+        problem(response, 400, slug).await;
+    }
+    let id = uuid::Uuid::new_v4();
+    for limit in ["0", "101", "x"] {
+        let uri = format!("/servers/{id}/logs?limit={limit}");
+        problem(
+            send(MockStore::new(), TestRequest::get().uri(&uri)).await,
+            400,
+            "invalid-query",
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_methods_are_problems() {
+    problem(
+        send(MockStore::new(), TestRequest::get().uri("/nope")).await,
+        404,
+        "route-not-found",
+    )
+    .await;
+    problem(
+        send(MockStore::new(), TestRequest::delete().uri("/servers")).await,
+        405,
+        "method-not-allowed",
+    )
+    .await;
+    problem(
+        send(MockStore::new(), TestRequest::get().uri("/admin/clock")).await,
+        404,
+        "route-not-found",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn an_unknown_server_is_404() {
+    let mut store = MockStore::new();
+    store.expect_get().returning(|_| Ok(None));
+    let id = uuid::Uuid::new_v4();
+    let body = problem(
+        send(store, TestRequest::get().uri(&format!("/servers/{id}"))).await,
+        404,
+        "not-found",
+    )
+    .await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&id.to_string()))
+    );
+}
+
+#[actix_web::test]
+async fn an_unavailable_store_is_503_with_retry_after_and_no_cause_shown() {
+    let mut store = MockStore::new();
+    store.expect_get().returning(|_| {
+        Err(StoreError::Unavailable(anyhow::anyhow!(
+            "postgres://admin:secret@db timed out"
+        )))
+    });
+    let response = send(
+        store,
+        TestRequest::get().uri(&format!("/servers/{}", uuid::Uuid::new_v4())),
+    )
+    .await;
+    assert_eq!(
+        response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body = problem(response, 503, "unavailable").await;
+    assert!(!body.to_string().contains("secret"), "{body}");
+}
+
+#[actix_web::test]
+async fn a_sane_request_id_is_kept_and_recorded_on_the_event() {
+    let mut store = MockStore::new();
+    store.expect_provision().times(1).returning(|new| {
+        assert_eq!(new.event.request_id.as_deref(), Some("client-42"));
+        let mut stored = new.server;
+        stored.ip = Some("10.0.0.9".parse().expect("ip"));
+        Ok(stored)
+    });
+    let response = send(
+        store,
+        post_json(
+            "/servers",
+            json!({"region": "us-east-1", "type": "t2.micro", "name": "web"}),
+        )
+        .insert_header(("X-Request-Id", "client-42")),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        response.headers().get("x-request-id").map(|v| v.as_bytes()),
+        Some(&b"client-42"[..])
+    );
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("location")
+        .to_owned();
+    let body: Value = test::read_body_json(response).await;
+    assert_eq!(
+        location,
+        format!("/servers/{}", body["id"].as_str().expect("id"))
+    );
+    assert_eq!(body["state"], "provisioning");
+    assert_eq!(body["name"], "web");
+    assert_eq!(body["ip"], "10.0.0.9");
+    assert_eq!(body["billing"]["hourly_price"]["amount"], "0.011600");
+    assert!(body.get("terminated_at").is_none(), "absent, never null");
+}
+
+#[actix_web::test]
+async fn an_insane_request_id_is_replaced() {
+    let response = send(
+        MockStore::new(),
+        TestRequest::get()
+            .uri("/servers/bad")
+            .insert_header(("X-Request-Id", "a b;c")),
+    )
+    .await;
+    let echoed = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("id")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&echoed).is_ok(), "{echoed}");
+    problem(response, 400, "invalid-id").await;
+}
+
+#[actix_web::test]
+async fn a_conflict_is_409_with_the_state_and_allowed_actions() {
+    let stopped = server(ServerState::Stopped);
+    let id = stopped.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(stopped.clone())));
+    let body = problem(
+        send(
+            store,
+            post_json(
+                &format!("/servers/{id}/action"),
+                json!({"action": "reboot"}),
+            ),
+        )
+        .await,
+        409,
+        "invalid-state",
+    )
+    .await;
+    assert_eq!(body["state"], "stopped");
+    assert_eq!(
+        body["allowed_actions"],
+        json!(["start", "stop", "terminate"])
+    );
+}
+
+#[actix_web::test]
+async fn a_no_op_action_is_200_and_changes_nothing() {
+    let running = server(ServerState::Running);
+    let id = running.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(running.clone())));
+    store.expect_apply().never();
+    let response = send(
+        store,
+        post_json(&format!("/servers/{id}/action"), json!({"action": "start"})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(response).await;
+    assert_eq!(body["state"], "running");
+}
+
+#[actix_web::test]
+async fn the_spec_is_served_as_generated() {
+    let specs = fleet_http::spec::generate(false);
+    for (uri, expected) in [("/api/spec/v2", &specs.v2), ("/api/spec/v3", &specs.v3)] {
+        let response = send(MockStore::new(), TestRequest::get().uri(uri)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = test::read_body_json(response).await;
+        assert_eq!(&body, expected, "{uri}");
+    }
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_offline_and_unknown_files_are_404() {
+    let response = send(MockStore::new(), TestRequest::get().uri("/swagger")).await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.as_bytes()),
+        Some(&b"/swagger/"[..])
+    );
+    for uri in ["/swagger/", "/swagger/index.html", "/swagger/?x=1"] {
+        let response = send(MockStore::new(), TestRequest::get().uri(uri)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let page = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
+        assert!(
+            page.contains("/api/spec/v3") && !page.contains("petstore"),
+            "{uri}"
+        );
+    }
+    for asset in fleet_http::swagger::ASSETS {
+        let response = send(
+            MockStore::new(),
+            TestRequest::get().uri(&format!("/swagger/{asset}")),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+    for uri in ["/swagger/nope.js", "/swagger/../Cargo.toml", "/swagger/a/b"] {
+        problem(
+            send(MockStore::new(), TestRequest::get().uri(uri)).await,
+            404,
+            "route-not-found",
+        )
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn operator_routes_answer_outside_the_spec() {
+    let response = send(MockStore::new(), TestRequest::get().uri("/healthz")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = send(MockStore::new(), TestRequest::get().uri("/metrics")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(test::read_body(response).await.to_vec()).expect("utf-8");
+    assert!(text.contains("fleet_up 1"));
+    let ready = send(MockStore::new(), TestRequest::get().uri("/readyz")).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let not_ready = send_to(
+        state(
+            MockStore::new(),
+            false,
+            Err("migrations not applied".into()),
+        ),
+        TestRequest::get().uri("/readyz"),
+    )
+    .await;
+    let body = problem(not_ready, 503, "not-ready").await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("migrations"))
+    );
+}
+
+#[actix_web::test]
+async fn the_virtual_clock_reads_and_refuses_bad_moves() {
+    let state = state(MockStore::new(), true, Ok(()));
+    let response = send_to(state.clone(), TestRequest::get().uri("/admin/clock")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(response).await;
+    assert_eq!(body["now"], "2026-01-01T00:00:00Z");
+    for seconds in [json!(-1), json!(400_000_000), json!("ten"), json!(1.5)] {
+        problem(
+            send_to(
+                state.clone(),
+                post_json("/admin/clock/advance", json!({ "seconds": seconds })),
+            )
+            .await,
+            422,
+            "invalid-body",
+        )
+        .await;
+    }
+    let clock = state.virtual_clock.as_ref().expect("virtual");
+    assert_eq!(fleet_domain::ports::Clock::now(clock.clock.as_ref()), t0());
+}

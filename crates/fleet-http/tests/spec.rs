@@ -1,0 +1,190 @@
+//! The generated OpenAPI documents: committed, complete and truthful.
+//!
+//! `FLEET_UPDATE_SPEC=1 cargo test -p fleet-http --test spec` (what `cargo xtask spec`
+//! runs) rewrites the committed documents from the code.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use fleet_http::spec::{self, Specs};
+use serde_json::Value;
+
+fn docs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+}
+
+fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
+    let mut found = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            found.push((path.clone(), method.clone(), operation));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_committed_documents_match_the_code() {
+    let Specs { v2, v3 } = spec::generate(false);
+    let committed = [("openapi.json", &v3), ("openapi-v2.json", &v2)];
+    let update = std::env::var_os("FLEET_UPDATE_SPEC").is_some();
+    for (file, generated) in committed {
+        let path = docs().join(file);
+        let text = spec::to_pretty(generated);
+        if update {
+            std::fs::write(&path, &text).expect("write the spec");
+            continue;
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == text,
+            "docs/{file} differs from the spec the code generates; run `cargo xtask spec` \
+             and commit the result"
+        );
+    }
+}
+
+#[test]
+fn info_names_and_describes_the_api() {
+    let Specs { v2, v3 } = spec::generate(false);
+    for spec in [&v2, &v3] {
+        assert_eq!(spec["info"]["title"], "fleet");
+        assert_eq!(spec["info"]["version"], env!("CARGO_PKG_VERSION"));
+        assert!(
+            spec["info"]["description"]
+                .as_str()
+                .is_some_and(|d| d.len() > 50)
+        );
+    }
+    assert_eq!(v3["openapi"], "3.0.0");
+    assert_eq!(v2["swagger"], "2.0");
+}
+
+#[test]
+fn every_response_has_a_schema_and_every_error_is_a_problem() {
+    let v3 = spec::generate(true).v3;
+    let mut ids = HashSet::new();
+    for (path, method, operation) in operations(&v3) {
+        let id = operation["operationId"].as_str().expect("operationId");
+        assert!(ids.insert(id.to_owned()), "operationId {id} is used twice");
+        assert!(
+            operation["summary"].is_string(),
+            "{method} {path} has no summary"
+        );
+        let responses = operation["responses"].as_object().expect("responses");
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path}"
+        );
+        assert!(
+            responses.keys().any(|s| s.starts_with('5')),
+            "{method} {path}"
+        );
+        for (status, response) in responses {
+            let content = response["content"].as_object().expect("content");
+            assert_eq!(content.len(), 1, "{method} {path} {status}");
+            let (media_type, media) = content.iter().next().expect("one media type");
+            let schema = &media["schema"]["$ref"];
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(media_type, "application/problem+json");
+                assert_eq!(
+                    schema, "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            } else {
+                assert_eq!(media_type, "application/json");
+                assert!(schema.is_string(), "{method} {path} {status} has no schema");
+            }
+        }
+        if path.contains("{id}") {
+            assert!(
+                responses.contains_key("400"),
+                "{method} {path}: malformed id"
+            );
+            assert!(responses.contains_key("404"), "{method} {path}: unknown id");
+        }
+    }
+    assert!(ids.len() >= 10);
+}
+
+#[test]
+fn optional_fields_are_not_required_and_nothing_is_nullable() {
+    let v3 = spec::generate(true).v3;
+    let text = v3.to_string();
+    assert!(!text.contains("\"nullable\":true"), "no field is ever null");
+    let server = &v3["components"]["schemas"]["Server"];
+    let required: Vec<&str> = server["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for optional in [
+        "ip",
+        "started_at",
+        "stopped_at",
+        "terminated_at",
+        "transition_due_at",
+    ] {
+        assert!(server["properties"][optional].is_object(), "{optional}");
+        assert!(!required.contains(&optional), "{optional} must be optional");
+    }
+    for always in [
+        "id",
+        "name",
+        "region",
+        "type",
+        "state",
+        "created_at",
+        "billing",
+    ] {
+        assert!(required.contains(&always), "{always} must be required");
+    }
+}
+
+#[test]
+fn enumerations_are_listed() {
+    let v3 = spec::generate(false).v3;
+    let schemas = &v3["components"]["schemas"];
+    assert_eq!(
+        schemas["ActionRequest"]["properties"]["action"]["enum"],
+        serde_json::json!(["start", "stop", "reboot", "terminate"])
+    );
+    assert_eq!(
+        schemas["Server"]["properties"]["state"]["enum"]
+            .as_array()
+            .map(Vec::len),
+        Some(9)
+    );
+    let event = &schemas["EventList"]["properties"]["items"]["items"]["properties"];
+    assert_eq!(
+        event["actor"]["enum"],
+        serde_json::json!(["api", "system", "reaper"])
+    );
+}
+
+#[test]
+fn request_bodies_refuse_unknown_fields_in_the_spec_too() {
+    let Specs { v2, v3 } = spec::generate(true);
+    for name in ["ProvisionRequest", "ActionRequest", "AdvanceRequest"] {
+        assert_eq!(
+            v3["components"]["schemas"][name]["additionalProperties"],
+            false
+        );
+        assert_eq!(v2["definitions"][name]["additionalProperties"], false);
+    }
+}
+
+#[test]
+fn the_admin_routes_exist_only_in_virtual_clock_mode() {
+    let system = spec::generate(false).v3;
+    let virtual_clock = spec::generate(true).v3;
+    assert!(system["paths"].get("/admin/clock").is_none());
+    assert!(system["paths"].get("/admin/clock/advance").is_none());
+    assert!(virtual_clock["paths"]["/admin/clock"]["get"].is_object());
+    assert!(virtual_clock["paths"]["/admin/clock/advance"]["post"].is_object());
+    assert!(
+        system["paths"]["/server"]["post"].is_object(),
+        "the alias is documented"
+    );
+}
