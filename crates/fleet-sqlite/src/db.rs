@@ -13,6 +13,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use fleet_domain::error::StoreError;
+use tokio::runtime::Handle;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 type Wrapper = SyncConnectionWrapper<SqliteConnection>;
@@ -21,18 +22,22 @@ type Wrapper = SyncConnectionWrapper<SqliteConnection>;
 #[derive(Clone)]
 pub(crate) struct Db {
     conn: Arc<Mutex<Wrapper>>,
+    runtime: Handle,
 }
 
 /// Exclusive use of the connection across several pieces of work (a claim spans two).
 pub(crate) struct Session {
     guard: Option<OwnedMutexGuard<Wrapper>>,
+    runtime: Handle,
 }
 
 impl Db {
-    /// Wraps an open, configured, migrated connection.
+    /// Wraps an open, configured, migrated connection; its work runs on the current runtime
+    /// (the one the store was opened on), whichever runtime the callers are on.
     pub(crate) fn new(conn: SqliteConnection) -> Self {
         Self {
             conn: Arc::new(Mutex::new(SyncConnectionWrapper::new(conn))),
+            runtime: Handle::current(),
         }
     }
 
@@ -40,6 +45,7 @@ impl Db {
     pub(crate) async fn session(&self) -> Session {
         Session {
             guard: Some(self.conn.clone().lock_owned().await),
+            runtime: self.runtime.clone(),
         }
     }
 
@@ -69,11 +75,13 @@ impl Session {
             .take()
             .ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("the session was lost")))?;
         let work = guard.spawn_blocking(task);
-        let outcome = tokio::spawn(async move {
-            let result = work.await;
-            (result, guard)
-        })
-        .await;
+        let outcome = self
+            .runtime
+            .spawn(async move {
+                let result = work.await;
+                (result, guard)
+            })
+            .await;
         match outcome {
             Ok((result, guard)) => {
                 self.guard = Some(guard);
