@@ -5,13 +5,14 @@
 //! processes sharing one file: every write is a `BEGIN IMMEDIATE` transaction, state changes
 //! are guarded by generation, addresses come from a counter plus a free list.
 //!
-//! It depends on `fleet-domain` and diesel only: never on another adapter (Postgres, HTTP) or
-//! on `fleetd`, and nothing outside it sees SQL or its row types.
+//! It depends on `fleet-domain`, diesel and tokio: never on another adapter (Postgres, HTTP)
+//! or on `fleetd`, and no type of its rows, schema or SQL leaves the crate.
 
 mod db;
 mod location;
 mod mapping;
 mod migrate;
+mod open;
 mod ops;
 mod rows;
 mod schema;

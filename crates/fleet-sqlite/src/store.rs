@@ -1,9 +1,6 @@
 //! `SqliteStore`: opening the database and the `Store` port over it.
 
-use std::path::Path;
-
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::{Connection, SqliteConnection};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
@@ -18,12 +15,9 @@ use fleet_domain::{StateChange, UsageRecord};
 
 use crate::db::{Db, roll_back_leftovers, store_error};
 use crate::location::SqliteLocation;
-use crate::migrate;
 use crate::ops::pools::PoolRefusal;
 use crate::ops::{Refused, changes, due, pools, reads};
-
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT_MS: u32 = 5_000;
+use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's `Store` port.
 #[derive(Clone)]
@@ -47,7 +41,7 @@ impl SqliteStore {
     /// A database written by a newer fleet is refused. Call inside a tokio runtime.
     pub async fn open(location: SqliteLocation) -> Result<SqliteStore, StoreError> {
         let target = location.clone();
-        let conn = tokio::task::spawn_blocking(move || connect(&target))
+        let conn = tokio::task::spawn_blocking(move || open::connect(&target))
             .await
             .map_err(|e| {
                 StoreError::Unknown(anyhow::anyhow!("opening the database failed: {e}"))
@@ -62,46 +56,6 @@ impl SqliteStore {
     pub fn location(&self) -> &SqliteLocation {
         &self.location
     }
-}
-
-fn connect(location: &SqliteLocation) -> Result<SqliteConnection, StoreError> {
-    let (url, file) = match location {
-        SqliteLocation::File(path) => (path_text(path)?, true),
-        SqliteLocation::Memory => (":memory:", false),
-    };
-    let mut conn = SqliteConnection::establish(url).map_err(|e| {
-        StoreError::Unavailable(anyhow::anyhow!(
-            "cannot open the SQLite database {location}: {e}"
-        ))
-    })?;
-    let journal = if file {
-        "PRAGMA journal_mode = WAL;"
-    } else {
-        ""
-    };
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; {journal} \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
-    ))
-    .map_err(|e| StoreError::Unavailable(anyhow::anyhow!("configuring {location}: {e}")))?;
-    migrate::migrate(&mut conn)
-        .map_err(|e| StoreError::Unknown(anyhow::anyhow!("SQLite database {location}: {e}")))?;
-    Ok(conn)
-}
-
-fn path_text(path: &Path) -> Result<&str, StoreError> {
-    let text = path.to_str().ok_or_else(|| {
-        StoreError::Unknown(anyhow::anyhow!(
-            "the database path {} is not valid UTF-8",
-            path.display()
-        ))
-    })?;
-    if text.starts_with("file:") {
-        return Err(StoreError::Unknown(anyhow::anyhow!(
-            "the database path '{text}' would be read as an SQLite URI; write ./{text}"
-        )));
-    }
-    Ok(text)
 }
 
 /// A refused transaction as the port's error for provisioning.
