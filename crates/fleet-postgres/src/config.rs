@@ -1,0 +1,31 @@
+//! Connection pool settings.
+
+use std::time::Duration;
+
+/// How the pool of database connections behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgPoolConfig {
+    /// The most connections the pool opens.
+    pub max_size: usize,
+    /// How long a query waits for a free connection before the store is `Unavailable`.
+    pub wait_timeout: Duration,
+    /// How long opening a connection may take.
+    pub create_timeout: Duration,
+    /// How long checking a returned connection may take.
+    pub recycle_timeout: Duration,
+    /// Whether a connection is checked with a query before it is reused, so a connection the
+    /// server closed is replaced instead of failing the next request.
+    pub check_connections: bool,
+}
+
+impl Default for PgPoolConfig {
+    fn default() -> Self {
+        Self {
+            max_size: 16,
+            wait_timeout: Duration::from_secs(5),
+            create_timeout: Duration::from_secs(5),
+            recycle_timeout: Duration::from_secs(5),
+            check_connections: true,
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! The Postgres store of fleet: the domain's `Store` port over diesel-async
+//! (`AsyncPgConnection`, no libpq) and a deadpool connection pool, with its migrations
+//! embedded from `migrations/postgres`.
+//!
+//! Every guarantee of the port holds across processes sharing the database: addresses are
+//! allocated under row locks in the provisioning transaction, changes are guarded by the
+//! server's generation in the `UPDATE`, and due work is claimed with `FOR UPDATE SKIP LOCKED`.
+//!
+//! This crate depends on the domain only: never on actix, HTTP types, or another adapter.
+
+mod allocate;
+mod changes;
+mod config;
+mod due;
+mod errors;
+mod mapping;
+mod migrate;
+mod pools;
+mod reads;
+mod rows;
+mod schema;
+mod store;
+mod writes;
+
+pub use config::PgPoolConfig;
+pub use store::PgStore;

@@ -1,0 +1,146 @@
+//! The one place rows become domain values and back.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use anyhow::{Context, anyhow};
+use fleet_domain::billing::UsageRecord;
+use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::{IpPool, Money, Server, ServerState};
+use ipnet::{IpNet, Ipv4Net};
+
+use crate::rows::{EventRow, NewEventRow, NewUsageRow, PoolRow, ServerRow, UsageRow};
+
+/// A stored row the domain cannot read: the database holds something the code never wrote.
+pub(crate) type MappingError = anyhow::Error;
+
+/// An address as stored in an `inet` column.
+pub(crate) fn inet(addr: Ipv4Addr) -> IpNet {
+    IpNet::V4(Ipv4Net::from(addr))
+}
+
+fn ipv4(net: IpNet) -> Result<Ipv4Addr, MappingError> {
+    match net.addr() {
+        IpAddr::V4(addr) if net.prefix_len() == 32 => Ok(addr),
+        _ => Err(anyhow!("stored address {net} is not a single IPv4 address")),
+    }
+}
+
+/// The domain pool of a stored pool row.
+pub(crate) fn pool(row: &PoolRow) -> Result<IpPool, MappingError> {
+    let IpNet::V4(net) = row.cidr else {
+        return Err(anyhow!("pool of {} is not IPv4: {}", row.region, row.cidr));
+    };
+    IpPool::new(net).with_context(|| format!("pool of {}", row.region))
+}
+
+fn state(name: &str) -> Result<ServerState, MappingError> {
+    name.parse().map_err(|e| anyhow!("stored state: {e}"))
+}
+
+fn optional_state(name: Option<&str>) -> Result<Option<ServerState>, MappingError> {
+    name.map(state).transpose()
+}
+
+/// A stored server.
+pub(crate) fn server(row: ServerRow) -> Result<Server, MappingError> {
+    Ok(Server {
+        id: row.id.into(),
+        state: state(&row.state)?,
+        ip: row.ip.map(ipv4).transpose()?,
+        name: row.name,
+        region: row.region,
+        server_type: row.server_type,
+        hourly_price: Money::from_micros(row.hourly_price_micros),
+        generation: row.generation,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        started_at: row.started_at,
+        stopped_at: row.stopped_at,
+        terminated_at: row.terminated_at,
+        transition_due_at: row.transition_due_at,
+        billed_until: row.billed_until,
+        billed_seconds: row.billed_seconds,
+        billed_amount: Money::from_micros(row.billed_amount_micros),
+    })
+}
+
+/// The row of a new server holding the address at `ip_offset`.
+pub(crate) fn new_server_row(server: &Server, ip: Ipv4Addr, ip_offset: i64) -> ServerRow {
+    ServerRow {
+        id: server.id.as_uuid(),
+        name: server.name.clone(),
+        region: server.region.clone(),
+        server_type: server.server_type.clone(),
+        state: server.state.as_str().to_owned(),
+        ip: Some(inet(ip)),
+        ip_offset: Some(ip_offset),
+        hourly_price_micros: server.hourly_price.micros(),
+        generation: server.generation,
+        created_at: server.created_at,
+        updated_at: server.updated_at,
+        started_at: server.started_at,
+        stopped_at: server.stopped_at,
+        terminated_at: server.terminated_at,
+        transition_due_at: server.transition_due_at,
+        billed_until: server.billed_until,
+        billed_seconds: server.billed_seconds,
+        billed_amount_micros: server.billed_amount.micros(),
+    }
+}
+
+/// A stored event.
+pub(crate) fn event(row: EventRow) -> Result<Event, MappingError> {
+    Ok(Event {
+        id: row.id,
+        event: NewEvent {
+            server_id: row.server_id.into(),
+            at: row.at,
+            kind: EventKind::parse(&row.kind)
+                .ok_or_else(|| anyhow!("stored event kind '{}'", row.kind))?,
+            from_state: optional_state(row.from_state.as_deref())?,
+            to_state: optional_state(row.to_state.as_deref())?,
+            actor: Actor::parse(&row.actor)
+                .ok_or_else(|| anyhow!("stored actor '{}'", row.actor))?,
+            request_id: row.request_id,
+            message: row.message,
+        },
+    })
+}
+
+/// The row of an event to append.
+pub(crate) fn new_event_row(event: &NewEvent) -> NewEventRow {
+    NewEventRow {
+        server_id: event.server_id.as_uuid(),
+        at: event.at,
+        kind: event.kind.as_str(),
+        from_state: event.from_state.map(ServerState::as_str),
+        to_state: event.to_state.map(ServerState::as_str),
+        actor: event.actor.as_str(),
+        request_id: event.request_id.clone(),
+        message: event.message.clone(),
+    }
+}
+
+/// A stored usage record.
+pub(crate) fn usage(row: UsageRow) -> UsageRecord {
+    UsageRecord {
+        server_id: row.server_id.into(),
+        period_start: row.period_start,
+        period_end: row.period_end,
+        seconds: row.seconds,
+        hourly_price: Money::from_micros(row.hourly_price_micros),
+        amount: Money::from_micros(row.amount_micros),
+    }
+}
+
+/// The row of a usage record to append.
+pub(crate) fn new_usage_row(record: &UsageRecord) -> NewUsageRow {
+    NewUsageRow {
+        server_id: record.server_id.as_uuid(),
+        period_start: record.period_start,
+        period_end: record.period_end,
+        seconds: record.seconds,
+        hourly_price_micros: record.hourly_price.micros(),
+        amount_micros: record.amount.micros(),
+    }
+}

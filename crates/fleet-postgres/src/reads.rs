@@ -1,0 +1,120 @@
+//! Reads: one server, lists, histories, counts.
+
+use diesel::dsl::{count_star, sql};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use fleet_domain::billing::UsageRecord;
+use fleet_domain::event::Event;
+use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState};
+
+use crate::errors::TxError;
+use crate::mapping;
+use crate::rows::{EventRow, ServerRow, UsageRow};
+use crate::schema::{events, servers, usage_records};
+
+/// The server with this id.
+pub(crate) async fn get(
+    conn: &mut AsyncPgConnection,
+    id: ServerId,
+) -> Result<Option<Server>, TxError> {
+    let row = servers::table
+        .find(id.as_uuid())
+        .select(ServerRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(mapping::server)
+        .transpose()
+        .map_err(TxError::Corrupt)
+}
+
+/// A page of servers in (created_at, id) order.
+pub(crate) async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ServerFilter,
+    page: &PageRequest,
+) -> Result<Vec<Server>, TxError> {
+    let mut query = servers::table
+        .select(ServerRow::as_select())
+        .order((servers::created_at, servers::id))
+        .limit(i64::from(page.limit))
+        .offset(i64::try_from(page.offset).unwrap_or(i64::MAX))
+        .into_boxed();
+    if let Some(region) = &filter.region {
+        query = query.filter(servers::region.eq(region.clone()));
+    }
+    if let Some(server_type) = &filter.server_type {
+        query = query.filter(servers::server_type.eq(server_type.clone()));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(servers::state.eq(state.as_str()));
+    }
+    if let Some(cursor) = page.after {
+        // A row comparison, so the (created_at, id) indexes serve the keyset.
+        query = query.filter(
+            sql::<Bool>("(servers.created_at, servers.id) > (")
+                .bind::<Timestamptz, _>(cursor.created_at)
+                .sql(", ")
+                .bind::<SqlUuid, _>(cursor.id.as_uuid())
+                .sql(")"),
+        );
+    }
+    let rows = query.load(conn).await?;
+    rows.into_iter()
+        .map(mapping::server)
+        .collect::<Result<_, _>>()
+        .map_err(TxError::Corrupt)
+}
+
+/// The newest `limit` events of a server, newest first.
+pub(crate) async fn events(
+    conn: &mut AsyncPgConnection,
+    id: ServerId,
+    limit: u32,
+) -> Result<Vec<Event>, TxError> {
+    let rows = events::table
+        .filter(events::server_id.eq(id.as_uuid()))
+        .order((events::at.desc(), events::id.desc()))
+        .limit(i64::from(limit))
+        .select(EventRow::as_select())
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(mapping::event)
+        .collect::<Result<_, _>>()
+        .map_err(TxError::Corrupt)
+}
+
+/// A server's usage records, oldest first.
+pub(crate) async fn usage(
+    conn: &mut AsyncPgConnection,
+    id: ServerId,
+) -> Result<Vec<UsageRecord>, TxError> {
+    let rows = usage_records::table
+        .filter(usage_records::server_id.eq(id.as_uuid()))
+        .order(usage_records::id)
+        .select(UsageRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(rows.into_iter().map(mapping::usage).collect())
+}
+
+/// How many servers are in each state that has any.
+pub(crate) async fn count_by_state(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<(ServerState, i64)>, TxError> {
+    let rows: Vec<(String, i64)> = servers::table
+        .group_by(servers::state)
+        .select((servers::state, count_star()))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(state, n)| {
+            state
+                .parse::<ServerState>()
+                .map(|state| (state, n))
+                .map_err(|e| TxError::Corrupt(anyhow::anyhow!("stored state: {e}")))
+        })
+        .collect()
+}

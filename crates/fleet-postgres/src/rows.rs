@@ -1,0 +1,103 @@
+//! Row types as the tables hold them, apart from the domain types (see `mapping`).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use ipnet::IpNet;
+use uuid::Uuid;
+
+use crate::schema::{events, ip_free, ip_pools, servers, usage_records};
+
+/// A row of `ip_pools`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ip_pools, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct PoolRow {
+    pub region: String,
+    pub cidr: IpNet,
+    pub size: i64,
+    pub next_offset: i64,
+}
+
+/// A row of `ip_free`.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = ip_free)]
+pub(crate) struct FreeRow {
+    pub region: String,
+    pub ip_offset: i64,
+}
+
+/// A row of `servers`, read or inserted whole.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = servers, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct ServerRow {
+    pub id: Uuid,
+    pub name: String,
+    pub region: String,
+    pub server_type: String,
+    pub state: String,
+    pub ip: Option<IpNet>,
+    pub ip_offset: Option<i64>,
+    pub hourly_price_micros: i64,
+    pub generation: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub terminated_at: Option<DateTime<Utc>>,
+    pub transition_due_at: Option<DateTime<Utc>>,
+    pub billed_until: Option<DateTime<Utc>>,
+    pub billed_seconds: i64,
+    pub billed_amount_micros: i64,
+}
+
+/// A row of `events` as read.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub server_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub message: String,
+}
+
+/// A row of `events` to insert; the id comes from its sequence.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events)]
+pub(crate) struct NewEventRow {
+    pub server_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub kind: &'static str,
+    pub from_state: Option<&'static str>,
+    pub to_state: Option<&'static str>,
+    pub actor: &'static str,
+    pub request_id: Option<String>,
+    pub message: String,
+}
+
+/// A row of `usage_records` as read.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = usage_records, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct UsageRow {
+    pub server_id: Uuid,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub seconds: i64,
+    pub hourly_price_micros: i64,
+    pub amount_micros: i64,
+}
+
+/// A row of `usage_records` to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = usage_records)]
+pub(crate) struct NewUsageRow {
+    pub server_id: Uuid,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub seconds: i64,
+    pub hourly_price_micros: i64,
+    pub amount_micros: i64,
+}

@@ -1,0 +1,119 @@
+//! The diesel view of the tables in `migrations/postgres` (checked against them by
+//! `tests/schema.rs`).
+
+diesel::table! {
+    /// One address pool per region.
+    ip_pools (region) {
+        /// The region.
+        region -> Text,
+        /// Its CIDR block.
+        cidr -> Cidr,
+        /// How many addresses it can hand out.
+        size -> Int8,
+        /// How many offsets have ever been handed out.
+        next_offset -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Released offsets, free to hand out again.
+    ip_free (region, ip_offset) {
+        /// The pool.
+        region -> Text,
+        /// The released offset.
+        ip_offset -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Servers.
+    servers (id) {
+        /// Identity.
+        id -> Uuid,
+        /// Name.
+        name -> Text,
+        /// Region (and pool).
+        region -> Text,
+        /// Server type.
+        server_type -> Text,
+        /// Lifecycle state.
+        state -> Text,
+        /// Address, until terminated.
+        ip -> Nullable<Inet>,
+        /// The address's offset in the pool.
+        ip_offset -> Nullable<Int8>,
+        /// Hourly price.
+        hourly_price_micros -> Int8,
+        /// Change counter.
+        generation -> Int8,
+        /// Creation time.
+        created_at -> Timestamptz,
+        /// Last change.
+        updated_at -> Timestamptz,
+        /// Start of the last run.
+        started_at -> Nullable<Timestamptz>,
+        /// Last stop.
+        stopped_at -> Nullable<Timestamptz>,
+        /// Termination.
+        terminated_at -> Nullable<Timestamptz>,
+        /// When the transitional state completes.
+        transition_due_at -> Nullable<Timestamptz>,
+        /// Billing watermark of the open run.
+        billed_until -> Nullable<Timestamptz>,
+        /// Seconds billed.
+        billed_seconds -> Int8,
+        /// Amount billed.
+        billed_amount_micros -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Lifecycle events.
+    events (id) {
+        /// Append order.
+        id -> Int8,
+        /// The server.
+        server_id -> Uuid,
+        /// When.
+        at -> Timestamptz,
+        /// What happened.
+        kind -> Text,
+        /// State before.
+        from_state -> Nullable<Text>,
+        /// State after.
+        to_state -> Nullable<Text>,
+        /// Who caused it.
+        actor -> Text,
+        /// The request that caused it.
+        request_id -> Nullable<Text>,
+        /// A human-readable line.
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    /// The usage ledger.
+    usage_records (id) {
+        /// Append order.
+        id -> Int8,
+        /// The server billed.
+        server_id -> Uuid,
+        /// Start of the period.
+        period_start -> Timestamptz,
+        /// End of the period.
+        period_end -> Timestamptz,
+        /// Seconds billed.
+        seconds -> Int8,
+        /// Rate.
+        hourly_price_micros -> Int8,
+        /// Amount.
+        amount_micros -> Int8,
+    }
+}
+
+diesel::joinable!(ip_free -> ip_pools (region));
+diesel::joinable!(servers -> ip_pools (region));
+diesel::joinable!(events -> servers (server_id));
+diesel::joinable!(usage_records -> servers (server_id));
+
+diesel::allow_tables_to_appear_in_same_query!(ip_pools, ip_free, servers, events, usage_records);

@@ -1,0 +1,199 @@
+//! The store: a deadpool of `AsyncPgConnection`s and the `Store` port over it.
+
+use std::fmt;
+
+use anyhow::{Context, anyhow};
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use fleet_domain::billing::UsageRecord;
+use fleet_domain::catalog::RegionSpec;
+use fleet_domain::error::StoreError;
+use fleet_domain::event::Event;
+use fleet_domain::ports::{
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
+};
+use fleet_domain::{
+    NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
+};
+
+use crate::config::PgPoolConfig;
+use crate::errors::{self, TxError};
+use crate::{due, migrate, pools, reads, writes};
+
+/// The Postgres store. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool<AsyncPgConnection>,
+    url: String,
+    schema_version: String,
+}
+
+impl fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (size, in_use) = self.pool_status();
+        f.debug_struct("PgStore")
+            .field("pool_size", &size)
+            .field("in_use", &in_use)
+            .field("schema_version", &self.schema_version)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(QueryableByName)]
+struct Version {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    version: Option<String>,
+}
+
+impl PgStore {
+    /// Builds the pool for `url` and checks that one connection can be opened.
+    ///
+    /// An unreachable database is `StoreError::Unavailable`.
+    pub async fn connect(url: &str, config: PgPoolConfig) -> Result<PgStore, StoreError> {
+        let mut manager_config = ManagerConfig::default();
+        manager_config.recycling_method = if config.check_connections {
+            RecyclingMethod::Verified
+        } else {
+            RecyclingMethod::Fast
+        };
+        let manager =
+            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+        let pool = Pool::builder(manager)
+            .max_size(config.max_size.max(1))
+            .wait_timeout(Some(config.wait_timeout))
+            .create_timeout(Some(config.create_timeout))
+            .recycle_timeout(Some(config.recycle_timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Unknown(anyhow!("building the connection pool: {e}")))?;
+        let schema_version = migrate::known_versions()
+            .map_err(StoreError::Unknown)?
+            .pop()
+            .unwrap_or_default();
+        let store = PgStore {
+            pool,
+            url: url.to_owned(),
+            schema_version,
+        };
+        drop(store.conn().await?);
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations that the database lacks, refusing (with a message
+    /// that says so) a database migrated by a newer fleet. Replicas starting together
+    /// migrate one at a time.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let url = self.url.clone();
+        tokio::task::spawn_blocking(move || migrate::run(&url))
+            .await
+            .context("the migration task failed")?
+    }
+
+    /// The pool's size (connections open) and how many of them are in use.
+    pub fn pool_status(&self) -> (usize, usize) {
+        let status = self.pool.status();
+        (status.size, status.size.saturating_sub(status.available))
+    }
+
+    async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
+        self.pool.get().await.map_err(errors::pool)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async |conn| pools::sync(conn, regions).await)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async |conn| writes::provision(conn, &new).await)
+            .await
+            .map_err(ProvisionStoreError::from)
+    }
+
+    async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::get(&mut conn, id).await?)
+    }
+
+    async fn list(
+        &self,
+        filter: &ServerFilter,
+        page: &PageRequest,
+    ) -> Result<Vec<Server>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::list(&mut conn, filter, page).await?)
+    }
+
+    async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async |conn| writes::apply(conn, change).await)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::events(&mut conn, id, limit).await?)
+    }
+
+    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::usage(&mut conn, id).await?)
+    }
+
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(pools::usage(&mut conn).await?)
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::count_by_state(&mut conn).await?)
+    }
+
+    async fn process_due(
+        &self,
+        work: DueWork,
+        limit: u32,
+        plan: &Planner,
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.conn().await?;
+        let limit = i64::from(limit);
+        conn.transaction::<_, TxError, _>(async |conn| due::process(conn, work, limit, plan).await)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(due::earliest(&mut conn).await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let applied =
+            diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
+                .get_result::<Version>(&mut conn)
+                .await
+                .map_err(|e| StoreError::Unavailable(anyhow!("reading the schema version: {e}")))?;
+        match applied.version {
+            Some(version) if version == self.schema_version => Ok(()),
+            other => Err(StoreError::Unavailable(anyhow!(
+                "the database schema is at {}, this fleet expects {}: run the migrations",
+                other.as_deref().unwrap_or("nothing"),
+                self.schema_version
+            ))),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Per-test databases: each test gets its own database, cloned from a template migrated
+//! once per version of the migrations, and dropped when the test ends (even on panic).
+//!
+//! The template is built under a Postgres advisory lock, so the many test processes nextest
+//! starts at once build it exactly once between them. Databases left behind by killed runs
+//! are dropped when they are more than an hour old.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of this module"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use fleet_domain::ports::Store;
+use fleet_postgres::{PgPoolConfig, PgStore};
+use fleet_store_conformance::Fixture;
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const TEST_PREFIX: &str = "fleet_test_";
+const STALE_AFTER_SECS: u64 = 3_600;
+
+/// The server the tests use: `TEST_DATABASE_URL`, or the local default.
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// `url` pointing at database `name` instead.
+pub fn url_for(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// A connection to the server's admin database, or a failure that says what to do.
+pub async fn admin() -> AsyncPgConnection {
+    let url = admin_url();
+    match AsyncPgConnection::establish(&url).await {
+        Ok(conn) => conn,
+        Err(e) => panic!(
+            "cannot reach the test Postgres ({e}). Run the tests with `cargo xtask test`, \
+             which finds or starts a Postgres, or set TEST_DATABASE_URL to a server where \
+             this user may create databases"
+        ),
+    }
+}
+
+/// A pool config for tests: small, and patient when many tests share one machine.
+pub fn test_pool() -> PgPoolConfig {
+    PgPoolConfig {
+        max_size: 8,
+        wait_timeout: Duration::from_secs(30),
+        create_timeout: Duration::from_secs(30),
+        ..PgPoolConfig::default()
+    }
+}
+
+/// Runs a statement that returns nothing of interest.
+pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
+    diesel::sql_query(sql)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+/// FNV-1a over every migration file's name and text: a new migration means a new template.
+fn migrations_hash() -> u64 {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/postgres");
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(dir)];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("the migrations directory") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let name = file
+            .strip_prefix(dir)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        let text = std::fs::read(&file).expect("a migration file");
+        for byte in name.bytes().chain(text) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The migrated template's name, building it first if no process has.
+async fn template(admin: &mut AsyncPgConnection) -> String {
+    let hash = migrations_hash();
+    let name = format!("fleet_tpl_{hash:016x}");
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(hash as i64)
+        .execute(admin)
+        .await
+        .expect("the template lock");
+    drop_stale(admin).await;
+    let existing: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname = $1")
+            .bind::<Text, _>(&name)
+            .load(admin)
+            .await
+            .expect("pg_database");
+    if existing.is_empty() {
+        let building = format!("{name}_building");
+        exec(
+            admin,
+            &format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+        )
+        .await;
+        exec(admin, &format!("CREATE DATABASE \"{building}\"")).await;
+        let store = PgStore::connect(&url_for(&admin_url(), &building), test_pool())
+            .await
+            .expect("connecting to the new template");
+        store.migrate().await.expect("migrating the template");
+        drop(store);
+        exec(
+            admin,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{building}' AND pid <> pg_backend_pid()"
+            ),
+        )
+        .await;
+        exec(
+            admin,
+            &format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\""),
+        )
+        .await;
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(hash as i64)
+        .execute(admin)
+        .await
+        .expect("releasing the template lock");
+    name
+}
+
+/// Drops test databases that killed runs left behind more than an hour ago.
+async fn drop_stale(admin: &mut AsyncPgConnection) {
+    let pattern = format!("{TEST_PREFIX}%");
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE $1")
+            .bind::<Text, _>(pattern)
+            .load(admin)
+            .await
+            .expect("pg_database");
+    for Name { datname } in names {
+        let created = datname
+            .strip_prefix(TEST_PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| now_secs().saturating_sub(secs) > STALE_AFTER_SECS) {
+            exec(
+                admin,
+                &format!("DROP DATABASE IF EXISTS \"{datname}\" WITH (FORCE)"),
+            )
+            .await;
+        }
+    }
+}
+
+/// A database of the test's own, migrated, dropped when this is dropped.
+pub struct TestDb {
+    /// Its name.
+    pub name: String,
+    /// A URL that connects to it.
+    pub url: String,
+}
+
+impl TestDb {
+    /// A fresh migrated database.
+    pub async fn new() -> TestDb {
+        let mut admin = admin().await;
+        let template = template(&mut admin).await;
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{TEST_PREFIX}{}_{}", now_secs(), &suffix[..12]);
+        exec(
+            &mut admin,
+            &format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""),
+        )
+        .await;
+        TestDb {
+            url: url_for(&admin_url(), &name),
+            name,
+        }
+    }
+
+    /// A store over this database with the test pool settings.
+    pub async fn store(&self) -> PgStore {
+        PgStore::connect(&self.url, test_pool())
+            .await
+            .expect("connecting to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let mut conn = AsyncPgConnection::establish(&admin_url())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!("dropping test database {} panicked", self.name),
+        }
+    }
+}
+
+/// A store on a database of its own, for the conformance suite.
+pub struct PgFixture {
+    store: Arc<dyn Store>,
+    _db: TestDb,
+}
+
+impl Fixture for PgFixture {
+    fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+}
+
+/// A fresh, empty, migrated store with no pools.
+pub async fn fresh_store() -> PgFixture {
+    let db = TestDb::new().await;
+    let store = db.store().await;
+    PgFixture {
+        store: Arc::new(store),
+        _db: db,
+    }
+}
