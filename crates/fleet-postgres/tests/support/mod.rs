@@ -11,12 +11,17 @@
 )]
 
 use std::sync::Arc;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use fleet_domain::event::{Actor, EventKind, NewEvent};
+use fleet_domain::lifecycle::{self, LifecycleConfig};
 use fleet_domain::ports::Store;
+use fleet_domain::{Money, NewServer, Server, ServerId, ServerState};
 use fleet_postgres::{PgPoolConfig, PgStore};
 use fleet_store_conformance::Fixture;
 
@@ -278,4 +283,74 @@ pub async fn fresh_store() -> PgFixture {
         store: Arc::new(store),
         _db: db,
     }
+}
+
+/// 2026-01-01T00:00:00Z.
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("a valid timestamp")
+}
+
+/// What provisioning hands the store for a `t2.micro` in `region` at `t0`.
+pub fn new_server(region: &str) -> NewServer {
+    let id = ServerId::random();
+    let now = t0();
+    let server = lifecycle::provisioned(
+        Server {
+            id,
+            name: format!("load-{id}"),
+            region: region.to_owned(),
+            server_type: "t2.micro".to_owned(),
+            state: ServerState::Provisioning,
+            ip: None,
+            hourly_price: Money::from_micros(11_600),
+            generation: 0,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            stopped_at: None,
+            terminated_at: None,
+            transition_due_at: None,
+            billed_until: None,
+            billed_seconds: 0,
+            billed_amount: Money::ZERO,
+        },
+        now,
+        &LifecycleConfig::default(),
+    );
+    let event = NewEvent {
+        server_id: id,
+        at: now,
+        kind: EventKind::Created,
+        from_state: None,
+        to_state: Some(ServerState::Provisioning),
+        actor: Actor::Api,
+        request_id: None,
+        message: "provisioned".to_owned(),
+    };
+    NewServer { server, event }
+}
+
+/// A plain connection to `url`.
+pub async fn connect(url: &str) -> AsyncPgConnection {
+    AsyncPgConnection::establish(url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to a test database: {e}"))
+}
+
+#[derive(QueryableByName)]
+struct Table {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+}
+
+/// The tables of the public schema, sorted.
+pub async fn tables(conn: &mut AsyncPgConnection) -> Vec<String> {
+    let rows: Vec<Table> = diesel::sql_query(
+        "SELECT table_name::text AS table_name FROM information_schema.tables \
+         WHERE table_schema = 'public' ORDER BY table_name",
+    )
+    .load(conn)
+    .await
+    .expect("information_schema.tables");
+    rows.into_iter().map(|t| t.table_name).collect()
 }
