@@ -5,6 +5,7 @@
 
 mod arch;
 mod postgres;
+mod spec;
 
 use std::process::{Command, ExitCode};
 
@@ -18,6 +19,7 @@ tasks:
   ci        format check, clippy with warnings denied, `arch`, then `test`
   arch      check that fleet-domain depends on no adapter or framework crate
   migrate   apply the Postgres migrations to DATABASE_URL
+  spec      rewrite docs/openapi.json (and openapi-v2.json) from the code
   help      this text";
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("arch") => arch::check(),
         Some("migrate") => migrate(),
+        Some("spec") => spec::write(),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
             Ok(())

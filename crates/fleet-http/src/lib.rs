@@ -10,6 +10,7 @@
 //! [`Readiness`] and [`MetricsExporter`] traits the binary implements.
 
 mod app;
+pub mod body;
 pub mod dto;
 pub mod errors;
 pub mod extract;

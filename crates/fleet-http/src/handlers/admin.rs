@@ -3,6 +3,7 @@
 use chrono::TimeDelta;
 use paperclip::actix::{api_v2_operation, web};
 
+use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::AdvanceFailure;
 use crate::problem::Problem;
@@ -47,7 +48,7 @@ pub async fn read(
 pub async fn advance(
     state: web::Data<AppState>,
     scope: RequestScope,
-    body: web::Json<dto::AdvanceRequest>,
+    body: JsonBody<dto::AdvanceRequest>,
 ) -> Result<web::Json<dto::AdvanceReport>, AdvanceFailure> {
     let clock = virtual_clock(&state)?;
     let seconds = body.seconds;

@@ -7,6 +7,7 @@ use fleet_domain::service::{ListRequest, ProvisionRequest};
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
 
+use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
 use crate::metrics;
@@ -28,7 +29,7 @@ use crate::state::AppState;
 pub async fn provision(
     state: web::Data<AppState>,
     scope: RequestScope,
-    body: web::Json<dto::ProvisionRequest>,
+    body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
 }
@@ -45,7 +46,7 @@ pub async fn provision(
 pub async fn provision_alias(
     state: web::Data<AppState>,
     scope: RequestScope,
-    body: web::Json<dto::ProvisionRequest>,
+    body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
 }
@@ -134,7 +135,7 @@ pub async fn act(
     state: web::Data<AppState>,
     scope: RequestScope,
     id: web::Path<Uuid>,
-    body: web::Json<dto::ActionRequest>,
+    body: JsonBody<dto::ActionRequest>,
 ) -> Result<ActionTaken, ActFailure> {
     let action: fleet_domain::Action = body.action.into();
     let result = state

@@ -1,0 +1,382 @@
+//! The validated configuration fleetd runs with, built from [`Settings`] with defaults;
+//! every refusal names the setting, its flag and its environment variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use fleet_domain::catalog::CatalogFile;
+use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
+
+use crate::settings::{ClockMode, LogFormat, Settings};
+
+/// The database URL. It may hold a password, so it is never printed whole.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL as given, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it names a Postgres database.
+    pub fn is_postgres(&self) -> bool {
+        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
+    }
+}
+
+impl From<&str> for DatabaseUrl {
+    fn from(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+}
+
+/// Shows the URL with any password replaced by `***`.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// `scheme://user:password@host/…` → `scheme://user:***@host/…`; anything else unchanged.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((credentials, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = credentials.split(':').next().unwrap_or_default();
+    let hidden = if credentials.contains(':') {
+        format!("{user}:***")
+    } else {
+        user.to_owned()
+    };
+    format!("{scheme}://{hidden}@{host}{tail}")
+}
+
+/// Everything fleetd needs to run, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: SocketAddr,
+    /// Which store.
+    pub database_url: DatabaseUrl,
+    /// How logs are written.
+    pub log_format: LogFormat,
+    /// The least level logged.
+    pub log_level: slog::Level,
+    /// Which clock.
+    pub clock: ClockMode,
+    /// What the cloud offers.
+    pub catalog: Catalog,
+    /// Time between worker passes.
+    pub worker_interval: Duration,
+    /// Servers claimed per batch.
+    pub batch_size: u32,
+    /// Delays, billing period and idle timeout.
+    pub lifecycle: LifecycleConfig,
+    /// Most Postgres connections.
+    pub db_pool_size: usize,
+    /// Time in-flight requests get on shutdown.
+    pub shutdown_timeout: Duration,
+}
+
+/// A setting that cannot be used, named with its flag and environment variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(setting: &str, env: &str, problem: impl fmt::Display) -> ConfigError {
+    let flag = setting.replace('_', "-");
+    ConfigError(format!(
+        "invalid setting {setting} (--{flag}, {env}): {problem}"
+    ))
+}
+
+fn in_range<T: PartialOrd + fmt::Display + Copy>(
+    setting: &str,
+    env: &str,
+    value: Option<T>,
+    default: T,
+    range: RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(bad(
+            setting,
+            env,
+            format!(
+                "must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+const DAY_S: u32 = 86_400;
+
+impl Config {
+    /// The configuration from merged settings, with defaults; `read_catalog` reads a catalog
+    /// file's text.
+    pub fn from_settings(
+        settings: Settings,
+        read_catalog: impl Fn(&std::path::Path) -> std::io::Result<String>,
+    ) -> Result<Config, ConfigError> {
+        let database_url = DatabaseUrl(
+            settings
+                .database_url
+                .unwrap_or_else(|| "sqlite://fleet.db".to_owned()),
+        );
+        let url = database_url.expose();
+        if !(database_url.is_postgres() || url.starts_with("sqlite:")) {
+            return Err(bad(
+                "database_url",
+                "DATABASE_URL",
+                format!(
+                    "'{database_url}' is neither postgres://… nor sqlite://PATH nor sqlite::memory:"
+                ),
+            ));
+        }
+        let log_level = match settings.log_level.as_deref() {
+            None => slog::Level::Info,
+            Some(name) => name.parse().map_err(|()| {
+                bad(
+                    "log_level",
+                    "FLEET_LOG_LEVEL",
+                    format!("'{name}' is not one of critical, error, warning, info, debug, trace"),
+                )
+            })?,
+        };
+        let catalog = match &settings.catalog {
+            None => Catalog::default(),
+            Some(path) => {
+                let text = read_catalog(path).map_err(|e| {
+                    bad(
+                        "catalog",
+                        "FLEET_CATALOG",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+                let file: CatalogFile = toml::from_str(&text).map_err(|e| {
+                    bad(
+                        "catalog",
+                        "FLEET_CATALOG",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?;
+                Catalog::from_file(file).map_err(|e| {
+                    bad(
+                        "catalog",
+                        "FLEET_CATALOG",
+                        format!("{}: {e}", path.display()),
+                    )
+                })?
+            }
+        };
+        let delay = |setting: &str, env: &str, value, default| {
+            in_range(setting, env, value, default, 0..=DAY_S)
+                .map(|s| TimeDelta::seconds(i64::from(s)))
+        };
+        let delays = TransitionDelays {
+            provisioning: delay(
+                "provisioning_delay_s",
+                "FLEET_PROVISIONING_DELAY_S",
+                settings.provisioning_delay_s,
+                5,
+            )?,
+            starting: delay(
+                "starting_delay_s",
+                "FLEET_STARTING_DELAY_S",
+                settings.starting_delay_s,
+                3,
+            )?,
+            stopping: delay(
+                "stopping_delay_s",
+                "FLEET_STOPPING_DELAY_S",
+                settings.stopping_delay_s,
+                3,
+            )?,
+            rebooting: delay(
+                "rebooting_delay_s",
+                "FLEET_REBOOTING_DELAY_S",
+                settings.rebooting_delay_s,
+                2,
+            )?,
+            terminating: delay(
+                "terminating_delay_s",
+                "FLEET_TERMINATING_DELAY_S",
+                settings.terminating_delay_s,
+                3,
+            )?,
+        };
+        let billing_period = in_range(
+            "billing_period_s",
+            "FLEET_BILLING_PERIOD_S",
+            settings.billing_period_s,
+            60,
+            1..=DAY_S,
+        )?;
+        let idle_timeout = in_range(
+            "idle_timeout_s",
+            "FLEET_IDLE_TIMEOUT_S",
+            settings.idle_timeout_s,
+            1_800,
+            1..=30 * DAY_S,
+        )?;
+        Ok(Config {
+            bind: settings
+                .bind
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database_url,
+            log_format: settings.log_format.unwrap_or(LogFormat::Json),
+            log_level,
+            clock: settings.clock.unwrap_or(ClockMode::System),
+            catalog,
+            worker_interval: Duration::from_millis(in_range(
+                "worker_interval_ms",
+                "FLEET_WORKER_INTERVAL_MS",
+                settings.worker_interval_ms,
+                1_000,
+                10..=3_600_000,
+            )?),
+            batch_size: in_range(
+                "batch_size",
+                "FLEET_BATCH_SIZE",
+                settings.batch_size,
+                100,
+                1..=10_000,
+            )?,
+            lifecycle: LifecycleConfig {
+                delays,
+                billing_period: TimeDelta::seconds(i64::from(billing_period)),
+                idle_timeout: TimeDelta::seconds(i64::from(idle_timeout)),
+            },
+            db_pool_size: in_range(
+                "db_pool_size",
+                "FLEET_DB_POOL_SIZE",
+                settings.db_pool_size,
+                16,
+                1..=1_000,
+            )? as usize,
+            shutdown_timeout: Duration::from_secs(u64::from(in_range(
+                "shutdown_timeout_s",
+                "FLEET_SHUTDOWN_TIMEOUT_S",
+                settings.shutdown_timeout_s,
+                30,
+                0..=3_600,
+            )?)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(settings: Settings) -> Result<Config, ConfigError> {
+        Config::from_settings(settings, |_| Ok(String::new()))
+    }
+
+    #[test]
+    fn the_defaults_are_sane() {
+        let config = config(Settings::default()).expect("valid");
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url.expose(), "sqlite://fleet.db");
+        assert_eq!(config.clock, ClockMode::System);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.worker_interval, Duration::from_secs(1));
+        assert_eq!(config.lifecycle.idle_timeout, TimeDelta::minutes(30));
+        assert_eq!(config.lifecycle.delays, TransitionDelays::default());
+    }
+
+    #[test]
+    fn a_bad_setting_is_named_with_its_flag_and_variable() {
+        let err = config(Settings {
+            worker_interval_ms: Some(0),
+            ..Default::default()
+        })
+        .expect_err("too fast");
+        assert_eq!(
+            err.to_string(),
+            "invalid setting worker_interval_ms (--worker-interval-ms, FLEET_WORKER_INTERVAL_MS): \
+             must be between 10 and 3600000, got 0"
+        );
+        let err = config(Settings {
+            billing_period_s: Some(0),
+            ..Default::default()
+        })
+        .expect_err("zero period");
+        assert!(err.to_string().contains("billing_period_s"), "{err}");
+        let err = config(Settings {
+            log_level: Some("loud".into()),
+            ..Default::default()
+        })
+        .expect_err("level");
+        assert!(err.to_string().contains("FLEET_LOG_LEVEL"), "{err}");
+        let err = config(Settings {
+            database_url: Some("mysql://root:hunter2@db/fleet".into()),
+            ..Default::default()
+        })
+        .expect_err("mysql");
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_catalog_file_is_read_and_validated() {
+        let settings = Settings {
+            catalog: Some("lab.toml".into()),
+            ..Default::default()
+        };
+        let good = "[[regions]]\nname = \"lab-1\"\ncidr = \"192.168.0.0/24\"\n\
+                    [[server_types]]\nname = \"tiny\"\nvcpus = 1\nmemory_mib = 256\nhourly_price_micros = 1000\n";
+        let config = Config::from_settings(settings.clone(), |_| Ok(good.to_owned()))
+            .expect("valid catalog");
+        assert_eq!(config.catalog.regions().len(), 1);
+        let err = Config::from_settings(settings, |_| Ok("regions = 3".to_owned()))
+            .expect_err("bad catalog");
+        assert!(err.to_string().contains("lab.toml"), "{err}");
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let url =
+            DatabaseUrl::from("postgres://fleet:s3cret@db.internal:5432/fleet?sslmode=disable");
+        assert_eq!(
+            url.to_string(),
+            "postgres://fleet:***@db.internal:5432/fleet?sslmode=disable"
+        );
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert_eq!(
+            DatabaseUrl::from("postgres://db/fleet").to_string(),
+            "postgres://db/fleet"
+        );
+        assert_eq!(
+            DatabaseUrl::from("sqlite://fleet.db").to_string(),
+            "sqlite://fleet.db"
+        );
+        assert_eq!(redact("postgres://u:p@ss@h/d"), "postgres://u:***@h/d");
+    }
+}

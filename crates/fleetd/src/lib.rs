@@ -1,0 +1,42 @@
+//! fleetd, the fleet service: typed configuration, logging, the metrics recorder, the
+//! system clock adapter, opening the store, the lifecycle workers, and the wiring of the
+//! domain's use cases to the HTTP adapter through one constructor ([`Application::build`]).
+//!
+//! It stays thin: no business rule, no SQL and no HTTP handler lives here, and it holds no
+//! global state of its own (the `metrics` facade's recorder is process-wide by design).
+
+pub mod clock;
+pub mod config;
+pub mod metrics;
+pub mod probes;
+pub mod settings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod workers;
+
+use std::path::Path;
+
+pub use config::{Config, ConfigError};
+pub use settings::Settings;
+pub use startup::{Application, shutdown_signal};
+
+/// The configuration from flags and environment (`settings`, flag before variable, as clap
+/// parsed them) over the optional TOML `file`, over the defaults.
+pub fn load_config(settings: Settings, file: Option<&Path>) -> Result<Config, ConfigError> {
+    let from_file = match file {
+        None => Settings::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError(format!(
+                    "reading the configuration file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Settings::from_toml(&text).map_err(|e| {
+                ConfigError(format!("in the configuration file {}: {e}", path.display()))
+            })?
+        }
+    };
+    Config::from_settings(settings.or(from_file), |path| std::fs::read_to_string(path))
+}

@@ -1,0 +1,136 @@
+//! The metrics fleetd records beyond HTTP: servers by state, address pools, the database
+//! pool, and the lifecycle workers. Gauges are sampled from the store when `/metrics` is
+//! read, so they are never stale.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet_domain::ServerState;
+use fleet_domain::ports::Store;
+use fleet_http::MetricsExporter;
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+use metrics_exporter_prometheus::PrometheusHandle;
+use slog::Logger;
+
+/// Servers in each state.
+pub const SERVERS: &str = "fleet_servers";
+/// Free addresses of each region's pool.
+pub const POOL_FREE: &str = "fleet_pool_free_addresses";
+/// Allocated addresses of each region's pool.
+pub const POOL_ALLOCATED: &str = "fleet_pool_allocated_addresses";
+/// Connections the database pool holds.
+pub const DB_POOL_SIZE: &str = "fleet_db_pool_connections";
+/// Connections of the database pool in use.
+pub const DB_POOL_IN_USE: &str = "fleet_db_pool_connections_in_use";
+/// Transitional states completed by the workers.
+pub const TRANSITIONS: &str = "fleet_transitions_completed_total";
+/// Billing accruals made by the workers.
+pub const ACCRUALS: &str = "fleet_billing_accruals_total";
+/// Idle servers terminated by the reaper.
+pub const REAPED: &str = "fleet_servers_reaped_total";
+/// How late the oldest due transition was when a worker pass began.
+pub const TRANSITION_LAG: &str = "fleet_transition_lag_seconds";
+/// How long one worker pass took.
+pub const PASS_DURATION: &str = "fleet_worker_pass_duration_seconds";
+/// Worker passes that failed.
+pub const PASS_FAILURES: &str = "fleet_worker_pass_failures_total";
+
+/// Describes the metrics above to the installed recorder.
+pub fn describe() {
+    describe_gauge!(SERVERS, Unit::Count, "Servers in each state");
+    describe_gauge!(
+        POOL_FREE,
+        Unit::Count,
+        "Free addresses of each region's pool"
+    );
+    describe_gauge!(
+        POOL_ALLOCATED,
+        Unit::Count,
+        "Allocated addresses of each region's pool"
+    );
+    describe_gauge!(
+        DB_POOL_SIZE,
+        Unit::Count,
+        "Connections the database pool holds"
+    );
+    describe_gauge!(DB_POOL_IN_USE, Unit::Count, "Database connections in use");
+    describe_counter!(
+        TRANSITIONS,
+        Unit::Count,
+        "Transitional states completed by workers"
+    );
+    describe_counter!(ACCRUALS, Unit::Count, "Billing accruals made by workers");
+    describe_counter!(REAPED, Unit::Count, "Idle servers terminated by the reaper");
+    describe_histogram!(
+        TRANSITION_LAG,
+        Unit::Seconds,
+        "How overdue the oldest due transition was when a worker pass began"
+    );
+    describe_histogram!(PASS_DURATION, Unit::Seconds, "Duration of one worker pass");
+    describe_counter!(PASS_FAILURES, Unit::Count, "Worker passes that failed");
+}
+
+/// Records one worker pass.
+pub fn record_pass(report: &fleet_domain::service::PassReport, elapsed: Duration) {
+    counter!(TRANSITIONS).increment(u64::from(report.completed));
+    counter!(ACCRUALS).increment(u64::from(report.accrued));
+    counter!(REAPED).increment(u64::from(report.reaped));
+    histogram!(PASS_DURATION).record(elapsed.as_secs_f64());
+}
+
+/// Records a failed worker pass.
+pub fn record_pass_failure() {
+    counter!(PASS_FAILURES).increment(1);
+}
+
+/// Records how overdue the oldest due transition was.
+pub fn record_transition_lag(lag: Duration) {
+    histogram!(TRANSITION_LAG).record(lag.as_secs_f64());
+}
+
+/// `/metrics`: samples the gauges from the store, then renders everything.
+pub struct Exporter {
+    /// The recorder's handle.
+    pub handle: PrometheusHandle,
+    /// The store to sample.
+    pub store: Arc<dyn Store>,
+    /// The database pool's (size, in use), for stores with a pool.
+    pub pool_status: Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>>,
+    /// Where sampling failures go.
+    pub logger: Logger,
+}
+
+#[async_trait::async_trait]
+impl MetricsExporter for Exporter {
+    async fn render(&self) -> String {
+        match self.store.count_by_state().await {
+            Ok(counts) => {
+                for state in ServerState::ALL {
+                    let count = counts
+                        .iter()
+                        .find(|(s, _)| *s == state)
+                        .map_or(0, |(_, n)| *n);
+                    gauge!(SERVERS, "state" => state.as_str()).set(count as f64);
+                }
+            }
+            Err(e) => slog::warn!(self.logger, "sampling servers by state failed"; "error" => %e),
+        }
+        match self.store.pool_usage().await {
+            Ok(pools) => {
+                for pool in pools {
+                    gauge!(POOL_FREE, "region" => pool.region.clone()).set(pool.free as f64);
+                    gauge!(POOL_ALLOCATED, "region" => pool.region).set(pool.allocated as f64);
+                }
+            }
+            Err(e) => slog::warn!(self.logger, "sampling address pools failed"; "error" => %e),
+        }
+        if let Some(status) = &self.pool_status {
+            let (size, in_use) = status();
+            gauge!(DB_POOL_SIZE).set(size as f64);
+            gauge!(DB_POOL_IN_USE).set(in_use as f64);
+        }
+        self.handle.render()
+    }
+}

@@ -1,0 +1,156 @@
+//! The raw settings, as flags, environment variables and the TOML file give them: every
+//! field optional, merged flag > environment > file, then validated into a
+//! [`crate::config::Config`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (the default).
+    Json,
+    /// Human-readable, for a terminal.
+    Human,
+}
+
+/// Which clock the service reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockMode {
+    /// The system clock (the default).
+    System,
+    /// A clock that moves only through `POST /admin/clock/advance`.
+    Virtual,
+}
+
+/// Every setting, optional. Field names are the TOML keys; flags are the same names in
+/// kebab case; environment variables are `FLEET_` and the name in upper case, except
+/// `DATABASE_URL`.
+#[derive(Debug, Clone, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "FLEET_BIND", value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Store: postgres://…, sqlite://PATH or sqlite::memory: [default: sqlite://fleet.db].
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format [default: json].
+    #[arg(long, env = "FLEET_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Least level logged: critical, error, warning, info, debug or trace [default: info].
+    #[arg(long, env = "FLEET_LOG_LEVEL", value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Clock [default: system].
+    #[arg(long, env = "FLEET_CLOCK", value_enum)]
+    pub clock: Option<ClockMode>,
+    /// A TOML catalog of regions and server types replacing the built-in one.
+    #[arg(long, env = "FLEET_CATALOG", value_name = "PATH")]
+    pub catalog: Option<PathBuf>,
+    /// Milliseconds between passes of the lifecycle workers [default: 1000].
+    #[arg(long, env = "FLEET_WORKER_INTERVAL_MS", value_name = "MS")]
+    pub worker_interval_ms: Option<u64>,
+    /// Servers claimed per batch of worker work [default: 100].
+    #[arg(long, env = "FLEET_BATCH_SIZE", value_name = "N")]
+    pub batch_size: Option<u32>,
+    /// Seconds from provisioning to running [default: 5].
+    #[arg(long, env = "FLEET_PROVISIONING_DELAY_S", value_name = "S")]
+    pub provisioning_delay_s: Option<u32>,
+    /// Seconds from starting to running [default: 3].
+    #[arg(long, env = "FLEET_STARTING_DELAY_S", value_name = "S")]
+    pub starting_delay_s: Option<u32>,
+    /// Seconds from stopping to stopped [default: 3].
+    #[arg(long, env = "FLEET_STOPPING_DELAY_S", value_name = "S")]
+    pub stopping_delay_s: Option<u32>,
+    /// Seconds from rebooting to running [default: 2].
+    #[arg(long, env = "FLEET_REBOOTING_DELAY_S", value_name = "S")]
+    pub rebooting_delay_s: Option<u32>,
+    /// Seconds from terminating to terminated [default: 3].
+    #[arg(long, env = "FLEET_TERMINATING_DELAY_S", value_name = "S")]
+    pub terminating_delay_s: Option<u32>,
+    /// Seconds between billing accruals of a running server [default: 60].
+    #[arg(long, env = "FLEET_BILLING_PERIOD_S", value_name = "S")]
+    pub billing_period_s: Option<u32>,
+    /// Seconds a server may stay stopped before the reaper terminates it [default: 1800].
+    #[arg(long, env = "FLEET_IDLE_TIMEOUT_S", value_name = "S")]
+    pub idle_timeout_s: Option<u32>,
+    /// Most Postgres connections [default: 16].
+    #[arg(long, env = "FLEET_DB_POOL_SIZE", value_name = "N")]
+    pub db_pool_size: Option<u32>,
+    /// Seconds in-flight requests get to finish on shutdown [default: 30].
+    #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
+    pub shutdown_timeout_s: Option<u32>,
+}
+
+macro_rules! merge_fields {
+    ($high:ident, $low:ident, [$($field:ident),+ $(,)?]) => {
+        Settings { $($field: $high.$field.or($low.$field)),+ }
+    };
+}
+
+impl Settings {
+    /// These settings, with `lower`'s where these have none.
+    pub fn or(self, lower: Settings) -> Settings {
+        let high = self;
+        merge_fields!(
+            high,
+            lower,
+            [
+                bind,
+                database_url,
+                log_format,
+                log_level,
+                clock,
+                catalog,
+                worker_interval_ms,
+                batch_size,
+                provisioning_delay_s,
+                starting_delay_s,
+                stopping_delay_s,
+                rebooting_delay_s,
+                terminating_delay_s,
+                billing_period_s,
+                idle_timeout_s,
+                db_pool_size,
+                shutdown_timeout_s,
+            ]
+        )
+    }
+
+    /// The settings of a TOML configuration file.
+    pub fn from_toml(text: &str) -> Result<Settings, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn higher_settings_win_and_lower_ones_fill_the_gaps() {
+        let flags = Settings {
+            bind: Some("127.0.0.1:1".parse().expect("addr")),
+            ..Default::default()
+        };
+        let file = Settings::from_toml("bind = \"0.0.0.0:2\"\nbatch_size = 7\n").expect("toml");
+        let merged = flags.or(file);
+        assert_eq!(merged.bind, Some("127.0.0.1:1".parse().expect("addr")));
+        assert_eq!(merged.batch_size, Some(7));
+        assert_eq!(merged.clock, None);
+    }
+
+    #[test]
+    fn the_file_refuses_unknown_keys_and_wrong_types_naming_them() {
+        let unknown = Settings::from_toml("bnid = \"x\"\n").expect_err("unknown key");
+        assert!(unknown.contains("bnid"), "{unknown}");
+        let wrong = Settings::from_toml("batch_size = \"many\"\n").expect_err("wrong type");
+        assert!(wrong.contains("batch_size"), "{wrong}");
+        let clock = Settings::from_toml("clock = \"virtual\"\n").expect("valid");
+        assert_eq!(clock.clock, Some(ClockMode::Virtual));
+    }
+}

@@ -1,0 +1,183 @@
+//! The one production constructor: builds the store, the use cases, the workers and the
+//! HTTP server from a [`Config`]; `main` and the end-to-end tests both go through it.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::{HttpServer, web};
+use anyhow::Context;
+use chrono::Utc;
+use fleet_domain::ports::Clock;
+use fleet_domain::service::{Engine, ManualClock, ServerService};
+use fleet_http::{AppState, VirtualClock};
+use metrics_exporter_prometheus::PrometheusHandle;
+use slog::{Logger, o};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::metrics::Exporter;
+use crate::probes::Probe;
+use crate::settings::ClockMode;
+use crate::store;
+use crate::workers::{EngineWorker, WorkerHealth, spawn_upkeep};
+
+/// fleetd, built and listening, not yet serving.
+pub struct Application {
+    address: SocketAddr,
+    server: actix_web::dev::Server,
+    stop_workers: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    logger: Logger,
+}
+
+impl Application {
+    /// Opens the store, syncs its address pools with the catalog, starts the workers and
+    /// binds the listener (port 0 picks a free port).
+    pub async fn build(
+        config: Config,
+        logger: Logger,
+        metrics: PrometheusHandle,
+    ) -> anyhow::Result<Application> {
+        let opened = store::open(&config).await?;
+        let store = opened.store.clone();
+        store
+            .sync_pools(config.catalog.regions())
+            .await
+            .context("syncing the address pools with the catalog")?;
+        let catalog = Arc::new(config.catalog.clone());
+        let manual =
+            (config.clock == ClockMode::Virtual).then(|| Arc::new(ManualClock::new(Utc::now())));
+        let clock: Arc<dyn Clock> = match &manual {
+            Some(manual) => manual.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let engine = Arc::new(Engine::new(
+            store.clone(),
+            clock.clone(),
+            config.lifecycle,
+            config.batch_size,
+        ));
+        let servers = Arc::new(ServerService::new(
+            store.clone(),
+            clock.clone(),
+            catalog,
+            config.lifecycle,
+        ));
+
+        let health = Arc::new(WorkerHealth::default());
+        let (stop_workers, stop) = watch::channel(false);
+        let mut tasks = vec![spawn_upkeep(metrics.clone(), stop.clone())];
+        let virtual_clock = match manual {
+            // Under the virtual clock, work runs when the clock is moved, in time order;
+            // a worker on an interval would race it.
+            Some(manual) => {
+                health.set_running(true);
+                Some(VirtualClock::new(manual, engine))
+            }
+            None => {
+                let worker = EngineWorker {
+                    engine,
+                    store: store.clone(),
+                    clock,
+                    interval: config.worker_interval,
+                    health: health.clone(),
+                    logger: logger.new(o!("component" => "worker")),
+                };
+                tasks.push(worker.spawn(stop));
+                None
+            }
+        };
+
+        let state = web::Data::new(AppState {
+            servers,
+            virtual_clock,
+            readiness: Arc::new(Probe {
+                store: store.clone(),
+                health,
+            }),
+            metrics: Arc::new(Exporter {
+                handle: metrics,
+                store,
+                pool_status: opened.pool_status,
+                logger: logger.new(o!("component" => "metrics")),
+            }),
+            logger: logger.new(o!("component" => "http")),
+        });
+        let listener =
+            TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let address = listener.local_addr()?;
+        let server = HttpServer::new(move || fleet_http::app(state.clone()))
+            .listen(listener)?
+            .shutdown_timeout(config.shutdown_timeout.as_secs())
+            .disable_signals()
+            .run();
+        slog::info!(logger, "fleetd listening";
+            "address" => format!("http://{address}"),
+            "store" => &opened.description,
+            "clock" => format!("{:?}", config.clock).to_lowercase(),
+            "swagger" => format!("http://{address}/swagger/"));
+        Ok(Application {
+            address,
+            server,
+            stop_workers,
+            tasks,
+            logger,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
+    /// finish (up to the shutdown timeout), stops the workers and closes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let mut server = self.server;
+        tokio::select! {
+            result = &mut server => result.context("the HTTP server failed")?,
+            () = shutdown => {
+                slog::info!(self.logger, "shutting down: finishing in-flight requests");
+                // The server future does the stopping, so it must be polled meanwhile.
+                let ((), result) = tokio::join!(handle.stop(true), &mut server);
+                result.context("the HTTP server failed while stopping")?;
+            }
+        }
+        let _ = self.stop_workers.send(true);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                slog::error!(self.logger, "a worker ended abnormally"; "error" => %e);
+            }
+        }
+        slog::info!(self.logger, "fleetd stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,288 @@
+//! End to end through HTTP, on the virtual clock: a server's whole life, the idle reaper,
+//! pagination, and what the metrics and logs show.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["type"].as_str().unwrap_or_default(),
+                e["to_state"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_lives_its_whole_life_through_the_api() {
+    let app = TestApp::spawn().await;
+    let free_before = app.free_addresses("us-east-1").await;
+
+    let created = app
+        .client()
+        .post(app.url("/servers"))
+        .header("X-Request-Id", "e2e-provision")
+        .json(&json!({"region": "us-east-1", "type": "t2.micro", "name": "web-1"}));
+    let created = app.send(created, "post", "/servers").await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let server = &created.body;
+    let id = server["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/servers/{id}").as_str())
+    );
+    assert_eq!(created.header("x-request-id"), Some("e2e-provision"));
+    assert_eq!(server["state"], "provisioning");
+    assert_eq!(server["name"], "web-1");
+    let ip = server["ip"].as_str().expect("an address").to_owned();
+    assert!(ip.starts_with("10.0."), "{ip}");
+    assert_eq!(app.free_addresses("us-east-1").await, free_before - 1);
+
+    app.advance(10).await;
+    let running = app.server(&id).await;
+    assert_eq!(running["state"], "running");
+    assert!(running["started_at"].is_string());
+
+    app.advance(30).await;
+    let stopping = app.act(&id, "stop").await;
+    assert_eq!(stopping.status, 202, "{}", stopping.text);
+    assert_eq!(stopping.body["state"], "stopping");
+    app.advance(5).await;
+    let stopped = app.server(&id).await;
+    assert_eq!(stopped["state"], "stopped");
+    assert_eq!(
+        stopped["ip"],
+        ip.as_str(),
+        "a stopped server keeps its address"
+    );
+    // Running from t=5 to the stop at t=40 is 35 s, billed as the 60 s minimum.
+    assert_eq!(stopped["billing"]["billed_seconds"], 60);
+    assert_eq!(stopped["billing"]["billed"]["micros"], 60 * 11_600 / 3_600);
+
+    let again = app.act(&id, "stop").await;
+    assert_eq!(again.status, 200, "stopping a stopped server is a no-op");
+
+    let starting = app.act(&id, "start").await;
+    assert_eq!(starting.status, 202);
+    assert_eq!(starting.body["state"], "starting");
+    app.advance(5).await;
+    assert_eq!(app.server(&id).await["state"], "running");
+
+    let rebooting = app.act(&id, "reboot").await;
+    assert_eq!(rebooting.status, 202);
+    assert_eq!(rebooting.body["state"], "rebooting");
+    app.advance(5).await;
+    assert_eq!(app.server(&id).await["state"], "running");
+
+    let terminating = app.act(&id, "terminate").await;
+    assert_eq!(terminating.status, 202);
+    assert_eq!(terminating.body["state"], "terminating");
+    app.advance(5).await;
+    let terminated = app.server(&id).await;
+    assert_eq!(terminated["state"], "terminated");
+    assert!(terminated.get("ip").is_none(), "the address is released");
+    assert!(terminated["terminated_at"].is_string());
+    assert_eq!(app.free_addresses("us-east-1").await, free_before);
+
+    let billing = app.get(&format!("/servers/{id}/billing")).await;
+    assert_eq!(billing.status, 200);
+    let records = billing.body["records"].as_array().expect("records");
+    let seconds: i64 = records.iter().filter_map(|r| r["seconds"].as_i64()).sum();
+    let micros: i64 = records
+        .iter()
+        .filter_map(|r| r["amount"]["micros"].as_i64())
+        .sum();
+    assert_eq!(
+        seconds,
+        billing.body["billing"]["billed_seconds"]
+            .as_i64()
+            .expect("s")
+    );
+    assert_eq!(
+        micros,
+        billing.body["billing"]["billed"]["micros"]
+            .as_i64()
+            .expect("m")
+    );
+    // Two runs: 60 s (minimum) and 15 s of running + rebooting, topped up to 60 s.
+    assert_eq!(seconds, 120);
+    assert_eq!(billing.body["state"], "terminated");
+
+    let events = app.events(&id).await;
+    let kinds = kinds(&events);
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("transition_completed:terminated")
+    );
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("created:provisioning")
+    );
+    for expected in [
+        "action_requested:stopping",
+        "transition_completed:stopped",
+        "action_requested:starting",
+        "action_requested:rebooting",
+        "action_requested:terminating",
+        "billed:-",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == expected),
+            "{expected} in {kinds:?}"
+        );
+    }
+    let created_event = events.last().expect("created");
+    assert_eq!(created_event["request_id"], "e2e-provision");
+    assert_eq!(created_event["actor"], "api");
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["type"] == "transition_completed")
+            .all(|e| e["actor"] == "system" && e.get("request_id").is_none())
+    );
+    let stop_event = events
+        .iter()
+        .find(|e| e["to_state"] == "stopping")
+        .expect("the stop");
+    assert_eq!(
+        stop_event["request_id"],
+        stopping.header("x-request-id").expect("id")
+    );
+
+    let listed = app.get("/servers?state=terminated").await;
+    assert!(
+        listed.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|s| s["id"] == id.as_str())
+    );
+
+    let metrics = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for needle in [
+        "fleet_http_requests_total{method=\"POST\",route=\"/servers/{id}/action\",status=\"202\"}",
+        "fleet_http_request_duration_seconds_bucket{method=\"GET\",route=\"/servers/{id}\",status=\"200\"",
+        "fleet_servers{state=\"terminated\"}",
+        "fleet_actions_total{action=\"stop\",outcome=\"accepted\"}",
+        "fleet_actions_total{action=\"stop\",outcome=\"noop\"}",
+        "fleet_provision_duration_seconds_bucket",
+        "fleet_pool_free_addresses{region=\"us-east-1\"}",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from /metrics");
+    }
+
+    let logs = app.logs.lock().expect("logs").clone();
+    assert!(
+        logs.iter().any(|l| l.contains("request_id=e2e-provision")
+            && l.contains("route=/servers")
+            && l.contains("status=201")
+            && l.contains("method=POST")
+            && l.contains("latency_ms=")),
+        "the access log has the provisioning request: {logs:?}"
+    );
+    app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_server_is_reaped_and_its_address_released() {
+    let app = TestApp::spawn().await;
+    let free_before = app.free_addresses("us-east-1").await;
+    let id = app.provision("idle").await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.advance(10).await;
+    assert_eq!(app.act(&id, "stop").await.status, 202);
+    app.advance(5).await;
+    assert_eq!(app.server(&id).await["state"], "stopped");
+    // Stopped at t=13 (the stop at t=10 takes 3 s); now t=15. At t=1812 it has been
+    // stopped for 1,799 s: not yet idle for the 1,800 s timeout.
+    app.advance(1_797).await;
+    assert_eq!(
+        app.server(&id).await["state"],
+        "stopped",
+        "not idle long enough yet"
+    );
+    let report = app.advance(10).await;
+    assert_eq!(report["reaped"], 1);
+    let reaped = app.server(&id).await;
+    assert_eq!(reaped["state"], "terminated");
+    assert!(reaped.get("ip").is_none());
+    assert_eq!(app.free_addresses("us-east-1").await, free_before);
+    let events = app.events(&id).await;
+    let by_reaper = events
+        .iter()
+        .find(|e| e["to_state"] == "terminating")
+        .expect("terminated");
+    assert_eq!(by_reaper["actor"], "reaper");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_their_cursors_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(app.provision(&format!("s{i}")).await["id"].clone());
+        app.advance(1).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/servers?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200);
+        pages += 1;
+        seen.extend(
+            page.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|s| s["id"].clone()),
+        );
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/servers?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, made, "creation order, each once");
+    let offset = app.get("/servers?offset=4").await;
+    assert_eq!(offset.body["items"].as_array().map(Vec::len), Some(1));
+    let alias = app.get("/servers?status=provisioning&limit=100").await;
+    assert_eq!(alias.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_shows_pools_and_prices() {
+    let app = TestApp::spawn().await;
+    let catalog = app.get("/catalog").await;
+    assert_eq!(catalog.status, 200);
+    let region = &catalog.body["regions"][0];
+    assert_eq!(region["name"], "us-east-1");
+    assert_eq!(region["pool"]["cidr"], "10.0.0.0/16");
+    assert_eq!(region["pool"]["allocated"], 0);
+    let micro = catalog.body["server_types"]
+        .as_array()
+        .expect("types")
+        .iter()
+        .find(|t| t["name"] == "t2.micro")
+        .expect("t2.micro");
+    assert_eq!(
+        micro["hourly_price"],
+        json!({"micros": 11600, "amount": "0.011600", "currency": "USD"})
+    );
+}
