@@ -5,53 +5,18 @@
 mod common;
 
 use common::TestApp;
+use common::pg::TempDatabase;
 use fleetd::Settings;
 use fleetd::settings::ClockMode;
 use serde_json::json;
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn admin_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
-}
-
-/// `url` with its database replaced by `name`.
-fn url_for(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let authority_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    match query {
-        Some(query) => format!("{}/{name}?{query}", &base[..authority_end]),
-        None => format!("{}/{name}", &base[..authority_end]),
-    }
-}
-
-async fn admin() -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("cannot reach the test Postgres ({e}); run `cargo xtask test` or set TEST_DATABASE_URL")
-        });
-    tokio::spawn(connection);
-    client
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_lives_and_is_billed_on_postgres() {
-    let name = format!("fleet_e2e_{}", uuid::Uuid::new_v4().simple());
-    let admin = admin().await;
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create the test database");
+    let database = TempDatabase::create().await;
 
     let app = TestApp::spawn_with(Settings {
         clock: Some(ClockMode::Virtual),
-        database_url: Some(url_for(&admin_url(), &name)),
+        database_url: Some(database.url.clone()),
         ..Default::default()
     })
     .await;
@@ -79,6 +44,12 @@ async fn a_server_lives_and_is_billed_on_postgres() {
     let billing = app.get(&format!("/servers/{id}/billing")).await;
     let records = billing.body["records"].as_array().expect("records");
     assert!(records.len() > 10, "accrued period by period");
+    for pair in records.windows(2) {
+        assert_eq!(
+            pair[0]["period_end"], pair[1]["period_start"],
+            "no gap and no overlap between records"
+        );
+    }
     let seconds: i64 = records.iter().filter_map(|r| r["seconds"].as_i64()).sum();
     assert_eq!(seconds, 3_700);
     assert_eq!(
@@ -101,8 +72,5 @@ async fn a_server_lives_and_is_billed_on_postgres() {
     assert!(metrics.contains("fleet_db_pool_connections_in_use "));
     app.shut_down().await.expect("clean shutdown");
 
-    admin
-        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .await
-        .expect("drop the test database");
+    database.drop_now().await;
 }

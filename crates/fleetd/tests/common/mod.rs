@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+pub mod process;
+
 use std::sync::{Arc, Mutex, OnceLock};
 
 use fleetd::settings::ClockMode;
