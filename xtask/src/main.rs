@@ -4,6 +4,7 @@
 //! fleet crates themselves, so it builds in seconds and works when they do not.
 
 mod arch;
+mod bench;
 mod postgres;
 mod spec;
 
@@ -19,6 +20,8 @@ tasks:
   ci        format check, clippy with warnings denied, `arch`, then `test`
   arch      check that fleet-domain depends on no adapter or framework crate
   migrate   apply the Postgres migrations to DATABASE_URL
+  bench     benchmarks into docs/benchmarks.md [--sqlite: also on SQLite]
+            [--quick: a CI smoke run, debug build, writes nothing]
   spec      rewrite docs/openapi.json (and openapi-v2.json) from the code
   help      this text";
 
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("arch") => arch::check(),
         Some("migrate") => migrate(),
+        Some("bench") => bench::bench(&args[1..]),
         Some("spec") => spec::write(),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");

@@ -1,0 +1,141 @@
+//! The fleetd process under test: started on a free port, waited for until ready, watched
+//! through `/proc`, stopped with SIGTERM.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::http::Conn;
+
+/// How long fleetd may take to migrate its database and answer `/readyz`.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long it may take to stop after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running fleetd.
+pub struct Fleetd {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Fleetd {
+    /// Starts `binary` against `database_url` under the virtual clock (so no worker runs
+    /// between phases unless the bench moves the clock), logging to `log`, and waits until
+    /// `/readyz` answers 200.
+    pub async fn start(binary: &Path, database_url: &str, log: PathBuf) -> Result<Fleetd> {
+        let addr = free_local_addr()?;
+        let output = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let child = Command::new(binary)
+            .arg("--bind")
+            .arg(addr.to_string())
+            .arg("--database-url")
+            .arg(database_url)
+            .args(["--clock", "virtual"])
+            .stdin(Stdio::null())
+            .stdout(output.try_clone()?)
+            .stderr(output)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut fleetd = Fleetd { child, addr, log };
+        fleetd.wait_ready().await?;
+        Ok(fleetd)
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its peak resident set size so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64> {
+        let path = format!("/proc/{}/status", self.child.id());
+        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no VmHWM in {path}"))
+    }
+
+    /// The CPU time it has used so far (user + system), if `/proc` tells.
+    pub fn cpu_time(&self, ticks_per_second: u64) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        let ticks = utime + stime;
+        Some(Duration::from_secs_f64(
+            ticks as f64 / ticks_per_second.max(1) as f64,
+        ))
+    }
+
+    /// Sends SIGTERM and waits for it to exit (killing it after a while).
+    pub fn stop(mut self) -> Result<()> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    bail!("fleetd exited with {status}:\n{}", self.log_tail());
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("fleetd did not stop within {STOP_TIMEOUT:?} of SIGTERM")
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("fleetd exited with {status}:\n{}", self.log_tail());
+            }
+            if let Ok(mut conn) = Conn::connect(self.addr).await
+                && let Ok(response) = conn.get("/readyz").await
+                && response.status.is_success()
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "fleetd was not ready within {START_TIMEOUT:?}:\n{}",
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Fleetd {
+    fn drop(&mut self) {
+        // Never leave a fleetd behind: a no-op when it has already exited.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The kernel's clock ticks per second, for [`Fleetd::cpu_time`].
+pub fn clock_ticks_per_second() -> Option<u64> {
+    let output = Command::new("getconf").arg("CLK_TCK").output().ok()?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+fn free_local_addr() -> Result<SocketAddr> {
+    // The port is free now; fleetd binds it a moment later.
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}

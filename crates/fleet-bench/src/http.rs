@@ -1,0 +1,131 @@
+//! One keep-alive HTTP/1.1 connection to fleetd, used by one load worker at a time, so `N`
+//! workers hold exactly `N` connections.
+
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// An open connection.
+pub struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+/// A response: its status and whole body.
+pub struct Response {
+    /// The status code.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// `Ok(self)` if the status is `expected`, else an error naming the request, the status
+    /// and the start of the body.
+    pub fn expect(self, expected: StatusCode, what: &str) -> Result<Response, String> {
+        if self.status == expected {
+            return Ok(self);
+        }
+        let body = String::from_utf8_lossy(&self.body);
+        let start: String = body.chars().take(300).collect();
+        Err(format!(
+            "{what}: {} (expected {expected}): {start}",
+            self.status
+        ))
+    }
+}
+
+impl Conn {
+    /// Connects to `addr`.
+    pub async fn connect(addr: SocketAddr) -> Result<Conn> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .context("HTTP/1.1 handshake")?;
+        // The connection ends with an error when the server goes away; the next request on
+        // it reports that, so nothing is lost by dropping it here.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Conn {
+            sender,
+            host: addr.to_string(),
+        })
+    }
+
+    /// `GET path`.
+    pub async fn get(&mut self, path: &str) -> Result<Response, String> {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&mut self, path: &str, json: String) -> Result<Response, String> {
+        self.send(Method::POST, path, Some(json)).await
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        json: Option<String>,
+    ) -> Result<Response, String> {
+        let failed = |e: &dyn std::fmt::Display| format!("{method} {path}: {e}");
+        self.sender.ready().await.map_err(|e| failed(&e))?;
+        let mut request = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(HOST, &self.host);
+        if json.is_some() {
+            request = request.header(CONTENT_TYPE, "application/json");
+        }
+        let body = Full::new(json.map(Bytes::from).unwrap_or_default());
+        let request = request.body(body).map_err(|e| failed(&e))?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|e| failed(&e))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| failed(&e))?
+            .to_bytes();
+        Ok(Response { status, body })
+    }
+}
+
+/// `text` percent-encoded for a query string value.
+pub fn encode_query_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_query_value;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(encode_query_value("a-Z_0.~"), "a-Z_0.~");
+        assert_eq!(encode_query_value("a+b/c=="), "a%2Bb%2Fc%3D%3D");
+    }
+}

@@ -1,0 +1,174 @@
+//! fleet-bench: the load generator behind `cargo xtask bench`.
+//!
+//! It creates its own databases on the Postgres server it is given, starts the fleetd binary
+//! it is given on them, drives it through the phases over `--concurrency` connections,
+//! measures the database and HTTP limits beside it, runs the scale test, prints the results
+//! as Markdown, and drops the databases. It exits non-zero if any request failed.
+
+mod baseline;
+mod database;
+mod fleetd;
+mod http;
+mod load;
+mod phases;
+mod report;
+mod scale;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+
+use crate::database::Database;
+use crate::scale::ScaleSize;
+use crate::suite::{FleetRun, Sizes, Target};
+
+/// Benchmarks fleetd against the limits of its database and of its HTTP server.
+#[derive(Debug, Parser)]
+#[command(name = "fleet-bench")]
+struct Args {
+    /// The fleetd binary to start.
+    #[arg(long, value_name = "PATH")]
+    fleetd: PathBuf,
+    /// A Postgres server where the bench may create databases (its own database name is
+    /// replaced).
+    #[arg(long, value_name = "URL")]
+    postgres: String,
+    /// A smoke run of a few seconds: small phases and 5,000 servers at scale.
+    #[arg(long)]
+    quick: bool,
+    /// Also run fleetd on the embedded SQLite store.
+    #[arg(long)]
+    sqlite: bool,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
+    concurrency: u16,
+    /// Also write the Markdown results to this file.
+    #[arg(long, value_name = "PATH")]
+    markdown: Option<PathBuf>,
+}
+
+impl Args {
+    fn sizes(&self) -> Sizes {
+        if self.quick {
+            Sizes {
+                provision: 300,
+                get: 1_000,
+                list: 300,
+                actions: 100,
+                mixed: 500,
+                healthz: 1_000,
+            }
+        } else {
+            Sizes {
+                provision: 10_000,
+                get: 40_000,
+                list: 10_000,
+                actions: 5_000,
+                mixed: 20_000,
+                healthz: 40_000,
+            }
+        }
+    }
+
+    fn scale_size(&self) -> ScaleSize {
+        ScaleSize {
+            servers: if self.quick { 5_000 } else { 100_000 },
+            list_requests: if self.quick { 20 } else { 300 },
+            concurrency: usize::from(self.concurrency),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match bench(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleet-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn bench(args: &Args) -> Result<()> {
+    let pid = std::process::id();
+    let scratch = std::env::temp_dir().join(format!("fleet-bench-{pid}"));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let db = Database::create(&args.postgres, &format!("fleet_bench_{pid}")).await?;
+    let scale_db = Database::create(&args.postgres, &format!("fleet_bench_{pid}_scale")).await?;
+    let measured = measure(args, &db, &scale_db, &scratch).await;
+    let dropped = db.drop_now().await;
+    let scale_dropped = scale_db.drop_now().await;
+    let (markdown, errors) = measured?;
+    dropped?;
+    scale_dropped?;
+    println!("{markdown}");
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if errors > 0 {
+        bail!(
+            "{errors} requests failed; fleetd's logs are in {}",
+            scratch.display()
+        );
+    }
+    // Only a clean run leaves nothing behind; a failed one keeps fleetd's logs.
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// Every measurement; the Markdown and the number of failed requests.
+async fn measure(
+    args: &Args,
+    db: &Database,
+    scale_db: &Database,
+    scratch: &Path,
+) -> Result<(String, u64)> {
+    let concurrency = usize::from(args.concurrency);
+    let url = db.url()?;
+    let mut runs: Vec<FleetRun> = Vec::new();
+    let postgres = Target {
+        store: "Postgres",
+        database_url: &url,
+        direct_url: Some(&url),
+    };
+    let log = scratch.join("fleetd-postgres.log");
+    runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, log).await?);
+    if args.sqlite {
+        let file = scratch.join("bench.db");
+        let sqlite_url = format!("sqlite://{}", file.display());
+        let sqlite = Target {
+            store: "SQLite",
+            database_url: &sqlite_url,
+            direct_url: None,
+        };
+        let log = scratch.join("fleetd-sqlite.log");
+        runs.push(suite::run(&args.fleetd, &sqlite, args.sizes(), concurrency, log).await?);
+    }
+    let log = scratch.join("fleetd-scale.log");
+    let scale = scale::run(&args.fleetd, &scale_db.url()?, &args.scale_size(), log).await?;
+
+    let mut markdown = report::targets(&runs, concurrency, Some(&scale));
+    for run in &runs {
+        markdown.push_str(&report::fleet_run(run, concurrency));
+    }
+    markdown.push_str(&report::scale(&scale));
+    let errors = runs
+        .iter()
+        .flat_map(|run| run.phases.iter().chain([&run.http_limit]))
+        .map(|m| m.result.errors)
+        .chain(runs.iter().flat_map(|run| {
+            [&run.db_provision, &run.db_get]
+                .into_iter()
+                .flatten()
+                .map(|p| p.errors)
+        }))
+        .chain(scale.lists.iter().map(|l| l.errors))
+        .chain([scale.lists_loaded.errors])
+        .sum();
+    Ok((markdown, errors))
+}

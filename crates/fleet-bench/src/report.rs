@@ -1,0 +1,236 @@
+//! The results as Markdown: printed, and written into `docs/benchmarks.md` by the xtask.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::load::PhaseResult;
+use crate::scale::ScaleReport;
+use crate::suite::{DbLimit, FleetRun};
+
+/// Most statements a batch of a worker pass may send for the pass to count as growing with
+/// the batches rather than the servers.
+pub const MAX_STATEMENTS_PER_BATCH: f64 = 10.0;
+/// The list latency target at scale, in milliseconds.
+pub const LIST_P99_TARGET_MS: f64 = 20.0;
+/// fleetd's peak RSS target, in MiB.
+pub const RSS_TARGET_MIB: f64 = 100.0;
+
+const HEADER: &str = "| phase | requests | req/s | p50 ms | p99 ms | max ms | errors | \
+    fleetd CPU µs/req | ÷ DB limit | ÷ HTTP limit |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+
+/// The section of one fleet run.
+pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
+    let mut out = format!(
+        "### fleetd on {}, {concurrency} connections\n\n{HEADER}",
+        run.store
+    );
+    let http = run.http_limit.result.rps();
+    for phase in &run.phases {
+        let db = match phase.db_limit {
+            Some(DbLimit::Provision) => run.db_provision.as_ref(),
+            Some(DbLimit::Get) => run.db_get.as_ref(),
+            None => None,
+        };
+        let db_ratio = db.map_or("—".to_owned(), |db| {
+            format!("{:.2} ({})", phase.result.rps() / db.rps(), db.name)
+        });
+        let http_ratio = format!("{:.2}", phase.result.rps() / http);
+        row(
+            &mut out,
+            &phase.result,
+            phase.fleetd_cpu,
+            [&db_ratio, &http_ratio],
+        );
+    }
+    row(
+        &mut out,
+        &run.http_limit.result,
+        run.http_limit.fleetd_cpu,
+        ["—", "1.00 (the HTTP limit)"],
+    );
+    for db in [&run.db_provision, &run.db_get].into_iter().flatten() {
+        row(&mut out, db, None, ["1.00 (a DB limit)", "—"]);
+    }
+    let _ = writeln!(
+        out,
+        "\nfleetd peak RSS (VmHWM) over the run: **{:.1} MiB**.",
+        run.peak_rss_kib as f64 / 1024.0
+    );
+    for (what, took) in &run.clock_moves {
+        let _ = writeln!(out, "- {what}: {:.2} s", took.as_secs_f64());
+    }
+    for phase in run.phases.iter().chain([&run.http_limit]) {
+        if let Some(error) = &phase.result.first_error {
+            let _ = writeln!(out, "- first error of {}: `{error}`", phase.result.name);
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn row(out: &mut String, r: &PhaseResult, cpu: Option<Duration>, ratios: [&str; 2]) {
+    let cpu = cpu.map_or("—".to_owned(), |cpu| {
+        format!("{:.0}", cpu.as_secs_f64() * 1e6 / r.requests.max(1) as f64)
+    });
+    let [db_ratio, http_ratio] = ratios;
+    let _ = writeln!(
+        out,
+        "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {cpu} | {db_ratio} | {http_ratio} |",
+        r.name,
+        r.requests,
+        r.rps(),
+        r.ms_at(0.5),
+        r.ms_at(0.99),
+        r.max_ms(),
+        r.errors,
+    );
+}
+
+/// The scale section.
+pub fn scale(report: &ScaleReport) -> String {
+    let mut out = format!(
+        "### {} servers\n\nSeeded through SQL in {:.1} s (half running, a quarter stopped past \
+         the idle timeout, the rest in transitional states due now), then `ANALYZE`.\n\n",
+        report.servers,
+        report.seeded_in.as_secs_f64()
+    );
+    out.push_str(
+        "Worker passes through the domain `Engine` over a `PgStore` (batch size 100, a \
+         `ManualClock` set so the work is due); statements counted by diesel's \
+         instrumentation, every statement sent including `BEGIN`/`COMMIT` and the pool's \
+         connection check:\n\n\
+         | pass | servers changed | seconds | servers/s | statements | batches (transactions) \
+         | statements per batch | statements per server | by kind |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    for pass in &report.passes {
+        let statements = pass.statements.total();
+        let batches = pass.statements.transactions();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {:.0} | {statements} | {batches} | {:.1} | {:.3} | {} |",
+            pass.name,
+            pass.changed,
+            pass.elapsed.as_secs_f64(),
+            f64::from(pass.changed) / pass.elapsed.as_secs_f64().max(f64::EPSILON),
+            statements as f64 / batches.max(1) as f64,
+            statements as f64 / f64::from(pass.changed.max(1)),
+            pass.statements,
+        );
+    }
+    out.push_str(
+        "\nList latency at that size through fleetd's API, one request at a time (each \
+         query follows its cursor 5 pages deep, then starts again):\n\n\
+         | query (`limit=20`) | requests | p50 ms | p99 ms | max ms | errors |\n\
+         |---|--:|--:|--:|--:|--:|\n",
+    );
+    for list in &report.lists {
+        list_row(&mut out, list, &format!("`{}`", list.name));
+    }
+    let loaded = &report.lists_loaded;
+    list_row(
+        &mut out,
+        loaded,
+        &format!(
+            "all of them, {} connections ({:.0} req/s)",
+            report.concurrency,
+            loaded.rps()
+        ),
+    );
+    out.push('\n');
+    out
+}
+
+fn list_row(out: &mut String, r: &PhaseResult, name: &str) {
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {:.2} | {:.2} | {:.2} | {} |",
+        r.requests,
+        r.ms_at(0.5),
+        r.ms_at(0.99),
+        r.max_ms(),
+        r.errors
+    );
+}
+
+/// The targets of issue 7, each with the figure measured and whether it is met.
+pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport>) -> String {
+    let mut out = String::from("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
+    let mut check = |target: &str, measured: String, met: bool| {
+        let _ = writeln!(
+            out,
+            "| {target} | {measured} | {} |",
+            if met { "yes" } else { "**no**" }
+        );
+    };
+    for run in runs {
+        for phase in &run.phases {
+            let (db, goal) = match phase.db_limit {
+                Some(DbLimit::Provision) => (run.db_provision.as_ref(), 0.6),
+                Some(DbLimit::Get) => (run.db_get.as_ref(), 0.5),
+                None => (None, 0.0),
+            };
+            if let Some(db) = db {
+                let ratio = phase.result.rps() / db.rps();
+                check(
+                    &format!("{} ≥ {goal} × {}", phase.result.name, db.name),
+                    format!("{ratio:.2}"),
+                    ratio >= goal,
+                );
+            }
+        }
+        let errors: u64 = run
+            .phases
+            .iter()
+            .chain([&run.http_limit])
+            .map(|p| p.result.errors)
+            .sum();
+        check(
+            &format!("no errors at {concurrency} connections ({})", run.store),
+            format!("{errors} errors"),
+            errors == 0,
+        );
+        let rss = run.peak_rss_kib as f64 / 1024.0;
+        check(
+            &format!("fleetd peak RSS ≤ {RSS_TARGET_MIB} MiB ({})", run.store),
+            format!("{rss:.1} MiB"),
+            rss <= RSS_TARGET_MIB,
+        );
+    }
+    if let Some(scale) = scale {
+        let worst = scale
+            .lists
+            .iter()
+            .max_by(|a, b| a.ms_at(0.99).total_cmp(&b.ms_at(0.99)));
+        if let Some(worst) = worst {
+            let p99 = worst.ms_at(0.99);
+            check(
+                &format!(
+                    "{} servers: list p99 ≤ {LIST_P99_TARGET_MS} ms with any filter",
+                    scale.servers
+                ),
+                format!("worst {p99:.2} ms (`{}`)", worst.name),
+                p99 <= LIST_P99_TARGET_MS,
+            );
+        }
+        for pass in &scale.passes {
+            let per_batch =
+                pass.statements.total() as f64 / pass.statements.transactions().max(1) as f64;
+            check(
+                &format!(
+                    "{} pass: O(servers / batch) statements (≤ {MAX_STATEMENTS_PER_BATCH} per batch)",
+                    pass.name
+                ),
+                format!(
+                    "{} statements for {} servers in {} batches",
+                    pass.statements.total(),
+                    pass.changed,
+                    pass.statements.transactions()
+                ),
+                per_batch <= MAX_STATEMENTS_PER_BATCH,
+            );
+        }
+    }
+    out.push('\n');
+    out
+}

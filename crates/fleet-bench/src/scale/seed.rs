@@ -1,0 +1,102 @@
+//! Seeding a migrated database with many servers in one go, straight through SQL.
+//!
+//! Of every 20 servers, 10 are running with a billing period due, 5 are stopped for longer
+//! than the idle timeout, and one each is provisioning, starting, stopping, rebooting and
+//! terminating with its transition due — all as the lifecycle would have left them, each with
+//! an address of its region's pool and its `created` event.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use fleet_domain::Catalog;
+
+use crate::database;
+
+/// Inserts the servers, one by one numbered `0..$2` and spread over the catalog.
+const SEED_SERVERS: &str = "
+WITH numbered AS (
+    SELECT i,
+           i % 20 AS slot,
+           ($3::text[])[1 + i % cardinality($3::text[])] AS region,
+           i / cardinality($3::text[]) AS ip_offset,
+           1 + i % cardinality($4::text[]) AS t
+    FROM generate_series(0, $2::bigint - 1) AS i
+), shaped AS (
+    SELECT n.*,
+           CASE WHEN slot < 10 THEN 'running'
+                WHEN slot < 15 THEN 'stopped'
+                ELSE (ARRAY['provisioning', 'starting', 'stopping', 'rebooting',
+                            'terminating'])[slot - 14] END AS state,
+           ($5::int8[])[t] AS price
+    FROM numbered n
+)
+INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset, hourly_price_micros,
+    generation, created_at, updated_at, started_at, stopped_at, terminated_at,
+    transition_due_at, billed_until, billed_seconds, billed_amount_micros)
+SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
+       set_masklen(p.cidr::inet + (1 + ip_offset), 32), ip_offset, price,
+       3,
+       $1::timestamptz - interval '3 days' + i * interval '1 millisecond',
+       $1::timestamptz - interval '1 hour',
+       CASE WHEN state = 'provisioning' THEN NULL
+            ELSE $1::timestamptz - interval '1 day' END,
+       CASE WHEN state IN ('stopped', 'starting')
+            THEN $1::timestamptz - interval '1 hour' END,
+       NULL,
+       CASE WHEN slot >= 15 THEN $1::timestamptz - interval '1 second' END,
+       CASE WHEN state IN ('running', 'rebooting')
+            THEN $1::timestamptz - interval '2 minutes' END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE 86280 END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END
+FROM shaped s JOIN ip_pools p ON p.region = s.region";
+
+const SEED_EVENTS: &str = "
+INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, message)
+SELECT id, created_at, 'created', NULL, 'provisioning', 'api', NULL, 'seeded by fleet-bench'
+FROM servers";
+
+const COUNT_ADDRESSES: &str = "
+UPDATE ip_pools SET next_offset = (
+    SELECT coalesce(max(ip_offset) + 1, 0) FROM servers WHERE servers.region = ip_pools.region)";
+
+/// Seeds `count` servers as of `now` into the (migrated, pools synced, empty) database at
+/// `url`, then refreshes the planner's statistics as an operator would after a bulk load.
+pub async fn seed(
+    url: &str,
+    catalog: &Catalog,
+    count: u64,
+    now: DateTime<Utc>,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let client = database::connect(url).await?;
+    let regions: Vec<&str> = catalog.regions().iter().map(|r| r.name.as_str()).collect();
+    let types: Vec<&str> = catalog
+        .server_types()
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    let prices: Vec<i64> = catalog
+        .server_types()
+        .iter()
+        .map(|t| t.hourly_price_micros)
+        .collect();
+    let count = i64::try_from(count).context("too many servers")?;
+    client
+        .execute(SEED_SERVERS, &[&now, &count, &regions, &types, &prices])
+        .await
+        .context("seeding servers")?;
+    client
+        .execute(SEED_EVENTS, &[])
+        .await
+        .context("seeding events")?;
+    client
+        .execute(COUNT_ADDRESSES, &[])
+        .await
+        .context("moving the pool counters")?;
+    client
+        .batch_execute("ANALYZE servers; ANALYZE events")
+        .await
+        .context("analyzing")?;
+    Ok(started.elapsed())
+}

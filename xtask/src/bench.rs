@@ -1,0 +1,187 @@
+//! `cargo xtask bench [--quick] [--sqlite]`: builds fleetd and fleet-bench, runs the bench
+//! against a Postgres found or started for it, and writes `docs/benchmarks.md`.
+//!
+//! The full run builds in release mode and rewrites the results part of
+//! `docs/benchmarks.md`, keeping the notes below [`NOTES_MARKER`]. `--quick` is a smoke run
+//! for CI: a debug build (which the test build has mostly made already), small phases, and
+//! nothing written — its figures say nothing about speed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, postgres, run};
+
+/// The line of `docs/benchmarks.md` after which the hand-written notes start; the bench
+/// rewrites everything above it.
+const NOTES_MARKER: &str = "<!-- Notes below this line are kept by `cargo xtask bench`. -->";
+
+const INTRO: &str = "\
+# Benchmarks
+
+Written by `cargo xtask bench` (everything above the notes); run it again rather than edit the
+figures.
+
+How it measures: `cargo xtask bench` builds `fleetd` and `fleet-bench` in release mode; the
+bench creates a fresh database on the Postgres that `cargo xtask test` would use, starts
+fleetd on it (virtual clock, so no worker runs between phases; the bench moves the clock to
+complete transitions), and drives it with N concurrent keep-alive HTTP/1.1 connections
+(hyper, one request in flight per connection; latencies in an HDR histogram) through the
+phases below. In the same run, on the same database and with the same concurrency, it
+measures the limits a phase is divided by:
+
+- **DB limit of provisioning**: the transaction the Postgres store commits for a provision
+  (pool row, free list, pool counter, server row, event), issued directly with tokio-postgres
+  from prepared statements: no HTTP, no service, no diesel.
+- **DB limit of reads**: the same primary-key select of a whole server row, issued directly.
+- **HTTP limit**: `GET /healthz` on the same fleetd.
+
+`ratio = fleet req/s ÷ limit req/s`. fleetd's CPU time per request comes from
+`/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
+a second fresh database, measures list latency through fleetd, and runs one pass of each
+worker through the domain `Engine` over a `PgStore`, counting every SQL statement sent.
+The client, fleetd and Postgres share the machine's cores, so absolute figures move with
+the machine and its load; the ratios are what to compare.
+";
+
+/// Runs the bench; `args` are the task's arguments.
+pub fn bench(args: &[String]) -> Result<()> {
+    let mut quick = false;
+    let mut sqlite = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--sqlite" => sqlite = true,
+            other => bail!("unknown bench option '{other}' (expected --quick, --sqlite)"),
+        }
+    }
+    let database = postgres::find_or_start()?;
+    eprintln!(
+        "xtask: the bench uses Postgres at {}",
+        database.display_url()
+    );
+
+    let mut build = cargo();
+    build.args(["build", "--package", "fleetd", "--package", "fleet-bench"]);
+    if !quick {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let bin = target_dir().join(if quick { "debug" } else { "release" });
+
+    let results = target_dir().join("bench-results.md");
+    let mut bench = Command::new(bin.join("fleet-bench"));
+    bench
+        .arg("--fleetd")
+        .arg(bin.join("fleetd"))
+        .args(["--postgres", database.url()])
+        .arg("--markdown")
+        .arg(&results);
+    if quick {
+        bench.arg("--quick");
+    }
+    if sqlite {
+        bench.arg("--sqlite");
+    }
+    run(&mut bench)?;
+    if quick {
+        eprintln!("xtask: quick run done (docs/benchmarks.md is only written by a full run)");
+        return Ok(());
+    }
+
+    let results = std::fs::read_to_string(&results)
+        .with_context(|| format!("reading {}", results.display()))?;
+    let command = std::iter::once("cargo xtask bench".to_owned())
+        .chain(args.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let doc = workspace_root().join("docs/benchmarks.md");
+    let notes = std::fs::read_to_string(&doc)
+        .ok()
+        .and_then(|old| {
+            old.split_once(NOTES_MARKER)
+                .map(|(_, notes)| notes.to_owned())
+        })
+        .unwrap_or_else(|| "\n".to_owned());
+    let text = format!(
+        "{INTRO}\n## Last run\n\n{}\n{results}\n{NOTES_MARKER}{notes}",
+        machine(&command)
+    );
+    std::fs::write(&doc, text).with_context(|| format!("writing {}", doc.display()))?;
+    eprintln!("xtask: wrote {}", doc.display());
+    Ok(())
+}
+
+/// The command, the commit and the machine, as a Markdown list.
+fn machine(command: &str) -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = read_field("/proc/meminfo", "MemTotal")
+        .and_then(|kib| kib.trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or("unknown".to_owned(), |kib| {
+            format!("{:.1} GiB", kib / 1024.0 / 1024.0)
+        });
+    let model = read_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into());
+    let root = workspace_root();
+    let root = root.to_string_lossy();
+    let commit = output("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
+    let dirty = output("git", &["-C", &root, "status", "--porcelain"])
+        .is_some_and(|changes| !changes.is_empty());
+    format!(
+        "- command: `{command}`\n\
+         - commit: {}{}\n\
+         - date: {}\n\
+         - machine: {cpus} CPUs (`nproc`), {memory} memory, {model}; {}\n\
+         - toolchain: {}\n",
+        known(commit),
+        if dirty {
+            " (with uncommitted changes)"
+        } else {
+            ""
+        },
+        known(output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])),
+        known(output("uname", &["-sr"])),
+        known(output("rustc", &["--version"])),
+    )
+}
+
+fn read_field(path: &str, field: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name.trim() == field).then(|| value.trim().to_owned())
+    })
+}
+
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+}
+
+fn known(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
