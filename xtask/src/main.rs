@@ -5,6 +5,7 @@
 
 mod arch;
 mod bench;
+mod deploy;
 mod postgres;
 mod spec;
 
@@ -22,6 +23,7 @@ tasks:
   migrate   apply the Postgres migrations to DATABASE_URL
   bench     benchmarks into docs/benchmarks.md [--sqlite: also on SQLite]
             [--quick: a CI smoke run, debug build, writes nothing]
+  deploy-check  validate deploy/ (Compose, Kubernetes, Prometheus, Grafana) against a running fleetd
   spec      rewrite docs/openapi.json (and openapi-v2.json) from the code
   help      this text";
 
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("arch") => arch::check(),
         Some("migrate") => migrate(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("deploy-check") => deploy::check(),
         Some("spec") => spec::write(),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{USAGE}");
