@@ -23,6 +23,7 @@ mod http;
 mod k8s;
 mod live;
 mod monitoring;
+mod process;
 mod promql;
 mod rules;
 mod scrape;
