@@ -13,6 +13,8 @@ pub const HTTP_DURATION: &str = "fleet_http_request_duration_seconds";
 pub const ACTIONS: &str = "fleet_actions_total";
 /// Time to provision a server (allocate its address and store it), by outcome.
 pub const PROVISION_DURATION: &str = "fleet_provision_duration_seconds";
+/// Micro-units added to the usage ledger, by what added them (`action` or `worker`).
+pub const BILLED: &str = "fleet_billed_micros_total";
 
 /// Describes the metrics above to the installed recorder.
 pub fn describe() {
@@ -22,6 +24,11 @@ pub fn describe() {
         ACTIONS,
         Unit::Count,
         "Actions asked of servers, by action and outcome"
+    );
+    describe_counter!(
+        BILLED,
+        Unit::Count,
+        "Micro-units of currency added to the usage ledger, by source"
     );
     describe_histogram!(
         PROVISION_DURATION,
@@ -50,4 +57,11 @@ pub fn record_action(action: &'static str, outcome: &'static str) {
 /// Records how long a provisioning took.
 pub fn record_provision(outcome: &'static str, elapsed: Duration) {
     histogram!(PROVISION_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+/// Records an amount added to the usage ledger; `source` is `action` or `worker`.
+pub fn record_billed(source: &'static str, amount: fleet_domain::Money) {
+    if amount.micros() > 0 {
+        counter!(BILLED, "source" => source).increment(amount.micros().unsigned_abs());
+    }
 }

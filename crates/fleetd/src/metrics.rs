@@ -77,6 +77,7 @@ pub fn record_pass(report: &fleet_domain::service::PassReport, elapsed: Duration
     counter!(TRANSITIONS).increment(u64::from(report.completed));
     counter!(ACCRUALS).increment(u64::from(report.accrued));
     counter!(REAPED).increment(u64::from(report.reaped));
+    fleet_http::metrics::record_billed("worker", report.billed);
     histogram!(PASS_DURATION).record(elapsed.as_secs_f64());
 }
 

@@ -181,6 +181,7 @@ async fn a_server_lives_its_whole_life_through_the_api() {
         "fleet_actions_total{action=\"stop\",outcome=\"noop\"}",
         "fleet_provision_duration_seconds_bucket",
         "fleet_pool_free_addresses{region=\"us-east-1\"}",
+        "fleet_billed_micros_total{source=\"action\"}",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from /metrics");
     }

@@ -2,12 +2,15 @@
 //! servers, and running them all in time order under a manual clock.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::StoreError;
-use crate::lifecycle::{self, LifecycleConfig};
+use crate::lifecycle::{self, LifecycleConfig, StateChange};
+use crate::money::Money;
 use crate::ports::{Clock, DueWork, Planner, Store};
+use crate::server::Server;
 use crate::service::clock::ManualClock;
 
 /// How many changes one pass of each worker made.
@@ -19,12 +22,21 @@ pub struct PassReport {
     pub accrued: u32,
     /// Idle servers terminated by the reaper.
     pub reaped: u32,
+    /// The amount the changes of the pass added to the usage ledger.
+    pub billed: Money,
 }
 
 impl PassReport {
     fn total(&self) -> u32 {
         self.completed + self.accrued + self.reaped
     }
+}
+
+/// What draining one kind of work did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Drained {
+    changed: u32,
+    billed: Money,
 }
 
 /// The lifecycle engine: the work that makes servers change on their own.
@@ -54,45 +66,61 @@ impl Engine {
         }
     }
 
-    /// Completes every transition due by now.
+    /// Completes every transition due by now; returns how many completed.
     pub async fn complete_transitions(&self) -> Result<u32, StoreError> {
+        Ok(self.transitions().await?.changed)
+    }
+
+    /// Accrues every open run whose last accrual is a billing period old; returns how many.
+    pub async fn accrue_billing(&self) -> Result<u32, StoreError> {
+        Ok(self.accruals().await?.changed)
+    }
+
+    /// Terminates every server stopped for longer than the idle timeout; returns how many.
+    pub async fn reap_idle(&self) -> Result<u32, StoreError> {
+        Ok(self.idle().await?.changed)
+    }
+
+    /// One pass of every worker: transitions first, so billing sees the newest runs.
+    pub async fn run_once(&self) -> Result<PassReport, StoreError> {
+        let transitions = self.transitions().await?;
+        let accruals = self.accruals().await?;
+        let idle = self.idle().await?;
+        Ok(PassReport {
+            completed: transitions.changed,
+            accrued: accruals.changed,
+            reaped: idle.changed,
+            billed: transitions.billed + accruals.billed + idle.billed,
+        })
+    }
+
+    async fn transitions(&self) -> Result<Drained, StoreError> {
         let now = self.clock.now();
         let config = self.config;
-        self.drain(DueWork::Transitions { due_by: now }, &move |server| {
+        self.drain(DueWork::Transitions { due_by: now }, move |server| {
             lifecycle::plan_completion(server, now, &config)
         })
         .await
     }
 
-    /// Accrues every open run whose last accrual is a billing period old.
-    pub async fn accrue_billing(&self) -> Result<u32, StoreError> {
+    async fn accruals(&self) -> Result<Drained, StoreError> {
         let now = self.clock.now();
         let config = self.config;
         let watermark_by = now - config.billing_period;
-        self.drain(DueWork::Accruals { watermark_by }, &move |server| {
+        self.drain(DueWork::Accruals { watermark_by }, move |server| {
             lifecycle::plan_accrual(server, now, &config)
         })
         .await
     }
 
-    /// Terminates every server stopped for longer than the idle timeout.
-    pub async fn reap_idle(&self) -> Result<u32, StoreError> {
+    async fn idle(&self) -> Result<Drained, StoreError> {
         let now = self.clock.now();
         let config = self.config;
         let stopped_by = now - config.idle_timeout;
-        self.drain(DueWork::Idle { stopped_by }, &move |server| {
+        self.drain(DueWork::Idle { stopped_by }, move |server| {
             lifecycle::plan_reap(server, now, &config)
         })
         .await
-    }
-
-    /// One pass of every worker: transitions first, so billing sees the newest runs.
-    pub async fn run_once(&self) -> Result<PassReport, StoreError> {
-        Ok(PassReport {
-            completed: self.complete_transitions().await?,
-            accrued: self.accrue_billing().await?,
-            reaped: self.reap_idle().await?,
-        })
     }
 
     /// Moves `clock` forward by `delta`, stopping at each instant where work falls due and
@@ -130,13 +158,35 @@ impl Engine {
         .min())
     }
 
-    async fn drain(&self, work: DueWork, plan: &Planner) -> Result<u32, StoreError> {
-        let mut total = 0;
+    /// Claims and applies batches of `work` until a batch comes back short.
+    ///
+    /// The amount billed is summed from the planned changes of each committed batch: the
+    /// store holds the claimed rows locked while it plans and writes them, so every change
+    /// planned in a batch that commits is applied.
+    async fn drain(
+        &self,
+        work: DueWork,
+        plan: impl Fn(&Server) -> Option<StateChange> + Send + Sync + 'static,
+    ) -> Result<Drained, StoreError> {
+        let billed_in_batch = Arc::new(AtomicI64::new(0));
+        let tally = Arc::clone(&billed_in_batch);
+        let planner: Box<Planner> = Box::new(move |server| {
+            let change = plan(server)?;
+            tally.fetch_add(billed_by(&change).micros(), Ordering::Relaxed);
+            Some(change)
+        });
+        let mut drained = Drained::default();
         loop {
-            let changed = self.store.process_due(work, self.batch_size, plan).await?;
-            total += changed;
+            billed_in_batch.store(0, Ordering::Relaxed);
+            let changed = self
+                .store
+                .process_due(work, self.batch_size, planner.as_ref())
+                .await?;
+            drained.changed += changed;
+            drained.billed =
+                drained.billed + Money::from_micros(billed_in_batch.load(Ordering::Relaxed));
             if changed < self.batch_size {
-                return Ok(total);
+                return Ok(drained);
             }
         }
     }
@@ -147,5 +197,14 @@ fn add(a: PassReport, b: PassReport) -> PassReport {
         completed: a.completed + b.completed,
         accrued: a.accrued + b.accrued,
         reaped: a.reaped + b.reaped,
+        billed: a.billed + b.billed,
     }
+}
+
+/// The amount a change adds to the usage ledger.
+pub(crate) fn billed_by(change: &StateChange) -> Money {
+    change
+        .usage
+        .iter()
+        .fold(Money::ZERO, |sum, record| sum + record.amount)
 }

@@ -15,6 +15,7 @@ use crate::money::Money;
 use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
 use crate::server::{NewServer, Server, ServerFilter};
+use crate::service::engine::billed_by;
 use crate::state::{Action, ServerState};
 
 /// How many times an action is re-planned when another writer changed the server first.
@@ -67,6 +68,8 @@ pub struct ActOutcome {
     pub view: ServerView,
     /// False when the action was a no-op.
     pub changed: bool,
+    /// The amount the action added to the usage ledger (a run it closed).
+    pub billed: Money,
 }
 
 /// A server's usage ledger.
@@ -264,12 +267,14 @@ impl ServerService {
                 return Ok(ActOutcome {
                     view: self.view(server, now),
                     changed: false,
+                    billed: Money::ZERO,
                 });
             };
             if let Applied::Done(server) = self.store.apply(&change).await? {
                 return Ok(ActOutcome {
                     view: self.view(*server, now),
                     changed: true,
+                    billed: billed_by(&change),
                 });
             }
         }

@@ -373,3 +373,43 @@ async fn advancing_a_manual_clock_stops_at_each_due_instant() {
     );
     assert_eq!(crate::ports::Clock::now(clock.as_ref()), at(60));
 }
+
+#[tokio::test]
+async fn a_pass_reports_the_amount_its_changes_billed() {
+    let mut running = server(ServerState::Running);
+    crate::billing::open_run(&mut running, at(0));
+    let mut store = MockStore::new();
+    store
+        .expect_process_due()
+        .returning(move |work, _, plan| match work {
+            DueWork::Accruals { .. } => Ok(u32::from(plan(&running).is_some())),
+            _ => Ok(0),
+        });
+    let engine = Engine::new(Arc::new(store), clock_at(3_600), config(), 10);
+    let report = engine.run_once().await.expect("ran");
+    assert_eq!(report.accrued, 1);
+    assert_eq!(report.billed.micros(), 11_600, "an hour of a t2.micro");
+}
+
+#[tokio::test]
+async fn an_action_that_closes_a_run_reports_what_it_billed() {
+    let mut running = server(ServerState::Running);
+    crate::billing::open_run(&mut running, at(-7_200));
+    let id = running.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(running.clone())));
+    store
+        .expect_apply()
+        .returning(|change| Ok(Applied::Done(Box::new(change.server.clone()))));
+    let outcome = service(store, config())
+        .act(id, Action::Stop, &RequestContext::api("r"))
+        .await
+        .expect("stopped");
+    assert_eq!(
+        outcome.billed.micros(),
+        2 * 11_600,
+        "two hours closed by the stop"
+    );
+}

@@ -151,6 +151,7 @@ pub async fn act(
     };
     metrics::record_action(action.as_str(), outcome);
     let outcome = result?;
+    metrics::record_billed("action", outcome.billed);
     Ok(ActionTaken {
         server: outcome.view.into(),
         changed: outcome.changed,
