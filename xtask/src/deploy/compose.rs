@@ -3,6 +3,7 @@
 //! hot-reloading `dev` profile; every reference between services, volumes and files holds.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use serde_yaml::Value;
 
@@ -92,6 +93,7 @@ pub fn container_ports(service: &Value) -> Vec<u16> {
 
 /// Checks the Compose file.
 pub fn check(deploy: &DeployFiles, facts: &Facts, report: &mut Report) {
+    check_spec(deploy, report);
     check_references(deploy, report);
     let fleetd = fleetd_services(deploy);
     report.check(!fleetd.is_empty(), || {
@@ -125,6 +127,27 @@ pub fn check(deploy: &DeployFiles, facts: &Facts, report: &mut Report) {
         }
     }
     check_postgres(deploy, report);
+}
+
+/// The Compose file against the Compose Specification's JSON schema, through
+/// check-jsonschema (which ships the schema) when it is installed.
+fn check_spec(deploy: &DeployFiles, report: &mut Report) {
+    let output = Command::new("check-jsonschema")
+        .args(["--builtin-schema", "vendor.compose-spec", COMPOSE])
+        .current_dir(&deploy.root)
+        .output();
+    match output {
+        Err(_) => eprintln!(
+            "deploy-check: check-jsonschema not found (pip install check-jsonschema), \
+             skipping the Compose Specification schema"
+        ),
+        Ok(output) => report.check(output.status.success(), || {
+            format!(
+                "{COMPOSE} does not follow the Compose Specification: {}",
+                String::from_utf8_lossy(&output.stdout).trim()
+            )
+        }),
+    }
 }
 
 fn check_references(deploy: &DeployFiles, report: &mut Report) {
