@@ -5,8 +5,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing::{self, UsageRecord};
 use crate::event::{EventKind, NewEvent, RequestContext};
+use crate::ids::ServerId;
 use crate::money::Money;
-use crate::server::Server;
+use crate::server::{NewServer, Server};
 use crate::state::{self, Action, Conflict, Decision, ServerState};
 
 /// How long each transitional state lasts before it completes on its own. Zero completes at once.
@@ -189,16 +190,59 @@ pub fn plan_reap(
     .flatten()
 }
 
-/// The server a provisioning request creates at `now`, before it has an address.
-pub fn provisioned(mut server: Server, now: DateTime<Utc>, config: &LifecycleConfig) -> Server {
-    server.state = ServerState::Provisioning;
-    server.generation = 0;
-    server.created_at = now;
-    server.updated_at = now;
-    server.transition_due_at = Some(now + config.delays.provisioning);
-    server.billed_seconds = 0;
-    server.billed_amount = Money::ZERO;
-    server
+/// What a new server is, before the lifecycle gives it a state, a due time and an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSpec {
+    /// Its id.
+    pub id: ServerId,
+    /// Its name.
+    pub name: String,
+    /// Its region.
+    pub region: String,
+    /// Its server type.
+    pub server_type: String,
+    /// The hourly price it will be billed at.
+    pub hourly_price: Money,
+}
+
+/// What provisioning `spec` at `now` asks the store to create: the server in `provisioning`,
+/// due to be running after the provisioning delay, and the event recording its creation.
+pub fn plan_provision(
+    spec: ServerSpec,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+    ctx: &RequestContext,
+) -> NewServer {
+    let event = NewEvent {
+        server_id: spec.id,
+        at: now,
+        kind: EventKind::Created,
+        from_state: None,
+        to_state: Some(ServerState::Provisioning),
+        actor: ctx.actor,
+        request_id: ctx.request_id.clone(),
+        message: format!("provisioned as {} in {}", spec.server_type, spec.region),
+    };
+    let server = Server {
+        id: spec.id,
+        name: spec.name,
+        region: spec.region,
+        server_type: spec.server_type,
+        state: ServerState::Provisioning,
+        ip: None,
+        hourly_price: spec.hourly_price,
+        generation: 0,
+        created_at: now,
+        updated_at: now,
+        started_at: None,
+        stopped_at: None,
+        terminated_at: None,
+        transition_due_at: Some(now + config.delays.provisioning),
+        billed_until: None,
+        billed_seconds: 0,
+        billed_amount: Money::ZERO,
+    };
+    NewServer { server, event }
 }
 
 fn enter(

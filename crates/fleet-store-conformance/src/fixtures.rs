@@ -4,12 +4,11 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
-use fleet_domain::event::{Actor, EventKind, NewEvent};
-use fleet_domain::lifecycle::{self, LifecycleConfig, StateChange, TransitionDelays};
+use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
 use fleet_domain::ports::{Applied, Store};
 use fleet_domain::{Action, IpPool, Money, NewServer, RequestContext, Server, ServerId};
-use fleet_domain::{ServerFilter, ServerState};
 
 /// The price of the servers the cases create.
 pub(crate) const PRICE: Money = Money::from_micros(11_600);
@@ -70,40 +69,18 @@ pub(crate) async fn pools(store: &Arc<dyn Store>, regions: &[(&str, &str)]) {
 /// What the provisioning use case hands the store for a server created at `now`.
 pub(crate) fn new_server(region: &str, server_type: &str, now: DateTime<Utc>) -> NewServer {
     let id = ServerId::random();
-    let server = lifecycle::provisioned(
-        Server {
+    lifecycle::plan_provision(
+        ServerSpec {
             id,
             name: format!("{server_type}-{}", &id.to_string()[..8]),
             region: region.to_owned(),
             server_type: server_type.to_owned(),
-            state: ServerState::Provisioning,
-            ip: None,
             hourly_price: PRICE,
-            generation: 0,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            stopped_at: None,
-            terminated_at: None,
-            transition_due_at: None,
-            billed_until: None,
-            billed_seconds: 0,
-            billed_amount: Money::ZERO,
         },
         now,
         &config(),
-    );
-    let event = NewEvent {
-        server_id: id,
-        at: now,
-        kind: EventKind::Created,
-        from_state: None,
-        to_state: Some(ServerState::Provisioning),
-        actor: Actor::Api,
-        request_id: Some(format!("req-{id}")),
-        message: format!("provisioned as {server_type} in {region}"),
-    };
-    NewServer { server, event }
+        &RequestContext::api(format!("req-{id}")),
+    )
 }
 
 /// Provisions a `t2.micro` in `region` at `now`, which must succeed.

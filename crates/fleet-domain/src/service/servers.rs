@@ -8,13 +8,13 @@ use chrono::Utc;
 use crate::billing::{self, BillingSummary, UsageRecord};
 use crate::catalog::Catalog;
 use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
-use crate::event::{Event, EventKind, NewEvent, RequestContext};
+use crate::event::{Event, RequestContext};
 use crate::ids::ServerId;
-use crate::lifecycle::{self, LifecycleConfig};
+use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
 use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
-use crate::server::{NewServer, Server, ServerFilter};
+use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
 use crate::state::{Action, ServerState};
 
@@ -136,52 +136,25 @@ impl ServerService {
             None => format!("{}-{}", server_type.name, &id.to_string()[..8]),
         };
         let now = self.clock.now();
-        let server = lifecycle::provisioned(
-            Server {
+        let new = lifecycle::plan_provision(
+            ServerSpec {
                 id,
                 name,
                 region: region.name.clone(),
                 server_type: server_type.name.clone(),
-                state: ServerState::Provisioning,
-                ip: None,
                 hourly_price: server_type.hourly_price(),
-                generation: 0,
-                created_at: now,
-                updated_at: now,
-                started_at: None,
-                stopped_at: None,
-                terminated_at: None,
-                transition_due_at: None,
-                billed_until: None,
-                billed_seconds: 0,
-                billed_amount: Money::ZERO,
             },
             now,
             &self.config,
+            ctx,
         );
-        let event = NewEvent {
-            server_id: id,
-            at: now,
-            kind: EventKind::Created,
-            from_state: None,
-            to_state: Some(ServerState::Provisioning),
-            actor: ctx.actor,
-            request_id: ctx.request_id.clone(),
-            message: format!("provisioned as {} in {}", server.server_type, server.region),
-        };
-        let created = self
-            .store
-            .provision(NewServer { server, event })
-            .await
-            .map_err(|e| match e {
-                ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
-                ProvisionStoreError::NoPool(region) => {
-                    ProvisionError::Store(StoreError::Unknown(anyhow::anyhow!(
-                        "region '{region}' is in the catalog but has no pool in the store"
-                    )))
-                }
-                ProvisionStoreError::Store(e) => ProvisionError::Store(e),
-            })?;
+        let created = self.store.provision(new).await.map_err(|e| match e {
+            ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
+            ProvisionStoreError::NoPool(region) => ProvisionError::Store(StoreError::Unknown(
+                anyhow::anyhow!("region '{region}' is in the catalog but has no pool in the store"),
+            )),
+            ProvisionStoreError::Store(e) => ProvisionError::Store(e),
+        })?;
         let server = self.complete_if_due(created, now).await?;
         Ok(self.view(server, now))
     }

@@ -18,10 +18,10 @@ use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use fleet_domain::event::{Actor, EventKind, NewEvent};
-use fleet_domain::lifecycle::{self, LifecycleConfig};
+use fleet_domain::RequestContext;
+use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec};
 use fleet_domain::ports::Store;
-use fleet_domain::{Money, NewServer, Server, ServerId, ServerState};
+use fleet_domain::{Money, NewServer, ServerId};
 use fleet_postgres::{PgPoolConfig, PgStore};
 use fleet_store_conformance::Fixture;
 
@@ -293,41 +293,18 @@ pub fn t0() -> DateTime<Utc> {
 /// What provisioning hands the store for a `t2.micro` in `region` at `t0`.
 pub fn new_server(region: &str) -> NewServer {
     let id = ServerId::random();
-    let now = t0();
-    let server = lifecycle::provisioned(
-        Server {
+    lifecycle::plan_provision(
+        ServerSpec {
             id,
             name: format!("load-{id}"),
             region: region.to_owned(),
             server_type: "t2.micro".to_owned(),
-            state: ServerState::Provisioning,
-            ip: None,
             hourly_price: Money::from_micros(11_600),
-            generation: 0,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            stopped_at: None,
-            terminated_at: None,
-            transition_due_at: None,
-            billed_until: None,
-            billed_seconds: 0,
-            billed_amount: Money::ZERO,
         },
-        now,
+        t0(),
         &LifecycleConfig::default(),
-    );
-    let event = NewEvent {
-        server_id: id,
-        at: now,
-        kind: EventKind::Created,
-        from_state: None,
-        to_state: Some(ServerState::Provisioning),
-        actor: Actor::Api,
-        request_id: None,
-        message: "provisioned".to_owned(),
-    };
-    NewServer { server, event }
+        &RequestContext::system(),
+    )
 }
 
 /// A plain connection to `url`.
