@@ -10,5 +10,5 @@ pub use engine::{Engine, PassReport};
 mod tests;
 
 pub use servers::{
-    ActOutcome, ListRequest, ProvisionRequest, ServerService, ServerView, UsageReport,
+    ActOutcome, ListRequest, MAX_EVENTS, ProvisionRequest, ServerService, ServerView, UsageReport,
 };
