@@ -5,8 +5,8 @@ use diesel::sqlite::Sqlite;
 
 use crate::schema::{events, ip_pools, servers, usage_records};
 
-/// A row of `servers`, read whole and inserted whole.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// A row of `servers`, read whole (by position or, from raw SQL, by name) and inserted whole.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = servers, check_for_backend(Sqlite), treat_none_as_default_value = false)]
 pub(crate) struct ServerRow {
     pub id: String,
@@ -30,8 +30,8 @@ pub(crate) struct ServerRow {
 
 /// What a state change may move on a server: everything but its identity, name, placement,
 /// price, creation time and address (an address is only ever released, separately).
-#[derive(Debug, Clone, AsChangeset)]
-#[diesel(table_name = servers, treat_none_as_null = true)]
+/// Serialized, field for column, into the JSON the batch update reads (see `ops::batch`).
+#[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct ServerUpdate {
     pub state: String,
     pub generation: i64,
@@ -43,6 +43,14 @@ pub(crate) struct ServerUpdate {
     pub billed_until: Option<i64>,
     pub billed_seconds: i64,
     pub billed_amount: i64,
+}
+
+/// The address a server holds, read before a batch update releases it.
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = servers, check_for_backend(Sqlite))]
+pub(crate) struct HeldAddress {
+    pub id: String,
+    pub ip: Option<String>,
 }
 
 /// A row of `events` as read back, with its place in the log.
@@ -68,9 +76,14 @@ pub(crate) struct NewEventRow {
     pub message: String,
 }
 
-/// A row of `usage_records`, without its (table-assigned) id.
+/// A row of `usage_records`, without its (table-assigned) id. No column takes its default,
+/// so diesel inserts a slice of them in one multi-row statement, not one per row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = usage_records, check_for_backend(Sqlite))]
+#[diesel(
+    table_name = usage_records,
+    check_for_backend(Sqlite),
+    treat_none_as_default_value = false
+)]
 pub(crate) struct UsageRow {
     pub server_id: String,
     pub period_start: i64,

@@ -1,6 +1,7 @@
 //! The store's work, as synchronous functions over one connection; each runs whole on the
 //! blocking thread (see `db`).
 
+pub(crate) mod batch;
 pub(crate) mod changes;
 pub(crate) mod due;
 pub(crate) mod pools;

@@ -1,7 +1,7 @@
 //! Address pools: one counter row per region plus a free list of released offsets, so a pool
 //! as large as a /8 needs no row per address.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use diesel::SqliteConnection;
@@ -113,7 +113,7 @@ pub(crate) fn release(
     if addresses.is_empty() {
         return Ok(());
     }
-    let regions: Vec<&str> = addresses
+    let regions: BTreeSet<&str> = addresses
         .iter()
         .map(|(region, _)| region.as_str())
         .collect();

@@ -1,0 +1,126 @@
+//! The generation-guarded update of a whole batch of servers in one statement, whatever its
+//! size: the batch is bound as one JSON text parameter and read back with `json_each`.
+
+use std::collections::{HashMap, HashSet};
+use std::net::Ipv4Addr;
+
+use diesel::SqliteConnection;
+use diesel::prelude::*;
+use diesel::result::Error;
+use diesel::sql_types::Text;
+use fleet_domain::StateChange;
+use serde::Serialize;
+
+use crate::mapping::{id_text, ip};
+use crate::rows::{HeldAddress, ServerRow, ServerUpdate};
+
+/// Moves every server whose stored generation is still the one its change expects to what
+/// the change makes of it, releasing its address if the change says so. Columns no change
+/// alters (identity, name, placement, price, creation time) are kept as stored.
+const UPDATE_SERVERS: &str = "\
+UPDATE servers SET
+    state = c.state,
+    generation = c.generation,
+    updated_at = c.updated_at,
+    started_at = c.started_at,
+    stopped_at = c.stopped_at,
+    terminated_at = c.terminated_at,
+    transition_due_at = c.transition_due_at,
+    billed_until = c.billed_until,
+    billed_seconds = c.billed_seconds,
+    billed_amount = c.billed_amount,
+    ip = CASE WHEN c.release_address THEN NULL ELSE servers.ip END
+FROM (SELECT value ->> 'id' AS id,
+             value ->> 'expected' AS expected,
+             value ->> 'release_address' AS release_address,
+             value ->> 'state' AS state,
+             value ->> 'generation' AS generation,
+             value ->> 'updated_at' AS updated_at,
+             value ->> 'started_at' AS started_at,
+             value ->> 'stopped_at' AS stopped_at,
+             value ->> 'terminated_at' AS terminated_at,
+             value ->> 'transition_due_at' AS transition_due_at,
+             value ->> 'billed_until' AS billed_until,
+             value ->> 'billed_seconds' AS billed_seconds,
+             value ->> 'billed_amount' AS billed_amount
+      FROM json_each(?)) AS c
+WHERE servers.id = c.id AND servers.generation = c.expected
+RETURNING *";
+
+/// The addresses held by the servers whose changes release them, read before the update
+/// (`RETURNING` sees the row after it, without its address).
+const HELD_ADDRESSES: &str = "\
+SELECT id, ip FROM servers
+WHERE ip IS NOT NULL
+  AND id IN (SELECT value ->> 'id' FROM json_each(?) WHERE value ->> 'release_address')";
+
+/// One element of the bound JSON array: a change's guard and what it writes.
+#[derive(Serialize)]
+struct Guarded {
+    id: String,
+    expected: i64,
+    release_address: bool,
+    #[serde(flatten)]
+    set: ServerUpdate,
+}
+
+/// What the update did to one server: the row as written and the address it gave up.
+pub(crate) struct Written {
+    /// The server's row after the change.
+    pub row: ServerRow,
+    /// The address the change released, if it released one.
+    pub released: Option<Ipv4Addr>,
+}
+
+/// Applies each change whose server is still at its expected generation, in at most two
+/// statements (a read of the addresses to release, if any is, and the update). A batch holds
+/// one change per server: a later change to a server already in it is stale, as it would be
+/// after the first. Returns what each change wrote, in order, `None` where stale. Call
+/// inside a write transaction, which keeps the addresses read equal to those released.
+pub(crate) fn update_all(
+    conn: &mut SqliteConnection,
+    changes: &[StateChange],
+) -> Result<Vec<Option<Written>>, Error> {
+    let mut seen = HashSet::with_capacity(changes.len());
+    let guarded: Vec<Guarded> = changes
+        .iter()
+        .filter(|change| seen.insert(change.server.id))
+        .map(|change| Guarded {
+            id: id_text(change.server.id),
+            expected: change.expected_generation,
+            release_address: change.release_address,
+            set: ServerUpdate::from_change(change),
+        })
+        .collect();
+    if guarded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batch = serde_json::to_string(&guarded).map_err(|e| Error::SerializationError(e.into()))?;
+    let mut held: HashMap<String, Option<String>> = if guarded.iter().any(|g| g.release_address) {
+        diesel::sql_query(HELD_ADDRESSES)
+            .bind::<Text, _>(&batch)
+            .load::<HeldAddress>(conn)?
+            .into_iter()
+            .map(|held| (held.id, held.ip))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut written: HashMap<String, ServerRow> = diesel::sql_query(UPDATE_SERVERS)
+        .bind::<Text, _>(&batch)
+        .load::<ServerRow>(conn)?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    changes
+        .iter()
+        .map(|change| {
+            let Some(row) = written.remove(&id_text(change.server.id)) else {
+                return Ok(None);
+            };
+            let released = held.remove(&row.id).flatten();
+            let released = released.as_deref().map(ip).transpose()?;
+            Ok(Some(Written { row, released }))
+        })
+        .collect()
+}
