@@ -81,13 +81,17 @@ impl DbWorker {
         })
     }
 
-    /// Provisions server number `n` as the fleet phase would (same region and type), in one
-    /// transaction, and returns its id.
-    pub async fn provision(&mut self, catalog: &Catalog, n: u64) -> Result<Uuid> {
+    /// Provisions server number `n` at `now` as the fleet phase would (same region and type),
+    /// in one transaction, and returns its id.
+    pub async fn provision(
+        &mut self,
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+        n: u64,
+    ) -> Result<Uuid> {
         let (region, server_type) = crate::phases::placement(catalog, n);
         // The same random (v4) ids fleet makes, so the primary key index sees the same inserts.
         let id = ServerId::random().as_uuid();
-        let now: DateTime<Utc> = Utc::now();
         let due = now + chrono::TimeDelta::seconds(5);
         let tx = self.client.transaction().await?;
         let pool_row = tx.query_one(&self.pool, &[&region.name]).await?;
@@ -167,15 +171,16 @@ impl DbWorker {
     }
 }
 
-/// Runs [`DbWorker::provision`] as a load operation, keeping the ids made.
+/// Runs [`DbWorker::provision`] as a load operation dated `now`, keeping the ids made.
 pub async fn provision_op(
     worker: &mut DbWorker,
     catalog: &Catalog,
+    now: DateTime<Utc>,
     made: &RefCell<Vec<Uuid>>,
     n: u64,
 ) -> Result<(), String> {
     let id = worker
-        .provision(catalog, n)
+        .provision(catalog, now, n)
         .await
         .map_err(|e| format!("direct provisioning: {e:#}"))?;
     made.borrow_mut().push(id);

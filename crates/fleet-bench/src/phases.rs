@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use fleet_domain::Catalog;
 use fleet_domain::catalog::{RegionSpec, ServerTypeSpec};
 use hyper::StatusCode;
@@ -55,11 +56,6 @@ impl HttpWorker {
         self.filter = 0;
         self.cursor = None;
         self.pages = 0;
-    }
-
-    /// The connection, for one-off requests.
-    pub fn conn(&mut self) -> &mut Conn {
-        &mut self.conn
     }
 }
 
@@ -182,6 +178,23 @@ pub async fn mixed(
         1..=3 => list(w, LIST_FILTERS).await,
         _ => get(w, ids, n).await,
     }
+}
+
+#[derive(Deserialize)]
+struct ClockReading {
+    now: DateTime<Utc>,
+}
+
+/// fleetd's virtual clock.
+pub async fn clock_now(conn: &mut Conn) -> Result<DateTime<Utc>> {
+    let response = conn
+        .get("/admin/clock")
+        .await
+        .map_err(anyhow::Error::msg)?
+        .expect(StatusCode::OK, "GET /admin/clock")
+        .map_err(anyhow::Error::msg)?;
+    let reading: ClockReading = serde_json::from_slice(&response.body)?;
+    Ok(reading.now)
 }
 
 /// Moves fleetd's virtual clock by `seconds`, which runs all the work that falls due.

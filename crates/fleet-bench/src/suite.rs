@@ -3,6 +3,7 @@
 //! on the same database beside it.
 
 use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,15 @@ use fleet_domain::Catalog;
 use uuid::Uuid;
 
 use crate::baseline::{self, DbWorker};
+use crate::database;
 use crate::fleetd::{self, Fleetd};
+use crate::http::Conn;
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
+
+/// A phase compared with a database limit runs in this many rounds, alternating with the
+/// limit's rounds, so a burst of other load on the machine falls on both alike.
+const ROUNDS: u64 = 4;
 
 /// Requests per phase.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +58,16 @@ pub struct Measured {
     pub db_limit: Option<DbLimit>,
 }
 
+impl Measured {
+    fn then(self, next: Measured) -> Measured {
+        Measured {
+            result: PhaseResult::merge(&self.result.name.clone(), self.result, next.result),
+            fleetd_cpu: self.fleetd_cpu.zip(next.fleetd_cpu).map(|(a, b)| a + b),
+            db_limit: self.db_limit,
+        }
+    }
+}
+
 /// What one fleet run measured.
 pub struct FleetRun {
     /// The store fleetd ran on.
@@ -79,6 +96,92 @@ pub struct Target<'a> {
     pub direct_url: Option<&'a str>,
 }
 
+/// fleetd under load, with the direct connections beside it.
+struct Bench {
+    fleetd: Fleetd,
+    concurrency: usize,
+    ticks: Option<u64>,
+    direct: Option<Vec<DbWorker>>,
+    store: &'static str,
+}
+
+impl Bench {
+    /// Runs `total` requests of `op` on fresh connections (fleetd closes keep-alive
+    /// connections left idle while the bench did other work), with fleetd's CPU time.
+    async fn phase(
+        &self,
+        name: &str,
+        total: u64,
+        db_limit: Option<DbLimit>,
+        op: impl AsyncFn(&mut HttpWorker, u64) -> Result<(), String>,
+    ) -> Result<Measured> {
+        eprintln!("fleet-bench: [{}] {name}", self.store);
+        let mut workers = HttpWorker::open(self.fleetd.addr(), self.concurrency).await?;
+        let before = self.cpu();
+        let result = load::run(name, &mut workers, total, op).await;
+        Ok(Measured {
+            fleetd_cpu: self.cpu().zip(before).map(|(a, b)| a.saturating_sub(b)),
+            result,
+            db_limit,
+        })
+    }
+
+    /// A fleet phase and its database limit, alternating in rounds; request numbers run
+    /// `0..total` over the rounds of each.
+    async fn paired(
+        &mut self,
+        (name, db_limit, total): (&str, DbLimit, u64),
+        fleet: impl AsyncFn(&mut HttpWorker, u64) -> Result<(), String>,
+        direct_name: &str,
+        direct: impl AsyncFn(&mut DbWorker, u64) -> Result<(), String>,
+    ) -> Result<(Measured, Option<PhaseResult>)> {
+        let mut fleet_done: Option<Measured> = None;
+        let mut direct_done: Option<PhaseResult> = None;
+        for round in 0..ROUNDS {
+            let base = total * round / ROUNDS;
+            let count = total * (round + 1) / ROUNDS - base;
+            let measured = self
+                .phase(name, count, Some(db_limit), async |w, n| {
+                    fleet(w, base + n).await
+                })
+                .await?;
+            fleet_done = Some(match fleet_done {
+                Some(done) => done.then(measured),
+                None => measured,
+            });
+            if let Some(db) = self.direct.as_mut() {
+                eprintln!("fleet-bench: [{}] {direct_name}", self.store);
+                let result = load::run(direct_name, db, count, async |w, n| {
+                    direct(w, base + n).await
+                })
+                .await;
+                direct_done = Some(match direct_done {
+                    Some(done) => PhaseResult::merge(direct_name, done, result),
+                    None => result,
+                });
+            }
+        }
+        let fleet_done = fleet_done.ok_or_else(|| anyhow::anyhow!("no rounds ran"))?;
+        Ok((fleet_done, direct_done))
+    }
+
+    fn cpu(&self) -> Option<Duration> {
+        self.ticks.and_then(|t| self.fleetd.cpu_time(t))
+    }
+
+    /// Moves fleetd's virtual clock, timing the work it does on the way.
+    async fn advance(&self, seconds: i64, what: &str) -> Result<(String, Duration)> {
+        let mut conn = Conn::connect(self.addr()).await?;
+        let started = Instant::now();
+        phases::advance_clock(&mut conn, seconds).await?;
+        Ok((format!("advance {seconds} s ({what})"), started.elapsed()))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.fleetd.addr()
+    }
+}
+
 /// Runs fleetd at `binary` on `target` through every phase with `concurrency` connections.
 pub async fn run(
     binary: &Path,
@@ -89,168 +192,115 @@ pub async fn run(
 ) -> Result<FleetRun> {
     let catalog = Catalog::default();
     let fleetd = Fleetd::start(binary, target.database_url, log).await?;
-    let ticks = fleetd::clock_ticks_per_second();
-    let cpu = || ticks.and_then(|t| fleetd.cpu_time(t));
-    let measure = |db_limit, phase: PhaseResult, before: Option<Duration>| Measured {
-        fleetd_cpu: cpu()
-            .zip(before)
-            .map(|(after, before)| after.saturating_sub(before)),
-        result: phase,
-        db_limit,
-    };
-    let mut workers = HttpWorker::open(fleetd.addr(), concurrency).await?;
-    let mut phases_done = Vec::new();
-    let mut clock_moves = Vec::new();
-    say(target.store, "GET /healthz");
-    let before = cpu();
-    let healthz = load::run("GET /healthz", &mut workers, sizes.healthz, async |w, _| {
-        phases::healthz(w).await
-    })
-    .await;
-    let http_limit = measure(None, healthz, before);
-
-    say(target.store, "POST /servers");
-    let made = RefCell::new(Vec::new());
-    let before = cpu();
-    let provisioned = load::run(
-        "POST /servers",
-        &mut workers,
-        sizes.provision,
-        async |w, n| phases::provision(w, &catalog, &made, n).await,
-    )
-    .await;
-    phases_done.push(measure(Some(DbLimit::Provision), provisioned, before));
-    let ids = made.into_inner();
-    if ids.is_empty() {
-        bail!("no server was provisioned: {}", first_error(&phases_done));
-    }
-
-    let mut direct = match target.direct_url {
+    let direct = match target.direct_url {
         Some(url) => Some(DbWorker::open(url, concurrency).await?),
         None => None,
     };
-    let mut db_provision = None;
-    if let Some(db) = direct.as_mut() {
-        say(target.store, "direct provisioning transaction");
-        let made = RefCell::new(Vec::new());
-        db_provision = Some(
-            load::run(
-                "direct provisioning transaction",
-                db,
-                sizes.provision,
-                async |w, n| baseline::provision_op(w, &catalog, &made, n).await,
-            )
-            .await,
+    let mut bench = Bench {
+        fleetd,
+        concurrency,
+        ticks: fleetd::clock_ticks_per_second(),
+        direct,
+        store: target.store,
+    };
+    let http_limit = bench
+        .phase("GET /healthz", sizes.healthz, None, async |w, _| {
+            phases::healthz(w).await
+        })
+        .await?;
+
+    // The direct servers are dated by fleetd's virtual clock like fleet's own, so they
+    // complete together when the clock moves.
+    let now = phases::clock_now(&mut Conn::connect(bench.addr()).await?).await?;
+    let made = RefCell::new(Vec::new());
+    let direct_made = RefCell::new(Vec::new());
+    let (provisioned, db_provision) = bench
+        .paired(
+            ("POST /servers", DbLimit::Provision, sizes.provision),
+            async |w, n| phases::provision(w, &catalog, &made, n).await,
+            "direct provisioning transaction",
+            async |w, n| baseline::provision_op(w, &catalog, now, &direct_made, n).await,
+        )
+        .await?;
+    let ids = made.into_inner();
+    if ids.is_empty() {
+        bail!(
+            "no server was provisioned: {}",
+            provisioned.result.first_error.unwrap_or_default()
         );
     }
-    clock_moves.push(advance(&mut workers, 10, "completes every provisioning").await?);
+    let mut clock_moves = vec![bench.advance(10, "completes every provisioning").await?];
+    if let Some(url) = target.direct_url {
+        // What autovacuum does within a minute of a bulk change, done now so the read
+        // phases do not measure plans made without statistics (which is luck of timing).
+        database::connect(url)
+            .await?
+            .batch_execute("ANALYZE servers; ANALYZE events")
+            .await?;
+    }
 
-    say(target.store, "GET /servers/{id}");
-    let before = cpu();
-    let got = load::run(
-        "GET /servers/{id}",
-        &mut workers,
-        sizes.get,
-        async |w, n| phases::get(w, &ids, n).await,
-    )
-    .await;
-    phases_done.push(measure(Some(DbLimit::Get), got, before));
-    let mut db_get = None;
-    if let Some(db) = direct.as_mut() {
-        say(target.store, "direct select by id");
-        db_get = Some(
-            load::run("direct select by id", db, sizes.get, async |w, n| {
+    let (got, db_get) = bench
+        .paired(
+            ("GET /servers/{id}", DbLimit::Get, sizes.get),
+            async |w, n| phases::get(w, &ids, n).await,
+            "direct select by id",
+            async |w, n| {
                 let id = phases::pick(&ids, n)?;
                 w.select(id).await.map_err(|e| format!("{e:#}"))
-            })
-            .await,
-        );
-    }
-    drop(direct);
+            },
+        )
+        .await?;
+    bench.direct = None;
 
-    say(target.store, "GET /servers (filtered, paginated)");
-    let before = cpu();
-    let listed = load::run(
-        "GET /servers (filtered, paginated)",
-        &mut workers,
-        sizes.list,
-        async |w, _| phases::list(w, LIST_FILTERS).await,
-    )
-    .await;
-    phases_done.push(measure(None, listed, before));
+    let listed = bench
+        .phase(
+            "GET /servers (filtered, paginated)",
+            sizes.list,
+            None,
+            async |w, _| phases::list(w, LIST_FILTERS).await,
+        )
+        .await?;
 
-    say(target.store, "POST /servers/{id}/action");
     let targets: Vec<Uuid> = ids.iter().take(sizes.actions as usize).copied().collect();
     let count = targets.len() as u64;
-    let before = cpu();
-    let stopped = load::run("stop", &mut workers, count, async |w, n| {
-        phases::act(w, targets[n as usize], "stop").await
-    })
-    .await;
-    let cpu_stop = cpu().zip(before).map(|(a, b)| a.saturating_sub(b));
-    clock_moves.push(advance(&mut workers, 5, "completes every stop").await?);
-    let before = cpu();
-    let started = load::run("start", &mut workers, count, async |w, n| {
-        phases::act(w, targets[n as usize], "start").await
-    })
-    .await;
-    let mut actions = measure(None, started, before);
-    actions.result = PhaseResult::merge(
-        "POST /servers/{id}/action (stop, then start)",
-        stopped,
-        actions.result,
-    );
-    actions.fleetd_cpu = actions.fleetd_cpu.zip(cpu_stop).map(|(a, b)| a + b);
-    phases_done.push(actions);
-    clock_moves.push(advance(&mut workers, 5, "completes every start").await?);
+    let stopped = bench
+        .phase(
+            "POST /servers/{id}/action (stop, then start)",
+            count,
+            None,
+            async |w, n| phases::act(w, targets[n as usize], "stop").await,
+        )
+        .await?;
+    clock_moves.push(bench.advance(5, "completes every stop").await?);
+    let started = bench
+        .phase(
+            "POST /servers/{id}/action (stop, then start)",
+            count,
+            None,
+            async |w, n| phases::act(w, targets[n as usize], "start").await,
+        )
+        .await?;
+    clock_moves.push(bench.advance(5, "completes every start").await?);
 
-    say(target.store, "mixed");
-    let made = RefCell::new(Vec::new());
-    let before = cpu();
-    let mixed = load::run(
-        "mixed: 80% get, 15% list, 5% provision",
-        &mut workers,
-        sizes.mixed,
-        async |w, n| phases::mixed(w, &catalog, &ids, &made, n).await,
-    )
-    .await;
-    phases_done.push(measure(None, mixed, before));
+    let mixed_made = RefCell::new(Vec::new());
+    let mixed = bench
+        .phase(
+            "mixed: 80% get, 15% list, 5% provision",
+            sizes.mixed,
+            None,
+            async |w, n| phases::mixed(w, &catalog, &ids, &mixed_made, n).await,
+        )
+        .await?;
 
-    let peak_rss_kib = fleetd.peak_rss_kib()?;
-    drop(workers);
-    fleetd.stop()?;
+    let peak_rss_kib = bench.fleetd.peak_rss_kib()?;
+    bench.fleetd.stop()?;
     Ok(FleetRun {
         store: target.store,
         http_limit,
-        phases: phases_done,
+        phases: vec![provisioned, got, listed, stopped.then(started), mixed],
         db_provision,
         db_get,
         clock_moves,
         peak_rss_kib,
     })
-}
-
-/// Moves fleetd's virtual clock, timing the work it does on the way.
-async fn advance(
-    workers: &mut [HttpWorker],
-    seconds: i64,
-    what: &str,
-) -> Result<(String, Duration)> {
-    let conn = workers
-        .first_mut()
-        .map(HttpWorker::conn)
-        .ok_or_else(|| anyhow::anyhow!("no connection to fleetd"))?;
-    let started = Instant::now();
-    phases::advance_clock(conn, seconds).await?;
-    Ok((format!("advance {seconds} s ({what})"), started.elapsed()))
-}
-
-fn first_error(done: &[Measured]) -> String {
-    done.iter()
-        .find_map(|m| m.result.first_error.clone())
-        .unwrap_or_default()
-}
-
-fn say(store: &str, phase: &str) {
-    eprintln!("fleet-bench: [{store}] {phase}");
 }
