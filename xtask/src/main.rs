@@ -86,11 +86,10 @@ fn ci() -> Result<()> {
 }
 
 fn migrate() -> Result<()> {
-    let url = std::env::var("DATABASE_URL")
+    std::env::var_os("DATABASE_URL")
         .context("set DATABASE_URL to the Postgres database to migrate")?;
-    run(cargo()
-        .args(["run", "--quiet", "--package", "fleetd", "--", "migrate"])
-        .env("DATABASE_URL", url))
+    // fleetd inherits DATABASE_URL; setting it again would only put it in error messages.
+    run(cargo().args(["run", "--quiet", "--package", "fleetd", "--", "migrate"]))
 }
 
 fn has_nextest() -> bool {
@@ -108,9 +107,56 @@ fn cargo() -> Command {
 fn run(command: &mut Command) -> Result<()> {
     let status = command
         .status()
-        .with_context(|| format!("could not run {command:?}"))?;
+        .with_context(|| format!("could not run {}", describe(command)))?;
     if !status.success() {
-        bail!("{command:?} failed with {status}");
+        bail!("{} failed with {status}", describe(command));
     }
     Ok(())
+}
+
+/// The program and its arguments, for messages. Not `{command:?}`: that shows the
+/// environment set for the child too, passwords in database URLs included; an argument
+/// that is a URL is shown without its password and query string.
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| {
+            let part = part.to_string_lossy();
+            if part.contains("://") {
+                postgres::display_url(&part)
+            } else {
+                part.into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_command_is_described_without_its_environment_or_passwords() {
+        let mut command = Command::new("false");
+        command
+            .args(["--postgres", "postgres://u:hunter2@db/fleet", "--quick"])
+            .env("TEST_DATABASE_URL", "postgres://u:s3cret@db/fleet");
+        let error = run(&mut command).expect_err("false fails").to_string();
+        assert!(
+            error.starts_with("false --postgres postgres://u@db/fleet --quick failed"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+
+        let mut missing = Command::new("/nonexistent/tool");
+        missing.env("DATABASE_URL", "postgres://u:s3cret@db/fleet");
+        let error = format!("{:#}", run(&mut missing).expect_err("no such program"));
+        assert!(
+            error.starts_with("could not run /nonexistent/tool"),
+            "{error}"
+        );
+        assert!(!error.contains("s3cret"), "{error}");
+    }
 }

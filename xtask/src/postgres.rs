@@ -24,17 +24,32 @@ impl Database {
         &self.url
     }
 
-    /// The URL without any password, for messages.
+    /// The URL without any password or query string, for messages.
     pub fn display_url(&self) -> String {
-        match (self.url.find("://"), self.url.rfind('@')) {
-            (Some(scheme), Some(at)) if self.url[scheme + 3..at].contains(':') => {
-                let user_end = self.url[scheme + 3..at]
-                    .find(':')
-                    .map_or(at, |i| scheme + 3 + i);
-                format!("{}:***{}", &self.url[..user_end], &self.url[at..])
-            }
-            _ => self.url.clone(),
-        }
+        display_url(&self.url)
+    }
+}
+
+/// `url` without its password and query string: `scheme://user@host:port/db`. Anything
+/// before the last `@` of the part before the query, but the user, may be a password.
+pub fn display_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://").filter(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    }) else {
+        return "(a database URL)".to_owned();
+    };
+    let before_query = rest.split_once('?').map_or(rest, |(before, _)| before);
+    match before_query.rsplit_once('@') {
+        Some((credentials, server)) => match credentials.split(':').next() {
+            Some(user) if !user.is_empty() => format!("{scheme}://{user}@{server}"),
+            _ => format!("{scheme}://{server}"),
+        },
+        // An `@` only after a `?` may be a password with a `?` in it: show nothing of it.
+        None if rest.contains('@') => format!("{scheme}://***"),
+        None => format!("{scheme}://{before_query}"),
     }
 }
 
@@ -206,4 +221,38 @@ fn workspace_root() -> PathBuf {
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str()
         .with_context(|| format!("{} is not valid UTF-8", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_urls_show_no_password_and_never_panic() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@db:5432/fleet?sslmode=disable",
+                "postgres://u@db:5432/fleet",
+            ),
+            ("postgres://u:pa/ss@db/fleet", "postgres://u@db/fleet"),
+            ("postgres://u:p@ss@db/fleet", "postgres://u@db/fleet"),
+            ("postgres://:secret@db/fleet", "postgres://db/fleet"),
+            (
+                "postgres://fleet@db/fleet?password=secret",
+                "postgres://fleet@db/fleet",
+            ),
+            ("postgres://db/fleet?password=se@cret", "postgres://***"),
+            ("postgres://u:se?cret@db/fleet", "postgres://***"),
+            (
+                "postgres://127.0.0.1:5432/postgres",
+                "postgres://127.0.0.1:5432/postgres",
+            ),
+            // `@` before `://` used to slice out of bounds.
+            ("u:secret@host://x", "(a database URL)"),
+            ("secret@nowhere", "(a database URL)"),
+        ] {
+            assert_eq!(display_url(url), shown, "{url}");
+            assert!(!display_url(url).contains("secret"), "{url}");
+        }
+    }
 }
