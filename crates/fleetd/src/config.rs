@@ -10,61 +10,8 @@ use chrono::TimeDelta;
 use fleet_domain::catalog::CatalogFile;
 use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
 
+pub use crate::database_url::DatabaseUrl;
 use crate::settings::{ClockMode, LogFormat, Settings};
-
-/// The database URL. It may hold a password, so it is never printed whole.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl(String);
-
-impl DatabaseUrl {
-    /// The URL as given, for connecting only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether it names a Postgres database.
-    pub fn is_postgres(&self) -> bool {
-        self.0.starts_with("postgres://") || self.0.starts_with("postgresql://")
-    }
-}
-
-impl From<&str> for DatabaseUrl {
-    fn from(url: &str) -> Self {
-        Self(url.to_owned())
-    }
-}
-
-/// Shows the URL with any password replaced by `***`.
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&redact(&self.0))
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
-}
-
-/// `scheme://user:password@host/…` → `scheme://user:***@host/…`; anything else unchanged.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((credentials, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = credentials.split(':').next().unwrap_or_default();
-    let hidden = if credentials.contains(':') {
-        format!("{user}:***")
-    } else {
-        user.to_owned()
-    };
-    format!("{scheme}://{hidden}@{host}{tail}")
-}
 
 /// Everything fleetd needs to run, validated.
 #[derive(Debug, Clone)]
@@ -144,7 +91,7 @@ impl Config {
         settings: Settings,
         read_catalog: impl Fn(&std::path::Path) -> std::io::Result<String>,
     ) -> Result<Config, ConfigError> {
-        let database_url = DatabaseUrl(
+        let database_url = DatabaseUrl::from(
             settings
                 .database_url
                 .unwrap_or_else(|| "sqlite://fleet.db".to_owned()),
@@ -358,25 +305,5 @@ mod tests {
         let err = Config::from_settings(settings, |_| Ok("regions = 3".to_owned()))
             .expect_err("bad catalog");
         assert!(err.to_string().contains("lab.toml"), "{err}");
-    }
-
-    #[test]
-    fn passwords_never_show() {
-        let url =
-            DatabaseUrl::from("postgres://fleet:s3cret@db.internal:5432/fleet?sslmode=disable");
-        assert_eq!(
-            url.to_string(),
-            "postgres://fleet:***@db.internal:5432/fleet?sslmode=disable"
-        );
-        assert!(!format!("{url:?}").contains("s3cret"));
-        assert_eq!(
-            DatabaseUrl::from("postgres://db/fleet").to_string(),
-            "postgres://db/fleet"
-        );
-        assert_eq!(
-            DatabaseUrl::from("sqlite://fleet.db").to_string(),
-            "sqlite://fleet.db"
-        );
-        assert_eq!(redact("postgres://u:p@ss@h/d"), "postgres://u:***@h/d");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod database_url;
 pub mod metrics;
 pub mod probes;
 pub mod settings;
