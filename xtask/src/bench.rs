@@ -84,6 +84,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     if sqlite {
         bench.arg("--sqlite");
     }
+    let load = load_average();
     run(&mut bench)?;
     if quick {
         eprintln!("xtask: quick run done (docs/benchmarks.md is only written by a full run)");
@@ -106,15 +107,24 @@ pub fn bench(args: &[String]) -> Result<()> {
         .unwrap_or_else(|| "\n".to_owned());
     let text = format!(
         "{INTRO}\n## Last run\n\n{}\n{results}\n{NOTES_MARKER}{notes}",
-        machine(&command)
+        machine(&command, &load)
     );
     std::fs::write(&doc, text).with_context(|| format!("writing {}", doc.display()))?;
     eprintln!("xtask: wrote {}", doc.display());
     Ok(())
 }
 
-/// The command, the commit and the machine, as a Markdown list.
-fn machine(command: &str) -> String {
+/// The one-minute load average (taken after the build, before the bench runs).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The command, the commit and the machine (with its load before the run), as a Markdown
+/// list.
+fn machine(command: &str, load: &str) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory = read_field("/proc/meminfo", "MemTotal")
         .and_then(|kib| kib.trim_end_matches("kB").trim().parse::<f64>().ok())
@@ -125,13 +135,27 @@ fn machine(command: &str) -> String {
     let root = workspace_root();
     let root = root.to_string_lossy();
     let commit = output("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
-    let dirty = output("git", &["-C", &root, "status", "--porcelain"])
-        .is_some_and(|changes| !changes.is_empty());
+    // The results file this task writes does not count as a change to what was measured.
+    let dirty = output(
+        "git",
+        &[
+            "-C",
+            &root,
+            "status",
+            "--porcelain",
+            "--",
+            ".",
+            ":(exclude)docs/benchmarks.md",
+        ],
+    )
+    .is_some_and(|changes| !changes.is_empty());
+
     format!(
         "- command: `{command}`\n\
          - commit: {}{}\n\
          - date: {}\n\
-         - machine: {cpus} CPUs (`nproc`), {memory} memory, {model}; {}\n\
+         - machine: {cpus} CPUs (`nproc`), {memory} memory, {model}; {}; load average \
+           {load} when the bench started (other work on the machine shares its cores)\n\
          - toolchain: {}\n",
         known(commit),
         if dirty {
