@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use fleet_domain::catalog::CatalogFile;
 use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
+use fleet_postgres::PgPoolConfig;
 
 pub use crate::database_url::DatabaseUrl;
 use crate::settings::{ClockMode, LogFormat, Settings};
@@ -34,8 +35,8 @@ pub struct Config {
     pub batch_size: u32,
     /// Delays, billing period and idle timeout.
     pub lifecycle: LifecycleConfig,
-    /// Most Postgres connections.
-    pub db_pool_size: usize,
+    /// The Postgres connection pool: size, timeouts, connection check.
+    pub db_pool: PgPoolConfig,
     /// Time in-flight requests get on shutdown.
     pub shutdown_timeout: Duration,
 }
@@ -91,6 +92,7 @@ impl Config {
         settings: Settings,
         read_catalog: impl Fn(&std::path::Path) -> std::io::Result<String>,
     ) -> Result<Config, ConfigError> {
+        let db_pool = db_pool(&settings)?;
         let database_url = DatabaseUrl::from(
             settings
                 .database_url
@@ -220,13 +222,7 @@ impl Config {
                 billing_period: TimeDelta::seconds(i64::from(billing_period)),
                 idle_timeout: TimeDelta::seconds(i64::from(idle_timeout)),
             },
-            db_pool_size: in_range(
-                "db_pool_size",
-                "FLEET_DB_POOL_SIZE",
-                settings.db_pool_size,
-                16,
-                1..=1_000,
-            )? as usize,
+            db_pool,
             shutdown_timeout: Duration::from_secs(u64::from(in_range(
                 "shutdown_timeout_s",
                 "FLEET_SHUTDOWN_TIMEOUT_S",
@@ -236,6 +232,51 @@ impl Config {
             )?)),
         })
     }
+}
+
+/// The pool settings, over [`PgPoolConfig`]'s defaults.
+fn db_pool(settings: &Settings) -> Result<PgPoolConfig, ConfigError> {
+    let defaults = PgPoolConfig::default();
+    let timeout = |setting: &str, env: &str, value: Option<u64>, default: Duration| {
+        in_range(
+            setting,
+            env,
+            value,
+            u64::try_from(default.as_millis()).unwrap_or(u64::MAX),
+            10..=600_000,
+        )
+        .map(Duration::from_millis)
+    };
+    Ok(PgPoolConfig {
+        max_size: in_range(
+            "db_pool_size",
+            "FLEET_DB_POOL_SIZE",
+            settings.db_pool_size,
+            u32::try_from(defaults.max_size).unwrap_or(u32::MAX),
+            1..=1_000,
+        )? as usize,
+        wait_timeout: timeout(
+            "db_pool_wait_timeout_ms",
+            "FLEET_DB_POOL_WAIT_TIMEOUT_MS",
+            settings.db_pool_wait_timeout_ms,
+            defaults.wait_timeout,
+        )?,
+        create_timeout: timeout(
+            "db_pool_create_timeout_ms",
+            "FLEET_DB_POOL_CREATE_TIMEOUT_MS",
+            settings.db_pool_create_timeout_ms,
+            defaults.create_timeout,
+        )?,
+        recycle_timeout: timeout(
+            "db_pool_recycle_timeout_ms",
+            "FLEET_DB_POOL_RECYCLE_TIMEOUT_MS",
+            settings.db_pool_recycle_timeout_ms,
+            defaults.recycle_timeout,
+        )?,
+        check_connections: settings
+            .db_pool_check_connections
+            .unwrap_or(defaults.check_connections),
+    })
 }
 
 #[cfg(test)]
@@ -305,5 +346,69 @@ mod tests {
         let err = Config::from_settings(settings, |_| Ok("regions = 3".to_owned()))
             .expect_err("bad catalog");
         assert!(err.to_string().contains("lab.toml"), "{err}");
+    }
+
+    #[test]
+    fn the_pool_settings_reach_the_pool_and_are_checked() {
+        assert_eq!(
+            config(Settings::default()).expect("valid").db_pool,
+            PgPoolConfig::default()
+        );
+        let pool = config(Settings {
+            db_pool_size: Some(4),
+            db_pool_wait_timeout_ms: Some(250),
+            db_pool_create_timeout_ms: Some(1_500),
+            db_pool_recycle_timeout_ms: Some(100),
+            db_pool_check_connections: Some(false),
+            ..Default::default()
+        })
+        .expect("valid")
+        .db_pool;
+        assert_eq!(
+            pool,
+            PgPoolConfig {
+                max_size: 4,
+                wait_timeout: Duration::from_millis(250),
+                create_timeout: Duration::from_millis(1_500),
+                recycle_timeout: Duration::from_millis(100),
+                check_connections: false,
+            }
+        );
+        for (settings, named) in [
+            (
+                Settings {
+                    db_pool_size: Some(0),
+                    ..Default::default()
+                },
+                "invalid setting db_pool_size (--db-pool-size, FLEET_DB_POOL_SIZE): \
+                 must be between 1 and 1000, got 0",
+            ),
+            (
+                Settings {
+                    db_pool_wait_timeout_ms: Some(0),
+                    ..Default::default()
+                },
+                "invalid setting db_pool_wait_timeout_ms (--db-pool-wait-timeout-ms, \
+                 FLEET_DB_POOL_WAIT_TIMEOUT_MS): must be between 10 and 600000, got 0",
+            ),
+            (
+                Settings {
+                    db_pool_create_timeout_ms: Some(600_001),
+                    ..Default::default()
+                },
+                "invalid setting db_pool_create_timeout_ms (--db-pool-create-timeout-ms, \
+                 FLEET_DB_POOL_CREATE_TIMEOUT_MS): must be between 10 and 600000, got 600001",
+            ),
+            (
+                Settings {
+                    db_pool_recycle_timeout_ms: Some(5),
+                    ..Default::default()
+                },
+                "invalid setting db_pool_recycle_timeout_ms (--db-pool-recycle-timeout-ms, \
+                 FLEET_DB_POOL_RECYCLE_TIMEOUT_MS): must be between 10 and 600000, got 5",
+            ),
+        ] {
+            assert_eq!(config(settings).expect_err(named).to_string(), named);
+        }
     }
 }

@@ -81,6 +81,21 @@ pub struct Settings {
     /// Most Postgres connections [default: 16].
     #[arg(long, env = "FLEET_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
+    /// Milliseconds a request waits for a free Postgres connection before it is refused
+    /// with 503 [default: 5000].
+    #[arg(long, env = "FLEET_DB_POOL_WAIT_TIMEOUT_MS", value_name = "MS")]
+    pub db_pool_wait_timeout_ms: Option<u64>,
+    /// Milliseconds opening a Postgres connection may take [default: 5000].
+    #[arg(long, env = "FLEET_DB_POOL_CREATE_TIMEOUT_MS", value_name = "MS")]
+    pub db_pool_create_timeout_ms: Option<u64>,
+    /// Milliseconds checking a pooled Postgres connection before reuse may take
+    /// [default: 5000].
+    #[arg(long, env = "FLEET_DB_POOL_RECYCLE_TIMEOUT_MS", value_name = "MS")]
+    pub db_pool_recycle_timeout_ms: Option<u64>,
+    /// Check a pooled Postgres connection with a query before reusing it, replacing it if
+    /// the server closed it [default: true].
+    #[arg(long, env = "FLEET_DB_POOL_CHECK_CONNECTIONS", value_name = "BOOL")]
+    pub db_pool_check_connections: Option<bool>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -116,6 +131,10 @@ impl Settings {
                 billing_period_s,
                 idle_timeout_s,
                 db_pool_size,
+                db_pool_wait_timeout_ms,
+                db_pool_create_timeout_ms,
+                db_pool_recycle_timeout_ms,
+                db_pool_check_connections,
                 shutdown_timeout_s,
             ]
         )
@@ -152,5 +171,14 @@ mod tests {
         assert!(wrong.contains("batch_size"), "{wrong}");
         let clock = Settings::from_toml("clock = \"virtual\"\n").expect("valid");
         assert_eq!(clock.clock, Some(ClockMode::Virtual));
+        let pool = Settings::from_toml(
+            "db_pool_wait_timeout_ms = 250\ndb_pool_check_connections = false\n",
+        )
+        .expect("valid");
+        assert_eq!(pool.db_pool_wait_timeout_ms, Some(250));
+        assert_eq!(pool.db_pool_check_connections, Some(false));
+        let wrong = Settings::from_toml("db_pool_check_connections = \"sometimes\"\n")
+            .expect_err("not a boolean");
+        assert!(wrong.contains("db_pool_check_connections"), "{wrong}");
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::Store;
-use fleet_postgres::{PgPoolConfig, PgStore};
+use fleet_postgres::PgStore;
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 use crate::config::Config;
@@ -24,11 +24,7 @@ pub struct OpenedStore {
 pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     let url = &config.database_url;
     if url.is_postgres() {
-        let pool = PgPoolConfig {
-            max_size: config.db_pool_size,
-            ..PgPoolConfig::default()
-        };
-        let store = PgStore::connect(url.expose(), pool)
+        let store = PgStore::connect(url.expose(), config.db_pool.clone())
             .await
             .with_context(|| format!("connecting to {url}"))?;
         store
