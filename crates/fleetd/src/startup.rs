@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use chrono::Utc;
 use fleet_domain::ports::Clock;
 use fleet_domain::service::{Engine, ManualClock, ServerService};
 use fleet_http::{AppState, VirtualClock};
@@ -34,13 +33,17 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the store, syncs its address pools with the catalog, starts the workers and
-    /// binds the listener (port 0 picks a free port).
+    /// Binds the listener (port 0 picks a free port), opens the store, syncs its address
+    /// pools with the catalog, builds the HTTP server, and only then starts the workers: a
+    /// start-up that fails leaves nothing running.
     pub async fn build(
         config: Config,
         logger: Logger,
         metrics: PrometheusHandle,
     ) -> anyhow::Result<Application> {
+        let listener =
+            TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
+        let address = listener.local_addr()?;
         let opened = store::open(&config).await?;
         let store = opened.store.clone();
         store
@@ -48,8 +51,8 @@ impl Application {
             .await
             .context("syncing the address pools with the catalog")?;
         let catalog = Arc::new(config.catalog.clone());
-        let manual =
-            (config.clock == ClockMode::Virtual).then(|| Arc::new(ManualClock::new(Utc::now())));
+        let manual = (config.clock == ClockMode::Virtual)
+            .then(|| Arc::new(ManualClock::new(SystemClock.now())));
         let clock: Arc<dyn Clock> = match &manual {
             Some(manual) => manual.clone(),
             None => Arc::new(SystemClock),
@@ -68,52 +71,50 @@ impl Application {
         ));
 
         let health = Arc::new(WorkerHealth::default());
-        let (stop_workers, stop) = watch::channel(false);
-        let mut tasks = vec![spawn_upkeep(metrics.clone(), stop.clone())];
-        let virtual_clock = match manual {
-            // Under the virtual clock, work runs when the clock is moved, in time order;
-            // a worker on an interval would race it.
+        // Under the virtual clock, work runs when the clock is moved, in time order; a
+        // worker on an interval would race it.
+        let (virtual_clock, interval_engine) = match manual {
             Some(manual) => {
                 health.set_running(true);
-                Some(VirtualClock::new(manual, engine))
+                (Some(VirtualClock::new(manual, engine)), None)
             }
-            None => {
-                let worker = EngineWorker {
-                    engine,
-                    store: store.clone(),
-                    clock,
-                    interval: config.worker_interval,
-                    health: health.clone(),
-                    logger: logger.new(o!("component" => "worker")),
-                };
-                tasks.push(worker.spawn(stop));
-                None
-            }
+            None => (None, Some(engine)),
         };
-
         let state = web::Data::new(AppState {
             servers,
             virtual_clock,
             readiness: Arc::new(Probe {
                 store: store.clone(),
-                health,
+                health: health.clone(),
             }),
             metrics: Arc::new(Exporter {
-                handle: metrics,
-                store,
+                handle: metrics.clone(),
+                store: store.clone(),
                 pool_status: opened.pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),
             logger: logger.new(o!("component" => "http")),
         });
-        let listener =
-            TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
-        let address = listener.local_addr()?;
         let server = HttpServer::new(move || fleet_http::app(state.clone()))
             .listen(listener)?
             .shutdown_timeout(config.shutdown_timeout.as_secs())
             .disable_signals()
             .run();
+
+        // Nothing below can fail: the workers start only for a service that will run.
+        let (stop_workers, stop) = watch::channel(false);
+        let mut tasks = vec![spawn_upkeep(metrics, stop.clone())];
+        if let Some(engine) = interval_engine {
+            let worker = EngineWorker {
+                engine,
+                store,
+                clock,
+                interval: config.worker_interval,
+                health,
+                logger: logger.new(o!("component" => "worker")),
+            };
+            tasks.push(worker.spawn(stop));
+        }
         slog::info!(logger, "fleetd listening";
             "address" => format!("http://{address}"),
             "store" => &opened.description,

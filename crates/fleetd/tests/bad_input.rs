@@ -4,6 +4,7 @@
 mod common;
 
 use common::TestApp;
+use fleetd::{Application, Config, Settings};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -251,6 +252,38 @@ async fn the_system_clock_mode_serves_the_committed_spec_and_no_admin_routes() {
     assert_eq!(bundle.status, 200);
     assert!(bundle.text.len() > 100_000);
     app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_already_taken_fails_the_start_and_leaves_nothing_running() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = taken.local_addr().expect("address");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("fleet.db");
+    let config = Config::from_settings(
+        Settings {
+            bind: Some(address),
+            database_url: Some(format!("sqlite://{}", database.display())),
+            worker_interval_ms: Some(10),
+            ..Default::default()
+        },
+        |p| std::fs::read_to_string(p),
+    )
+    .expect("config");
+    let (logger, logs) = common::memory_logger();
+    let error = match Application::build(config, logger, common::metrics()).await {
+        Ok(_) => panic!("{address} is taken, yet fleetd started"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(error.contains(&format!("binding {address}")), "{error}");
+    // Time for a worker started by mistake to run many passes and say so.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logs = logs.lock().expect("logs").clone();
+    assert!(
+        !logs.iter().any(|line| line.contains("worker")),
+        "no worker ran: {logs:#?}"
+    );
+    assert!(!database.exists(), "the store was not even opened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,9 +1,11 @@
 //! End to end through HTTP, on the virtual clock: a server's whole life, the idle reaper,
-//! pagination, and what the metrics and logs show.
+//! pagination, and what the metrics and logs show; and on the system clock, that the times
+//! a response shows are the times the store keeps.
 
 mod common;
 
 use common::TestApp;
+use fleetd::Settings;
 use serde_json::{Value, json};
 
 fn kinds(events: &[Value]) -> Vec<String> {
@@ -286,4 +288,27 @@ async fn the_catalog_shows_pools_and_prices() {
         micro["hourly_price"],
         json!({"micros": 11600, "amount": "0.011600", "currency": "USD"})
     );
+}
+
+/// The system clock reads nanoseconds and the stores keep microseconds: a response must not
+/// show a time that a later read of the same server does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_system_clock_a_response_shows_the_times_a_later_read_shows() {
+    let app = TestApp::spawn_with(Settings::default()).await;
+    for i in 0..5 {
+        let created = app.provision(&format!("wall-{i}")).await;
+        let id = created["id"].as_str().expect("id");
+        let read = app.server(id).await;
+        for field in ["created_at", "updated_at", "transition_due_at"] {
+            assert!(created[field].is_string(), "{field}: {created}");
+            assert_eq!(created[field], read[field], "{field}");
+        }
+        let acted = app.act(id, "terminate").await;
+        assert_eq!(acted.status, 202, "{}", acted.text);
+        let read = app.server(id).await;
+        for field in ["created_at", "updated_at", "transition_due_at"] {
+            assert_eq!(acted.body[field], read[field], "{field} after an action");
+        }
+    }
+    app.shut_down().await.expect("clean shutdown");
 }

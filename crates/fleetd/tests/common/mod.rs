@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The recorder is process-wide: install it once for every app of this test binary.
-fn metrics() -> PrometheusHandle {
+pub fn metrics() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| fleetd::telemetry::install_metrics().expect("install the recorder"))
