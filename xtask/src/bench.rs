@@ -37,12 +37,16 @@ measures the limits a phase is divided by:
 - **DB limit of reads**: the same primary-key select of a whole server row, issued directly.
 - **HTTP limit**: `GET /healthz` on the same fleetd.
 
-`ratio = fleet req/s ÷ limit req/s`. fleetd's CPU time per request comes from
+`ratio = fleet req/s ÷ limit req/s`. A phase compared with a DB limit alternates with it in
+four rounds, so a burst of other load falls on both alike; after provisioning the bench runs
+`ANALYZE`, as autovacuum would within a minute. fleetd runs with its defaults plus whatever
+`FLEET_*` variables the bench's environment holds. fleetd's CPU time per request comes from
 `/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
 a second fresh database, measures list latency through fleetd, and runs one pass of each
 worker through the domain `Engine` over a `PgStore`, counting every SQL statement sent.
 The client, fleetd and Postgres share the machine's cores, so absolute figures move with
-the machine and its load; the ratios are what to compare.
+the machine and its load; the ratios are what to compare. `cargo xtask bench --quick` is
+a smoke run for CI (debug build, small phases, 5,000 servers at scale, nothing written).
 ";
 
 /// Runs the bench; `args` are the task's arguments.
