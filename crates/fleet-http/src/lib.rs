@@ -27,4 +27,4 @@ pub mod swagger;
 
 pub use app::app;
 pub use problem::Problem;
-pub use state::{AppState, MetricsExporter, Readiness, VirtualClock};
+pub use state::{AppState, MetricsExporter, NotReady, Readiness, VirtualClock};

@@ -27,6 +27,8 @@ pub struct Specs {
 ///
 /// `docs/openapi.json` is the OpenAPI 3 document without the admin routes.
 pub fn generate(with_admin: bool) -> Specs {
+    #[cfg(test)]
+    GENERATED.with(|count| count.set(count.get() + 1));
     let mut v2 = Value::Null;
     let mut v3 = Value::Null;
     let _ = actix_web::App::new()
@@ -48,6 +50,12 @@ pub fn generate(with_admin: bool) -> Specs {
     bound_paging_parameters(&mut v2, |parameter| Some(parameter));
     bound_paging_parameters(&mut v3, |parameter| parameter.get_mut("schema"));
     Specs { v2, v3 }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread generated the documents.
+    pub(crate) static GENERATED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Pretty JSON with a final newline, as committed.

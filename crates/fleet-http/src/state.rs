@@ -1,18 +1,63 @@
 //! What the handlers share: the use cases, the optional virtual clock, and the probes the
 //! binary provides for readiness and metrics.
 
+use std::fmt;
 use std::sync::Arc;
 
 use fleet_domain::service::{Engine, ManualClock, ServerService};
 use futures::lock::Mutex;
 use slog::Logger;
 
+use crate::spec::{self, Specs};
+
 /// Whether the service can serve; implemented by the binary, which knows the store and the
 /// workers.
 #[async_trait::async_trait]
 pub trait Readiness: Send + Sync {
-    /// `Ok` when ready, or the reason it is not.
-    async fn check(&self) -> Result<(), String>;
+    /// `Ok` when ready, or why it is not.
+    async fn check(&self) -> Result<(), NotReady>;
+}
+
+/// Why the service cannot serve. `/readyz` answers with the short [`NotReady::reason`]
+/// only; the detail (a driver message with hosts and ports, say) goes to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotReady {
+    /// The database does not answer.
+    DatabaseUnreachable(String),
+    /// The database schema is not the one this service was built for.
+    MigrationsPending(String),
+    /// The lifecycle workers do not run.
+    WorkersStopped(String),
+    /// The lifecycle workers run, but their last pass failed.
+    WorkersFailing(String),
+}
+
+impl NotReady {
+    /// The short reason, safe to show to any caller.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NotReady::DatabaseUnreachable(_) => "database unreachable",
+            NotReady::MigrationsPending(_) => "migrations pending",
+            NotReady::WorkersStopped(_) => "workers stopped",
+            NotReady::WorkersFailing(_) => "worker passes failing",
+        }
+    }
+
+    /// The detail, for the log only.
+    pub fn detail(&self) -> &str {
+        match self {
+            NotReady::DatabaseUnreachable(detail)
+            | NotReady::MigrationsPending(detail)
+            | NotReady::WorkersStopped(detail)
+            | NotReady::WorkersFailing(detail) => detail,
+        }
+    }
+}
+
+impl fmt::Display for NotReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason(), self.detail())
+    }
 }
 
 /// Renders the metrics in the Prometheus text format; implemented by the binary, which owns
@@ -44,7 +89,8 @@ impl VirtualClock {
     }
 }
 
-/// The state every handler can reach.
+/// The state every handler can reach, shared by every server worker; made by
+/// [`AppState::new`].
 pub struct AppState {
     /// The client-facing use cases.
     pub servers: Arc<ServerService>,
@@ -56,4 +102,34 @@ pub struct AppState {
     pub metrics: Arc<dyn MetricsExporter>,
     /// The logger request loggers derive from.
     pub logger: Logger,
+    /// The OpenAPI documents of this API (with the admin routes when the virtual clock is
+    /// present), generated once here rather than by every worker's [`crate::app`].
+    specs: Specs,
+}
+
+impl AppState {
+    /// The state of the API over these use cases and probes; generates its OpenAPI
+    /// documents.
+    pub fn new(
+        servers: Arc<ServerService>,
+        virtual_clock: Option<VirtualClock>,
+        readiness: Arc<dyn Readiness>,
+        metrics: Arc<dyn MetricsExporter>,
+        logger: Logger,
+    ) -> Self {
+        let specs = spec::generate(virtual_clock.is_some());
+        Self {
+            servers,
+            virtual_clock,
+            readiness,
+            metrics,
+            logger,
+            specs,
+        }
+    }
+
+    /// The OpenAPI documents served at `/api/spec/v2` and `/api/spec/v3`.
+    pub fn specs(&self) -> &Specs {
+        &self.specs
+    }
 }

@@ -13,7 +13,7 @@ use fleet_domain::error::StoreError;
 use fleet_domain::ports::{MockClock, MockStore};
 use fleet_domain::service::{Engine, ManualClock, ServerService};
 use fleet_domain::{Catalog, LifecycleConfig, Money, Server, ServerId, ServerState};
-use fleet_http::{AppState, MetricsExporter, Readiness, VirtualClock};
+use fleet_http::{AppState, MetricsExporter, NotReady, Readiness, VirtualClock};
 use serde_json::{Value, json};
 
 fn t0() -> DateTime<Utc> {
@@ -42,11 +42,11 @@ fn server(state: ServerState) -> Server {
     }
 }
 
-struct Probe(Result<(), String>);
+struct Probe(Result<(), NotReady>);
 
 #[async_trait::async_trait]
 impl Readiness for Probe {
-    async fn check(&self) -> Result<(), String> {
+    async fn check(&self) -> Result<(), NotReady> {
         self.0.clone()
     }
 }
@@ -60,7 +60,11 @@ impl MetricsExporter for Metrics {
     }
 }
 
-fn state(store: MockStore, virtual_clock: bool, ready: Result<(), String>) -> web::Data<AppState> {
+fn state(
+    store: MockStore,
+    virtual_clock: bool,
+    ready: Result<(), NotReady>,
+) -> web::Data<AppState> {
     let store = Arc::new(store);
     let manual = Arc::new(ManualClock::new(t0()));
     let mut clock = MockClock::new();
@@ -78,13 +82,13 @@ fn state(store: MockStore, virtual_clock: bool, ready: Result<(), String>) -> we
             Arc::new(Engine::new(store, manual, config, 100)),
         )
     });
-    web::Data::new(AppState {
-        servers: Arc::new(servers),
+    web::Data::new(AppState::new(
+        Arc::new(servers),
         virtual_clock,
-        readiness: Arc::new(Probe(ready)),
-        metrics: Arc::new(Metrics),
-        logger: slog::Logger::root(slog::Discard, slog::o!()),
-    })
+        Arc::new(Probe(ready)),
+        Arc::new(Metrics),
+        slog::Logger::root(slog::Discard, slog::o!()),
+    ))
 }
 
 async fn send(store: MockStore, request: TestRequest) -> ServiceResponse {
@@ -539,21 +543,41 @@ async fn operator_routes_answer_outside_the_spec() {
     assert!(text.contains("fleet_up 1"));
     let ready = send(MockStore::new(), TestRequest::get().uri("/readyz")).await;
     assert_eq!(ready.status(), StatusCode::OK);
-    let not_ready = send_to(
-        state(
-            MockStore::new(),
-            false,
-            Err("migrations not applied".into()),
+    for (not_ready, reason) in [
+        (
+            NotReady::DatabaseUnreachable(
+                "the store is unavailable: error connecting to server at \"db.internal\" \
+                 (10.1.2.3), port 5432: Connection refused"
+                    .into(),
+            ),
+            "database unreachable",
         ),
-        TestRequest::get().uri("/readyz"),
-    )
-    .await;
-    let body = problem(not_ready, 503, "not-ready").await;
-    assert!(
-        body["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("migrations"))
-    );
+        (
+            NotReady::MigrationsPending(
+                "the database schema is at 20260101, this fleet expects 20260301 \
+                 (db.internal:5432)"
+                    .into(),
+            ),
+            "migrations pending",
+        ),
+        (
+            NotReady::WorkersStopped("the worker task on db.internal ended".into()),
+            "workers stopped",
+        ),
+    ] {
+        let response = send_to(
+            state(MockStore::new(), false, Err(not_ready)),
+            TestRequest::get().uri("/readyz"),
+        )
+        .await;
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        let body = problem(response, 503, "not-ready").await;
+        assert_eq!(body["detail"], format!("not ready: {reason}"), "{body}");
+        let text = body.to_string();
+        for hidden in ["db.internal", "10.1.2.3", "5432", "2026"] {
+            assert!(!text.contains(hidden), "{hidden} shown: {text}");
+        }
+    }
 }
 
 #[actix_web::test]

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use fleet_domain::error::StoreError;
 use fleet_domain::ports::Store;
-use fleet_http::Readiness;
+use fleet_http::{NotReady, Readiness};
 
 use crate::workers::WorkerHealth;
 
@@ -17,17 +18,80 @@ pub struct Probe {
 
 #[async_trait::async_trait]
 impl Readiness for Probe {
-    async fn check(&self) -> Result<(), String> {
-        self.store
-            .ping()
-            .await
-            .map_err(|e| format!("the store is not ready: {e}"))?;
+    async fn check(&self) -> Result<(), NotReady> {
+        self.store.ping().await.map_err(|e| store_not_ready(&e))?;
         if !self.health.is_running() {
-            return Err("the lifecycle workers are not running".to_owned());
+            return Err(NotReady::WorkersStopped(
+                "the lifecycle workers are not running".to_owned(),
+            ));
         }
         match self.health.last_failure() {
-            Some(failure) => Err(format!("the last worker pass failed: {failure}")),
+            Some(failure) => Err(NotReady::WorkersFailing(format!(
+                "the last worker pass failed: {failure}"
+            ))),
             None => Ok(()),
+        }
+    }
+}
+
+/// Why a failed ping means the store cannot serve. The store port has one error for both
+/// (`StoreError`); the stores name migrations in every schema refusal (Postgres: "… run the
+/// migrations", or the missing `__diesel_schema_migrations` table; SQLite: "migrations …
+/// are not applied", "… migrations this fleet does not know"), and nothing else they
+/// report does.
+fn store_not_ready(error: &StoreError) -> NotReady {
+    let detail = error.to_string();
+    if detail.to_lowercase().contains("migration") {
+        NotReady::MigrationsPending(detail)
+    } else {
+        NotReady::DatabaseUnreachable(detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::anyhow;
+
+    use super::*;
+
+    #[test]
+    fn a_failed_ping_is_told_apart_by_what_the_stores_report() {
+        for (error, reason) in [
+            (
+                StoreError::Unavailable(anyhow!(
+                    "the database schema is at 20260101000000, this fleet expects \
+                     20260301000000: run the migrations"
+                )),
+                "migrations pending",
+            ),
+            (
+                StoreError::Unavailable(anyhow!(
+                    "reading the schema version: relation \"__diesel_schema_migrations\" \
+                     does not exist"
+                )),
+                "migrations pending",
+            ),
+            (
+                StoreError::Unknown(anyhow!(
+                    "SQLite database fleet.db: the database schema is behind: migrations \
+                     2026-03-01-000000_x are not applied"
+                )),
+                "migrations pending",
+            ),
+            (
+                StoreError::Unavailable(anyhow!(
+                    "error connecting to server at \"db\" (10.0.0.5), port 5432: Connection refused"
+                )),
+                "database unreachable",
+            ),
+            (
+                StoreError::Unavailable(anyhow!("timed out waiting for a connection")),
+                "database unreachable",
+            ),
+        ] {
+            let not_ready = store_not_ready(&error);
+            assert_eq!(not_ready.reason(), reason, "{error}");
+            assert_eq!(not_ready.detail(), error.to_string());
         }
     }
 }

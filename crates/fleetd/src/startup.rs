@@ -80,21 +80,21 @@ impl Application {
             }
             None => (None, Some(engine)),
         };
-        let state = web::Data::new(AppState {
+        let state = web::Data::new(AppState::new(
             servers,
             virtual_clock,
-            readiness: Arc::new(Probe {
+            Arc::new(Probe {
                 store: store.clone(),
                 health: health.clone(),
             }),
-            metrics: Arc::new(Exporter {
+            Arc::new(Exporter {
                 handle: metrics.clone(),
                 store: store.clone(),
                 pool_status: opened.pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),
-            logger: logger.new(o!("component" => "http")),
-        });
+            logger.new(o!("component" => "http")),
+        ));
         let server = HttpServer::new(move || fleet_http::app(state.clone()))
             .listen(listener)?
             .shutdown_timeout(config.shutdown_timeout.as_secs())

@@ -74,3 +74,51 @@ async fn a_server_lives_and_is_billed_on_postgres() {
 
     database.drop_now().await;
 }
+
+/// `/readyz` says why in a few words; the detail, with the database's name, host and port,
+/// goes to the log only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_gives_a_short_reason_and_logs_the_detail() {
+    let database = TempDatabase::create().await;
+    let name = database
+        .url
+        .rsplit('/')
+        .next()
+        .expect("a database name")
+        .to_owned();
+    let app = TestApp::spawn_with(Settings {
+        clock: Some(ClockMode::Virtual),
+        database_url: Some(database.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+    let logged = |reason: &str| {
+        app.logs.lock().expect("logs").iter().any(|line| {
+            line.contains("request failed") && line.contains(&format!("cause={reason}: "))
+        })
+    };
+
+    database
+        .client()
+        .await
+        .batch_execute(
+            "DELETE FROM __diesel_schema_migrations \
+             WHERE version = (SELECT max(version) FROM __diesel_schema_migrations)",
+        )
+        .await
+        .expect("forget the last migration");
+    let behind = app.get("/readyz").await;
+    let problem = behind.assert_problem(503, "not-ready");
+    assert_eq!(problem["detail"], "not ready: migrations pending");
+    assert!(logged("migrations pending"), "the detail is logged");
+
+    database.drop_now().await;
+    let gone = app.get("/readyz").await;
+    let problem = gone.assert_problem(503, "not-ready");
+    assert_eq!(problem["detail"], "not ready: database unreachable");
+    assert!(!gone.text.contains(&name), "{}", gone.text);
+    assert!(!gone.text.contains("127.0.0.1"), "{}", gone.text);
+    assert!(logged("database unreachable"), "the detail is logged");
+    app.shut_down().await.expect("clean shutdown");
+}

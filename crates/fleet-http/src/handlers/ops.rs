@@ -22,14 +22,17 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the service can serve, or 503 with the reason.
+/// `GET /readyz`: the service can serve, or 503 with a short reason. The detail of the
+/// failure (which may name hosts, ports and driver messages) is only logged, on the
+/// request's access-log line.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     match state.readiness.check().await {
         Ok(()) => Ok(HttpResponse::Ok().json(json!({ "status": "ready" }))),
-        Err(reason) => Err(Problem::new(
+        Err(not_ready) => Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "not-ready",
-            format!("not ready: {reason}"),
-        )),
+            format!("not ready: {}", not_ready.reason()),
+        )
+        .with_cause(not_ready)),
     }
 }
