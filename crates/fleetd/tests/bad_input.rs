@@ -1,9 +1,12 @@
-//! Every kind of bad input, through the real app against a real store: the status, the
-//! problem body, and that nothing changed. No malformed request gets a 5xx.
+//! Every kind of bad input, through the real app against each real store (SQLite, and
+//! Postgres in a database of its own): the status, the problem body, and that nothing
+//! changed. No malformed request gets a 5xx.
 
 mod common;
 
 use common::TestApp;
+use common::pg::TempDatabase;
+use fleetd::settings::ClockMode;
 use fleetd::{Application, Config, Settings};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -19,8 +22,27 @@ async fn snapshot(app: &TestApp) -> Vec<(Value, Vec<Value>)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
+async fn bad_input_is_refused_with_a_problem_and_changes_nothing_on_sqlite() {
     let app = TestApp::spawn().await;
+    refuses_bad_input(&app).await;
+    app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_a_problem_and_changes_nothing_on_postgres() {
+    let database = TempDatabase::create().await;
+    let app = TestApp::spawn_with(Settings {
+        clock: Some(ClockMode::Virtual),
+        database_url: Some(database.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    refuses_bad_input(&app).await;
+    app.shut_down().await.expect("clean shutdown");
+    database.drop_now().await;
+}
+
+async fn refuses_bad_input(app: &TestApp) {
     let stopped = app.provision("stopped-one").await["id"]
         .as_str()
         .expect("id")
@@ -28,7 +50,7 @@ async fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
     app.advance(10).await;
     assert_eq!(app.act(&stopped, "stop").await.status, 202);
     app.advance(5).await;
-    let before = snapshot(&app).await;
+    let before = snapshot(app).await;
     let free_before = app.free_addresses("us-east-1").await;
     let unknown = uuid::Uuid::new_v4();
 
@@ -219,7 +241,7 @@ async fn bad_input_is_refused_with_a_problem_and_changes_nothing() {
         reply.assert_problem(400, "invalid-id");
     }
 
-    assert_eq!(snapshot(&app).await, before, "nothing changed");
+    assert_eq!(snapshot(app).await, before, "nothing changed");
     assert_eq!(app.free_addresses("us-east-1").await, free_before);
 }
 
