@@ -1,9 +1,12 @@
 //! The store: a deadpool of `AsyncPgConnection`s and the `Store` port over it.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use anyhow::{Context, anyhow};
 use diesel::QueryableByName;
+use diesel::result::{ConnectionError, ConnectionResult};
 use diesel::sql_types::Text;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
@@ -20,6 +23,7 @@ use fleet_domain::ports::{
 use fleet_domain::{
     NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
 };
+use tokio::runtime::Handle;
 
 use crate::config::PgPoolConfig;
 use crate::errors::{self, TxError};
@@ -53,9 +57,19 @@ struct Version {
 impl PgStore {
     /// Builds the pool for `url` and checks that one connection can be opened.
     ///
+    /// Every connection of the pool is opened on the tokio runtime `connect` is called on,
+    /// whichever runtime later asks the pool for it: a connection's socket and the task that
+    /// drives it live there, so they outlast the short-lived runtime of a caller (an HTTP
+    /// worker's current-thread runtime, stopped at shutdown while the engine still runs).
+    /// Call it on the runtime that outlives the store.
+    ///
     /// An unreachable database is `StoreError::Unavailable`.
     pub async fn connect(url: &str, config: PgPoolConfig) -> Result<PgStore, StoreError> {
+        let runtime = Handle::try_current().map_err(|e| {
+            StoreError::Unknown(anyhow!("the store must be opened on a tokio runtime: {e}"))
+        })?;
         let mut manager_config = ManagerConfig::default();
+        manager_config.custom_setup = Box::new(move |url| establish_on(&runtime, url));
         manager_config.recycling_method = if config.check_connections {
             RecyclingMethod::Verified
         } else {
@@ -103,6 +117,23 @@ impl PgStore {
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
         self.pool.get().await.map_err(errors::pool)
     }
+}
+
+/// Opens a connection on `runtime`, so that its socket is registered with that runtime and
+/// the task diesel-async spawns to drive it runs there, not on the caller's runtime.
+fn establish_on(
+    runtime: &Handle,
+    url: &str,
+) -> Pin<Box<dyn Future<Output = ConnectionResult<AsyncPgConnection>> + Send>> {
+    let url = url.to_owned();
+    let task = runtime.spawn(async move { AsyncPgConnection::establish(&url).await });
+    Box::pin(async move {
+        task.await.unwrap_or_else(|e| {
+            Err(ConnectionError::BadConnection(format!(
+                "the task opening the connection did not finish: {e}"
+            )))
+        })
+    })
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,114 @@
+//! Connections live on the runtime the store was opened on, not on the runtime of whichever
+//! caller happened to need a new one: an HTTP worker's current-thread runtime stopping (as at
+//! graceful shutdown, before the engine stops) takes no pooled connection down with it.
+
+mod support;
+
+use std::time::Duration;
+
+use diesel::QueryableByName;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use fleet_domain::ServerId;
+use fleet_domain::ports::Store;
+use fleet_postgres::{PgPoolConfig, PgStore};
+use futures::future::join_all;
+use support::{TestDb, exec};
+
+const POOL: usize = 4;
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many backends of the current database wait for a lock.
+async fn waiting_on_locks(conn: &mut AsyncPgConnection) -> i64 {
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Count>(conn)
+    .await
+    .expect("pg_stat_activity")
+    .n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stopping() {
+    let db = TestDb::new().await;
+    let store = PgStore::connect(
+        &db.url,
+        PgPoolConfig {
+            max_size: POOL,
+            ..support::test_pool()
+        },
+    )
+    .await
+    .expect("connecting");
+
+    // An HTTP worker: a thread with a current-thread runtime of its own, which needs more
+    // connections than the pool has open, so the pool opens them while it is the caller.
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker_store = store.clone();
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime");
+        runtime.block_on(async move {
+            let gets = (0..POOL).map(|_| worker_store.get(ServerId::random()));
+            let all_ok = join_all(gets).await.iter().all(Result::is_ok);
+            let _ = opened_tx.send(all_ok);
+            // The worker serves until it is told to shut down.
+            let _ = stop_rx.await;
+        });
+        drop(runtime);
+    });
+    assert!(
+        opened_rx.await.expect("the worker reports"),
+        "reads on the worker's runtime"
+    );
+    assert_eq!(store.pool_status(), (POOL, 0), "the worker filled the pool");
+
+    // Every pooled connection busy with a query from this runtime, held up on a lock.
+    let mut admin = support::connect(&db.url).await;
+    exec(&mut admin, "BEGIN").await;
+    exec(&mut admin, "LOCK TABLE servers IN ACCESS EXCLUSIVE MODE").await;
+    let in_flight: Vec<_> = (0..POOL)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.get(ServerId::random()).await })
+        })
+        .collect();
+    let mut observer = support::connect(&db.url).await;
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while waiting_on_locks(&mut observer).await < POOL as i64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every pooled connection waits on the lock");
+
+    // The worker shuts down while those queries are in flight, then the lock goes.
+    stop_tx.send(()).expect("the worker is waiting");
+    worker.join().expect("the worker thread");
+    exec(&mut admin, "COMMIT").await;
+
+    for (i, task) in in_flight.into_iter().enumerate() {
+        let got = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .expect("the query finishes")
+            .expect("the task");
+        assert!(
+            matches!(got, Ok(None)),
+            "query {i} failed when the worker's runtime stopped: {got:?}"
+        );
+    }
+    // And the store goes on serving from here, with the connections it has.
+    let after = join_all((0..POOL).map(|_| store.get(ServerId::random()))).await;
+    assert!(after.iter().all(|r| matches!(r, Ok(None))), "{after:?}");
+    assert_eq!(store.pool_status().0, POOL, "no connection was lost");
+}
