@@ -16,6 +16,29 @@ pub async fn connect(url: &str) -> Result<Client> {
     Ok(client)
 }
 
+/// The server's version and the settings that move write figures most, as one line.
+pub async fn describe(url: &str) -> Result<String> {
+    let client = connect(url).await?;
+    let version: String = client
+        .query_one("SELECT split_part(version(), ' on ', 1)", &[])
+        .await?
+        .get(0);
+    let mut settings = Vec::new();
+    for name in [
+        "fsync",
+        "synchronous_commit",
+        "shared_buffers",
+        "max_connections",
+    ] {
+        let row = client
+            .query_one("SELECT current_setting($1)", &[&name])
+            .await?;
+        let value: String = row.get(0);
+        settings.push(format!("`{name}` {value}"));
+    }
+    Ok(format!("{version}; {}", settings.join(", ")))
+}
+
 /// A database created on a server, dropped by [`Database::drop_now`].
 pub struct Database {
     server_url: String,

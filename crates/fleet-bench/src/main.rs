@@ -152,7 +152,11 @@ async fn measure(
     let log = scratch.join("fleetd-scale.log");
     let scale = scale::run(&args.fleetd, &scale_db.url()?, &args.scale_size(), log).await?;
 
-    let mut markdown = report::targets(&runs, concurrency, Some(&scale));
+    let mut markdown = format!(
+        "Postgres: {}.\n\n",
+        database::describe(&args.postgres).await?
+    );
+    markdown.push_str(&report::targets(&runs, concurrency, Some(&scale)));
     for run in &runs {
         markdown.push_str(&report::fleet_run(run, concurrency));
     }
