@@ -4,9 +4,12 @@
 //! before their changes are planned or written, so the generation guard below and the
 //! addresses released match what is stored.
 
+use std::collections::HashMap;
+
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::StateChange;
+use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::mapping;
@@ -58,10 +61,14 @@ pub(crate) async fn write(
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let written = update_servers(conn, &batch).await?;
+    let mut written: HashMap<Uuid, ServerRow> = update_servers(conn, &batch)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
     let applied: Vec<&(ServerRow, StateChange)> = batch
         .iter()
-        .filter(|(row, _)| written.iter().any(|w| w.id == row.id))
+        .filter(|(row, _)| written.contains_key(&row.id))
         .collect();
 
     let event_rows: Vec<_> = applied
@@ -100,13 +107,10 @@ pub(crate) async fn write(
             .execute(conn)
             .await?;
     }
-    let mut ordered = Vec::with_capacity(written.len());
-    for (row, _) in &applied {
-        if let Some(w) = written.iter().find(|w| w.id == row.id) {
-            ordered.push(w.clone());
-        }
-    }
-    Ok(ordered)
+    Ok(applied
+        .iter()
+        .filter_map(|(row, _)| written.remove(&row.id))
+        .collect())
 }
 
 async fn update_servers(
