@@ -20,8 +20,10 @@ use crate::schema::{events, ip_free, usage_records};
 const INSERT_CHUNK: usize = 2_000;
 
 /// Updates every server whose stored generation is still the one its change expects, in one
-/// statement; only the region, type, price and creation time (which no change alters) are
-/// kept as stored.
+/// statement. It writes the name, state, generation, timestamps and billing columns from the
+/// changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
+/// change releases the address, their stored value otherwise. Only the id, region, type,
+/// price and creation time (which no change alters) are left out of the statement.
 const UPDATE_SERVERS: &str = "\
 UPDATE servers AS s SET
     name = c.name,

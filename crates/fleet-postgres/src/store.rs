@@ -218,13 +218,58 @@ impl Store for PgStore {
                 .get_result::<Version>(&mut conn)
                 .await
                 .map_err(|e| StoreError::Unavailable(anyhow!("reading the schema version: {e}")))?;
-        match applied.version {
-            Some(version) if version == self.schema_version => Ok(()),
-            other => Err(StoreError::Unavailable(anyhow!(
-                "the database schema is at {}, this fleet expects {}: run the migrations",
-                other.as_deref().unwrap_or("nothing"),
-                self.schema_version
-            ))),
+        match schema_mismatch(applied.version.as_deref(), &self.schema_version) {
+            None => Ok(()),
+            Some(reason) => Err(StoreError::Unavailable(anyhow!(reason))),
         }
+    }
+}
+
+/// What is wrong when the newest migration applied to the database is not `expected`, the
+/// newest this fleet embeds. Migration versions are timestamps, ordered as strings.
+fn schema_mismatch(applied: Option<&str>, expected: &str) -> Option<String> {
+    match applied {
+        Some(version) if version == expected => None,
+        Some(version) if version > expected => Some(format!(
+            "the database schema is at {version}, newer than the {expected} this fleet \
+             knows: it was migrated by a newer fleet. Run that newer version against it"
+        )),
+        Some(version) => Some(format!(
+            "the database schema is at {version}, older than the {expected} this fleet \
+             expects: run the migrations"
+        )),
+        None => Some(format!(
+            "the database has no migrations applied, this fleet expects {expected}: run the \
+             migrations"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::schema_mismatch;
+
+    #[test]
+    fn the_current_schema_is_no_mismatch() {
+        assert_eq!(
+            schema_mismatch(Some("20260101000000"), "20260101000000"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_database_behind_the_code_needs_the_migrations() {
+        for applied in [None, Some("20250101000000")] {
+            let reason = schema_mismatch(applied, "20260101000000").expect("a mismatch");
+            assert!(reason.contains("run the migrations"), "{reason}");
+            assert!(!reason.contains("newer"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_database_ahead_of_the_code_needs_a_newer_fleet_not_the_migrations() {
+        let reason = schema_mismatch(Some("29991231235959"), "20260101000000").expect("a mismatch");
+        assert!(reason.contains("migrated by a newer fleet"), "{reason}");
+        assert!(!reason.contains("run the migrations"), "{reason}");
     }
 }
