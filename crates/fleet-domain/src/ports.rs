@@ -87,6 +87,64 @@ pub struct PoolUsage {
     pub free: u64,
 }
 
+impl PoolUsage {
+    /// The usage of a pool that hands out addresses by offset: `next_offset` offsets have
+    /// ever been handed out, and `released` of them are back on the free list.
+    ///
+    /// More released than ever handed out means the store's counter and free list disagree.
+    pub fn from_counter(
+        region: String,
+        cidr: IpPool,
+        next_offset: u64,
+        released: u64,
+    ) -> Result<PoolUsage, PoolCounterError> {
+        let allocated = next_offset
+            .checked_sub(released)
+            .ok_or_else(|| PoolCounterError {
+                region: region.clone(),
+                next_offset,
+                released,
+            })?;
+        Ok(PoolUsage {
+            free: cidr.size().saturating_sub(allocated),
+            region,
+            cidr,
+            allocated,
+        })
+    }
+}
+
+/// A pool's counter and free list that disagree: the store was changed behind fleet's back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the pool of region '{region}' has {released} addresses released but handed out only \
+     {next_offset}"
+)]
+pub struct PoolCounterError {
+    /// The region.
+    pub region: String,
+    /// Offsets ever handed out.
+    pub next_offset: u64,
+    /// Offsets on the free list.
+    pub released: u64,
+}
+
+/// Why `Store::sync_pools` refuses a region: the catalog gives the pool the store has for it
+/// another CIDR.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "region '{region}' has the pool {stored} in the store but {wanted} in the catalog; a \
+     pool's CIDR cannot change while servers may hold its addresses"
+)]
+pub struct PoolCidrChanged {
+    /// The region.
+    pub region: String,
+    /// The pool the store has.
+    pub stored: IpPool,
+    /// The pool the catalog gives.
+    pub wanted: IpPool,
+}
+
 /// Plans the change for one server of a due batch; `None` leaves it as it is.
 pub type Planner = dyn Fn(&Server) -> Option<StateChange> + Send + Sync;
 
@@ -98,7 +156,8 @@ pub type Planner = dyn Fn(&Server) -> Option<StateChange> + Send + Sync;
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Makes the store's pools match the catalog's regions: creates missing pools and refuses
-    /// to change the CIDR of a pool that exists.
+    /// to change the CIDR of a pool that exists (a `StoreError::Unknown` of a
+    /// [`PoolCidrChanged`]).
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError>;
 
     /// Allocates an address from the server's region pool, inserts the server with it and
@@ -146,4 +205,66 @@ pub trait Store: Send + Sync {
 
     /// Whether the store answers and its schema is current.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(cidr: &str) -> IpPool {
+        cidr.parse().expect("a valid CIDR")
+    }
+
+    #[test]
+    fn usage_from_a_counter_counts_released_offsets_as_free() {
+        let usage = PoolUsage::from_counter("lab".to_owned(), pool("10.0.0.0/29"), 5, 2)
+            .expect("a consistent counter");
+        assert_eq!(
+            usage,
+            PoolUsage {
+                region: "lab".to_owned(),
+                cidr: pool("10.0.0.0/29"),
+                allocated: 3,
+                free: 3,
+            }
+        );
+    }
+
+    #[test]
+    fn usage_of_a_new_pool_and_a_full_one() {
+        let new = PoolUsage::from_counter("a".to_owned(), pool("10.0.0.0/30"), 0, 0);
+        assert_eq!(new.map(|u| (u.allocated, u.free)), Ok((0, 2)));
+        let full = PoolUsage::from_counter("a".to_owned(), pool("10.0.0.0/30"), 2, 0);
+        assert_eq!(full.map(|u| (u.allocated, u.free)), Ok((2, 0)));
+        let all_back = PoolUsage::from_counter("a".to_owned(), pool("10.0.0.0/30"), 2, 2);
+        assert_eq!(all_back.map(|u| (u.allocated, u.free)), Ok((0, 2)));
+    }
+
+    #[test]
+    fn more_released_than_handed_out_is_an_error_naming_the_pool() {
+        let error = PoolUsage::from_counter("lab".to_owned(), pool("10.0.0.0/24"), 1, 2)
+            .expect_err("an inconsistent counter");
+        assert_eq!(
+            error,
+            PoolCounterError {
+                region: "lab".to_owned(),
+                next_offset: 1,
+                released: 2,
+            }
+        );
+        assert!(error.to_string().contains("'lab'"), "{error}");
+    }
+
+    #[test]
+    fn a_changed_cidr_names_the_region_and_both_pools() {
+        let refusal = PoolCidrChanged {
+            region: "lab".to_owned(),
+            stored: pool("10.0.0.0/24"),
+            wanted: pool("10.1.0.0/24"),
+        }
+        .to_string();
+        for part in ["'lab'", "10.0.0.0/24", "10.1.0.0/24", "cannot change"] {
+            assert!(refusal.contains(part), "{refusal}");
+        }
+    }
 }
