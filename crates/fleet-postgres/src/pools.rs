@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::PoolUsage;
+use fleet_domain::ports::{PoolCidrChanged, PoolUsage};
 use ipnet::IpNet;
 
 use crate::errors::TxError;
@@ -55,11 +55,12 @@ pub(crate) async fn sync(
         };
         let pool = mapping::pool(row).map_err(TxError::Corrupt)?;
         if pool != spec.cidr {
-            return Err(TxError::Store(StoreError::Unknown(anyhow!(
-                "region '{}' has the pool {pool} in the database but {} in the catalog; a \
-                 pool's CIDR cannot change while servers may hold its addresses",
-                spec.name,
-                spec.cidr
+            return Err(TxError::Store(StoreError::Unknown(anyhow::Error::new(
+                PoolCidrChanged {
+                    region: spec.name.clone(),
+                    stored: pool,
+                    wanted: spec.cidr,
+                },
             ))));
         }
     }
@@ -84,16 +85,14 @@ pub(crate) async fn usage(conn: &mut AsyncPgConnection) -> Result<Vec<PoolUsage>
         .into_iter()
         .map(|row| {
             let cidr = mapping::pool(&row).map_err(TxError::Corrupt)?;
-            let released = released.get(&row.region).copied().unwrap_or(0);
-            let allocated = u64::try_from(row.next_offset - released).map_err(|_| {
-                TxError::Corrupt(anyhow!("pool {} frees more than it handed out", row.region))
-            })?;
-            Ok(PoolUsage {
-                free: cidr.size().saturating_sub(allocated),
-                region: row.region,
-                cidr,
-                allocated,
-            })
+            let count = |n: i64| {
+                u64::try_from(n)
+                    .map_err(|_| TxError::Corrupt(anyhow!("pool {} counts {n}", row.region)))
+            };
+            let next_offset = count(row.next_offset)?;
+            let released = count(released.get(&row.region).copied().unwrap_or(0))?;
+            PoolUsage::from_counter(row.region, cidr, next_offset, released)
+                .map_err(|e| TxError::Corrupt(e.into()))
         })
         .collect()
 }
