@@ -72,14 +72,7 @@ fn provision_error(refused: Refused<PoolRefusal>) -> ProvisionStoreError {
 
 fn pool_error(refusal: PoolRefusal) -> StoreError {
     StoreError::Unknown(match refusal {
-        PoolRefusal::CidrChanged {
-            region,
-            stored,
-            wanted,
-        } => anyhow::anyhow!(
-            "region '{region}' has pool {stored} in the store but {wanted} in the catalog; \
-             a pool's CIDR cannot change while servers may hold its addresses"
-        ),
+        PoolRefusal::CidrChanged(refusal) => anyhow::Error::new(refusal),
         PoolRefusal::NoPool(region) => anyhow::anyhow!("region '{region}' has no pool"),
         PoolRefusal::Exhausted(region) => anyhow::anyhow!("region '{region}' is exhausted"),
     })

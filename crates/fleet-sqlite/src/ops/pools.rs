@@ -9,7 +9,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::ip_pool::IpPool;
-use fleet_domain::ports::PoolUsage;
+use fleet_domain::ports::{PoolCidrChanged, PoolUsage};
 
 use crate::mapping::BadRow;
 use crate::ops::{INSERT_CHUNK, Refused};
@@ -24,14 +24,7 @@ pub(crate) enum PoolRefusal {
     /// Every address of the region's pool is held.
     Exhausted(String),
     /// The catalog gives an existing pool another CIDR.
-    CidrChanged {
-        /// The region.
-        region: String,
-        /// What the store has.
-        stored: String,
-        /// What the catalog says.
-        wanted: String,
-    },
+    CidrChanged(PoolCidrChanged),
 }
 
 /// Creates the pools the store lacks; refuses to change the CIDR of one that exists.
@@ -56,13 +49,17 @@ pub(crate) fn sync(
                     })
                     .execute(conn)?;
             }
-            Some(stored) if cidr(&stored)? == spec.cidr => {}
             Some(stored) => {
-                return Err(Refused::Because(PoolRefusal::CidrChanged {
-                    region: spec.name.clone(),
-                    stored,
-                    wanted: spec.cidr.to_string(),
-                }));
+                let stored = cidr(&stored)?;
+                if stored != spec.cidr {
+                    return Err(Refused::Because(PoolRefusal::CidrChanged(
+                        PoolCidrChanged {
+                            region: spec.name.clone(),
+                            stored,
+                            wanted: spec.cidr,
+                        },
+                    )));
+                }
             }
         }
     }
@@ -157,16 +154,14 @@ pub(crate) fn usage(conn: &mut SqliteConnection) -> Result<Vec<PoolUsage>, diese
     pools
         .into_iter()
         .map(|pool| {
-            let allocated = pool.next_offset - released.get(&pool.region).copied().unwrap_or(0);
-            let allocated = u64::try_from(allocated)
-                .map_err(|_| BadRow::new("allocated addresses", allocated))?;
+            let count = |n: i64| u64::try_from(n).map_err(|_| BadRow::new("pool counter", n));
+            let next_offset = count(pool.next_offset)?;
+            let released = count(released.get(&pool.region).copied().unwrap_or(0))?;
             let cidr = cidr(&pool.cidr)?;
-            Ok(PoolUsage {
-                free: cidr.size().saturating_sub(allocated),
-                region: pool.region,
-                cidr,
-                allocated,
-            })
+            Ok(
+                PoolUsage::from_counter(pool.region, cidr, next_offset, released)
+                    .map_err(|e| BadRow::new("pool counter", e))?,
+            )
         })
         .collect()
 }
