@@ -68,7 +68,11 @@ fn test(extra: &[String]) -> Result<()> {
         c
     };
     command.args(extra).env("TEST_DATABASE_URL", database.url());
-    run(&mut command)
+    let result = run(&mut command);
+    if let Err(e) = database.release() {
+        eprintln!("xtask: warning: {e:#}");
+    }
+    result
 }
 
 fn ci() -> Result<()> {
