@@ -24,8 +24,10 @@ pub trait Readiness: Send + Sync {
 pub enum NotReady {
     /// The database does not answer.
     DatabaseUnreachable(String),
-    /// The database schema is not the one this service was built for.
+    /// The database schema is older than this service's: migrations are to be applied.
     MigrationsPending(String),
+    /// The database schema is newer than this service's: a newer version migrated it.
+    SchemaNewer(String),
     /// The lifecycle workers do not run.
     WorkersStopped(String),
     /// The lifecycle workers run, but their last pass failed.
@@ -38,6 +40,7 @@ impl NotReady {
         match self {
             NotReady::DatabaseUnreachable(_) => "database unreachable",
             NotReady::MigrationsPending(_) => "migrations pending",
+            NotReady::SchemaNewer(_) => "database schema newer than this service",
             NotReady::WorkersStopped(_) => "workers stopped",
             NotReady::WorkersFailing(_) => "worker passes failing",
         }
@@ -48,6 +51,7 @@ impl NotReady {
         match self {
             NotReady::DatabaseUnreachable(detail)
             | NotReady::MigrationsPending(detail)
+            | NotReady::SchemaNewer(detail)
             | NotReady::WorkersStopped(detail)
             | NotReady::WorkersFailing(detail) => detail,
         }

@@ -34,17 +34,21 @@ impl Readiness for Probe {
     }
 }
 
-/// Why a failed ping means the store cannot serve. The store port has one error for both
-/// (`StoreError`); the stores name migrations in every schema refusal (Postgres: "… run the
-/// migrations", or the missing `__diesel_schema_migrations` table; SQLite: "migrations …
-/// are not applied", "… migrations this fleet does not know"), and nothing else they
-/// report does.
+/// Why a failed ping means the store cannot serve. The store port has one error for all
+/// of them (`StoreError`), so this reads what the stores report: every schema refusal
+/// speaks of migrations (Postgres: "… run the migrations", "… migrated by a newer fleet",
+/// or the missing `__diesel_schema_migrations` table; SQLite: "migrations … are not
+/// applied", "… migrations this fleet does not know … a newer fleet"), and a schema written
+/// by a newer version says "newer"; nothing else they report speaks of migrations.
 fn store_not_ready(error: &StoreError) -> NotReady {
     let detail = error.to_string();
-    if detail.to_lowercase().contains("migration") {
-        NotReady::MigrationsPending(detail)
-    } else {
+    let lower = detail.to_lowercase();
+    if !lower.contains("migrat") {
         NotReady::DatabaseUnreachable(detail)
+    } else if lower.contains("newer") {
+        NotReady::SchemaNewer(detail)
+    } else {
+        NotReady::MigrationsPending(detail)
     }
 }
 
@@ -77,6 +81,33 @@ mod tests {
                      2026-03-01-000000_x are not applied"
                 )),
                 "migrations pending",
+            ),
+            (
+                StoreError::Unavailable(anyhow!(
+                    "the database schema is at 20270101000000, newer than the 20260301000000 \
+                     this fleet knows: it was migrated by a newer fleet. Run that newer \
+                     version against it"
+                )),
+                "database schema newer than this service",
+            ),
+            (
+                StoreError::Unknown(anyhow!(
+                    "SQLite database fleet.db: the database has migrations this fleet does not \
+                     know (20270101000000); it was written by a newer fleet: upgrade fleet, or \
+                     point it at another database"
+                )),
+                "database schema newer than this service",
+            ),
+            (
+                StoreError::Unavailable(anyhow!(
+                    "the database has no migrations applied, this fleet expects \
+                     20260301000000: run the migrations"
+                )),
+                "migrations pending",
+            ),
+            (
+                StoreError::Unavailable(anyhow!("reading the schema version: connection closed")),
+                "database unreachable",
             ),
             (
                 StoreError::Unavailable(anyhow!(

@@ -113,6 +113,20 @@ async fn readyz_gives_a_short_reason_and_logs_the_detail() {
     assert_eq!(problem["detail"], "not ready: migrations pending");
     assert!(logged("migrations pending"), "the detail is logged");
 
+    database
+        .client()
+        .await
+        .batch_execute("INSERT INTO __diesel_schema_migrations (version) VALUES ('99991231000000')")
+        .await
+        .expect("a migration from the future");
+    let ahead = app.get("/readyz").await;
+    let problem = ahead.assert_problem(503, "not-ready");
+    assert_eq!(
+        problem["detail"],
+        "not ready: database schema newer than this service"
+    );
+    assert!(!ahead.text.contains("9999"), "{}", ahead.text);
+
     database.drop_now().await;
     let gone = app.get("/readyz").await;
     let problem = gone.assert_problem(503, "not-ready");
