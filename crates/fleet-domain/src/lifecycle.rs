@@ -99,6 +99,14 @@ pub struct StateChange {
 }
 
 impl StateChange {
+    /// Whether the change carries an action someone asked for, rather than only completing
+    /// a transition that was due.
+    pub fn carries_action(&self) -> bool {
+        self.events
+            .iter()
+            .any(|event| event.kind == EventKind::ActionRequested)
+    }
+
     fn from(server: &Server) -> Self {
         let mut next = server.clone();
         next.generation += 1;
@@ -113,6 +121,9 @@ impl StateChange {
 }
 
 /// What `action` does to `server` at `now`: a change, nothing (a no-op), or a conflict.
+///
+/// A transition that was already due by `now` but not yet completed by a worker is completed
+/// first, in the same change, so the action meets the state the server really is in.
 pub fn plan_action(
     server: &Server,
     action: Action,
@@ -120,10 +131,12 @@ pub fn plan_action(
     config: &LifecycleConfig,
     ctx: &RequestContext,
 ) -> Result<Option<StateChange>, Conflict> {
-    match state::decide(server.state, action)? {
-        Decision::NoOp => Ok(None),
+    let overdue = plan_completion(server, now, config);
+    let current = overdue.as_ref().map_or(server, |change| &change.server);
+    match state::decide(current.state, action)? {
+        Decision::NoOp => Ok(overdue),
         Decision::Transition(to) => {
-            let mut change = StateChange::from(server);
+            let mut change = overdue.unwrap_or_else(|| StateChange::from(server));
             enter(
                 &mut change,
                 to,
@@ -153,20 +166,30 @@ pub fn plan_completion(
     Some(change)
 }
 
-/// Accrues `server`'s open run into the ledger if a billing period has passed by `now`.
+/// The most billing periods one accrual bills; a longer backlog is billed over several.
+pub const MAX_PERIODS_PER_ACCRUAL: usize = 1_000;
+
+/// Accrues `server`'s open run into the ledger, one record per whole billing period that has
+/// passed by `now` since its watermark; what is left of a period waits for the next accrual.
+///
+/// Records are aligned to the run's periods, so the ledger is the same whether a worker
+/// accrued every period as it ended or caught up later (after a restart, or a virtual clock
+/// moved by an hour at once).
 pub fn plan_accrual(
     server: &Server,
     now: DateTime<Utc>,
     config: &LifecycleConfig,
 ) -> Option<StateChange> {
-    let watermark = server.billed_until?;
-    if now - watermark < config.billing_period {
-        return None;
-    }
     let mut change = StateChange::from(server);
-    let record = billing::accrue(&mut change.server, now)?;
-    change.usage.push(record);
-    Some(change)
+    while change.usage.len() < MAX_PERIODS_PER_ACCRUAL {
+        let period_end = change.server.billed_until? + config.billing_period;
+        if period_end > now {
+            break;
+        }
+        let record = billing::accrue(&mut change.server, period_end)?;
+        change.usage.push(record);
+    }
+    (!change.usage.is_empty()).then_some(change)
 }
 
 /// Terminates `server` for the reaper if it has been stopped longer than the idle timeout.

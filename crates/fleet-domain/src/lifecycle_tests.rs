@@ -135,11 +135,15 @@ fn a_long_run_is_accrued_over_periods_without_gap_or_overlap() {
         }
     }
     s = apply(&mut ledger, act(&s, Action::Stop, 3_700, &cfg));
+    // One record per whole period: [0,60) at 60; two more by 200; 13 by 1000; 34 by 3000;
+    // then the close bills [3000, 3700).
     assert_eq!(
         ledger.len(),
-        5,
-        "accruals at 60, 200, 1000, 3000 and the close: {ledger:?}"
+        1 + 2 + 13 + 34 + 1,
+        "records: {}",
+        ledger.len()
     );
+    assert!(ledger[..ledger.len() - 1].iter().all(|r| r.seconds == 60));
     for pair in ledger.windows(2) {
         assert_eq!(pair[0].period_end, pair[1].period_start);
     }
@@ -235,4 +239,68 @@ proptest! {
         prop_assert_eq!(total, Money::for_seconds(Money::from_micros(hourly), billed));
         prop_assert_eq!(s.billed_amount, total);
     }
+}
+
+#[test]
+fn an_action_on_an_overdue_transition_completes_it_first_in_the_same_change() {
+    let cfg = config();
+    let mut starting = server(ServerState::Starting);
+    starting.transition_due_at = Some(at(3));
+    let change = act(&starting, Action::Terminate, 4, &cfg);
+    let kinds: Vec<_> = change.events.iter().map(|e| (e.kind, e.to_state)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::TransitionCompleted, Some(ServerState::Running)),
+            (EventKind::Billed, None),
+            (EventKind::ActionRequested, Some(ServerState::Terminating)),
+        ]
+    );
+    assert_eq!(change.expected_generation, starting.generation);
+    assert_eq!(change.usage.len(), 1);
+    assert_eq!(
+        change.usage[0].seconds, MINIMUM_RUN_SECONDS,
+        "the run it had begun is billed"
+    );
+    assert!(change.carries_action());
+
+    let stop = act(&starting, Action::Stop, 4, &cfg);
+    assert_eq!(
+        stop.server.state,
+        ServerState::Stopping,
+        "no longer a conflict with starting"
+    );
+    let start = lifecycle::plan_action(
+        &starting,
+        Action::Start,
+        at(4),
+        &cfg,
+        &RequestContext::api("r"),
+    )
+    .expect("allowed")
+    .expect("the overdue completion is still written");
+    assert_eq!(start.server.state, ServerState::Running);
+    assert!(
+        !start.carries_action(),
+        "start on a running server is a no-op"
+    );
+}
+
+#[test]
+fn a_long_backlog_is_accrued_period_by_period_a_bounded_number_at_a_time() {
+    let cfg = config();
+    let mut s = running_since(0);
+    let periods = lifecycle::MAX_PERIODS_PER_ACCRUAL as i64;
+    let now = 60 * (periods + 500) + 30;
+    let first = lifecycle::plan_accrual(&s, at(now), &cfg).expect("due");
+    assert_eq!(first.usage.len(), lifecycle::MAX_PERIODS_PER_ACCRUAL);
+    s = first.server;
+    assert_eq!(s.billed_until, Some(at(60 * periods)));
+    let second = lifecycle::plan_accrual(&s, at(now), &cfg).expect("still due");
+    assert_eq!(second.usage.len(), 500);
+    assert_eq!(second.server.billed_until, Some(at(60 * (periods + 500))));
+    assert!(
+        lifecycle::plan_accrual(&second.server, at(now), &cfg).is_none(),
+        "the last 30 s wait for their period to end"
+    );
 }

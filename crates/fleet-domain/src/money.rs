@@ -43,6 +43,16 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount as a decimal string with six places and no currency, e.g. `0.011600`.
+    pub fn decimal(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let unit = MICROS_PER_UNIT.unsigned_abs();
+        format!("{sign}{}.{:06}", abs / unit, abs % unit)
+    }
+}
+
 impl Add for Money {
     type Output = Money;
 
@@ -61,10 +71,7 @@ impl Sub for Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let unit = MICROS_PER_UNIT.unsigned_abs();
-        write!(f, "{sign}{}.{:06} {CURRENCY}", abs / unit, abs % unit)
+        write!(f, "{} {CURRENCY}", self.decimal())
     }
 }
 

@@ -20,6 +20,11 @@ pub struct Cursor {
     pub id: ServerId,
 }
 
+/// The range of creation times a cursor may carry (1970 to the end of 9999, in Unix
+/// seconds): every store can compare these, where a far-off instant would fail in SQL.
+const EARLIEST_CURSOR: i64 = 0;
+const LATEST_CURSOR: i64 = 253_402_300_799;
+
 /// A cursor string that was not made by [`Cursor::encode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the cursor is not one this service returned")]
@@ -43,8 +48,11 @@ impl Cursor {
             return Err(BadCursor);
         };
         let micros: i64 = micros.parse().map_err(|_| BadCursor)?;
+        let created_at = DateTime::from_timestamp_micros(micros)
+            .filter(|t| (EARLIEST_CURSOR..=LATEST_CURSOR).contains(&t.timestamp()))
+            .ok_or(BadCursor)?;
         Ok(Self {
-            created_at: DateTime::from_timestamp_micros(micros).ok_or(BadCursor)?,
+            created_at,
             id: id.parse().map_err(|_| BadCursor)?,
         })
     }
@@ -94,13 +102,18 @@ mod tests {
     }
 
     #[test]
-    fn foreign_text_is_a_bad_cursor() {
+    fn foreign_text_and_out_of_range_times_are_bad_cursors() {
+        let id = ServerId::random();
+        let far_past = URL_SAFE_NO_PAD.encode(format!("v1|-3000000000000000000|{id}"));
+        let far_future = URL_SAFE_NO_PAD.encode(format!("v1|{}|{id}", 300_000_000_000_000_000i64));
         for text in [
             "",
             "abc",
             "!!!",
             &URL_SAFE_NO_PAD.encode("v1|x|y"),
             &URL_SAFE_NO_PAD.encode("v2|1|2"),
+            &far_past,
+            &far_future,
         ] {
             assert_eq!(Cursor::decode(text), Err(BadCursor), "{text}");
         }

@@ -164,7 +164,8 @@ impl FromStr for Action {
     }
 }
 
-fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
+/// Names joined with ", ", for messages that list the choices.
+pub(crate) fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
 }
 

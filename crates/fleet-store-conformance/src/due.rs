@@ -102,14 +102,15 @@ pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn St
             .expect("process_due"),
         0
     );
+    // One whole billing period each; the rest of the next period waits for it to end.
     let ledger = store.usage(first.id).await.expect("usage");
     assert_eq!(ledger.len(), 1);
     assert_eq!(
         (ledger[0].period_start, ledger[0].period_end),
-        (at(10), at(100))
+        (at(10), at(70))
     );
-    assert_eq!(get(&store, first.id).await.billed_until, Some(at(100)));
-    assert_eq!(get(&store, second.id).await.billed_seconds, 70);
+    assert_eq!(get(&store, first.id).await.billed_until, Some(at(70)));
+    assert_eq!(get(&store, second.id).await.billed_seconds, 60);
     assert!(store.usage(young.id).await.expect("usage").is_empty());
     assert_eq!(get(&store, down.id).await, down);
 }

@@ -123,8 +123,10 @@ impl Engine {
         .await
     }
 
-    /// Moves `clock` forward by `delta`, stopping at each instant where work falls due and
-    /// doing it there, so the outcome is what a real clock would have produced.
+    /// Moves `clock` forward by `delta`, stopping at each instant where a transition or a
+    /// reap falls due and doing all the work due there, so the outcome is what a real clock
+    /// would have produced. Billing needs no stops of its own: accruals bill whole periods
+    /// from each run's watermark, so catching up at the next stop gives the same ledger.
     ///
     /// `clock` must be the clock this engine reads.
     pub async fn advance(
@@ -133,24 +135,35 @@ impl Engine {
         delta: TimeDelta,
     ) -> Result<PassReport, StoreError> {
         let target = clock.now() + delta;
-        let mut report = self.run_once().await?;
-        while let Some(next) = self.next_due().await?.filter(|next| *next <= target) {
+        let mut report = self.settle().await?;
+        while let Some(next) = self.next_stop().await?.filter(|next| *next <= target) {
             clock.advance_to(next);
-            let pass = self.run_once().await?;
+            let pass = self.settle().await?;
             report = add(report, pass);
             if pass.total() == 0 {
                 break;
             }
         }
         clock.advance_to(target);
-        Ok(add(report, self.run_once().await?))
+        Ok(add(report, self.settle().await?))
     }
 
-    async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    /// Runs passes until one changes nothing: a long billing backlog takes several.
+    async fn settle(&self) -> Result<PassReport, StoreError> {
+        let mut report = PassReport::default();
+        loop {
+            let pass = self.run_once().await?;
+            report = add(report, pass);
+            if pass.total() == 0 {
+                return Ok(report);
+            }
+        }
+    }
+
+    async fn next_stop(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let due = self.store.earliest_due().await?;
         Ok([
             due.transition,
-            due.watermark.map(|w| w + self.config.billing_period),
             due.stopped.map(|s| s + self.config.idle_timeout),
         ]
         .into_iter()

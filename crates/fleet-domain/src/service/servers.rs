@@ -16,7 +16,7 @@ use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
 use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
-use crate::state::{Action, ServerState};
+use crate::state::{Action, ServerState, join};
 
 /// How many times an action is re-planned when another writer changed the server first.
 const ACT_ATTEMPTS: usize = 5;
@@ -121,14 +121,14 @@ impl ServerService {
                 .region(&request.region)
                 .ok_or_else(|| ProvisionError::UnknownRegion {
                     name: request.region.clone(),
-                    known: names(self.catalog.regions().iter().map(|r| r.name.as_str())),
+                    known: join(self.catalog.regions().iter().map(|r| r.name.as_str())),
                 })?;
         let server_type = self
             .catalog
             .server_type(&request.server_type)
             .ok_or_else(|| ProvisionError::UnknownServerType {
                 name: request.server_type.clone(),
-                known: names(self.catalog.server_types().iter().map(|t| t.name.as_str())),
+                known: join(self.catalog.server_types().iter().map(|t| t.name.as_str())),
             })?;
         let id = ServerId::random();
         let name = match request.name {
@@ -246,7 +246,7 @@ impl ServerService {
             if let Applied::Done(server) = self.store.apply(&change).await? {
                 return Ok(ActOutcome {
                     view: self.view(*server, now),
-                    changed: true,
+                    changed: change.carries_action(),
                     billed: billed_by(&change),
                 });
             }
@@ -310,10 +310,6 @@ impl ServerService {
     }
 }
 
-fn names<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.collect::<Vec<_>>().join(", ")
-}
-
 fn validate_name(name: String) -> Result<String, ProvisionError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
@@ -322,9 +318,12 @@ fn validate_name(name: String) -> Result<String, ProvisionError> {
     if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err(ProvisionError::InvalidName("must be at most 64 characters"));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err(ProvisionError::InvalidName(
-            "must not contain control characters",
+            "must not contain control or invisible formatting characters",
         ));
     }
     Ok(trimmed.to_owned())
@@ -339,4 +338,13 @@ fn page_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32, i64> {
             .filter(|n| (1..=max).contains(n))
             .ok_or(given),
     }
+}
+
+/// Characters that change how text around them is shown without being seen themselves:
+/// bidirectional overrides and isolates, zero-width characters, and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
 }

@@ -90,10 +90,12 @@ async fn unknown_region_type_or_bad_name_never_reaches_the_store() {
         .await
         .expect_err("bad type");
     assert!(matches!(err, ProvisionError::UnknownServerType { .. }));
-    let mut named = request("us-east-1", "t2.micro");
-    named.name = Some("  \t ".to_owned());
-    let err = svc.provision(named, &ctx).await.expect_err("blank name");
-    assert!(matches!(err, ProvisionError::InvalidName(_)));
+    for bad in ["  \t ", "evil\u{202E}gnp.exe", "a\u{200B}b", "line\nbreak"] {
+        let mut named = request("us-east-1", "t2.micro");
+        named.name = Some(bad.to_owned());
+        let err = svc.provision(named, &ctx).await.expect_err("bad name");
+        assert!(matches!(err, ProvisionError::InvalidName(_)), "{bad:?}");
+    }
 }
 
 #[tokio::test]
@@ -350,8 +352,12 @@ async fn advancing_a_manual_clock_stops_at_each_due_instant() {
         .expect_process_due()
         .returning(move |work, _, _| match work {
             DueWork::Transitions { due_by } => {
-                seen_by_store.lock().expect("lock").push(due_by);
-                Ok(u32::from(due_by == at(10) || due_by == at(25)))
+                let mut seen = seen_by_store.lock().expect("lock");
+                let first_time_here = !seen.contains(&due_by);
+                seen.push(due_by);
+                Ok(u32::from(
+                    first_time_here && (due_by == at(10) || due_by == at(25)),
+                ))
             }
             _ => Ok(0),
         });
@@ -369,7 +375,8 @@ async fn advancing_a_manual_clock_stops_at_each_due_instant() {
         .expect("advanced");
     assert_eq!(
         *seen.lock().expect("lock"),
-        vec![at(0), at(10), at(25), at(60)]
+        vec![at(0), at(10), at(10), at(25), at(25), at(60)],
+        "each stop runs passes until one changes nothing"
     );
     assert_eq!(crate::ports::Clock::now(clock.as_ref()), at(60));
 }

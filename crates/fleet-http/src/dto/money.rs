@@ -17,12 +17,9 @@ pub struct Money {
 
 impl From<fleet_domain::Money> for Money {
     fn from(money: fleet_domain::Money) -> Self {
-        let micros = money.micros();
-        let sign = if micros < 0 { "-" } else { "" };
-        let abs = micros.unsigned_abs();
         Self {
-            micros,
-            amount: format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000),
+            micros: money.micros(),
+            amount: money.decimal(),
             currency: CURRENCY.to_owned(),
         }
     }

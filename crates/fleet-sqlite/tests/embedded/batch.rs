@@ -46,7 +46,7 @@ async fn a_batch_writes_its_fresh_changes_and_nothing_of_its_stale_ones() {
     for id in &ids {
         let usage = fleet.store.usage(*id).await.expect("usage");
         let seconds: Vec<i64> = usage.iter().map(|r| r.seconds).collect();
-        let expected = if stale.contains(id) { vec![] } else { vec![90] };
+        let expected = if stale.contains(id) { vec![] } else { vec![60] };
         assert_eq!(seconds, expected, "usage of {id}");
     }
 
