@@ -63,13 +63,12 @@ pub enum DueWork {
     },
 }
 
-/// The earliest instants at which each kind of background work exists.
+/// The earliest instants at which timed work exists: where a manual clock must stop.
+/// (Billing needs no stop: accruals catch up period by period from each watermark.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct EarliestDue {
     /// The earliest transition due time.
     pub transition: Option<DateTime<Utc>>,
-    /// The oldest open-run watermark.
-    pub watermark: Option<DateTime<Utc>>,
     /// The oldest stop time of a stopped server.
     pub stopped: Option<DateTime<Utc>>,
 }

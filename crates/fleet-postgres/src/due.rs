@@ -82,8 +82,6 @@ struct Earliest {
     #[diesel(sql_type = Nullable<Timestamptz>)]
     transition: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
-    watermark: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
     stopped: Option<DateTime<Utc>>,
 }
 
@@ -91,14 +89,12 @@ struct Earliest {
 pub(crate) async fn earliest(conn: &mut AsyncPgConnection) -> Result<EarliestDue, TxError> {
     let row = diesel::sql_query(
         "SELECT (SELECT min(transition_due_at) FROM servers) AS transition, \
-                (SELECT min(billed_until) FROM servers) AS watermark, \
                 (SELECT min(stopped_at) FROM servers WHERE state = 'stopped') AS stopped",
     )
     .get_result::<Earliest>(conn)
     .await?;
     Ok(EarliestDue {
         transition: row.transition,
-        watermark: row.watermark,
         stopped: row.stopped,
     })
 }

@@ -8,8 +8,7 @@ use fleet_domain::ports::{EarliestDue, Store};
 
 use crate::fixtures::{act, at, complete, pools, provision, running, stopped};
 
-/// The earliest transition due, the oldest open-run watermark and the oldest stop of a
-/// server still stopped.
+/// The earliest transition due and the oldest stop of a server still stopped.
 pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn Store>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     assert_eq!(
@@ -32,7 +31,6 @@ pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn Store>) {
         store.earliest_due().await.expect("earliest_due"),
         EarliestDue {
             transition: Some(at(60)),
-            watermark: Some(at(-895)),
             stopped: Some(at(120)),
         }
     );

@@ -38,13 +38,10 @@ pub(crate) fn load(conn: &mut SqliteConnection, work: DueWork, limit: u32) -> Re
         .collect()
 }
 
-/// The earliest due transition, oldest open-run watermark and oldest stop.
+/// The earliest due transition and the oldest stop.
 pub(crate) fn earliest(conn: &mut SqliteConnection) -> Result<EarliestDue> {
     let transition: Option<i64> = servers::table
         .select(min(servers::transition_due_at))
-        .first(conn)?;
-    let watermark: Option<i64> = servers::table
-        .select(min(servers::billed_until))
         .first(conn)?;
     let stopped: Option<i64> = servers::table
         .filter(servers::state.eq(ServerState::Stopped.as_str()))
@@ -52,7 +49,6 @@ pub(crate) fn earliest(conn: &mut SqliteConnection) -> Result<EarliestDue> {
         .first(conn)?;
     Ok(EarliestDue {
         transition: instant(transition)?,
-        watermark: instant(watermark)?,
         stopped: instant(stopped)?,
     })
 }

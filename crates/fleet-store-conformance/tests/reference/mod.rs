@@ -246,7 +246,6 @@ impl Store for MemoryStore {
         let servers = state.servers.values();
         Ok(EarliestDue {
             transition: servers.clone().filter_map(|s| s.transition_due_at).min(),
-            watermark: servers.clone().filter_map(|s| s.billed_until).min(),
             stopped: servers
                 .filter(|s| s.state == ServerState::Stopped)
                 .filter_map(|s| s.stopped_at)
