@@ -5,7 +5,14 @@ use slog::{Drain, Logger, o};
 
 use crate::settings::LogFormat;
 
+/// Log records the writer thread may fall behind by before a request waits for it.
+const LOG_QUEUE: usize = 8_192;
+
 /// The root logger: JSON lines or human-readable text on stdout, at `level` and above.
+///
+/// Records go to stdout on a writer thread. When it falls a whole queue behind, logging
+/// waits rather than drops: an access log with holes under load is worse than a slower
+/// request.
 pub fn logger(format: LogFormat, level: slog::Level) -> Logger {
     let drain = match format {
         LogFormat::Json => {
@@ -14,6 +21,8 @@ pub fn logger(format: LogFormat, level: slog::Level) -> Logger {
                 .build()
                 .fuse();
             slog_async::Async::new(json)
+                .chan_size(LOG_QUEUE)
+                .overflow_strategy(slog_async::OverflowStrategy::Block)
                 .build()
                 .fuse()
                 .filter_level(level)
@@ -23,6 +32,8 @@ pub fn logger(format: LogFormat, level: slog::Level) -> Logger {
             let decorator = slog_term::TermDecorator::new().stdout().build();
             let term = slog_term::FullFormat::new(decorator).build().fuse();
             slog_async::Async::new(term)
+                .chan_size(LOG_QUEUE)
+                .overflow_strategy(slog_async::OverflowStrategy::Block)
                 .build()
                 .fuse()
                 .filter_level(level)
