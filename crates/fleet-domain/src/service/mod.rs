@@ -2,6 +2,7 @@
 
 mod clock;
 mod engine;
+mod input;
 mod servers;
 
 pub use clock::ManualClock;

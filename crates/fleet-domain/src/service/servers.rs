@@ -16,13 +16,13 @@ use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
 use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
+use crate::service::input::{page_limit, validate_name};
 use crate::state::{Action, ServerState, join};
 
 /// How many times an action is re-planned when another writer changed the server first.
 const ACT_ATTEMPTS: usize = 5;
 /// The most events one history read returns.
 pub const MAX_EVENTS: u32 = 100;
-const MAX_NAME_CHARS: usize = 64;
 
 /// A request to create a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -308,43 +308,4 @@ impl ServerService {
         let billing = billing::summary(&server, now);
         ServerView { server, billing }
     }
-}
-
-fn validate_name(name: String) -> Result<String, ProvisionError> {
-    let trimmed = name.trim();
-    if trimmed.is_empty() {
-        return Err(ProvisionError::InvalidName("must not be empty"));
-    }
-    if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(ProvisionError::InvalidName("must be at most 64 characters"));
-    }
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() || is_invisible_format(c))
-    {
-        return Err(ProvisionError::InvalidName(
-            "must not contain control or invisible formatting characters",
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
-/// The page size asked for, or `default`; the raw value back when it is outside 1..=`max`.
-fn page_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u32, i64> {
-    match limit {
-        None => Ok(default),
-        Some(given) => u32::try_from(given)
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or(given),
-    }
-}
-
-/// Characters that change how text around them is shown without being seen themselves:
-/// bidirectional overrides and isolates, zero-width characters, and the byte-order mark.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
-    )
 }
