@@ -6,7 +6,7 @@
 //! for CI: a debug build (which the test build has mostly made already), small phases, and
 //! nothing written — its figures say nothing about speed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -101,7 +101,7 @@ pub fn bench(args: &[String]) -> Result<()> {
         .chain(args.iter().cloned())
         .collect::<Vec<_>>()
         .join(" ");
-    let doc = workspace_root().join("docs/benchmarks.md");
+    let doc = crate::workspace_root().join("docs/benchmarks.md");
     let notes = std::fs::read_to_string(&doc)
         .ok()
         .and_then(|old| {
@@ -136,7 +136,7 @@ fn machine(command: &str, load: &str) -> String {
             format!("{:.1} GiB", kib / 1024.0 / 1024.0)
         });
     let model = read_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into());
-    let root = workspace_root();
+    let root = crate::workspace_root();
     let root = root.to_string_lossy();
     let commit = output("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
     // The results file this task writes does not count as a change to what was measured.
@@ -201,15 +201,8 @@ fn target_dir() -> PathBuf {
             if dir.is_absolute() {
                 dir
             } else {
-                workspace_root().join(dir)
+                crate::workspace_root().join(dir)
             }
         })
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .unwrap_or_else(|| crate::workspace_root().join("target"))
 }

@@ -28,7 +28,7 @@ mod promql;
 mod rules;
 mod scrape;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
@@ -77,7 +77,7 @@ impl Report {
 
 /// Runs every check and fails listing all the problems found.
 pub fn check() -> Result<()> {
-    let root = workspace_root();
+    let root = crate::workspace_root();
     let deploy = files::DeployFiles::load(&root)?;
     let binary = fleetd::build()?;
     let facts = fleetd::Facts::ask(&binary)?;
@@ -95,13 +95,6 @@ pub fn check() -> Result<()> {
         report.fail(format!("running fleetd: {e:#}"));
     }
     report.finish()
-}
-
-/// The workspace root: the parent of this crate's folder.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// A scratch folder for databases and extracted files, removed when dropped.

@@ -136,6 +136,18 @@ fn describe(command: &Command) -> String {
         .join(" ")
 }
 
+/// The workspace root: the parent of xtask's folder, as cargo reports it when it runs xtask
+/// (a path baked in at build time could be another checkout's, if the build was reused).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,7 +97,7 @@ pub fn find_or_start() -> Result<Database> {
     };
     let cluster = Cluster {
         bin,
-        root: workspace_root().join("target/pgtmp"),
+        root: crate::workspace_root().join("target/pgtmp"),
     };
     let lease = cluster.lease()?;
     Ok(Database {
@@ -454,13 +454,6 @@ fn is_root() -> bool {
 
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
 }
 
 fn path_str(path: &Path) -> Result<&str> {

@@ -13,8 +13,10 @@ pub struct PgPoolConfig {
     pub create_timeout: Duration,
     /// How long checking a returned connection may take.
     pub recycle_timeout: Duration,
-    /// Whether a connection is checked with a query before it is reused, so a connection the
-    /// server closed is replaced instead of failing the next request.
+    /// Whether a connection is checked with a query before it is reused. Off by default: a
+    /// connection the server closed is already dropped on checkout, because its driver runs on
+    /// the store's runtime and sees the close; the query only adds a round trip to every
+    /// request (GET by id measured 0.37 → 0.49 of the direct-select limit without it).
     pub check_connections: bool,
 }
 
@@ -25,7 +27,7 @@ impl Default for PgPoolConfig {
             wait_timeout: Duration::from_secs(5),
             create_timeout: Duration::from_secs(5),
             recycle_timeout: Duration::from_secs(5),
-            check_connections: true,
+            check_connections: false,
         }
     }
 }
