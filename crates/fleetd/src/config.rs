@@ -359,7 +359,7 @@ mod tests {
             db_pool_wait_timeout_ms: Some(250),
             db_pool_create_timeout_ms: Some(1_500),
             db_pool_recycle_timeout_ms: Some(100),
-            db_pool_check_connections: Some(false),
+            db_pool_check_connections: Some(true),
             ..Default::default()
         })
         .expect("valid")
@@ -371,7 +371,7 @@ mod tests {
                 wait_timeout: Duration::from_millis(250),
                 create_timeout: Duration::from_millis(1_500),
                 recycle_timeout: Duration::from_millis(100),
-                check_connections: false,
+                check_connections: true,
             }
         );
         for (settings, named) in [

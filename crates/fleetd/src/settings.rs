@@ -92,8 +92,8 @@ pub struct Settings {
     /// [default: 5000].
     #[arg(long, env = "FLEET_DB_POOL_RECYCLE_TIMEOUT_MS", value_name = "MS")]
     pub db_pool_recycle_timeout_ms: Option<u64>,
-    /// Check a pooled Postgres connection with a query before reusing it, replacing it if
-    /// the server closed it [default: true].
+    /// Also check a pooled Postgres connection with a query before reusing it; connections
+    /// the server closed are dropped either way [default: false].
     #[arg(long, env = "FLEET_DB_POOL_CHECK_CONNECTIONS", value_name = "BOOL")]
     pub db_pool_check_connections: Option<bool>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
