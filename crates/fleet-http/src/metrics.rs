@@ -13,6 +13,12 @@ pub const HTTP_DURATION: &str = "fleet_http_request_duration_seconds";
 pub const ACTIONS: &str = "fleet_actions_total";
 /// Time to provision a server (allocate its address and store it), by outcome.
 pub const PROVISION_DURATION: &str = "fleet_provision_duration_seconds";
+/// Transitional states completed by the engine (worker passes or virtual-clock advances).
+pub const TRANSITIONS: &str = "fleet_transitions_completed_total";
+/// Billing accruals made by the engine.
+pub const ACCRUALS: &str = "fleet_billing_accruals_total";
+/// Idle servers terminated by the reaper.
+pub const REAPED: &str = "fleet_servers_reaped_total";
 /// Micro-units added to the usage ledger, by what added them (`action` or `worker`).
 pub const BILLED: &str = "fleet_billed_micros_total";
 
@@ -25,6 +31,13 @@ pub fn describe() {
         Unit::Count,
         "Actions asked of servers, by action and outcome"
     );
+    describe_counter!(
+        TRANSITIONS,
+        Unit::Count,
+        "Transitional states completed by the engine"
+    );
+    describe_counter!(ACCRUALS, Unit::Count, "Billing accruals made by the engine");
+    describe_counter!(REAPED, Unit::Count, "Idle servers terminated by the reaper");
     describe_counter!(
         BILLED,
         Unit::Count,
@@ -64,4 +77,13 @@ pub fn record_billed(source: &'static str, amount: fleet_domain::Money) {
     if amount.micros() > 0 {
         counter!(BILLED, "source" => source).increment(amount.micros().unsigned_abs());
     }
+}
+
+/// Records what the engine did, whether a worker pass or a virtual-clock advance ran it,
+/// so the counters tell the same story in both clock modes.
+pub fn record_engine_work(report: &fleet_domain::service::PassReport) {
+    counter!(TRANSITIONS).increment(u64::from(report.completed));
+    counter!(ACCRUALS).increment(u64::from(report.accrued));
+    counter!(REAPED).increment(u64::from(report.reaped));
+    record_billed("worker", report.billed);
 }

@@ -24,12 +24,6 @@ pub const POOL_ALLOCATED: &str = "fleet_pool_allocated_addresses";
 pub const DB_POOL_SIZE: &str = "fleet_db_pool_connections";
 /// Connections of the database pool in use.
 pub const DB_POOL_IN_USE: &str = "fleet_db_pool_connections_in_use";
-/// Transitional states completed by the workers.
-pub const TRANSITIONS: &str = "fleet_transitions_completed_total";
-/// Billing accruals made by the workers.
-pub const ACCRUALS: &str = "fleet_billing_accruals_total";
-/// Idle servers terminated by the reaper.
-pub const REAPED: &str = "fleet_servers_reaped_total";
 /// How late the oldest due transition was when a worker pass began.
 pub const TRANSITION_LAG: &str = "fleet_transition_lag_seconds";
 /// How long one worker pass took.
@@ -56,13 +50,6 @@ pub fn describe() {
         "Connections the database pool holds"
     );
     describe_gauge!(DB_POOL_IN_USE, Unit::Count, "Database connections in use");
-    describe_counter!(
-        TRANSITIONS,
-        Unit::Count,
-        "Transitional states completed by workers"
-    );
-    describe_counter!(ACCRUALS, Unit::Count, "Billing accruals made by workers");
-    describe_counter!(REAPED, Unit::Count, "Idle servers terminated by the reaper");
     describe_histogram!(
         TRANSITION_LAG,
         Unit::Seconds,
@@ -74,10 +61,7 @@ pub fn describe() {
 
 /// Records one worker pass.
 pub fn record_pass(report: &fleet_domain::service::PassReport, elapsed: Duration) {
-    counter!(TRANSITIONS).increment(u64::from(report.completed));
-    counter!(ACCRUALS).increment(u64::from(report.accrued));
-    counter!(REAPED).increment(u64::from(report.reaped));
-    fleet_http::metrics::record_billed("worker", report.billed);
+    fleet_http::metrics::record_engine_work(report);
     histogram!(PASS_DURATION).record(elapsed.as_secs_f64());
 }
 

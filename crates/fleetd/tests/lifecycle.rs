@@ -184,6 +184,7 @@ async fn a_server_lives_its_whole_life_through_the_api() {
         "fleet_provision_duration_seconds_bucket",
         "fleet_pool_free_addresses{region=\"us-east-1\"}",
         "fleet_billed_micros_total{source=\"action\"}",
+        "fleet_transitions_completed_total ",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from /metrics");
     }

@@ -64,6 +64,7 @@ pub async fn advance(
         .engine
         .advance(&clock.clock, TimeDelta::seconds(seconds))
         .await?;
+    crate::metrics::record_engine_work(&report);
     let now = fleet_domain::ports::Clock::now(clock.clock.as_ref());
     slog::info!(scope.logger(), "virtual clock advanced";
         "seconds" => seconds, "now" => now.to_rfc3339(), "completed" => report.completed,
