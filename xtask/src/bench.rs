@@ -31,9 +31,9 @@ complete transitions), and drives it with N concurrent keep-alive HTTP/1.1 conne
 phases below. In the same run, on the same database and with the same concurrency, it
 measures the limits a phase is divided by:
 
-- **DB limit of provisioning**: the transaction the Postgres store commits for a provision
-  (pool row, free list, pool counter, server row, event), issued directly with tokio-postgres
-  from prepared statements: no HTTP, no service, no diesel.
+- **DB limit of provisioning**: the statement the Postgres store commits for a provision
+  (`fleet_postgres::PROVISION_STATEMENT`: free list or pool counter, server row, event),
+  prepared and issued directly with tokio-postgres: no HTTP, no service, no diesel.
 - **DB limit of reads**: the same primary-key select of a whole server row, issued directly.
 - **HTTP limit**: `GET /healthz` on the same fleetd.
 

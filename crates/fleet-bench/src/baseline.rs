@@ -2,16 +2,18 @@
 //! Postgres with tokio-postgres — no HTTP, no service, no diesel — over as many connections
 //! as the fleet phases use.
 //!
-//! The statements are those `fleet-postgres` sends (see its `allocate.rs`, `writes.rs` and
-//! `reads.rs`): the pool row, the free list, the pool counter, the server row and its event,
-//! in one transaction; and the primary-key select of a whole server row.
+//! The statements are those `fleet-postgres` sends: its provisioning statement itself
+//! ([`PROVISION_STATEMENT`]: free list or pool counter, server row and event, committed on
+//! its own), and the primary-key select of a whole server row (see its `reads.rs`).
 
 use std::cell::RefCell;
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use fleet_domain::{Catalog, IpPool, ServerId};
+use fleet_postgres::PROVISION_STATEMENT;
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
@@ -25,11 +27,9 @@ const SERVER_COLUMNS: &str = "id, name, region, server_type, state, ip, ip_offse
 pub struct DbWorker {
     client: Client,
     pool: Statement,
-    take_released: Statement,
-    advance_counter: Statement,
-    insert_server: Statement,
-    insert_event: Statement,
+    provision: Statement,
     select_server: Statement,
+    first_addresses: HashMap<String, Ipv4Addr>,
 }
 
 impl DbWorker {
@@ -43,46 +43,20 @@ impl DbWorker {
     }
 
     async fn prepare(client: Client) -> Result<DbWorker> {
-        let insert_server = format!(
-            "INSERT INTO servers ({SERVER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18) RETURNING {SERVER_COLUMNS}"
-        );
         let select_server = format!("SELECT {SERVER_COLUMNS} FROM servers WHERE id = $1 LIMIT 1");
         Ok(DbWorker {
             pool: client
-                .prepare(
-                    "SELECT region, cidr::text, size, next_offset FROM ip_pools \
-                     WHERE region = $1 LIMIT 1",
-                )
+                .prepare("SELECT cidr::text FROM ip_pools WHERE region = $1")
                 .await?,
-            take_released: client
-                .prepare(
-                    "DELETE FROM ip_free WHERE (region, ip_offset) = ( \
-                         SELECT region, ip_offset FROM ip_free WHERE region = $1 \
-                         ORDER BY ip_offset LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                     RETURNING ip_offset",
-                )
-                .await?,
-            advance_counter: client
-                .prepare(
-                    "UPDATE ip_pools SET next_offset = next_offset + 1 \
-                     WHERE region = $1 AND next_offset < size RETURNING next_offset",
-                )
-                .await?,
-            insert_server: client.prepare(&insert_server).await?,
-            insert_event: client
-                .prepare(
-                    "INSERT INTO events (server_id, at, kind, from_state, to_state, actor, \
-                     request_id, message) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .await?,
+            provision: client.prepare(PROVISION_STATEMENT).await?,
             select_server: client.prepare(&select_server).await?,
+            first_addresses: HashMap::new(),
             client,
         })
     }
 
-    /// Provisions server number `n` at `now` as the fleet phase would (same region and type),
-    /// in one transaction, and returns its id.
+    /// Provisions server number `n` at `now` as the fleet phase would (same region and type)
+    /// and returns its id.
     pub async fn provision(
         &mut self,
         catalog: &Catalog,
@@ -93,69 +67,60 @@ impl DbWorker {
         // The same random (v4) ids fleet makes, so the primary key index sees the same inserts.
         let id = ServerId::random().as_uuid();
         let due = now + chrono::TimeDelta::seconds(5);
-        let tx = self.client.transaction().await?;
-        let pool_row = tx.query_one(&self.pool, &[&region.name]).await?;
-        let cidr: String = pool_row.get(1);
-        let pool: IpPool = cidr.parse().context("the stored pool")?;
-        let offset: i64 = match tx.query_opt(&self.take_released, &[&region.name]).await? {
-            Some(row) => row.get(0),
-            None => {
-                let next: i64 = tx
-                    .query_one(&self.advance_counter, &[&region.name])
-                    .await
-                    .context("the pool is exhausted")?
-                    .get(0);
-                next - 1
-            }
-        };
-        let ip = u64::try_from(offset)
-            .ok()
-            .and_then(|o| pool.address(o))
-            .context("offset outside the pool")?;
         let name = format!("{}-{}", server_type.name, &id.to_string()[..8]);
-        let none: Option<DateTime<Utc>> = None;
-        tx.query_one(
-            &self.insert_server,
-            &[
-                &id,
-                &name,
-                &region.name,
-                &server_type.name,
-                &"provisioning",
-                &IpAddr::V4(ip),
-                &offset,
-                &server_type.hourly_price_micros,
-                &0i64,
-                &now,
-                &now,
-                &none,
-                &none,
-                &none,
-                &Some(due),
-                &none,
-                &0i64,
-                &0i64,
-            ],
-        )
-        .await?;
         let message = format!("provisioned as {} in {}", server_type.name, region.name);
         let request_id = Uuid::new_v4().to_string();
-        tx.execute(
-            &self.insert_event,
-            &[
-                &id,
-                &now,
-                &"created",
-                &None::<&str>,
-                &Some("provisioning"),
-                &"api",
-                &Some(request_id),
-                &message,
-            ],
-        )
-        .await?;
-        tx.commit().await?;
+        let none: Option<DateTime<Utc>> = None;
+        let first = IpAddr::V4(self.first_address(&region.name).await?);
+        let row = self
+            .client
+            .query_opt(
+                &self.provision,
+                &[
+                    &region.name,
+                    &id,
+                    &name,
+                    &server_type.name,
+                    &"provisioning",
+                    &first,
+                    &server_type.hourly_price_micros,
+                    &0i64,
+                    &now,
+                    &now,
+                    &none,
+                    &none,
+                    &none,
+                    &Some(due),
+                    &none,
+                    &0i64,
+                    &0i64,
+                    &now,
+                    &"created",
+                    &None::<&str>,
+                    &Some("provisioning"),
+                    &"api",
+                    &Some(request_id),
+                    &message,
+                ],
+            )
+            .await?
+            .with_context(|| format!("the pool of {} is exhausted", region.name))?;
+        let stored: Uuid = row.get("id");
+        anyhow::ensure!(stored == id, "provisioned {id}, stored {stored}");
         Ok(id)
+    }
+
+    /// The first address of `region`'s pool. fleet reads it once per process; so is it read
+    /// here once per connection, on the first call.
+    async fn first_address(&mut self, region: &str) -> Result<Ipv4Addr> {
+        if let Some(first) = self.first_addresses.get(region) {
+            return Ok(*first);
+        }
+        let cidr: String = self.client.query_one(&self.pool, &[&region]).await?.get(0);
+        let pool: IpPool = cidr.parse().context("the stored pool")?;
+        let first = pool.address(0).context("an empty pool")?;
+        self.first_addresses.insert(region.to_owned(), first);
+        Ok(first)
     }
 
     /// Reads the whole row of server `id`, which must exist.

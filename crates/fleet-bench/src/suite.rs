@@ -42,7 +42,7 @@ pub struct Sizes {
 /// Which database limit a fleet phase is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DbLimit {
-    /// The direct provisioning transaction.
+    /// The direct provisioning statement.
     Provision,
     /// The direct primary-key select.
     Get,
@@ -76,7 +76,7 @@ pub struct FleetRun {
     pub http_limit: Measured,
     /// The fleet phases, in order.
     pub phases: Vec<Measured>,
-    /// The direct provisioning transaction (Postgres only).
+    /// The direct provisioning statement (Postgres only).
     pub db_provision: Option<PhaseResult>,
     /// The direct select by id (Postgres only).
     pub db_get: Option<PhaseResult>,
@@ -218,7 +218,7 @@ pub async fn run(
         .paired(
             ("POST /servers", DbLimit::Provision, sizes.provision),
             async |w, n| phases::provision(w, &catalog, &made, n).await,
-            "direct provisioning transaction",
+            "direct provisioning statement",
             async |w, n| baseline::provision_op(w, &catalog, now, &direct_made, n).await,
         )
         .await?;

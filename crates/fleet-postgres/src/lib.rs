@@ -3,12 +3,11 @@
 //! embedded from `migrations/postgres`.
 //!
 //! Every guarantee of the port holds across processes sharing the database: addresses are
-//! allocated under row locks in the provisioning transaction, changes are guarded by the
+//! allocated under row locks in the provisioning statement, changes are guarded by the
 //! server's generation in the `UPDATE`, and due work is claimed with `FOR UPDATE SKIP LOCKED`.
 //!
 //! This crate depends on the domain only: never on actix, HTTP types, or another adapter.
 
-mod allocate;
 mod changes;
 mod config;
 mod due;
@@ -16,6 +15,7 @@ mod errors;
 mod mapping;
 mod migrate;
 mod pools;
+mod provision;
 mod reads;
 mod rows;
 mod schema;
@@ -23,4 +23,5 @@ mod store;
 mod writes;
 
 pub use config::PgPoolConfig;
+pub use provision::PROVISION_STATEMENT;
 pub use store::PgStore;

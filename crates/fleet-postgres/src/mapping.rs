@@ -64,30 +64,6 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, MappingError> {
     })
 }
 
-/// The row of a new server holding the address at `ip_offset`.
-pub(crate) fn new_server_row(server: &Server, ip: Ipv4Addr, ip_offset: i64) -> ServerRow {
-    ServerRow {
-        id: server.id.as_uuid(),
-        name: server.name.clone(),
-        region: server.region.clone(),
-        server_type: server.server_type.clone(),
-        state: server.state.as_str().to_owned(),
-        ip: Some(inet(ip)),
-        ip_offset: Some(ip_offset),
-        hourly_price_micros: server.hourly_price.micros(),
-        generation: server.generation,
-        created_at: server.created_at,
-        updated_at: server.updated_at,
-        started_at: server.started_at,
-        stopped_at: server.stopped_at,
-        terminated_at: server.terminated_at,
-        transition_due_at: server.transition_due_at,
-        billed_until: server.billed_until,
-        billed_seconds: server.billed_seconds,
-        billed_amount_micros: server.billed_amount.micros(),
-    }
-}
-
 /// A stored event.
 pub(crate) fn event(row: EventRow) -> Result<Event, MappingError> {
     Ok(Event {

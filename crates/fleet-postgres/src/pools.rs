@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use fleet_domain::IpPool;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{PoolCidrChanged, PoolUsage};
@@ -65,6 +66,21 @@ pub(crate) async fn sync(
         }
     }
     Ok(())
+}
+
+/// The pool of `region`, if the store has one.
+pub(crate) async fn find(
+    conn: &mut AsyncPgConnection,
+    region: &str,
+) -> Result<Option<IpPool>, TxError> {
+    let row: Option<PoolRow> = ip_pools::table
+        .find(region)
+        .select(PoolRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    row.map(|row| mapping::pool(&row).map_err(TxError::Corrupt))
+        .transpose()
 }
 
 /// Every pool with its allocated and free address counts.

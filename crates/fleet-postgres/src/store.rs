@@ -1,8 +1,10 @@
 //! The store: a deadpool of `AsyncPgConnection`s and the `Store` port over it.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use anyhow::{Context, anyhow};
 use diesel::QueryableByName;
@@ -21,20 +23,31 @@ use fleet_domain::ports::{
     Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
 };
 use fleet_domain::{
-    NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
+    IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
 };
 use tokio::runtime::Handle;
 
 use crate::config::PgPoolConfig;
 use crate::errors::{self, TxError};
-use crate::{due, migrate, pools, reads, writes};
+use crate::{due, migrate, pools, provision, reads, writes};
 
 /// The Postgres store. Cheap to clone: clones share the pool.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    shared: Arc<Shared>,
+}
+
+/// What a store and the stores made from it with [`PgStore::thread_local_pool`] share.
+struct Shared {
     url: String,
+    config: PgPoolConfig,
     schema_version: String,
+    /// Every pool of the family, for [`PgStore::pool_status`].
+    pools: Mutex<Vec<Pool<AsyncPgConnection>>>,
+    /// The pools of the regions provisioned in so far: a pool's CIDR never changes once
+    /// stored (`sync_pools` refuses to), so it is read once.
+    region_pools: RwLock<HashMap<String, IpPool>>,
 }
 
 impl fmt::Debug for PgStore {
@@ -43,7 +56,7 @@ impl fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("pool_size", &size)
             .field("in_use", &in_use)
-            .field("schema_version", &self.schema_version)
+            .field("schema_version", &self.shared.schema_version)
             .finish_non_exhaustive()
     }
 }
@@ -68,55 +81,132 @@ impl PgStore {
         let runtime = Handle::try_current().map_err(|e| {
             StoreError::Unknown(anyhow!("the store must be opened on a tokio runtime: {e}"))
         })?;
-        let mut manager_config = ManagerConfig::default();
-        manager_config.custom_setup = Box::new(move |url| establish_on(&runtime, url));
-        manager_config.recycling_method = if config.check_connections {
-            RecyclingMethod::Verified
-        } else {
-            RecyclingMethod::Fast
-        };
-        let manager =
-            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
-        let pool = Pool::builder(manager)
-            .max_size(config.max_size.max(1))
-            .wait_timeout(Some(config.wait_timeout))
-            .create_timeout(Some(config.create_timeout))
-            .recycle_timeout(Some(config.recycle_timeout))
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .map_err(|e| StoreError::Unknown(anyhow!("building the connection pool: {e}")))?;
+        let pool = build_pool(url, &config, config.max_size, Some(runtime))?;
         let schema_version = migrate::known_versions()
             .map_err(StoreError::Unknown)?
             .pop()
             .unwrap_or_default();
         let store = PgStore {
-            pool,
-            url: url.to_owned(),
-            schema_version,
+            pool: pool.clone(),
+            shared: Arc::new(Shared {
+                url: url.to_owned(),
+                config,
+                schema_version,
+                pools: Mutex::new(vec![pool]),
+                region_pools: RwLock::new(HashMap::new()),
+            }),
         };
         drop(store.conn().await?);
         Ok(store)
+    }
+
+    /// A store over the same database with a pool of its own, of at most `max_size`
+    /// connections, each opened on the runtime of the task that first needs it.
+    ///
+    /// For the tasks of one current-thread runtime, such as an HTTP worker's: their queries
+    /// then never leave that thread (through the pool of [`PgStore::connect`], each query
+    /// wakes the store's runtime and is woken back). The connections end with that runtime.
+    pub fn thread_local_pool(&self, max_size: usize) -> Result<PgStore, StoreError> {
+        let pool = build_pool(&self.shared.url, &self.shared.config, max_size, None)?;
+        self.shared
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pool.clone());
+        Ok(PgStore {
+            pool,
+            shared: self.shared.clone(),
+        })
     }
 
     /// Applies the embedded migrations that the database lacks, refusing (with a message
     /// that says so) a database migrated by a newer fleet. Replicas starting together
     /// migrate one at a time.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        let url = self.url.clone();
+        let url = self.shared.url.clone();
         tokio::task::spawn_blocking(move || migrate::run(&url))
             .await
             .context("the migration task failed")?
     }
 
-    /// The pool's size (connections open) and how many of them are in use.
+    /// The connections open and in use, over every pool of this store and of the stores
+    /// made from it.
     pub fn pool_status(&self) -> (usize, usize) {
-        let status = self.pool.status();
-        (status.size, status.size.saturating_sub(status.available))
+        let pools = self
+            .shared
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        pools
+            .iter()
+            .map(Pool::status)
+            .fold((0, 0), |(size, in_use), status| {
+                (
+                    size + status.size,
+                    in_use + status.size.saturating_sub(status.available),
+                )
+            })
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
         self.pool.get().await.map_err(errors::pool)
     }
+
+    /// The pool of `region`, read from the database the first time.
+    async fn region_pool(
+        &self,
+        conn: &mut AsyncPgConnection,
+        region: &str,
+    ) -> Result<IpPool, TxError> {
+        let known = self
+            .shared
+            .region_pools
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(region)
+            .copied();
+        if let Some(pool) = known {
+            return Ok(pool);
+        }
+        let pool = pools::find(conn, region)
+            .await?
+            .ok_or_else(|| TxError::Provision(ProvisionStoreError::NoPool(region.to_owned())))?;
+        self.shared
+            .region_pools
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(region.to_owned(), pool);
+        Ok(pool)
+    }
+}
+
+/// A pool of at most `max_size` connections to `url`, opened on `runtime` if given, else on
+/// the runtime of the task that needs one.
+fn build_pool(
+    url: &str,
+    config: &PgPoolConfig,
+    max_size: usize,
+    runtime: Option<Handle>,
+) -> Result<Pool<AsyncPgConnection>, StoreError> {
+    let mut manager_config = ManagerConfig::default();
+    if let Some(runtime) = runtime {
+        manager_config.custom_setup = Box::new(move |url| establish_on(&runtime, url));
+    }
+    manager_config.recycling_method = if config.check_connections {
+        RecyclingMethod::Verified
+    } else {
+        RecyclingMethod::Fast
+    };
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+    Pool::builder(manager)
+        .max_size(max_size.max(1))
+        .wait_timeout(Some(config.wait_timeout))
+        .create_timeout(Some(config.create_timeout))
+        .recycle_timeout(Some(config.recycle_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Unknown(anyhow!("building the connection pool: {e}")))
 }
 
 /// Opens a connection on `runtime`, so that its socket is registered with that runtime and
@@ -147,9 +237,8 @@ impl Store for PgStore {
 
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
         let mut conn = self.conn().await?;
-        conn.transaction::<_, TxError, _>(async |conn| writes::provision(conn, &new).await)
-            .await
-            .map_err(ProvisionStoreError::from)
+        let pool = self.region_pool(&mut conn, &new.server.region).await?;
+        Ok(provision::provision(&mut conn, pool, &new).await?)
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
@@ -218,7 +307,7 @@ impl Store for PgStore {
                 .get_result::<Version>(&mut conn)
                 .await
                 .map_err(|e| StoreError::Unavailable(anyhow!("reading the schema version: {e}")))?;
-        match schema_mismatch(applied.version.as_deref(), &self.schema_version) {
+        match schema_mismatch(applied.version.as_deref(), &self.shared.schema_version) {
             None => Ok(()),
             Some(reason) => Err(StoreError::Unavailable(anyhow!(reason))),
         }

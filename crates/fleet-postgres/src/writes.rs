@@ -1,35 +1,15 @@
-//! Provisioning and guarded single changes, each one transaction.
+//! Guarded single changes, each one transaction.
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use fleet_domain::StateChange;
 use fleet_domain::ports::Applied;
-use fleet_domain::{NewServer, Server, StateChange};
 
-use crate::allocate::allocate;
 use crate::changes;
 use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::ServerRow;
-use crate::schema::{events, servers};
-
-/// Allocates an address, inserts the server with it and appends its event.
-pub(crate) async fn provision(
-    conn: &mut AsyncPgConnection,
-    new: &NewServer,
-) -> Result<Server, TxError> {
-    let (ip, offset) = allocate(conn, &new.server.region).await?;
-    let row = mapping::new_server_row(&new.server, ip, offset);
-    let inserted = diesel::insert_into(servers::table)
-        .values(&row)
-        .returning(ServerRow::as_returning())
-        .get_result(conn)
-        .await?;
-    diesel::insert_into(events::table)
-        .values(&mapping::new_event_row(&new.event))
-        .execute(conn)
-        .await?;
-    mapping::server(inserted).map_err(TxError::Corrupt)
-}
+use crate::schema::servers;
 
 /// Locks the server and applies the change if it is still at the expected generation.
 pub(crate) async fn apply(

@@ -112,3 +112,58 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
     assert!(after.iter().all(|r| matches!(r, Ok(None))), "{after:?}");
     assert_eq!(store.pool_status().0, POOL, "no connection was lost");
 }
+
+/// A thread-local pool serves the runtime that uses it, and its connections die with that
+/// runtime; the pool status of the family counts them while they live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_local_pool_serves_its_runtime_and_is_counted_with_the_family() {
+    let db = TestDb::new().await;
+    let store = PgStore::connect(
+        &db.url,
+        PgPoolConfig {
+            max_size: 1,
+            ..support::test_pool()
+        },
+    )
+    .await
+    .expect("connecting");
+    assert_eq!(store.pool_status(), (1, 0), "connect opens one connection");
+    let local = store.thread_local_pool(POOL).expect("a thread-local pool");
+
+    let (served_tx, served_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime");
+        runtime.block_on(async move {
+            let gets = (0..POOL).map(|_| local.get(ServerId::random()));
+            let all_ok = join_all(gets).await.iter().all(|r| matches!(r, Ok(None)));
+            let _ = served_tx.send((all_ok, local.clone()));
+            let _ = stop_rx.await;
+        });
+        drop(runtime);
+    });
+    let (all_ok, local) = served_rx.await.expect("the worker reports");
+    assert!(all_ok, "reads on the worker's runtime");
+    assert_eq!(
+        store.pool_status(),
+        (1 + POOL, 0),
+        "the family counts the thread-local pool's connections"
+    );
+
+    stop_tx.send(()).expect("the worker is waiting");
+    worker.join().expect("the worker thread");
+    // The worker's runtime is gone, and its connections with it: a closed connection is
+    // dropped on checkout and a new one opened on the runtime that asks (this one).
+    let after = local.get(ServerId::random()).await;
+    assert!(matches!(after, Ok(None)), "{after:?}");
+    let (open, in_use) = store.pool_status();
+    assert_eq!(in_use, 0);
+    assert!(
+        open >= 2,
+        "the main pool and the reopened connection: {open}"
+    );
+    assert!(matches!(store.get(ServerId::random()).await, Ok(None)));
+}

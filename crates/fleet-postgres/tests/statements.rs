@@ -1,0 +1,85 @@
+//! Provisioning is one statement, prepared once per connection: one round trip per server,
+//! so no client time is spent while the pool's counter row is locked.
+//!
+//! Statements are counted with diesel's instrumentation, installed as the default for new
+//! connections before the store opens its own. The default is process-wide, so this file is
+//! its own test binary with a single test.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+use fleet_domain::catalog::RegionSpec;
+use fleet_domain::ports::Store;
+use fleet_postgres::{PROVISION_STATEMENT, PgPoolConfig, PgStore};
+use support::{TestDb, new_server};
+
+static PROVISIONS_SENT: AtomicUsize = AtomicUsize::new(0);
+static PROVISIONS_PREPARED: AtomicUsize = AtomicUsize::new(0);
+static OTHER_STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn counting() -> Option<Box<dyn Instrumentation>> {
+    Some(Box::new(|event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartQuery { query, .. } => {
+            let counter = if query.to_string().starts_with("WITH released AS") {
+                &PROVISIONS_SENT
+            } else {
+                &OTHER_STATEMENTS
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("WITH released AS") => {
+            PROVISIONS_PREPARED.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => {}
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provisioning_is_one_statement_prepared_once_per_connection() {
+    assert!(PROVISION_STATEMENT.starts_with("WITH released AS"));
+    set_default_instrumentation(counting).expect("installing the counter");
+    let db = TestDb::new().await;
+    let store = PgStore::connect(
+        &db.url,
+        PgPoolConfig {
+            max_size: 1,
+            ..support::test_pool()
+        },
+    )
+    .await
+    .expect("connecting");
+    store
+        .sync_pools(&[RegionSpec {
+            name: "lab".to_owned(),
+            cidr: "10.10.0.0/24".parse().expect("a CIDR"),
+        }])
+        .await
+        .expect("creating the pool");
+
+    store.provision(new_server("lab")).await.expect("the first");
+    let others_before = OTHER_STATEMENTS.load(Ordering::Relaxed);
+    for _ in 0..9 {
+        store
+            .provision(new_server("lab"))
+            .await
+            .expect("provisioned");
+    }
+
+    assert_eq!(
+        PROVISIONS_SENT.load(Ordering::Relaxed),
+        10,
+        "one per server"
+    );
+    assert_eq!(
+        PROVISIONS_PREPARED.load(Ordering::Relaxed),
+        1,
+        "one connection"
+    );
+    assert_eq!(
+        OTHER_STATEMENTS.load(Ordering::Relaxed),
+        others_before,
+        "nothing else once the region's pool is known (no BEGIN, no COMMIT, no lookup)"
+    );
+}
