@@ -93,13 +93,14 @@ impl VirtualClock {
     }
 }
 
-/// The state every handler can reach, shared by every server worker; made by
-/// [`AppState::new`].
+/// The state every handler can reach; made once by [`AppState::new`], and given to each
+/// server worker as is or, with use cases of its own, by [`AppState::with_servers`].
+#[derive(Clone)]
 pub struct AppState {
     /// The client-facing use cases.
     pub servers: Arc<ServerService>,
     /// Present only in virtual-clock mode; enables `/admin/clock`.
-    pub virtual_clock: Option<VirtualClock>,
+    pub virtual_clock: Option<Arc<VirtualClock>>,
     /// Answers `/readyz`.
     pub readiness: Arc<dyn Readiness>,
     /// Answers `/metrics`.
@@ -108,7 +109,7 @@ pub struct AppState {
     pub logger: Logger,
     /// The OpenAPI documents of this API (with the admin routes when the virtual clock is
     /// present), generated once here rather than by every worker's [`crate::app`].
-    specs: Specs,
+    specs: Arc<Specs>,
 }
 
 impl AppState {
@@ -121,14 +122,23 @@ impl AppState {
         metrics: Arc<dyn MetricsExporter>,
         logger: Logger,
     ) -> Self {
-        let specs = spec::generate(virtual_clock.is_some());
+        let specs = Arc::new(spec::generate(virtual_clock.is_some()));
         Self {
             servers,
-            virtual_clock,
+            virtual_clock: virtual_clock.map(Arc::new),
             readiness,
             metrics,
             logger,
             specs,
+        }
+    }
+
+    /// The same state with other use cases: a server worker's own (over a store whose
+    /// connections live on the worker's thread), sharing everything else.
+    pub fn with_servers(&self, servers: Arc<ServerService>) -> Self {
+        Self {
+            servers,
+            ..self.clone()
         }
     }
 

@@ -3,11 +3,13 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::{HttpServer, web};
 use anyhow::Context;
-use fleet_domain::ports::Clock;
+use fleet_domain::ports::{Clock, Store};
 use fleet_domain::service::{Engine, ManualClock, ServerService};
 use fleet_http::{AppState, VirtualClock};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -63,12 +65,20 @@ impl Application {
             config.lifecycle,
             config.batch_size,
         ));
-        let servers = Arc::new(ServerService::new(
-            store.clone(),
-            clock.clone(),
-            catalog,
-            config.lifecycle,
-        ));
+        let servers = |store: Arc<dyn Store>| {
+            Arc::new(ServerService::new(
+                store,
+                clock.clone(),
+                catalog.clone(),
+                config.lifecycle,
+            ))
+        };
+        let http_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let worker_servers: Vec<Arc<ServerService>> = opened
+            .http_worker_stores(http_workers, config.db_pool.max_size)?
+            .into_iter()
+            .map(servers)
+            .collect();
 
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
@@ -80,8 +90,8 @@ impl Application {
             }
             None => (None, Some(engine)),
         };
-        let state = web::Data::new(AppState::new(
-            servers,
+        let state = AppState::new(
+            servers(store.clone()),
             virtual_clock,
             Arc::new(Probe {
                 store: store.clone(),
@@ -94,9 +104,17 @@ impl Application {
                 logger: logger.new(o!("component" => "metrics")),
             }),
             logger.new(o!("component" => "http")),
-        ));
-        let server = HttpServer::new(move || fleet_http::app(state.clone()))
-            .listen(listener)?
+        );
+        // Each worker gets use cases over a store of its own (see
+        // `OpenedStore::http_worker_stores`); a worker restarted after a panic takes the
+        // next one round, whose connections reopen on its thread.
+        let next_worker = Arc::new(AtomicUsize::new(0));
+        let server = HttpServer::new(move || {
+            let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_servers.len();
+            fleet_http::app(web::Data::new(state.with_servers(worker_servers[n].clone())))
+        })
+        .workers(http_workers)
+        .listen(listener)?
             .shutdown_timeout(config.shutdown_timeout.as_secs())
             .disable_signals()
             .run();

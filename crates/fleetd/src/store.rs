@@ -15,8 +15,35 @@ pub struct OpenedStore {
     pub store: Arc<dyn Store>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
-    /// The connection pool's size and connections in use, for stores with a pool.
+    /// The connection pools' size and connections in use, for stores with a pool.
     pub pool_status: Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>>,
+    /// The Postgres store, which can make thread-local pools for the HTTP workers.
+    postgres: Option<PgStore>,
+}
+
+impl OpenedStore {
+    /// A store for each of `workers` HTTP workers. On Postgres each has a pool of its own,
+    /// an equal share of `pool_size` (at least one connection), whose connections are opened
+    /// on the thread of the worker that uses it, so a request's queries never leave that
+    /// thread. The embedded store has one connection, which they share.
+    pub fn http_worker_stores(
+        &self,
+        workers: usize,
+        pool_size: usize,
+    ) -> anyhow::Result<Vec<Arc<dyn Store>>> {
+        let Some(postgres) = &self.postgres else {
+            return Ok(vec![self.store.clone(); workers]);
+        };
+        let share = pool_size.div_ceil(workers.max(1)).max(1);
+        (0..workers)
+            .map(|_| {
+                let store = postgres
+                    .thread_local_pool(share)
+                    .context("building an HTTP worker's connection pool")?;
+                Ok(Arc::new(store) as Arc<dyn Store>)
+            })
+            .collect()
+    }
 }
 
 /// Opens the store of `config.database_url` and applies the migrations it lacks:
@@ -33,9 +60,10 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             .with_context(|| format!("migrating {url}"))?;
         let pooled = store.clone();
         return Ok(OpenedStore {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             pool_status: Some(Arc::new(move || pooled.pool_status())),
+            postgres: Some(store),
         });
     }
     let location = SqliteLocation::parse(url.expose())?;
@@ -47,5 +75,6 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         store: Arc::new(store),
         description,
         pool_status: None,
+        postgres: None,
     })
 }

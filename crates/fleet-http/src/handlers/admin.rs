@@ -16,7 +16,7 @@ pub const MAX_ADVANCE_SECONDS: i64 = 365 * 24 * 3_600;
 fn virtual_clock(state: &AppState) -> Result<&VirtualClock, AdvanceFailure> {
     state
         .virtual_clock
-        .as_ref()
+        .as_deref()
         .ok_or_else(|| Problem::not_found("the service runs on the system clock").into())
 }
 
