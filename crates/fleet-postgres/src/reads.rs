@@ -21,10 +21,7 @@ pub(crate) async fn get(
     conn: &mut AsyncPgConnection,
     id: ServerId,
 ) -> Result<Option<Server>, TxError> {
-    let row: Option<ServerRow> = ServerById(id.as_uuid())
-        .get_result(conn)
-        .await
-        .optional()?;
+    let row: Option<ServerRow> = ServerById(id.as_uuid()).get_result(conn).await.optional()?;
     row.map(mapping::server)
         .transpose()
         .map_err(TxError::Corrupt)

@@ -111,13 +111,15 @@ impl Application {
         let next_worker = Arc::new(AtomicUsize::new(0));
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_servers.len();
-            fleet_http::app(web::Data::new(state.with_servers(worker_servers[n].clone())))
+            fleet_http::app(web::Data::new(
+                state.with_servers(worker_servers[n].clone()),
+            ))
         })
         .workers(http_workers)
         .listen(listener)?
-            .shutdown_timeout(config.shutdown_timeout.as_secs())
-            .disable_signals()
-            .run();
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .disable_signals()
+        .run();
 
         // Nothing below can fail: the workers start only for a service that will run.
         let (stop_workers, stop) = watch::channel(false);
