@@ -1,6 +1,7 @@
 //! The engine across processes, on Postgres with the system clock: two fleetd replicas
 //! sharing one database do each piece of background work once, and a fleetd killed with
 //! SIGKILL mid-transition finishes that work after a restart without losing billed time.
+//! Also what only a process's stdout shows: its buffered log, flushed while idle and at exit.
 
 mod common;
 
@@ -262,4 +263,40 @@ async fn a_fleetd_killed_mid_transition_finishes_the_work_after_a_restart() {
 
     drop(second);
     database.drop_now().await;
+}
+
+/// The JSON log is buffered: a line reaches stdout within the flush interval with no further
+/// traffic, and a fleetd stopped with SIGTERM writes every line, its last included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_arrive_while_idle_and_none_are_lost_at_shutdown() {
+    let database = TempDatabase::create().await;
+    let fleetd = Fleetd::start(&database.url, &fast(&[]));
+    let request_id = "log-flush-check";
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", fleetd.base))
+        .header("x-request-id", request_id)
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_success());
+    let logged = |log: &[Value]| {
+        log.iter()
+            .any(|line| line["msg"] == "request" && line["request_id"] == request_id)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !logged(&fleetd.log()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the access-log line of an idle service never reached stdout"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let (exited_cleanly, log) = fleetd.terminate();
+    assert!(exited_cleanly, "fleetd exits 0 on SIGTERM");
+    let last = log.last().expect("log lines");
+    assert_eq!(
+        last["msg"], "fleetd stopped",
+        "the last line is written: {last}"
+    );
 }

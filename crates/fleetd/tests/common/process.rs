@@ -3,7 +3,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -14,6 +15,9 @@ pub struct Fleetd {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     client: reqwest::Client,
+    /// Every JSON log line read from its stdout so far.
+    log: Arc<Mutex<Vec<Value>>>,
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Fleetd {
@@ -30,12 +34,15 @@ impl Fleetd {
             .expect("start fleetd");
         let stdout = child.stdout.take().expect("piped stdout");
         let (found, address) = mpsc::channel();
-        std::thread::spawn(move || {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 let entry = serde_json::from_str::<Value>(&line).unwrap_or(Value::Null);
                 if entry["msg"] == "fleetd listening" {
                     let _ = found.send(entry["address"].as_str().unwrap_or("").to_owned());
                 }
+                kept.lock().expect("the log").push(entry);
             }
         });
         let base = address
@@ -45,7 +52,29 @@ impl Fleetd {
             child,
             base,
             client: reqwest::Client::new(),
+            log,
+            reader: Some(reader),
         }
+    }
+
+    /// The JSON log lines it has written so far.
+    pub fn log(&self) -> Vec<Value> {
+        self.log.lock().expect("the log").clone()
+    }
+
+    /// Sends SIGTERM, waits for the process to exit, and returns its exit status's success
+    /// and every log line it wrote.
+    pub fn terminate(mut self) -> (bool, Vec<Value>) {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(signalled.success(), "kill -TERM");
+        let status = self.child.wait().expect("wait for fleetd");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log reader");
+        }
+        (status.success(), self.log())
     }
 
     /// Kills the process with SIGKILL: no shutdown, no cleanup.
