@@ -20,9 +20,9 @@ pub const SERVERS: &str = "fleet_servers";
 pub const POOL_FREE: &str = "fleet_pool_free_addresses";
 /// Allocated addresses of each region's pool.
 pub const POOL_ALLOCATED: &str = "fleet_pool_allocated_addresses";
-/// Connections the database pool holds.
+/// Connections the database pools (each HTTP worker's and the background one) hold.
 pub const DB_POOL_SIZE: &str = "fleet_db_pool_connections";
-/// Connections of the database pool in use.
+/// Connections of the database pools in use.
 pub const DB_POOL_IN_USE: &str = "fleet_db_pool_connections_in_use";
 /// How late the oldest due transition was when a worker pass began.
 pub const TRANSITION_LAG: &str = "fleet_transition_lag_seconds";
@@ -47,7 +47,7 @@ pub fn describe() {
     describe_gauge!(
         DB_POOL_SIZE,
         Unit::Count,
-        "Connections the database pool holds"
+        "Connections the database pools hold"
     );
     describe_gauge!(DB_POOL_IN_USE, Unit::Count, "Database connections in use");
     describe_histogram!(

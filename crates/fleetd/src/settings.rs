@@ -78,7 +78,9 @@ pub struct Settings {
     /// Seconds a server may stay stopped before the reaper terminates it [default: 1800].
     #[arg(long, env = "FLEET_IDLE_TIMEOUT_S", value_name = "S")]
     pub idle_timeout_s: Option<u32>,
-    /// Most Postgres connections [default: 16].
+    /// Most Postgres connections for API requests, shared by the HTTP workers (one per CPU,
+    /// at least one connection each); the lifecycle workers, probes and metrics hold up to 4
+    /// more [default: 16].
     #[arg(long, env = "FLEET_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
     /// Milliseconds a request waits for a free Postgres connection before it is refused

@@ -4,10 +4,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::Store;
-use fleet_postgres::PgStore;
+use fleet_postgres::{PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 use crate::config::Config;
+
+/// The most Postgres connections the lifecycle workers, the probes and the metrics hold at
+/// once, beside the API's (`db_pool_size`): a worker pass, a virtual-clock move, a probe and a
+/// scrape use one each.
+pub const BACKGROUND_CONNECTIONS: usize = 4;
 
 /// An open store, with what the start-up line and the metrics say about it.
 pub struct OpenedStore {
@@ -47,11 +52,17 @@ impl OpenedStore {
 }
 
 /// Opens the store of `config.database_url` and applies the migrations it lacks:
-/// `postgres://…` with a connection pool, `sqlite://PATH` or `sqlite::memory:` embedded.
+/// `postgres://…` with a connection pool (of at most [`BACKGROUND_CONNECTIONS`]: the API's
+/// requests get pools of their own from [`OpenedStore::http_worker_stores`]),
+/// `sqlite://PATH` or `sqlite::memory:` embedded.
 pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     let url = &config.database_url;
     if url.is_postgres() {
-        let store = PgStore::connect(url.expose(), config.db_pool.clone())
+        let background = PgPoolConfig {
+            max_size: config.db_pool.max_size.min(BACKGROUND_CONNECTIONS),
+            ..config.db_pool.clone()
+        };
+        let store = PgStore::connect(url.expose(), background)
             .await
             .with_context(|| format!("connecting to {url}"))?;
         store
