@@ -14,8 +14,8 @@ pub struct PgPoolConfig {
     /// How long checking a returned connection may take.
     pub recycle_timeout: Duration,
     /// Whether a connection is checked with a query before it is reused. Off by default: a
-    /// connection the server closed is already dropped on checkout, because its driver runs on
-    /// the store's runtime and sees the close; the query only adds a round trip to every
+    /// connection the server closed is already dropped on checkout, because the task driving
+    /// it sees the close; the query only adds a round trip to every
     /// request (GET by id measured 0.37 → 0.49 of the direct-select limit without it).
     pub check_connections: bool,
 }

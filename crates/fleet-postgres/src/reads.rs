@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::mapping;
-use crate::rows::{EventRow, ServerRow, UsageRow};
+use crate::rows::{EventRow, ServerRow, UsageRow, server_columns};
 use crate::schema::{events, servers, usage_records};
 
 /// The server with this id.
@@ -117,7 +117,8 @@ pub(crate) async fn count_by_state(
         .collect()
 }
 
-/// `SELECT * FROM servers WHERE id = $1` as a statement of fixed text. diesel prepares it
+/// `SELECT <the columns of ServerRow> FROM servers WHERE id = $1` as a statement of fixed
+/// text. diesel prepares it
 /// once per connection as it does its built queries, but does not rebuild its text from the
 /// schema on every call: for the store's most frequent read, that rebuilding cost more of
 /// fleetd's CPU than mapping the row. Columns are read by name ([`ServerRow`]).
@@ -137,7 +138,11 @@ impl Query for ServerById {
 
 impl QueryFragment<Pg> for ServerById {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT * FROM servers WHERE id = ");
+        out.push_sql(concat!(
+            "SELECT ",
+            server_columns!(),
+            " FROM servers WHERE id = "
+        ));
         out.push_bind_param::<SqlUuid, _>(&self.0)
     }
 }

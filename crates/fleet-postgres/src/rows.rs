@@ -25,8 +25,20 @@ pub(crate) struct FreeRow {
     pub ip_offset: i64,
 }
 
-/// A row of `servers`, read or inserted whole.
-#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+/// The columns of [`ServerRow`], for statements of fixed text. Named rather than `*`: a
+/// column added by a later migration must not change the result of a statement that
+/// connections have already prepared (Postgres refuses to run one whose result changed).
+macro_rules! server_columns {
+    () => {
+        "id, name, region, server_type, state, ip, ip_offset, hourly_price_micros, \
+         generation, created_at, updated_at, started_at, stopped_at, terminated_at, \
+         transition_due_at, billed_until, billed_seconds, billed_amount_micros"
+    };
+}
+pub(crate) use server_columns;
+
+/// A row of `servers`, read whole.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = servers, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct ServerRow {
     pub id: Uuid,

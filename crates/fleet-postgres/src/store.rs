@@ -38,13 +38,16 @@ pub struct PgStore {
     shared: Arc<Shared>,
 }
 
+/// A pool known to [`PgStore::pool_status`] without keeping it alive.
+type WeakPool = deadpool::managed::WeakPool<AsyncDieselConnectionManager<AsyncPgConnection>>;
+
 /// What a store and the stores made from it with [`PgStore::thread_local_pool`] share.
 struct Shared {
     url: String,
     config: PgPoolConfig,
     schema_version: String,
-    /// Every pool of the family, for [`PgStore::pool_status`].
-    pools: Mutex<Vec<Pool<AsyncPgConnection>>>,
+    /// Every pool of the family still in use, for [`PgStore::pool_status`].
+    pools: Mutex<Vec<WeakPool>>,
     /// The pools of the regions provisioned in so far: a pool's CIDR never changes once
     /// stored (`sync_pools` refuses to), so it is read once.
     region_pools: RwLock<HashMap<String, IpPool>>,
@@ -92,7 +95,7 @@ impl PgStore {
                 url: url.to_owned(),
                 config,
                 schema_version,
-                pools: Mutex::new(vec![pool]),
+                pools: Mutex::new(vec![pool.weak()]),
                 region_pools: RwLock::new(HashMap::new()),
             }),
         };
@@ -112,7 +115,7 @@ impl PgStore {
             .pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(pool.clone());
+            .push(pool.weak());
         Ok(PgStore {
             pool,
             shared: self.shared.clone(),
@@ -130,16 +133,18 @@ impl PgStore {
     }
 
     /// The connections open and in use, over every pool of this store and of the stores
-    /// made from it.
+    /// made from it that are still in use (a dropped store's pool is forgotten).
     pub fn pool_status(&self) -> (usize, usize) {
-        let pools = self
+        let mut pools = self
             .shared
             .pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
+        pools.retain(|pool| pool.upgrade().is_some());
         pools
             .iter()
-            .map(Pool::status)
+            .filter_map(WeakPool::upgrade)
+            .map(|pool| pool.status())
             .fold((0, 0), |(size, in_use), status| {
                 (
                     size + status.size,

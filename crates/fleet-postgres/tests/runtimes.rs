@@ -1,6 +1,8 @@
-//! Connections live on the runtime the store was opened on, not on the runtime of whichever
-//! caller happened to need a new one: an HTTP worker's current-thread runtime stopping (as at
-//! graceful shutdown, before the engine stops) takes no pooled connection down with it.
+//! The pool of `PgStore::connect` keeps its connections on the runtime the store was opened
+//! on, not on the runtime of whichever caller happened to need a new one: an HTTP worker's
+//! current-thread runtime stopping (as at graceful shutdown, before the engine stops) takes
+//! no pooled connection down with it. A thread-local pool's connections live on the runtime
+//! that uses them, and end with it.
 
 mod support;
 
@@ -114,7 +116,7 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
 }
 
 /// A thread-local pool serves the runtime that uses it, and its connections die with that
-/// runtime; the pool status of the family counts them while they live.
+/// runtime; the pool status of the family counts them while the pool is in use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thread_local_pool_serves_its_runtime_and_is_counted_with_the_family() {
     let db = TestDb::new().await;

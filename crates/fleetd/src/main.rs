@@ -47,18 +47,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let logger = telemetry::logger(config.log_format, config.log_level);
+    let (logger, log_guard) = telemetry::logger(config.log_format, config.log_level);
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config, logger.clone()).await,
             Command::Migrate => migrate(&config, &logger).await,
         }
     });
+    if let Err(e) = &result {
+        slog::crit!(logger, "fleetd failed"; "error" => format!("{e:#}"));
+    }
+    drop(log_guard);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            slog::crit!(logger, "fleetd failed"; "error" => format!("{e:#}"));
-            drop(logger);
             eprintln!("fleetd: {e:#}");
             ExitCode::FAILURE
         }

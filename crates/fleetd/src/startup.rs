@@ -65,21 +65,15 @@ impl Application {
             config.lifecycle,
             config.batch_size,
         ));
-        let servers = |store: Arc<dyn Store>| {
-            Arc::new(ServerService::new(
-                store,
-                clock.clone(),
-                catalog.clone(),
-                config.lifecycle,
-            ))
+        let lifecycle = config.lifecycle;
+        let servers = move |store: Arc<dyn Store>, clock: Arc<dyn Clock>| {
+            Arc::new(ServerService::new(store, clock, catalog.clone(), lifecycle))
         };
-        let http_workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        let worker_servers: Vec<Arc<ServerService>> = opened
-            .http_worker_stores(http_workers, config.db_pool.max_size)?
-            .into_iter()
-            .map(servers)
-            .collect();
+        let cpus = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let worker_pools = opened.http_worker_pools(config.db_pool.max_size, cpus);
 
+        let pool_status = opened.pool_status.clone();
+        let description = opened.description.clone();
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
         // worker on an interval would race it.
@@ -91,7 +85,7 @@ impl Application {
             None => (None, Some(engine)),
         };
         let state = AppState::new(
-            servers(store.clone()),
+            servers(store.clone(), clock.clone()),
             virtual_clock,
             Arc::new(Probe {
                 store: store.clone(),
@@ -100,20 +94,29 @@ impl Application {
             Arc::new(Exporter {
                 handle: metrics.clone(),
                 store: store.clone(),
-                pool_status: opened.pool_status,
+                pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),
             logger.new(o!("component" => "http")),
         );
-        // Each worker gets use cases over a store of its own (see
-        // `OpenedStore::http_worker_stores`); a worker restarted after a panic takes the
-        // next one round, whose connections reopen on its thread.
+        // Each worker builds use cases over a store of its own, on its own thread (see
+        // `OpenedStore::http_worker_store`); one restarted after a panic builds a new one.
+        // Should that fail, it serves from the background store.
+        let http_workers = worker_pools.len();
         let next_worker = Arc::new(AtomicUsize::new(0));
+        let worker_logger = logger.new(o!("component" => "http"));
+        let worker_clock = clock.clone();
         let server = HttpServer::new(move || {
-            let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_servers.len();
-            fleet_http::app(web::Data::new(
-                state.with_servers(worker_servers[n].clone()),
-            ))
+            let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
+            let state = match opened.http_worker_store(worker_pools[n]) {
+                Ok(store) => state.with_servers(servers(store, worker_clock.clone())),
+                Err(e) => {
+                    slog::error!(worker_logger, "an HTTP worker uses the background store";
+                        "error" => format!("{e:#}"));
+                    state.clone()
+                }
+            };
+            fleet_http::app(web::Data::new(state))
         })
         .workers(http_workers)
         .listen(listener)?
@@ -137,7 +140,7 @@ impl Application {
         }
         slog::info!(logger, "fleetd listening";
             "address" => format!("http://{address}"),
-            "store" => &opened.description,
+            "store" => &description,
             "clock" => format!("{:?}", config.clock).to_lowercase(),
             "swagger" => format!("http://{address}/swagger/"));
         Ok(Application {

@@ -15,6 +15,7 @@ use crate::config::Config;
 pub const BACKGROUND_CONNECTIONS: usize = 4;
 
 /// An open store, with what the start-up line and the metrics say about it.
+#[derive(Clone)]
 pub struct OpenedStore {
     /// The store.
     pub store: Arc<dyn Store>,
@@ -27,28 +28,40 @@ pub struct OpenedStore {
 }
 
 impl OpenedStore {
-    /// A store for each of `workers` HTTP workers. On Postgres each has a pool of its own,
-    /// an equal share of `pool_size` (at least one connection), whose connections are opened
-    /// on the thread of the worker that uses it, so a request's queries never leave that
-    /// thread. The embedded store has one connection, which they share.
-    pub fn http_worker_stores(
-        &self,
-        workers: usize,
-        pool_size: usize,
-    ) -> anyhow::Result<Vec<Arc<dyn Store>>> {
-        let Some(postgres) = &self.postgres else {
-            return Ok(vec![self.store.clone(); workers]);
-        };
-        let share = pool_size.div_ceil(workers.max(1)).max(1);
-        (0..workers)
-            .map(|_| {
-                let store = postgres
-                    .thread_local_pool(share)
-                    .context("building an HTTP worker's connection pool")?;
-                Ok(Arc::new(store) as Arc<dyn Store>)
-            })
-            .collect()
+    /// The connections each HTTP worker's pool may open, one entry per worker, on a machine
+    /// of `cpus` CPUs (one worker each): `pool_size` spread evenly, so they add up to it
+    /// exactly, and never a worker without a connection (fewer workers than CPUs when
+    /// `pool_size` is smaller). The embedded store has no pools: one worker per CPU.
+    pub fn http_worker_pools(&self, pool_size: usize, cpus: usize) -> Vec<usize> {
+        if self.postgres.is_none() {
+            return vec![0; cpus.max(1)];
+        }
+        spread(pool_size, cpus)
     }
+
+    /// The store of one HTTP worker, built on that worker's thread. On Postgres it has a
+    /// pool of its own of at most `connections`, whose connections are opened and driven
+    /// on this thread, so a request's queries never leave it; the embedded store's one
+    /// connection is shared.
+    pub fn http_worker_store(&self, connections: usize) -> anyhow::Result<Arc<dyn Store>> {
+        let Some(postgres) = &self.postgres else {
+            return Ok(self.store.clone());
+        };
+        let store = postgres
+            .thread_local_pool(connections)
+            .context("building an HTTP worker's connection pool")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
+/// least one share of one).
+fn spread(total: usize, parts: usize) -> Vec<usize> {
+    let total = total.max(1);
+    let parts = parts.clamp(1, total);
+    (0..parts)
+        .map(|i| total / parts + usize::from(i < total % parts))
+        .collect()
 }
 
 /// Opens the store of `config.database_url` and applies the migrations it lacks:
@@ -88,4 +101,27 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         pool_status: None,
         postgres: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn the_pool_size_is_spread_exactly_and_no_worker_is_left_without_a_connection() {
+        assert_eq!(spread(16, 2), vec![8, 8]);
+        assert_eq!(spread(16, 12), vec![2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!(spread(4, 16), vec![1, 1, 1, 1]);
+        assert_eq!(spread(1, 1), vec![1]);
+        assert_eq!(spread(0, 0), vec![1]);
+        for total in 1..40 {
+            for parts in 1..40 {
+                let shares = spread(total, parts);
+                assert_eq!(shares.iter().sum::<usize>(), total, "{total} over {parts}");
+                assert_eq!(shares.len(), parts.min(total));
+                assert!(shares.iter().all(|&n| n >= 1));
+                assert!(shares.iter().max().unwrap() - shares.iter().min().unwrap() <= 1);
+            }
+        }
+    }
 }

@@ -15,43 +15,73 @@ const LOG_QUEUE: usize = 8_192;
 /// How long a JSON log line may wait in the buffer before it is written to stdout.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
-/// The root logger: JSON lines or human-readable text on stdout, at `level` and above.
+/// The root logger: JSON lines or human-readable text on stdout, at `level` and above, and
+/// the guard that writes out what is still queued or buffered when it is dropped.
 ///
 /// Records go to stdout on a writer thread. When it falls a whole queue behind, logging
 /// waits rather than drops: an access log with holes under load is worse than a slower
-/// request. JSON lines are buffered (see [`BufferedStdout`]).
-pub fn logger(format: LogFormat, level: slog::Level) -> Logger {
-    let drain = match format {
+/// request. JSON lines are buffered (see [`BufferedStdout`]). Drop the guard last, as the
+/// process ends: logger clones held by threads nobody joins (the HTTP workers') would
+/// otherwise keep the last lines from being written. Records logged after it are dropped.
+pub fn logger(format: LogFormat, level: slog::Level) -> (Logger, LogGuard) {
+    let (drain, queue, buffer) = match format {
         LogFormat::Json => {
-            let json = slog_json::Json::new(BufferedStdout::new(FLUSH_EVERY))
+            let stdout = BufferedStdout::new(FLUSH_EVERY);
+            let buffer = stdout.buffer.clone();
+            let json = slog_json::Json::new(stdout)
                 .add_default_keys()
                 .build()
                 .fuse();
-            slog_async::Async::new(json)
-                .chan_size(LOG_QUEUE)
-                .overflow_strategy(slog_async::OverflowStrategy::Block)
-                .build()
-                .fuse()
-                .filter_level(level)
-                .fuse()
+            let (drain, queue) = queued(json);
+            (drain, queue, Some(buffer))
         }
         LogFormat::Human => {
             let decorator = slog_term::TermDecorator::new().stdout().build();
             let term = slog_term::FullFormat::new(decorator).build().fuse();
-            slog_async::Async::new(term)
-                .chan_size(LOG_QUEUE)
-                .overflow_strategy(slog_async::OverflowStrategy::Block)
-                .build()
-                .fuse()
-                .filter_level(level)
-                .fuse()
+            let (drain, queue) = queued(term);
+            (drain, queue, None)
         }
     };
-    Logger::root(drain, o!("service" => "fleetd"))
+    let logger = Logger::root(
+        drain.ignore_res().filter_level(level).fuse(),
+        o!("service" => "fleetd"),
+    );
+    let guard = LogGuard {
+        queue: Some(queue),
+        buffer,
+    };
+    (logger, guard)
 }
 
-/// Stdout behind a buffer that a background thread flushes every `interval`, and that is
-/// flushed when the logger is dropped.
+/// `drain` on a writer thread behind a queue of [`LOG_QUEUE`] records.
+fn queued<D>(drain: D) -> (slog_async::Async, slog_async::AsyncGuard)
+where
+    D: Drain<Err = slog::Never, Ok = ()> + Send + 'static,
+{
+    slog_async::Async::new(drain)
+        .chan_size(LOG_QUEUE)
+        .overflow_strategy(slog_async::OverflowStrategy::Block)
+        .build_with_guard()
+}
+
+/// Writes out the log when dropped: stops the writer thread once it has written every
+/// queued record, then flushes the stdout buffer.
+pub struct LogGuard {
+    queue: Option<slog_async::AsyncGuard>,
+    buffer: Option<Arc<Mutex<BufWriter<Stdout>>>>,
+}
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(buffer) = &self.buffer {
+            let _ = lock(buffer).flush();
+        }
+    }
+}
+
+/// Stdout behind a buffer that a background thread flushes every `interval`, and that
+/// [`LogGuard`] flushes at exit.
 ///
 /// An access log writes a line per request. Unbuffered (Rust's stdout flushes at every
 /// newline, and the JSON drain writes each key and value separately, each through stdout's
@@ -100,12 +130,6 @@ impl Write for BufferedStdout {
 
     fn flush(&mut self) -> std::io::Result<()> {
         lock(&self.buffer).flush()
-    }
-}
-
-impl Drop for BufferedStdout {
-    fn drop(&mut self) {
-        let _ = lock(&self.buffer).flush();
     }
 }
 

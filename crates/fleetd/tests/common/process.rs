@@ -70,7 +70,17 @@ impl Fleetd {
             .status()
             .expect("run kill");
         assert!(signalled.success(), "kill -TERM");
-        let status = self.child.wait().expect("wait for fleetd");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for fleetd") {
+                break status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fleetd did not exit within 60 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
         if let Some(reader) = self.reader.take() {
             reader.join().expect("the log reader");
         }
