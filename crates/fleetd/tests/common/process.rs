@@ -45,9 +45,12 @@ impl Fleetd {
                 kept.lock().expect("the log").push(entry);
             }
         });
-        let base = address
-            .recv_timeout(Duration::from_secs(60))
-            .expect("fleetd logs the address it listens on");
+        let Ok(base) = address.recv_timeout(Duration::from_secs(60)) else {
+            // Not left running after the test fails.
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("fleetd did not log the address it listens on within 60 s");
+        };
         Fleetd {
             child,
             base,
