@@ -38,8 +38,9 @@ measures the limits a phase is divided by:
 - **HTTP limit**: `GET /healthz` on the same fleetd.
 
 `ratio = fleet req/s ÷ limit req/s`. A phase compared with a DB limit alternates with it in
-four rounds, so a burst of other load falls on both alike; after provisioning the bench runs
-`ANALYZE`, as autovacuum would within a minute. fleetd runs with its defaults plus whatever
+eight rounds, so a burst of other load falls on both alike; after provisioning the bench runs
+`ANALYZE`, as autovacuum would within a minute. Beside each ratio are the lowest and highest
+of its rounds' ratios: how much the machine moved during the phase. fleetd runs with its defaults plus whatever
 `FLEET_*` variables the bench's environment holds. fleetd's CPU time per request comes from
 `/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
 a second fresh database, measures list latency through fleetd, and runs one pass of each

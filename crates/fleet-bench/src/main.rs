@@ -64,7 +64,7 @@ impl Args {
         } else {
             Sizes {
                 provision: 10_000,
-                get: 40_000,
+                get: 80_000,
                 list: 10_000,
                 actions: 5_000,
                 mixed: 20_000,

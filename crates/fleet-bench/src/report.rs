@@ -32,7 +32,12 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
             None => None,
         };
         let db_ratio = db.map_or("—".to_owned(), |db| {
-            format!("{:.2} ({})", phase.result.rps() / db.rps(), db.name)
+            format!(
+                "{:.2} ({}; {})",
+                phase.result.rps() / db.rps(),
+                db.name,
+                spread(&phase.round_ratios)
+            )
         });
         let http_ratio = format!("{:.2}", phase.result.rps() / http);
         row(
@@ -174,7 +179,7 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
                 let ratio = phase.result.rps() / db.rps();
                 check(
                     &format!("{} ≥ {goal} × {}", phase.result.name, db.name),
-                    format!("{ratio:.2}"),
+                    format!("{ratio:.2} ({})", spread(&phase.round_ratios)),
                     ratio >= goal,
                 );
             }
@@ -233,4 +238,25 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
     }
     out.push('\n');
     out
+}
+
+/// "N rounds: min–max" of the rounds' ratios.
+fn spread(ratios: &[f64]) -> String {
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if ratios.is_empty() {
+        return "no rounds".to_owned();
+    }
+    format!("{} rounds: {min:.2}–{max:.2}", ratios.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn the_spread_names_the_rounds_and_their_extremes() {
+        assert_eq!(spread(&[0.52, 0.61, 0.48]), "3 rounds: 0.48–0.61");
+        assert_eq!(spread(&[]), "no rounds");
+    }
 }

@@ -19,8 +19,9 @@ use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
 
 /// A phase compared with a database limit runs in this many rounds, alternating with the
-/// limit's rounds, so a burst of other load on the machine falls on both alike.
-const ROUNDS: u64 = 4;
+/// limit's rounds, so a burst of other load on the machine falls on both alike; the spread of
+/// the rounds' ratios is reported beside the phase's.
+const ROUNDS: u64 = 8;
 
 /// Requests per phase.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +57,8 @@ pub struct Measured {
     pub fleetd_cpu: Option<Duration>,
     /// The database limit it is compared with, if any.
     pub db_limit: Option<DbLimit>,
+    /// fleet's rate ÷ the limit's, for each round of a phase compared with a database limit.
+    pub round_ratios: Vec<f64>,
 }
 
 impl Measured {
@@ -64,6 +67,7 @@ impl Measured {
             result: PhaseResult::merge(&self.result.name.clone(), self.result, next.result),
             fleetd_cpu: self.fleetd_cpu.zip(next.fleetd_cpu).map(|(a, b)| a + b),
             db_limit: self.db_limit,
+            round_ratios: [self.round_ratios, next.round_ratios].concat(),
         }
     }
 }
@@ -123,6 +127,7 @@ impl Bench {
             fleetd_cpu: self.cpu().zip(before).map(|(a, b)| a.saturating_sub(b)),
             result,
             db_limit,
+            round_ratios: Vec::new(),
         })
     }
 
@@ -140,26 +145,29 @@ impl Bench {
         for round in 0..ROUNDS {
             let base = total * round / ROUNDS;
             let count = total * (round + 1) / ROUNDS - base;
-            let measured = self
+            let mut measured = self
                 .phase(name, count, Some(db_limit), async |w, n| {
                     fleet(w, base + n).await
                 })
                 .await?;
-            fleet_done = Some(match fleet_done {
-                Some(done) => done.then(measured),
-                None => measured,
-            });
             if let Some(db) = self.direct.as_mut() {
                 eprintln!("fleet-bench: [{}] {direct_name}", self.store);
                 let result = load::run(direct_name, db, count, async |w, n| {
                     direct(w, base + n).await
                 })
                 .await;
+                measured
+                    .round_ratios
+                    .push(measured.result.rps() / result.rps());
                 direct_done = Some(match direct_done {
                     Some(done) => PhaseResult::merge(direct_name, done, result),
                     None => result,
                 });
             }
+            fleet_done = Some(match fleet_done {
+                Some(done) => done.then(measured),
+                None => measured,
+            });
         }
         let fleet_done = fleet_done.ok_or_else(|| anyhow::anyhow!("no rounds ran"))?;
         Ok((fleet_done, direct_done))
