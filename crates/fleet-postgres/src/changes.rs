@@ -6,15 +6,21 @@
 
 use std::collections::HashMap;
 
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use fleet_domain::StateChange;
+use fleet_domain::{Server, StateChange};
 use uuid::Uuid;
 
 use crate::errors::TxError;
-use crate::mapping;
-use crate::rows::{FreeRow, ServerRow};
+use crate::rows::{FreeRow, ServerRow, server_columns};
 use crate::schema::{events, ip_free, usage_records};
+use crate::{fixed, mapping};
 
 /// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
 const INSERT_CHUNK: usize = 2_000;
@@ -24,7 +30,8 @@ const INSERT_CHUNK: usize = 2_000;
 /// changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
 /// change releases the address, their stored value otherwise. Only the id, region, type,
 /// price and creation time (which no change alters) are left out of the statement.
-const UPDATE_SERVERS: &str = "\
+const UPDATE_SERVERS: &str = concat!(
+    "\
 UPDATE servers AS s SET
     name = c.name,
     state = c.state,
@@ -46,7 +53,9 @@ FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::time
          terminated_at, transition_due_at, billed_until, billed_seconds,
          billed_amount_micros, release)
 WHERE s.id = c.id AND s.generation = c.expected
-RETURNING s.*";
+RETURNING ",
+    server_columns!("s.")
+);
 
 /// Applies each change whose server (locked, as stored) is still at the expected generation,
 /// with its events, usage and released address. Returns the servers as written.
@@ -119,50 +128,82 @@ async fn update_servers(
     conn: &mut AsyncPgConnection,
     batch: &[(ServerRow, StateChange)],
 ) -> Result<Vec<ServerRow>, TxError> {
-    let servers = batch.iter().map(|(_, c)| &c.server);
-    let column = |f: fn(&fleet_domain::Server) -> Option<chrono::DateTime<chrono::Utc>>| {
-        servers.clone().map(f).collect::<Vec<_>>()
-    };
-    Ok(diesel::sql_query(UPDATE_SERVERS)
-        .bind::<Array<SqlUuid>, _>(servers.clone().map(|s| s.id.as_uuid()).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(
-            batch
-                .iter()
-                .map(|(_, c)| c.expected_generation)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(servers.clone().map(|s| s.name.clone()).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(
-            servers
-                .clone()
-                .map(|s| s.state.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<BigInt>, _>(servers.clone().map(|s| s.generation).collect::<Vec<_>>())
-        .bind::<Array<Timestamptz>, _>(servers.clone().map(|s| s.updated_at).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(|s| s.started_at))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(|s| s.stopped_at))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(|s| s.terminated_at))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(|s| s.transition_due_at))
-        .bind::<Array<Nullable<Timestamptz>>, _>(column(|s| s.billed_until))
-        .bind::<Array<BigInt>, _>(
-            servers
-                .clone()
-                .map(|s| s.billed_seconds)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<BigInt>, _>(
-            servers
-                .clone()
-                .map(|s| s.billed_amount.micros())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Bool>, _>(
-            batch
-                .iter()
-                .map(|(_, c)| c.release_address)
-                .collect::<Vec<_>>(),
-        )
-        .load::<ServerRow>(conn)
-        .await?)
+    Ok(UpdateServers::new(batch).load::<ServerRow>(conn).await?)
+}
+
+/// [`UPDATE_SERVERS`] with its parameters, one array per column, as a query diesel prepares
+/// once per connection (see [`fixed`]).
+struct UpdateServers {
+    ids: Vec<Uuid>,
+    expected: Vec<i64>,
+    names: Vec<String>,
+    states: Vec<&'static str>,
+    generations: Vec<i64>,
+    updated_at: Vec<DateTime<Utc>>,
+    started_at: Vec<Option<DateTime<Utc>>>,
+    stopped_at: Vec<Option<DateTime<Utc>>>,
+    terminated_at: Vec<Option<DateTime<Utc>>>,
+    transition_due_at: Vec<Option<DateTime<Utc>>>,
+    billed_until: Vec<Option<DateTime<Utc>>>,
+    billed_seconds: Vec<i64>,
+    billed_amount_micros: Vec<i64>,
+    release: Vec<bool>,
+}
+
+impl UpdateServers {
+    fn new(batch: &[(ServerRow, StateChange)]) -> Self {
+        let servers = || batch.iter().map(|(_, c)| &c.server);
+        let moments = |f: fn(&Server) -> Option<DateTime<Utc>>| servers().map(f).collect();
+        Self {
+            ids: servers().map(|s| s.id.as_uuid()).collect(),
+            expected: batch.iter().map(|(_, c)| c.expected_generation).collect(),
+            names: servers().map(|s| s.name.clone()).collect(),
+            states: servers().map(|s| s.state.as_str()).collect(),
+            generations: servers().map(|s| s.generation).collect(),
+            updated_at: servers().map(|s| s.updated_at).collect(),
+            started_at: moments(|s| s.started_at),
+            stopped_at: moments(|s| s.stopped_at),
+            terminated_at: moments(|s| s.terminated_at),
+            transition_due_at: moments(|s| s.transition_due_at),
+            billed_until: moments(|s| s.billed_until),
+            billed_seconds: servers().map(|s| s.billed_seconds).collect(),
+            billed_amount_micros: servers().map(|s| s.billed_amount.micros()).collect(),
+            release: batch.iter().map(|(_, c)| c.release_address).collect(),
+        }
+    }
+}
+
+/// The statement cache's key for [`UpdateServers`].
+struct UpdateServersId;
+
+impl QueryId for UpdateServers {
+    type QueryId = UpdateServersId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for UpdateServers {
+    type SqlType = Untyped;
+}
+
+impl QueryFragment<Pg> for UpdateServers {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        type Moments = Array<Nullable<Timestamptz>>;
+        fixed::walk(UPDATE_SERVERS, &mut out, |n, out| match n {
+            "1" => out.push_bind_param::<Array<SqlUuid>, _>(&self.ids),
+            "2" => out.push_bind_param::<Array<BigInt>, _>(&self.expected),
+            "3" => out.push_bind_param::<Array<Text>, _>(&self.names),
+            "4" => out.push_bind_param::<Array<Text>, _>(&self.states),
+            "5" => out.push_bind_param::<Array<BigInt>, _>(&self.generations),
+            "6" => out.push_bind_param::<Array<Timestamptz>, _>(&self.updated_at),
+            "7" => out.push_bind_param::<Moments, _>(&self.started_at),
+            "8" => out.push_bind_param::<Moments, _>(&self.stopped_at),
+            "9" => out.push_bind_param::<Moments, _>(&self.terminated_at),
+            "10" => out.push_bind_param::<Moments, _>(&self.transition_due_at),
+            "11" => out.push_bind_param::<Moments, _>(&self.billed_until),
+            "12" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_seconds),
+            "13" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_amount_micros),
+            "14" => out.push_bind_param::<Array<Bool>, _>(&self.release),
+            other => Err(fixed::unknown_parameter("server update", other)),
+        })
+    }
 }

@@ -12,6 +12,7 @@ mod changes;
 mod config;
 mod due;
 mod errors;
+mod fixed;
 mod mapping;
 mod migrate;
 mod pools;

@@ -20,6 +20,7 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::errors::TxError;
+use crate::fixed;
 use crate::mapping;
 use crate::rows::{NewEventRow, ServerRow, server_columns};
 
@@ -82,22 +83,8 @@ impl Query for Provision<'_> {
 }
 
 impl QueryFragment<Pg> for Provision<'_> {
-    /// Sends [`PROVISION_STATEMENT`] with each `$n` replaced by a placeholder for the `n`th
-    /// parameter (diesel numbers placeholders itself, so `$1`, used three times, is bound
-    /// three times).
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let mut rest = PROVISION_STATEMENT;
-        while let Some(dollar) = rest.find('$') {
-            out.push_sql(&rest[..dollar]);
-            let digits = rest[dollar + 1..]
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len() - dollar - 1);
-            let number = &rest[dollar + 1..dollar + 1 + digits];
-            self.bind(number, &mut out)?;
-            rest = &rest[dollar + 1 + digits..];
-        }
-        out.push_sql(rest);
-        Ok(())
+        fixed::walk(PROVISION_STATEMENT, &mut out, |n, out| self.bind(n, out))
     }
 }
 
@@ -131,9 +118,7 @@ impl<'a> Provision<'a> {
             "22" => out.push_bind_param::<Text, _>(event.actor),
             "23" => out.push_bind_param::<Nullable<Text>, _>(&event.request_id),
             "24" => out.push_bind_param::<Text, _>(&event.message),
-            other => Err(diesel::result::Error::QueryBuilderError(
-                format!("the provisioning statement has no parameter ${other}").into(),
-            )),
+            other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
 }

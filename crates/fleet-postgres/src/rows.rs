@@ -25,14 +25,53 @@ pub(crate) struct FreeRow {
     pub ip_offset: i64,
 }
 
-/// The columns of [`ServerRow`], for statements of fixed text. Named rather than `*`: a
+/// The columns of [`ServerRow`] (qualified with a table alias such as `"s."` if given), for
+/// statements of fixed text. Named rather than `*`: a
 /// column added by a later migration must not change the result of a statement that
 /// connections have already prepared (Postgres refuses to run one whose result changed).
 macro_rules! server_columns {
     () => {
-        "id, name, region, server_type, state, ip, ip_offset, hourly_price_micros, \
-         generation, created_at, updated_at, started_at, stopped_at, terminated_at, \
-         transition_due_at, billed_until, billed_seconds, billed_amount_micros"
+        server_columns!("")
+    };
+    ($table:literal) => {
+        concat!(
+            $table,
+            "id, ",
+            $table,
+            "name, ",
+            $table,
+            "region, ",
+            $table,
+            "server_type, ",
+            $table,
+            "state, ",
+            $table,
+            "ip, ",
+            $table,
+            "ip_offset, ",
+            $table,
+            "hourly_price_micros, ",
+            $table,
+            "generation, ",
+            $table,
+            "created_at, ",
+            $table,
+            "updated_at, ",
+            $table,
+            "started_at, ",
+            $table,
+            "stopped_at, ",
+            $table,
+            "terminated_at, ",
+            $table,
+            "transition_due_at, ",
+            $table,
+            "billed_until, ",
+            $table,
+            "billed_seconds, ",
+            $table,
+            "billed_amount_micros"
+        )
     };
 }
 pub(crate) use server_columns;

@@ -1,5 +1,6 @@
 //! Provisioning is one statement, prepared once per connection: one round trip per server,
-//! so no client time is spent while the pool's counter row is locked.
+//! so no client time is spent while the pool's counter row is locked. The guarded update of
+//! servers (actions and worker batches) is prepared once per connection too.
 //!
 //! Statements are counted with diesel's instrumentation, installed as the default for new
 //! connections before the store opens its own. The default is process-wide, so this file is
@@ -9,15 +10,19 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::TimeDelta;
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use fleet_domain::catalog::RegionSpec;
-use fleet_domain::ports::Store;
+use fleet_domain::lifecycle;
+use fleet_domain::ports::{Applied, Store};
+use fleet_domain::{Action, LifecycleConfig, RequestContext, ServerState};
 use fleet_postgres::{PROVISION_STATEMENT, PgPoolConfig, PgStore};
-use support::{TestDb, new_server};
+use support::{TestDb, new_server, t0};
 
 static PROVISIONS_SENT: AtomicUsize = AtomicUsize::new(0);
 static PROVISIONS_PREPARED: AtomicUsize = AtomicUsize::new(0);
 static OTHER_STATEMENTS: AtomicUsize = AtomicUsize::new(0);
+static UPDATES_PREPARED: AtomicUsize = AtomicUsize::new(0);
 
 fn counting() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(|event: InstrumentationEvent<'_>| match event {
@@ -32,12 +37,15 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
         InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("WITH released AS") => {
             PROVISIONS_PREPARED.fetch_add(1, Ordering::Relaxed);
         }
+        InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("UPDATE servers AS s") => {
+            UPDATES_PREPARED.fetch_add(1, Ordering::Relaxed);
+        }
         _ => {}
     }))
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn provisioning_is_one_statement_prepared_once_per_connection() {
+async fn provisioning_is_one_statement_and_updates_are_prepared_once_per_connection() {
     assert!(PROVISION_STATEMENT.starts_with("WITH released AS"));
     set_default_instrumentation(counting).expect("installing the counter");
     let db = TestDb::new().await;
@@ -81,5 +89,33 @@ async fn provisioning_is_one_statement_prepared_once_per_connection() {
         OTHER_STATEMENTS.load(Ordering::Relaxed),
         others_before,
         "nothing else once the region's pool is known (no BEGIN, no COMMIT, no lookup)"
+    );
+
+    // Three actions on one connection: the guarded update is prepared once.
+    let server = store
+        .provision(new_server("lab"))
+        .await
+        .expect("provisioned");
+    let mut server = server;
+    for (at, action) in [(10, Action::Stop), (20, Action::Start), (30, Action::Stop)] {
+        let change = lifecycle::plan_action(
+            &server,
+            action,
+            t0() + TimeDelta::seconds(at),
+            &LifecycleConfig::default(),
+            &RequestContext::system(),
+        )
+        .expect("allowed")
+        .expect("a change");
+        server = match store.apply(&change).await.expect("applied") {
+            Applied::Done(server) => *server,
+            Applied::Stale => panic!("nothing else changed the server"),
+        };
+    }
+    assert_eq!(server.state, ServerState::Stopping);
+    assert_eq!(
+        UPDATES_PREPARED.load(Ordering::Relaxed),
+        1,
+        "one connection"
     );
 }
