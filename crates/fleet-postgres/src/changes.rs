@@ -9,10 +9,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{
-    Array, BigInt, Bool, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid,
-};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::{Server, StateChange};
 use uuid::Uuid;
@@ -173,17 +171,7 @@ impl UpdateServers {
     }
 }
 
-/// The statement cache's key for [`UpdateServers`].
-struct UpdateServersId;
-
-impl QueryId for UpdateServers {
-    type QueryId = UpdateServersId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for UpdateServers {
-    type SqlType = Untyped;
-}
+fixed::prepared_once!(UpdateServers);
 
 impl QueryFragment<Pg> for UpdateServers {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

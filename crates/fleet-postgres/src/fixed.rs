@@ -36,3 +36,25 @@ pub(crate) fn unknown_parameter(statement: &str, number: &str) -> diesel::result
         format!("the {statement} statement has no parameter ${number}").into(),
     )
 }
+
+/// Gives a query type of fixed text (whose `QueryFragment` pushes that text and its binds,
+/// with [`walk`] when it has numbered parameters) a static query id of its own, so diesel prepares it once per connection, and untyped rows, read by column
+/// name (`QueryableByName`).
+macro_rules! prepared_once {
+    ($query:ident $(<$lifetime:lifetime>)?) => {
+        const _: () = {
+            /// The statement cache's key: one statement, whatever the values.
+            pub struct Key;
+
+            impl diesel::query_builder::QueryId for $query$(<$lifetime>)? {
+                type QueryId = Key;
+                const HAS_STATIC_QUERY_ID: bool = true;
+            }
+
+            impl diesel::query_builder::Query for $query$(<$lifetime>)? {
+                type SqlType = diesel::sql_types::Untyped;
+            }
+        };
+    };
+}
+pub(crate) use prepared_once;

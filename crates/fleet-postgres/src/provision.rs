@@ -10,8 +10,8 @@
 
 use anyhow::anyhow;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Inet, Nullable, Text, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{BigInt, Inet, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::ports::ProvisionStoreError;
@@ -70,17 +70,7 @@ struct Provision<'a> {
     event: NewEventRow,
 }
 
-/// The statement cache's key for [`Provision`]: one statement, whatever the values.
-struct ProvisionId;
-
-impl QueryId for Provision<'_> {
-    type QueryId = ProvisionId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for Provision<'_> {
-    type SqlType = Untyped;
-}
+fixed::prepared_once!(Provision<'_>);
 
 impl QueryFragment<Pg> for Provision<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {

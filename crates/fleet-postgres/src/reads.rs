@@ -3,8 +3,8 @@
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Timestamptz, Untyped, Uuid as SqlUuid};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::sql_types::{Bool, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
@@ -12,6 +12,7 @@ use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState};
 use uuid::Uuid;
 
 use crate::errors::TxError;
+use crate::fixed;
 use crate::mapping;
 use crate::rows::{EventRow, ServerRow, UsageRow, server_columns};
 use crate::schema::{events, servers, usage_records};
@@ -124,17 +125,7 @@ pub(crate) async fn count_by_state(
 /// fleetd's CPU than mapping the row. Columns are read by name ([`ServerRow`]).
 struct ServerById(Uuid);
 
-/// The statement cache's key for [`ServerById`].
-struct ServerByIdStatement;
-
-impl QueryId for ServerById {
-    type QueryId = ServerByIdStatement;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl Query for ServerById {
-    type SqlType = Untyped;
-}
+fixed::prepared_once!(ServerById);
 
 impl QueryFragment<Pg> for ServerById {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
