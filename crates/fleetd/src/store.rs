@@ -66,7 +66,7 @@ fn spread(total: usize, parts: usize) -> Vec<usize> {
 
 /// Opens the store of `config.database_url` and applies the migrations it lacks:
 /// `postgres://…` with a connection pool (of at most [`BACKGROUND_CONNECTIONS`]: the API's
-/// requests get pools of their own from [`OpenedStore::http_worker_stores`]),
+/// requests get pools of their own from [`OpenedStore::http_worker_store`]),
 /// `sqlite://PATH` or `sqlite::memory:` embedded.
 pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     let url = &config.database_url;

@@ -20,7 +20,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 ///
 /// Records go to stdout on a writer thread. When it falls a whole queue behind, logging
 /// waits rather than drops: an access log with holes under load is worse than a slower
-/// request. JSON lines are buffered (see [`BufferedStdout`]). Drop the guard last, as the
+/// request. JSON lines are buffered: written at least every 100 ms. Drop the guard last, as the
 /// process ends: logger clones held by threads nobody joins (the HTTP workers') would
 /// otherwise keep the last lines from being written. Records logged after it are dropped.
 pub fn logger(format: LogFormat, level: slog::Level) -> (Logger, LogGuard) {
