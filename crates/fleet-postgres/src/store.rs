@@ -140,17 +140,17 @@ impl PgStore {
             .pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        pools.retain(|pool| pool.upgrade().is_some());
-        pools
-            .iter()
-            .filter_map(WeakPool::upgrade)
-            .map(|pool| pool.status())
-            .fold((0, 0), |(size, in_use), status| {
-                (
-                    size + status.size,
-                    in_use + status.size.saturating_sub(status.available),
-                )
-            })
+        let (mut size, mut in_use) = (0, 0);
+        pools.retain(|pool| {
+            let Some(pool) = pool.upgrade() else {
+                return false;
+            };
+            let status = pool.status();
+            size += status.size;
+            in_use += status.size.saturating_sub(status.available);
+            true
+        });
+        (size, in_use)
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {

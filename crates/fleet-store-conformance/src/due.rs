@@ -9,7 +9,9 @@ use fleet_domain::ports::{DueWork, Store};
 use fleet_domain::{Action, ServerState};
 
 use crate::fixtures::stopped;
-use crate::fixtures::{Offered, act, at, complete, config, get, pools, provision, running};
+use crate::fixtures::{
+    Offered, act, at, complete, config, get, pools, processed, provision, running,
+};
 
 /// Only transitions due by the instant are offered, earliest first, at most `limit` a call,
 /// each as stored; their completions are applied.
@@ -28,29 +30,11 @@ pub async fn process_due_transitions_claims_due_rows_earliest_first(store: Arc<d
         lifecycle::plan_completion(server, now, &config())
     };
     let work = DueWork::Transitions { due_by: now };
-    assert_eq!(
-        store
-            .process_due(work, 2, &plan)
-            .await
-            .expect("process_due"),
-        2
-    );
+    assert_eq!(processed(&store, work, 2, &plan).await, 2);
     assert_eq!(offered.take(), vec![first.clone(), second.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 2, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 2, &plan).await, 1);
     assert_eq!(offered.take(), vec![third.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 2, &plan)
-            .await
-            .expect("process_due"),
-        0
-    );
+    assert_eq!(processed(&store, work, 2, &plan).await, 0);
     assert!(offered.take().is_empty());
     for server in [&first, &second, &third] {
         let stored = get(&store, server.id).await;
@@ -79,29 +63,11 @@ pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn St
     let work = DueWork::Accruals {
         watermark_by: at(40),
     };
-    assert_eq!(
-        store
-            .process_due(work, 1, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 1, &plan).await, 1);
     assert_eq!(offered.take(), vec![first.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 10, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 10, &plan).await, 1);
     assert_eq!(offered.take(), vec![second.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 10, &plan)
-            .await
-            .expect("process_due"),
-        0
-    );
+    assert_eq!(processed(&store, work, 10, &plan).await, 0);
     // One whole billing period each; the rest of the next period waits for it to end.
     let ledger = store.usage(first.id).await.expect("usage");
     assert_eq!(ledger.len(), 1);
@@ -136,29 +102,11 @@ pub async fn process_due_idle_reaps_stopped_servers_oldest_first(store: Arc<dyn 
     let work = DueWork::Idle {
         stopped_by: at(500),
     };
-    assert_eq!(
-        store
-            .process_due(work, 1, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 1, &plan).await, 1);
     assert_eq!(offered.take(), vec![first.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 5, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 5, &plan).await, 1);
     assert_eq!(offered.take(), vec![second.clone()]);
-    assert_eq!(
-        store
-            .process_due(work, 5, &plan)
-            .await
-            .expect("process_due"),
-        0
-    );
+    assert_eq!(processed(&store, work, 5, &plan).await, 0);
     for server in [&first, &second] {
         assert_eq!(get(&store, server.id).await.state, ServerState::Terminating);
         let newest = store.events(server.id, 1).await.expect("events");
@@ -173,21 +121,12 @@ pub async fn process_due_leaves_a_row_alone_when_the_planner_declines(store: Arc
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = provision(&store, "lab-a", at(0)).await;
     let work = DueWork::Transitions { due_by: at(60) };
-    let declined = store
-        .process_due(work, 10, &|_| None)
-        .await
-        .expect("process_due");
+    let declined = processed(&store, work, 10, &|_| None).await;
     assert_eq!(declined, 0);
     assert_eq!(get(&store, server.id).await, server);
     assert_eq!(store.events(server.id, 100).await.expect("events").len(), 1);
     let plan = |s: &fleet_domain::Server| lifecycle::plan_completion(s, at(60), &config());
-    assert_eq!(
-        store
-            .process_due(work, 10, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 10, &plan).await, 1);
     assert_eq!(get(&store, server.id).await.state, ServerState::Running);
 }
 
@@ -206,13 +145,7 @@ pub async fn process_due_is_guarded_by_generation(store: Arc<dyn Store>) {
         Some(change)
     };
     let work = DueWork::Transitions { due_by: at(60) };
-    assert_eq!(
-        store
-            .process_due(work, 10, &plan)
-            .await
-            .expect("process_due"),
-        1
-    );
+    assert_eq!(processed(&store, work, 10, &plan).await, 1);
     assert_eq!(get(&store, stale.id).await, stale);
     assert_eq!(store.events(stale.id, 100).await.expect("events").len(), 1);
     assert_eq!(get(&store, fresh.id).await.state, ServerState::Running);

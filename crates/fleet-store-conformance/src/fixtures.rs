@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
-use fleet_domain::ports::{Applied, Store};
+use fleet_domain::ports::{Applied, DueWork, Planner, Store};
 use fleet_domain::{Action, IpPool, Money, NewServer, RequestContext, Server, ServerId};
 
 /// The price of the servers the cases create.
@@ -148,6 +148,19 @@ pub(crate) async fn get(store: &Arc<dyn Store>, id: ServerId) -> Server {
         .await
         .expect("get")
         .expect("the server exists")
+}
+
+/// How many servers one `process_due` call changed.
+pub(crate) async fn processed(
+    store: &Arc<dyn Store>,
+    work: DueWork,
+    limit: u32,
+    plan: &Planner,
+) -> u32 {
+    store
+        .process_due(work, limit, plan)
+        .await
+        .expect("process_due")
 }
 
 /// Every server, in list order.

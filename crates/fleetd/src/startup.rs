@@ -66,13 +66,19 @@ impl Application {
             config.batch_size,
         ));
         let lifecycle = config.lifecycle;
-        let servers = move |store: Arc<dyn Store>, clock: Arc<dyn Clock>| {
-            Arc::new(ServerService::new(store, clock, catalog.clone(), lifecycle))
+        let service_clock = clock.clone();
+        let servers = move |store: Arc<dyn Store>| {
+            Arc::new(ServerService::new(
+                store,
+                service_clock.clone(),
+                catalog.clone(),
+                lifecycle,
+            ))
         };
         let cpus = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let worker_pools = opened.http_worker_pools(config.db_pool.max_size, cpus);
 
-        let pool_status = opened.pool_status.clone();
+        let pool_status = opened.pool_status();
         let description = opened.description.clone();
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
@@ -85,7 +91,7 @@ impl Application {
             None => (None, Some(engine)),
         };
         let state = AppState::new(
-            servers(store.clone(), clock.clone()),
+            servers(store.clone()),
             virtual_clock,
             Arc::new(Probe {
                 store: store.clone(),
@@ -105,11 +111,10 @@ impl Application {
         let http_workers = worker_pools.len();
         let next_worker = Arc::new(AtomicUsize::new(0));
         let worker_logger = logger.new(o!("component" => "http"));
-        let worker_clock = clock.clone();
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
             let state = match opened.http_worker_store(worker_pools[n]) {
-                Ok(store) => state.with_servers(servers(store, worker_clock.clone())),
+                Ok(store) => state.with_servers(servers(store)),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
                         "error" => format!("{e:#}"));

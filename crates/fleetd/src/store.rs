@@ -21,13 +21,18 @@ pub struct OpenedStore {
     pub store: Arc<dyn Store>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
-    /// The connection pools' size and connections in use, for stores with a pool.
-    pub pool_status: Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>>,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
     postgres: Option<PgStore>,
 }
 
 impl OpenedStore {
+    /// What samples the connection pools' size and connections in use, for a store with
+    /// pools.
+    pub fn pool_status(&self) -> Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>> {
+        let postgres = self.postgres.clone()?;
+        Some(Arc::new(move || postgres.pool_status()))
+    }
+
     /// The connections each HTTP worker's pool may open, one entry per worker, on a machine
     /// of `cpus` CPUs (one worker each): `pool_size` spread evenly, so they add up to it
     /// exactly, and never a worker without a connection (fewer workers than CPUs when
@@ -82,11 +87,9 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             .migrate()
             .await
             .with_context(|| format!("migrating {url}"))?;
-        let pooled = store.clone();
         return Ok(OpenedStore {
             store: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
-            pool_status: Some(Arc::new(move || pooled.pool_status())),
             postgres: Some(store),
         });
     }
@@ -98,7 +101,6 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     Ok(OpenedStore {
         store: Arc::new(store),
         description,
-        pool_status: None,
         postgres: None,
     })
 }
