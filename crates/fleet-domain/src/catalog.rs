@@ -2,13 +2,13 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::ip_pool::IpPool;
 use crate::money::Money;
 
 /// A region and the CIDR pool its servers take addresses from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionSpec {
     /// The region's name, e.g. `us-east-1`.
@@ -18,7 +18,7 @@ pub struct RegionSpec {
 }
 
 /// A server type: its size and hourly price.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerTypeSpec {
     /// The type's name, e.g. `t2.micro`.
@@ -39,7 +39,7 @@ impl ServerTypeSpec {
 }
 
 /// What the cloud offers. Build one with [`Catalog::new`] (validated) or take the default.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Catalog {
     regions: Vec<RegionSpec>,
     server_types: Vec<ServerTypeSpec>,

@@ -1,18 +1,72 @@
 //! Domain errors: one enum per use case, with typed variants the HTTP layer maps to statuses.
 
+use std::time::Duration;
+
 use crate::ids::ServerId;
 use crate::page::BadCursor;
+use crate::ports::{BadRow, PoolCidrChanged};
 use crate::state::Conflict;
 
-/// A store failure, split by what a client can do about it.
+/// A store failure, one variant per condition a caller (a client, readiness, an operator)
+/// acts on differently; both stores produce each the same way, as the conformance suite
+/// checks.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The store cannot be reached or is overloaded; retrying later may work.
-    #[error("the store is unavailable: {0}")]
+    /// The store cannot be reached, or lost the connection; retrying later may work.
+    #[error("the store is unavailable: {0:#}")]
     Unavailable(anyhow::Error),
-    /// Anything else.
-    #[error("store failure: {0}")]
+    /// No connection became free within the store's wait limit: it is overloaded.
+    #[error("no database connection became free within {} ms", waited.as_millis())]
+    Saturated {
+        /// How long the request waited.
+        waited: Duration,
+    },
+    /// The change lost to concurrent writers (a lock held too long, a deadlock, a
+    /// serialization failure): retrying it may work.
+    #[error("the change contended with concurrent writers: {0:#}")]
+    Contended(anyhow::Error),
+    /// The database schema is older than this service's: migrations are to be applied.
+    #[error(
+        "the database schema is at {}, older than the {expected} this fleet expects: run \
+         the migrations",
+        applied.as_deref().unwrap_or("no migration")
+    )]
+    SchemaBehind {
+        /// The newest migration applied, if any.
+        applied: Option<String>,
+        /// The newest migration this service knows.
+        expected: String,
+    },
+    /// The database was migrated by a newer fleet.
+    #[error(
+        "the database schema is at {applied}, newer than the {known} this fleet knows: it \
+         was migrated by a newer fleet; run that version against it"
+    )]
+    SchemaAhead {
+        /// The newest migration applied.
+        applied: String,
+        /// The newest migration this service knows.
+        known: String,
+    },
+    /// The catalog gives a region's existing pool another CIDR.
+    #[error(transparent)]
+    PoolCidrChanged(#[from] PoolCidrChanged),
+    /// A stored row this service cannot read.
+    #[error(transparent)]
+    Corrupt(#[from] BadRow),
+    /// Anything else: a fault of the service (a unique key violated, say).
+    #[error("store failure: {0:#}")]
     Unknown(anyhow::Error),
+}
+
+impl StoreError {
+    /// Whether the same request may succeed when retried a little later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Saturated { .. } | StoreError::Contended(_)
+        )
+    }
 }
 
 /// Why a server could not be provisioned.
@@ -75,6 +129,14 @@ pub enum ListError {
         /// The largest page.
         max: u32,
     },
+    /// An offset beyond the largest one served; deeper pages are reached by cursor.
+    #[error("offset must be at most {max}, got {given}; page deeper with the cursor")]
+    BadOffset {
+        /// What was given.
+        given: u64,
+        /// The largest offset.
+        max: u64,
+    },
     /// A cursor this service did not hand out.
     #[error(transparent)]
     BadCursor(#[from] BadCursor),
@@ -92,6 +154,14 @@ pub enum ActError {
     /// The server's state does not allow the action.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+    /// Other writers changed the server every time the action was planned.
+    #[error("server {id} kept changing under {attempts} attempts to act on it")]
+    Contended {
+        /// The server.
+        id: ServerId,
+        /// How many times the action was planned.
+        attempts: usize,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

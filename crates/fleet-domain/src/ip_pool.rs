@@ -8,14 +8,14 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use ipnet::Ipv4Net;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The usable host addresses of one IPv4 CIDR block.
 ///
 /// For prefixes up to /30 the network and broadcast addresses are excluded; a /31 has two
 /// usable addresses (RFC 3021) and a /32 one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct IpPool {
     net: Ipv4Net,
 }

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::ops::{Add, Sub};
 
-use serde::{Deserialize, Serialize};
-
 /// The currency every price in the catalog is expressed in.
 pub const CURRENCY: &str = "USD";
 
@@ -12,10 +10,7 @@ const MICROS_PER_UNIT: i64 = 1_000_000;
 const SECONDS_PER_HOUR: i128 = 3_600;
 
 /// An amount in micro-units (1 USD = 1,000,000 micros).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(i64);
 
 impl Money {

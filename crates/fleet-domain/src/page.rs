@@ -10,6 +10,9 @@ use crate::ids::ServerId;
 pub const MAX_PAGE_SIZE: u32 = 100;
 /// The page size when none is asked for.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
+/// The most items an `offset` may skip: a store reads and throws away every skipped row, so
+/// deep pages are reached by cursor, which costs the same at any depth.
+pub const MAX_OFFSET: u64 = 10_000;
 
 /// Where the next page starts: just after this (created_at, id) in list order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

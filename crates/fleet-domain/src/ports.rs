@@ -39,8 +39,11 @@ pub enum ProvisionStoreError {
 pub enum Applied {
     /// It was applied; this is the server now.
     Done(Box<Server>),
-    /// The server had moved on from the generation the change was planned from: nothing changed.
+    /// The server had moved on from the generation the change was planned from (another
+    /// writer won the race): nothing changed, and planning again from the new state may.
     Stale,
+    /// The store has no such server: nothing changed.
+    Missing,
 }
 
 /// Which servers have background work due.
@@ -128,8 +131,8 @@ pub struct PoolCounterError {
     pub released: u64,
 }
 
-/// Why `Store::sync_pools` refuses a region: the catalog gives the pool the store has for it
-/// another CIDR.
+/// Why `Store::sync_pools` refuses a region (as [`StoreError::PoolCidrChanged`]): the
+/// catalog gives the pool the store has for it another CIDR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "region '{region}' has the pool {stored} in the store but {wanted} in the catalog; a \
@@ -144,6 +147,35 @@ pub struct PoolCidrChanged {
     pub wanted: IpPool,
 }
 
+/// A stored value this service cannot read (a state it does not know, an instant out of
+/// range, an address that is not IPv4): the database was changed behind fleet's back.
+/// Both stores report such a row as [`StoreError::Corrupt`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad {column} in the database: '{value}'")]
+pub struct BadRow {
+    /// What the value is, e.g. `servers.state`.
+    pub column: &'static str,
+    /// The value as stored (shortened to 64 characters).
+    pub value: String,
+}
+
+impl BadRow {
+    /// The longest part of a bad value kept, so a huge value cannot flood a log line.
+    const MAX_VALUE_CHARS: usize = 64;
+
+    /// A bad `value` of `column`.
+    pub fn new(column: &'static str, value: impl ToString) -> Self {
+        Self {
+            column,
+            value: value
+                .to_string()
+                .chars()
+                .take(Self::MAX_VALUE_CHARS)
+                .collect(),
+        }
+    }
+}
+
 /// Plans the change for one server of a due batch; `None` leaves it as it is.
 pub type Planner = dyn Fn(&Server) -> Option<StateChange> + Send + Sync;
 
@@ -155,8 +187,7 @@ pub type Planner = dyn Fn(&Server) -> Option<StateChange> + Send + Sync;
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// Makes the store's pools match the catalog's regions: creates missing pools and refuses
-    /// to change the CIDR of a pool that exists (a `StoreError::Unknown` of a
-    /// [`PoolCidrChanged`]).
+    /// to change the CIDR of a pool that exists ([`StoreError::PoolCidrChanged`]).
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError>;
 
     /// Allocates an address from the server's region pool, inserts the server with it and
@@ -174,8 +205,9 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError>;
 
-    /// Applies a change if the server is still at its expected generation: updates the server,
-    /// appends its events and usage, and releases its address if asked, all or nothing.
+    /// Applies a change if the server is still at its expected generation: updates the server
+    /// (every field the change carries, its name included), appends its events and usage,
+    /// and releases its address if asked, all or nothing.
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError>;
 
     /// The newest `limit` events of a server, newest first.
@@ -183,12 +215,6 @@ pub trait Store: Send + Sync {
 
     /// A server's usage records, oldest first.
     async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError>;
-
-    /// Usage of every pool.
-    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError>;
-
-    /// How many servers are in each state (states with none may be left out).
-    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError>;
 
     /// Claims up to `limit` servers with `work` due, so that no other process can claim them
     /// at the same time, applies what `plan` makes of each, and returns how many changed.
@@ -201,9 +227,22 @@ pub trait Store: Send + Sync {
 
     /// When each kind of background work is next due.
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError>;
+}
 
-    /// Whether the store answers and its schema is current.
+/// What operators, probes and the catalog read about the store as a whole, apart from the
+/// use cases' [`Store`] so that mocks of either stay small.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait StoreStatus: Send + Sync {
+    /// Whether the store answers and its schema is the one this service expects
+    /// ([`StoreError::SchemaBehind`] or [`StoreError::SchemaAhead`] when not).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Usage of every pool.
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError>;
+
+    /// How many servers are in each state (states with none may be left out).
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError>;
 }
 
 #[cfg(test)]

@@ -68,8 +68,8 @@ mod tests {
     use std::sync::Arc;
 
     use actix_web::test::{self, TestRequest};
-    use fleet_domain::ports::{MockClock, MockStore};
-    use fleet_domain::service::ServerService;
+    use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus};
+    use fleet_domain::service::{CatalogService, ServerService};
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
 
@@ -104,8 +104,13 @@ mod tests {
             Arc::new(Catalog::default()),
             LifecycleConfig::default(),
         );
+        let catalog = CatalogService::new(
+            Arc::new(Catalog::default()),
+            Arc::new(MockStoreStatus::new()),
+        );
         let state = web::Data::new(AppState::new(
             Arc::new(servers),
+            Arc::new(catalog),
             None,
             Arc::new(Ready),
             Arc::new(NoMetrics),

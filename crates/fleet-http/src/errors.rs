@@ -14,11 +14,30 @@ use crate::problem::Problem;
 
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Self {
+        let cause = error.to_string();
         match error {
-            StoreError::Unavailable(cause) => {
-                Problem::unavailable().with_cause(format!("{cause:#}"))
+            StoreError::Saturated { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the service is overloaded: no database connection became free in time; \
+                 retry later",
+            )
+            .with_cause(cause),
+            StoreError::Contended(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contended",
+                "the change waited too long for concurrent changes to the same data; retry \
+                 later",
+            )
+            .with_cause(cause),
+            // A schema this service does not expect (another version is rolling out) is a
+            // passing condition for the client, as an unreachable database is.
+            StoreError::Unavailable(_)
+            | StoreError::SchemaBehind { .. }
+            | StoreError::SchemaAhead { .. } => Problem::unavailable().with_cause(cause),
+            StoreError::PoolCidrChanged(_) | StoreError::Corrupt(_) | StoreError::Unknown(_) => {
+                Problem::internal(cause)
             }
-            StoreError::Unknown(cause) => Problem::internal(format!("{cause:#}")),
         }
     }
 }
@@ -55,9 +74,9 @@ impl From<ListError> for Problem {
     fn from(error: ListError) -> Self {
         let detail = error.to_string();
         match error {
-            ListError::UnknownFilter { .. } | ListError::BadLimit { .. } => {
-                Problem::bad_request("invalid-query", detail)
-            }
+            ListError::UnknownFilter { .. }
+            | ListError::BadLimit { .. }
+            | ListError::BadOffset { .. } => Problem::bad_request("invalid-query", detail),
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
             ListError::Store(e) => e.into(),
         }
@@ -76,6 +95,11 @@ impl From<ActError> for Problem {
                     Some(conflict.allowed.iter().map(|a| (*a).into()).collect());
                 problem
             }
+            ActError::Contended { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contended",
+                format!("{error}; retry later"),
+            ),
             ActError::Store(e) => e.into(),
         }
     }
@@ -164,7 +188,7 @@ failure!(
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or names an unknown region or type, or an invalid name.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -174,7 +198,7 @@ failure!(
         400 => "The id is not a UUID.",
         404 => "No server has this id.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -183,7 +207,7 @@ failure!(
     ListFailure {
         400 => "A filter, `limit`, `offset` or `cursor` is invalid.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -197,7 +221,7 @@ failure!(
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or an unknown action.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -207,7 +231,7 @@ failure!(
         400 => "The id is not a UUID, or `limit` is invalid.",
         404 => "No server has this id.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -215,7 +239,7 @@ failure!(
     /// Why reading the catalog failed.
     CatalogFailure {
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 
@@ -227,7 +251,7 @@ failure!(
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or `seconds` is out of range.",
         500 => "The service failed.",
-        503 => "The store is unavailable; retry after `Retry-After` seconds.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use fleet_domain::service::{Engine, ManualClock, ServerService};
+use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
 use futures::lock::Mutex;
 use slog::Logger;
 
@@ -99,6 +99,8 @@ impl VirtualClock {
 pub struct AppState {
     /// The client-facing use cases.
     pub servers: Arc<ServerService>,
+    /// The catalog and its pools' usage.
+    pub catalog: Arc<CatalogService>,
     /// Present only in virtual-clock mode; enables `/admin/clock`.
     pub virtual_clock: Option<Arc<VirtualClock>>,
     /// Answers `/readyz`.
@@ -117,6 +119,7 @@ impl AppState {
     /// documents.
     pub fn new(
         servers: Arc<ServerService>,
+        catalog: Arc<CatalogService>,
         virtual_clock: Option<VirtualClock>,
         readiness: Arc<dyn Readiness>,
         metrics: Arc<dyn MetricsExporter>,
@@ -125,6 +128,7 @@ impl AppState {
         let specs = Arc::new(spec::generate(virtual_clock.is_some()));
         Self {
             servers,
+            catalog,
             virtual_clock: virtual_clock.map(Arc::new),
             readiness,
             metrics,

@@ -10,8 +10,8 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{MockClock, MockStore};
-use fleet_domain::service::{Engine, ManualClock, ServerService};
+use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus};
+use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
 use fleet_domain::{Catalog, LifecycleConfig, Money, Server, ServerId, ServerState};
 use fleet_http::{AppState, MetricsExporter, NotReady, Readiness, VirtualClock};
 use serde_json::{Value, json};
@@ -82,8 +82,13 @@ fn state(
             Arc::new(Engine::new(store, manual, config, 100)),
         )
     });
+    let catalog = CatalogService::new(
+        Arc::new(Catalog::default()),
+        Arc::new(MockStoreStatus::new()),
+    );
     web::Data::new(AppState::new(
         Arc::new(servers),
+        Arc::new(catalog),
         virtual_clock,
         Arc::new(Probe(ready)),
         Arc::new(Metrics),
@@ -282,6 +287,7 @@ async fn bad_list_parameters_are_400_problems() {
         "limit=101",
         "limit=-1",
         "offset=-5",
+        "offset=10001",
         "cursor=not-a-cursor",
         "state=sleeping",
         "status=sleeping",
@@ -375,6 +381,60 @@ async fn an_unavailable_store_is_503_with_retry_after_and_no_cause_shown() {
     );
     let body = problem(response, 503, "unavailable").await;
     assert!(!body.to_string().contains("secret"), "{body}");
+}
+
+#[actix_web::test]
+async fn an_offset_past_the_cap_names_the_cap_and_the_cursor() {
+    let body = problem(
+        send(
+            MockStore::new(),
+            TestRequest::get().uri("/servers?offset=10001"),
+        )
+        .await,
+        400,
+        "invalid-query",
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("10000") && detail.contains("cursor"),
+        "{body}"
+    );
+}
+
+#[actix_web::test]
+async fn an_overloaded_or_contended_store_is_503_with_retry_after() {
+    for (error, slug) in [
+        (
+            StoreError::Saturated {
+                waited: std::time::Duration::from_millis(250),
+            },
+            "overloaded",
+        ),
+        (
+            StoreError::Contended(anyhow::anyhow!("database is locked")),
+            "contended",
+        ),
+    ] {
+        let error = std::sync::Mutex::new(Some(error));
+        let mut store = MockStore::new();
+        store
+            .expect_get()
+            .returning(move |_| Err(error.lock().expect("lock").take().expect("one call")));
+        let response = send(
+            store,
+            TestRequest::get().uri(&format!("/servers/{}", uuid::Uuid::new_v4())),
+        )
+        .await;
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(&b"5"[..])
+        );
+        problem(response, 503, slug).await;
+    }
 }
 
 #[actix_web::test]

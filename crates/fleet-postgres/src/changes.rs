@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::rows::{FreeRow, ServerRow, server_columns};
-use crate::schema::{events, ip_free, usage_records};
+use crate::schema::{events, free_addresses, usage_records};
 use crate::{fixed, mapping};
 
 /// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
@@ -111,7 +111,7 @@ pub(crate) async fn write(
         })
         .collect();
     for chunk in freed.chunks(INSERT_CHUNK) {
-        diesel::insert_into(ip_free::table)
+        diesel::insert_into(free_addresses::table)
             .values(chunk)
             .execute(conn)
             .await?;

@@ -18,6 +18,9 @@ pub struct PgPoolConfig {
     /// it sees the close; the query only adds a round trip to every
     /// request (GET by id measured 0.37 → 0.49 of the direct-select limit without it).
     pub check_connections: bool,
+    /// How long a statement waits for a row or table lock another transaction holds before
+    /// the store answers `Contended` (Postgres's `lock_timeout`, set on every connection).
+    pub lock_timeout: Duration,
 }
 
 impl Default for PgPoolConfig {
@@ -28,6 +31,7 @@ impl Default for PgPoolConfig {
             create_timeout: Duration::from_secs(5),
             recycle_timeout: Duration::from_secs(5),
             check_connections: false,
+            lock_timeout: Duration::from_secs(5),
         }
     }
 }

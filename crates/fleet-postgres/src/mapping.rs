@@ -2,50 +2,49 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use anyhow::{Context, anyhow};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::ports::BadRow;
 use fleet_domain::{IpPool, Money, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{EventRow, NewEventRow, NewUsageRow, PoolRow, ServerRow, UsageRow};
-
-/// A stored row the domain cannot read: the database holds something the code never wrote.
-pub(crate) type MappingError = anyhow::Error;
 
 /// An address as stored in an `inet` column.
 pub(crate) fn inet(addr: Ipv4Addr) -> IpNet {
     IpNet::V4(Ipv4Net::from(addr))
 }
 
-fn ipv4(net: IpNet) -> Result<Ipv4Addr, MappingError> {
+fn ipv4(net: IpNet) -> Result<Ipv4Addr, BadRow> {
     match net.addr() {
         IpAddr::V4(addr) if net.prefix_len() == 32 => Ok(addr),
-        _ => Err(anyhow!("stored address {net} is not a single IPv4 address")),
+        _ => Err(BadRow::new("servers.ip", net)),
     }
 }
 
 /// The domain pool of a stored pool row.
-pub(crate) fn pool(row: &PoolRow) -> Result<IpPool, MappingError> {
+pub(crate) fn pool(row: &PoolRow) -> Result<IpPool, BadRow> {
+    let bad = || BadRow::new("ip_pools.cidr", row.cidr);
     let IpNet::V4(net) = row.cidr else {
-        return Err(anyhow!("pool of {} is not IPv4: {}", row.region, row.cidr));
+        return Err(bad());
     };
-    IpPool::new(net).with_context(|| format!("pool of {}", row.region))
+    IpPool::new(net).map_err(|_| bad())
 }
 
-fn state(name: &str) -> Result<ServerState, MappingError> {
-    name.parse().map_err(|e| anyhow!("stored state: {e}"))
+/// A stored state of `column`.
+pub(crate) fn state(column: &'static str, name: &str) -> Result<ServerState, BadRow> {
+    name.parse().map_err(|_| BadRow::new(column, name))
 }
 
-fn optional_state(name: Option<&str>) -> Result<Option<ServerState>, MappingError> {
-    name.map(state).transpose()
+fn optional_state(column: &'static str, name: Option<&str>) -> Result<Option<ServerState>, BadRow> {
+    name.map(|name| state(column, name)).transpose()
 }
 
 /// A stored server.
-pub(crate) fn server(row: ServerRow) -> Result<Server, MappingError> {
+pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
     Ok(Server {
         id: row.id.into(),
-        state: state(&row.state)?,
+        state: state("servers.state", &row.state)?,
         ip: row.ip.map(ipv4).transpose()?,
         name: row.name,
         region: row.region,
@@ -65,18 +64,18 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, MappingError> {
 }
 
 /// A stored event.
-pub(crate) fn event(row: EventRow) -> Result<Event, MappingError> {
+pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
     Ok(Event {
         id: row.id,
         event: NewEvent {
             server_id: row.server_id.into(),
             at: row.at,
             kind: EventKind::parse(&row.kind)
-                .ok_or_else(|| anyhow!("stored event kind '{}'", row.kind))?,
-            from_state: optional_state(row.from_state.as_deref())?,
-            to_state: optional_state(row.to_state.as_deref())?,
+                .ok_or_else(|| BadRow::new("events.kind", &row.kind))?,
+            from_state: optional_state("events.from_state", row.from_state.as_deref())?,
+            to_state: optional_state("events.to_state", row.to_state.as_deref())?,
             actor: Actor::parse(&row.actor)
-                .ok_or_else(|| anyhow!("stored actor '{}'", row.actor))?,
+                .ok_or_else(|| BadRow::new("events.actor", &row.actor))?,
             request_id: row.request_id,
             message: row.message,
         },

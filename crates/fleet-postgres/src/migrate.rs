@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::anyhow;
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
@@ -10,6 +10,7 @@ use diesel::pg::Pg;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use fleet_domain::error::StoreError;
 
 /// The migrations of `migrations/postgres`, compiled into the binary.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -30,38 +31,92 @@ pub(crate) fn known_versions() -> anyhow::Result<Vec<String>> {
 }
 
 /// Applies the pending migrations to the database at `url`, blocking; run it off the runtime.
-pub(crate) fn run(url: &str) -> anyhow::Result<()> {
-    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url)
-        .context("connecting to the database to migrate it")?;
+pub(crate) fn run(url: &str) -> Result<(), StoreError> {
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(url).map_err(|e| {
+        StoreError::Unavailable(anyhow!("connecting to the database to migrate it: {e}"))
+    })?;
     conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
-        .context("waiting for the migration lock")?;
+        .map_err(|e| failed("waiting for the migration lock", e))?;
     let result = apply_pending(&mut conn);
     let unlocked = conn
         .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
-        .context("releasing the migration lock");
+        .map_err(|e| failed("releasing the migration lock", e));
     result.and(unlocked)
 }
 
-fn apply_pending(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> anyhow::Result<()> {
-    let known: HashSet<String> = known_versions()?.into_iter().collect();
-    let applied = conn
+fn apply_pending(conn: &mut AsyncConnectionWrapper<AsyncPgConnection>) -> Result<(), StoreError> {
+    let known = known_versions().map_err(StoreError::Unknown)?;
+    let known_set: HashSet<&String> = known.iter().collect();
+    let mut applied: Vec<String> = conn
         .applied_migrations()
-        .map_err(|e| anyhow!("reading the applied migrations: {e}"))?;
-    let mut unknown: Vec<String> = applied
+        .map_err(|e| failed("reading the applied migrations", e))?
         .iter()
         .map(ToString::to_string)
-        .filter(|v| !known.contains(v))
         .collect();
-    if !unknown.is_empty() {
-        unknown.sort();
-        bail!(
-            "the database has migrations this fleet binary does not know ({}): it was \
-             migrated by a newer fleet. Run that newer version against it, or point this one \
-             at a database it migrated itself",
-            unknown.join(", ")
-        );
+    applied.sort();
+    if !applied.iter().all(|v| known_set.contains(v)) {
+        return Err(StoreError::SchemaAhead {
+            applied: applied.pop().unwrap_or_default(),
+            known: known.last().cloned().unwrap_or_default(),
+        });
     }
     conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow!("applying migrations: {e}"))?;
+        .map_err(|e| failed("applying migrations", e))?;
     Ok(())
+}
+
+/// Whether the newest migration applied to the database is `expected`, the newest this
+/// fleet embeds. Migration versions are timestamps, ordered as strings.
+pub(crate) fn compare(applied: Option<String>, expected: &str) -> Result<(), StoreError> {
+    match applied {
+        Some(version) if version == expected => Ok(()),
+        Some(version) if version.as_str() > expected => Err(StoreError::SchemaAhead {
+            applied: version,
+            known: expected.to_owned(),
+        }),
+        applied => Err(StoreError::SchemaBehind {
+            applied,
+            expected: expected.to_owned(),
+        }),
+    }
+}
+
+fn failed(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unknown(anyhow!("{what}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_domain::error::StoreError;
+
+    use super::compare;
+
+    const EXPECTED: &str = "20260101000000";
+
+    #[test]
+    fn the_current_schema_is_no_mismatch() {
+        assert!(compare(Some(EXPECTED.to_owned()), EXPECTED).is_ok());
+    }
+
+    #[test]
+    fn a_database_behind_the_code_needs_the_migrations() {
+        for applied in [None, Some("20250101000000".to_owned())] {
+            let error = compare(applied.clone(), EXPECTED).expect_err("a mismatch");
+            assert!(
+                matches!(&error, StoreError::SchemaBehind { applied: a, expected }
+                    if *a == applied && expected == EXPECTED),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_database_ahead_of_the_code_needs_a_newer_fleet_not_the_migrations() {
+        let error = compare(Some("29991231235959".to_owned()), EXPECTED).expect_err("a mismatch");
+        assert!(
+            matches!(&error, StoreError::SchemaAhead { applied, known }
+                if applied == "29991231235959" && known == EXPECTED),
+            "{error:?}"
+        );
+    }
 }

@@ -2,20 +2,19 @@
 
 use std::collections::HashMap;
 
-use anyhow::anyhow;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::IpPool;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{PoolCidrChanged, PoolUsage};
+use fleet_domain::ports::{BadRow, PoolCidrChanged, PoolUsage};
 use ipnet::IpNet;
 
 use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::PoolRow;
-use crate::schema::{ip_free, ip_pools};
+use crate::schema::{free_addresses, ip_pools};
 
 /// Creates the missing pools of `regions` and checks the existing ones still have their
 /// CIDR; runs inside the caller's transaction.
@@ -33,7 +32,7 @@ pub(crate) async fn sync(
                 region: r.name.clone(),
                 cidr: IpNet::V4(r.cidr.network()),
                 size: i64::try_from(r.cidr.size())
-                    .map_err(|_| TxError::Corrupt(anyhow!("pool {} is too large", r.cidr)))?,
+                    .map_err(|_| BadRow::new("ip_pools.size", r.cidr.size()))?,
                 next_offset: 0,
             })
         })
@@ -56,13 +55,13 @@ pub(crate) async fn sync(
         };
         let pool = mapping::pool(row).map_err(TxError::Corrupt)?;
         if pool != spec.cidr {
-            return Err(TxError::Store(StoreError::Unknown(anyhow::Error::new(
+            return Err(TxError::Store(StoreError::PoolCidrChanged(
                 PoolCidrChanged {
                     region: spec.name.clone(),
                     stored: pool,
                     wanted: spec.cidr,
                 },
-            ))));
+            )));
         }
     }
     Ok(())
@@ -90,9 +89,9 @@ pub(crate) async fn usage(conn: &mut AsyncPgConnection) -> Result<Vec<PoolUsage>
         .select(PoolRow::as_select())
         .load(conn)
         .await?;
-    let released: HashMap<String, i64> = ip_free::table
-        .group_by(ip_free::region)
-        .select((ip_free::region, count_star()))
+    let released: HashMap<String, i64> = free_addresses::table
+        .group_by(free_addresses::region)
+        .select((free_addresses::region, count_star()))
         .load::<(String, i64)>(conn)
         .await?
         .into_iter()
@@ -101,14 +100,11 @@ pub(crate) async fn usage(conn: &mut AsyncPgConnection) -> Result<Vec<PoolUsage>
         .into_iter()
         .map(|row| {
             let cidr = mapping::pool(&row).map_err(TxError::Corrupt)?;
-            let count = |n: i64| {
-                u64::try_from(n)
-                    .map_err(|_| TxError::Corrupt(anyhow!("pool {} counts {n}", row.region)))
-            };
+            let count = |n: i64| u64::try_from(n).map_err(|_| BadRow::new("ip_pools counter", n));
             let next_offset = count(row.next_offset)?;
             let released = count(released.get(&row.region).copied().unwrap_or(0))?;
             PoolUsage::from_counter(row.region, cidr, next_offset, released)
-                .map_err(|e| TxError::Corrupt(e.into()))
+                .map_err(|e| TxError::Corrupt(BadRow::new("ip_pools counter", e)))
         })
         .collect()
 }

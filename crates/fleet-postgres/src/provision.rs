@@ -8,13 +8,12 @@
 //! transaction, the lock was held over three round trips to fleetd.) The statement is
 //! prepared once per connection.
 
-use anyhow::anyhow;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{BigInt, Inet, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{OptionalExtension, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use fleet_domain::ports::ProvisionStoreError;
+use fleet_domain::ports::{BadRow, ProvisionStoreError};
 use fleet_domain::{IpPool, NewServer, Server};
 use ipnet::IpNet;
 use uuid::Uuid;
@@ -31,9 +30,9 @@ use crate::rows::{NewEventRow, ServerRow, server_columns};
 pub const PROVISION_STATEMENT: &str = concat!(
     "\
 WITH released AS (
-    DELETE FROM ip_free
+    DELETE FROM free_addresses
     WHERE (region, ip_offset) = (
-        SELECT region, ip_offset FROM ip_free WHERE region = $1
+        SELECT region, ip_offset FROM free_addresses WHERE region = $1
         ORDER BY ip_offset LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING ip_offset
 ), counted AS (
@@ -123,7 +122,7 @@ pub(crate) async fn provision(
     let region = &server.region;
     let first = pool
         .address(0)
-        .ok_or_else(|| TxError::Corrupt(anyhow!("pool {pool} of {region} has no address")))?;
+        .ok_or_else(|| BadRow::new("ip_pools.cidr", pool))?;
     let row: Option<ServerRow> = Provision {
         server,
         id: server.id.as_uuid(),
@@ -154,12 +153,9 @@ fn check_address(pool: IpPool, row: &ServerRow) -> Result<(), TxError> {
     if expected.is_some() && expected == row.ip {
         return Ok(());
     }
-    Err(TxError::Corrupt(anyhow!(
-        "server {} of {} was given address {:?} at offset {:?}, not pool {pool}'s address there",
-        row.id,
-        row.region,
-        row.ip,
-        row.ip_offset
+    Err(TxError::Corrupt(BadRow::new(
+        "servers.ip",
+        format!("{:?} at offset {:?} of pool {pool}", row.ip, row.ip_offset),
     )))
 }
 

@@ -110,10 +110,9 @@ pub(crate) async fn count_by_state(
         .await?;
     rows.into_iter()
         .map(|(state, n)| {
-            state
-                .parse::<ServerState>()
+            mapping::state("servers.state", &state)
                 .map(|state| (state, n))
-                .map_err(|e| TxError::Corrupt(anyhow::anyhow!("stored state: {e}")))
+                .map_err(TxError::from)
         })
         .collect()
 }

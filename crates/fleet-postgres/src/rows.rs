@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use ipnet::IpNet;
 use uuid::Uuid;
 
-use crate::schema::{events, ip_free, ip_pools, servers, usage_records};
+use crate::schema::{events, free_addresses, ip_pools, servers, usage_records};
 
 /// A row of `ip_pools`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -17,9 +17,9 @@ pub(crate) struct PoolRow {
     pub next_offset: i64,
 }
 
-/// A row of `ip_free`.
+/// A row of `free_addresses`.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = ip_free)]
+#[diesel(table_name = free_addresses)]
 pub(crate) struct FreeRow {
     pub region: String,
     pub ip_offset: i64,

@@ -17,7 +17,7 @@ diesel::table! {
 
 diesel::table! {
     /// Released offsets, free to hand out again.
-    ip_free (region, ip_offset) {
+    free_addresses (region, ip_offset) {
         /// The pool.
         region -> Text,
         /// The released offset.
@@ -111,9 +111,15 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(ip_free -> ip_pools (region));
+diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
 diesel::joinable!(events -> servers (server_id));
 diesel::joinable!(usage_records -> servers (server_id));
 
-diesel::allow_tables_to_appear_in_same_query!(ip_pools, ip_free, servers, events, usage_records);
+diesel::allow_tables_to_appear_in_same_query!(
+    ip_pools,
+    free_addresses,
+    servers,
+    events,
+    usage_records
+);

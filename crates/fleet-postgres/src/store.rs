@@ -5,8 +5,9 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use diesel::QueryableByName;
 use diesel::result::{ConnectionError, ConnectionResult};
 use diesel::sql_types::Text;
@@ -14,13 +15,13 @@ use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store, StoreStatus,
 };
 use fleet_domain::{
     IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
@@ -122,14 +123,14 @@ impl PgStore {
         })
     }
 
-    /// Applies the embedded migrations that the database lacks, refusing (with a message
-    /// that says so) a database migrated by a newer fleet. Replicas starting together
+    /// Applies the embedded migrations that the database lacks, refusing a database
+    /// migrated by a newer fleet ([`StoreError::SchemaAhead`]). Replicas starting together
     /// migrate one at a time.
-    pub async fn migrate(&self) -> anyhow::Result<()> {
+    pub async fn migrate(&self) -> Result<(), StoreError> {
         let url = self.shared.url.clone();
         tokio::task::spawn_blocking(move || migrate::run(&url))
             .await
-            .context("the migration task failed")?
+            .map_err(|e| StoreError::Unknown(anyhow!("the migration task failed: {e}")))?
     }
 
     /// The connections open and in use, over every pool of this store and of the stores
@@ -154,7 +155,10 @@ impl PgStore {
     }
 
     async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
-        self.pool.get().await.map_err(errors::pool)
+        self.pool
+            .get()
+            .await
+            .map_err(|e| errors::pool(e, self.shared.config.wait_timeout))
     }
 
     /// The pool of `region`, read from the database the first time.
@@ -194,9 +198,9 @@ fn build_pool(
     runtime: Option<Handle>,
 ) -> Result<Pool<AsyncPgConnection>, StoreError> {
     let mut manager_config = ManagerConfig::default();
-    if let Some(runtime) = runtime {
-        manager_config.custom_setup = Box::new(move |url| establish_on(&runtime, url));
-    }
+    let lock_timeout = config.lock_timeout;
+    manager_config.custom_setup =
+        Box::new(move |url| establish_on(runtime.as_ref(), url, lock_timeout));
     manager_config.recycling_method = if config.check_connections {
         RecyclingMethod::Verified
     } else {
@@ -214,14 +218,30 @@ fn build_pool(
         .map_err(|e| StoreError::Unknown(anyhow!("building the connection pool: {e}")))
 }
 
-/// Opens a connection on `runtime`, so that its socket is registered with that runtime and
-/// the task diesel-async spawns to drive it runs there, not on the caller's runtime.
+/// Opens a connection whose statements wait at most `lock_timeout` for a lock another
+/// transaction holds (then fail as `Contended`, rather than queue without end). On
+/// `runtime` if given, so that its socket is registered with that runtime and the task
+/// diesel-async spawns to drive it runs there, not on the caller's runtime.
 fn establish_on(
-    runtime: &Handle,
+    runtime: Option<&Handle>,
     url: &str,
+    lock_timeout: Duration,
 ) -> Pin<Box<dyn Future<Output = ConnectionResult<AsyncPgConnection>> + Send>> {
     let url = url.to_owned();
-    let task = runtime.spawn(async move { AsyncPgConnection::establish(&url).await });
+    let establish = async move {
+        let mut conn = AsyncPgConnection::establish(&url).await?;
+        conn.batch_execute(&format!(
+            "SET lock_timeout = {}",
+            lock_timeout.as_millis().max(1)
+        ))
+        .await
+        .map_err(|e| ConnectionError::BadConnection(format!("setting lock_timeout: {e}")))?;
+        Ok(conn)
+    };
+    let Some(runtime) = runtime else {
+        return Box::pin(establish);
+    };
+    let task = runtime.spawn(establish);
     Box::pin(async move {
         task.await.unwrap_or_else(|e| {
             Err(ConnectionError::BadConnection(format!(
@@ -277,16 +297,6 @@ impl Store for PgStore {
         Ok(reads::usage(&mut conn, id).await?)
     }
 
-    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
-        let mut conn = self.conn().await?;
-        Ok(pools::usage(&mut conn).await?)
-    }
-
-    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
-        let mut conn = self.conn().await?;
-        Ok(reads::count_by_state(&mut conn).await?)
-    }
-
     async fn process_due(
         &self,
         work: DueWork,
@@ -304,66 +314,30 @@ impl Store for PgStore {
         let mut conn = self.conn().await?;
         Ok(due::earliest(&mut conn).await?)
     }
+}
 
+#[async_trait::async_trait]
+impl StoreStatus for PgStore {
+    /// A database without the migrations table (never migrated) is `SchemaBehind`.
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let applied =
-            diesel::sql_query("SELECT max(version) AS version FROM __diesel_schema_migrations")
-                .get_result::<Version>(&mut conn)
-                .await
-                .map_err(|e| StoreError::Unavailable(anyhow!("reading the schema version: {e}")))?;
-        match schema_mismatch(applied.version.as_deref(), &self.shared.schema_version) {
-            None => Ok(()),
-            Some(reason) => Err(StoreError::Unavailable(anyhow!(reason))),
-        }
-    }
-}
-
-/// What is wrong when the newest migration applied to the database is not `expected`, the
-/// newest this fleet embeds. Migration versions are timestamps, ordered as strings.
-fn schema_mismatch(applied: Option<&str>, expected: &str) -> Option<String> {
-    match applied {
-        Some(version) if version == expected => None,
-        Some(version) if version > expected => Some(format!(
-            "the database schema is at {version}, newer than the {expected} this fleet \
-             knows: it was migrated by a newer fleet. Run that newer version against it"
-        )),
-        Some(version) => Some(format!(
-            "the database schema is at {version}, older than the {expected} this fleet \
-             expects: run the migrations"
-        )),
-        None => Some(format!(
-            "the database has no migrations applied, this fleet expects {expected}: run the \
-             migrations"
-        )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::schema_mismatch;
-
-    #[test]
-    fn the_current_schema_is_no_mismatch() {
-        assert_eq!(
-            schema_mismatch(Some("20260101000000"), "20260101000000"),
-            None
-        );
+        let applied = diesel::sql_query(
+            "SELECT CASE WHEN to_regclass('__diesel_schema_migrations') IS NULL THEN NULL \
+             ELSE (SELECT max(version) FROM __diesel_schema_migrations) END AS version",
+        )
+        .get_result::<Version>(&mut conn)
+        .await
+        .map_err(errors::db)?;
+        migrate::compare(applied.version, &self.shared.schema_version)
     }
 
-    #[test]
-    fn a_database_behind_the_code_needs_the_migrations() {
-        for applied in [None, Some("20250101000000")] {
-            let reason = schema_mismatch(applied, "20260101000000").expect("a mismatch");
-            assert!(reason.contains("run the migrations"), "{reason}");
-            assert!(!reason.contains("newer"), "{reason}");
-        }
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(pools::usage(&mut conn).await?)
     }
 
-    #[test]
-    fn a_database_ahead_of_the_code_needs_a_newer_fleet_not_the_migrations() {
-        let reason = schema_mismatch(Some("29991231235959"), "20260101000000").expect("a mismatch");
-        assert!(reason.contains("migrated by a newer fleet"), "{reason}");
-        assert!(!reason.contains("run the migrations"), "{reason}");
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::count_by_state(&mut conn).await?)
     }
 }

@@ -24,7 +24,7 @@ pub(crate) async fn apply(
         .await
         .optional()?;
     let Some(current) = current else {
-        return Ok(Applied::Stale);
+        return Ok(Applied::Missing);
     };
     let written = changes::write(conn, vec![(current, change.clone())]).await?;
     match written.into_iter().next() {

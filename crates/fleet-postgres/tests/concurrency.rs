@@ -11,15 +11,16 @@ use diesel::sql_types::BigInt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig};
-use fleet_domain::ports::{DueWork, ProvisionStoreError, Store};
+use fleet_domain::ports::{DueWork, ProvisionStoreError, Store, StoreStatus};
 use fleet_domain::{Action, RequestContext, Server};
+use fleet_postgres::PgStore;
 use futures::future::join_all;
 use support::{TestDb, new_server, t0};
 
 /// Two replicas: two stores, each with its own pool, over one database.
-async fn replicas(db: &TestDb, regions: &[(&str, &str)]) -> [Arc<dyn Store>; 2] {
-    let a: Arc<dyn Store> = Arc::new(db.store().await);
-    let b: Arc<dyn Store> = Arc::new(db.store().await);
+async fn replicas(db: &TestDb, regions: &[(&str, &str)]) -> [Arc<PgStore>; 2] {
+    let a: Arc<PgStore> = Arc::new(db.store().await);
+    let b: Arc<PgStore> = Arc::new(db.store().await);
     let specs: Vec<RegionSpec> = regions
         .iter()
         .map(|(name, cidr)| RegionSpec {
@@ -34,7 +35,7 @@ async fn replicas(db: &TestDb, regions: &[(&str, &str)]) -> [Arc<dyn Store>; 2] 
 }
 
 async fn provision_all(
-    replicas: &[Arc<dyn Store>; 2],
+    replicas: &[Arc<PgStore>; 2],
     regions: &[&str],
     n: usize,
 ) -> Vec<Result<Server, ProvisionStoreError>> {
@@ -79,14 +80,14 @@ async fn assert_addresses_consistent(db: &TestDb) {
     let used_without_server = count(
         &mut conn,
         "SELECT count(*) AS n FROM ip_pools p, generate_series(0, p.next_offset - 1) AS o \
-         WHERE NOT EXISTS (SELECT 1 FROM ip_free f WHERE f.region = p.region AND f.ip_offset = o) \
+         WHERE NOT EXISTS (SELECT 1 FROM free_addresses f WHERE f.region = p.region AND f.ip_offset = o) \
            AND NOT EXISTS (SELECT 1 FROM servers s WHERE s.region = p.region AND s.ip_offset = o)",
     )
     .await;
     assert_eq!(used_without_server, 0, "an address is used by no server");
     let held_but_free = count(
         &mut conn,
-        "SELECT count(*) AS n FROM servers s JOIN ip_free f \
+        "SELECT count(*) AS n FROM servers s JOIN free_addresses f \
          ON f.region = s.region AND f.ip_offset = s.ip_offset",
     )
     .await;

@@ -3,3 +3,4 @@
 mod support;
 
 fleet_store_conformance::suite!(support::fresh_store);
+fleet_store_conformance::tampering_suite!(support::tampered_store);

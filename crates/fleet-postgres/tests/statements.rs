@@ -109,7 +109,7 @@ async fn provisioning_is_one_statement_and_updates_are_prepared_once_per_connect
         .expect("a change");
         server = match store.apply(&change).await.expect("applied") {
             Applied::Done(server) => *server,
-            Applied::Stale => panic!("nothing else changed the server"),
+            other => panic!("nothing else changed the server: {other:?}"),
         };
     }
     assert_eq!(server.state, ServerState::Stopping);

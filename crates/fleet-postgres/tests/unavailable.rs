@@ -1,4 +1,5 @@
-//! A database that cannot be reached is `Unavailable` (a 503), never an unknown failure.
+//! A database that cannot be reached is `Unavailable` (a 503), never an unknown failure
+//! (saturation and contention are in the conformance suite).
 
 mod support;
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 use fleet_domain::ServerId;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{ProvisionStoreError, Store};
+use fleet_domain::ports::{ProvisionStoreError, Store, StoreStatus};
 use fleet_postgres::{PgPoolConfig, PgStore};
 use support::{TestDb, admin, exec};
 
@@ -18,6 +19,7 @@ fn quick() -> PgPoolConfig {
         create_timeout: Duration::from_secs(2),
         recycle_timeout: Duration::from_secs(2),
         check_connections: true,
+        ..PgPoolConfig::default()
     }
 }
 

@@ -9,6 +9,7 @@
 //! or on `fleetd`, and no type of its rows, schema or SQL leaves the crate.
 
 mod db;
+mod errors;
 mod location;
 mod mapping;
 mod migrate;
@@ -19,4 +20,5 @@ mod schema;
 mod store;
 
 pub use location::{LocationError, SqliteLocation};
+pub use open::SqliteOptions;
 pub use store::SqliteStore;

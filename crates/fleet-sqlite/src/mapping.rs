@@ -11,33 +11,11 @@ use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ids::ServerId;
 use fleet_domain::money::Money;
+use fleet_domain::ports::BadRow;
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 
 use crate::rows::{EventRow, NewEventRow, ServerRow, ServerUpdate, UsageRow};
-
-/// A stored value the domain cannot represent: the database was changed behind fleet's back.
-#[derive(Debug, thiserror::Error)]
-#[error("bad {column} in the database: '{value}'")]
-pub(crate) struct BadRow {
-    column: &'static str,
-    value: String,
-}
-
-impl BadRow {
-    pub(crate) fn new(column: &'static str, value: impl ToString) -> Self {
-        Self {
-            column,
-            value: value.to_string(),
-        }
-    }
-}
-
-impl From<BadRow> for diesel::result::Error {
-    fn from(bad: BadRow) -> Self {
-        diesel::result::Error::DeserializationError(Box::new(bad))
-    }
-}
 
 /// An instant as stored.
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
@@ -88,7 +66,7 @@ impl ServerRow {
             server_type: server.server_type.clone(),
             state: server.state.as_str().to_owned(),
             ip: server.ip.map(ip_text),
-            hourly_price: server.hourly_price.micros(),
+            hourly_price_micros: server.hourly_price.micros(),
             generation: server.generation,
             created_at: micros(server.created_at),
             updated_at: micros(server.updated_at),
@@ -98,7 +76,7 @@ impl ServerRow {
             transition_due_at: server.transition_due_at.map(micros),
             billed_until: server.billed_until.map(micros),
             billed_seconds: server.billed_seconds,
-            billed_amount: server.billed_amount.micros(),
+            billed_amount_micros: server.billed_amount.micros(),
         }
     }
 
@@ -111,7 +89,7 @@ impl ServerRow {
             server_type: self.server_type,
             state: state("state", &self.state)?,
             ip: self.ip.as_deref().map(ip).transpose()?,
-            hourly_price: Money::from_micros(self.hourly_price),
+            hourly_price: Money::from_micros(self.hourly_price_micros),
             generation: self.generation,
             created_at: instant("created_at", self.created_at)?,
             updated_at: instant("updated_at", self.updated_at)?,
@@ -121,7 +99,7 @@ impl ServerRow {
             transition_due_at: optional_instant("transition_due_at", self.transition_due_at)?,
             billed_until: optional_instant("billed_until", self.billed_until)?,
             billed_seconds: self.billed_seconds,
-            billed_amount: Money::from_micros(self.billed_amount),
+            billed_amount: Money::from_micros(self.billed_amount_micros),
         })
     }
 }
@@ -131,6 +109,7 @@ impl ServerUpdate {
     pub(crate) fn from_change(change: &StateChange) -> Self {
         let server = &change.server;
         Self {
+            name: server.name.clone(),
             state: server.state.as_str().to_owned(),
             generation: server.generation,
             updated_at: micros(server.updated_at),
@@ -140,7 +119,7 @@ impl ServerUpdate {
             transition_due_at: server.transition_due_at.map(micros),
             billed_until: server.billed_until.map(micros),
             billed_seconds: server.billed_seconds,
-            billed_amount: server.billed_amount.micros(),
+            billed_amount_micros: server.billed_amount.micros(),
         }
     }
 }
@@ -197,8 +176,8 @@ impl UsageRow {
             period_start: micros(record.period_start),
             period_end: micros(record.period_end),
             seconds: record.seconds,
-            hourly_price: record.hourly_price.micros(),
-            amount: record.amount.micros(),
+            hourly_price_micros: record.hourly_price.micros(),
+            amount_micros: record.amount.micros(),
         }
     }
 
@@ -209,8 +188,8 @@ impl UsageRow {
             period_start: instant("period_start", self.period_start)?,
             period_end: instant("period_end", self.period_end)?,
             seconds: self.seconds,
-            hourly_price: Money::from_micros(self.hourly_price),
-            amount: Money::from_micros(self.amount),
+            hourly_price: Money::from_micros(self.hourly_price_micros),
+            amount: Money::from_micros(self.amount_micros),
         })
     }
 }

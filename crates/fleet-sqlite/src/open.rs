@@ -1,6 +1,7 @@
 //! Opening a database: the file (or memory), its settings, and its migrations.
 
 use std::path::Path;
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, SqliteConnection};
@@ -9,12 +10,32 @@ use fleet_domain::error::StoreError;
 use crate::location::SqliteLocation;
 use crate::migrate;
 
-/// How long a writer waits for another process's write lock before giving up.
-const BUSY_TIMEOUT_MS: u32 = 5_000;
+/// How the store waits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// How long a request waits for the store's one connection before the store answers
+    /// `Saturated` (as long as the Postgres pool waits for a connection, by default).
+    pub wait_timeout: Duration,
+    /// How long a write waits for another process's write lock on the same file before the
+    /// store answers `Contended`.
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            wait_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
 
 /// Opens the database at `location` in WAL mode (files), with a busy timeout and foreign
 /// keys on, and brings its schema up to date.
-pub(crate) fn connect(location: &SqliteLocation) -> Result<SqliteConnection, StoreError> {
+pub(crate) fn connect(
+    location: &SqliteLocation,
+    options: &SqliteOptions,
+) -> Result<SqliteConnection, StoreError> {
     let (url, file) = match location {
         SqliteLocation::File(path) => (path_text(path)?, true),
         SqliteLocation::Memory => (":memory:", false),
@@ -30,12 +51,12 @@ pub(crate) fn connect(location: &SqliteLocation) -> Result<SqliteConnection, Sto
         ""
     };
     conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; {journal} \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"
+        "PRAGMA busy_timeout = {}; {journal} \
+         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        options.busy_timeout.as_millis()
     ))
     .map_err(|e| StoreError::Unavailable(anyhow::anyhow!("configuring {location}: {e}")))?;
-    migrate::migrate(&mut conn)
-        .map_err(|e| StoreError::Unknown(anyhow::anyhow!("SQLite database {location}: {e}")))?;
+    migrate::migrate(&mut conn)?;
     Ok(conn)
 }
 

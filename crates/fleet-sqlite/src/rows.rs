@@ -15,7 +15,7 @@ pub(crate) struct ServerRow {
     pub server_type: String,
     pub state: String,
     pub ip: Option<String>,
-    pub hourly_price: i64,
+    pub hourly_price_micros: i64,
     pub generation: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -25,7 +25,7 @@ pub(crate) struct ServerRow {
     pub transition_due_at: Option<i64>,
     pub billed_until: Option<i64>,
     pub billed_seconds: i64,
-    pub billed_amount: i64,
+    pub billed_amount_micros: i64,
 }
 
 /// What a state change may move on a server: everything but its identity, name, placement,
@@ -33,6 +33,7 @@ pub(crate) struct ServerRow {
 /// Serialized, field for column, into the JSON the batch update reads (see `ops::batch`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct ServerUpdate {
+    pub name: String,
     pub state: String,
     pub generation: i64,
     pub updated_at: i64,
@@ -42,7 +43,7 @@ pub(crate) struct ServerUpdate {
     pub transition_due_at: Option<i64>,
     pub billed_until: Option<i64>,
     pub billed_seconds: i64,
-    pub billed_amount: i64,
+    pub billed_amount_micros: i64,
 }
 
 /// The address a server holds, read before a batch update releases it.
@@ -89,8 +90,8 @@ pub(crate) struct UsageRow {
     pub period_start: i64,
     pub period_end: i64,
     pub seconds: i64,
-    pub hourly_price: i64,
-    pub amount: i64,
+    pub hourly_price_micros: i64,
+    pub amount_micros: i64,
 }
 
 /// A row of `ip_pools`.

@@ -24,7 +24,7 @@ diesel::table! {
         server_type -> Text,
         state -> Text,
         ip -> Nullable<Text>,
-        hourly_price -> BigInt,
+        hourly_price_micros -> BigInt,
         generation -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
@@ -34,7 +34,7 @@ diesel::table! {
         transition_due_at -> Nullable<BigInt>,
         billed_until -> Nullable<BigInt>,
         billed_seconds -> BigInt,
-        billed_amount -> BigInt,
+        billed_amount_micros -> BigInt,
     }
 }
 
@@ -59,8 +59,8 @@ diesel::table! {
         period_start -> BigInt,
         period_end -> BigInt,
         seconds -> BigInt,
-        hourly_price -> BigInt,
-        amount -> BigInt,
+        hourly_price_micros -> BigInt,
+        amount_micros -> BigInt,
     }
 }
 

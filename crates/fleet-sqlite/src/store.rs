@@ -1,4 +1,4 @@
-//! `SqliteStore`: opening the database and the `Store` port over it.
+//! `SqliteStore`: opening the database and the store ports over it.
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use fleet_domain::catalog::RegionSpec;
@@ -7,19 +7,20 @@ use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;
 use fleet_domain::page::PageRequest;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store, StoreStatus,
 };
 use fleet_domain::server::{NewServer, Server, ServerFilter};
 use fleet_domain::state::ServerState;
 use fleet_domain::{StateChange, UsageRecord};
 
-use crate::db::{Db, roll_back_leftovers, store_error};
+use crate::db::{Db, roll_back_leftovers};
+use crate::errors::TxError;
 use crate::location::SqliteLocation;
-use crate::ops::pools::PoolRefusal;
-use crate::ops::{Refused, changes, due, pools, reads};
+use crate::open::SqliteOptions;
+use crate::ops::{changes, due, pools, reads};
 use crate::{migrate, open};
 
-/// The embedded store: one SQLite database, file or memory, behind the domain's `Store` port.
+/// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
@@ -35,19 +36,29 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Opens the database at `location` with the default [`SqliteOptions`].
+    pub async fn open(location: SqliteLocation) -> Result<SqliteStore, StoreError> {
+        Self::open_with(location, SqliteOptions::default()).await
+    }
+
     /// Opens (creating if missing) the database at `location`, in WAL mode with a busy
     /// timeout and foreign keys on, and applies the migrations it lacks.
     ///
-    /// A database written by a newer fleet is refused. Call inside a tokio runtime.
-    pub async fn open(location: SqliteLocation) -> Result<SqliteStore, StoreError> {
+    /// A database written by a newer fleet is [`StoreError::SchemaAhead`]. Call inside a
+    /// tokio runtime.
+    pub async fn open_with(
+        location: SqliteLocation,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
         let target = location.clone();
-        let conn = tokio::task::spawn_blocking(move || open::connect(&target))
+        let wait_timeout = options.wait_timeout;
+        let conn = tokio::task::spawn_blocking(move || open::connect(&target, &options))
             .await
             .map_err(|e| {
                 StoreError::Unknown(anyhow::anyhow!("opening the database failed: {e}"))
             })??;
         Ok(SqliteStore {
-            db: Db::new(conn),
+            db: Db::new(conn, wait_timeout),
             location,
         })
     }
@@ -56,52 +67,33 @@ impl SqliteStore {
     pub fn location(&self) -> &SqliteLocation {
         &self.location
     }
-}
 
-/// A refused transaction as the port's error for provisioning.
-fn provision_error(refused: Refused<PoolRefusal>) -> ProvisionStoreError {
-    match refused {
-        Refused::Db(e) => ProvisionStoreError::Store(store_error(e)),
-        Refused::Because(PoolRefusal::NoPool(region)) => ProvisionStoreError::NoPool(region),
-        Refused::Because(PoolRefusal::Exhausted(region)) => {
-            ProvisionStoreError::PoolExhausted(region)
-        }
-        Refused::Because(refusal) => ProvisionStoreError::Store(pool_error(refusal)),
+    /// Runs a read or a whole transaction on the connection.
+    async fn run<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.db.run(task).await.map_err(StoreError::from)
     }
-}
-
-fn pool_error(refusal: PoolRefusal) -> StoreError {
-    StoreError::Unknown(match refusal {
-        PoolRefusal::CidrChanged(refusal) => anyhow::Error::new(refusal),
-        PoolRefusal::NoPool(region) => anyhow::anyhow!("region '{region}' has no pool"),
-        PoolRefusal::Exhausted(region) => anyhow::anyhow!("region '{region}' is exhausted"),
-    })
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError> {
         let regions = regions.to_vec();
-        let outcome = self
-            .db
-            .run(move |conn| Ok(conn.immediate_transaction(|conn| pools::sync(conn, &regions))))
-            .await?;
-        outcome.map_err(|refused| match refused {
-            Refused::Db(e) => store_error(e),
-            Refused::Because(refusal) => pool_error(refusal),
-        })
+        self.run(move |conn| conn.immediate_transaction(|conn| pools::sync(conn, &regions)))
+            .await
     }
 
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
-        let outcome = self
-            .db
-            .run(move |conn| Ok(conn.immediate_transaction(|conn| changes::provision(conn, &new))))
-            .await?;
-        outcome.map_err(provision_error)
+        self.db
+            .run(move |conn| conn.immediate_transaction(|conn| changes::provision(conn, &new)))
+            .await
+            .map_err(ProvisionStoreError::from)
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
-        self.db.run(move |conn| reads::get(conn, id)).await
+        self.run(move |conn| reads::get(conn, id)).await
     }
 
     async fn list(
@@ -110,43 +102,32 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError> {
         let (filter, page) = (filter.clone(), *page);
-        self.db
-            .run(move |conn| reads::list(conn, &filter, &page))
+        self.run(move |conn| reads::list(conn, &filter, &page))
             .await
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let change = change.clone();
-        let mut applied = self
-            .db
-            .run(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    changes::apply_all(conn, std::slice::from_ref(&change))
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let id = change.server.id;
+                let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
+                Ok(match written.into_iter().next().flatten() {
+                    Some(server) => Applied::Done(Box::new(server)),
+                    None if reads::exists(conn, id)? => Applied::Stale,
+                    None => Applied::Missing,
                 })
             })
-            .await?;
-        Ok(match applied.pop().flatten() {
-            Some(server) => Applied::Done(Box::new(server)),
-            None => Applied::Stale,
         })
+        .await
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.db
-            .run(move |conn| reads::events(conn, id, limit))
-            .await
+        self.run(move |conn| reads::events(conn, id, limit)).await
     }
 
     async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
-        self.db.run(move |conn| reads::usage(conn, id)).await
-    }
-
-    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
-        self.db.run(pools::usage).await
-    }
-
-    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
-        self.db.run(reads::count_by_state).await
+        self.run(move |conn| reads::usage(conn, id)).await
     }
 
     /// The claim is a `BEGIN IMMEDIATE` transaction held from reading the due servers to
@@ -157,7 +138,7 @@ impl Store for SqliteStore {
         limit: u32,
         plan: &Planner,
     ) -> Result<u32, StoreError> {
-        let mut session = self.db.session().await;
+        let mut session = self.db.session().await?;
         let due = session
             .run(move |conn| {
                 roll_back_leftovers(conn)?;
@@ -168,7 +149,7 @@ impl Store for SqliteStore {
             })
             .await?;
         let planned: Vec<StateChange> = due.iter().filter_map(plan).collect();
-        session
+        let applied = session
             .run(move |conn| match changes::apply_all(conn, &planned) {
                 Ok(applied) => {
                     AnsiTransactionManager::commit_transaction(conn)?;
@@ -179,24 +160,30 @@ impl Store for SqliteStore {
                     Err(e)
                 }
             })
-            .await
-            .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+            .await?;
+        Ok(u32::try_from(applied).unwrap_or(u32::MAX))
     }
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
-        self.db.run(due::earliest).await
+        self.run(due::earliest).await
+    }
+}
+
+#[async_trait::async_trait]
+impl StoreStatus for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|conn| {
+            conn.batch_execute("SELECT 1")?;
+            migrate::check(conn)
+        })
+        .await
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        let schema = self
-            .db
-            .run(|conn| {
-                conn.batch_execute("SELECT 1")?;
-                Ok(migrate::check(conn))
-            })
-            .await?;
-        schema.map_err(|e| {
-            StoreError::Unknown(anyhow::anyhow!("SQLite database {}: {e}", self.location))
-        })
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        self.run(pools::usage).await
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
+        self.run(reads::count_by_state).await
     }
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, ServerSpec};
-use fleet_domain::ports::{Applied, DueWork, Store};
+use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
 use fleet_domain::{
     Action, LifecycleConfig, Money, PageRequest, RequestContext, Server, ServerFilter, ServerId,
     ServerState, StateChange, TransitionDelays,

@@ -4,14 +4,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use fleet_domain::Action;
-use fleet_domain::ports::{ProvisionStoreError, Store};
+use fleet_domain::ports::ProvisionStoreError;
 
+use crate::TestedStore;
 use crate::fixtures::{
     act, all_servers, at, complete, get, new_server, pool, pools, provision, stopped,
 };
 
 /// Every server gets its own address, from its region's pool.
-pub async fn addresses_are_distinct_and_inside_the_pool(store: Arc<dyn Store>) {
+pub async fn addresses_are_distinct_and_inside_the_pool(store: Arc<dyn TestedStore>) {
     pools(
         &store,
         &[("lab-a", "10.10.0.0/28"), ("lab-b", "10.20.0.0/28")],
@@ -30,7 +31,7 @@ pub async fn addresses_are_distinct_and_inside_the_pool(store: Arc<dyn Store>) {
 }
 
 /// Stopping and starting a server keeps its address and keeps it allocated.
-pub async fn a_stopped_server_keeps_its_address(store: Arc<dyn Store>) {
+pub async fn a_stopped_server_keeps_its_address(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = stopped(&store, "lab-a", at(0)).await;
     let ip = server.ip.expect("a stopped server has its address");
@@ -45,7 +46,7 @@ pub async fn a_stopped_server_keeps_its_address(store: Arc<dyn Store>) {
 }
 
 /// A terminated server gives its address back, and a later server gets it.
-pub async fn a_terminated_server_releases_its_address_for_reuse(store: Arc<dyn Store>) {
+pub async fn a_terminated_server_releases_its_address_for_reuse(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/30")]).await;
     let first = provision(&store, "lab-a", at(0)).await;
     let second = provision(&store, "lab-a", at(1)).await;
@@ -74,7 +75,7 @@ pub async fn a_terminated_server_releases_its_address_for_reuse(store: Arc<dyn S
 }
 
 /// A full pool is `PoolExhausted` naming the region, and leaves no server, event or address.
-pub async fn pool_exhaustion_is_clean_and_leaves_nothing_behind(store: Arc<dyn Store>) {
+pub async fn pool_exhaustion_is_clean_and_leaves_nothing_behind(store: Arc<dyn TestedStore>) {
     pools(
         &store,
         &[("lab-a", "10.10.0.9/32"), ("lab-b", "10.20.0.0/24")],
@@ -106,7 +107,7 @@ pub async fn pool_exhaustion_is_clean_and_leaves_nothing_behind(store: Arc<dyn S
 }
 
 /// A /8 pool (16,777,214 addresses) works and reports its size without filling a table.
-pub async fn a_slash_8_pool_works(store: Arc<dyn Store>) {
+pub async fn a_slash_8_pool_works(store: Arc<dyn TestedStore>) {
     pools(&store, &[("big", "10.0.0.0/8")]).await;
     let a = provision(&store, "big", at(0)).await;
     let b = provision(&store, "big", at(1)).await;

@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use fleet_domain::ports::{Applied, Store};
-use fleet_domain::{Action, ServerId};
+use fleet_domain::ports::{Applied, DueWork};
+use fleet_domain::{Action, Server, ServerId, ServerState, lifecycle};
 
-use crate::fixtures::{act, apply, at, config, get, plan, pools, running};
+use crate::TestedStore;
+use crate::fixtures::{act, apply, at, config, get, plan, pools, processed, running};
 
 /// A change updates every field of the server and appends its events and usage.
-pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dyn Store>) {
+pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = running(&store, "lab-a", at(0)).await;
     let before_events = store.events(server.id, 100).await.expect("events").len();
@@ -32,7 +33,7 @@ pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dy
 }
 
 /// A change planned from an old generation is `Stale` and writes nothing at all.
-pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn Store>) {
+pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = running(&store, "lab-a", at(0)).await;
     let stop = plan(&server, Action::Stop, at(100), &config());
@@ -57,8 +58,9 @@ pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn Store>
     assert_eq!(again.generation, stopped.generation + 1);
 }
 
-/// A change to a server the store does not have is `Stale`, and creates nothing.
-pub async fn apply_to_an_unknown_server_is_stale(store: Arc<dyn Store>) {
+/// A change to a server the store does not have is `Missing` (not `Stale`: no replanning
+/// can make it apply), and creates nothing.
+pub async fn apply_to_an_unknown_server_is_missing(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = running(&store, "lab-a", at(0)).await;
     let mut change = plan(&server, Action::Stop, at(100), &config());
@@ -70,8 +72,37 @@ pub async fn apply_to_an_unknown_server_is_stale(store: Arc<dyn Store>) {
     for record in &mut change.usage {
         record.server_id = ghost;
     }
-    assert_eq!(store.apply(&change).await.expect("apply"), Applied::Stale);
+    assert_eq!(store.apply(&change).await.expect("apply"), Applied::Missing);
     assert_eq!(store.get(ghost).await.expect("get"), None);
     assert!(store.events(ghost, 100).await.expect("events").is_empty());
     assert!(store.usage(ghost).await.expect("usage").is_empty());
+}
+
+/// Every field a change carries is written, the name included, whether the change comes
+/// alone or in a worker's batch.
+pub async fn apply_writes_every_field_a_change_carries(store: Arc<dyn TestedStore>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = running(&store, "lab-a", at(0)).await;
+    let mut change = plan(&server, Action::Stop, at(100), &config());
+    change.server.name = "renamed-alone".to_owned();
+    let stopped = apply(&store, &change).await;
+    assert_eq!(stopped.name, "renamed-alone");
+    assert_eq!(get(&store, server.id).await.name, "renamed-alone");
+
+    let rename = |server: &Server| {
+        let mut change = lifecycle::plan_completion(server, at(1_000), &config())?;
+        change.server.name = "renamed-in-a-batch".to_owned();
+        Some(change)
+    };
+    let due = processed(
+        &store,
+        DueWork::Transitions { due_by: at(1_000) },
+        10,
+        &rename,
+    )
+    .await;
+    assert_eq!(due, 1);
+    let completed = get(&store, server.id).await;
+    assert_eq!(completed.name, "renamed-in-a-batch");
+    assert_eq!(completed.state, ServerState::Stopped);
 }

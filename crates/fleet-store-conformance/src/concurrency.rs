@@ -9,10 +9,11 @@ use fleet_domain::service::{ManualClock, ServerService};
 use fleet_domain::{Action, Catalog, RequestContext, Server};
 use futures::future::join_all;
 
+use crate::TestedStore;
 use crate::fixtures::{all_servers, at, config, new_server, pools, region, running};
 
 async fn provision_concurrently(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn TestedStore>,
     regions: &[&str],
     n: usize,
 ) -> Vec<Result<Server, ProvisionStoreError>> {
@@ -29,7 +30,7 @@ async fn provision_concurrently(
 }
 
 /// Many provisions at once all succeed, with distinct addresses.
-pub async fn concurrent_provisions_get_distinct_addresses(store: Arc<dyn Store>) {
+pub async fn concurrent_provisions_get_distinct_addresses(store: Arc<dyn TestedStore>) {
     pools(
         &store,
         &[("lab-a", "10.10.0.0/26"), ("lab-b", "10.20.0.0/26")],
@@ -48,7 +49,7 @@ pub async fn concurrent_provisions_get_distinct_addresses(store: Arc<dyn Store>)
 
 /// More concurrent provisions than addresses: exactly as many succeed as the pool holds,
 /// the rest are `PoolExhausted`, and no server is left without an address.
-pub async fn concurrent_provisions_exhaust_a_pool_cleanly(store: Arc<dyn Store>) {
+pub async fn concurrent_provisions_exhaust_a_pool_cleanly(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/28")]).await;
     let results = provision_concurrently(&store, &["lab-a"], 30).await;
     let mut addresses = HashSet::new();
@@ -70,7 +71,7 @@ pub async fn concurrent_provisions_exhaust_a_pool_cleanly(store: Arc<dyn Store>)
 
 /// Two conflicting actions (stop and reboot) at once through the service: exactly one wins
 /// and the other is a conflict, for every server.
-pub async fn concurrent_conflicting_actions_exactly_one_wins(store: Arc<dyn Store>) {
+pub async fn concurrent_conflicting_actions_exactly_one_wins(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let catalog = Catalog::new(
         vec![region("lab-a", "10.10.0.0/24")],
@@ -79,7 +80,7 @@ pub async fn concurrent_conflicting_actions_exactly_one_wins(store: Arc<dyn Stor
     .expect("a valid catalog");
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(at(100)));
     let service = Arc::new(ServerService::new(
-        Arc::clone(&store),
+        Arc::clone(&store) as Arc<dyn Store>,
         clock,
         Arc::new(catalog),
         config(),

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use fleet_domain::event::Actor;
 use fleet_domain::lifecycle;
-use fleet_domain::ports::{DueWork, Store};
+use fleet_domain::ports::DueWork;
 use fleet_domain::{Action, ServerState};
 
+use crate::TestedStore;
 use crate::fixtures::stopped;
 use crate::fixtures::{
     Offered, act, at, complete, config, get, pools, processed, provision, running,
@@ -15,7 +16,7 @@ use crate::fixtures::{
 
 /// Only transitions due by the instant are offered, earliest first, at most `limit` a call,
 /// each as stored; their completions are applied.
-pub async fn process_due_transitions_claims_due_rows_earliest_first(store: Arc<dyn Store>) {
+pub async fn process_due_transitions_claims_due_rows_earliest_first(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let settled = running(&store, "lab-a", at(0)).await;
     let third = provision(&store, "lab-a", at(20)).await;
@@ -47,7 +48,7 @@ pub async fn process_due_transitions_claims_due_rows_earliest_first(store: Arc<d
 }
 
 /// Open runs whose watermark is old enough are offered oldest first and accrued.
-pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn Store>) {
+pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let young = running(&store, "lab-a", at(100)).await;
     let second = running(&store, "lab-a", at(20)).await;
@@ -82,7 +83,7 @@ pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn St
 }
 
 /// Servers stopped long enough are offered oldest first and reaped, with the reaper named.
-pub async fn process_due_idle_reaps_stopped_servers_oldest_first(store: Arc<dyn Store>) {
+pub async fn process_due_idle_reaps_stopped_servers_oldest_first(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let second = stopped(&store, "lab-a", at(100)).await;
     let recent = stopped(&store, "lab-a", at(1000)).await;
@@ -117,7 +118,7 @@ pub async fn process_due_idle_reaps_stopped_servers_oldest_first(store: Arc<dyn 
 }
 
 /// A planner that returns `None` leaves the row as it is, and it is offered again later.
-pub async fn process_due_leaves_a_row_alone_when_the_planner_declines(store: Arc<dyn Store>) {
+pub async fn process_due_leaves_a_row_alone_when_the_planner_declines(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = provision(&store, "lab-a", at(0)).await;
     let work = DueWork::Transitions { due_by: at(60) };
@@ -132,7 +133,7 @@ pub async fn process_due_leaves_a_row_alone_when_the_planner_declines(store: Arc
 
 /// A planned change whose generation does not match the row is not applied, and is not
 /// counted, while the rest of the batch is.
-pub async fn process_due_is_guarded_by_generation(store: Arc<dyn Store>) {
+pub async fn process_due_is_guarded_by_generation(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let stale = provision(&store, "lab-a", at(0)).await;
     let fresh = provision(&store, "lab-a", at(1)).await;

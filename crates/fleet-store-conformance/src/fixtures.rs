@@ -7,8 +7,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
-use fleet_domain::ports::{Applied, DueWork, Planner, Store};
+use fleet_domain::ports::{Applied, DueWork, Planner};
 use fleet_domain::{Action, IpPool, Money, NewServer, RequestContext, Server, ServerId};
+
+use crate::TestedStore;
 
 /// The price of the servers the cases create.
 pub(crate) const PRICE: Money = Money::from_micros(11_600);
@@ -61,7 +63,7 @@ pub(crate) fn pool(cidr: &str) -> IpPool {
 }
 
 /// Syncs the store's pools to `regions` (name, CIDR).
-pub(crate) async fn pools(store: &Arc<dyn Store>, regions: &[(&str, &str)]) {
+pub(crate) async fn pools(store: &Arc<dyn TestedStore>, regions: &[(&str, &str)]) {
     let specs: Vec<RegionSpec> = regions.iter().map(|(n, c)| region(n, c)).collect();
     store.sync_pools(&specs).await.expect("sync_pools");
 }
@@ -84,7 +86,11 @@ pub(crate) fn new_server(region: &str, server_type: &str, now: DateTime<Utc>) ->
 }
 
 /// Provisions a `t2.micro` in `region` at `now`, which must succeed.
-pub(crate) async fn provision(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+pub(crate) async fn provision(
+    store: &Arc<dyn TestedStore>,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Server {
     store
         .provision(new_server(region, "t2.micro", now))
         .await
@@ -92,10 +98,10 @@ pub(crate) async fn provision(store: &Arc<dyn Store>, region: &str, now: DateTim
 }
 
 /// Applies a change that must not be stale, and returns the server after it.
-pub(crate) async fn apply(store: &Arc<dyn Store>, change: &StateChange) -> Server {
+pub(crate) async fn apply(store: &Arc<dyn TestedStore>, change: &StateChange) -> Server {
     match store.apply(change).await.expect("apply") {
         Applied::Done(server) => *server,
-        Applied::Stale => panic!("change to {} was stale", change.server.id),
+        other => panic!("change to {} was {other:?}", change.server.id),
     }
 }
 
@@ -113,7 +119,7 @@ pub(crate) fn plan(
 
 /// Applies `action` at `now` with the suite's config.
 pub(crate) async fn act(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn TestedStore>,
     server: &Server,
     action: Action,
     now: DateTime<Utc>,
@@ -122,27 +128,35 @@ pub(crate) async fn act(
 }
 
 /// Completes the server's transitional state at its due time.
-pub(crate) async fn complete(store: &Arc<dyn Store>, server: &Server) -> Server {
+pub(crate) async fn complete(store: &Arc<dyn TestedStore>, server: &Server) -> Server {
     let due = server.transition_due_at.expect("a transitional server");
     let change = lifecycle::plan_completion(server, due, &config()).expect("a due completion");
     apply(store, &change).await
 }
 
 /// A server provisioned at `now` and brought to `running` (10 s later).
-pub(crate) async fn running(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+pub(crate) async fn running(
+    store: &Arc<dyn TestedStore>,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Server {
     let server = provision(store, region, now).await;
     complete(store, &server).await
 }
 
 /// A server provisioned at `now`, run, and stopped (it is `stopped` from `now + 20 s`).
-pub(crate) async fn stopped(store: &Arc<dyn Store>, region: &str, now: DateTime<Utc>) -> Server {
+pub(crate) async fn stopped(
+    store: &Arc<dyn TestedStore>,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Server {
     let server = running(store, region, now).await;
     let stopping = act(store, &server, Action::Stop, now + TimeDelta::seconds(15)).await;
     complete(store, &stopping).await
 }
 
 /// The stored server with this id, which must exist.
-pub(crate) async fn get(store: &Arc<dyn Store>, id: ServerId) -> Server {
+pub(crate) async fn get(store: &Arc<dyn TestedStore>, id: ServerId) -> Server {
     store
         .get(id)
         .await
@@ -152,7 +166,7 @@ pub(crate) async fn get(store: &Arc<dyn Store>, id: ServerId) -> Server {
 
 /// How many servers one `process_due` call changed.
 pub(crate) async fn processed(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn TestedStore>,
     work: DueWork,
     limit: u32,
     plan: &Planner,
@@ -164,13 +178,13 @@ pub(crate) async fn processed(
 }
 
 /// Every server, in list order.
-pub(crate) async fn all_servers(store: &Arc<dyn Store>) -> Vec<Server> {
+pub(crate) async fn all_servers(store: &Arc<dyn TestedStore>) -> Vec<Server> {
     list(store, &ServerFilter::default(), 100, None, 0).await
 }
 
 /// One `list` call.
 pub(crate) async fn list(
-    store: &Arc<dyn Store>,
+    store: &Arc<dyn TestedStore>,
     filter: &ServerFilter,
     limit: u32,
     after: Option<&Server>,

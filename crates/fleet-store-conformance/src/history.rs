@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use fleet_domain::ports::Store;
 use fleet_domain::{Action, NewEvent, ServerId, lifecycle};
 
+use crate::TestedStore;
 use crate::fixtures::{apply, at, config, get, instant_config, plan, pools, provision, running};
 
 /// Events come newest first, `limit` caps them to the newest, and each server has its own.
-pub async fn events_are_newest_first_and_windowed(store: Arc<dyn Store>) {
+pub async fn events_are_newest_first_and_windowed(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let new = crate::fixtures::new_server("lab-a", "t2.micro", at(0));
     let mut appended: Vec<NewEvent> = vec![new.event.clone()];
@@ -66,7 +66,7 @@ pub async fn events_are_newest_first_and_windowed(store: Arc<dyn Store>) {
 }
 
 /// Events written at one instant (a zero-delay transition) are listed in reverse append order.
-pub async fn events_at_the_same_instant_keep_their_order(store: Arc<dyn Store>) {
+pub async fn events_at_the_same_instant_keep_their_order(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = running(&store, "lab-a", at(0)).await;
     let change = plan(&server, Action::Stop, at(100), &instant_config());
@@ -85,7 +85,7 @@ pub async fn events_at_the_same_instant_keep_their_order(store: Arc<dyn Store>) 
 }
 
 /// A server that never existed has no events and no usage.
-pub async fn history_of_an_unknown_server_is_empty(store: Arc<dyn Store>) {
+pub async fn history_of_an_unknown_server_is_empty(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     running(&store, "lab-a", at(0)).await;
     let ghost = ServerId::random();
@@ -95,7 +95,7 @@ pub async fn history_of_an_unknown_server_is_empty(store: Arc<dyn Store>) {
 
 /// Accruals and the closing of a run append records oldest first; they add up to the
 /// server's totals, and each starts where the previous one ended.
-pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn Store>) {
+pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let mut server = running(&store, "lab-a", at(0)).await;
     let other = provision(&store, "lab-a", at(0)).await;

@@ -1,24 +1,31 @@
 //! One conformance suite for every fleet store adapter, written once and run against each.
 //!
-//! A store crate runs the whole suite from an integration test with one line:
+//! A store crate runs the whole suite from an integration test with two lines:
 //!
 //! ```ignore
-//! async fn fresh_store() -> Arc<dyn Store> { /* an empty, migrated store with no pools */ }
+//! async fn fresh_store() -> impl Fixture { /* an empty, migrated store with no pools */ }
 //! fleet_store_conformance::suite!(fresh_store);
+//! async fn tampered_store() -> impl TamperFixture { /* the same, with a way to tamper */ }
+//! fleet_store_conformance::tampering_suite!(tampered_store);
 //! ```
 //!
-//! The macro expands to one `#[test]` per case, so a test runner reports (and nextest runs in
-//! parallel) each case on its own. A store that must clean up after a case (a database to
-//! drop) returns a [`Fixture`] that does so when dropped instead of a bare store.
+//! The macros expand to one `#[test]` per case, so a test runner reports (and nextest runs
+//! in parallel) each case on its own. A store that must clean up after a case (a database to
+//! drop) returns a [`Fixture`] that does so when dropped. The tampering cases also need a
+//! [`Tamper`]: what the store's harness does to the database behind the store's back
+//! (migrate it as a newer fleet would, hold a lock from another connection), so that the
+//! store's report of each condition is checked on every store.
 //!
-//! The cases check what the domain relies on, through the [`Store`] port only, and build
-//! their changes with the domain's own planning functions, as the services do. This crate
-//! depends on the domain alone: never on a store adapter, diesel or HTTP.
+//! The cases check what the domain relies on, through the store ports only, and build their
+//! changes with the domain's own planning functions, as the services do. This crate depends
+//! on the domain alone: never on a store adapter, diesel or HTTP.
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-use fleet_domain::ports::Store;
+use fleet_domain::ports::{Store, StoreStatus};
 
 mod addresses;
 mod apply;
@@ -30,8 +37,10 @@ mod list;
 mod pools;
 mod provision;
 mod stats;
+mod tampering;
 
-/// Every case of the suite: `async fn(Arc<dyn Store>)`, each given a fresh store.
+/// Every case of the suite: `async fn(Arc<dyn TestedStore>)`, each given a fresh store;
+/// the tampering cases also take an `Arc<dyn Tamper>`.
 pub mod cases {
     pub use crate::addresses::*;
     pub use crate::apply::*;
@@ -42,19 +51,47 @@ pub mod cases {
     pub use crate::pools::*;
     pub use crate::provision::*;
     pub use crate::stats::*;
+    pub use crate::tampering::*;
+}
+
+/// Both ports a store adapter implements, as the cases use them.
+pub trait TestedStore: Store + StoreStatus {}
+
+impl<T: Store + StoreStatus + ?Sized> TestedStore for T {}
+
+/// What a store's harness does to the database behind the store's back.
+#[async_trait::async_trait]
+pub trait Tamper: Send + Sync {
+    /// Records a migration newer than any this fleet knows, as a newer fleet would.
+    async fn record_unknown_migration(&self);
+    /// Forgets that the newest migration was applied.
+    async fn forget_newest_migration(&self);
+    /// Takes, from another connection, the lock every write of the store needs (Postgres:
+    /// the `servers` table in `EXCLUSIVE` mode; SQLite: the database's write lock) and holds
+    /// it until the returned guard is dropped. The store must be set to wait for it briefly.
+    async fn hold_write_lock(&self) -> Box<dyn Any + Send>;
+    /// How long the store under test waits for a free connection (it must have only one,
+    /// or wait briefly): a request waiting longer is `Saturated`.
+    fn wait_limit(&self) -> Duration;
 }
 
 /// What a store's test harness hands a case: the store, kept alive (with anything that must
 /// be cleaned up when the case ends, such as a per-test database) until the case is over.
 pub trait Fixture: Send + 'static {
     /// The store under test.
-    fn store(&self) -> Arc<dyn Store>;
+    fn store(&self) -> Arc<dyn TestedStore>;
 }
 
-impl Fixture for Arc<dyn Store> {
-    fn store(&self) -> Arc<dyn Store> {
+impl Fixture for Arc<dyn TestedStore> {
+    fn store(&self) -> Arc<dyn TestedStore> {
         Arc::clone(self)
     }
+}
+
+/// A fixture whose database can be tampered with.
+pub trait TamperFixture: Fixture {
+    /// Tampers with the fixture's database.
+    fn tamper(&self) -> Arc<dyn Tamper>;
 }
 
 /// Runs one case on a fresh store from `fresh`, on a multi-threaded runtime of its own.
@@ -65,21 +102,39 @@ where
     F: FnOnce() -> FF,
     FF: Future<Output = X>,
     X: Fixture,
-    C: FnOnce(Arc<dyn Store>) -> CF,
+    C: FnOnce(Arc<dyn TestedStore>) -> CF,
     CF: Future<Output = ()>,
 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime for the case");
+    let runtime = case_runtime();
     let fixture = runtime.block_on(fresh());
     runtime.block_on(case(fixture.store()));
 }
 
+/// Runs one tampering case on a fresh store from `fresh`, as [`run`] does.
+pub fn run_tampered<F, FF, X, C, CF>(fresh: F, case: C)
+where
+    F: FnOnce() -> FF,
+    FF: Future<Output = X>,
+    X: TamperFixture,
+    C: FnOnce(Arc<dyn TestedStore>, Arc<dyn Tamper>) -> CF,
+    CF: Future<Output = ()>,
+{
+    let runtime = case_runtime();
+    let fixture = runtime.block_on(fresh());
+    runtime.block_on(case(fixture.store(), fixture.tamper()));
+}
+
+fn case_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the case")
+}
+
 /// Expands to one `#[test]` per conformance case, each on a store from `$fresh`: an
-/// `async fn() -> impl Fixture` (for example `async fn() -> Arc<dyn Store>`) returning an
-/// empty, migrated store with no pools.
+/// `async fn() -> impl Fixture` (for example `async fn() -> Arc<dyn TestedStore>`)
+/// returning an empty, migrated store with no pools.
 #[macro_export]
 macro_rules! suite {
     ($fresh:path) => {
@@ -98,7 +153,8 @@ macro_rules! suite {
             list_offset_skips_items,
             apply_updates_the_server_and_appends_events_and_usage,
             apply_with_a_stale_generation_changes_nothing,
-            apply_to_an_unknown_server_is_stale,
+            apply_to_an_unknown_server_is_missing,
+            apply_writes_every_field_a_change_carries,
             addresses_are_distinct_and_inside_the_pool,
             a_stopped_server_keeps_its_address,
             a_terminated_server_releases_its_address_for_reuse,
@@ -121,6 +177,35 @@ macro_rules! suite {
             concurrent_provisions_exhaust_a_pool_cleanly,
             concurrent_conflicting_actions_exactly_one_wins,
         );
+    };
+}
+
+/// Expands to one `#[test]` per tampering case, each on a store from `$fresh`: an
+/// `async fn() -> impl TamperFixture` returning an empty, migrated store with no pools.
+#[macro_export]
+macro_rules! tampering_suite {
+    ($fresh:path) => {
+        $crate::__tampering_cases!(
+            $fresh;
+            ping_reports_a_schema_migrated_by_a_newer_fleet,
+            ping_reports_a_schema_behind_this_fleet,
+            a_write_held_up_by_another_writer_is_contended,
+            a_request_that_waits_past_the_store_s_limit_is_saturated,
+        );
+    };
+}
+
+/// The expansion of [`tampering_suite!`]; not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __tampering_cases {
+    ($fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::run_tampered($fresh, $crate::cases::$case);
+            }
+        )*
     };
 }
 

@@ -2,15 +2,15 @@
 
 use std::sync::Arc;
 
-use fleet_domain::ports::Store;
 use fleet_domain::{Action, Server, ServerFilter, ServerState};
 
+use crate::TestedStore;
 use crate::fixtures::{
     act, all_servers, at, complete, ids, in_list_order, list, new_server, pools, provision, running,
 };
 
 /// Provisions `n` servers in `lab-a` one second apart from `start` seconds.
-async fn several(store: &Arc<dyn Store>, n: i64, start: i64) -> Vec<Server> {
+async fn several(store: &Arc<dyn TestedStore>, n: i64, start: i64) -> Vec<Server> {
     let mut servers = Vec::new();
     for i in 0..n {
         servers.push(provision(store, "lab-a", at(start + i)).await);
@@ -19,7 +19,7 @@ async fn several(store: &Arc<dyn Store>, n: i64, start: i64) -> Vec<Server> {
 }
 
 /// Every filter and their combinations return exactly the matching servers, in order.
-pub async fn list_filters_by_region_type_and_state(store: Arc<dyn Store>) {
+pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) {
     pools(
         &store,
         &[("lab-a", "10.10.0.0/24"), ("lab-b", "10.20.0.0/24")],
@@ -104,7 +104,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn Store>) {
 }
 
 /// Following cursors visits every server once, in (created_at, id) order, ties included.
-pub async fn list_pages_by_cursor_in_creation_order(store: Arc<dyn Store>) {
+pub async fn list_pages_by_cursor_in_creation_order(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let mut created = several(&store, 7, 0).await;
     for _ in 0..4 {
@@ -127,7 +127,7 @@ pub async fn list_pages_by_cursor_in_creation_order(store: Arc<dyn Store>) {
 }
 
 /// Servers created while a client pages through do not make it skip or repeat any.
-pub async fn list_cursor_is_stable_under_inserts(store: Arc<dyn Store>) {
+pub async fn list_cursor_is_stable_under_inserts(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let original = several(&store, 6, 0).await;
     let first = list(&store, &ServerFilter::default(), 3, None, 0).await;
@@ -146,7 +146,7 @@ pub async fn list_cursor_is_stable_under_inserts(store: Arc<dyn Store>) {
 }
 
 /// `offset` skips that many matching servers, alone or after a cursor.
-pub async fn list_offset_skips_items(store: Arc<dyn Store>) {
+pub async fn list_offset_skips_items(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let created = several(&store, 8, 0).await;
     let running = running(&store, "lab-a", at(50)).await;

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use fleet_domain::ServerId;
-use fleet_domain::ports::{ProvisionStoreError, Store};
+use fleet_domain::ports::ProvisionStoreError;
 
+use crate::TestedStore;
 use crate::fixtures::{at, get, new_server, pool, pools};
 
 /// A provisioned server is stored as given plus an address from its pool, with its event.
-pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dyn Store>) {
+pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let new = new_server("lab-a", "t2.small", at(0));
     let created = store.provision(new.clone()).await.expect("provision");
@@ -28,7 +29,7 @@ pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dy
 }
 
 /// A region the store has no pool for is `NoPool`, and nothing is stored.
-pub async fn provision_without_a_pool_is_no_pool(store: Arc<dyn Store>) {
+pub async fn provision_without_a_pool_is_no_pool(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let new = new_server("nowhere", "t2.micro", at(0));
     match store.provision(new.clone()).await {
@@ -46,7 +47,7 @@ pub async fn provision_without_a_pool_is_no_pool(store: Arc<dyn Store>) {
 }
 
 /// Times are kept to the microsecond, as cursors carry them.
-pub async fn timestamps_keep_their_microseconds(store: Arc<dyn Store>) {
+pub async fn timestamps_keep_their_microseconds(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let when = at(0) + TimeDelta::microseconds(123_457);
     let new = new_server("lab-a", "t2.micro", when);
@@ -59,7 +60,7 @@ pub async fn timestamps_keep_their_microseconds(store: Arc<dyn Store>) {
 }
 
 /// Reading an id no server has is `None`, not an error.
-pub async fn get_of_an_unknown_id_is_none(store: Arc<dyn Store>) {
+pub async fn get_of_an_unknown_id_is_none(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     assert_eq!(store.get(ServerId::random()).await.expect("get"), None);
 }

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fleet_domain::Action;
-use fleet_domain::ports::{EarliestDue, Store};
+use fleet_domain::ports::EarliestDue;
 
+use crate::TestedStore;
 use crate::fixtures::{act, at, complete, pools, provision, running, stopped};
 
 /// The earliest transition due and the oldest stop of a server still stopped.
-pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn Store>) {
+pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     assert_eq!(
         store.earliest_due().await.expect("earliest_due"),
@@ -37,7 +38,7 @@ pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn Store>) {
 }
 
 /// Pool usage counts terminating servers as holding their address, terminated ones not.
-pub async fn pool_usage_counts_allocated_and_free(store: Arc<dyn Store>) {
+pub async fn pool_usage_counts_allocated_and_free(store: Arc<dyn TestedStore>) {
     pools(
         &store,
         &[("lab-a", "10.10.0.0/29"), ("lab-b", "10.20.0.0/24")],
@@ -60,7 +61,7 @@ pub async fn pool_usage_counts_allocated_and_free(store: Arc<dyn Store>) {
 }
 
 /// Counts per state match the servers stored.
-pub async fn count_by_state_counts_every_state(store: Arc<dyn Store>) {
+pub async fn count_by_state_counts_every_state(store: Arc<dyn TestedStore>) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     provision(&store, "lab-a", at(0)).await;
     provision(&store, "lab-a", at(1)).await;
@@ -92,6 +93,6 @@ pub async fn count_by_state_counts_every_state(store: Arc<dyn Store>) {
 }
 
 /// A healthy, migrated store answers a ping.
-pub async fn ping_answers(store: Arc<dyn Store>) {
+pub async fn ping_answers(store: Arc<dyn TestedStore>) {
     store.ping().await.expect("ping");
 }

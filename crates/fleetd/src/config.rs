@@ -276,6 +276,12 @@ fn db_pool(settings: &Settings) -> Result<PgPoolConfig, ConfigError> {
         check_connections: settings
             .db_pool_check_connections
             .unwrap_or(defaults.check_connections),
+        lock_timeout: timeout(
+            "db_lock_timeout_ms",
+            "FLEET_DB_LOCK_TIMEOUT_MS",
+            settings.db_lock_timeout_ms,
+            defaults.lock_timeout,
+        )?,
     })
 }
 
@@ -360,6 +366,7 @@ mod tests {
             db_pool_create_timeout_ms: Some(1_500),
             db_pool_recycle_timeout_ms: Some(100),
             db_pool_check_connections: Some(true),
+            db_lock_timeout_ms: Some(750),
             ..Default::default()
         })
         .expect("valid")
@@ -372,6 +379,7 @@ mod tests {
                 create_timeout: Duration::from_millis(1_500),
                 recycle_timeout: Duration::from_millis(100),
                 check_connections: true,
+                lock_timeout: Duration::from_millis(750),
             }
         );
         for (settings, named) in [

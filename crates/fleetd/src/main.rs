@@ -75,7 +75,7 @@ async fn serve(config: Config, logger: slog::Logger) -> anyhow::Result<()> {
 
 async fn migrate(config: &Config, logger: &slog::Logger) -> anyhow::Result<()> {
     let opened = fleetd::store::open(config).await?;
-    opened.store.ping().await?;
+    opened.status.ping().await?;
     slog::info!(logger, "migrations applied"; "store" => &opened.description);
     Ok(())
 }

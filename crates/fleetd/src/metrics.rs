@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleet_domain::ServerState;
-use fleet_domain::ports::Store;
+use fleet_domain::ports::StoreStatus;
 use fleet_http::MetricsExporter;
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
@@ -80,7 +80,7 @@ pub struct Exporter {
     /// The recorder's handle.
     pub handle: PrometheusHandle,
     /// The store to sample.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn StoreStatus>,
     /// The database pool's (size, in use), for stores with a pool.
     pub pool_status: Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>>,
     /// Where sampling failures go.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::Store;
+use fleet_domain::ports::StoreStatus;
 use fleet_http::{NotReady, Readiness};
 
 use crate::workers::WorkerHealth;
@@ -11,7 +11,7 @@ use crate::workers::WorkerHealth;
 /// The readiness check of fleetd.
 pub struct Probe {
     /// The store to ping.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn StoreStatus>,
     /// The workers' health.
     pub health: Arc<WorkerHealth>,
 }
@@ -19,7 +19,7 @@ pub struct Probe {
 #[async_trait::async_trait]
 impl Readiness for Probe {
     async fn check(&self) -> Result<(), NotReady> {
-        self.store.ping().await.map_err(|e| store_not_ready(&e))?;
+        self.store.ping().await.map_err(store_not_ready)?;
         if !self.health.is_running() {
             return Err(NotReady::WorkersStopped(
                 "the lifecycle workers are not running".to_owned(),
@@ -34,95 +34,65 @@ impl Readiness for Probe {
     }
 }
 
-/// Why a failed ping means the store cannot serve. The store port has one error for all
-/// of them (`StoreError`), so this reads what the stores report: every schema refusal
-/// speaks of migrations (Postgres: "… run the migrations", "… migrated by a newer fleet",
-/// or the missing `__diesel_schema_migrations` table; SQLite: "migrations … are not
-/// applied", "… migrations this fleet does not know … a newer fleet"), and a schema written
-/// by a newer version says "newer"; nothing else they report speaks of migrations.
-fn store_not_ready(error: &StoreError) -> NotReady {
+/// Why a failed ping means the store cannot serve: each schema condition has a variant of
+/// its own; any other failure to answer is an unreachable database.
+fn store_not_ready(error: StoreError) -> NotReady {
     let detail = error.to_string();
-    let lower = detail.to_lowercase();
-    if !lower.contains("migrat") {
-        NotReady::DatabaseUnreachable(detail)
-    } else if lower.contains("newer") {
-        NotReady::SchemaNewer(detail)
-    } else {
-        NotReady::MigrationsPending(detail)
+    match error {
+        StoreError::SchemaBehind { .. } => NotReady::MigrationsPending(detail),
+        StoreError::SchemaAhead { .. } => NotReady::SchemaNewer(detail),
+        _ => NotReady::DatabaseUnreachable(detail),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use anyhow::anyhow;
 
     use super::*;
 
     #[test]
-    fn a_failed_ping_is_told_apart_by_what_the_stores_report() {
+    fn a_failed_ping_is_told_apart_by_its_variant() {
         for (error, reason) in [
             (
-                StoreError::Unavailable(anyhow!(
-                    "the database schema is at 20260101000000, this fleet expects \
-                     20260301000000: run the migrations"
-                )),
+                StoreError::SchemaBehind {
+                    applied: Some("20260101000000".to_owned()),
+                    expected: "20260301000000".to_owned(),
+                },
                 "migrations pending",
             ),
             (
-                StoreError::Unavailable(anyhow!(
-                    "reading the schema version: relation \"__diesel_schema_migrations\" \
-                     does not exist"
-                )),
+                StoreError::SchemaBehind {
+                    applied: None,
+                    expected: "20260301000000".to_owned(),
+                },
                 "migrations pending",
             ),
             (
-                StoreError::Unknown(anyhow!(
-                    "SQLite database fleet.db: the database schema is behind: migrations \
-                     2026-03-01-000000_x are not applied"
-                )),
-                "migrations pending",
-            ),
-            (
-                StoreError::Unavailable(anyhow!(
-                    "the database schema is at 20270101000000, newer than the 20260301000000 \
-                     this fleet knows: it was migrated by a newer fleet. Run that newer \
-                     version against it"
-                )),
+                StoreError::SchemaAhead {
+                    applied: "20270101000000".to_owned(),
+                    known: "20260301000000".to_owned(),
+                },
                 "database schema newer than this service",
             ),
             (
-                StoreError::Unknown(anyhow!(
-                    "SQLite database fleet.db: the database has migrations this fleet does not \
-                     know (20270101000000); it was written by a newer fleet: upgrade fleet, or \
-                     point it at another database"
-                )),
-                "database schema newer than this service",
-            ),
-            (
-                StoreError::Unavailable(anyhow!(
-                    "the database has no migrations applied, this fleet expects \
-                     20260301000000: run the migrations"
-                )),
-                "migrations pending",
-            ),
-            (
-                StoreError::Unavailable(anyhow!("reading the schema version: connection closed")),
+                // Whatever its text says, only the variant decides.
+                StoreError::Unavailable(anyhow!("run the migrations of a newer fleet")),
                 "database unreachable",
             ),
             (
-                StoreError::Unavailable(anyhow!(
-                    "error connecting to server at \"db\" (10.0.0.5), port 5432: Connection refused"
-                )),
-                "database unreachable",
-            ),
-            (
-                StoreError::Unavailable(anyhow!("timed out waiting for a connection")),
+                StoreError::Saturated {
+                    waited: Duration::from_secs(5),
+                },
                 "database unreachable",
             ),
         ] {
-            let not_ready = store_not_ready(&error);
-            assert_eq!(not_ready.reason(), reason, "{error}");
-            assert_eq!(not_ready.detail(), error.to_string());
+            let detail = error.to_string();
+            let not_ready = store_not_ready(error);
+            assert_eq!(not_ready.reason(), reason, "{detail}");
+            assert_eq!(not_ready.detail(), detail);
         }
     }
 }

@@ -83,8 +83,10 @@ pub struct Settings {
     /// more [default: 16].
     #[arg(long, env = "FLEET_DB_POOL_SIZE", value_name = "N")]
     pub db_pool_size: Option<u32>,
-    /// Milliseconds a request waits for a free Postgres connection before it is refused
-    /// with 503 [default: 5000].
+
+    /// Milliseconds a request waits for a free database connection (Postgres) or for the
+    /// embedded store's one connection (SQLite) before it is refused with 503
+    /// [default: 5000].
     #[arg(long, env = "FLEET_DB_POOL_WAIT_TIMEOUT_MS", value_name = "MS")]
     pub db_pool_wait_timeout_ms: Option<u64>,
     /// Milliseconds opening a Postgres connection may take [default: 5000].
@@ -98,6 +100,10 @@ pub struct Settings {
     /// the server closed are dropped either way [default: false].
     #[arg(long, env = "FLEET_DB_POOL_CHECK_CONNECTIONS", value_name = "BOOL")]
     pub db_pool_check_connections: Option<bool>,
+    /// Milliseconds a write waits for a lock another writer holds (Postgres `lock_timeout`,
+    /// SQLite's busy timeout) before it is refused as contended, a 503 [default: 5000].
+    #[arg(long, env = "FLEET_DB_LOCK_TIMEOUT_MS", value_name = "MS")]
+    pub db_lock_timeout_ms: Option<u64>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -137,6 +143,7 @@ impl Settings {
                 db_pool_create_timeout_ms,
                 db_pool_recycle_timeout_ms,
                 db_pool_check_connections,
+                db_lock_timeout_ms,
                 shutdown_timeout_s,
             ]
         )

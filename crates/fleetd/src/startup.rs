@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix_web::{HttpServer, web};
 use anyhow::Context;
 use fleet_domain::ports::{Clock, Store};
-use fleet_domain::service::{Engine, ManualClock, ServerService};
+use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
 use fleet_http::{AppState, VirtualClock};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
@@ -53,6 +53,7 @@ impl Application {
             .await
             .context("syncing the address pools with the catalog")?;
         let catalog = Arc::new(config.catalog.clone());
+        let catalog_service = Arc::new(CatalogService::new(catalog.clone(), opened.status.clone()));
         let manual = (config.clock == ClockMode::Virtual)
             .then(|| Arc::new(ManualClock::new(SystemClock.now())));
         let clock: Arc<dyn Clock> = match &manual {
@@ -92,14 +93,15 @@ impl Application {
         };
         let state = AppState::new(
             servers(store.clone()),
+            catalog_service,
             virtual_clock,
             Arc::new(Probe {
-                store: store.clone(),
+                store: opened.status.clone(),
                 health: health.clone(),
             }),
             Arc::new(Exporter {
                 handle: metrics.clone(),
-                store: store.clone(),
+                store: opened.status.clone(),
                 pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),

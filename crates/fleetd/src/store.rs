@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use fleet_domain::ports::Store;
+use fleet_domain::ports::{Store, StoreStatus};
 use fleet_postgres::{PgPoolConfig, PgStore};
-use fleet_sqlite::{SqliteLocation, SqliteStore};
+use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 
 use crate::config::Config;
 
@@ -19,6 +19,8 @@ pub const BACKGROUND_CONNECTIONS: usize = 4;
 pub struct OpenedStore {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The same store, as probes, metrics and the catalog read it.
+    pub status: Arc<dyn StoreStatus>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -89,17 +91,24 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             .with_context(|| format!("migrating {url}"))?;
         return Ok(OpenedStore {
             store: Arc::new(store.clone()),
+            status: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
     }
     let location = SqliteLocation::parse(url.expose())?;
     let description = format!("sqlite ({location})");
-    let store = SqliteStore::open(location)
+    let options = SqliteOptions {
+        wait_timeout: config.db_pool.wait_timeout,
+        busy_timeout: config.db_pool.lock_timeout,
+    };
+    let store = SqliteStore::open_with(location, options)
         .await
         .with_context(|| format!("opening {description}"))?;
+    let store = Arc::new(store);
     Ok(OpenedStore {
-        store: Arc::new(store),
+        status: store.clone(),
+        store,
         description,
         postgres: None,
     })

@@ -1,10 +1,12 @@
 //! The use cases: what clients and workers can do, each taking its ports by constructor.
 
+mod catalog;
 mod clock;
 mod engine;
 mod input;
 mod servers;
 
+pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport};
 #[cfg(test)]

@@ -12,8 +12,8 @@ use crate::event::{Event, RequestContext};
 use crate::ids::ServerId;
 use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
-use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageRequest};
-use crate::ports::{Applied, Clock, PoolUsage, ProvisionStoreError, Store};
+use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, Page, PageRequest};
+use crate::ports::{Applied, Clock, ProvisionStoreError, Store};
 use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
 use crate::service::input::{page_limit, validate_name};
@@ -48,7 +48,7 @@ pub struct ListRequest {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Items to skip first.
+    /// Items to skip first, at most [`MAX_OFFSET`].
     pub offset: Option<u64>,
 }
 
@@ -194,6 +194,13 @@ impl ServerService {
                     max: MAX_PAGE_SIZE,
                 }
             })?;
+        let offset = request.offset.unwrap_or(0);
+        if offset > MAX_OFFSET {
+            return Err(ListError::BadOffset {
+                given: offset,
+                max: MAX_OFFSET,
+            });
+        }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
         let filter = ServerFilter {
             region: request.region,
@@ -203,7 +210,7 @@ impl ServerService {
         let page = PageRequest {
             limit: limit + 1,
             after,
-            offset: request.offset.unwrap_or(0),
+            offset,
         };
         let mut servers = self.store.list(&filter, &page).await?;
         let next = if servers.len() > limit as usize {
@@ -243,17 +250,22 @@ impl ServerService {
                     billed: Money::ZERO,
                 });
             };
-            if let Applied::Done(server) = self.store.apply(&change).await? {
-                return Ok(ActOutcome {
-                    view: self.view(*server, now),
-                    changed: change.carries_action(),
-                    billed: billed_by(&change),
-                });
+            match self.store.apply(&change).await? {
+                Applied::Done(server) => {
+                    return Ok(ActOutcome {
+                        view: self.view(*server, now),
+                        changed: change.carries_action(),
+                        billed: billed_by(&change),
+                    });
+                }
+                Applied::Missing => return Err(ActError::NotFound(id)),
+                Applied::Stale => {}
             }
         }
-        Err(ActError::Store(StoreError::Unavailable(anyhow::anyhow!(
-            "server {id} kept changing under {ACT_ATTEMPTS} attempts to {action} it"
-        ))))
+        Err(ActError::Contended {
+            id,
+            attempts: ACT_ATTEMPTS,
+        })
     }
 
     /// The newest events of a server, newest first (at most 100).
@@ -281,11 +293,6 @@ impl ServerService {
         })
     }
 
-    /// How each region's pool is used.
-    pub async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
-        self.store.pool_usage().await
-    }
-
     async fn require(&self, id: ServerId) -> Result<Server, HistoryError> {
         self.store.get(id).await?.ok_or(HistoryError::NotFound(id))
     }
@@ -300,7 +307,9 @@ impl ServerService {
         };
         match self.store.apply(&change).await? {
             Applied::Done(server) => Ok(*server),
-            Applied::Stale => Ok(self.store.get(server.id).await?.unwrap_or(server)),
+            Applied::Stale | Applied::Missing => {
+                Ok(self.store.get(server.id).await?.unwrap_or(server))
+            }
         }
     }
 

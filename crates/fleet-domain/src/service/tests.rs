@@ -11,7 +11,7 @@ use crate::catalog::Catalog;
 use crate::error::{ActError, ListError, ProvisionError, StoreError};
 use crate::event::{Actor, EventKind, RequestContext};
 use crate::lifecycle::{LifecycleConfig, TransitionDelays};
-use crate::page::Cursor;
+use crate::page::{Cursor, MAX_OFFSET};
 use crate::ports::{Applied, DueWork, EarliestDue, MockClock, MockStore, ProvisionStoreError};
 use crate::server::Server;
 use crate::service::{Engine, ListRequest, ManualClock, ProvisionRequest, ServerService};
@@ -249,6 +249,37 @@ async fn an_action_on_a_missing_server_or_a_failing_store_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_server_deleted_under_an_action_is_not_found_and_endless_races_are_contention() {
+    let running = server(ServerState::Running);
+    let id = running.id;
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(running.clone())));
+    let mut seq = Sequence::new();
+    store
+        .expect_apply()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Applied::Missing));
+    store
+        .expect_apply()
+        .times(5)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(Applied::Stale));
+    let svc = service(store, config());
+    let ctx = RequestContext::api("r");
+    assert!(matches!(
+        svc.act(id, Action::Stop, &ctx).await,
+        Err(ActError::NotFound(got)) if got == id
+    ));
+    assert!(matches!(
+        svc.act(id, Action::Stop, &ctx).await,
+        Err(ActError::Contended { id: got, attempts: 5 }) if got == id
+    ));
+}
+
+#[tokio::test]
 async fn listing_validates_before_reading_and_returns_a_cursor_for_a_full_page() {
     let svc = service(MockStore::new(), config());
     for limit in [0, 101, -1] {
@@ -268,6 +299,16 @@ async fn listing_validates_before_reading_and_returns_a_cursor_for_a_full_page()
         })
         .await;
     assert!(matches!(bad_cursor, Err(ListError::BadCursor(_))));
+    let too_deep = svc
+        .list(ListRequest {
+            offset: Some(MAX_OFFSET + 1),
+            ..ListRequest::default()
+        })
+        .await;
+    assert!(matches!(
+        too_deep,
+        Err(ListError::BadOffset { given, max: MAX_OFFSET }) if given == MAX_OFFSET + 1
+    ));
     let unknown = svc
         .list(ListRequest {
             region: Some("mars-1".to_owned()),

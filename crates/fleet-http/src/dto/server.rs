@@ -154,7 +154,8 @@ pub struct ListQuery {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Servers to skip first, for clients that page by offset.
+    /// Servers to skip first, for clients that page by offset: at most 10,000 (a deeper page
+    /// is reached with `cursor`).
     pub offset: Option<u64>,
 }
 

@@ -18,9 +18,9 @@ use crate::state::AppState;
 pub async fn catalog(
     state: web::Data<AppState>,
 ) -> Result<web::Json<dto::Catalog>, CatalogFailure> {
-    let usage = state.servers.pool_usage().await?;
+    let usage = state.catalog.pool_usage().await?;
     Ok(web::Json(dto::Catalog::new(
-        state.servers.catalog(),
+        state.catalog.catalog(),
         &usage,
     )))
 }

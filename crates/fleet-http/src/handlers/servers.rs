@@ -147,6 +147,7 @@ pub async fn act(
         Ok(_) => "noop",
         Err(fleet_domain::error::ActError::Conflict(_)) => "conflict",
         Err(fleet_domain::error::ActError::NotFound(_)) => "not_found",
+        Err(fleet_domain::error::ActError::Contended { .. }) => "contended",
         Err(fleet_domain::error::ActError::Store(_)) => "failed",
     };
     metrics::record_action(action.as_str(), outcome);

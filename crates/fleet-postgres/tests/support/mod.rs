@@ -10,8 +10,8 @@
     reason = "each test binary uses its own part of this module"
 )]
 
+use std::any::Any;
 use std::sync::Arc;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
@@ -20,10 +20,9 @@ use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::RequestContext;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec};
-use fleet_domain::ports::Store;
 use fleet_domain::{Money, NewServer, ServerId};
 use fleet_postgres::{PgPoolConfig, PgStore};
-use fleet_store_conformance::Fixture;
+use fleet_store_conformance::{Fixture, Tamper, TamperFixture, TestedStore};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const TEST_PREFIX: &str = "fleet_test_";
@@ -265,13 +264,19 @@ impl Drop for TestDb {
 
 /// A store on a database of its own, for the conformance suite.
 pub struct PgFixture {
-    store: Arc<dyn Store>,
-    _db: TestDb,
+    store: Arc<dyn TestedStore>,
+    db: TestDb,
 }
 
 impl Fixture for PgFixture {
-    fn store(&self) -> Arc<dyn Store> {
+    fn store(&self) -> Arc<dyn TestedStore> {
         Arc::clone(&self.store)
+    }
+}
+
+impl TamperFixture for PgFixture {
+    fn tamper(&self) -> Arc<dyn Tamper> {
+        Arc::new(PgTamper(self.db.url.clone()))
     }
 }
 
@@ -281,7 +286,92 @@ pub async fn fresh_store() -> PgFixture {
     let store = db.store().await;
     PgFixture {
         store: Arc::new(store),
-        _db: db,
+        db,
+    }
+}
+
+/// How long the tampered store waits for its one connection and for a lock another
+/// transaction holds: briefly, so the tampering cases are quick.
+const TAMPERED_WAIT: Duration = Duration::from_millis(300);
+
+/// A fresh store of one connection that waits only briefly.
+pub async fn tampered_store() -> PgFixture {
+    let db = TestDb::new().await;
+    let config = PgPoolConfig {
+        max_size: 1,
+        wait_timeout: TAMPERED_WAIT,
+        lock_timeout: TAMPERED_WAIT,
+        ..test_pool()
+    };
+    let store = PgStore::connect(&db.url, config)
+        .await
+        .expect("connecting to the test database");
+    PgFixture {
+        store: Arc::new(store),
+        db,
+    }
+}
+
+/// Changes a test database through connections of its own, as another process would.
+struct PgTamper(String);
+
+#[async_trait::async_trait]
+impl Tamper for PgTamper {
+    async fn record_unknown_migration(&self) {
+        let mut conn = connect(&self.0).await;
+        exec(
+            &mut conn,
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('99991231235959')",
+        )
+        .await;
+    }
+
+    async fn forget_newest_migration(&self) {
+        let mut conn = connect(&self.0).await;
+        exec(
+            &mut conn,
+            "DELETE FROM __diesel_schema_migrations \
+             WHERE version = (SELECT max(version) FROM __diesel_schema_migrations)",
+        )
+        .await;
+    }
+
+    /// The lock is held by a task of the case's runtime; the guard's drop waits until that
+    /// task has rolled back, so the store's next write finds the table free.
+    async fn hold_write_lock(&self) -> Box<dyn Any + Send> {
+        let mut conn = connect(&self.0).await;
+        exec(&mut conn, "BEGIN").await;
+        exec(&mut conn, "LOCK TABLE servers IN EXCLUSIVE MODE").await;
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let (done, finished) = std::sync::mpsc::channel();
+        tokio::spawn(async move {
+            let _ = released.await;
+            exec(&mut conn, "ROLLBACK").await;
+            let _ = done.send(());
+        });
+        Box::new(TableLock {
+            release: Some(release),
+            finished,
+        })
+    }
+
+    fn wait_limit(&self) -> Duration {
+        TAMPERED_WAIT
+    }
+}
+
+/// A lock held by another connection, released when dropped.
+struct TableLock {
+    release: Option<tokio::sync::oneshot::Sender<()>>,
+    finished: std::sync::mpsc::Receiver<()>,
+}
+
+impl Drop for TableLock {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            let _ = release.send(());
+            let _ = self.finished.recv_timeout(Duration::from_secs(10));
+        }
     }
 }
 

@@ -6,19 +6,20 @@ use std::net::Ipv4Addr;
 
 use diesel::SqliteConnection;
 use diesel::prelude::*;
-use diesel::result::Error;
 use diesel::sql_types::Text;
 use fleet_domain::StateChange;
 use serde::Serialize;
 
+use crate::errors::TxError;
 use crate::mapping::{id_text, ip};
 use crate::rows::{HeldAddress, ServerRow, ServerUpdate};
 
 /// Moves every server whose stored generation is still the one its change expects to what
 /// the change makes of it, releasing its address if the change says so. Columns no change
-/// alters (identity, name, placement, price, creation time) are kept as stored.
+/// alters (identity, placement, price, creation time) are kept as stored.
 const UPDATE_SERVERS: &str = "\
 UPDATE servers SET
+    name = c.name,
     state = c.state,
     generation = c.generation,
     updated_at = c.updated_at,
@@ -28,11 +29,12 @@ UPDATE servers SET
     transition_due_at = c.transition_due_at,
     billed_until = c.billed_until,
     billed_seconds = c.billed_seconds,
-    billed_amount = c.billed_amount,
+    billed_amount_micros = c.billed_amount_micros,
     ip = CASE WHEN c.release_address THEN NULL ELSE servers.ip END
 FROM (SELECT value ->> 'id' AS id,
              value ->> 'expected' AS expected,
              value ->> 'release_address' AS release_address,
+             value ->> 'name' AS name,
              value ->> 'state' AS state,
              value ->> 'generation' AS generation,
              value ->> 'updated_at' AS updated_at,
@@ -42,7 +44,7 @@ FROM (SELECT value ->> 'id' AS id,
              value ->> 'transition_due_at' AS transition_due_at,
              value ->> 'billed_until' AS billed_until,
              value ->> 'billed_seconds' AS billed_seconds,
-             value ->> 'billed_amount' AS billed_amount
+             value ->> 'billed_amount_micros' AS billed_amount_micros
       FROM json_each(?)) AS c
 WHERE servers.id = c.id AND servers.generation = c.expected
 RETURNING *";
@@ -80,7 +82,7 @@ pub(crate) struct Written {
 pub(crate) fn update_all(
     conn: &mut SqliteConnection,
     changes: &[StateChange],
-) -> Result<Vec<Option<Written>>, Error> {
+) -> Result<Vec<Option<Written>>, TxError> {
     let mut seen = HashSet::with_capacity(changes.len());
     let guarded: Vec<Guarded> = changes
         .iter()
@@ -95,7 +97,8 @@ pub(crate) fn update_all(
     if guarded.is_empty() {
         return Ok(Vec::new());
     }
-    let batch = serde_json::to_string(&guarded).map_err(|e| Error::SerializationError(e.into()))?;
+    let batch = serde_json::to_string(&guarded)
+        .map_err(|e| diesel::result::Error::SerializationError(e.into()))?;
     let mut held: HashMap<String, Option<String>> = if guarded.iter().any(|g| g.release_address) {
         diesel::sql_query(HELD_ADDRESSES)
             .bind::<Text, _>(&batch)

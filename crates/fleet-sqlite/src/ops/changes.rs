@@ -5,18 +5,16 @@ use diesel::prelude::*;
 use fleet_domain::StateChange;
 use fleet_domain::server::{NewServer, Server};
 
+use crate::errors::TxError;
+use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
-use crate::ops::pools::{self, PoolRefusal};
-use crate::ops::{INSERT_CHUNK, Refused};
+use crate::ops::pools;
 use crate::rows::{NewEventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
 /// Allocates an address and inserts the server with its event. Call inside a write
 /// transaction: a refusal leaves nothing behind only if the caller rolls back.
-pub(crate) fn provision(
-    conn: &mut SqliteConnection,
-    new: &NewServer,
-) -> Result<Server, Refused<PoolRefusal>> {
+pub(crate) fn provision(conn: &mut SqliteConnection, new: &NewServer) -> Result<Server, TxError> {
     let mut server = new.server.clone();
     server.ip = Some(pools::allocate(conn, &server.region)?);
     diesel::insert_into(servers::table)
@@ -35,7 +33,7 @@ pub(crate) fn provision(
 pub(crate) fn apply_all(
     conn: &mut SqliteConnection,
     changes: &[StateChange],
-) -> Result<Vec<Option<Server>>, diesel::result::Error> {
+) -> Result<Vec<Option<Server>>, TxError> {
     let written = batch::update_all(conn, changes)?;
     let mut applied = Vec::with_capacity(changes.len());
     let mut new_events = Vec::new();

@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::dsl::min;
 use diesel::prelude::*;
-use fleet_domain::ports::{DueWork, EarliestDue};
+use fleet_domain::ports::{BadRow, DueWork, EarliestDue};
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 
-use crate::mapping::{BadRow, micros};
+use crate::errors::TxError;
+use crate::mapping::micros;
 use crate::rows::ServerRow;
 use crate::schema::servers;
 
-type Result<T> = std::result::Result<T, diesel::result::Error>;
+type Result<T> = std::result::Result<T, TxError>;
 
 /// Up to `limit` servers with `work` due, most overdue first. Call inside the claiming
 /// (`BEGIN IMMEDIATE`) transaction.

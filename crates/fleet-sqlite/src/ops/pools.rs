@@ -8,30 +8,17 @@ use diesel::SqliteConnection;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use fleet_domain::catalog::RegionSpec;
+use fleet_domain::error::StoreError;
 use fleet_domain::ip_pool::IpPool;
-use fleet_domain::ports::{PoolCidrChanged, PoolUsage};
+use fleet_domain::ports::{BadRow, PoolCidrChanged, PoolUsage, ProvisionStoreError};
 
-use crate::mapping::BadRow;
-use crate::ops::{INSERT_CHUNK, Refused};
+use crate::errors::TxError;
+use crate::ops::INSERT_CHUNK;
 use crate::rows::PoolRow;
 use crate::schema::{free_addresses, ip_pools};
 
-/// Why a pool cannot hand out an address, or cannot be synced.
-#[derive(Debug)]
-pub(crate) enum PoolRefusal {
-    /// The region has no pool.
-    NoPool(String),
-    /// Every address of the region's pool is held.
-    Exhausted(String),
-    /// The catalog gives an existing pool another CIDR.
-    CidrChanged(PoolCidrChanged),
-}
-
 /// Creates the pools the store lacks; refuses to change the CIDR of one that exists.
-pub(crate) fn sync(
-    conn: &mut SqliteConnection,
-    regions: &[RegionSpec],
-) -> Result<(), Refused<PoolRefusal>> {
+pub(crate) fn sync(conn: &mut SqliteConnection, regions: &[RegionSpec]) -> Result<(), TxError> {
     for spec in regions {
         let stored: Option<String> = ip_pools::table
             .find(&spec.name)
@@ -52,7 +39,7 @@ pub(crate) fn sync(
             Some(stored) => {
                 let stored = cidr(&stored)?;
                 if stored != spec.cidr {
-                    return Err(Refused::Because(PoolRefusal::CidrChanged(
+                    return Err(TxError::Store(StoreError::PoolCidrChanged(
                         PoolCidrChanged {
                             region: spec.name.clone(),
                             stored,
@@ -67,16 +54,13 @@ pub(crate) fn sync(
 }
 
 /// Takes an address from `region`'s pool: the lowest released one, else the next never used.
-pub(crate) fn allocate(
-    conn: &mut SqliteConnection,
-    region: &str,
-) -> Result<Ipv4Addr, Refused<PoolRefusal>> {
+pub(crate) fn allocate(conn: &mut SqliteConnection, region: &str) -> Result<Ipv4Addr, TxError> {
     let pool: PoolRow = ip_pools::table
         .find(region)
         .select(PoolRow::as_select())
         .first(conn)
         .optional()?
-        .ok_or_else(|| Refused::Because(PoolRefusal::NoPool(region.to_owned())))?;
+        .ok_or_else(|| TxError::Provision(ProvisionStoreError::NoPool(region.to_owned())))?;
     let released: Option<i64> = free_addresses::table
         .filter(free_addresses::region.eq(region))
         .select(free_addresses::ip_offset)
@@ -94,7 +78,11 @@ pub(crate) fn allocate(
                 .execute(conn)?;
             pool.next_offset
         }
-        None => return Err(Refused::Because(PoolRefusal::Exhausted(region.to_owned()))),
+        None => {
+            return Err(TxError::Provision(ProvisionStoreError::PoolExhausted(
+                region.to_owned(),
+            )));
+        }
     };
     let address = u64::try_from(offset)
         .ok()
@@ -106,7 +94,7 @@ pub(crate) fn allocate(
 pub(crate) fn release(
     conn: &mut SqliteConnection,
     addresses: &[(String, Ipv4Addr)],
-) -> Result<(), diesel::result::Error> {
+) -> Result<(), TxError> {
     if addresses.is_empty() {
         return Ok(());
     }
@@ -140,7 +128,7 @@ pub(crate) fn release(
 }
 
 /// How each pool is used, by region name.
-pub(crate) fn usage(conn: &mut SqliteConnection) -> Result<Vec<PoolUsage>, diesel::result::Error> {
+pub(crate) fn usage(conn: &mut SqliteConnection) -> Result<Vec<PoolUsage>, TxError> {
     let pools: Vec<PoolRow> = ip_pools::table
         .select(PoolRow::as_select())
         .order(ip_pools::region.asc())
@@ -154,20 +142,20 @@ pub(crate) fn usage(conn: &mut SqliteConnection) -> Result<Vec<PoolUsage>, diese
     pools
         .into_iter()
         .map(|pool| {
-            let count = |n: i64| u64::try_from(n).map_err(|_| BadRow::new("pool counter", n));
+            let count = |n: i64| u64::try_from(n).map_err(|_| BadRow::new("ip_pools counter", n));
             let next_offset = count(pool.next_offset)?;
             let released = count(released.get(&pool.region).copied().unwrap_or(0))?;
             let cidr = cidr(&pool.cidr)?;
             Ok(
                 PoolUsage::from_counter(pool.region, cidr, next_offset, released)
-                    .map_err(|e| BadRow::new("pool counter", e))?,
+                    .map_err(|e| BadRow::new("ip_pools counter", e))?,
             )
         })
         .collect()
 }
 
 fn cidr(text: &str) -> Result<IpPool, BadRow> {
-    text.parse().map_err(|_| BadRow::new("pool cidr", text))
+    text.parse().map_err(|_| BadRow::new("ip_pools.cidr", text))
 }
 
 /// A pool size or offset as stored; both are below 2^32.

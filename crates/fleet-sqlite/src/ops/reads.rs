@@ -7,14 +7,16 @@ use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;
 use fleet_domain::page::PageRequest;
+use fleet_domain::ports::BadRow;
 use fleet_domain::server::{Server, ServerFilter};
 use fleet_domain::state::ServerState;
 
-use crate::mapping::{BadRow, id_text, micros};
+use crate::errors::TxError;
+use crate::mapping::{id_text, micros};
 use crate::rows::{EventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
-type Result<T> = std::result::Result<T, diesel::result::Error>;
+type Result<T> = std::result::Result<T, TxError>;
 
 /// The server with this id.
 pub(crate) fn get(conn: &mut SqliteConnection, id: ServerId) -> Result<Option<Server>> {
@@ -24,6 +26,11 @@ pub(crate) fn get(conn: &mut SqliteConnection, id: ServerId) -> Result<Option<Se
         .first(conn)
         .optional()?;
     Ok(row.map(ServerRow::into_domain).transpose()?)
+}
+
+/// Whether a server with this id is stored.
+pub(crate) fn exists(conn: &mut SqliteConnection, id: ServerId) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(servers::table.find(id_text(id)))).get_result(conn)?)
 }
 
 /// A page of servers matching `filter` in (created_at, id) order.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use fleet_domain::lifecycle;
-use fleet_domain::ports::{Applied, DueWork};
+use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
 use fleet_domain::{Action, EventKind, RequestContext, ServerId, ServerState, StateChange};
 use fleet_sqlite::SqliteLocation;
 

@@ -63,7 +63,7 @@ pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
 
 /// The services over one store.
 pub struct Fleet {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<SqliteStore>,
     pub clock: Arc<ManualClock>,
     pub servers: ServerService,
     pub engine: Engine,
@@ -72,8 +72,7 @@ pub struct Fleet {
 impl Fleet {
     /// Opens the store at `location` and syncs its pools, with the clock at `now`.
     pub async fn open(location: SqliteLocation, now: DateTime<Utc>) -> Fleet {
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(location).await.expect("the store opens"));
+        let store = Arc::new(SqliteStore::open(location).await.expect("the store opens"));
         let catalog = catalog();
         store
             .sync_pools(catalog.regions())

@@ -8,7 +8,7 @@ use std::task::{Context, Waker};
 use chrono::TimeDelta;
 use fleet_domain::error::ProvisionError;
 use fleet_domain::lifecycle;
-use fleet_domain::ports::{Clock, DueWork, Store};
+use fleet_domain::ports::{Clock, DueWork, Store, StoreStatus};
 use fleet_domain::service::ProvisionRequest;
 use fleet_domain::{EventKind, PageRequest, RequestContext, ServerFilter, ServerState};
 use fleet_sqlite::{SqliteLocation, SqliteStore};

@@ -1,18 +1,23 @@
 //! A minimal in-memory store, as plain as possible, that the suite is checked against: if a
 //! case fails here, the case is wrong, not the store.
 
+use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
 
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store,
+    Applied, DueWork, EarliestDue, Planner, PoolCidrChanged, PoolUsage, ProvisionStoreError, Store,
+    StoreStatus,
 };
 use fleet_domain::{
     Event, IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
     StateChange, UsageRecord,
 };
+use fleet_store_conformance::Tamper;
 
 struct Pool {
     cidr: IpPool,
@@ -28,20 +33,83 @@ struct State {
     usage: Vec<UsageRecord>,
 }
 
-/// The reference store.
+/// How long a caller waits for the reference store's state.
+pub const WAIT_LIMIT: Duration = Duration::from_millis(200);
+
+/// The schema versions a tampered reference store reports.
+const KNOWN_VERSION: &str = "20260101000000";
+
+/// The reference store. Its "schema" and "write lock" exist only to be tampered with.
 #[derive(Default)]
-pub struct MemoryStore(Mutex<State>);
+pub struct MemoryStore {
+    state: Mutex<State>,
+    applied_version: Mutex<Option<String>>,
+    write_locked: Arc<AtomicBool>,
+}
 
 impl MemoryStore {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state, as a store's one connection: a caller waits for it at most
+    /// [`WAIT_LIMIT`], then is `Saturated`.
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, StoreError> {
+        let started = Instant::now();
+        loop {
+            match self.state.try_lock() {
+                Ok(state) => return Ok(state),
+                Err(TryLockError::Poisoned(poisoned)) => return Ok(poisoned.into_inner()),
+                Err(TryLockError::WouldBlock) if started.elapsed() < WAIT_LIMIT => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(StoreError::Saturated { waited: WAIT_LIMIT });
+                }
+            }
+        }
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        if self.write_locked.load(Ordering::SeqCst) {
+            return Err(StoreError::Contended(anyhow::anyhow!("write lock held")));
+        }
+        Ok(())
+    }
+}
+
+/// Tampers with a [`MemoryStore`].
+pub struct MemoryTamper(pub Arc<MemoryStore>);
+
+/// Releases the reference store's write lock when dropped.
+struct Unlock(Arc<AtomicBool>);
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Tamper for MemoryTamper {
+    async fn record_unknown_migration(&self) {
+        *self.0.applied_version.lock().expect("lock") = Some("99991231235959".to_owned());
+    }
+
+    async fn forget_newest_migration(&self) {
+        *self.0.applied_version.lock().expect("lock") = Some("20250101000000".to_owned());
+    }
+
+    async fn hold_write_lock(&self) -> Box<dyn Any + Send> {
+        self.0.write_locked.store(true, Ordering::SeqCst);
+        Box::new(Unlock(self.0.write_locked.clone()))
+    }
+
+    fn wait_limit(&self) -> Duration {
+        WAIT_LIMIT
     }
 }
 
 impl State {
     fn apply(&mut self, change: &StateChange) -> Applied {
         let Some(current) = self.servers.get(&change.server.id) else {
-            return Applied::Stale;
+            return Applied::Missing;
         };
         if current.generation != change.expected_generation {
             return Applied::Stale;
@@ -70,14 +138,19 @@ impl State {
 #[async_trait::async_trait]
 impl Store for MemoryStore {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError> {
-        let mut state = self.state();
+        self.writable()?;
+        let mut state = self.state()?;
         for region in regions {
-            if state
+            if let Some(pool) = state
                 .pools
                 .get(&region.name)
-                .is_some_and(|pool| pool.cidr != region.cidr)
+                .filter(|pool| pool.cidr != region.cidr)
             {
-                return Err(StoreError::Unknown(anyhow::anyhow!("CIDR changed")));
+                return Err(StoreError::PoolCidrChanged(PoolCidrChanged {
+                    region: region.name.clone(),
+                    stored: pool.cidr,
+                    wanted: region.cidr,
+                }));
             }
         }
         for region in regions {
@@ -91,7 +164,8 @@ impl Store for MemoryStore {
     }
 
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
-        let mut state = self.state();
+        self.writable()?;
+        let mut state = self.state()?;
         let region = new.server.region.clone();
         let pool = state
             .pools
@@ -117,7 +191,7 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
-        Ok(self.state().servers.get(&id).cloned())
+        Ok(self.state()?.servers.get(&id).cloned())
     }
 
     async fn list(
@@ -125,7 +199,7 @@ impl Store for MemoryStore {
         filter: &ServerFilter,
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError> {
-        let state = self.state();
+        let state = self.state()?;
         let mut servers: Vec<Server> = state
             .servers
             .values()
@@ -152,11 +226,12 @@ impl Store for MemoryStore {
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
-        Ok(self.state().apply(change))
+        self.writable()?;
+        Ok(self.state()?.apply(change))
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
-        let state = self.state();
+        let state = self.state()?;
         let mut events: Vec<Event> = state
             .events
             .iter()
@@ -169,42 +244,12 @@ impl Store for MemoryStore {
     }
 
     async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
-        let state = self.state();
+        let state = self.state()?;
         Ok(state
             .usage
             .iter()
             .filter(|u| u.server_id == id)
             .cloned()
-            .collect())
-    }
-
-    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
-        let state = self.state();
-        Ok(state
-            .pools
-            .iter()
-            .map(|(region, pool)| {
-                let allocated = pool.next - pool.free.len() as u64;
-                PoolUsage {
-                    region: region.clone(),
-                    cidr: pool.cidr,
-                    allocated,
-                    free: pool.cidr.size() - allocated,
-                }
-            })
-            .collect())
-    }
-
-    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
-        let state = self.state();
-        Ok(ServerState::ALL
-            .into_iter()
-            .map(|st| {
-                (
-                    st,
-                    state.servers.values().filter(|s| s.state == st).count() as i64,
-                )
-            })
             .collect())
     }
 
@@ -214,7 +259,8 @@ impl Store for MemoryStore {
         limit: u32,
         plan: &Planner,
     ) -> Result<u32, StoreError> {
-        let mut state = self.state();
+        self.writable()?;
+        let mut state = self.state()?;
         let mut due: Vec<(chrono::DateTime<chrono::Utc>, Server)> = state
             .servers
             .values()
@@ -242,7 +288,7 @@ impl Store for MemoryStore {
     }
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
-        let state = self.state();
+        let state = self.state()?;
         let servers = state.servers.values();
         Ok(EarliestDue {
             transition: servers.clone().filter_map(|s| s.transition_due_at).min(),
@@ -252,8 +298,51 @@ impl Store for MemoryStore {
                 .min(),
         })
     }
+}
 
+#[async_trait::async_trait]
+impl StoreStatus for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        Ok(())
+        match self.applied_version.lock().expect("lock").clone() {
+            Some(applied) if applied.as_str() > KNOWN_VERSION => Err(StoreError::SchemaAhead {
+                applied,
+                known: KNOWN_VERSION.to_owned(),
+            }),
+            Some(applied) => Err(StoreError::SchemaBehind {
+                applied: Some(applied),
+                expected: KNOWN_VERSION.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .pools
+            .iter()
+            .map(|(region, pool)| {
+                let allocated = pool.next - pool.free.len() as u64;
+                PoolUsage {
+                    region: region.clone(),
+                    cidr: pool.cidr,
+                    allocated,
+                    free: pool.cidr.size() - allocated,
+                }
+            })
+            .collect())
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
+        let state = self.state()?;
+        Ok(ServerState::ALL
+            .into_iter()
+            .map(|st| {
+                (
+                    st,
+                    state.servers.values().filter(|s| s.state == st).count() as i64,
+                )
+            })
+            .collect())
     }
 }
