@@ -39,11 +39,13 @@ pub struct Billing {
     pub billed_seconds: i64,
     /// Amount recorded in the usage ledger.
     pub billed: Money,
-    /// Seconds of the open run not yet in the ledger.
+    /// Seconds of the open run not yet in the ledger, as run so far: not rounded up to the
+    /// 60-second minimum a run is billed when it closes.
     pub unbilled_seconds: i64,
-    /// Ledger seconds plus the open run's unbilled seconds.
+    /// Ledger seconds plus the open run's unbilled seconds (without the minimum).
     pub total_seconds: i64,
-    /// The cost of `total_seconds`: what the server has cost so far.
+    /// The cost of `total_seconds`: what the server has cost so far. Stopping a run
+    /// younger than 60 seconds bills the full 60.
     pub total: Money,
 }
 
