@@ -59,16 +59,6 @@ pub enum StoreError {
     Unknown(anyhow::Error),
 }
 
-impl StoreError {
-    /// Whether the same request may succeed when retried a little later.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Unavailable(_) | StoreError::Saturated { .. } | StoreError::Contended(_)
-        )
-    }
-}
-
 /// Why a server could not be provisioned.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {

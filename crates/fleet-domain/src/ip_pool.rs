@@ -110,12 +110,6 @@ impl TryFrom<String> for IpPool {
     }
 }
 
-impl From<IpPool> for String {
-    fn from(pool: IpPool) -> String {
-        pool.to_string()
-    }
-}
-
 impl fmt::Display for IpPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.net.fmt(f)

@@ -18,9 +18,9 @@ use diesel::result::Error as DieselError;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use fleet_domain::error::StoreError;
 use tokio::runtime::Handle;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::TxError;
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 type Wrapper = SyncConnectionWrapper<SqliteConnection>;
 
