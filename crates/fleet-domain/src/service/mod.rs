@@ -6,7 +6,7 @@ mod input;
 mod servers;
 
 pub use clock::ManualClock;
-pub use engine::{Engine, PassReport};
+pub use engine::{Engine, PassReport, WorkObserver};
 #[cfg(test)]
 mod tests;
 
