@@ -12,7 +12,7 @@ use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
 use crate::metrics;
 use crate::problem::Problem;
-use crate::request::RequestScope;
+use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created};
 use crate::state::AppState;
 
@@ -28,7 +28,7 @@ use crate::state::AppState;
 )]
 pub async fn provision(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
@@ -45,7 +45,7 @@ pub async fn provision(
 )]
 pub async fn provision_alias(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
@@ -53,7 +53,7 @@ pub async fn provision_alias(
 
 async fn provision_server(
     state: &AppState,
-    scope: &RequestScope,
+    scope: &ApiScope,
     body: dto::ProvisionRequest,
 ) -> Result<Created, ProvisionFailure> {
     let started = Instant::now();
@@ -133,7 +133,7 @@ pub async fn get(
 )]
 pub async fn act(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     id: web::Path<Uuid>,
     body: JsonBody<dto::ActionRequest>,
 ) -> Result<ActionTaken, ActFailure> {
