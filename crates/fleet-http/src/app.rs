@@ -30,7 +30,6 @@ where
             .app_data(state)
             .app_data(extract::json_config())
             .app_data(extract::path_config())
-            .app_data(extract::query_config())
             .wrap(from_fn(middleware::problems))
             // Outside the spec.
             .route(SPEC_V2_PATH, web::get().to(spec_v2))

@@ -21,6 +21,7 @@ pub mod handlers;
 pub mod metrics;
 mod middleware;
 pub mod problem;
+pub mod query;
 pub mod request;
 mod responses;
 mod routes;

@@ -323,6 +323,38 @@ async fn bad_list_parameters_are_400_problems() {
 }
 
 #[actix_web::test]
+async fn deep_bodies_and_long_query_strings_are_refused_before_any_use_case() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    problem(
+        send(
+            MockStore::new(),
+            TestRequest::post()
+                .uri("/servers")
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload(deep),
+        )
+        .await,
+        400,
+        "malformed-body",
+    )
+    .await;
+    let padding = "x".repeat(fleet_http::query::MAX_QUERY_BYTES);
+    let id = uuid::Uuid::new_v4();
+    for uri in [
+        format!("/servers?region={padding}"),
+        format!("/servers/{id}/logs?limit=5&pad={padding}"),
+    ] {
+        let body = problem(
+            send(MockStore::new(), TestRequest::get().uri(&uri)).await,
+            400,
+            "invalid-query",
+        )
+        .await;
+        assert!(!body.to_string().contains("xxxx"), "{body}");
+    }
+}
+
+#[actix_web::test]
 async fn unknown_routes_and_methods_are_problems() {
     problem(
         send(MockStore::new(), TestRequest::get().uri("/nope")).await,

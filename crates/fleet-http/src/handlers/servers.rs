@@ -12,6 +12,7 @@ use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
 use crate::metrics;
 use crate::problem::Problem;
+use crate::query::Query;
 use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created};
 use crate::state::AppState;
@@ -79,7 +80,7 @@ async fn provision_server(
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<dto::ListQuery>,
+    query: Query<dto::ListQuery>,
 ) -> Result<web::Json<dto::ServerList>, ListFailure> {
     let query = query.into_inner();
     let server_state = match (query.state, query.status) {
