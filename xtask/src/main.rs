@@ -19,7 +19,8 @@ usage: cargo xtask <task>
 tasks:
   test      the whole test suite, with a Postgres found or started for it
   ci        format check, clippy with warnings denied, `arch`, then `test`
-  arch      check that fleet-domain depends on no adapter or framework crate
+  arch      check the crate boundaries: a pure domain, a shared fleet-ops, a REST adapter
+            without the operational routes
   migrate   apply the Postgres migrations to DATABASE_URL
   bench     benchmarks into docs/benchmarks.md [--sqlite: also on SQLite]
             [--quick: a CI smoke run, debug build, writes nothing]

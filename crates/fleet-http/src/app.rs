@@ -1,58 +1,60 @@
-//! The actix application: the API of the spec, the spec itself, Swagger UI and the
-//! operator routes, behind the request middleware.
+//! The REST application, mounted by the binary on an actix `App` that already holds the
+//! operational routes: the API of the spec, the spec itself and Swagger UI, behind the REST
+//! middleware.
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceFactory, ServiceRequest};
 use actix_web::middleware::from_fn;
-use actix_web::{Error, HttpResponse, web};
+use actix_web::{Error, HttpResponse, guard, web};
 use paperclip::actix::OpenApiExt;
 
-use crate::handlers::ops;
 use crate::spec::{SPEC_V2_PATH, SPEC_V3_PATH};
 use crate::state::AppState;
 use crate::{extract, middleware, routes, swagger};
 
-/// The whole HTTP application over `state`; call once per server worker. It builds only
+/// `app` with the REST API mounted at its root; call once per server worker. It builds only
 /// routes: the OpenAPI documents it serves were generated once, by [`AppState::new`].
-pub fn app(
-    state: web::Data<AppState>,
-) -> actix_web::App<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = Error,
-        InitError = (),
-    >,
-> {
+///
+/// The REST routes sit in one scope at the root, with their own middleware (problem
+/// responses), which takes every path nothing registered on `app` before took: register the
+/// operational routes and any other adapter first, and wrap the result in
+/// `fleet_ops::observe`.
+pub fn mount<T>(app: actix_web::App<T>, state: web::Data<AppState>) -> actix_web::App<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = Error, InitError = ()>,
+{
     let with_admin = state.virtual_clock.is_some();
-    actix_web::App::new()
-        .app_data(state)
-        .app_data(extract::json_config())
-        .app_data(extract::path_config())
-        .app_data(extract::query_config())
-        // Outside the spec, registered first so they win over paperclip's routes of the
-        // same paths (paperclip's v2 route only exists because its Swagger UI needs it).
-        .route("/metrics", web::get().to(ops::metrics))
-        .route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route(SPEC_V2_PATH, web::get().to(spec_v2))
-        .route(SPEC_V3_PATH, web::get().to(spec_v3))
-        .route(swagger::SWAGGER_PATH, web::get().to(swagger::redirect))
-        .service(
-            web::resource([
-                format!("{}/", swagger::SWAGGER_PATH),
-                format!("{}/index.html", swagger::SWAGGER_PATH),
-            ])
-            .route(web::get().to(swagger::index)),
-        )
-        .wrap_api()
-        .configure(|cfg| routes::api(cfg, with_admin))
-        .with_json_spec_at(SPEC_V2_PATH)
-        .with_swagger_ui_at(swagger::SWAGGER_PATH)
-        .build()
-        .wrap(from_fn(swagger::guard))
-        .wrap(from_fn(middleware::observe))
+    app.service(
+        web::scope("")
+            // Swagger UI's assets are paperclip's, registered after this scope.
+            .guard(guard::fn_guard(|ctx| !swagger::is_asset_request(ctx)))
+            .app_data(state)
+            .app_data(extract::json_config())
+            .app_data(extract::path_config())
+            .wrap(from_fn(middleware::problems))
+            // Outside the spec.
+            .route(SPEC_V2_PATH, web::get().to(spec_v2))
+            .route(SPEC_V3_PATH, web::get().to(spec_v3))
+            .route(swagger::SWAGGER_PATH, web::get().to(swagger::redirect))
+            .service(
+                web::resource([
+                    format!("{}/", swagger::SWAGGER_PATH),
+                    format!("{}/index.html", swagger::SWAGGER_PATH),
+                ])
+                .route(web::get().to(swagger::index)),
+            )
+            .configure(|cfg| {
+                routes::api(
+                    &mut paperclip::actix::web::ServiceConfig::from(cfg),
+                    with_admin,
+                );
+            }),
+    )
+    // paperclip's own v2 route is unreachable (the scope serves that path); its Swagger UI
+    // needs it set.
+    .wrap_api()
+    .with_json_spec_at(SPEC_V2_PATH)
+    .with_swagger_ui_at(swagger::SWAGGER_PATH)
+    .build()
 }
 
 async fn spec_v2(state: web::Data<AppState>) -> HttpResponse {
@@ -75,25 +77,6 @@ mod tests {
 
     use super::*;
     use crate::spec::GENERATED;
-    use crate::state::{MetricsExporter, NotReady, Readiness};
-
-    struct Ready;
-
-    #[async_trait::async_trait]
-    impl Readiness for Ready {
-        async fn check(&self) -> Result<(), NotReady> {
-            Ok(())
-        }
-    }
-
-    struct NoMetrics;
-
-    #[async_trait::async_trait]
-    impl MetricsExporter for NoMetrics {
-        async fn render(&self) -> String {
-            String::new()
-        }
-    }
 
     #[actix_web::test]
     async fn the_documents_are_generated_once_for_every_worker() {
@@ -108,20 +91,13 @@ mod tests {
             Arc::new(Catalog::default()),
             Arc::new(MockStoreStatus::new()),
         );
-        let state = web::Data::new(AppState::new(
-            Arc::new(servers),
-            Arc::new(catalog),
-            None,
-            Arc::new(Ready),
-            Arc::new(NoMetrics),
-            slog::Logger::root(slog::Discard, slog::o!()),
-        ));
+        let state = web::Data::new(AppState::new(Arc::new(servers), Arc::new(catalog), None));
         let generated = GENERATED.with(std::cell::Cell::get);
         assert_eq!(generated, before + 1, "the state generated them");
         let mut served = Vec::new();
         // As `HttpServer` does, one application per worker over the one state.
         for _ in 0..4 {
-            let worker = test::init_service(app(state.clone())).await;
+            let worker = test::init_service(mount(actix_web::App::new(), state.clone())).await;
             let spec: Value = test::call_and_read_body_json(
                 &worker,
                 TestRequest::get().uri(SPEC_V3_PATH).to_request(),

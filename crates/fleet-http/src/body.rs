@@ -1,10 +1,13 @@
 //! `JsonBody<T>`: a JSON request body read in two steps, so that a body that is not JSON
-//! (400) is told apart from JSON of the wrong shape (422), which serde alone cannot do.
+//! (400) is told apart from JSON of the wrong shape (422), which serde alone cannot do, and
+//! read within a time limit.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw};
@@ -14,8 +17,14 @@ use serde_json::Value;
 
 use crate::problem::Problem;
 
+/// How long a body may take to arrive. actix bounds the time of the request head (5 s), not
+/// of the body: without this, a client trickling a body in holds its connection and a task
+/// for as long as it likes. Bodies here are at most 8 KiB.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A JSON body: size, media type and syntax are checked by the [`crate::extract`]
-/// configuration, then the shape by `T`'s `Deserialize`, refusing with 422.
+/// configuration, then the shape by `T`'s `Deserialize`, refusing with 422; a body that
+/// takes longer than [`BODY_TIMEOUT`] to arrive is a 408.
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
@@ -41,12 +50,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = value.await?.into_inner();
+            let value = within(BODY_TIMEOUT, value).await?.into_inner();
             serde_json::from_value(value).map(JsonBody).map_err(|e| {
                 Problem::unprocessable("invalid-body", format!("the body does not fit: {e}")).into()
             })
         })
     }
+}
+
+/// `read`'s outcome, or a 408 problem when it takes longer than `limit`.
+async fn within<T>(
+    limit: Duration,
+    read: impl Future<Output = Result<T, actix_web::Error>>,
+) -> Result<T, actix_web::Error> {
+    actix_web::rt::time::timeout(limit, read)
+        .await
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                format!(
+                    "the body did not arrive within {} seconds",
+                    limit.as_secs_f64()
+                ),
+            )
+        })?
 }
 
 impl<T: Apiv2Schema> Apiv2Schema for JsonBody<T> {
@@ -66,5 +94,23 @@ impl<T: Apiv2Schema + DeserializeOwned> OperationModifier for JsonBody<T> {
 
     fn update_definitions(map: &mut std::collections::BTreeMap<String, DefaultSchemaRaw>) {
         <web::Json<T> as OperationModifier>::update_definitions(map);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_body_that_does_not_arrive_in_time_is_a_408() {
+        let never = std::future::pending::<Result<(), actix_web::Error>>();
+        let error = within(Duration::from_millis(10), never)
+            .await
+            .expect_err("timed out");
+        let problem = error.as_error::<Problem>().expect("a problem");
+        assert_eq!(problem.status, 408);
+        assert_eq!(problem.problem_type, "urn:fleet:problem:body-timeout");
+        let arrived = within(Duration::from_millis(10), async { Ok(7) }).await;
+        assert_eq!(arrived.expect("in time"), 7);
     }
 }

@@ -183,6 +183,7 @@ failure!(
     /// Why `POST /servers` failed.
     ProvisionFailure {
         400 => "The body is not valid JSON.",
+        408 => "The body did not arrive within 5 seconds.",
         409 => "The region's address pool is exhausted.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
@@ -217,6 +218,7 @@ failure!(
         400 => "The id is not a UUID, or the body is not valid JSON.",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
+        408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or an unknown action.",
@@ -247,6 +249,7 @@ failure!(
     /// Why moving the virtual clock failed.
     AdvanceFailure {
         400 => "The body is not valid JSON.",
+        408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or `seconds` is out of range.",

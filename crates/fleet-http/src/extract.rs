@@ -1,7 +1,7 @@
-//! How malformed input is refused: the extractor configurations that turn bad ids, query
-//! strings and bodies into problem responses instead of actix's defaults.
+//! How malformed input is refused: the extractor configurations that turn bad ids and
+//! bodies into problem responses instead of actix's defaults (query strings: [`crate::query`]).
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 
@@ -21,11 +21,6 @@ pub fn json_config() -> web::JsonConfig {
 /// Path parameters: a malformed id is a 400, not actix's 404.
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|error, req| path_problem(&error, req).into())
-}
-
-/// Query strings: a malformed parameter is a 400 naming it.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|error, _| query_problem(&error).into())
 }
 
 fn json_problem(error: &JsonPayloadError) -> Problem {
@@ -58,10 +53,6 @@ fn path_problem(error: &PathError, req: &HttpRequest) -> Problem {
         "invalid-id",
         format!("'{}' is not a server id (a UUID): {e}", truncate(id)),
     )
-}
-
-fn query_problem(error: &QueryPayloadError) -> Problem {
-    Problem::bad_request("invalid-query", format!("invalid query string: {error}"))
 }
 
 /// At most 64 characters of client input echoed back.

@@ -1,13 +1,16 @@
-//! The HTTP adapter of fleet: actix-web handlers over the domain's use cases, the OpenAPI
-//! documents paperclip generates from them, Swagger UI, RFC 9457 problem responses, the
-//! request-id and access-log middleware, and the HTTP metrics.
+//! The REST adapter of fleet: actix-web handlers over the domain's use cases, the OpenAPI
+//! documents paperclip generates from them, Swagger UI, RFC 9457 problem responses, and the
+//! metrics of what clients ask (actions, provisioning). The binary mounts it with
+//! [`mount`] beside the operational routes and middleware of `fleet_ops` (request id,
+//! access log, HTTP metrics, `/metrics`, `/healthz`, `/readyz`), which are not REST's.
 //!
 //! Handlers only parse, call one use case and map the result; every domain error becomes a
-//! problem response in [`errors`], and only this crate knows HTTP statuses and JSON shapes.
+//! problem response in [`errors`], and only this crate knows the REST API's statuses and
+//! JSON shapes.
 //!
-//! It must never depend on a store crate, diesel, SQL or the binary: it sees the store only
-//! through the domain's use cases, and readiness and metrics rendering through the
-//! [`Readiness`] and [`MetricsExporter`] traits the binary implements.
+//! It must never depend on a store crate, diesel, SQL, another driving adapter or the
+//! binary: it sees the store only through the domain's use cases. It must not own the
+//! operational routes either (`cargo xtask arch` checks both).
 
 mod app;
 pub mod body;
@@ -18,6 +21,7 @@ pub mod handlers;
 pub mod metrics;
 mod middleware;
 pub mod problem;
+pub mod query;
 pub mod request;
 mod responses;
 mod routes;
@@ -25,6 +29,6 @@ pub mod spec;
 pub mod state;
 pub mod swagger;
 
-pub use app::app;
+pub use app::mount;
 pub use problem::Problem;
-pub use state::{AppState, MetricsExporter, NotReady, Readiness, VirtualClock};
+pub use state::{AppState, VirtualClock};

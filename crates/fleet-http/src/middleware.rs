@@ -1,87 +1,48 @@
-//! The middleware every request passes through: it gives the request its id and logger,
-//! stamps the id on problem bodies and the response, turns any bare error response into a
-//! problem, writes the access-log line and records the HTTP metrics.
-
-use std::time::Instant;
+//! The REST adapter's middleware: every error response of its routes leaves as a problem
+//! stamped with the request id, its internal cause handed to the access log. The request id
+//! itself, the access log and the HTTP metrics are `fleet_ops::observe`'s, around every
+//! adapter.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError, web};
+use actix_web::{Error, ResponseError};
+use fleet_ops::{FailureCause, RequestScope, labels};
 
-use crate::metrics;
 use crate::problem::Problem;
-use crate::request::{REQUEST_ID_HEADER, RequestScope};
-use crate::state::AppState;
 
-/// The route label of requests that matched no route.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
-
-/// The outermost middleware of the app (see the module documentation).
-pub async fn observe(
-    state: web::Data<AppState>,
+/// Makes every error response a problem carrying the request id (see the module
+/// documentation).
+pub async fn problems(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static, BoxBody>>, Error> {
-    let started = Instant::now();
-    let incoming = req
-        .headers()
-        .get(REQUEST_ID_HEADER)
-        .and_then(|value| value.to_str().ok());
-    let scope = RequestScope::new(incoming, &state.logger);
-    req.extensions_mut().insert(scope.clone());
-    let method = req.method().to_string();
-
     let response = next.call(req).await?;
-
-    let route = response
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
-    let (mut response, cause) = finish_problem(response, scope.id());
-    response.headers_mut().insert(
-        HeaderName::from_static(REQUEST_ID_HEADER),
-        HeaderValue::from_str(scope.id()).unwrap_or_else(|_| HeaderValue::from_static("invalid")),
-    );
-
-    let status = response.status();
-    let elapsed = started.elapsed();
-    metrics::record_request(&method, &route, status.as_u16(), elapsed);
-    let log = scope.logger();
-    let latency_ms = elapsed.as_secs_f64() * 1_000.0;
-    if status.is_server_error() {
-        slog::error!(log, "request failed";
-            "method" => &method, "route" => &route, "status" => status.as_u16(),
-            "latency_ms" => latency_ms, "cause" => cause.unwrap_or_default());
-    } else {
-        slog::info!(log, "request";
-            "method" => &method, "route" => &route, "status" => status.as_u16(),
-            "latency_ms" => latency_ms);
-    }
-    Ok(response)
+    let scope = RequestScope::of(response.request());
+    Ok(finish_problem(response, scope.id()))
 }
 
-/// Makes every error response a problem carrying the request id; returns the response and
-/// the internal cause of the failure, if one was recorded.
+/// The response, or for an error response a problem with the request id, its cause (if
+/// one was recorded) in the response's extensions for the access log.
 fn finish_problem<B: MessageBody + 'static>(
     response: ServiceResponse<B>,
     request_id: &str,
-) -> (ServiceResponse<EitherBody<B, BoxBody>>, Option<String>) {
+) -> ServiceResponse<EitherBody<B, BoxBody>> {
     let status = response.status();
     if !status.is_client_error() && !status.is_server_error() {
-        return (response.map_into_left_body(), None);
+        return response.map_into_left_body();
     }
     let problem = response
         .response()
         .extensions()
         .get::<Problem>()
         .cloned()
-        .unwrap_or_else(|| bare_problem(&response, status));
-    let cause = problem.cause.clone();
+        .unwrap_or_else(|| bare_problem(&response, status))
+        .with_request_id(request_id);
     let (request, old) = response.into_parts();
-    let mut new = problem.with_request_id(request_id).error_response();
+    let mut new = problem.error_response();
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
@@ -90,10 +51,10 @@ fn finish_problem<B: MessageBody + 'static>(
             new.headers_mut().append(name.clone(), value.clone());
         }
     }
-    (
-        ServiceResponse::new(request, new).map_into_right_body(),
-        cause,
-    )
+    if let Some(cause) = problem.cause {
+        new.extensions_mut().insert(FailureCause(cause));
+    }
+    ServiceResponse::new(request, new).map_into_right_body()
 }
 
 /// A problem for an error response that was not made from one: actix's own 404 and 405,
@@ -107,7 +68,7 @@ fn bare_problem<B>(response: &ServiceResponse<B>, status: StatusCode) -> Problem
             "method-not-allowed",
             format!(
                 "{} is not allowed on this route",
-                response.request().method()
+                labels::shown_method(response.request().method())
             ),
         ),
         s if s.is_server_error() => {

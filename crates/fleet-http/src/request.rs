@@ -1,86 +1,45 @@
-//! The request scope: the request id and a logger carrying it, made by the middleware and
-//! handed to handlers as an extractor.
+//! The request scope as REST handlers take it: `fleet_ops`' [`RequestScope`] (the request
+//! id and its logger), documented in the spec as the `X-Request-Id` header, and turned into
+//! the context the use cases record on events.
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use actix_web::{FromRequest, HttpRequest};
 use fleet_domain::RequestContext;
+use fleet_ops::{MAX_REQUEST_ID_LEN, RequestScope};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
 use paperclip::v2::schema::Apiv2Schema;
-use slog::Logger;
 
-/// The header that carries the request id in both directions.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The longest incoming request id that is kept.
-pub const MAX_REQUEST_ID_LEN: usize = 128;
-
-/// The id of one request and a logger that puts it on every line.
+/// The scope of the request a handler serves.
 #[derive(Debug, Clone)]
-pub struct RequestScope {
-    id: String,
-    logger: Logger,
-}
+pub struct ApiScope(pub RequestScope);
 
-impl RequestScope {
-    /// A scope for the request whose `X-Request-Id` header was `incoming`: the incoming id
-    /// when it is sane, a fresh one otherwise.
-    pub fn new(incoming: Option<&str>, base: &Logger) -> Self {
-        let id = incoming
-            .filter(|id| is_sane(id))
-            .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-        let logger = base.new(slog::o!("request_id" => id.clone()));
-        Self { id, logger }
-    }
-
-    /// The request id.
-    pub fn id(&self) -> &str {
-        &self.id
+impl ApiScope {
+    /// The context the use cases record on the events this request causes.
+    pub fn context(&self) -> RequestContext {
+        RequestContext::api(self.0.id().to_owned())
     }
 
     /// A logger that adds the request id to every line.
-    pub fn logger(&self) -> &Logger {
-        &self.logger
-    }
-
-    /// The context the use cases record on the events this request causes.
-    pub fn context(&self) -> RequestContext {
-        RequestContext::api(self.id.clone())
+    pub fn logger(&self) -> &slog::Logger {
+        self.0.logger()
     }
 }
 
-/// Whether an incoming request id is kept: 1 to 128 characters of letters, digits and
-/// `-`, `_`, `.`, `:`, so it is safe in headers, logs and the store.
-pub fn is_sane(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_REQUEST_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-}
-
-impl FromRequest for RequestScope {
+impl FromRequest for ApiScope {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let scope = req.extensions().get::<RequestScope>().cloned();
-        ready(Ok(scope.unwrap_or_else(|| {
-            let logger = Logger::root(slog::Discard, slog::o!());
-            let incoming = req
-                .headers()
-                .get(REQUEST_ID_HEADER)
-                .and_then(|v| v.to_str().ok());
-            RequestScope::new(incoming, &logger)
-        })))
+        ready(Ok(ApiScope(RequestScope::of(req))))
     }
 }
 
-impl Apiv2Schema for RequestScope {}
+impl Apiv2Schema for ApiScope {}
 
-impl OperationModifier for RequestScope {
+impl OperationModifier for ApiScope {
     fn update_parameter(op: &mut DefaultOperationRaw) {
         op.parameters.push(Either::Right(Parameter {
             name: "X-Request-Id".to_owned(),
@@ -101,32 +60,16 @@ impl OperationModifier for RequestScope {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::test::TestRequest;
+
     use super::*;
 
     #[test]
-    fn a_sane_incoming_id_is_kept_and_anything_else_replaced() {
-        let log = Logger::root(slog::Discard, slog::o!());
-        assert_eq!(
-            RequestScope::new(Some("abc-123_x.y:z"), &log).id(),
-            "abc-123_x.y:z"
-        );
-        for bad in ["", "has space", "new\nline", "é", &"x".repeat(129), "a/b"] {
-            let id = RequestScope::new(Some(bad), &log).id().to_owned();
-            assert_ne!(id, bad);
-            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-        }
-        let fresh = RequestScope::new(None, &log);
-        assert!(uuid::Uuid::parse_str(fresh.id()).is_ok());
-        assert_eq!(
-            RequestScope::new(Some(&"x".repeat(128)), &log).id().len(),
-            128
-        );
-    }
-
-    #[test]
     fn the_context_carries_the_id_into_events() {
-        let log = Logger::root(slog::Discard, slog::o!());
-        let scope = RequestScope::new(Some("req-7"), &log);
+        let req = TestRequest::default()
+            .insert_header(("X-Request-Id", "req-7"))
+            .to_http_request();
+        let scope = ApiScope(RequestScope::of(&req));
         assert_eq!(scope.context(), RequestContext::api("req-7"));
     }
 }

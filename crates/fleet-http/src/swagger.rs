@@ -1,14 +1,11 @@
 //! Swagger UI, served from the binary. paperclip serves the assets, but its index page
 //! points at the public petstore, and it panics on a request for a file it does not have:
-//! this module serves our own index page and refuses unknown asset names first.
+//! this module serves our own index page, and only requests for the assets paperclip bundles
+//! reach paperclip ([`is_asset_request`]); any other name is the REST scope's 404.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header;
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, ResponseError};
-
-use crate::problem::Problem;
+use actix_web::HttpResponse;
+use actix_web::guard::GuardContext;
+use actix_web::http::{Method, header};
 
 /// Where the UI is mounted.
 pub const SWAGGER_PATH: &str = "/swagger";
@@ -77,27 +74,16 @@ pub async fn redirect() -> HttpResponse {
         .finish()
 }
 
-/// Middleware: a request under `/swagger/` for anything but the index or a known asset is
-/// a 404 problem, and never reaches paperclip.
-pub async fn guard(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody + 'static>>, Error> {
-    let name = req
-        .path()
-        .strip_prefix(SWAGGER_PATH)
-        .and_then(|rest| rest.strip_prefix('/'));
-    match name {
-        Some(name) if !name.is_empty() && name != "index.html" && !ASSETS.contains(&name) => {
-            let problem = Problem::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                "route-not-found",
-                "no such file in the Swagger UI",
-            );
-            Ok(req
-                .into_response(problem.error_response())
-                .map_into_right_body())
-        }
-        _ => Ok(next.call(req).await?.map_into_left_body()),
-    }
+/// Whether a request is for one of paperclip's bundled assets, which paperclip serves (it
+/// panics on a name it does not bundle, so only these reach it); anything else under
+/// `/swagger/` is the REST adapter's, and a 404 problem.
+pub fn is_asset_request(ctx: &GuardContext<'_>) -> bool {
+    ctx.head().method == Method::GET
+        && ctx
+            .head()
+            .uri
+            .path()
+            .strip_prefix(SWAGGER_PATH)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|name| ASSETS.contains(&name))
 }

@@ -1,19 +1,22 @@
-//! The HTTP layer against mocked ports: status codes, problem bodies, request ids, the
-//! spec and Swagger routes. A mock store with no expectation set panics when called, so
+//! The REST API against mocked ports, mounted as fleetd mounts it (beside the operational
+//! routes, inside their middleware): status codes, problem bodies, request ids, the spec
+//! and Swagger routes. A mock store with no expectation set panics when called, so
 //! every refused request here is also shown to change nothing.
 
 use std::sync::Arc;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::from_fn;
 use actix_web::test::{self, TestRequest};
-use actix_web::web;
+use actix_web::{App, web};
 use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus};
 use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
 use fleet_domain::{Catalog, LifecycleConfig, Money, Server, ServerId, ServerState};
-use fleet_http::{AppState, MetricsExporter, NotReady, Readiness, VirtualClock};
+use fleet_http::{AppState, VirtualClock};
+use fleet_ops::{MetricsExporter, NotReady, Ops, Readiness};
 use serde_json::{Value, json};
 
 fn t0() -> DateTime<Utc> {
@@ -60,11 +63,7 @@ impl MetricsExporter for Metrics {
     }
 }
 
-fn state(
-    store: MockStore,
-    virtual_clock: bool,
-    ready: Result<(), NotReady>,
-) -> web::Data<AppState> {
+fn state(store: MockStore, virtual_clock: bool) -> web::Data<AppState> {
     let store = Arc::new(store);
     let manual = Arc::new(ManualClock::new(t0()));
     let mut clock = MockClock::new();
@@ -90,18 +89,31 @@ fn state(
         Arc::new(servers),
         Arc::new(catalog),
         virtual_clock,
-        Arc::new(Probe(ready)),
-        Arc::new(Metrics),
-        slog::Logger::root(slog::Discard, slog::o!()),
     ))
 }
 
 async fn send(store: MockStore, request: TestRequest) -> ServiceResponse {
-    send_to(state(store, false, Ok(())), request).await
+    send_to(state(store, false), request).await
 }
 
 async fn send_to(state: web::Data<AppState>, request: TestRequest) -> ServiceResponse {
-    let app = test::init_service(fleet_http::app(state)).await;
+    send_with(state, Ok(()), request).await
+}
+
+/// Sends `request` to the REST API and the operational routes, composed as fleetd does.
+async fn send_with(
+    state: web::Data<AppState>,
+    ready: Result<(), NotReady>,
+    request: TestRequest,
+) -> ServiceResponse {
+    let ops = web::Data::new(Ops {
+        readiness: Arc::new(Probe(ready)),
+        metrics: Arc::new(Metrics),
+        logger: slog::Logger::root(slog::Discard, slog::o!()),
+    });
+    let app = fleet_http::mount(App::new().app_data(ops).configure(fleet_ops::routes), state)
+        .wrap(from_fn(fleet_ops::observe));
+    let app = test::init_service(app).await;
     test::call_service(&app, request.to_request())
         .await
         .map_into_boxed_body()
@@ -316,6 +328,38 @@ async fn bad_list_parameters_are_400_problems() {
             "invalid-query",
         )
         .await;
+    }
+}
+
+#[actix_web::test]
+async fn deep_bodies_and_long_query_strings_are_refused_before_any_use_case() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    problem(
+        send(
+            MockStore::new(),
+            TestRequest::post()
+                .uri("/servers")
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload(deep),
+        )
+        .await,
+        400,
+        "malformed-body",
+    )
+    .await;
+    let padding = "x".repeat(fleet_http::query::MAX_QUERY_BYTES);
+    let id = uuid::Uuid::new_v4();
+    for uri in [
+        format!("/servers?region={padding}"),
+        format!("/servers/{id}/logs?limit=5&pad={padding}"),
+    ] {
+        let body = problem(
+            send(MockStore::new(), TestRequest::get().uri(&uri)).await,
+            400,
+            "invalid-query",
+        )
+        .await;
+        assert!(!body.to_string().contains("xxxx"), "{body}");
     }
 }
 
@@ -625,8 +669,9 @@ async fn operator_routes_answer_outside_the_spec() {
             "workers stopped",
         ),
     ] {
-        let response = send_to(
-            state(MockStore::new(), false, Err(not_ready)),
+        let response = send_with(
+            state(MockStore::new(), false),
+            Err(not_ready),
             TestRequest::get().uri("/readyz"),
         )
         .await;
@@ -642,7 +687,7 @@ async fn operator_routes_answer_outside_the_spec() {
 
 #[actix_web::test]
 async fn the_virtual_clock_reads_and_refuses_bad_moves() {
-    let state = state(MockStore::new(), true, Ok(()));
+    let state = state(MockStore::new(), true);
     let response = send_to(state.clone(), TestRequest::get().uri("/admin/clock")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = test::read_body_json(response).await;

@@ -1,6 +1,9 @@
 //! fleetd, the fleet service: typed configuration, logging, the metrics recorder, the
 //! system clock adapter, opening the store, the lifecycle workers, and the wiring of the
-//! domain's use cases to the HTTP adapter through one constructor ([`Application::build`]).
+//! domain's use cases to the driving adapters through one constructor
+//! ([`Application::build`]): it composes the HTTP application from `fleet_ops`' operational
+//! routes and middleware and the REST API of `fleet_http`, and implements the readiness
+//! probe, the metrics page and the engine's observer they need.
 //!
 //! It stays thin: no business rule, no SQL and no HTTP handler lives here, and it holds no
 //! global state of its own (the `metrics` facade's recorder is process-wide by design).
@@ -8,6 +11,7 @@
 pub mod clock;
 pub mod config;
 pub mod database_url;
+pub mod engine_metrics;
 pub mod metrics;
 pub mod probes;
 pub mod settings;

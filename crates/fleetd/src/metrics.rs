@@ -1,13 +1,13 @@
 //! The metrics fleetd records beyond HTTP: servers by state, address pools, the database
-//! pool, and the lifecycle workers. Gauges are sampled from the store when `/metrics` is
-//! read, so they are never stale.
+//! pool, and the lifecycle workers (what the engine changed: [`crate::engine_metrics`]).
+//! Gauges are sampled from the store when `/metrics` is read, so they are never stale.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use fleet_domain::ServerState;
 use fleet_domain::ports::StoreStatus;
-use fleet_http::MetricsExporter;
+use fleet_ops::MetricsExporter;
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
@@ -59,9 +59,8 @@ pub fn describe() {
     describe_counter!(PASS_FAILURES, Unit::Count, "Worker passes that failed");
 }
 
-/// Records one worker pass.
-pub fn record_pass(report: &fleet_domain::service::PassReport, elapsed: Duration) {
-    fleet_http::metrics::record_engine_work(report);
+/// Records how long one worker pass took.
+pub fn record_pass(elapsed: Duration) {
     histogram!(PASS_DURATION).record(elapsed.as_secs_f64());
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::StoreStatus;
-use fleet_http::{NotReady, Readiness};
+use fleet_ops::{NotReady, Readiness};
 
 use crate::workers::WorkerHealth;
 

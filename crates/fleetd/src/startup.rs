@@ -7,11 +7,15 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use actix_web::{HttpServer, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
 use fleet_domain::ports::{Clock, Store};
 use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
 use fleet_http::{AppState, VirtualClock};
+use fleet_ops::Ops;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
 use tokio::sync::watch;
@@ -19,6 +23,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::engine_metrics::EngineMetrics;
 use crate::metrics::Exporter;
 use crate::probes::Probe;
 use crate::settings::ClockMode;
@@ -60,12 +65,15 @@ impl Application {
             Some(manual) => manual.clone(),
             None => Arc::new(SystemClock),
         };
-        let engine = Arc::new(Engine::new(
-            store.clone(),
-            clock.clone(),
-            config.lifecycle,
-            config.batch_size,
-        ));
+        let engine = Arc::new(
+            Engine::new(
+                store.clone(),
+                clock.clone(),
+                config.lifecycle,
+                config.batch_size,
+            )
+            .observed_by(Arc::new(EngineMetrics)),
+        );
         let lifecycle = config.lifecycle;
         let service_clock = clock.clone();
         let servers = move |store: Arc<dyn Store>| {
@@ -91,22 +99,20 @@ impl Application {
             }
             None => (None, Some(engine)),
         };
-        let state = AppState::new(
-            servers(store.clone()),
-            catalog_service,
-            virtual_clock,
-            Arc::new(Probe {
+        let state = AppState::new(servers(store.clone()), catalog_service, virtual_clock);
+        let ops = web::Data::new(Ops {
+            readiness: Arc::new(Probe {
                 store: opened.status.clone(),
                 health: health.clone(),
             }),
-            Arc::new(Exporter {
+            metrics: Arc::new(Exporter {
                 handle: metrics.clone(),
                 store: opened.status.clone(),
                 pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),
-            logger.new(o!("component" => "http")),
-        );
+            logger: logger.new(o!("component" => "http")),
+        });
         // Each worker builds use cases over a store of its own, on its own thread (see
         // `OpenedStore::http_worker_store`); one restarted after a panic builds a new one.
         // Should that fail, it serves from the background store.
@@ -123,7 +129,7 @@ impl Application {
                     state.clone()
                 }
             };
-            fleet_http::app(web::Data::new(state))
+            http_app(ops.clone(), web::Data::new(state))
         })
         .workers(http_workers)
         .listen(listener)?
@@ -187,6 +193,25 @@ impl Application {
         slog::info!(self.logger, "fleetd stopped");
         Ok(())
     }
+}
+
+/// The HTTP application of one server worker: the operational routes first, then each
+/// driving adapter (a later one, such as the EC2 endpoint at `/ec2`, goes before the REST
+/// API, which takes every path left), all inside the operational middleware.
+fn http_app(
+    ops: web::Data<Ops>,
+    rest: web::Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let operational = App::new().app_data(ops).configure(fleet_ops::routes);
+    fleet_http::mount(operational, rest).wrap(from_fn(fleet_ops::observe))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -145,7 +145,9 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), BUCKETS)?
         .install_recorder()?;
+    fleet_ops::metrics::describe();
     fleet_http::metrics::describe();
     crate::metrics::describe();
+    crate::engine_metrics::describe();
     Ok(handle)
 }

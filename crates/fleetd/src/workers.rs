@@ -96,7 +96,7 @@ impl EngineWorker {
         }
         match self.engine.run_once().await {
             Ok(report) => {
-                metrics::record_pass(&report, started.elapsed());
+                metrics::record_pass(started.elapsed());
                 self.health.record(None);
                 if report.completed + report.accrued + report.reaped > 0 {
                     slog::debug!(self.logger, "worker pass";

@@ -313,3 +313,53 @@ async fn on_the_system_clock_a_response_shows_the_times_a_later_read_shows() {
     }
     app.shut_down().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_methods_and_paths_add_no_http_metric_series() {
+    let app = TestApp::spawn().await;
+    let id = uuid::Uuid::new_v4();
+    let paths = [
+        ("/servers".to_owned(), "/servers", "405"),
+        (format!("/servers/{id}"), "/servers/{id}", "405"),
+        ("/healthz".to_owned(), "/healthz", "405"),
+        ("/no/such/route".to_owned(), "unmatched", "404"),
+    ];
+    for n in 0..50 {
+        let method = reqwest::Method::from_bytes(format!("FOO{n}").as_bytes()).expect("a token");
+        for (path, _, status) in &paths {
+            let response = app
+                .client()
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .expect("answered");
+            assert_eq!(response.status().as_str(), *status, "{method} {path}");
+        }
+    }
+    let page = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let series: Vec<&str> = page
+        .lines()
+        .filter(|line| line.starts_with("fleet_http_requests_total{"))
+        .collect();
+    for line in &series {
+        assert!(
+            !line.contains("FOO") && !line.contains("/no/such") && !line.contains(&id.to_string()),
+            "a label from the request: {line}"
+        );
+    }
+    for (_, route, status) in &paths {
+        let needle = format!(
+            "fleet_http_requests_total{{method=\"other\",route=\"{route}\",status=\"{status}\"}} 50"
+        );
+        assert!(page.contains(&needle), "{needle} missing from {series:#?}");
+    }
+    app.shut_down().await.expect("clean shutdown");
+}

@@ -30,6 +30,29 @@ impl PassReport {
     fn total(&self) -> u32 {
         self.completed + self.accrued + self.reaped
     }
+
+    /// What one batch of `work` changed and billed.
+    fn of_batch(work: DueWork, changed: u32, billed: Money) -> Self {
+        let mut report = PassReport {
+            billed,
+            ..PassReport::default()
+        };
+        match work {
+            DueWork::Transitions { .. } => report.completed = changed,
+            DueWork::Accruals { .. } => report.accrued = changed,
+            DueWork::Idle { .. } => report.reaped = changed,
+        }
+        report
+    }
+}
+
+/// Told of the work of every batch the engine commits, whoever ran it (a worker pass, a
+/// move of the virtual clock, a single kind of work): the binary counts it in its metrics,
+/// so they tell the same story in both clock modes. Called once per committed batch, so a
+/// pass that fails halfway still reports what it committed.
+pub trait WorkObserver: Send + Sync {
+    /// A batch was committed; `report` counts only its changes.
+    fn committed(&self, report: &PassReport);
 }
 
 /// What draining one kind of work did.
@@ -48,6 +71,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     config: LifecycleConfig,
     batch_size: u32,
+    observer: Option<Arc<dyn WorkObserver>>,
 }
 
 impl Engine {
@@ -63,6 +87,15 @@ impl Engine {
             clock,
             config,
             batch_size: batch_size.max(1),
+            observer: None,
+        }
+    }
+
+    /// The same engine, telling `observer` of every batch of work it commits.
+    pub fn observed_by(self, observer: Arc<dyn WorkObserver>) -> Self {
+        Self {
+            observer: Some(observer),
+            ..self
         }
     }
 
@@ -195,9 +228,12 @@ impl Engine {
                 .store
                 .process_due(work, self.batch_size, planner.as_ref())
                 .await?;
+            let billed = Money::from_micros(billed_in_batch.load(Ordering::Relaxed));
+            if let Some(observer) = &self.observer {
+                observer.committed(&PassReport::of_batch(work, changed, billed));
+            }
             drained.changed += changed;
-            drained.billed =
-                drained.billed + Money::from_micros(billed_in_batch.load(Ordering::Relaxed));
+            drained.billed = drained.billed + billed;
             if changed < self.batch_size {
                 return Ok(drained);
             }
@@ -220,4 +256,67 @@ pub(crate) fn billed_by(change: &StateChange) -> Money {
         .usage
         .iter()
         .fold(Money::ZERO, |sum, record| sum + record.amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::ports::MockStore;
+    use crate::state::ServerState;
+    use crate::testing::{at, config, server};
+
+    #[derive(Default)]
+    struct Reports(Mutex<Vec<PassReport>>);
+
+    impl WorkObserver for Reports {
+        fn committed(&self, report: &PassReport) {
+            if let Ok(mut reports) = self.0.lock() {
+                reports.push(*report);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_observer_hears_of_every_committed_batch_even_when_a_pass_fails() {
+        let mut running = server(ServerState::Running);
+        crate::billing::open_run(&mut running, at(0));
+        let mut store = MockStore::new();
+        let mut transition_batches = vec![Ok(1), Ok(2)];
+        store
+            .expect_process_due()
+            .returning(move |work, _, plan| match work {
+                DueWork::Transitions { .. } => transition_batches.pop().unwrap_or(Ok(0)),
+                DueWork::Accruals { .. } => Ok(u32::from(plan(&running).is_some())),
+                DueWork::Idle { .. } => Err(StoreError::Unavailable(anyhow::anyhow!("gone"))),
+            });
+        let mut clock = crate::ports::MockClock::new();
+        clock.expect_now().return_const(at(3_600));
+        let reports = Arc::new(Reports::default());
+        let engine =
+            Engine::new(Arc::new(store), Arc::new(clock), config(), 2).observed_by(reports.clone());
+        assert!(
+            engine.run_once().await.is_err(),
+            "the reaper's batch failed"
+        );
+        let heard = reports.0.lock().expect("lock").clone();
+        let completed = |n| PassReport {
+            completed: n,
+            ..PassReport::default()
+        };
+        assert_eq!(
+            heard,
+            vec![
+                completed(2),
+                completed(1),
+                PassReport {
+                    accrued: 1,
+                    billed: Money::from_micros(11_600),
+                    ..PassReport::default()
+                },
+            ],
+            "two batches of transitions (the second short), one of accruals, none of reaping"
+        );
+    }
 }

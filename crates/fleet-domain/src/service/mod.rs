@@ -8,7 +8,7 @@ mod servers;
 
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
-pub use engine::{Engine, PassReport};
+pub use engine::{Engine, PassReport, WorkObserver};
 #[cfg(test)]
 mod tests;
 

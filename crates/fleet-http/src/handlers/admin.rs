@@ -7,7 +7,7 @@ use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::AdvanceFailure;
 use crate::problem::Problem;
-use crate::request::RequestScope;
+use crate::request::ApiScope;
 use crate::state::{AppState, VirtualClock};
 
 /// The longest single move of the virtual clock: a year.
@@ -47,7 +47,7 @@ pub async fn read(
 )]
 pub async fn advance(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     body: JsonBody<dto::AdvanceRequest>,
 ) -> Result<web::Json<dto::AdvanceReport>, AdvanceFailure> {
     let clock = virtual_clock(&state)?;
@@ -64,7 +64,6 @@ pub async fn advance(
         .engine
         .advance(&clock.clock, TimeDelta::seconds(seconds))
         .await?;
-    crate::metrics::record_engine_work(&report);
     let now = fleet_domain::ports::Clock::now(clock.clock.as_ref());
     slog::info!(scope.logger(), "virtual clock advanced";
         "seconds" => seconds, "now" => now.to_rfc3339(), "completed" => report.completed,

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::dto;
 use crate::errors::HistoryFailure;
+use crate::query::Query;
 use crate::state::AppState;
 
 /// Get a server's events
@@ -19,7 +20,7 @@ use crate::state::AppState;
 pub async fn events(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<dto::HistoryQuery>,
+    query: Query<dto::HistoryQuery>,
 ) -> Result<web::Json<dto::EventList>, HistoryFailure> {
     let id = ServerId::from(id.into_inner());
     let events = state.servers.events(id, query.limit).await?;

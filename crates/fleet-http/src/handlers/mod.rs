@@ -4,5 +4,4 @@
 pub mod admin;
 pub mod catalog;
 pub mod history;
-pub mod ops;
 pub mod servers;

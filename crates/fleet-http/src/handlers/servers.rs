@@ -12,7 +12,8 @@ use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
 use crate::metrics;
 use crate::problem::Problem;
-use crate::request::RequestScope;
+use crate::query::Query;
+use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created};
 use crate::state::AppState;
 
@@ -28,7 +29,7 @@ use crate::state::AppState;
 )]
 pub async fn provision(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
@@ -45,7 +46,7 @@ pub async fn provision(
 )]
 pub async fn provision_alias(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
     provision_server(&state, &scope, body.into_inner()).await
@@ -53,7 +54,7 @@ pub async fn provision_alias(
 
 async fn provision_server(
     state: &AppState,
-    scope: &RequestScope,
+    scope: &ApiScope,
     body: dto::ProvisionRequest,
 ) -> Result<Created, ProvisionFailure> {
     let started = Instant::now();
@@ -79,7 +80,7 @@ async fn provision_server(
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<dto::ListQuery>,
+    query: Query<dto::ListQuery>,
 ) -> Result<web::Json<dto::ServerList>, ListFailure> {
     let query = query.into_inner();
     let server_state = match (query.state, query.status) {
@@ -133,7 +134,7 @@ pub async fn get(
 )]
 pub async fn act(
     state: web::Data<AppState>,
-    scope: RequestScope,
+    scope: ApiScope,
     id: web::Path<Uuid>,
     body: JsonBody<dto::ActionRequest>,
 ) -> Result<ActionTaken, ActFailure> {
