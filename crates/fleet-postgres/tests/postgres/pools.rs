@@ -1,12 +1,11 @@
 //! Postgres-specific pool errors: what a refused CIDR change and a corrupt pool counter say.
 
-mod support;
-
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ip_pool::IpPool;
 use fleet_domain::ports::{PoolCidrChanged, PoolCounterError, Store};
-use support::{TestDb, exec};
+
+use crate::support::{self, TestDb, exec};
 
 fn pool(cidr: &str) -> IpPool {
     cidr.parse().expect("a valid CIDR")
