@@ -3,14 +3,13 @@
 //! SIGKILL mid-transition finishes that work after a restart without losing billed time.
 //! Also what only a process's stdout shows: its buffered log, flushed while idle and at exit.
 
-mod common;
-
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::pg::TempDatabase;
-use common::process::Fleetd;
 use serde_json::{Value, json};
+
+use crate::common::pg::TempDatabase;
+use crate::common::process::Fleetd;
 
 /// One-second transitions and billing periods, so the work happens within the test;
 /// `overrides` replace single settings.

@@ -2,13 +2,12 @@
 //! of `TEST_DATABASE_URL` (which `cargo xtask test` sets; the local server otherwise) and
 //! dropped afterwards. fleetd migrates it on start, as in production.
 
-mod common;
-
-use common::TestApp;
-use common::pg::TempDatabase;
 use fleetd::Settings;
 use fleetd::settings::ClockMode;
 use serde_json::json;
+
+use crate::common::TestApp;
+use crate::common::pg::TempDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_lives_and_is_billed_on_postgres() {
