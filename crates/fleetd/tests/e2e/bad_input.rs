@@ -60,7 +60,6 @@ async fn bad_input_is_refused_with_a_problem_and_changes_nothing_on_postgres() {
     .await;
     refuses_bad_input(&app).await;
     app.shut_down().await.expect("clean shutdown");
-    database.drop_now().await;
 }
 
 async fn refuses_bad_input(app: &TestApp) {

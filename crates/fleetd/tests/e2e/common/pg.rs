@@ -1,7 +1,14 @@
 //! Databases of their own on the test Postgres (`TEST_DATABASE_URL`, which `cargo xtask test`
-//! sets; the local server otherwise), dropped when the test is done with them.
+//! sets; the local server otherwise), dropped when the test is done with them, also when it
+//! fails. Databases of runs that were killed (no destructor ran) are dropped by a later run
+//! once they are an hour old.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Every test database's name starts with this, then its creation time in Unix seconds.
+const PREFIX: &str = "fleet_e2e_";
+const STALE_AFTER_SECS: u64 = 3_600;
 
 fn admin_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
@@ -32,7 +39,40 @@ async fn admin() -> tokio_postgres::Client {
     client
 }
 
-/// An empty database, unmigrated: fleetd migrates it on start, as in production.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Drops the test databases created more than [`STALE_AFTER_SECS`] ago. Another run may
+/// sweep the same ones at the same time, so a failure is reported, not fatal.
+async fn drop_stale(admin: &tokio_postgres::Client) {
+    let pattern = format!("{}%", PREFIX.replace('_', "\\_"));
+    let rows = admin
+        .query(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE $1",
+            &[&pattern],
+        )
+        .await
+        .expect("list the test databases");
+    for row in rows {
+        let name: String = row.get(0);
+        let created = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| now_secs().saturating_sub(secs) > STALE_AFTER_SECS) {
+            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            if let Err(e) = admin.batch_execute(&sql).await {
+                eprintln!("could not drop the stale test database {name}: {e}");
+            }
+        }
+    }
+}
+
+/// An empty database, unmigrated: fleetd migrates it on start, as in production. Dropped
+/// with this value.
 pub struct TempDatabase {
     /// Its connection URL.
     pub url: String,
@@ -41,10 +81,12 @@ pub struct TempDatabase {
 
 impl TempDatabase {
     pub async fn create() -> TempDatabase {
-        let name = format!("fleet_e2e_{}", uuid::Uuid::new_v4().simple());
-        admin()
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+        let admin = admin().await;
+        drop_stale(&admin).await;
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{PREFIX}{}_{}", now_secs(), &suffix[..12]);
+        admin
+            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .await
             .expect("create the test database");
         TempDatabase {
@@ -61,12 +103,33 @@ impl TempDatabase {
         tokio::spawn(connection);
         client
     }
+}
 
-    pub async fn drop_now(self) {
-        admin()
-            .await
-            .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .await
-            .expect("drop the test database");
+impl Drop for TempDatabase {
+    /// Drops the database on a thread of its own with a runtime of its own: a value may be
+    /// dropped inside a runtime, which must not block on another, or outside any. `FORCE`
+    /// ends the connections a fleetd may still hold.
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let (client, connection) =
+                    tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                tokio::spawn(connection);
+                client.batch_execute(&sql).await.map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop the test database {}: {e}", self.name),
+            Err(_) => eprintln!("dropping the test database {} panicked", self.name),
+        }
     }
 }
