@@ -31,6 +31,9 @@ mod pools;
 mod provision;
 mod stats;
 
+#[cfg(test)]
+mod completeness;
+
 /// Every case of the suite: `async fn(Arc<dyn Store>)`, each given a fresh store.
 pub mod cases {
     pub use crate::addresses::*;
@@ -80,6 +83,10 @@ where
 /// Expands to one `#[test]` per conformance case, each on a store from `$fresh`: an
 /// `async fn() -> impl Fixture` (for example `async fn() -> Arc<dyn Store>`) returning an
 /// empty, migrated store with no pools.
+///
+/// A case is a `pub async fn(store: Arc<dyn Store>)` in one of the modules re-exported by
+/// [`cases`], and is listed here too; a unit test of this crate fails when a `pub async fn`
+/// is missing from the list or an entry is not one.
 #[macro_export]
 macro_rules! suite {
     ($fresh:path) => {
