@@ -14,9 +14,9 @@ pub fn write() -> Result<()> {
                 "--package",
                 "fleet-http",
                 "--test",
-                "spec",
+                "api",
                 "--",
-                "the_committed_documents_match_the_code",
+                "spec::the_committed_documents_match_the_code",
             ])
             .env("FLEET_UPDATE_SPEC", "1"),
     )?;

@@ -1,5 +1,5 @@
 //! The diesel view of the tables in `migrations/postgres` (checked against them by
-//! `tests/schema.rs`).
+//! `tests/postgres/schema.rs`).
 
 diesel::table! {
     /// One address pool per region.

@@ -39,6 +39,9 @@ mod provision;
 mod stats;
 mod tampering;
 
+#[cfg(test)]
+mod completeness;
+
 /// Every case of the suite: `async fn(Arc<dyn TestedStore>)`, each given a fresh store;
 /// the tampering cases also take an `Arc<dyn Tamper>`.
 pub mod cases {
@@ -135,6 +138,10 @@ fn case_runtime() -> tokio::runtime::Runtime {
 /// Expands to one `#[test]` per conformance case, each on a store from `$fresh`: an
 /// `async fn() -> impl Fixture` (for example `async fn() -> Arc<dyn TestedStore>`)
 /// returning an empty, migrated store with no pools.
+///
+/// A case is a `pub async fn(store: Arc<dyn TestedStore>)` in one of the modules re-exported
+/// by [`cases`], and is listed here too; a unit test of this crate fails when a `pub async
+/// fn` is missing from the list or an entry is not one.
 #[macro_export]
 macro_rules! suite {
     ($fresh:path) => {

@@ -2,13 +2,12 @@
 //! of `TEST_DATABASE_URL` (which `cargo xtask test` sets; the local server otherwise) and
 //! dropped afterwards. fleetd migrates it on start, as in production.
 
-mod common;
-
-use common::TestApp;
-use common::pg::TempDatabase;
 use fleetd::Settings;
 use fleetd::settings::ClockMode;
 use serde_json::json;
+
+use crate::common::TestApp;
+use crate::common::pg::TempDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_lives_and_is_billed_on_postgres() {
@@ -71,8 +70,6 @@ async fn a_server_lives_and_is_billed_on_postgres() {
     );
     assert!(metrics.contains("fleet_db_pool_connections_in_use "));
     app.shut_down().await.expect("clean shutdown");
-
-    database.drop_now().await;
 }
 
 /// `/readyz` says why in a few words; the detail, with the database's name, host and port,
@@ -127,7 +124,8 @@ async fn readyz_gives_a_short_reason_and_logs_the_detail() {
     );
     assert!(!ahead.text.contains("9999"), "{}", ahead.text);
 
-    database.drop_now().await;
+    // The database goes away under the running app.
+    drop(database);
     let gone = app.get("/readyz").await;
     let problem = gone.assert_problem(503, "not-ready");
     assert_eq!(problem["detail"], "not ready: database unreachable");

@@ -1,16 +1,15 @@
 //! `src/schema.rs` says exactly what the migrations create: the same tables and columns,
 //! with the same types and nullability.
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use diesel::QueryableByName;
 use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
-use support::TestDb;
 
-const SCHEMA_RS: &str = include_str!("../src/schema.rs");
+use crate::support::{self, TestDb};
+
+const SCHEMA_RS: &str = include_str!("../../src/schema.rs");
 
 type Column = (String, String, String, bool);
 

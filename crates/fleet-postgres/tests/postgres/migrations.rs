@@ -1,14 +1,13 @@
 //! Embedded migrations: idempotent, reversible, and refusing a database newer than the code.
 
-mod support;
-
 use diesel::Connection;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::StoreStatus;
-use support::{TestDb, exec};
+
+use crate::support::{self, TestDb, exec};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 

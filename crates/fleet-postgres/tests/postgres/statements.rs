@@ -3,11 +3,11 @@
 //! servers (actions and worker batches) is prepared once per connection too.
 //!
 //! Statements are counted with diesel's instrumentation, installed as the default for new
-//! connections before the store opens its own. The default is process-wide, so this file is
-//! its own test binary with a single test.
+//! connections before the store opens its own. The default is process-wide, and under
+//! `cargo test` the other tests of this binary run in the same process, so a connection's
+//! statements count only if it connects to this test's database.
 
-mod support;
-
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::TimeDelta;
@@ -17,15 +17,28 @@ use fleet_domain::lifecycle;
 use fleet_domain::ports::{Applied, Store};
 use fleet_domain::{Action, LifecycleConfig, RequestContext, ServerState};
 use fleet_postgres::{PROVISION_STATEMENT, PgPoolConfig, PgStore};
-use support::{TestDb, new_server, t0};
+
+use crate::support::{self, TestDb, new_server, t0};
+
+/// The URL of the one database whose connections are counted.
+static COUNTED_URL: OnceLock<String> = OnceLock::new();
 
 static PROVISIONS_SENT: AtomicUsize = AtomicUsize::new(0);
 static PROVISIONS_PREPARED: AtomicUsize = AtomicUsize::new(0);
 static OTHER_STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 static UPDATES_PREPARED: AtomicUsize = AtomicUsize::new(0);
 
+/// A new connection's instrumentation: it learns where the connection goes when it is
+/// established, and counts only on a connection to [`COUNTED_URL`].
 fn counting() -> Option<Box<dyn Instrumentation>> {
-    Some(Box::new(|event: InstrumentationEvent<'_>| match event {
+    let mut counted = false;
+    let instrumentation = move |event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartEstablishConnection { url, .. } => {
+            counted = COUNTED_URL
+                .get()
+                .is_some_and(|counted_url| counted_url == url);
+        }
+        _ if !counted => {}
         InstrumentationEvent::StartQuery { query, .. } => {
             let counter = if query.to_string().starts_with("WITH released AS") {
                 &PROVISIONS_SENT
@@ -41,14 +54,18 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
             UPDATES_PREPARED.fetch_add(1, Ordering::Relaxed);
         }
         _ => {}
-    }))
+    };
+    Some(Box::new(instrumentation))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn provisioning_is_one_statement_and_updates_are_prepared_once_per_connection() {
     assert!(PROVISION_STATEMENT.starts_with("WITH released AS"));
-    set_default_instrumentation(counting).expect("installing the counter");
     let db = TestDb::new().await;
+    COUNTED_URL
+        .set(db.url.clone())
+        .expect("only this test sets the counted database");
+    set_default_instrumentation(counting).expect("installing the counter");
     let store = PgStore::connect(
         &db.url,
         PgPoolConfig {

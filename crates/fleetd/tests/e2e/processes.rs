@@ -3,14 +3,13 @@
 //! SIGKILL mid-transition finishes that work after a restart without losing billed time.
 //! Also what only a process's stdout shows: its buffered log, flushed while idle and at exit.
 
-mod common;
-
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use common::pg::TempDatabase;
-use common::process::Fleetd;
 use serde_json::{Value, json};
+
+use crate::common::pg::TempDatabase;
+use crate::common::process::Fleetd;
 
 /// One-second transitions and billing periods, so the work happens within the test;
 /// `overrides` replace single settings.
@@ -186,9 +185,6 @@ async fn two_replicas_complete_bill_and_reap_each_server_once() {
         assert_eq!(reaps.len(), 1, "{id} is reaped once: {history:?}");
         assert_eq!(reaps[0]["actor"], "reaper");
     }
-
-    drop(replicas);
-    database.drop_now().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,9 +256,6 @@ async fn a_fleetd_killed_mid_transition_finishes_the_work_after_a_restart() {
             );
         }
     }
-
-    drop(second);
-    database.drop_now().await;
 }
 
 /// The JSON log is buffered: a line reaches stdout within the flush interval with no further

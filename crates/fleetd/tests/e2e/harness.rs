@@ -1,9 +1,9 @@
 //! The harness's schema check is only worth something if it can fail: it must refuse an
 //! undocumented field, a `null` where the spec has none, and a wrong enum value.
 
-mod common;
-
 use serde_json::json;
+
+use crate::common;
 
 #[test]
 fn the_schema_check_refuses_what_the_spec_does_not_allow() {

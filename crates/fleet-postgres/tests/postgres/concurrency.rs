@@ -1,21 +1,18 @@
 //! What must hold with several replicas (separate connection pools) sharing one database.
 
-mod support;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig};
 use fleet_domain::ports::{DueWork, ProvisionStoreError, Store, StoreStatus};
 use fleet_domain::{Action, RequestContext, Server};
 use fleet_postgres::PgStore;
 use futures::future::join_all;
-use support::{TestDb, new_server, t0};
+
+use crate::support::{TestDb, count, new_server, t0};
 
 /// Two replicas: two stores, each with its own pool, over one database.
 async fn replicas(db: &TestDb, regions: &[(&str, &str)]) -> [Arc<PgStore>; 2] {
@@ -49,20 +46,6 @@ async fn provision_all(
         .into_iter()
         .map(|r| r.expect("the provisioning task finished"))
         .collect()
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
 }
 
 /// The address bookkeeping agrees with the servers: every offset handed out and not

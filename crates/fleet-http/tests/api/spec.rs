@@ -1,7 +1,7 @@
 //! The generated OpenAPI documents: committed, complete and truthful.
 //!
-//! `FLEET_UPDATE_SPEC=1 cargo test -p fleet-http --test spec` (what `cargo xtask spec`
-//! runs) rewrites the committed documents from the code.
+//! `FLEET_UPDATE_SPEC=1 cargo test -p fleet-http --test api spec::` (what `cargo xtask
+//! spec` runs) rewrites the committed documents from the code.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,13 +1,12 @@
 //! Postgres-specific pool errors: what a corrupt pool counter says (a changed CIDR is in the
 //! conformance suite).
 
-mod support;
-
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ip_pool::IpPool;
 use fleet_domain::ports::{BadRow, PoolCounterError, Store, StoreStatus};
-use support::{TestDb, exec};
+
+use crate::support::{self, TestDb, exec};
 
 fn pool(cidr: &str) -> IpPool {
     cidr.parse().expect("a valid CIDR")

@@ -2,11 +2,10 @@
 //! pagination, and what the metrics and logs show; and on the system clock, that the times
 //! a response shows are the times the store keeps.
 
-mod common;
-
-use common::TestApp;
 use fleetd::Settings;
 use serde_json::{Value, json};
+
+use crate::common::TestApp;
 
 fn kinds(events: &[Value]) -> Vec<String> {
     events

@@ -1,8 +1,6 @@
 //! A database that cannot be reached is `Unavailable` (a 503), never an unknown failure
 //! (saturation and contention are in the conformance suite).
 
-mod support;
-
 use std::time::Duration;
 
 use fleet_domain::ServerId;
@@ -10,7 +8,8 @@ use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{ProvisionStoreError, Store, StoreStatus};
 use fleet_postgres::{PgPoolConfig, PgStore};
-use support::{TestDb, admin, exec};
+
+use crate::support::{self, TestDb, admin, exec};
 
 fn quick() -> PgPoolConfig {
     PgPoolConfig {

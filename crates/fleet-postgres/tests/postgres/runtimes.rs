@@ -4,37 +4,26 @@
 //! no pooled connection down with it. A thread-local pool's connections live on the runtime
 //! that uses them, and end with it.
 
-mod support;
-
 use std::time::Duration;
 
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use fleet_domain::ServerId;
 use fleet_domain::ports::Store;
 use fleet_postgres::{PgPoolConfig, PgStore};
 use futures::future::join_all;
-use support::{TestDb, exec};
+
+use crate::support::{self, TestDb, exec};
 
 const POOL: usize = 4;
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// How many backends of the current database wait for a lock.
 async fn waiting_on_locks(conn: &mut AsyncPgConnection) -> i64 {
-    diesel::sql_query(
+    support::count(
+        conn,
         "SELECT count(*) AS n FROM pg_stat_activity \
          WHERE datname = current_database() AND wait_event_type = 'Lock'",
     )
-    .get_result::<Count>(conn)
     .await
-    .expect("pg_stat_activity")
-    .n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,49 +4,49 @@
 //! Statements are counted with diesel's instrumentation, installed as the default for new
 //! connections before the store opens its own: every statement diesel runs on the store's
 //! connection (prepared or batch-executed, `BEGIN` and `COMMIT` included) is one
-//! `StartQuery` event. The default is process-wide, so this file is its own test binary
-//! with a single test.
+//! `StartQuery` event. The default is process-wide, and under `cargo test` the other tests
+//! of this binary run in the same process, so the stores counted are files in a directory
+//! of this test's own, and a connection's statements count only if it opens one of them.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
 use fleet_domain::{
-    Action, LifecycleConfig, Money, PageRequest, RequestContext, Server, ServerFilter, ServerId,
-    ServerState, StateChange, TransitionDelays,
+    Action, Money, PageRequest, RequestContext, Server, ServerFilter, ServerId, ServerState,
+    StateChange,
 };
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
-/// Statements started on any connection opened after the instrumentation was installed.
+use crate::common::{config, t0};
+
+/// The directory whose databases are counted.
+static COUNTED_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Statements started on connections to the counted databases.
 static STATEMENTS: AtomicUsize = AtomicUsize::new(0);
 
+/// A new connection's instrumentation: it learns which database the connection opens, and
+/// counts only on a connection to a database in [`COUNTED_DIR`].
 fn counting() -> Option<Box<dyn Instrumentation>> {
-    Some(Box::new(|event: InstrumentationEvent<'_>| {
-        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+    let mut counted = false;
+    let instrumentation = move |event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartEstablishConnection { url, .. } => {
+            counted = COUNTED_DIR
+                .get()
+                .is_some_and(|dir| Path::new(url).starts_with(dir));
+        }
+        InstrumentationEvent::StartQuery { .. } if counted => {
             STATEMENTS.fetch_add(1, Ordering::Relaxed);
         }
-    }))
-}
-
-fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_767_225_600, 0).expect("a valid timestamp")
-}
-
-fn config() -> LifecycleConfig {
-    LifecycleConfig {
-        delays: TransitionDelays {
-            provisioning: TimeDelta::seconds(10),
-            starting: TimeDelta::seconds(5),
-            stopping: TimeDelta::seconds(5),
-            rebooting: TimeDelta::seconds(5),
-            terminating: TimeDelta::seconds(5),
-        },
-        billing_period: TimeDelta::seconds(60),
-        idle_timeout: TimeDelta::minutes(30),
-    }
+        _ => {}
+    };
+    Some(Box::new(instrumentation))
 }
 
 /// Statements run by one `process_due`, which must change all `expected` servers.
@@ -67,13 +67,13 @@ async fn counted_pass(
     statements
 }
 
-/// Provisions `n` servers, then counts the statements of three full batches: completing
-/// their provisioning (events), accruing their runs (events and usage), and completing
-/// their termination (events, usage and released addresses).
-async fn statements_per_pass(n: usize) -> [usize; 3] {
-    let store = SqliteStore::open(SqliteLocation::Memory)
+/// Provisions `n` servers in a new store at `path`, then counts the statements of three
+/// full batches: completing their provisioning (events), accruing their runs (events and
+/// usage), and completing their termination (events, usage and released addresses).
+async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
+    let store = SqliteStore::open(SqliteLocation::File(path))
         .await
-        .expect("an in-memory store");
+        .expect("a store");
     let region = RegionSpec {
         name: "lab".to_owned(),
         cidr: "10.20.0.0/16".parse().expect("a valid CIDR"),
@@ -165,9 +165,13 @@ async fn statements_per_pass(n: usize) -> [usize; 3] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_of_200_takes_as_many_statements_as_a_batch_of_10() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    COUNTED_DIR
+        .set(dir.path().to_owned())
+        .expect("only this test sets the counted directory");
     set_default_instrumentation(counting).expect("instrumentation installs");
-    let small = statements_per_pass(10).await;
-    let large = statements_per_pass(200).await;
+    let small = statements_per_pass(dir.path().join("small.db"), 10).await;
+    let large = statements_per_pass(dir.path().join("large.db"), 200).await;
     assert_eq!(
         small, large,
         "statements per pass (completions, accruals, terminations)"

@@ -2,8 +2,6 @@
 //! real store, a client that checks every response it receives against the OpenAPI
 //! document the app serves, and a logger that keeps the lines for inspection.
 
-#![allow(dead_code)]
-
 pub mod pg;
 pub mod process;
 

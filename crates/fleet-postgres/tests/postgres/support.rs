@@ -5,11 +5,6 @@
 //! starts at once build it exactly once between them. Databases left behind by killed runs
 //! are dropped when they are more than an hour old.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses its own part of this module"
-)]
-
 use std::any::Any;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -80,6 +75,21 @@ pub async fn exec(conn: &mut AsyncPgConnection, sql: &str) {
         .execute(conn)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Runs a query that selects one row with a `bigint` column `n`, and returns `n`.
+pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
 }
 
 #[derive(QueryableByName)]

@@ -1,0 +1,7 @@
+//! The HTTP adapter: its behaviour against mocked ports, and the OpenAPI documents it
+//! generates.
+//!
+//! One test binary for the crate, so the tests link once, not once per file.
+
+mod http;
+mod spec;

@@ -1,0 +1,14 @@
+//! The Postgres store against a real server, each test on a database of its own (see
+//! `support`): the shared conformance suite, and what only Postgres has to prove.
+//!
+//! One test binary for the crate, so the tests link once, not once per file.
+
+mod concurrency;
+mod conformance;
+mod migrations;
+mod pools;
+mod runtimes;
+mod schema;
+mod statements;
+mod support;
+mod unavailable;

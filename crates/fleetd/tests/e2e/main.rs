@@ -1,0 +1,12 @@
+//! fleetd end to end: the real app (or the real binary) on port 0 against a real store,
+//! SQLite or Postgres, through HTTP, with a harness that checks every response against the
+//! OpenAPI document.
+//!
+//! One test binary for the crate, so the tests link once, not once per file.
+
+mod bad_input;
+mod common;
+mod harness;
+mod lifecycle;
+mod postgres;
+mod processes;
