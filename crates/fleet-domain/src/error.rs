@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
-use crate::ids::ServerId;
+use crate::ids::{KeyId, ProjectId, ServerId};
+use crate::keys::NoRandomness;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
 use crate::state::Conflict;
+use crate::tenancy::{Forbidden, InvalidText};
 
 /// A store failure, one variant per condition a caller (a client, readiness, an operator)
 /// acts on differently; both stores produce each the same way, as the conformance suite
@@ -62,6 +64,9 @@ pub enum StoreError {
 /// Why a server could not be provisioned.
 #[derive(Debug, thiserror::Error)]
 pub enum ProvisionError {
+    /// The caller's role may not create servers.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// Not a region of the catalog.
     #[error("unknown region '{name}'; known regions: {known}")]
     UnknownRegion {
@@ -138,6 +143,9 @@ pub enum ListError {
 /// Why an action on a server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ActError {
+    /// The caller's role may not act on servers.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
     /// No server has this id.
     #[error("server {0} not found")]
     NotFound(ServerId),
@@ -171,6 +179,61 @@ pub enum HistoryError {
         /// The largest page.
         max: u32,
     },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a request about projects or keys failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    /// The caller's role may not manage projects and keys.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No project has this id.
+    #[error("project {0} not found")]
+    ProjectNotFound(ProjectId),
+    /// No key has this id.
+    #[error("key {0} not found")]
+    KeyNotFound(KeyId),
+    /// A name or description that is refused.
+    #[error(transparent)]
+    Invalid(#[from] InvalidText),
+    /// Another project has the name.
+    #[error("a project named '{0}' exists")]
+    NameTaken(String),
+    /// The project has servers that are not terminated.
+    #[error("project {id} has {count} servers that are not terminated; terminate them first")]
+    HasLiveServers {
+        /// The project.
+        id: ProjectId,
+        /// How many.
+        count: u64,
+    },
+    /// The project open mode acts in cannot be deleted.
+    #[error("the project 'default' cannot be deleted")]
+    DefaultProject,
+    /// No key could be minted.
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a presented key authenticates nothing. Clients are told only that the key is not
+/// valid, whichever of the first three it was.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The text is not a fleet key.
+    #[error("not a fleet API key")]
+    Malformed,
+    /// No key has this id, or its secret is not the key's.
+    #[error("unknown key")]
+    Unknown,
+    /// The key was revoked.
+    #[error("the key was revoked")]
+    Revoked,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

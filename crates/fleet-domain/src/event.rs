@@ -4,7 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::ServerId;
+use crate::ids::{KeyId, ServerId};
 use crate::state::ServerState;
 
 /// Who caused an event.
@@ -88,6 +88,8 @@ pub struct RequestContext {
     pub actor: Actor,
     /// The request id of the API call, if the change came from one.
     pub request_id: Option<String>,
+    /// The API key that made the call, if one did.
+    pub key: Option<KeyId>,
 }
 
 impl RequestContext {
@@ -96,7 +98,13 @@ impl RequestContext {
         Self {
             actor: Actor::Api,
             request_id: Some(request_id.into()),
+            key: None,
         }
+    }
+
+    /// The same context, made with `key`.
+    pub fn by_key(self, key: Option<KeyId>) -> Self {
+        Self { key, ..self }
     }
 
     /// The service's own work.
@@ -104,6 +112,7 @@ impl RequestContext {
         Self {
             actor: Actor::System,
             request_id: None,
+            key: None,
         }
     }
 
@@ -112,6 +121,7 @@ impl RequestContext {
         Self {
             actor: Actor::Reaper,
             request_id: None,
+            key: None,
         }
     }
 }
@@ -133,6 +143,8 @@ pub struct NewEvent {
     pub actor: Actor,
     /// The request id of the API call that caused it.
     pub request_id: Option<String>,
+    /// The API key that caused it.
+    pub key: Option<KeyId>,
     /// A human-readable line.
     pub message: String,
 }

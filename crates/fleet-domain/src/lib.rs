@@ -1,7 +1,8 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, the port traits the adapters implement, and the use cases that drive them.
+//! the catalog, tenancy (projects, keys, roles), the port traits the adapters implement, and
+//! the use cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
@@ -12,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod ip_pool;
+pub mod keys;
 pub mod lifecycle;
 pub mod money;
 pub mod page;
@@ -19,17 +21,19 @@ pub mod ports;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod tenancy;
 
 pub use billing::{BillingSummary, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
 pub use event::{Actor, Event, EventKind, NewEvent, RequestContext};
-pub use ids::ServerId;
+pub use ids::{KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
 pub use money::Money;
 pub use page::{Cursor, Page, PageRequest};
 pub use server::{NewServer, Server, ServerFilter};
 pub use state::{Action, Conflict, Decision, ServerState};
+pub use tenancy::{ApiKey, Caller, Project, Role};
 
 #[cfg(test)]
 mod lifecycle_tests;

@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing::{self, UsageRecord};
 use crate::event::{EventKind, NewEvent, RequestContext};
-use crate::ids::ServerId;
+use crate::ids::{ProjectId, ServerId};
 use crate::money::Money;
 use crate::server::{NewServer, Server};
 use crate::state::{self, Action, Conflict, Decision, ServerState};
@@ -218,6 +218,8 @@ pub fn plan_reap(
 pub struct ServerSpec {
     /// Its id.
     pub id: ServerId,
+    /// The project it belongs to.
+    pub project: ProjectId,
     /// Its name.
     pub name: String,
     /// Its region.
@@ -244,10 +246,12 @@ pub fn plan_provision(
         to_state: Some(ServerState::Provisioning),
         actor: ctx.actor,
         request_id: ctx.request_id.clone(),
+        key: ctx.key,
         message: format!("provisioned as {} in {}", spec.server_type, spec.region),
     };
     let server = Server {
         id: spec.id,
+        project: spec.project,
         name: spec.name,
         region: spec.region,
         server_type: spec.server_type,
@@ -296,6 +300,7 @@ fn enter(
             to_state: None,
             actor: ctx.actor,
             request_id: ctx.request_id.clone(),
+            key: ctx.key,
             message: format!("run closed: {} s billed, {}", record.seconds, record.amount),
         });
         change.usage.push(record);
@@ -321,6 +326,7 @@ fn enter(
         to_state: Some(to),
         actor: ctx.actor,
         request_id: ctx.request_id.clone(),
+        key: ctx.key,
         message,
     });
     if change.server.transition_due_at == Some(at) {

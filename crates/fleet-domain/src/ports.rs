@@ -6,12 +6,13 @@ use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
 use crate::event::Event;
-use crate::ids::ServerId;
+use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
 use crate::server::{NewServer, Server, ServerFilter};
 use crate::state::ServerState;
+use crate::tenancy::{ApiKey, Project};
 
 /// The source of time. The domain never reads the system clock itself.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -243,6 +244,75 @@ pub trait StoreStatus: Send + Sync {
 
     /// How many servers are in each state (states with none may be left out).
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError>;
+}
+
+/// Why a project could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectStoreError {
+    /// Another project has the name.
+    #[error("a project named '{0}' exists")]
+    NameTaken(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What deleting a project did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectDeletion {
+    /// It is gone, with its keys and its terminated servers' records.
+    Deleted,
+    /// There is no such project.
+    Missing,
+    /// It has servers that are not terminated: nothing was deleted.
+    HasLiveServers(u64),
+}
+
+/// The store of projects and API keys.
+///
+/// Every method that changes more than one thing does it in one transaction, and holds with
+/// several service processes sharing one store.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait TenancyStore: Send + Sync {
+    /// Stores a new project.
+    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError>;
+
+    /// The project with this id.
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;
+
+    /// The project with this name.
+    async fn project_named(&self, name: &str) -> Result<Option<Project>, StoreError>;
+
+    /// Every project, by name.
+    async fn projects(&self) -> Result<Vec<Project>, StoreError>;
+
+    /// Renames a project; `None` when there is no such project.
+    async fn rename_project(
+        &self,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Option<Project>, ProjectStoreError>;
+
+    /// Deletes a project that has no server but terminated ones, with its keys and those
+    /// servers, their events and usage, all or nothing.
+    async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError>;
+
+    /// Stores a new key with the hash of its secret.
+    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError>;
+
+    /// The keys of a project, oldest first, revoked ones included.
+    async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// A key with the hash of its secret, to check a presented key against.
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError>;
+
+    /// Revokes a key at `at` (a key revoked already keeps its first revocation time);
+    /// `None` when there is no such key.
+    async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Records that these keys were used at `at`.
+    async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

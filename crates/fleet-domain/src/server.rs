@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use chrono::{DateTime, Utc};
 
 use crate::event::NewEvent;
-use crate::ids::ServerId;
+use crate::ids::{ProjectId, ServerId};
 use crate::money::Money;
 use crate::state::ServerState;
 
@@ -14,6 +14,8 @@ use crate::state::ServerState;
 pub struct Server {
     /// Its identity.
     pub id: ServerId,
+    /// The project it belongs to.
+    pub project: ProjectId,
     /// A human-readable name; not unique.
     pub name: String,
     /// The region it lives in.
@@ -60,6 +62,8 @@ pub struct NewServer {
 /// Filters for listing servers; `None` matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerFilter {
+    /// Only servers of this project.
+    pub project: Option<ProjectId>,
     /// Only servers in this region.
     pub region: Option<String>,
     /// Only servers of this type.

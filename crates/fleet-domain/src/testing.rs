@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ids::ServerId;
+use crate::ids::{ProjectId, ServerId};
 use crate::lifecycle::LifecycleConfig;
 use crate::money::Money;
 use crate::server::Server;
@@ -22,6 +22,7 @@ pub fn at(seconds: i64) -> DateTime<Utc> {
 pub fn server(state: ServerState) -> Server {
     Server {
         id: ServerId::random(),
+        project: ProjectId::DEFAULT,
         name: "test".to_owned(),
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),

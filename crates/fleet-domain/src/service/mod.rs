@@ -4,11 +4,15 @@ mod catalog;
 mod clock;
 mod engine;
 mod input;
+mod projects;
 mod servers;
 
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
+pub use projects::{CreatedKey, ProjectService};
+#[cfg(test)]
+mod tenancy_tests;
 #[cfg(test)]
 mod tests;
 

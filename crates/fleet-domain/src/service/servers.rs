@@ -18,6 +18,7 @@ use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
 use crate::service::input::{page_limit, validate_name};
 use crate::state::{Action, ServerState, join};
+use crate::tenancy::{Caller, Role};
 
 /// How many times an action is re-planned when another writer changed the server first.
 const ACT_ATTEMPTS: usize = 5;
@@ -110,12 +111,15 @@ impl ServerService {
         &self.catalog
     }
 
-    /// Creates a server in `provisioning` with an address from its region's pool.
+    /// Creates a server of the caller's project in `provisioning` with an address from its
+    /// region's pool.
     pub async fn provision(
         &self,
+        caller: &Caller,
         request: ProvisionRequest,
         ctx: &RequestContext,
     ) -> Result<ServerView, ProvisionError> {
+        caller.require(Role::Member)?;
         let region =
             self.catalog
                 .region(&request.region)
@@ -139,6 +143,7 @@ impl ServerService {
         let new = lifecycle::plan_provision(
             ServerSpec {
                 id,
+                project: caller.project,
                 name,
                 region: region.name.clone(),
                 server_type: server_type.name.clone(),
@@ -159,14 +164,22 @@ impl ServerService {
         Ok(self.view(server, now))
     }
 
-    /// The server with this id.
-    pub async fn get(&self, id: ServerId) -> Result<ServerView, GetError> {
-        let server = self.store.get(id).await?.ok_or(GetError::NotFound(id))?;
+    /// The server with this id, if the caller sees its project.
+    pub async fn get(&self, caller: &Caller, id: ServerId) -> Result<ServerView, GetError> {
+        let server = self
+            .visible(caller, id)
+            .await?
+            .ok_or(GetError::NotFound(id))?;
         Ok(self.view(server, self.clock.now()))
     }
 
-    /// A page of servers matching the request's filters, in creation order.
-    pub async fn list(&self, request: ListRequest) -> Result<Page<ServerView>, ListError> {
+    /// A page of the servers the caller sees that match the request's filters, in creation
+    /// order.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        request: ListRequest,
+    ) -> Result<Page<ServerView>, ListError> {
         if let Some(region) = request
             .region
             .as_ref()
@@ -203,6 +216,7 @@ impl ServerService {
         }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
         let filter = ServerFilter {
+            project: caller.scope(),
             region: request.region,
             server_type: request.server_type,
             state: request.state,
@@ -235,12 +249,17 @@ impl ServerService {
     /// planned again from the new state, so of two conflicting actions exactly one wins.
     pub async fn act(
         &self,
+        caller: &Caller,
         id: ServerId,
         action: Action,
         ctx: &RequestContext,
     ) -> Result<ActOutcome, ActError> {
         for _ in 0..ACT_ATTEMPTS {
-            let server = self.store.get(id).await?.ok_or(ActError::NotFound(id))?;
+            let server = self
+                .visible(caller, id)
+                .await?
+                .ok_or(ActError::NotFound(id))?;
+            caller.require(Role::Member)?;
             let now = self.clock.now();
             let Some(change) = lifecycle::plan_action(&server, action, now, &self.config, ctx)?
             else {
@@ -271,6 +290,7 @@ impl ServerService {
     /// The newest events of a server, newest first (at most 100).
     pub async fn events(
         &self,
+        caller: &Caller,
         id: ServerId,
         limit: Option<i64>,
     ) -> Result<Vec<Event>, HistoryError> {
@@ -279,13 +299,13 @@ impl ServerService {
                 given,
                 max: MAX_EVENTS,
             })?;
-        self.require(id).await?;
+        self.require(caller, id).await?;
         Ok(self.store.events(id, limit).await?)
     }
 
     /// A server's usage records and totals.
-    pub async fn usage(&self, id: ServerId) -> Result<UsageReport, HistoryError> {
-        let server = self.require(id).await?;
+    pub async fn usage(&self, caller: &Caller, id: ServerId) -> Result<UsageReport, HistoryError> {
+        let server = self.require(caller, id).await?;
         let records = self.store.usage(id).await?;
         Ok(UsageReport {
             view: self.view(server, self.clock.now()),
@@ -293,8 +313,20 @@ impl ServerService {
         })
     }
 
-    async fn require(&self, id: ServerId) -> Result<Server, HistoryError> {
-        self.store.get(id).await?.ok_or(HistoryError::NotFound(id))
+    async fn require(&self, caller: &Caller, id: ServerId) -> Result<Server, HistoryError> {
+        self.visible(caller, id)
+            .await?
+            .ok_or(HistoryError::NotFound(id))
+    }
+
+    /// The server, if it exists and the caller sees its project: one of another project
+    /// does not exist for the caller.
+    async fn visible(&self, caller: &Caller, id: ServerId) -> Result<Option<Server>, StoreError> {
+        Ok(self
+            .store
+            .get(id)
+            .await?
+            .filter(|server| caller.sees(server.project)))
     }
 
     async fn complete_if_due(

@@ -16,6 +16,7 @@ use crate::ports::{Applied, DueWork, EarliestDue, MockClock, MockStore, Provisio
 use crate::server::Server;
 use crate::service::{Engine, ListRequest, ManualClock, ProvisionRequest, ServerService};
 use crate::state::{Action, ServerState};
+use crate::tenancy::Caller;
 use crate::testing::{at, config, server, t0};
 
 fn clock_at(second: i64) -> Arc<MockClock> {
@@ -41,6 +42,11 @@ fn request(region: &str, server_type: &str) -> ProvisionRequest {
     }
 }
 
+/// The caller of most tests: open mode's admin of the project `default`.
+fn admin() -> Caller {
+    Caller::open()
+}
+
 fn unavailable() -> StoreError {
     StoreError::Unavailable(anyhow::anyhow!("connection refused"))
 }
@@ -62,6 +68,7 @@ async fn provisioning_stores_a_provisioning_server_with_its_event_and_price() {
     });
     let view = service(store, config())
         .provision(
+            &admin(),
             request("eu-west-1", "t2.small"),
             &RequestContext::api("req-7"),
         )
@@ -77,7 +84,7 @@ async fn unknown_region_type_or_bad_name_never_reaches_the_store() {
     let svc = service(MockStore::new(), config());
     let ctx = RequestContext::api("r");
     let err = svc
-        .provision(request("mars-1", "t2.micro"), &ctx)
+        .provision(&admin(), request("mars-1", "t2.micro"), &ctx)
         .await
         .expect_err("bad region");
     assert!(matches!(err, ProvisionError::UnknownRegion { ref name, .. } if name == "mars-1"));
@@ -86,14 +93,17 @@ async fn unknown_region_type_or_bad_name_never_reaches_the_store() {
         "lists the known regions: {err}"
     );
     let err = svc
-        .provision(request("us-east-1", "t9.huge"), &ctx)
+        .provision(&admin(), request("us-east-1", "t9.huge"), &ctx)
         .await
         .expect_err("bad type");
     assert!(matches!(err, ProvisionError::UnknownServerType { .. }));
     for bad in ["  \t ", "evil\u{202E}gnp.exe", "a\u{200B}b", "line\nbreak"] {
         let mut named = request("us-east-1", "t2.micro");
         named.name = Some(bad.to_owned());
-        let err = svc.provision(named, &ctx).await.expect_err("bad name");
+        let err = svc
+            .provision(&admin(), named, &ctx)
+            .await
+            .expect_err("bad name");
         assert!(matches!(err, ProvisionError::InvalidName(_)), "{bad:?}");
     }
 }
@@ -114,9 +124,13 @@ async fn an_exhausted_pool_and_a_failing_store_are_reported_as_such() {
         .returning(|_| Err(ProvisionStoreError::Store(unavailable())));
     let svc = service(store, config());
     let ctx = RequestContext::api("r");
-    let exhausted = svc.provision(request("us-east-1", "t2.micro"), &ctx).await;
+    let exhausted = svc
+        .provision(&admin(), request("us-east-1", "t2.micro"), &ctx)
+        .await;
     assert!(matches!(exhausted, Err(ProvisionError::PoolExhausted(r)) if r == "us-east-1"));
-    let down = svc.provision(request("us-east-1", "t2.micro"), &ctx).await;
+    let down = svc
+        .provision(&admin(), request("us-east-1", "t2.micro"), &ctx)
+        .await;
     assert!(matches!(
         down,
         Err(ProvisionError::Store(StoreError::Unavailable(_)))
@@ -146,7 +160,11 @@ async fn with_zero_delay_provisioning_completes_before_answering() {
         ..config()
     };
     let view = service(store, cfg)
-        .provision(request("us-east-1", "t2.micro"), &RequestContext::api("r"))
+        .provision(
+            &admin(),
+            request("us-east-1", "t2.micro"),
+            &RequestContext::api("r"),
+        )
         .await
         .expect("provisioned");
     assert_eq!(view.server.state, ServerState::Running);
@@ -179,7 +197,7 @@ async fn an_action_applies_a_guarded_change_carrying_the_request_id() {
         Ok(Applied::Done(Box::new(change.server.clone())))
     });
     let outcome = service(store, config())
-        .act(id, Action::Stop, &RequestContext::api("req-9"))
+        .act(&admin(), id, Action::Stop, &RequestContext::api("req-9"))
         .await
         .expect("stopped");
     assert!(outcome.changed);
@@ -210,11 +228,11 @@ async fn a_stale_write_is_replanned_from_the_new_state() {
     let svc = service(store, config());
     let ctx = RequestContext::api("r");
     let stop = svc
-        .act(id, Action::Stop, &ctx)
+        .act(&admin(), id, Action::Stop, &ctx)
         .await
         .expect("a repeated stop is a no-op");
     assert!(!stop.changed);
-    let reboot = svc.act(id, Action::Reboot, &ctx).await;
+    let reboot = svc.act(&admin(), id, Action::Reboot, &ctx).await;
     assert!(
         matches!(reboot, Err(ActError::Conflict(ref c)) if c.state == ServerState::Stopping),
         "the loser of a race gets the conflict: {reboot:?}"
@@ -240,10 +258,10 @@ async fn an_action_on_a_missing_server_or_a_failing_store_changes_nothing() {
     let id = server(ServerState::Running).id;
     let ctx = RequestContext::api("r");
     assert!(
-        matches!(svc.act(id, Action::Stop, &ctx).await, Err(ActError::NotFound(got)) if got == id)
+        matches!(svc.act(&admin(), id, Action::Stop, &ctx).await, Err(ActError::NotFound(got)) if got == id)
     );
     assert!(matches!(
-        svc.act(id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, &ctx).await,
         Err(ActError::Store(StoreError::Unavailable(_)))
     ));
 }
@@ -270,11 +288,11 @@ async fn a_server_deleted_under_an_action_is_not_found_and_endless_races_are_con
     let svc = service(store, config());
     let ctx = RequestContext::api("r");
     assert!(matches!(
-        svc.act(id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, &ctx).await,
         Err(ActError::NotFound(got)) if got == id
     ));
     assert!(matches!(
-        svc.act(id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, &ctx).await,
         Err(ActError::Contended { id: got, attempts: 5 }) if got == id
     ));
 }
@@ -284,36 +302,48 @@ async fn listing_validates_before_reading_and_returns_a_cursor_for_a_full_page()
     let svc = service(MockStore::new(), config());
     for limit in [0, 101, -1] {
         let err = svc
-            .list(ListRequest {
-                limit: Some(limit),
-                ..ListRequest::default()
-            })
+            .list(
+                &admin(),
+                ListRequest {
+                    limit: Some(limit),
+                    ..ListRequest::default()
+                },
+            )
             .await
             .expect_err("bad limit");
         assert!(matches!(err, ListError::BadLimit { given, .. } if given == limit));
     }
     let bad_cursor = svc
-        .list(ListRequest {
-            cursor: Some("nonsense".to_owned()),
-            ..ListRequest::default()
-        })
+        .list(
+            &admin(),
+            ListRequest {
+                cursor: Some("nonsense".to_owned()),
+                ..ListRequest::default()
+            },
+        )
         .await;
     assert!(matches!(bad_cursor, Err(ListError::BadCursor(_))));
     let too_deep = svc
-        .list(ListRequest {
-            offset: Some(MAX_OFFSET + 1),
-            ..ListRequest::default()
-        })
+        .list(
+            &admin(),
+            ListRequest {
+                offset: Some(MAX_OFFSET + 1),
+                ..ListRequest::default()
+            },
+        )
         .await;
     assert!(matches!(
         too_deep,
         Err(ListError::BadOffset { given, max: MAX_OFFSET }) if given == MAX_OFFSET + 1
     ));
     let unknown = svc
-        .list(ListRequest {
-            region: Some("mars-1".to_owned()),
-            ..ListRequest::default()
-        })
+        .list(
+            &admin(),
+            ListRequest {
+                region: Some("mars-1".to_owned()),
+                ..ListRequest::default()
+            },
+        )
         .await;
     assert!(matches!(
         unknown,
@@ -332,11 +362,14 @@ async fn listing_validates_before_reading_and_returns_a_cursor_for_a_full_page()
         Ok(servers.clone())
     });
     let page = service(store, config())
-        .list(ListRequest {
-            state: Some(ServerState::Running),
-            limit: Some(2),
-            ..ListRequest::default()
-        })
+        .list(
+            &admin(),
+            ListRequest {
+                state: Some(ServerState::Running),
+                limit: Some(2),
+                ..ListRequest::default()
+            },
+        )
         .await
         .expect("listed");
     assert_eq!(page.items.len(), 2);
@@ -452,7 +485,7 @@ async fn an_action_that_closes_a_run_reports_what_it_billed() {
         .expect_apply()
         .returning(|change| Ok(Applied::Done(Box::new(change.server.clone()))));
     let outcome = service(store, config())
-        .act(id, Action::Stop, &RequestContext::api("r"))
+        .act(&admin(), id, Action::Stop, &RequestContext::api("r"))
         .await
         .expect("stopped");
     assert_eq!(

@@ -1,0 +1,242 @@
+//! Projects and API keys: the admin's use cases, and checking a presented key.
+
+use std::sync::Arc;
+
+use crate::error::{AuthError, ProjectError};
+use crate::ids::{KeyId, ProjectId};
+use crate::keys::{self, KeyText, Pepper, PresentedKey};
+use crate::ports::{Clock, ProjectDeletion, ProjectStoreError, TenancyStore};
+use crate::tenancy::{self, ApiKey, Caller, Project, Role};
+
+/// A key just created: the record, and its text, which is shown this once.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// The key as stored.
+    pub key: ApiKey,
+    /// The whole key, for its holder.
+    pub text: KeyText,
+}
+
+/// Projects and keys.
+pub struct ProjectService {
+    store: Arc<dyn TenancyStore>,
+    clock: Arc<dyn Clock>,
+    pepper: Pepper,
+}
+
+impl ProjectService {
+    /// The service over its store; `pepper` is mixed into every key hash.
+    pub fn new(store: Arc<dyn TenancyStore>, clock: Arc<dyn Clock>, pepper: Pepper) -> Self {
+        Self {
+            store,
+            clock,
+            pepper,
+        }
+    }
+
+    /// Who a presented key is: its project, role and id. A malformed, unknown, wrong or
+    /// revoked key is refused.
+    pub async fn authenticate(&self, text: &str) -> Result<Caller, AuthError> {
+        let presented = PresentedKey::parse(text).map_err(|_| AuthError::Malformed)?;
+        let (key, hash) = self
+            .store
+            .key_with_hash(presented.id)
+            .await?
+            .ok_or(AuthError::Unknown)?;
+        if !presented.matches(&self.pepper, &hash) {
+            return Err(AuthError::Unknown);
+        }
+        if key.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        Ok(Caller {
+            project: key.project,
+            role: key.role,
+            key: Some(key.id),
+        })
+    }
+
+    /// Records that these keys were used now.
+    pub async fn mark_used(&self, ids: &[KeyId]) -> Result<(), ProjectError> {
+        Ok(self.store.mark_keys_used(ids, self.clock.now()).await?)
+    }
+
+    /// Creates a project named `name` (admin).
+    pub async fn create_project(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        caller.require(Role::Admin)?;
+        let project = Project {
+            id: ProjectId::random(),
+            name: tenancy::project_name(name)?,
+            created_at: self.clock.now(),
+        };
+        self.store
+            .create_project(&project)
+            .await
+            .map_err(name_taken)?;
+        Ok(project)
+    }
+
+    /// The project with this id (admin).
+    pub async fn project(&self, caller: &Caller, id: ProjectId) -> Result<Project, ProjectError> {
+        caller.require(Role::Admin)?;
+        self.store
+            .project(id)
+            .await?
+            .ok_or(ProjectError::ProjectNotFound(id))
+    }
+
+    /// Every project (admin).
+    pub async fn projects(&self, caller: &Caller) -> Result<Vec<Project>, ProjectError> {
+        caller.require(Role::Admin)?;
+        Ok(self.store.projects().await?)
+    }
+
+    /// Renames a project (admin).
+    pub async fn rename_project(
+        &self,
+        caller: &Caller,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        caller.require(Role::Admin)?;
+        let name = tenancy::project_name(name)?;
+        self.store
+            .rename_project(id, &name)
+            .await
+            .map_err(name_taken)?
+            .ok_or(ProjectError::ProjectNotFound(id))
+    }
+
+    /// Deletes a project whose servers are all terminated, with its keys (admin). The
+    /// project `default` stays: open mode acts in it.
+    pub async fn delete_project(&self, caller: &Caller, id: ProjectId) -> Result<(), ProjectError> {
+        caller.require(Role::Admin)?;
+        if id == ProjectId::DEFAULT {
+            return Err(ProjectError::DefaultProject);
+        }
+        match self.store.delete_project(id).await? {
+            ProjectDeletion::Deleted => Ok(()),
+            ProjectDeletion::Missing => Err(ProjectError::ProjectNotFound(id)),
+            ProjectDeletion::HasLiveServers(count) => {
+                Err(ProjectError::HasLiveServers { id, count })
+            }
+        }
+    }
+
+    /// Creates a key of `project` with `role` (admin); its text is returned this once.
+    pub async fn create_key(
+        &self,
+        caller: &Caller,
+        project: ProjectId,
+        role: Role,
+        description: &str,
+    ) -> Result<CreatedKey, ProjectError> {
+        caller.require(Role::Admin)?;
+        let description = tenancy::key_description(description)?;
+        self.store
+            .project(project)
+            .await?
+            .ok_or(ProjectError::ProjectNotFound(project))?;
+        let minted = keys::mint(&self.pepper)?;
+        let key = ApiKey {
+            id: minted.id,
+            project,
+            role,
+            description,
+            created_at: self.clock.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.store.create_key(&key, &minted.secret_hash).await?;
+        Ok(CreatedKey {
+            key,
+            text: minted.text,
+        })
+    }
+
+    /// Installs `text`, a key made elsewhere (a bootstrap key from the environment), as a
+    /// key of `project` with `role`, unless a key with its id exists. Returns whether it was
+    /// installed.
+    pub async fn install_key(
+        &self,
+        caller: &Caller,
+        text: &str,
+        project: ProjectId,
+        role: Role,
+        description: &str,
+    ) -> Result<bool, ProjectError> {
+        caller.require(Role::Admin)?;
+        let presented = PresentedKey::parse(text)
+            .map_err(|_| ProjectError::Invalid(tenancy::InvalidText::KeyText))?;
+        if self.store.key_with_hash(presented.id).await?.is_some() {
+            return Ok(false);
+        }
+        let key = ApiKey {
+            id: presented.id,
+            project,
+            role,
+            description: tenancy::key_description(description)?,
+            created_at: self.clock.now(),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.store
+            .create_key(&key, &presented.secret_hash(&self.pepper))
+            .await?;
+        Ok(true)
+    }
+
+    /// The project named `name`, created first if there is none (admin).
+    pub async fn ensure_project(
+        &self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<Project, ProjectError> {
+        caller.require(Role::Admin)?;
+        if let Some(project) = self.store.project_named(name).await? {
+            return Ok(project);
+        }
+        match self.create_project(caller, name).await {
+            Err(ProjectError::NameTaken(_)) => self
+                .store
+                .project_named(name)
+                .await?
+                .ok_or_else(|| ProjectError::NameTaken(name.to_owned())),
+            other => other,
+        }
+    }
+
+    /// The keys of a project (admin).
+    pub async fn keys(
+        &self,
+        caller: &Caller,
+        project: ProjectId,
+    ) -> Result<Vec<ApiKey>, ProjectError> {
+        caller.require(Role::Admin)?;
+        self.store
+            .project(project)
+            .await?
+            .ok_or(ProjectError::ProjectNotFound(project))?;
+        Ok(self.store.keys(project).await?)
+    }
+
+    /// Revokes a key (admin); revoking a revoked key changes nothing.
+    pub async fn revoke_key(&self, caller: &Caller, id: KeyId) -> Result<ApiKey, ProjectError> {
+        caller.require(Role::Admin)?;
+        self.store
+            .revoke_key(id, self.clock.now())
+            .await?
+            .ok_or(ProjectError::KeyNotFound(id))
+    }
+}
+
+fn name_taken(error: ProjectStoreError) -> ProjectError {
+    match error {
+        ProjectStoreError::NameTaken(name) => ProjectError::NameTaken(name),
+        ProjectStoreError::Store(e) => ProjectError::Store(e),
+    }
+}
