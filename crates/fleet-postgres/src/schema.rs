@@ -26,10 +26,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Projects: the accounts every server and key belongs to.
+    projects (id) {
+        /// Identity.
+        id -> Uuid,
+        /// Unique name.
+        name -> Text,
+        /// Creation time.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// API keys, with the hash of their secret.
+    api_keys (id) {
+        /// Identity, the public part of the key's text.
+        id -> Uuid,
+        /// The project it acts in.
+        project_id -> Uuid,
+        /// viewer, member or admin.
+        role -> Text,
+        /// What it is for.
+        description -> Text,
+        /// The hash of its secret.
+        secret_hash -> Text,
+        /// Creation time.
+        created_at -> Timestamptz,
+        /// Last use, coarse.
+        last_used_at -> Nullable<Timestamptz>,
+        /// Revocation.
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     /// Servers.
     servers (id) {
         /// Identity.
         id -> Uuid,
+        /// The project it belongs to.
+        project_id -> Uuid,
         /// Name.
         name -> Text,
         /// Region (and pool).
@@ -88,6 +124,8 @@ diesel::table! {
         request_id -> Nullable<Text>,
         /// A human-readable line.
         message -> Text,
+        /// The API key that caused it (no foreign key: it outlives the key).
+        key_id -> Nullable<Uuid>,
     }
 }
 
@@ -111,12 +149,16 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_keys -> projects (project_id));
 diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
+diesel::joinable!(servers -> projects (project_id));
 diesel::joinable!(events -> servers (server_id));
 diesel::joinable!(usage_records -> servers (server_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    projects,
+    api_keys,
     ip_pools,
     free_addresses,
     servers,

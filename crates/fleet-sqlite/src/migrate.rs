@@ -2,8 +2,10 @@
 
 use std::collections::HashSet;
 
-use diesel::SqliteConnection;
+use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
 use diesel::sqlite::Sqlite;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
@@ -17,14 +19,75 @@ pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migra
 /// ([`StoreError::SchemaAhead`]).
 ///
 /// Runs in one `BEGIN IMMEDIATE` transaction, so two processes opening one file migrate it once.
+///
+/// Foreign keys are not enforced while it runs, as SQLite's procedure for schema changes
+/// asks: some changes (a column with `REFERENCES` and a default other than NULL, added to a
+/// table holding rows; a table rebuilt in a new shape) are refused or break the references
+/// to the table while they are. When any migration ran, every reference is checked before
+/// the transaction commits instead (a scan of the referencing tables, so only then), and
+/// migrations that leave one dangling are rolled back.
 pub(crate) fn migrate(conn: &mut SqliteConnection) -> Result<(), StoreError> {
-    conn.immediate_transaction::<_, TxError, _>(|conn| {
+    let enforced = foreign_keys_enforced(conn)?;
+    set_foreign_keys(conn, false)?;
+    let migrated = conn.immediate_transaction::<_, TxError, _>(|conn| {
         Versions::read(conn)?.refuse_newer()?;
-        conn.run_pending_migrations(MIGRATIONS)
-            .map(drop)
-            .map_err(|e| TxError::Store(failed("applying the migrations", e)))
-    })
-    .map_err(StoreError::from)
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| TxError::Store(failed("applying the migrations", e)))?;
+        if applied.is_empty() {
+            return Ok(());
+        }
+        refuse_dangling_references(conn)
+    });
+    let restored = set_foreign_keys(conn, enforced);
+    migrated.map_err(StoreError::from)?;
+    restored
+}
+
+#[derive(QueryableByName)]
+struct ForeignKeys {
+    #[diesel(sql_type = Integer)]
+    foreign_keys: i32,
+}
+
+/// A row that references a missing row, as `PRAGMA foreign_key_check` reports it.
+#[derive(QueryableByName)]
+struct Dangling {
+    #[diesel(sql_type = Text)]
+    table: String,
+    #[diesel(sql_type = Text)]
+    parent: String,
+}
+
+fn foreign_keys_enforced(conn: &mut SqliteConnection) -> Result<bool, StoreError> {
+    let setting: ForeignKeys = diesel::sql_query("PRAGMA foreign_keys")
+        .get_result(conn)
+        .map_err(|e| failed("reading whether foreign keys are enforced", e))?;
+    Ok(setting.foreign_keys != 0)
+}
+
+/// Turns the enforcement of foreign keys on or off; a no-op inside a transaction.
+fn set_foreign_keys(conn: &mut SqliteConnection, on: bool) -> Result<(), StoreError> {
+    let setting = if on { "ON" } else { "OFF" };
+    conn.batch_execute(&format!("PRAGMA foreign_keys = {setting}"))
+        .map_err(|e| failed("setting the enforcement of foreign keys", e))
+}
+
+fn refuse_dangling_references(conn: &mut SqliteConnection) -> Result<(), TxError> {
+    let dangling: Vec<Dangling> = diesel::sql_query("PRAGMA foreign_key_check").load(conn)?;
+    match dangling.first() {
+        None => Ok(()),
+        Some(first) => Err(TxError::Store(failed(
+            "checking the references after migrating",
+            format!(
+                "{} rows reference rows that do not exist (the first: a row of {} \
+                 referencing {})",
+                dangling.len(),
+                first.table,
+                first.parent
+            ),
+        ))),
+    }
 }
 
 /// Whether the database has exactly the migrations this binary knows:

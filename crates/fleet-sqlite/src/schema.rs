@@ -17,6 +17,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    projects (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        project_id -> Text,
+        role -> Text,
+        description -> Text,
+        secret_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     servers (id) {
         id -> Text,
         name -> Text,
@@ -35,6 +56,7 @@ diesel::table! {
         billed_until -> Nullable<BigInt>,
         billed_seconds -> BigInt,
         billed_amount_micros -> BigInt,
+        project_id -> Text,
     }
 }
 
@@ -49,6 +71,7 @@ diesel::table! {
         actor -> Text,
         request_id -> Nullable<Text>,
         message -> Text,
+        key_id -> Nullable<Text>,
     }
 }
 
@@ -64,12 +87,16 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(api_keys -> projects (project_id));
 diesel::joinable!(events -> servers (server_id));
 diesel::joinable!(usage_records -> servers (server_id));
 diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
+diesel::joinable!(servers -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    projects,
+    api_keys,
     ip_pools,
     free_addresses,
     servers,
@@ -120,6 +147,20 @@ mod tests {
         let mut conn = SqliteConnection::establish(":memory:").expect("memory database");
         crate::migrate::migrate(&mut conn).expect("migrations apply");
         let tables = [
+            (
+                "projects",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::projects::table.select(super::projects::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "api_keys",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::api_keys::table.select(super::api_keys::all_columns),
+                )
+                .to_string(),
+            ),
             (
                 "ip_pools",
                 diesel::debug_query::<Sqlite, _>(
