@@ -311,7 +311,8 @@ pub trait TenancyStore: Send + Sync {
     /// `None` when there is no such key.
     async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError>;
 
-    /// Records that these keys were used at `at`.
+    /// Records that these keys were used at `at`. A key already marked used later keeps its
+    /// time: processes flush their marks in any order.
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError>;
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use fleet_domain::error::ActError;
 use fleet_domain::ports::{Clock, ProvisionStoreError, Store};
 use fleet_domain::service::{ManualClock, ServerService};
-use fleet_domain::{Action, Catalog, RequestContext, Server};
+use fleet_domain::{Action, Caller, Catalog, RequestContext, Server};
 use futures::future::join_all;
 
 use crate::TestedStore;
@@ -95,7 +95,12 @@ pub async fn concurrent_conflicting_actions_exactly_one_wins(store: Arc<dyn Test
             let id = server.id;
             tokio::spawn(async move {
                 service
-                    .act(id, action, &RequestContext::api("req-race"))
+                    .act(
+                        &Caller::open(),
+                        id,
+                        action,
+                        &RequestContext::api("req-race"),
+                    )
                     .await
             })
         });

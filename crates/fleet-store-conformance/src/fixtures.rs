@@ -8,7 +8,7 @@ use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
 use fleet_domain::ports::{Applied, DueWork, Planner};
-use fleet_domain::{Action, IpPool, Money, NewServer, RequestContext, Server, ServerId};
+use fleet_domain::{Action, IpPool, Money, NewServer, ProjectId, RequestContext, Server, ServerId};
 
 use crate::TestedStore;
 
@@ -68,12 +68,25 @@ pub(crate) async fn pools(store: &Arc<dyn TestedStore>, regions: &[(&str, &str)]
     store.sync_pools(&specs).await.expect("sync_pools");
 }
 
-/// What the provisioning use case hands the store for a server created at `now`.
+/// What the provisioning use case hands the store for a server of the project `default`
+/// created at `now`.
 pub(crate) fn new_server(region: &str, server_type: &str, now: DateTime<Utc>) -> NewServer {
+    new_server_in(ProjectId::DEFAULT, region, server_type, now)
+}
+
+/// What the provisioning use case hands the store for a server of `project` created at
+/// `now`.
+pub(crate) fn new_server_in(
+    project: ProjectId,
+    region: &str,
+    server_type: &str,
+    now: DateTime<Utc>,
+) -> NewServer {
     let id = ServerId::random();
     lifecycle::plan_provision(
         ServerSpec {
             id,
+            project,
             name: format!("{server_type}-{}", &id.to_string()[..8]),
             region: region.to_owned(),
             server_type: server_type.to_owned(),

@@ -25,7 +25,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_domain::ports::{Store, StoreStatus};
+use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
 
 mod addresses;
 mod apply;
@@ -36,8 +36,10 @@ mod history;
 mod list;
 mod pools;
 mod provision;
+mod scoping;
 mod stats;
 mod tampering;
+mod tenancy;
 
 #[cfg(test)]
 mod completeness;
@@ -53,14 +55,16 @@ pub mod cases {
     pub use crate::list::*;
     pub use crate::pools::*;
     pub use crate::provision::*;
+    pub use crate::scoping::*;
     pub use crate::stats::*;
     pub use crate::tampering::*;
+    pub use crate::tenancy::*;
 }
 
-/// Both ports a store adapter implements, as the cases use them.
-pub trait TestedStore: Store + StoreStatus {}
+/// The ports a store adapter implements, as the cases use them.
+pub trait TestedStore: Store + StoreStatus + TenancyStore {}
 
-impl<T: Store + StoreStatus + ?Sized> TestedStore for T {}
+impl<T: Store + StoreStatus + TenancyStore + ?Sized> TestedStore for T {}
 
 /// What a store's harness does to the database behind the store's back.
 #[async_trait::async_trait]
@@ -183,6 +187,17 @@ macro_rules! suite {
             concurrent_provisions_get_distinct_addresses,
             concurrent_provisions_exhaust_a_pool_cleanly,
             concurrent_conflicting_actions_exactly_one_wins,
+            the_default_project_exists_after_migration,
+            projects_are_stored_listed_by_name_and_renamed,
+            a_taken_project_name_is_refused,
+            keys_are_stored_with_their_hash_and_listed_oldest_first,
+            revoking_a_key_keeps_its_first_revocation_time,
+            marking_keys_used_records_when_and_never_goes_back,
+            servers_are_listed_by_project,
+            events_keep_the_key_that_caused_them,
+            a_project_with_live_servers_is_not_deleted,
+            deleting_a_project_removes_everything_of_it_and_nothing_else,
+            deleting_an_unknown_project_is_missing,
         );
     };
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fleet_domain::{Action, Server, ServerFilter, ServerState};
+use fleet_domain::{Action, ProjectId, Server, ServerFilter, ServerState};
 
 use crate::TestedStore;
 use crate::fixtures::{
@@ -63,16 +63,19 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             ..Default::default()
         },
         ServerFilter {
+            project: None,
             region: Some("lab-b".to_owned()),
             server_type: Some("t2.micro".to_owned()),
             state: Some(ServerState::Running),
         },
         ServerFilter {
+            project: Some(ProjectId::DEFAULT),
             region: Some("lab-a".to_owned()),
             server_type: Some("t2.micro".to_owned()),
             state: None,
         },
         ServerFilter {
+            project: None,
             region: Some("lab-b".to_owned()),
             state: Some(ServerState::Stopped),
             server_type: None,
@@ -85,6 +88,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
     for filter in filters {
         let expected: Vec<Server> = created
             .iter()
+            .filter(|s| filter.project.is_none_or(|p| p == s.project))
             .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
             .filter(|s| {
                 filter

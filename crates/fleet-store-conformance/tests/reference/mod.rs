@@ -18,6 +18,9 @@ use fleet_domain::{
     StateChange, UsageRecord,
 };
 use fleet_store_conformance::Tamper;
+use tenancy::Tenancy;
+
+mod tenancy;
 
 struct Pool {
     cidr: IpPool,
@@ -31,6 +34,7 @@ struct State {
     servers: HashMap<ServerId, Server>,
     events: Vec<Event>,
     usage: Vec<UsageRecord>,
+    tenancy: Tenancy,
 }
 
 /// How long a caller waits for the reference store's state.
@@ -166,6 +170,11 @@ impl Store for MemoryStore {
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
         self.writable()?;
         let mut state = self.state()?;
+        if !state.tenancy.has_project(new.server.project) {
+            return Err(
+                StoreError::Unknown(anyhow::anyhow!("no project {}", new.server.project)).into(),
+            );
+        }
         let region = new.server.region.clone();
         let pool = state
             .pools
@@ -203,6 +212,7 @@ impl Store for MemoryStore {
         let mut servers: Vec<Server> = state
             .servers
             .values()
+            .filter(|s| filter.project.is_none_or(|p| p == s.project))
             .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
             .filter(|s| {
                 filter

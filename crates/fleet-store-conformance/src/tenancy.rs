@@ -1,0 +1,341 @@
+//! Projects and API keys: stored, read, listed, renamed, revoked and marked used.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use fleet_domain::ports::ProjectStoreError;
+use fleet_domain::tenancy::{ApiKey, Project, Role};
+use fleet_domain::{KeyId, ProjectId};
+
+use crate::TestedStore;
+use crate::fixtures::at;
+
+/// Stores a project named `name`, created at `created_at`.
+pub(crate) async fn project(
+    store: &Arc<dyn TestedStore>,
+    name: &str,
+    created_at: DateTime<Utc>,
+) -> Project {
+    let project = Project {
+        id: ProjectId::random(),
+        name: name.to_owned(),
+        created_at,
+    };
+    store
+        .create_project(&project)
+        .await
+        .expect("create_project");
+    project
+}
+
+/// Stores a key of `project` with `role`, created at `created_at`; its hash is
+/// [`hash_of`] its id.
+pub(crate) async fn key(
+    store: &Arc<dyn TestedStore>,
+    project: ProjectId,
+    role: Role,
+    created_at: DateTime<Utc>,
+) -> ApiKey {
+    let key = ApiKey {
+        id: KeyId::random(),
+        project,
+        role,
+        description: format!("{role} key"),
+        created_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store
+        .create_key(&key, &hash_of(key.id))
+        .await
+        .expect("create_key");
+    key
+}
+
+/// The secret hash the cases store with a key: any text, as far as the store is concerned.
+pub(crate) fn hash_of(id: KeyId) -> String {
+    format!("hmac-sha256:{id}")
+}
+
+async fn names(store: &Arc<dyn TestedStore>) -> Vec<String> {
+    let projects = store.projects().await.expect("projects");
+    projects.into_iter().map(|p| p.name).collect()
+}
+
+async fn keys(store: &Arc<dyn TestedStore>, project: ProjectId) -> Vec<ApiKey> {
+    store.keys(project).await.expect("keys")
+}
+
+/// The migrations create the project `default`, with the id open mode acts in.
+pub async fn the_default_project_exists_after_migration(store: Arc<dyn TestedStore>) {
+    let default = store
+        .project(ProjectId::DEFAULT)
+        .await
+        .expect("project")
+        .expect("the project default exists");
+    assert_eq!(default.name, "default");
+    assert_eq!(
+        store.project_named("default").await.expect("project_named"),
+        Some(default.clone())
+    );
+    assert_eq!(store.projects().await.expect("projects"), vec![default]);
+}
+
+/// A project reads back as stored (by id and by name, to the microsecond), projects are
+/// listed by name in byte order (whatever the database's collation: `-` sorts before
+/// letters), and a rename shows everywhere.
+pub async fn projects_are_stored_listed_by_name_and_renamed(store: Arc<dyn TestedStore>) {
+    let zeta = project(&store, "zeta", at(0) + TimeDelta::microseconds(123_457)).await;
+    let alpha = project(&store, "alpha", at(1)).await;
+    project(&store, "ab", at(2)).await;
+    project(&store, "a-z", at(3)).await;
+    assert_eq!(
+        store.project(zeta.id).await.expect("project"),
+        Some(zeta.clone())
+    );
+    assert_eq!(
+        store.project_named("alpha").await.expect("project_named"),
+        Some(alpha.clone())
+    );
+    assert_eq!(
+        store.project(ProjectId::random()).await.expect("project"),
+        None
+    );
+    assert_eq!(
+        store.project_named("nope").await.expect("project_named"),
+        None
+    );
+    assert_eq!(
+        names(&store).await,
+        ["a-z", "ab", "alpha", "default", "zeta"]
+    );
+
+    let renamed = store
+        .rename_project(zeta.id, "omega")
+        .await
+        .expect("rename_project")
+        .expect("the project exists");
+    assert_eq!(
+        renamed,
+        Project {
+            name: "omega".to_owned(),
+            ..zeta.clone()
+        }
+    );
+    assert_eq!(
+        store.project(zeta.id).await.expect("project"),
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        store.project_named("zeta").await.expect("project_named"),
+        None
+    );
+    assert_eq!(
+        names(&store).await,
+        ["a-z", "ab", "alpha", "default", "omega"]
+    );
+    let unchanged = store
+        .rename_project(alpha.id, "alpha")
+        .await
+        .expect("a project may keep its own name");
+    assert_eq!(unchanged, Some(alpha));
+    let unknown = store.rename_project(ProjectId::random(), "ghost").await;
+    assert!(matches!(unknown, Ok(None)), "{unknown:?}");
+    assert_eq!(
+        store.project_named("ghost").await.expect("project_named"),
+        None
+    );
+}
+
+/// A name another project has is `NameTaken`, on creation and on rename, and nothing
+/// changes.
+pub async fn a_taken_project_name_is_refused(store: Arc<dyn TestedStore>) {
+    let a = project(&store, "team-a", at(0)).await;
+    let b = project(&store, "team-b", at(1)).await;
+    for name in ["team-a", "default"] {
+        let twin = Project {
+            id: ProjectId::random(),
+            name: name.to_owned(),
+            created_at: at(2),
+        };
+        let refused = store.create_project(&twin).await;
+        assert!(
+            matches!(&refused, Err(ProjectStoreError::NameTaken(taken)) if taken == name),
+            "{refused:?}"
+        );
+        assert_eq!(store.project(twin.id).await.expect("project"), None);
+    }
+    let same_id = Project {
+        name: "team-c".to_owned(),
+        ..a.clone()
+    };
+    let refused = store.create_project(&same_id).await;
+    assert!(
+        matches!(refused, Err(ProjectStoreError::Store(_))),
+        "an id taken is a fault, not a name taken: {refused:?}"
+    );
+    let unknown = store.rename_project(ProjectId::random(), "team-a").await;
+    assert!(
+        matches!(unknown, Ok(None)),
+        "no such project, whatever the name: {unknown:?}"
+    );
+    let refused = store.rename_project(b.id, "team-a").await;
+    assert!(
+        matches!(&refused, Err(ProjectStoreError::NameTaken(taken)) if taken == "team-a"),
+        "{refused:?}"
+    );
+    assert_eq!(store.project(b.id).await.expect("project"), Some(b));
+    assert_eq!(store.project(a.id).await.expect("project"), Some(a));
+    assert_eq!(names(&store).await, ["default", "team-a", "team-b"]);
+}
+
+/// Keys are stored with the hash of their secret and every field as given, and listed per
+/// project, oldest first; an unknown key is `None`.
+pub async fn keys_are_stored_with_their_hash_and_listed_oldest_first(store: Arc<dyn TestedStore>) {
+    let team = project(&store, "team", at(0)).await;
+    let other = project(&store, "other", at(0)).await;
+    let newer = key(&store, team.id, Role::Member, at(20)).await;
+    let older = ApiKey {
+        id: KeyId::random(),
+        project: team.id,
+        role: Role::Viewer,
+        description: "dashboard — read only, «quoted» 'text'".to_owned(),
+        created_at: at(10) + TimeDelta::microseconds(7),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store
+        .create_key(&older, "another hash")
+        .await
+        .expect("create_key");
+    let admin = key(&store, other.id, Role::Admin, at(15)).await;
+    let twin = ApiKey {
+        role: Role::Admin,
+        ..newer.clone()
+    };
+    let refused = store.create_key(&twin, "a third hash").await;
+    assert!(refused.is_err(), "a key id is stored once: {refused:?}");
+
+    assert_eq!(keys(&store, team.id).await, [older.clone(), newer.clone()]);
+    assert_eq!(keys(&store, other.id).await, std::slice::from_ref(&admin));
+    assert_eq!(keys(&store, ProjectId::random()).await, []);
+    assert_eq!(
+        store.key_with_hash(newer.id).await.expect("key_with_hash"),
+        Some((newer.clone(), hash_of(newer.id)))
+    );
+    assert_eq!(
+        store.key_with_hash(older.id).await.expect("key_with_hash"),
+        Some((older, "another hash".to_owned()))
+    );
+    assert_eq!(
+        store.key_with_hash(admin.id).await.expect("key_with_hash"),
+        Some((admin.clone(), hash_of(admin.id)))
+    );
+    assert_eq!(
+        store
+            .key_with_hash(KeyId::random())
+            .await
+            .expect("key_with_hash"),
+        None
+    );
+}
+
+/// Revoking a key records when; revoking it again keeps the first time; an unknown key is
+/// `None`.
+pub async fn revoking_a_key_keeps_its_first_revocation_time(store: Arc<dyn TestedStore>) {
+    let team = project(&store, "team", at(0)).await;
+    let revoked = key(&store, team.id, Role::Member, at(1)).await;
+    let kept = key(&store, team.id, Role::Member, at(2)).await;
+    let first = store
+        .revoke_key(revoked.id, at(100))
+        .await
+        .expect("revoke_key")
+        .expect("the key exists");
+    assert_eq!(
+        first,
+        ApiKey {
+            revoked_at: Some(at(100)),
+            ..revoked.clone()
+        }
+    );
+    let second = store
+        .revoke_key(revoked.id, at(200))
+        .await
+        .expect("revoke_key")
+        .expect("the key exists");
+    assert_eq!(second, first, "the first revocation time stays");
+    assert_eq!(
+        store
+            .key_with_hash(revoked.id)
+            .await
+            .expect("key_with_hash"),
+        Some((first.clone(), hash_of(revoked.id)))
+    );
+    assert_eq!(keys(&store, team.id).await, [first, kept]);
+    assert_eq!(
+        store
+            .revoke_key(KeyId::random(), at(100))
+            .await
+            .expect("revoke_key"),
+        None
+    );
+}
+
+/// Marking keys used records the time on exactly those keys, and never moves a key's time
+/// back (processes flush their marks in any order).
+pub async fn marking_keys_used_records_when_and_never_goes_back(store: Arc<dyn TestedStore>) {
+    let team = project(&store, "team", at(0)).await;
+    let [a, b, c] = [
+        key(&store, team.id, Role::Admin, at(1)).await,
+        key(&store, team.id, Role::Member, at(2)).await,
+        key(&store, team.id, Role::Viewer, at(3)).await,
+    ];
+    let used = |store: Arc<dyn TestedStore>| async move {
+        keys(&store, team.id)
+            .await
+            .into_iter()
+            .map(|k| k.last_used_at)
+            .collect::<Vec<_>>()
+    };
+    store
+        .mark_keys_used(&[a.id, b.id, KeyId::random()], at(60))
+        .await
+        .expect("mark_keys_used");
+    assert_eq!(
+        used(store.clone()).await,
+        [Some(at(60)), Some(at(60)), None]
+    );
+    store
+        .mark_keys_used(&[a.id], at(30))
+        .await
+        .expect("mark_keys_used");
+    assert_eq!(
+        used(store.clone()).await,
+        [Some(at(60)), Some(at(60)), None],
+        "an earlier use does not move the time back"
+    );
+    store
+        .mark_keys_used(&[a.id, c.id], at(90))
+        .await
+        .expect("mark_keys_used");
+    store
+        .mark_keys_used(&[], at(120))
+        .await
+        .expect("no keys is no change");
+    assert_eq!(
+        used(store.clone()).await,
+        [Some(at(90)), Some(at(60)), Some(at(90))]
+    );
+    let (stored, _) = store
+        .key_with_hash(c.id)
+        .await
+        .expect("key_with_hash")
+        .expect("the key exists");
+    assert_eq!(
+        stored,
+        ApiKey {
+            last_used_at: Some(at(90)),
+            ..c
+        }
+    );
+}
