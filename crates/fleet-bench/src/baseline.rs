@@ -12,15 +12,15 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use fleet_domain::{Catalog, IpPool, ServerId};
+use fleet_domain::{Catalog, IpPool, ProjectId, ServerId};
 use fleet_postgres::PROVISION_STATEMENT;
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use crate::database;
 
-const SERVER_COLUMNS: &str = "id, name, region, server_type, state, ip, ip_offset, \
-    hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at, \
+const SERVER_COLUMNS: &str = "id, project_id, name, region, server_type, state, ip, \
+    ip_offset, hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at, \
     terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros";
 
 /// One connection with its statements prepared.
@@ -79,6 +79,7 @@ impl DbWorker {
                 &[
                     &region.name,
                     &id,
+                    &ProjectId::DEFAULT.as_uuid(),
                     &name,
                     &server_type.name,
                     &"provisioning",
@@ -100,6 +101,7 @@ impl DbWorker {
                     &Some("provisioning"),
                     &"api",
                     &Some(request_id),
+                    &None::<Uuid>,
                     &message,
                 ],
             )

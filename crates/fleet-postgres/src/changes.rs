@@ -26,8 +26,8 @@ const INSERT_CHUNK: usize = 2_000;
 /// Updates every server whose stored generation is still the one its change expects, in one
 /// statement. It writes the name, state, generation, timestamps and billing columns from the
 /// changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
-/// change releases the address, their stored value otherwise. Only the id, region, type,
-/// price and creation time (which no change alters) are left out of the statement.
+/// change releases the address, their stored value otherwise. Only the id, project, region,
+/// type, price and creation time (which no change alters) are left out of the statement.
 const UPDATE_SERVERS: &str = concat!(
     "\
 UPDATE servers AS s SET

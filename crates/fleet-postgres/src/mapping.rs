@@ -44,6 +44,7 @@ fn optional_state(column: &'static str, name: Option<&str>) -> Result<Option<Ser
 pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
     Ok(Server {
         id: row.id.into(),
+        project: row.project_id.into(),
         state: state("servers.state", &row.state)?,
         ip: row.ip.map(ipv4).transpose()?,
         name: row.name,
@@ -77,6 +78,7 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
             actor: Actor::parse(&row.actor)
                 .ok_or_else(|| BadRow::new("events.actor", &row.actor))?,
             request_id: row.request_id,
+            key: row.key_id.map(Into::into),
             message: row.message,
         },
     })
@@ -93,6 +95,7 @@ pub(crate) fn new_event_row(event: &NewEvent) -> NewEventRow {
         actor: event.actor.as_str(),
         request_id: event.request_id.clone(),
         message: event.message.clone(),
+        key_id: event.key.map(|key| key.as_uuid()),
     }
 }
 

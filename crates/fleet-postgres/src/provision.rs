@@ -23,7 +23,7 @@ use crate::fixed;
 use crate::mapping;
 use crate::rows::{NewEventRow, ServerRow, server_columns};
 
-/// The provisioning statement. `$6` is the pool's first address, so the address stored is
+/// The provisioning statement. `$7` is the pool's first address, so the address stored is
 /// the pool's address at the offset taken (the rule of [`IpPool::address`]).
 ///
 /// Public so that the benchmark's database limit sends exactly this statement.
@@ -42,18 +42,19 @@ WITH released AS (
 ), taken AS (
     SELECT ip_offset FROM released UNION ALL SELECT ip_offset FROM counted
 ), server AS (
-    INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset,
+    INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset,
         hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
         terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros)
-    SELECT $2, $3, $1, $4, $5, $6::inet + taken.ip_offset, taken.ip_offset, $7, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17
+    SELECT $2, $3, $4, $1, $5, $6, $7::inet + taken.ip_offset, taken.ip_offset, $8, $9, $10,
+        $11, $12, $13, $14, $15, $16, $17, $18
     FROM taken
     RETURNING ",
     server_columns!(),
     "
 ), event AS (
-    INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, message)
-    SELECT id, $18, $19, $20, $21, $22, $23, $24 FROM server
+    INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, key_id,
+        message)
+    SELECT id, $19, $20, $21, $22, $23, $24, $25, $26 FROM server
 )
 SELECT * FROM server"
 );
@@ -63,6 +64,7 @@ SELECT * FROM server"
 struct Provision<'a> {
     server: &'a Server,
     id: Uuid,
+    project: Uuid,
     price_micros: i64,
     billed_amount_micros: i64,
     first_address: IpNet,
@@ -85,28 +87,30 @@ impl<'a> Provision<'a> {
         match number {
             "1" => out.push_bind_param::<Text, _>(&server.region),
             "2" => out.push_bind_param::<SqlUuid, _>(&self.id),
-            "3" => out.push_bind_param::<Text, _>(&server.name),
-            "4" => out.push_bind_param::<Text, _>(&server.server_type),
-            "5" => out.push_bind_param::<Text, _>(server.state.as_str()),
-            "6" => out.push_bind_param::<Inet, _>(&self.first_address),
-            "7" => out.push_bind_param::<BigInt, _>(&self.price_micros),
-            "8" => out.push_bind_param::<BigInt, _>(&server.generation),
-            "9" => out.push_bind_param::<Timestamptz, _>(&server.created_at),
-            "10" => out.push_bind_param::<Timestamptz, _>(&server.updated_at),
-            "11" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.started_at),
-            "12" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.stopped_at),
-            "13" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.terminated_at),
-            "14" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.transition_due_at),
-            "15" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.billed_until),
-            "16" => out.push_bind_param::<BigInt, _>(&server.billed_seconds),
-            "17" => out.push_bind_param::<BigInt, _>(&self.billed_amount_micros),
-            "18" => out.push_bind_param::<Timestamptz, _>(&event.at),
-            "19" => out.push_bind_param::<Text, _>(event.kind),
-            "20" => out.push_bind_param::<Nullable<Text>, _>(&event.from_state),
-            "21" => out.push_bind_param::<Nullable<Text>, _>(&event.to_state),
-            "22" => out.push_bind_param::<Text, _>(event.actor),
-            "23" => out.push_bind_param::<Nullable<Text>, _>(&event.request_id),
-            "24" => out.push_bind_param::<Text, _>(&event.message),
+            "3" => out.push_bind_param::<SqlUuid, _>(&self.project),
+            "4" => out.push_bind_param::<Text, _>(&server.name),
+            "5" => out.push_bind_param::<Text, _>(&server.server_type),
+            "6" => out.push_bind_param::<Text, _>(server.state.as_str()),
+            "7" => out.push_bind_param::<Inet, _>(&self.first_address),
+            "8" => out.push_bind_param::<BigInt, _>(&self.price_micros),
+            "9" => out.push_bind_param::<BigInt, _>(&server.generation),
+            "10" => out.push_bind_param::<Timestamptz, _>(&server.created_at),
+            "11" => out.push_bind_param::<Timestamptz, _>(&server.updated_at),
+            "12" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.started_at),
+            "13" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.stopped_at),
+            "14" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.terminated_at),
+            "15" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.transition_due_at),
+            "16" => out.push_bind_param::<Nullable<Timestamptz>, _>(&server.billed_until),
+            "17" => out.push_bind_param::<BigInt, _>(&server.billed_seconds),
+            "18" => out.push_bind_param::<BigInt, _>(&self.billed_amount_micros),
+            "19" => out.push_bind_param::<Timestamptz, _>(&event.at),
+            "20" => out.push_bind_param::<Text, _>(event.kind),
+            "21" => out.push_bind_param::<Nullable<Text>, _>(&event.from_state),
+            "22" => out.push_bind_param::<Nullable<Text>, _>(&event.to_state),
+            "23" => out.push_bind_param::<Text, _>(event.actor),
+            "24" => out.push_bind_param::<Nullable<Text>, _>(&event.request_id),
+            "25" => out.push_bind_param::<Nullable<SqlUuid>, _>(&event.key_id),
+            "26" => out.push_bind_param::<Text, _>(&event.message),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
@@ -126,6 +130,7 @@ pub(crate) async fn provision(
     let row: Option<ServerRow> = Provision {
         server,
         id: server.id.as_uuid(),
+        project: server.project.as_uuid(),
         price_micros: server.hourly_price.micros(),
         billed_amount_micros: server.billed_amount.micros(),
         first_address: mapping::inet(first),
@@ -164,16 +169,18 @@ mod tests {
     use chrono::DateTime;
     use diesel::debug_query;
     use fleet_domain::lifecycle::{self, ServerSpec};
-    use fleet_domain::{LifecycleConfig, Money, RequestContext, ServerId};
+    use fleet_domain::{KeyId, LifecycleConfig, Money, ProjectId, RequestContext, ServerId};
 
     use super::*;
 
     #[test]
     fn every_parameter_is_bound_in_the_order_of_its_placeholders() {
         let at = DateTime::from_timestamp(1_767_225_600, 0).expect("a time");
+        let (project, key) = (ProjectId::random(), KeyId::random());
         let new = lifecycle::plan_provision(
             ServerSpec {
                 id: ServerId::random(),
+                project,
                 name: "web-1".to_owned(),
                 region: "lab".to_owned(),
                 server_type: "t2.micro".to_owned(),
@@ -181,11 +188,12 @@ mod tests {
             },
             at,
             &LifecycleConfig::default(),
-            &RequestContext::api("req-1"),
+            &RequestContext::api("req-1").by_key(Some(key)),
         );
         let query = Provision {
             server: &new.server,
             id: new.server.id.as_uuid(),
+            project: project.as_uuid(),
             price_micros: new.server.hourly_price.micros(),
             billed_amount_micros: new.server.billed_amount.micros(),
             first_address: mapping::inet("10.0.0.1".parse().expect("an address")),
@@ -193,21 +201,25 @@ mod tests {
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text, so diesel numbers 26 placeholders.
-        assert!(sql.contains("$26") && !sql.contains("$27"), "{sql}");
-        assert!(sql.contains("$8::inet + taken.ip_offset"), "{sql}");
-        assert!(sql.contains("RETURNING id, name, region"), "{sql}");
+        // `$1` appears three times in the text, so diesel numbers 28 placeholders.
+        assert!(sql.contains("$28") && !sql.contains("$29"), "{sql}");
+        assert!(sql.contains("$9::inet + taken.ip_offset"), "{sql}");
+        assert!(
+            sql.contains("RETURNING id, project_id, name, region"),
+            "{sql}"
+        );
         // In the order of the text: the region twice (free list, counter), the id, the
-        // name, the region again (the server's), type, state, first address, price...
+        // project, the name, the region again (the server's), type, state, first address,
+        // price...
         let id = new.server.id.as_uuid();
         let expected = format!(
-            "[\"lab\", \"lab\", {id}, \"web-1\", \"lab\", \"t2.micro\", \"provisioning\", \
-             10.0.0.1/32, 11600, 0, "
+            "[\"lab\", \"lab\", {id}, {project}, \"web-1\", \"lab\", \"t2.micro\", \
+             \"provisioning\", 10.0.0.1/32, 11600, 0, "
         );
         assert!(binds.starts_with(&expected), "{binds}");
-        assert!(
-            binds.ends_with("\"api\", Some(\"req-1\"), \"provisioned as t2.micro in lab\"]"),
-            "{binds}"
-        );
+        // ...and the event's actor, request id and key last but its message.
+        let expected =
+            format!("\"api\", Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\"]");
+        assert!(binds.ends_with(&expected), "{binds}");
     }
 }

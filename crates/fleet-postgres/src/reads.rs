@@ -40,6 +40,9 @@ pub(crate) async fn list(
         .limit(i64::from(page.limit))
         .offset(i64::try_from(page.offset).unwrap_or(i64::MAX))
         .into_boxed();
+    if let Some(project) = filter.project {
+        query = query.filter(servers::project_id.eq(project.as_uuid()));
+    }
     if let Some(region) = &filter.region {
         query = query.filter(servers::region.eq(region.clone()));
     }

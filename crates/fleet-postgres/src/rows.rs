@@ -38,6 +38,8 @@ macro_rules! server_columns {
             $table,
             "id, ",
             $table,
+            "project_id, ",
+            $table,
             "name, ",
             $table,
             "region, ",
@@ -81,6 +83,7 @@ pub(crate) use server_columns;
 #[diesel(table_name = servers, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct ServerRow {
     pub id: Uuid,
+    pub project_id: Uuid,
     pub name: String,
     pub region: String,
     pub server_type: String,
@@ -113,6 +116,7 @@ pub(crate) struct EventRow {
     pub actor: String,
     pub request_id: Option<String>,
     pub message: String,
+    pub key_id: Option<Uuid>,
 }
 
 /// A row of `events` to insert; the id comes from its sequence.
@@ -127,6 +131,7 @@ pub(crate) struct NewEventRow {
     pub actor: &'static str,
     pub request_id: Option<String>,
     pub message: String,
+    pub key_id: Option<Uuid>,
 }
 
 /// A row of `usage_records` as read.

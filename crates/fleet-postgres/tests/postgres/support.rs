@@ -15,7 +15,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::RequestContext;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec};
-use fleet_domain::{Money, NewServer, ServerId};
+use fleet_domain::{Money, NewServer, ProjectId, ServerId};
 use fleet_postgres::{PgPoolConfig, PgStore};
 use fleet_store_conformance::{Fixture, Tamper, TamperFixture, TestedStore};
 
@@ -396,6 +396,7 @@ pub fn new_server(region: &str) -> NewServer {
     lifecycle::plan_provision(
         ServerSpec {
             id,
+            project: ProjectId::DEFAULT,
             name: format!("load-{id}"),
             region: region.to_owned(),
             server_type: "t2.micro".to_owned(),
