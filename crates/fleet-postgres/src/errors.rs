@@ -24,7 +24,7 @@ use deadpool::managed::TimeoutType;
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel_async::pooled_connection::deadpool::PoolError;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{BadRow, ProvisionStoreError};
+use fleet_domain::ports::{BadRow, ProjectStoreError, ProvisionStoreError};
 
 /// Server messages (in English: see the module's note) of conflicts between transactions
 /// that have no `DatabaseErrorKind` of their own.
@@ -96,6 +96,8 @@ pub(crate) enum TxError {
     Corrupt(BadRow),
     /// Provisioning was refused (no pool, pool exhausted).
     Provision(ProvisionStoreError),
+    /// Another project has this name.
+    NameTaken(String),
     /// A refusal already expressed as a store error.
     Store(StoreError),
 }
@@ -119,6 +121,18 @@ impl From<TxError> for StoreError {
             TxError::Corrupt(bad) => StoreError::Corrupt(bad),
             TxError::Provision(ProvisionStoreError::Store(e)) | TxError::Store(e) => e,
             TxError::Provision(e) => StoreError::Unknown(anyhow!(e)),
+            TxError::NameTaken(name) => {
+                StoreError::Unknown(anyhow!(ProjectStoreError::NameTaken(name)))
+            }
+        }
+    }
+}
+
+impl From<TxError> for ProjectStoreError {
+    fn from(error: TxError) -> Self {
+        match error {
+            TxError::NameTaken(name) => ProjectStoreError::NameTaken(name),
+            other => ProjectStoreError::Store(other.into()),
         }
     }
 }

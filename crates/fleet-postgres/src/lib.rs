@@ -1,6 +1,6 @@
-//! The Postgres store of fleet: the domain's `Store` port over diesel-async
-//! (`AsyncPgConnection`, no libpq) and a deadpool connection pool, with its migrations
-//! embedded from `migrations/postgres`.
+//! The Postgres store of fleet: the domain's store ports (`Store`, `StoreStatus`,
+//! `TenancyStore`) over diesel-async (`AsyncPgConnection`, no libpq) and a deadpool
+//! connection pool, with its migrations embedded from `migrations/postgres`.
 //!
 //! Every guarantee of the port holds across processes sharing the database: addresses are
 //! allocated under row locks in the provisioning statement, changes are guarded by the
@@ -21,6 +21,7 @@ mod reads;
 mod rows;
 mod schema;
 mod store;
+mod tenancy;
 mod writes;
 
 pub use config::PgPoolConfig;

@@ -5,10 +5,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ports::BadRow;
+use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{IpPool, Money, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
-use crate::rows::{EventRow, NewEventRow, NewUsageRow, PoolRow, ServerRow, UsageRow};
+use crate::rows::{
+    EventRow, KeyRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow, ProjectRow, ServerRow, UsageRow,
+};
 
 /// An address as stored in an `inet` column.
 pub(crate) fn inet(addr: Ipv4Addr) -> IpNet {
@@ -120,5 +123,55 @@ pub(crate) fn new_usage_row(record: &UsageRecord) -> NewUsageRow {
         seconds: record.seconds,
         hourly_price_micros: record.hourly_price.micros(),
         amount_micros: record.amount.micros(),
+    }
+}
+
+/// A stored project.
+pub(crate) fn project(row: ProjectRow) -> Project {
+    Project {
+        id: row.id.into(),
+        name: row.name,
+        created_at: row.created_at,
+    }
+}
+
+/// The row of a new project.
+pub(crate) fn project_row(project: &Project) -> ProjectRow {
+    ProjectRow {
+        id: project.id.as_uuid(),
+        name: project.name.clone(),
+        created_at: project.created_at,
+    }
+}
+
+/// A stored key.
+pub(crate) fn key(row: KeyRow) -> Result<ApiKey, BadRow> {
+    Ok(ApiKey {
+        id: row.id.into(),
+        project: row.project_id.into(),
+        role: row
+            .role
+            .parse()
+            .map_err(|_| BadRow::new("api_keys.role", &row.role))?,
+        description: row.description,
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
+        revoked_at: row.revoked_at,
+    })
+}
+
+/// The row of a new key with the hash of its secret.
+pub(crate) fn new_key_row(key: &ApiKey, secret_hash: &str) -> NewKeyRow {
+    NewKeyRow {
+        key: KeyRow {
+            id: key.id.as_uuid(),
+            project_id: key.project.as_uuid(),
+            role: key.role.as_str().to_owned(),
+            description: key.description.clone(),
+            created_at: key.created_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+        },
+        secret_hash: secret_hash.to_owned(),
     }
 }

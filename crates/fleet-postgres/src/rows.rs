@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use ipnet::IpNet;
 use uuid::Uuid;
 
-use crate::schema::{events, free_addresses, ip_pools, servers, usage_records};
+use crate::schema::{api_keys, events, free_addresses, ip_pools, projects, servers, usage_records};
 
 /// A row of `ip_pools`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -156,4 +156,35 @@ pub(crate) struct NewUsageRow {
     pub seconds: i64,
     pub hourly_price_micros: i64,
     pub amount_micros: i64,
+}
+
+/// A row of `projects`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct ProjectRow {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A row of `api_keys` without the hash of its secret, which only authentication reads.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct KeyRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub role: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A row of `api_keys` to insert, with the hash of its secret.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_keys)]
+pub(crate) struct NewKeyRow {
+    #[diesel(embed)]
+    pub key: KeyRow,
+    pub secret_hash: String,
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
 use diesel::result::{ConnectionError, ConnectionResult};
 use diesel::sql_types::Text;
@@ -21,16 +22,19 @@ use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store, StoreStatus,
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
+    ProvisionStoreError, Store, StoreStatus, TenancyStore,
 };
+use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{
-    IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState, StateChange,
+    IpPool, KeyId, NewServer, PageRequest, ProjectId, Server, ServerFilter, ServerId, ServerState,
+    StateChange,
 };
 use tokio::runtime::Handle;
 
 use crate::config::PgPoolConfig;
 use crate::errors::{self, TxError};
-use crate::{due, migrate, pools, provision, reads, writes};
+use crate::{due, migrate, pools, provision, reads, tenancy, writes};
 
 /// The Postgres store. Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -339,5 +343,69 @@ impl StoreStatus for PgStore {
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
         let mut conn = self.conn().await?;
         Ok(reads::count_by_state(&mut conn).await?)
+    }
+}
+
+#[async_trait::async_trait]
+impl TenancyStore for PgStore {
+    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::create_project(&mut conn, project).await?)
+    }
+
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::project(&mut conn, id).await?)
+    }
+
+    async fn project_named(&self, name: &str) -> Result<Option<Project>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::project_named(&mut conn, name).await?)
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::projects(&mut conn).await?)
+    }
+
+    async fn rename_project(
+        &self,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Option<Project>, ProjectStoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::rename_project(&mut conn, id, name).await?)
+    }
+
+    async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async |conn| tenancy::delete_project(conn, id).await)
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::create_key(&mut conn, key, secret_hash).await?)
+    }
+
+    async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::keys(&mut conn, project).await?)
+    }
+
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::key_with_hash(&mut conn, id).await?)
+    }
+
+    async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::revoke_key(&mut conn, id, at).await?)
+    }
+
+    async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::mark_keys_used(&mut conn, ids, at).await?)
     }
 }

@@ -11,4 +11,5 @@ mod runtimes;
 mod schema;
 mod statements;
 mod support;
+mod tenancy;
 mod unavailable;
