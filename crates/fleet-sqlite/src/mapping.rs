@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use fleet_domain::StateChange;
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
-use fleet_domain::ids::ServerId;
+use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
 use fleet_domain::server::Server;
@@ -42,6 +42,24 @@ fn server_id(text: &str) -> Result<ServerId, BadRow> {
     text.parse().map_err(|_| BadRow::new("server id", text))
 }
 
+/// A project id as stored: the hyphenated lowercase UUID, as server ids are.
+pub(crate) fn project_text(id: ProjectId) -> String {
+    id.to_string()
+}
+
+fn project_id(column: &'static str, text: &str) -> Result<ProjectId, BadRow> {
+    text.parse().map_err(|_| BadRow::new(column, text))
+}
+
+/// A key id as stored: the hyphenated lowercase UUID, as server ids are.
+pub(crate) fn key_text(id: KeyId) -> String {
+    id.to_string()
+}
+
+fn key_id(column: &'static str, text: &str) -> Result<KeyId, BadRow> {
+    text.parse().map_err(|_| BadRow::new(column, text))
+}
+
 fn state(column: &'static str, text: &str) -> Result<ServerState, BadRow> {
     text.parse().map_err(|_| BadRow::new(column, text))
 }
@@ -61,6 +79,7 @@ impl ServerRow {
     pub(crate) fn from_domain(server: &Server) -> Self {
         Self {
             id: id_text(server.id),
+            project_id: project_text(server.project),
             name: server.name.clone(),
             region: server.region.clone(),
             server_type: server.server_type.clone(),
@@ -84,6 +103,7 @@ impl ServerRow {
     pub(crate) fn into_domain(self) -> Result<Server, BadRow> {
         Ok(Server {
             id: server_id(&self.id)?,
+            project: project_id("servers.project_id", &self.project_id)?,
             name: self.name,
             region: self.region,
             server_type: self.server_type,
@@ -136,6 +156,7 @@ impl NewEventRow {
             actor: event.actor.as_str().to_owned(),
             request_id: event.request_id.clone(),
             message: event.message.clone(),
+            key_id: event.key.map(key_text),
         }
     }
 }
@@ -162,6 +183,11 @@ impl EventRow {
                     .transpose()?,
                 actor: Actor::parse(&row.actor).ok_or_else(|| BadRow::new("actor", &row.actor))?,
                 request_id: row.request_id,
+                key: row
+                    .key_id
+                    .as_deref()
+                    .map(|text| key_id("events.key_id", text))
+                    .transpose()?,
                 message: row.message,
             },
         })

@@ -10,6 +10,7 @@ use crate::schema::{events, ip_pools, servers, usage_records};
 #[diesel(table_name = servers, check_for_backend(Sqlite), treat_none_as_default_value = false)]
 pub(crate) struct ServerRow {
     pub id: String,
+    pub project_id: String,
     pub name: String,
     pub region: String,
     pub server_type: String,
@@ -28,8 +29,8 @@ pub(crate) struct ServerRow {
     pub billed_amount_micros: i64,
 }
 
-/// What a state change may move on a server: everything but its identity, name, placement,
-/// price, creation time and address (an address is only ever released, separately).
+/// What a state change may move on a server: everything but its identity, project,
+/// placement, price, creation time and address (an address is only ever released, separately).
 /// Serialized, field for column, into the JSON the batch update reads (see `ops::batch`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct ServerUpdate {
@@ -75,6 +76,7 @@ pub(crate) struct NewEventRow {
     pub actor: String,
     pub request_id: Option<String>,
     pub message: String,
+    pub key_id: Option<String>,
 }
 
 /// A row of `usage_records`, without its (table-assigned) id. No column takes its default,

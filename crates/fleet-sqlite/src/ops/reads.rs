@@ -12,7 +12,7 @@ use fleet_domain::server::{Server, ServerFilter};
 use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
-use crate::mapping::{id_text, micros};
+use crate::mapping::{id_text, micros, project_text};
 use crate::rows::{EventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
@@ -40,6 +40,9 @@ pub(crate) fn list(
     page: &PageRequest,
 ) -> Result<Vec<Server>> {
     let mut query = servers::table.select(ServerRow::as_select()).into_boxed();
+    if let Some(project) = filter.project {
+        query = query.filter(servers::project_id.eq(project_text(project)));
+    }
     if let Some(region) = &filter.region {
         query = query.filter(servers::region.eq(region.clone()));
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::catalog::{Catalog, RegionSpec, ServerTypeSpec};
 use fleet_domain::ports::Store;
 use fleet_domain::service::{Engine, ManualClock, ProvisionRequest, ServerService};
-use fleet_domain::{LifecycleConfig, RequestContext, Server, TransitionDelays};
+use fleet_domain::{Caller, LifecycleConfig, RequestContext, Server, TransitionDelays};
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 /// 2026-01-01T00:00:00Z.
@@ -96,6 +96,7 @@ impl Fleet {
     pub async fn provision(&self, region: &str) -> Server {
         self.servers
             .provision(
+                &Caller::open(),
                 ProvisionRequest {
                     region: region.to_owned(),
                     server_type: "t2.micro".to_owned(),

@@ -10,7 +10,7 @@ use fleet_domain::error::ProvisionError;
 use fleet_domain::lifecycle;
 use fleet_domain::ports::{Clock, DueWork, Store, StoreStatus};
 use fleet_domain::service::ProvisionRequest;
-use fleet_domain::{EventKind, PageRequest, RequestContext, ServerFilter, ServerState};
+use fleet_domain::{Caller, EventKind, PageRequest, RequestContext, ServerFilter, ServerState};
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 use crate::common::{Fleet, config, t0, temp_db};
@@ -37,7 +37,11 @@ async fn two_stores_on_one_file_hand_out_each_address_once() {
         tasks.push(tokio::spawn(async move {
             let outcome = fleet
                 .servers
-                .provision(request(region), &RequestContext::api(format!("req-{i}")))
+                .provision(
+                    &Caller::open(),
+                    request(region),
+                    &RequestContext::api(format!("req-{i}")),
+                )
                 .await;
             (region, outcome)
         }));

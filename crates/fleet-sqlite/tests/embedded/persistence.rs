@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{Clock, Store, StoreStatus};
-use fleet_domain::{Action, RequestContext, ServerState};
+use fleet_domain::{Action, Caller, RequestContext, ServerState};
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 use crate::common::{Fleet, t0, temp_db};
@@ -25,26 +25,43 @@ async fn a_server_survives_closing_and_reopening_the_file() {
     fleet.advance(TimeDelta::minutes(5)).await;
     fleet
         .servers
-        .act(server.id, Action::Stop, &RequestContext::api("req-stop"))
+        .act(
+            &Caller::open(),
+            server.id,
+            Action::Stop,
+            &RequestContext::api("req-stop"),
+        )
         .await
         .expect("stop");
     fleet.advance(TimeDelta::minutes(1)).await;
-    let before = fleet.servers.usage(server.id).await.expect("usage");
-    let events_before = fleet.servers.events(server.id, None).await.expect("events");
+    let before = fleet
+        .servers
+        .usage(&Caller::open(), server.id)
+        .await
+        .expect("usage");
+    let events_before = fleet
+        .servers
+        .events(&Caller::open(), server.id, None)
+        .await
+        .expect("events");
     assert_eq!(before.view.server.state, ServerState::Stopped);
     assert!(before.records.len() >= 2, "accruals and the closing record");
     let now = fleet.clock.now();
     drop(fleet);
 
     let reopened = Fleet::file(&path, now).await;
-    let after = reopened.servers.usage(server.id).await.expect("usage");
+    let after = reopened
+        .servers
+        .usage(&Caller::open(), server.id)
+        .await
+        .expect("usage");
     assert_eq!(after.view.server, before.view.server);
     assert_eq!(after.view.server.ip, server.ip);
     assert_eq!(after.records, before.records);
     assert_eq!(
         reopened
             .servers
-            .events(server.id, None)
+            .events(&Caller::open(), server.id, None)
             .await
             .expect("events"),
         events_before
@@ -63,14 +80,19 @@ async fn a_server_survives_closing_and_reopening_the_file() {
     );
     reopened
         .servers
-        .act(server.id, Action::Start, &RequestContext::api("req-start"))
+        .act(
+            &Caller::open(),
+            server.id,
+            Action::Start,
+            &RequestContext::api("req-start"),
+        )
         .await
         .expect("the reopened store keeps working");
     reopened.advance(TimeDelta::seconds(5)).await;
     assert_eq!(
         reopened
             .servers
-            .get(server.id)
+            .get(&Caller::open(), server.id)
             .await
             .expect("get")
             .server
@@ -88,7 +110,7 @@ async fn memory_stores_work_and_are_separate() {
     assert_eq!(
         first
             .servers
-            .get(server.id)
+            .get(&Caller::open(), server.id)
             .await
             .expect("get")
             .server

@@ -18,8 +18,8 @@ use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
 use fleet_domain::{
-    Action, Money, PageRequest, RequestContext, Server, ServerFilter, ServerId, ServerState,
-    StateChange,
+    Action, Money, PageRequest, ProjectId, RequestContext, Server, ServerFilter, ServerId,
+    ServerState, StateChange,
 };
 use fleet_sqlite::{SqliteLocation, SqliteStore};
 
@@ -85,6 +85,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
     for i in 0..n {
         let spec = ServerSpec {
             id: ServerId::random(),
+            project: ProjectId::DEFAULT,
             name: format!("batch-{i}"),
             region: region.name.clone(),
             server_type: "t2.micro".to_owned(),
