@@ -3,7 +3,7 @@
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{BadRow, ProvisionStoreError};
+use fleet_domain::ports::{BadRow, ProjectStoreError, ProvisionStoreError};
 
 /// Why a piece of work (a transaction or a read) ended without a result; nothing was
 /// written.
@@ -15,6 +15,8 @@ pub(crate) enum TxError {
     Corrupt(BadRow),
     /// Provisioning was refused (no pool, pool exhausted).
     Provision(ProvisionStoreError),
+    /// Another project has this name.
+    NameTaken(String),
     /// A refusal the domain already has a store error for (a changed pool CIDR).
     Store(StoreError),
 }
@@ -38,6 +40,18 @@ impl From<TxError> for StoreError {
             TxError::Corrupt(bad) => StoreError::Corrupt(bad),
             TxError::Provision(ProvisionStoreError::Store(e)) | TxError::Store(e) => e,
             TxError::Provision(e) => StoreError::Unknown(anyhow::Error::new(e)),
+            TxError::NameTaken(name) => {
+                StoreError::Unknown(anyhow::Error::new(ProjectStoreError::NameTaken(name)))
+            }
+        }
+    }
+}
+
+impl From<TxError> for ProjectStoreError {
+    fn from(error: TxError) -> Self {
+        match error {
+            TxError::NameTaken(name) => ProjectStoreError::NameTaken(name),
+            other => ProjectStoreError::Store(other.into()),
         }
     }
 }

@@ -14,8 +14,11 @@ use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
+use fleet_domain::tenancy::{ApiKey, Project};
 
-use crate::rows::{EventRow, NewEventRow, ServerRow, ServerUpdate, UsageRow};
+use crate::rows::{
+    EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectRow, ServerRow, ServerUpdate, UsageRow,
+};
 
 /// An instant as stored.
 pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
@@ -216,6 +219,62 @@ impl UsageRow {
             seconds: self.seconds,
             hourly_price: Money::from_micros(self.hourly_price_micros),
             amount: Money::from_micros(self.amount_micros),
+        })
+    }
+}
+
+impl ProjectRow {
+    /// The row that stores `project`.
+    pub(crate) fn from_domain(project: &Project) -> Self {
+        Self {
+            id: project_text(project.id),
+            name: project.name.clone(),
+            created_at: micros(project.created_at),
+        }
+    }
+
+    /// The project this row stores.
+    pub(crate) fn into_domain(self) -> Result<Project, BadRow> {
+        Ok(Project {
+            id: project_id("projects.id", &self.id)?,
+            name: self.name,
+            created_at: instant("projects.created_at", self.created_at)?,
+        })
+    }
+}
+
+impl NewKeyRow {
+    /// The row that stores `key` with the hash of its secret.
+    pub(crate) fn from_domain(key: &ApiKey, secret_hash: &str) -> Self {
+        Self {
+            key: KeyRow {
+                id: key_text(key.id),
+                project_id: project_text(key.project),
+                role: key.role.as_str().to_owned(),
+                description: key.description.clone(),
+                created_at: micros(key.created_at),
+                last_used_at: key.last_used_at.map(micros),
+                revoked_at: key.revoked_at.map(micros),
+            },
+            secret_hash: secret_hash.to_owned(),
+        }
+    }
+}
+
+impl KeyRow {
+    /// The key this row stores.
+    pub(crate) fn into_domain(self) -> Result<ApiKey, BadRow> {
+        Ok(ApiKey {
+            id: key_id("api_keys.id", &self.id)?,
+            project: project_id("api_keys.project_id", &self.project_id)?,
+            role: self
+                .role
+                .parse()
+                .map_err(|_| BadRow::new("api_keys.role", &self.role))?,
+            description: self.description,
+            created_at: instant("api_keys.created_at", self.created_at)?,
+            last_used_at: optional_instant("api_keys.last_used_at", self.last_used_at)?,
+            revoked_at: optional_instant("api_keys.revoked_at", self.revoked_at)?,
         })
     }
 }

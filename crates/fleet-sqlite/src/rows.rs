@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
-use crate::schema::{events, ip_pools, servers, usage_records};
+use crate::schema::{api_keys, events, ip_pools, projects, servers, usage_records};
 
 /// A row of `servers`, read whole (by position or, from raw SQL, by name) and inserted whole.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -104,4 +104,35 @@ pub(crate) struct PoolRow {
     pub cidr: String,
     pub size: i64,
     pub next_offset: i64,
+}
+
+/// A row of `projects`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = projects, check_for_backend(Sqlite))]
+pub(crate) struct ProjectRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// A row of `api_keys` without the hash of its secret, which only authentication reads.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct KeyRow {
+    pub id: String,
+    pub project_id: String,
+    pub role: String,
+    pub description: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A row of `api_keys` to insert, with the hash of its secret.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
+pub(crate) struct NewKeyRow {
+    #[diesel(embed)]
+    pub key: KeyRow,
+    pub secret_hash: String,
 }

@@ -1,23 +1,26 @@
 //! `SqliteStore`: opening the database and the store ports over it.
 
+use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
-use fleet_domain::ids::ServerId;
+use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::page::PageRequest;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProvisionStoreError, Store, StoreStatus,
+    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
+    ProvisionStoreError, Store, StoreStatus, TenancyStore,
 };
 use fleet_domain::server::{NewServer, Server, ServerFilter};
 use fleet_domain::state::ServerState;
+use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{StateChange, UsageRecord};
 
 use crate::db::{Db, roll_back_leftovers};
 use crate::errors::TxError;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
-use crate::ops::{changes, due, pools, reads};
+use crate::ops::{changes, due, pools, reads, tenancy};
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -185,5 +188,76 @@ impl StoreStatus for SqliteStore {
 
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
         self.run(reads::count_by_state).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TenancyStore for SqliteStore {
+    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError> {
+        let project = project.clone();
+        self.db
+            .run(move |conn| {
+                conn.immediate_transaction(|conn| tenancy::create_project(conn, &project))
+            })
+            .await
+            .map_err(ProjectStoreError::from)
+    }
+
+    async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
+        self.run(move |conn| tenancy::project(conn, id)).await
+    }
+
+    async fn project_named(&self, name: &str) -> Result<Option<Project>, StoreError> {
+        let name = name.to_owned();
+        self.run(move |conn| tenancy::project_named(conn, &name))
+            .await
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>, StoreError> {
+        self.run(tenancy::projects).await
+    }
+
+    async fn rename_project(
+        &self,
+        id: ProjectId,
+        name: &str,
+    ) -> Result<Option<Project>, ProjectStoreError> {
+        let name = name.to_owned();
+        self.db
+            .run(move |conn| {
+                conn.immediate_transaction(|conn| tenancy::rename_project(conn, id, &name))
+            })
+            .await
+            .map_err(ProjectStoreError::from)
+    }
+
+    async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError> {
+        self.run(move |conn| conn.immediate_transaction(|conn| tenancy::delete_project(conn, id)))
+            .await
+    }
+
+    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
+        let (key, secret_hash) = (key.clone(), secret_hash.to_owned());
+        self.run(move |conn| tenancy::create_key(conn, &key, &secret_hash))
+            .await
+    }
+
+    async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {
+        self.run(move |conn| tenancy::keys(conn, project)).await
+    }
+
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError> {
+        self.run(move |conn| tenancy::key_with_hash(conn, id)).await
+    }
+
+    async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError> {
+        self.run(move |conn| tenancy::revoke_key(conn, id, at))
+            .await
+    }
+
+    async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let ids = ids.to_vec();
+        self.run(move |conn| tenancy::mark_keys_used(conn, &ids, at))
+            .await
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod changes;
 pub(crate) mod due;
 pub(crate) mod pools;
 pub(crate) mod reads;
+pub(crate) mod tenancy;
 
 /// Rows per multi-row insert, far below SQLite's limit on bound parameters.
 pub(crate) const INSERT_CHUNK: usize = 500;
