@@ -5,7 +5,8 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::StoreStatus;
+use fleet_domain::ports::{ProjectDeletion, Store, StoreStatus, TenancyStore};
+use fleet_domain::{PageRequest, ProjectId, ServerFilter, ServerId, ServerState};
 
 use crate::support::{self, TestDb, exec};
 
@@ -67,21 +68,28 @@ async fn an_empty_database_is_not_ready_until_migrated_and_the_migrations_revert
     );
     store.migrate().await.expect("migrating the empty database");
     store.ping().await.expect("the schema is current");
-    assert_eq!(support::tables(&mut conn).await.len(), 6);
+    assert_eq!(support::tables(&mut conn).await.len(), 8);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_database_of_the_previous_schema_keeps_its_free_list_when_migrated() {
-    let db = TestDb::new().await;
-    let url = db.url.clone();
+/// Reverts the newest `count` migrations of the database at `url`.
+async fn revert_newest(url: &str, count: usize) {
+    let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .expect("a blocking connection");
-        conn.revert_last_migration(MIGRATIONS)
-            .expect("the newest down.sql runs");
+        for _ in 0..count {
+            conn.revert_last_migration(MIGRATIONS)
+                .expect("the newest down.sql runs");
+        }
     })
     .await
     .expect("the revert task");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_from_before_the_names_were_aligned_keeps_its_free_list_when_migrated() {
+    let db = TestDb::new().await;
+    revert_newest(&db.url, 2).await;
     let mut conn = support::connect(&db.url).await;
     exec(
         &mut conn,
@@ -104,5 +112,100 @@ async fn a_database_of_the_previous_schema_keeps_its_free_list_when_migrated() {
         (usage[0].allocated, usage[0].free),
         (4, 250),
         "the released address is still free: {usage:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_from_before_projects_move_into_default_and_stay_readable() {
+    let db = TestDb::new().await;
+    revert_newest(&db.url, 1).await;
+    let mut conn = support::connect(&db.url).await;
+    assert!(
+        !support::tables(&mut conn)
+            .await
+            .contains(&"projects".to_owned())
+    );
+    exec(
+        &mut conn,
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('lab', '10.0.0.0/24', 254, 1)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset, \
+             hourly_price_micros, generation, created_at, updated_at, started_at, \
+             billed_until) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000001', 'old-running', 'lab', 't2.micro', \
+             'running', '10.0.0.1/32', 0, 11600, 2, '2026-01-01T00:00:00Z', \
+             '2026-01-01T00:00:10Z', '2026-01-01T00:00:10Z', '2026-01-01T00:00:10Z'), \
+                ('6f1e0c1a-0000-4000-8000-000000000002', 'old-gone', 'lab', 't2.micro', \
+             'terminated', NULL, NULL, 11600, 3, '2026-01-01T00:00:01Z', \
+             '2026-01-01T00:00:30Z', NULL, NULL)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, \
+             message) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000001', '2026-01-01T00:00:00Z', 'created', \
+             NULL, 'provisioning', 'api', 'req-old', 'provisioned as t2.micro in lab')",
+    )
+    .await;
+
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("migrating the previous schema");
+    store.ping().await.expect("the schema is current");
+
+    let default = store
+        .project(ProjectId::DEFAULT)
+        .await
+        .expect("project")
+        .expect("the migration creates default");
+    assert_eq!(default.name, "default");
+    let running: ServerId = "6f1e0c1a-0000-4000-8000-000000000001"
+        .parse()
+        .expect("an id");
+    let server = store
+        .get(running)
+        .await
+        .expect("get")
+        .expect("the old server is still there");
+    assert_eq!(
+        (server.project, server.name.as_str(), server.state),
+        (ProjectId::DEFAULT, "old-running", ServerState::Running)
+    );
+    assert_eq!(server.ip, Some("10.0.0.1".parse().expect("an address")));
+    let in_default = ServerFilter {
+        project: Some(ProjectId::DEFAULT),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        limit: 10,
+        after: None,
+        offset: 0,
+    };
+    let listed = store.list(&in_default, &page).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["old-running", "old-gone"]
+    );
+    assert!(listed.iter().all(|s| s.project == ProjectId::DEFAULT));
+    let events = store.events(running, 10).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].event.request_id.as_deref(), events[0].event.key),
+        (Some("req-old"), None)
+    );
+    assert_eq!(
+        store
+            .delete_project(ProjectId::DEFAULT)
+            .await
+            .expect("delete_project"),
+        ProjectDeletion::HasLiveServers(1),
+        "the migrated servers count as the project's"
     );
 }
