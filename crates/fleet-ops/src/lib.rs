@@ -19,6 +19,7 @@ pub mod metrics;
 mod observe;
 mod ports;
 mod problem;
+pub mod ratelimit;
 mod routes;
 mod scope;
 
