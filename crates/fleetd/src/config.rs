@@ -2,6 +2,7 @@
 //! every refusal names the setting, its flag and its environment variable.
 
 use std::fmt;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::ops::RangeInclusive;
 use std::time::Duration;
@@ -199,7 +200,9 @@ impl Config {
                 .bind
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             database_url,
-            log_format: settings.log_format.unwrap_or(LogFormat::Json),
+            log_format: settings
+                .log_format
+                .unwrap_or_else(|| LogFormat::default_for(std::io::stdout().is_terminal())),
             log_level,
             clock: settings.clock.unwrap_or(ClockMode::System),
             catalog,
@@ -299,7 +302,12 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url.expose(), "sqlite://fleet.db");
         assert_eq!(config.clock, ClockMode::System);
-        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(
+            config.log_format,
+            LogFormat::default_for(std::io::stdout().is_terminal())
+        );
+        assert_eq!(LogFormat::default_for(false), LogFormat::Json);
+        assert_eq!(LogFormat::default_for(true), LogFormat::Human);
         assert_eq!(config.worker_interval, Duration::from_secs(1));
         assert_eq!(config.lifecycle.idle_timeout, TimeDelta::minutes(30));
         assert_eq!(config.lifecycle.delays, TransitionDelays::default());

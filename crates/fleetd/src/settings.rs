@@ -11,10 +11,22 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
-    /// One JSON object per line (the default).
+    /// One JSON object per line: for pipes, Docker and Kubernetes.
     Json,
     /// Human-readable, for a terminal.
     Human,
+}
+
+impl LogFormat {
+    /// The format when none is asked for: what a person reads on a terminal, JSON for
+    /// everything else.
+    pub fn default_for(stdout_is_terminal: bool) -> LogFormat {
+        if stdout_is_terminal {
+            LogFormat::Human
+        } else {
+            LogFormat::Json
+        }
+    }
 }
 
 /// Which clock the service reads.
@@ -39,7 +51,7 @@ pub struct Settings {
     /// Store: postgres://…, sqlite://PATH or sqlite::memory: [default: sqlite://fleet.db].
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Log format [default: json].
+    /// Log format [default: human on a terminal, json otherwise].
     #[arg(long, env = "FLEET_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
     /// Least level logged: critical, error, warning, info, debug or trace [default: info].
