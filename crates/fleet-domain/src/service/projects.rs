@@ -184,10 +184,16 @@ impl ProjectService {
             last_used_at: None,
             revoked_at: None,
         };
-        self.store
+        match self
+            .store
             .create_key(&key, &presented.secret_hash(&self.pepper))
-            .await?;
-        Ok(true)
+            .await
+        {
+            Ok(()) => Ok(true),
+            // Another replica installed the same key between the read and the write.
+            Err(_) if self.store.key_with_hash(presented.id).await?.is_some() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The project named `name`, created first if there is none (admin).
