@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::error::{
     ActError, GetError, HistoryError, ListError, ProvisionError, StoreError,
 };
+use fleet_domain::tenancy::Forbidden;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Errors;
@@ -42,10 +43,19 @@ impl From<StoreError> for Problem {
     }
 }
 
+impl From<Forbidden> for Problem {
+    fn from(forbidden: Forbidden) -> Self {
+        let mut problem = Problem::new(StatusCode::FORBIDDEN, "forbidden", forbidden.to_string());
+        problem.required_role = Some(forbidden.needed.into());
+        problem
+    }
+}
+
 impl From<ProvisionError> for Problem {
     fn from(error: ProvisionError) -> Self {
         let detail = error.to_string();
         match error {
+            ProvisionError::Forbidden(forbidden) => forbidden.into(),
             ProvisionError::UnknownRegion { .. } => {
                 Problem::unprocessable("unknown-region", detail)
             }
@@ -86,6 +96,7 @@ impl From<ListError> for Problem {
 impl From<ActError> for Problem {
     fn from(error: ActError) -> Self {
         match error {
+            ActError::Forbidden(forbidden) => forbidden.into(),
             ActError::NotFound(_) => Problem::not_found(error.to_string()),
             ActError::Conflict(conflict) => {
                 let mut problem =
@@ -183,6 +194,7 @@ failure!(
     /// Why `POST /servers` failed.
     ProvisionFailure {
         400 => "The body is not valid JSON.",
+        403 => "The key's role may not create servers: it takes `member`.",
         408 => "The body did not arrive within 5 seconds.",
         409 => "The region's address pool is exhausted.",
         413 => "The body is too large.",
@@ -216,6 +228,7 @@ failure!(
     /// Why an action failed.
     ActFailure {
         400 => "The id is not a UUID, or the body is not valid JSON.",
+        403 => "The key's role may not act on servers: it takes `member`.",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
         408 => "The body did not arrive within 5 seconds.",
@@ -246,9 +259,18 @@ failure!(
 );
 
 failure!(
+    /// Why reading the virtual clock failed.
+    ClockFailure {
+        403 => "The virtual clock is for the `admin` role.",
+        500 => "The service failed.",
+    }
+);
+
+failure!(
     /// Why moving the virtual clock failed.
     AdvanceFailure {
         400 => "The body is not valid JSON.",
+        403 => "The virtual clock is for the `admin` role.",
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
@@ -261,7 +283,7 @@ failure!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleet_domain::{Action, ServerId, ServerState, state::Conflict};
+    use fleet_domain::{Action, Role, ServerId, ServerState, state::Conflict};
 
     #[test]
     fn each_domain_error_has_its_status() {
@@ -321,6 +343,18 @@ mod tests {
         for (problem, status) in cases {
             assert_eq!(problem.status, status, "{problem}");
         }
+    }
+
+    #[test]
+    fn a_refusal_for_the_role_names_the_role_needed() {
+        let problem: Problem = ActError::Forbidden(Forbidden {
+            role: Role::Viewer,
+            needed: Role::Member,
+        })
+        .into();
+        assert_eq!(problem.status, 403);
+        assert_eq!(problem.required_role, Some(crate::dto::Role::Member));
+        assert!(problem.detail.contains("'member'"), "{}", problem.detail);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod enums;
 mod history;
 mod money;
 mod server;
+mod tenancy;
 
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
@@ -17,3 +18,4 @@ pub use money::Money;
 pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
 };
+pub use tenancy::Role;

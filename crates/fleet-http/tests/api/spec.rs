@@ -164,6 +164,61 @@ fn enumerations_are_listed() {
 }
 
 #[test]
+fn every_operation_needs_a_bearer_key_and_documents_its_401() {
+    let Specs { v2, v3 } = spec::generate(true);
+    assert_eq!(
+        v3["components"]["securitySchemes"]["bearerAuth"],
+        serde_json::json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "fleet_<key id>_<secret>",
+            "description": v3["components"]["securitySchemes"]["bearerAuth"]["description"],
+        })
+    );
+    assert_eq!(v2["securityDefinitions"]["bearerAuth"]["type"], "apiKey");
+    assert_eq!(
+        v2["securityDefinitions"]["bearerAuth"]["name"],
+        "Authorization"
+    );
+    for (path, method, operation) in operations(&v3) {
+        assert_eq!(
+            operation["security"],
+            serde_json::json!([{ "bearerAuth": [] }]),
+            "{method} {path}"
+        );
+        let unauthorized = &operation["responses"]["401"];
+        assert_eq!(
+            unauthorized["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem",
+            "{method} {path}"
+        );
+        assert_eq!(
+            unauthorized["headers"]["WWW-Authenticate"]["schema"]["type"], "string",
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn only_operations_that_need_a_role_document_403() {
+    let v3 = spec::generate(true).v3;
+    for (path, method, operation) in operations(&v3) {
+        // Changing servers takes `member`; projects, keys and the clock take `admin`;
+        // reading servers and the catalog takes any role.
+        let changes_servers = method == "post" && path.starts_with("/server");
+        let admin_only = ["/projects", "/keys", "/admin"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
+        let needs_a_role = changes_servers || admin_only;
+        assert_eq!(
+            operation["responses"].get("403").is_some(),
+            needs_a_role,
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
 fn request_bodies_refuse_unknown_fields_in_the_spec_too() {
     let Specs { v2, v3 } = spec::generate(true);
     for name in ["ProvisionRequest", "ActionRequest", "AdvanceRequest"] {
