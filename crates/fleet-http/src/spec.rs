@@ -50,6 +50,8 @@ pub fn generate(with_admin: bool) -> Specs {
     fix_v3_security_scheme(&mut v3);
     close_request_bodies(v2.get_mut("definitions"));
     close_request_bodies(v3.pointer_mut("/components/schemas"));
+    bound_text_fields(v2.get_mut("definitions"));
+    bound_text_fields(v3.pointer_mut("/components/schemas"));
     bound_paging_parameters(&mut v2, |parameter| Some(parameter));
     bound_paging_parameters(&mut v3, |parameter| parameter.get_mut("schema"));
     Specs { v2, v3 }
@@ -90,6 +92,14 @@ fn base() -> DefaultApiRaw {
         tag("Servers", "Virtual servers and their history."),
         tag("Catalog", "Regions, address pools and server types."),
         tag(
+            "Projects",
+            "Projects, the accounts servers belong to (admin role).",
+        ),
+        tag(
+            "Keys",
+            "API keys of projects, shown once at creation, stored hashed (admin role).",
+        ),
+        tag(
             "Admin",
             "The virtual clock (admin role); present only when fleetd runs with \
              `--clock virtual`.",
@@ -111,7 +121,14 @@ fn tag(name: &str, description: &str) -> Tag {
 }
 
 /// Request bodies refuse unknown fields (`deny_unknown_fields`); the spec says so.
-const CLOSED_BODIES: &[&str] = &["ProvisionRequest", "ActionRequest", "AdvanceRequest"];
+const CLOSED_BODIES: &[&str] = &[
+    "ProvisionRequest",
+    "ActionRequest",
+    "AdvanceRequest",
+    "CreateProjectRequest",
+    "RenameProjectRequest",
+    "CreateKeyRequest",
+];
 
 fn close_request_bodies(schemas: Option<&mut Value>) {
     let Some(schemas) = schemas.and_then(Value::as_object_mut) else {
@@ -120,6 +137,29 @@ fn close_request_bodies(schemas: Option<&mut Value>) {
     for name in CLOSED_BODIES {
         if let Some(schema) = schemas.get_mut(*name).and_then(Value::as_object_mut) {
             schema.insert("additionalProperties".to_owned(), Value::Bool(false));
+        }
+    }
+}
+
+/// The domain's rules for project names and key descriptions, as schema bounds paperclip
+/// cannot derive, so that generated clients check them before sending.
+fn bound_text_fields(schemas: Option<&mut Value>) {
+    let Some(schemas) = schemas.and_then(Value::as_object_mut) else {
+        return;
+    };
+    let name = json!({ "minLength": 1, "maxLength": 63, "pattern": "^[a-z0-9][a-z0-9-]*$" });
+    let description = json!({ "maxLength": 200 });
+    for (schema, field, bounds) in [
+        ("CreateProjectRequest", "name", &name),
+        ("RenameProjectRequest", "name", &name),
+        ("CreateKeyRequest", "description", &description),
+    ] {
+        let property = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{field}")))
+            .and_then(Value::as_object_mut);
+        if let (Some(property), Some(bounds)) = (property, bounds.as_object()) {
+            property.extend(bounds.clone());
         }
     }
 }

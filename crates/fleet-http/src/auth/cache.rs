@@ -79,6 +79,12 @@ impl KeyCache {
         );
     }
 
+    /// Forgets every key whose caller `matches`: a key revoked, or a project deleted,
+    /// through this process stops working here at once.
+    pub(crate) fn forget(&self, matches: impl Fn(&Caller) -> bool) {
+        self.lock().retain(|_, e| !matches(&e.caller));
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Entry>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -139,5 +145,17 @@ mod tests {
         cache.insert(late, caller(), later);
         assert!(cache.get(&late, later).is_some(), "the expired made room");
         assert_eq!(cache.lock().len(), 1);
+    }
+
+    #[test]
+    fn forgetting_drops_the_matching_callers() {
+        let cache = KeyCache::new(TTL);
+        let t0 = Instant::now();
+        let (a, b) = (caller(), caller());
+        cache.insert(Digest::of("a"), a, t0);
+        cache.insert(Digest::of("b"), b, t0);
+        cache.forget(|c| c.key == a.key);
+        assert_eq!(cache.get(&Digest::of("a"), t0), None);
+        assert_eq!(cache.get(&Digest::of("b"), t0), Some(b));
     }
 }

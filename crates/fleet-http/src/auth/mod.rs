@@ -19,9 +19,9 @@ mod usage;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleet_domain::Caller;
 use fleet_domain::error::AuthError;
 use fleet_domain::service::ProjectService;
+use fleet_domain::{Caller, KeyId, ProjectId};
 use slog::Logger;
 
 pub use extract::ApiCaller;
@@ -109,6 +109,17 @@ impl Authenticator {
         };
         self.record_use(projects, &caller, logger);
         Ok(caller)
+    }
+
+    /// Forgets the cached verification of key `id`, revoked through this process.
+    pub(crate) fn forget_key(&self, id: KeyId) {
+        self.cache.forget(|caller| caller.key == Some(id));
+    }
+
+    /// Forgets the cached verifications of the keys of project `id`, deleted through this
+    /// process with its keys.
+    pub(crate) fn forget_project(&self, id: ProjectId) {
+        self.cache.forget(|caller| caller.project == id);
     }
 
     /// Records the use of the caller's key when it is due, on a task of its own: the

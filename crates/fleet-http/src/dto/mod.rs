@@ -18,4 +18,7 @@ pub use money::Money;
 pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
 };
-pub use tenancy::Role;
+pub use tenancy::{
+    ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectList,
+    RenameProjectRequest, Role,
+};

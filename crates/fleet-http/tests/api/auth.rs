@@ -64,6 +64,8 @@ async fn keys_mode_refuses_a_keyless_request_with_a_bearer_challenge() {
         TestRequest::get().uri(&format!("/servers/{id}/logs")),
         TestRequest::get().uri(&format!("/servers/{id}/billing")),
         TestRequest::get().uri("/catalog"),
+        TestRequest::get().uri("/projects"),
+        TestRequest::delete().uri(&format!("/keys/{id}")),
     ] {
         let state = Fixture::new(AuthMode::Keys, MockStore::new()).state();
         let response = send_to(state, request).await;
@@ -172,13 +174,23 @@ async fn a_viewer_may_read_but_neither_provision_nor_act() {
 }
 
 #[actix_web::test]
-async fn a_member_cannot_use_the_clock() {
+async fn a_member_cannot_manage_projects_keys_or_the_clock() {
     let member = TestKey::new(ProjectId::random(), Role::Member);
+    let project = member.key.project;
     let mut fixture = Fixture::new(AuthMode::Keys, MockStore::new());
     fixture.knows(&member);
     fixture.virtual_clock = true;
+    fixture.tenancy.expect_create_key().never();
     let state = fixture.state();
     for request in [
+        post_json(
+            &format!("/projects/{project}/keys"),
+            json!({"role": "admin"}),
+        ),
+        TestRequest::get().uri(&format!("/projects/{project}/keys")),
+        TestRequest::get().uri("/projects"),
+        post_json("/projects", json!({"name": "mine"})),
+        TestRequest::delete().uri(&format!("/keys/{}", member.id())),
         TestRequest::get().uri("/admin/clock"),
         post_json("/admin/clock/advance", json!({"seconds": 60})),
     ] {
@@ -231,6 +243,50 @@ async fn a_key_is_checked_against_the_store_once_within_the_ttl() {
         1,
         "the cache answered the rest"
     );
+}
+
+#[actix_web::test]
+async fn a_key_revoked_here_stops_working_here_at_once() {
+    let admin = TestKey::new(ProjectId::DEFAULT, Role::Admin);
+    let member = TestKey::new(ProjectId::DEFAULT, Role::Member);
+    let mut store = MockStore::new();
+    store.expect_list().returning(|_, _| Ok(Vec::new()));
+    let mut fixture = Fixture::new(AuthMode::Keys, store);
+    fixture.knows(&admin);
+    let revoked = Arc::new(AtomicUsize::new(0));
+    let (record, hash_of) = (member.key.clone(), member.hash.clone());
+    let seen = revoked.clone();
+    let member_id = member.id();
+    fixture
+        .tenancy
+        .expect_key_with_hash()
+        .withf(move |id| *id == member_id)
+        .returning(move |_| {
+            let mut record = record.clone();
+            if seen.load(Ordering::SeqCst) > 0 {
+                record.revoked_at = Some(crate::support::t0());
+            }
+            Ok(Some((record, hash_of.clone())))
+        });
+    let at_revocation = member.key.clone();
+    let flag = revoked.clone();
+    fixture.tenancy.expect_revoke_key().returning(move |_, at| {
+        flag.fetch_add(1, Ordering::SeqCst);
+        let mut key = at_revocation.clone();
+        key.revoked_at = Some(at);
+        Ok(Some(key))
+    });
+    let list = || {
+        TestRequest::get()
+            .uri("/servers")
+            .insert_header(member.header())
+    };
+    let revoke = TestRequest::delete()
+        .uri(&format!("/keys/{}", member.id()))
+        .insert_header(admin.header());
+    let (responses, _) = send_logged(fixture.state(), vec![list(), revoke, list()]).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 401]);
 }
 
 #[actix_web::test]

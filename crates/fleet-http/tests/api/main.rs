@@ -3,6 +3,7 @@
 //!
 //! One test binary for the crate, so the tests link once, not once per file.
 
+mod admin;
 mod auth;
 mod http;
 mod spec;
