@@ -355,3 +355,48 @@ async fn the_authorization_header_never_reaches_the_log_or_a_problem() {
         }
     }
 }
+
+#[actix_web::test]
+async fn an_event_shows_the_key_that_caused_it() {
+    let member = TestKey::new(ProjectId::DEFAULT, Role::Member);
+    let mine = server(ServerState::Running);
+    let id = mine.id;
+    let key = member.id();
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(mine.clone())));
+    store.expect_events().returning(move |server_id, _| {
+        let event = |key| fleet_domain::Event {
+            id: 1,
+            event: fleet_domain::NewEvent {
+                server_id,
+                at: crate::support::t0(),
+                kind: fleet_domain::EventKind::Created,
+                from_state: None,
+                to_state: Some(ServerState::Provisioning),
+                actor: fleet_domain::Actor::Api,
+                request_id: Some("r".to_owned()),
+                key,
+                message: "created".to_owned(),
+            },
+        };
+        Ok(vec![event(Some(key)), event(None)])
+    });
+    let mut fixture = Fixture::new(AuthMode::Keys, store);
+    fixture.knows(&member);
+    let response = send_to(
+        fixture.state(),
+        TestRequest::get()
+            .uri(&format!("/servers/{id}/logs"))
+            .insert_header(member.header()),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(response).await;
+    assert_eq!(body["items"][0]["key_id"], key.to_string());
+    assert!(
+        body["items"][1].get("key_id").is_none(),
+        "absent, never null"
+    );
+}
