@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod database_url;
 pub mod engine_metrics;
+pub mod keys;
 pub mod metrics;
 pub mod probes;
 pub mod secret;
