@@ -2,6 +2,7 @@
 //! real store, a client that checks every response it receives against the OpenAPI
 //! document the app serves, and a logger that keeps the lines for inspection.
 
+pub mod caller;
 pub mod pg;
 pub mod process;
 
@@ -63,6 +64,8 @@ impl Reply {
 
 pub struct TestApp {
     pub base: String,
+    /// The store it runs on, for another app to share.
+    pub database_url: String,
     client: reqwest::Client,
     spec: Value,
     pub logs: Arc<Mutex<Vec<String>>>,
@@ -85,9 +88,10 @@ impl TestApp {
     pub async fn spawn_with(settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = format!("sqlite://{}", dir.path().join("fleet.db").display());
+        let database_url = settings.database_url.clone().unwrap_or(database);
         let settings = Settings {
             bind: Some("127.0.0.1:0".parse().expect("addr")),
-            database_url: settings.database_url.clone().or(Some(database)),
+            database_url: Some(database_url.clone()),
             ..settings
         };
         let config =
@@ -112,6 +116,7 @@ impl TestApp {
             .expect("spec json");
         TestApp {
             base,
+            database_url,
             client,
             spec,
             logs,
