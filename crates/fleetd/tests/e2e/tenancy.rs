@@ -18,28 +18,37 @@ use crate::common::pg::TempDatabase;
 /// The key cache's TTL in these tests: short, so a revocation shows within the test.
 const TTL_MS: u64 = 300;
 
+/// An SQLite database in a folder of its own, which lives as long as the folder value: an
+/// app's own folder goes when the app does, and these tests run a second app on the same
+/// database.
+fn sqlite() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
+    (dir, url)
+}
+
 /// A fleetd in keys mode on the virtual clock with a bootstrap admin key, on
-/// `database_url` (an SQLite file of its own when `None`); returns it and the admin key.
-async fn keys_app(database_url: Option<String>) -> (TestApp, String) {
+/// `database_url`; returns it and the admin key.
+async fn keys_app(database_url: String) -> (TestApp, String) {
     let admin = fleetd::keys::generate().expect("a key").expose().to_owned();
     let app = keys_app_with(database_url, &admin).await;
     (app, admin)
 }
 
-async fn keys_app_with(database_url: Option<String>, admin: &str) -> TestApp {
+async fn keys_app_with(database_url: String, admin: &str) -> TestApp {
     TestApp::spawn_with(Settings {
         clock: Some(ClockMode::Virtual),
         auth: Some(AuthMode::Keys),
         auth_cache_ttl_ms: Some(TTL_MS),
         key_pepper: Some("an e2e pepper of some length".parse().expect("text")),
         bootstrap_admin_key: Some(admin.parse().expect("text")),
-        database_url,
+        database_url: Some(database_url),
         ..Default::default()
     })
     .await
 }
 
-async fn projects_see_only_their_own(database_url: Option<String>) {
+async fn projects_see_only_their_own(database_url: String) {
     let (app, admin) = keys_app(database_url).await;
     let admin = app.as_key(&admin);
     let (a, b) = (
@@ -57,7 +66,10 @@ async fn projects_see_only_their_own(database_url: Option<String>) {
 
     let sa = ka.provision("a-1").await;
     let sb = kb.provision("b-1").await;
-    app.advance(10).await;
+    let advanced = admin
+        .post("/admin/clock/advance", json!({"seconds": 10}))
+        .await;
+    assert_eq!(advanced.status, 200, "{}", advanced.text);
     assert_eq!(ka.listed().await, std::slice::from_ref(&sa));
     assert_eq!(kb.listed().await, std::slice::from_ref(&sb));
     assert_eq!(
@@ -135,20 +147,21 @@ async fn projects_see_only_their_own(database_url: Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_see_only_their_own_servers_on_sqlite() {
-    projects_see_only_their_own(None).await;
+    let (_dir, url) = sqlite();
+    projects_see_only_their_own(url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn projects_see_only_their_own_servers_on_postgres() {
     let database = TempDatabase::create().await;
-    projects_see_only_their_own(Some(database.url.clone())).await;
+    projects_see_only_their_own(database.url.clone()).await;
 }
 
 /// Revoked through one process, a key stops working there at once, and on another process
 /// sharing the database once that process's cached verification is older than the TTL.
-async fn a_revoked_key_is_refused(database_url: Option<String>) {
-    let (here, admin) = keys_app(database_url).await;
-    let there = keys_app_with(Some(here.database_url.clone()), &admin).await;
+async fn a_revoked_key_is_refused(database_url: String) {
+    let (here, admin) = keys_app(database_url.clone()).await;
+    let there = keys_app_with(database_url, &admin).await;
     let (key_id, member) = here
         .as_key(&admin)
         .create_key(&default_project(&here, &admin).await, "member")
@@ -194,21 +207,22 @@ async fn default_project(app: &TestApp, admin: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_is_refused_on_sqlite() {
-    a_revoked_key_is_refused(None).await;
+    let (_dir, url) = sqlite();
+    a_revoked_key_is_refused(url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_is_refused_on_postgres() {
     let database = TempDatabase::create().await;
-    a_revoked_key_is_refused(Some(database.url.clone())).await;
+    a_revoked_key_is_refused(database.url.clone()).await;
 }
 
 /// Open mode serves a request without a key as the admin of `default` and still checks a
 /// key that is sent; keys mode refuses a request without one.
-async fn modes(database_url: Option<String>) {
+async fn modes(database_url: String) {
     let open = TestApp::spawn_with(Settings {
         clock: Some(ClockMode::Virtual),
-        database_url: database_url.clone(),
+        database_url: Some(database_url.clone()),
         ..Default::default()
     })
     .await;
@@ -220,10 +234,9 @@ async fn modes(database_url: Option<String>) {
         .get("/servers")
         .await
         .assert_problem(401, "unauthorized");
-    let database_url = open.database_url.clone();
     open.shut_down().await.expect("clean shutdown");
 
-    let (keys, admin) = keys_app(Some(database_url)).await;
+    let (keys, admin) = keys_app(database_url).await;
     let refused = keys.get("/servers").await;
     assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
     refused.assert_problem(401, "unauthorized");
@@ -241,13 +254,14 @@ async fn modes(database_url: Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_mode_needs_no_key_and_keys_mode_refuses_none_on_sqlite() {
-    modes(None).await;
+    let (_dir, url) = sqlite();
+    modes(url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_mode_needs_no_key_and_keys_mode_refuses_none_on_postgres() {
     let database = TempDatabase::create().await;
-    modes(Some(database.url.clone())).await;
+    modes(database.url.clone()).await;
 }
 
 /// `fleetd keys create` writes a key to the database and prints it alone on stdout.
@@ -269,7 +283,7 @@ async fn the_cli_creates_a_working_key(database_url: String) {
     let key = stdout.trim_end();
     assert!(key.starts_with("fleet_") && !key.contains('\n'), "{stdout}");
     let admin = fleetd::keys::generate().expect("a key").expose().to_owned();
-    let app = keys_app_with(Some(database_url), &admin).await;
+    let app = keys_app_with(database_url, &admin).await;
     let projects = app.as_key(key).get("/projects").await;
     assert_eq!(projects.status, 200, "{}", projects.text);
     let names: Vec<&str> = projects.body["items"]
@@ -284,8 +298,7 @@ async fn the_cli_creates_a_working_key(database_url: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_creates_a_working_key_on_sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
+    let (_dir, url) = sqlite();
     the_cli_creates_a_working_key(url).await;
 }
 

@@ -64,8 +64,6 @@ impl Reply {
 
 pub struct TestApp {
     pub base: String,
-    /// The store it runs on, for another app to share.
-    pub database_url: String,
     client: reqwest::Client,
     spec: Value,
     pub logs: Arc<Mutex<Vec<String>>>,
@@ -88,10 +86,9 @@ impl TestApp {
     pub async fn spawn_with(settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = format!("sqlite://{}", dir.path().join("fleet.db").display());
-        let database_url = settings.database_url.clone().unwrap_or(database);
         let settings = Settings {
             bind: Some("127.0.0.1:0".parse().expect("addr")),
-            database_url: Some(database_url.clone()),
+            database_url: settings.database_url.clone().or(Some(database)),
             ..settings
         };
         let config =
@@ -116,7 +113,6 @@ impl TestApp {
             .expect("spec json");
         TestApp {
             base,
-            database_url,
             client,
             spec,
             logs,
