@@ -246,6 +246,29 @@ async fn a_key_is_checked_against_the_store_once_within_the_ttl() {
 }
 
 #[actix_web::test]
+async fn a_key_s_use_is_recorded_once_for_many_requests_and_a_keyless_one_not_at_all() {
+    let member = TestKey::new(ProjectId::DEFAULT, Role::Member);
+    let mut store = MockStore::new();
+    store.expect_list().returning(|_, _| Ok(Vec::new()));
+    let mut fixture = Fixture::new(AuthMode::Open, store);
+    fixture.knows(&member);
+    let marks = fixture.marks.clone();
+    let mut requests: Vec<TestRequest> = (0..3)
+        .map(|_| {
+            TestRequest::get()
+                .uri("/servers")
+                .insert_header(member.header())
+        })
+        .collect();
+    requests.push(TestRequest::get().uri("/servers"));
+    let (responses, _) = send_logged(fixture.state(), requests).await;
+    assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
+    // The record is written on a task of its own, after the response.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(*marks.lock().expect("marks"), [vec![member.id()]]);
+}
+
+#[actix_web::test]
 async fn a_key_revoked_here_stops_working_here_at_once() {
     let admin = TestKey::new(ProjectId::DEFAULT, Role::Admin);
     let member = TestKey::new(ProjectId::DEFAULT, Role::Member);

@@ -91,6 +91,8 @@ pub struct Fixture {
     pub tenancy: MockTenancyStore,
     pub mode: AuthMode,
     pub virtual_clock: bool,
+    /// Every `mark_keys_used` call the app makes: the ids it marks.
+    pub marks: Arc<Mutex<Vec<Vec<KeyId>>>>,
 }
 
 impl Default for Fixture {
@@ -100,6 +102,7 @@ impl Default for Fixture {
             tenancy: MockTenancyStore::new(),
             mode: AuthMode::Open,
             virtual_clock: false,
+            marks: Arc::default(),
         }
     }
 }
@@ -125,11 +128,15 @@ impl Fixture {
         self
     }
 
-    /// The state fleetd would build over these mocks; a key's use is recorded freely.
+    /// The state fleetd would build over these mocks; a key's use is recorded in `marks`.
     pub fn state(mut self) -> web::Data<AppState> {
+        let marks = self.marks.clone();
         self.tenancy
             .expect_mark_keys_used()
-            .returning(|_, _| Ok(()));
+            .returning(move |ids, _| {
+                marks.lock().expect("marks").push(ids.to_vec());
+                Ok(())
+            });
         let store = Arc::new(self.store);
         let manual = Arc::new(ManualClock::new(t0()));
         let mut clock = MockClock::new();
