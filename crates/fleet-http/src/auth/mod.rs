@@ -71,11 +71,6 @@ impl Authenticator {
         }
     }
 
-    /// Its mode.
-    pub fn mode(&self) -> AuthMode {
-        self.mode
-    }
-
     /// The caller of a request that presents `credentials`, or the problem to answer it
     /// with: 401 for a missing (in keys mode) or refused key, the store's problem when the
     /// store could not say.

@@ -29,6 +29,8 @@ fn virtual_clock<'a, F: From<Forbidden> + From<Problem>>(
 }
 
 /// Read the virtual clock
+///
+/// Admin only.
 #[api_v2_operation(
     operation_id = "readClock",
     tags(Admin),
@@ -47,7 +49,7 @@ pub async fn read(
 /// Advance the virtual clock
 ///
 /// Moves the clock forward and, before answering, does all the work that fell due on the
-/// way, in time order: transitions, billing accruals and idle reaping.
+/// way, in time order: transitions, billing accruals and idle reaping. Admin only.
 #[api_v2_operation(
     operation_id = "advanceClock",
     tags(Admin),
