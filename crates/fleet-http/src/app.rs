@@ -70,12 +70,14 @@ mod tests {
     use std::sync::Arc;
 
     use actix_web::test::{self, TestRequest};
-    use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus};
-    use fleet_domain::service::{CatalogService, ServerService};
+    use fleet_domain::keys::Pepper;
+    use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus, MockTenancyStore};
+    use fleet_domain::service::{CatalogService, ProjectService, ServerService};
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
 
     use super::*;
+    use crate::auth::{AuthMode, Authenticator};
     use crate::spec::GENERATED;
 
     #[actix_web::test]
@@ -91,7 +93,18 @@ mod tests {
             Arc::new(Catalog::default()),
             Arc::new(MockStoreStatus::new()),
         );
-        let state = web::Data::new(AppState::new(Arc::new(servers), Arc::new(catalog), None));
+        let projects = ProjectService::new(
+            Arc::new(MockTenancyStore::new()),
+            Arc::new(MockClock::new()),
+            Pepper::default(),
+        );
+        let state = web::Data::new(AppState::new(
+            Arc::new(servers),
+            Arc::new(projects),
+            Authenticator::new(AuthMode::Open, std::time::Duration::ZERO),
+            Arc::new(catalog),
+            None,
+        ));
         let generated = GENERATED.with(std::cell::Cell::get);
         assert_eq!(generated, before + 1, "the state generated them");
         let mut served = Vec::new();

@@ -4,8 +4,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::error::{
-    ActError, GetError, HistoryError, ListError, ProvisionError, StoreError,
+    ActError, GetError, HistoryError, ListError, ProjectError, ProvisionError, StoreError,
 };
+use fleet_domain::tenancy::{Forbidden, InvalidText};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Errors;
@@ -42,10 +43,19 @@ impl From<StoreError> for Problem {
     }
 }
 
+impl From<Forbidden> for Problem {
+    fn from(forbidden: Forbidden) -> Self {
+        let mut problem = Problem::new(StatusCode::FORBIDDEN, "forbidden", forbidden.to_string());
+        problem.required_role = Some(forbidden.needed.into());
+        problem
+    }
+}
+
 impl From<ProvisionError> for Problem {
     fn from(error: ProvisionError) -> Self {
         let detail = error.to_string();
         match error {
+            ProvisionError::Forbidden(forbidden) => forbidden.into(),
             ProvisionError::UnknownRegion { .. } => {
                 Problem::unprocessable("unknown-region", detail)
             }
@@ -86,6 +96,7 @@ impl From<ListError> for Problem {
 impl From<ActError> for Problem {
     fn from(error: ActError) -> Self {
         match error {
+            ActError::Forbidden(forbidden) => forbidden.into(),
             ActError::NotFound(_) => Problem::not_found(error.to_string()),
             ActError::Conflict(conflict) => {
                 let mut problem =
@@ -113,6 +124,39 @@ impl From<HistoryError> for Problem {
                 Problem::bad_request("invalid-query", error.to_string())
             }
             HistoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InvalidText> for Problem {
+    fn from(invalid: InvalidText) -> Self {
+        let (slug, field) = match invalid {
+            InvalidText::ProjectName => ("invalid-name", "name"),
+            InvalidText::Description => ("invalid-description", "description"),
+            InvalidText::KeyText => ("invalid-key", "key"),
+        };
+        Problem::unprocessable(slug, format!("{field}: {invalid}"))
+    }
+}
+
+impl From<ProjectError> for Problem {
+    fn from(error: ProjectError) -> Self {
+        let detail = error.to_string();
+        match error {
+            ProjectError::Forbidden(forbidden) => forbidden.into(),
+            ProjectError::ProjectNotFound(_) | ProjectError::KeyNotFound(_) => {
+                Problem::not_found(detail)
+            }
+            ProjectError::Invalid(invalid) => invalid.into(),
+            ProjectError::NameTaken(_) => Problem::new(StatusCode::CONFLICT, "name-taken", detail),
+            ProjectError::HasLiveServers { .. } => {
+                Problem::new(StatusCode::CONFLICT, "project-has-servers", detail)
+            }
+            ProjectError::DefaultProject => {
+                Problem::new(StatusCode::CONFLICT, "default-project", detail)
+            }
+            ProjectError::NoRandomness(_) => Problem::internal(detail),
+            ProjectError::Store(e) => e.into(),
         }
     }
 }
@@ -183,6 +227,7 @@ failure!(
     /// Why `POST /servers` failed.
     ProvisionFailure {
         400 => "The body is not valid JSON.",
+        403 => "The key's role may not create servers: it takes `member`.",
         408 => "The body did not arrive within 5 seconds.",
         409 => "The region's address pool is exhausted.",
         413 => "The body is too large.",
@@ -216,6 +261,7 @@ failure!(
     /// Why an action failed.
     ActFailure {
         400 => "The id is not a UUID, or the body is not valid JSON.",
+        403 => "The key's role may not act on servers: it takes `member`.",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
         408 => "The body did not arrive within 5 seconds.",
@@ -246,9 +292,18 @@ failure!(
 );
 
 failure!(
+    /// Why reading the virtual clock failed.
+    ClockFailure {
+        403 => "The virtual clock is for the `admin` role.",
+        500 => "The service failed.",
+    }
+);
+
+failure!(
     /// Why moving the virtual clock failed.
     AdvanceFailure {
         400 => "The body is not valid JSON.",
+        403 => "The virtual clock is for the `admin` role.",
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
@@ -258,10 +313,100 @@ failure!(
     }
 );
 
+/// The statuses every admin operation shares.
+macro_rules! admin_failure {
+    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal,)* }) => {
+        failure!(
+            $(#[$doc])*
+            $name {
+                403 => "Managing projects and keys takes the `admin` role.",
+                $($status => $description,)*
+                500 => "The service failed.",
+                503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+            }
+        );
+    };
+}
+
+admin_failure!(
+    /// Why listing projects failed.
+    ProjectsFailure {}
+);
+
+admin_failure!(
+    /// Why creating a project failed.
+    CreateProjectFailure {
+        400 => "The body is not valid JSON.",
+        408 => "The body did not arrive within 5 seconds.",
+        409 => "Another project has the name.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or the name is not a project name.",
+    }
+);
+
+admin_failure!(
+    /// Why reading a project failed.
+    ProjectFailure {
+        400 => "The id is not a UUID.",
+        404 => "No project has this id.",
+    }
+);
+
+admin_failure!(
+    /// Why renaming a project failed.
+    RenameProjectFailure {
+        400 => "The id is not a UUID, or the body is not valid JSON.",
+        404 => "No project has this id.",
+        408 => "The body did not arrive within 5 seconds.",
+        409 => "Another project has the name.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or the name is not a project name.",
+    }
+);
+
+admin_failure!(
+    /// Why deleting a project failed.
+    DeleteProjectFailure {
+        400 => "The id is not a UUID.",
+        404 => "No project has this id.",
+        409 => "The project has servers that are not terminated, or is `default`, which open mode acts in.",
+    }
+);
+
+admin_failure!(
+    /// Why creating a key failed.
+    CreateKeyFailure {
+        400 => "The id is not a UUID, or the body is not valid JSON.",
+        404 => "No project has this id.",
+        408 => "The body did not arrive within 5 seconds.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, an unknown role, or an invalid description.",
+    }
+);
+
+admin_failure!(
+    /// Why listing a project's keys failed.
+    KeysFailure {
+        400 => "The id is not a UUID.",
+        404 => "No project has this id.",
+    }
+);
+
+admin_failure!(
+    /// Why revoking a key failed.
+    RevokeKeyFailure {
+        400 => "The id is not a UUID.",
+        404 => "No key has this id.",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fleet_domain::{Action, ServerId, ServerState, state::Conflict};
+    use fleet_domain::{Action, ProjectId, Role, ServerId, ServerState, state::Conflict};
 
     #[test]
     fn each_domain_error_has_its_status() {
@@ -321,6 +466,56 @@ mod tests {
         for (problem, status) in cases {
             assert_eq!(problem.status, status, "{problem}");
         }
+    }
+
+    #[test]
+    fn each_project_error_has_its_status_and_type() {
+        let id = ProjectId::random();
+        let forbidden = Forbidden {
+            role: Role::Member,
+            needed: Role::Admin,
+        };
+        let cases: Vec<(ProjectError, u16, &str)> = vec![
+            (forbidden.into(), 403, "forbidden"),
+            (ProjectError::ProjectNotFound(id), 404, "not-found"),
+            (
+                ProjectError::KeyNotFound(fleet_domain::KeyId::random()),
+                404,
+                "not-found",
+            ),
+            (InvalidText::ProjectName.into(), 422, "invalid-name"),
+            (InvalidText::Description.into(), 422, "invalid-description"),
+            (ProjectError::NameTaken("a".into()), 409, "name-taken"),
+            (
+                ProjectError::HasLiveServers { id, count: 2 },
+                409,
+                "project-has-servers",
+            ),
+            (ProjectError::DefaultProject, 409, "default-project"),
+        ];
+        for (error, status, slug) in cases {
+            let problem = Problem::from(error);
+            assert_eq!(problem.status, status, "{problem}");
+            assert_eq!(problem.problem_type, format!("urn:fleet:problem:{slug}"));
+        }
+    }
+
+    #[test]
+    fn a_refusal_for_the_role_names_the_role_needed() {
+        let problem: Problem = ActError::Forbidden(Forbidden {
+            role: Role::Viewer,
+            needed: Role::Member,
+        })
+        .into();
+        assert_eq!(problem.status, 403);
+        assert_eq!(problem.required_role, Some(crate::dto::Role::Member));
+        assert!(problem.detail.contains("'member'"), "{}", problem.detail);
+        let invalid: Problem = ProjectError::Invalid(InvalidText::Description).into();
+        assert!(
+            invalid.detail.starts_with("description: "),
+            "{}",
+            invalid.detail
+        );
     }
 
     #[test]

@@ -49,10 +49,20 @@ fn path_problem(error: &PathError, req: &HttpRequest) -> Problem {
     let PathError::Deserialize(e) = error else {
         return Problem::bad_request("invalid-id", error.to_string());
     };
+    let resource = resource_of(req.match_pattern().as_deref().unwrap_or_default());
     Problem::bad_request(
         "invalid-id",
-        format!("'{}' is not a server id (a UUID): {e}", truncate(id)),
+        format!("'{}' is not a {resource} id (a UUID): {e}", truncate(id)),
     )
+}
+
+/// What the `{id}` of a route pattern names, from the collection it follows.
+fn resource_of(pattern: &str) -> &'static str {
+    match pattern.split('/').nth(1) {
+        Some("projects") => "project",
+        Some("keys") => "key",
+        _ => "server",
+    }
 }
 
 /// At most 64 characters of client input echoed back.
@@ -76,6 +86,13 @@ mod tests {
             json_problem(&JsonPayloadError::Deserialize(syntax)).status,
             400
         );
+    }
+
+    #[test]
+    fn a_bad_id_is_named_after_its_resource() {
+        assert_eq!(resource_of("/servers/{id}/logs"), "server");
+        assert_eq!(resource_of("/projects/{id}/keys"), "project");
+        assert_eq!(resource_of("/keys/{id}"), "key");
     }
 
     #[test]

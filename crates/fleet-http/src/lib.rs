@@ -6,13 +6,16 @@
 //!
 //! Handlers only parse, call one use case and map the result; every domain error becomes a
 //! problem response in [`errors`], and only this crate knows the REST API's statuses and
-//! JSON shapes.
+//! JSON shapes. Every API route takes its caller from [`auth::ApiCaller`], which checks the
+//! request's API key (or, in open mode, lets a keyless request act as the admin of
+//! `default`); the use cases decide what that caller may see and do.
 //!
 //! It must never depend on a store crate, diesel, SQL, another driving adapter or the
 //! binary: it sees the store only through the domain's use cases. It must not own the
 //! operational routes either (`cargo xtask arch` checks both).
 
 mod app;
+pub mod auth;
 pub mod body;
 pub mod dto;
 pub mod errors;
@@ -30,5 +33,6 @@ pub mod state;
 pub mod swagger;
 
 pub use app::mount;
+pub use auth::{AuthMode, Authenticator};
 pub use problem::Problem;
 pub use state::{AppState, VirtualClock};

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 
-use crate::dto::{Action, ServerState};
+use crate::dto::{Action, Role, ServerState};
 
 /// The media type of a problem body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -36,9 +36,15 @@ pub struct Problem {
     /// For a conflict: the actions the server's state accepts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<Action>>,
+    /// For a request refused for its key's role (403): the least role that may do it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_role: Option<Role>,
     /// The internal cause of a 5xx, for the log only; never sent.
     #[serde(skip)]
     pub cause: Option<String>,
+    /// For a 401: the `WWW-Authenticate` challenge sent with it.
+    #[serde(skip)]
+    pub challenge: Option<&'static str>,
 }
 
 impl Problem {
@@ -52,7 +58,9 @@ impl Problem {
             request_id: String::new(),
             state: None,
             allowed_actions: None,
+            required_role: None,
             cause: None,
+            challenge: None,
         }
     }
 
@@ -69,6 +77,23 @@ impl Problem {
     /// 422: a well-formed body whose content cannot be accepted.
     pub fn unprocessable(slug: &str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, slug, detail)
+    }
+
+    /// 401: no usable API key. One detail whatever failed (no key, not a key, an unknown,
+    /// wrong or revoked one), so a client probing keys learns nothing from it; the challenge
+    /// says `invalid_token` when a key was presented (RFC 6750).
+    pub fn unauthorized(key_presented: bool) -> Self {
+        let mut problem = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this request needs a valid API key, sent as `Authorization: Bearer <key>`",
+        );
+        problem.challenge = Some(if key_presented {
+            r#"Bearer error="invalid_token""#
+        } else {
+            "Bearer"
+        });
+        problem
     }
 
     /// 503: the store cannot be reached; retry later.
@@ -128,6 +153,12 @@ impl ResponseError for Problem {
         if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
+        if let Some(challenge) = self.challenge {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            ));
+        }
         let mut response = match serde_json::to_string(self) {
             Ok(body) => response.body(body),
             Err(_) => response.finish(),
@@ -163,6 +194,24 @@ mod tests {
                 "detail": "server x not found",
                 "request_id": "req-1",
             })
+        );
+    }
+
+    #[test]
+    fn unauthorized_challenges_for_a_bearer_token() {
+        for (presented, challenge) in [(false, "Bearer"), (true, r#"Bearer error="invalid_token""#)]
+        {
+            let response = Problem::unauthorized(presented).error_response();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                response.headers().get(header::WWW_AUTHENTICATE),
+                Some(&HeaderValue::from_static(challenge))
+            );
+        }
+        assert_eq!(
+            Problem::unauthorized(false).detail,
+            Problem::unauthorized(true).detail,
+            "one detail, whatever failed"
         );
     }
 

@@ -6,7 +6,7 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use fleet_domain::RequestContext;
+use fleet_domain::{Caller, RequestContext};
 use fleet_ops::{MAX_REQUEST_ID_LEN, RequestScope};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
@@ -17,9 +17,10 @@ use paperclip::v2::schema::Apiv2Schema;
 pub struct ApiScope(pub RequestScope);
 
 impl ApiScope {
-    /// The context the use cases record on the events this request causes.
-    pub fn context(&self) -> RequestContext {
-        RequestContext::api(self.0.id().to_owned())
+    /// The context the use cases record on the events this request, made by `caller`,
+    /// causes: the request id and the caller's key.
+    pub fn context(&self, caller: &Caller) -> RequestContext {
+        RequestContext::api(self.0.id().to_owned()).by_key(caller.key)
     }
 
     /// A logger that adds the request id to every line.
@@ -65,11 +66,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_context_carries_the_id_into_events() {
+    fn the_context_carries_the_id_and_the_key_into_events() {
         let req = TestRequest::default()
             .insert_header(("X-Request-Id", "req-7"))
             .to_http_request();
         let scope = ApiScope(RequestScope::of(&req));
-        assert_eq!(scope.context(), RequestContext::api("req-7"));
+        assert_eq!(scope.context(&Caller::open()), RequestContext::api("req-7"));
+        let key = fleet_domain::KeyId::random();
+        let caller = Caller {
+            key: Some(key),
+            ..Caller::open()
+        };
+        assert_eq!(scope.context(&caller).key, Some(key));
     }
 }

@@ -2,9 +2,9 @@
 
 use paperclip::actix::web;
 
-use crate::handlers::{admin, catalog, history, servers};
+use crate::handlers::{admin, catalog, history, keys, projects, servers};
 
-/// The routes of the spec; the admin routes only in virtual-clock mode.
+/// The routes of the spec; the virtual clock's only in virtual-clock mode.
 pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     cfg.service(
         web::resource("/servers")
@@ -16,7 +16,24 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     .service(web::resource("/servers/{id}/action").route(web::post().to(servers::act)))
     .service(web::resource("/servers/{id}/logs").route(web::get().to(history::events)))
     .service(web::resource("/servers/{id}/billing").route(web::get().to(history::billing)))
-    .service(web::resource("/catalog").route(web::get().to(catalog::catalog)));
+    .service(web::resource("/catalog").route(web::get().to(catalog::catalog)))
+    .service(
+        web::resource("/projects")
+            .route(web::post().to(projects::create))
+            .route(web::get().to(projects::list)),
+    )
+    .service(
+        web::resource("/projects/{id}")
+            .route(web::get().to(projects::get))
+            .route(web::patch().to(projects::rename))
+            .route(web::delete().to(projects::delete)),
+    )
+    .service(
+        web::resource("/projects/{id}/keys")
+            .route(web::post().to(keys::create))
+            .route(web::get().to(keys::list)),
+    )
+    .service(web::resource("/keys/{id}").route(web::delete().to(keys::revoke)));
     if with_admin {
         cfg.service(web::resource("/admin/clock").route(web::get().to(admin::read)))
             .service(web::resource("/admin/clock/advance").route(web::post().to(admin::advance)));

@@ -1,10 +1,12 @@
-//! What the handlers share: the use cases and the optional virtual clock.
+//! What the handlers share: the use cases, the authenticator and the optional virtual
+//! clock.
 
 use std::sync::Arc;
 
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
+use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
 use futures::lock::Mutex;
 
+use crate::auth::Authenticator;
 use crate::spec::{self, Specs};
 
 /// The virtual clock and the engine that runs the work falling due as it moves.
@@ -29,11 +31,15 @@ impl VirtualClock {
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
-/// server worker as is or, with use cases of its own, by [`AppState::with_servers`].
+/// server worker as is or, with use cases of its own, by [`AppState::with_services`].
 #[derive(Clone)]
 pub struct AppState {
     /// The client-facing use cases.
     pub servers: Arc<ServerService>,
+    /// Projects and keys: the admin API's use cases, and checking a presented key.
+    pub projects: Arc<ProjectService>,
+    /// Who is calling; one per process, shared by every worker (with its key cache).
+    pub auth: Authenticator,
     /// The catalog and its pools' usage.
     pub catalog: Arc<CatalogService>,
     /// Present only in virtual-clock mode; enables `/admin/clock`.
@@ -47,12 +53,16 @@ impl AppState {
     /// The state of the API over these use cases; generates its OpenAPI documents.
     pub fn new(
         servers: Arc<ServerService>,
+        projects: Arc<ProjectService>,
+        auth: Authenticator,
         catalog: Arc<CatalogService>,
         virtual_clock: Option<VirtualClock>,
     ) -> Self {
         let specs = Arc::new(spec::generate(virtual_clock.is_some()));
         Self {
             servers,
+            projects,
+            auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
             specs,
@@ -60,10 +70,16 @@ impl AppState {
     }
 
     /// The same state with other use cases: a server worker's own (over a store whose
-    /// connections live on the worker's thread), sharing everything else.
-    pub fn with_servers(&self, servers: Arc<ServerService>) -> Self {
+    /// connections live on the worker's thread), sharing everything else, the
+    /// authenticator's cache included.
+    pub fn with_services(
+        &self,
+        servers: Arc<ServerService>,
+        projects: Arc<ProjectService>,
+    ) -> Self {
         Self {
             servers,
+            projects,
             ..self.clone()
         }
     }

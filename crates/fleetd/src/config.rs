@@ -12,6 +12,7 @@ use fleet_domain::catalog::CatalogFile;
 use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
 use fleet_postgres::PgPoolConfig;
 
+pub use crate::auth::AuthConfig;
 pub use crate::database_url::DatabaseUrl;
 use crate::settings::{ClockMode, LogFormat, Settings};
 
@@ -40,6 +41,8 @@ pub struct Config {
     pub db_pool: PgPoolConfig,
     /// Time in-flight requests get on shutdown.
     pub shutdown_timeout: Duration,
+    /// How requests are authenticated.
+    pub auth: AuthConfig,
 }
 
 /// A setting that cannot be used, named with its flag and environment variable.
@@ -54,14 +57,16 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn bad(setting: &str, env: &str, problem: impl fmt::Display) -> ConfigError {
+/// A refusal of `setting` (its flag is derived) read from `env`.
+pub(crate) fn bad(setting: &str, env: &str, problem: impl fmt::Display) -> ConfigError {
     let flag = setting.replace('_', "-");
     ConfigError(format!(
         "invalid setting {setting} (--{flag}, {env}): {problem}"
     ))
 }
 
-fn in_range<T: PartialOrd + fmt::Display + Copy>(
+/// `value`, or `default`, if it is in `range`; otherwise a refusal of `setting`.
+pub(crate) fn in_range<T: PartialOrd + fmt::Display + Copy>(
     setting: &str,
     env: &str,
     value: Option<T>,
@@ -93,6 +98,10 @@ impl Config {
         settings: Settings,
         read_catalog: impl Fn(&std::path::Path) -> std::io::Result<String>,
     ) -> Result<Config, ConfigError> {
+        let bind = settings
+            .bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let auth = crate::auth::auth_config(&settings, bind)?;
         let db_pool = db_pool(&settings)?;
         let database_url = DatabaseUrl::from(
             settings
@@ -196,9 +205,7 @@ impl Config {
             1..=30 * DAY_S,
         )?;
         Ok(Config {
-            bind: settings
-                .bind
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            bind,
             database_url,
             log_format: settings
                 .log_format
@@ -233,6 +240,7 @@ impl Config {
                 30,
                 0..=3_600,
             )?)),
+            auth,
         })
     }
 }
@@ -344,6 +352,22 @@ mod tests {
         .expect_err("mysql");
         assert!(err.to_string().contains("DATABASE_URL"), "{err}");
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_configuration_dump_shows_no_secret() {
+        let key = format!("fleet_{}_{}", "a".repeat(32), "B".repeat(43));
+        let config = config(Settings {
+            key_pepper: Some("pepper-pepper-pepper".parse().expect("text")),
+            bootstrap_admin_key: Some(key.parse().expect("text")),
+            database_url: Some("postgres://fleet:hunter2@db/fleet".into()),
+            ..Default::default()
+        })
+        .expect("valid");
+        let dump = format!("{config:?}");
+        for secret in ["pepper-pepper", &key[39..], "hunter2"] {
+            assert!(!dump.contains(secret), "{dump}");
+        }
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //! It stays thin: no business rule, no SQL and no HTTP handler lives here, and it holds no
 //! global state of its own (the `metrics` facade's recorder is process-wide by design).
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod database_url;
 pub mod engine_metrics;
+pub mod keys;
 pub mod metrics;
 pub mod probes;
+pub mod secret;
 pub mod settings;
 pub mod startup;
 pub mod store;

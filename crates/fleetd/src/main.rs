@@ -1,10 +1,12 @@
 //! The fleetd binary: `fleetd [OPTIONS]` serves; `fleetd migrate` applies the database
-//! migrations and exits.
+//! migrations and exits; `fleetd keys create` makes an API key in the database without
+//! one, and `fleetd keys generate` prints a key text for `FLEET_BOOTSTRAP_ADMIN_KEY`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use fleetd::keys::{self, KeyRole};
 use fleetd::{Application, Config, Settings, load_config, shutdown_signal, telemetry};
 
 /// A simulated cloud control plane.
@@ -26,6 +28,30 @@ enum Command {
     Serve,
     /// Apply the migrations the database of DATABASE_URL lacks, then exit.
     Migrate,
+    /// API keys, without the API: for the first admin key.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key in the database of DATABASE_URL (the project is created if absent) and
+    /// print its text on stdout, this once.
+    Create {
+        /// The key's project, by name.
+        #[arg(long, value_name = "NAME")]
+        project: String,
+        /// What the key may do.
+        #[arg(long, value_enum)]
+        role: KeyRole,
+        /// What the key is for.
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        description: String,
+    },
+    /// Print a new key text, stored nowhere, for FLEET_BOOTSTRAP_ADMIN_KEY.
+    Generate,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +78,17 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config, logger.clone()).await,
             Command::Migrate => migrate(&config, &logger).await,
+            Command::Keys {
+                command:
+                    KeysCommand::Create {
+                        project,
+                        role,
+                        description,
+                    },
+            } => create_key(&config, &project, role, &description).await,
+            Command::Keys {
+                command: KeysCommand::Generate,
+            } => generate_key(),
         }
     });
     if let Err(e) = &result {
@@ -77,5 +114,29 @@ async fn migrate(config: &Config, logger: &slog::Logger) -> anyhow::Result<()> {
     let opened = fleetd::store::open(config).await?;
     opened.status.ping().await?;
     slog::info!(logger, "migrations applied"; "store" => &opened.description);
+    Ok(())
+}
+
+/// Prints the new key's text alone on stdout (`KEY=$(fleetd keys create ...)` works), and
+/// what it is on stderr.
+async fn create_key(
+    config: &Config,
+    project: &str,
+    role: KeyRole,
+    description: &str,
+) -> anyhow::Result<()> {
+    let (project, created) = keys::create(config, project, role, description).await?;
+    println!("{}", created.text.expose());
+    eprintln!(
+        "fleetd: created the {} key {} of project '{project}'; its text (above) is shown \
+         this once",
+        created.key.role, created.key.id
+    );
+    Ok(())
+}
+
+/// Prints a new key text on stdout.
+fn generate_key() -> anyhow::Result<()> {
+    println!("{}", keys::generate()?.expose());
     Ok(())
 }

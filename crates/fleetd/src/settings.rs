@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::secret::Secret;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -37,6 +39,16 @@ pub enum ClockMode {
     System,
     /// A clock that moves only through `POST /admin/clock/advance`.
     Virtual,
+}
+
+/// How requests without an API key are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Every request needs a valid API key.
+    Keys,
+    /// A request without a key acts as the admin of the project `default`.
+    Open,
 }
 
 /// Every setting, optional. Field names are the TOML keys; flags are the same names in
@@ -119,6 +131,32 @@ pub struct Settings {
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
+    /// Whether a request needs an API key [default: open on a loopback address, keys on any
+    /// other].
+    #[arg(long, env = "FLEET_AUTH", value_enum)]
+    pub auth: Option<AuthMode>,
+    /// A secret mixed into every stored key hash; set it before the first key is made and
+    /// never change it (keys hashed under another pepper stop working) [default: none].
+    #[arg(
+        long,
+        env = "FLEET_KEY_PEPPER",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub key_pepper: Option<Secret>,
+    /// Milliseconds a verified key is trusted without asking the database again: how long a
+    /// key revoked on another replica keeps working here [default: 5000].
+    #[arg(long, env = "FLEET_AUTH_CACHE_TTL_MS", value_name = "MS")]
+    pub auth_cache_ttl_ms: Option<u64>,
+    /// A key text (`fleetd keys generate`) installed at start-up as an admin key of
+    /// `default` unless a key with its id exists [default: none].
+    #[arg(
+        long,
+        env = "FLEET_BOOTSTRAP_ADMIN_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub bootstrap_admin_key: Option<Secret>,
 }
 
 macro_rules! merge_fields {
@@ -157,6 +195,10 @@ impl Settings {
                 db_pool_check_connections,
                 db_lock_timeout_ms,
                 shutdown_timeout_s,
+                auth,
+                key_pepper,
+                auth_cache_ttl_ms,
+                bootstrap_admin_key,
             ]
         )
     }
@@ -201,5 +243,12 @@ mod tests {
         let wrong = Settings::from_toml("db_pool_check_connections = \"sometimes\"\n")
             .expect_err("not a boolean");
         assert!(wrong.contains("db_pool_check_connections"), "{wrong}");
+        let auth = Settings::from_toml("auth = \"keys\"\nkey_pepper = \"pssst\"\n").expect("valid");
+        assert_eq!(auth.auth, Some(AuthMode::Keys));
+        assert_eq!(auth.key_pepper.as_ref().map(Secret::expose), Some("pssst"));
+        assert!(
+            !format!("{auth:?}").contains("pssst"),
+            "Debug hides the pepper"
+        );
     }
 }

@@ -12,9 +12,9 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
-use fleet_domain::ports::{Clock, Store};
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
-use fleet_http::{AppState, VirtualClock};
+use fleet_domain::ports::{Clock, Store, TenancyStore};
+use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
+use fleet_http::{AppState, Authenticator, VirtualClock};
 use fleet_ops::Ops;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine_metrics::EngineMetrics;
+use crate::keys;
 use crate::metrics::Exporter;
 use crate::probes::Probe;
 use crate::settings::ClockMode;
@@ -41,8 +42,8 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free port), opens the store, syncs its address
-    /// pools with the catalog, builds the HTTP server, and only then starts the workers: a
-    /// start-up that fails leaves nothing running.
+    /// pools with the catalog, installs the bootstrap admin key, builds the HTTP server, and
+    /// only then starts the workers: a start-up that fails leaves nothing running.
     pub async fn build(
         config: Config,
         logger: Logger,
@@ -84,6 +85,23 @@ impl Application {
                 lifecycle,
             ))
         };
+        let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
+        let projects = move |tenancy: Arc<dyn TenancyStore>| {
+            Arc::new(ProjectService::new(
+                tenancy,
+                project_clock.clone(),
+                pepper.clone(),
+            ))
+        };
+        let background_projects = projects(opened.tenancy.clone());
+        if let Some(key) = &config.auth.bootstrap_admin_key {
+            keys::install_bootstrap(&background_projects, key, &logger).await?;
+        }
+        if config.auth.open_to_the_network(address) {
+            slog::warn!(logger, "open mode on an address other hosts can reach: a request \
+                without an API key acts as the admin of the project default";
+                "address" => address.to_string());
+        }
         let cpus = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         let worker_pools = opened.http_worker_pools(config.db_pool.max_size, cpus);
 
@@ -99,7 +117,13 @@ impl Application {
             }
             None => (None, Some(engine)),
         };
-        let state = AppState::new(servers(store.clone()), catalog_service, virtual_clock);
+        let state = AppState::new(
+            servers(store.clone()),
+            background_projects,
+            Authenticator::new(config.auth.mode, config.auth.cache_ttl),
+            catalog_service,
+            virtual_clock,
+        );
         let ops = web::Data::new(Ops {
             readiness: Arc::new(Probe {
                 store: opened.status.clone(),
@@ -113,16 +137,16 @@ impl Application {
             }),
             logger: logger.new(o!("component" => "http")),
         });
-        // Each worker builds use cases over a store of its own, on its own thread (see
-        // `OpenedStore::http_worker_store`); one restarted after a panic builds a new one.
+        // Each worker builds use cases over stores of its own, on its own thread (see
+        // `OpenedStore::http_worker_stores`); one restarted after a panic builds new ones.
         // Should that fail, it serves from the background store.
         let http_workers = worker_pools.len();
         let next_worker = Arc::new(AtomicUsize::new(0));
         let worker_logger = logger.new(o!("component" => "http"));
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
-            let state = match opened.http_worker_store(worker_pools[n]) {
-                Ok(store) => state.with_servers(servers(store)),
+            let state = match opened.http_worker_stores(worker_pools[n]) {
+                Ok(stores) => state.with_services(servers(stores.store), projects(stores.tenancy)),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
                         "error" => format!("{e:#}"));
@@ -155,6 +179,7 @@ impl Application {
             "address" => format!("http://{address}"),
             "store" => &description,
             "clock" => format!("{:?}", config.clock).to_lowercase(),
+            "auth" => config.auth.mode.as_str(),
             "swagger" => format!("http://{address}/swagger/"));
         Ok(Application {
             address,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use fleet_domain::ports::{Store, StoreStatus};
+use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
 use fleet_postgres::{PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 
@@ -21,6 +21,8 @@ pub struct OpenedStore {
     pub store: Arc<dyn Store>,
     /// The same store, as probes, metrics and the catalog read it.
     pub status: Arc<dyn StoreStatus>,
+    /// The same store's projects and API keys.
+    pub tenancy: Arc<dyn TenancyStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -46,19 +48,35 @@ impl OpenedStore {
         spread(pool_size, cpus)
     }
 
-    /// The store of one HTTP worker, built on that worker's thread. On Postgres it has a
-    /// pool of its own of at most `connections`, whose connections are opened and driven
-    /// on this thread, so a request's queries never leave it; the embedded store's one
-    /// connection is shared.
-    pub fn http_worker_store(&self, connections: usize) -> anyhow::Result<Arc<dyn Store>> {
+    /// The stores of one HTTP worker, built on that worker's thread. On Postgres they share
+    /// a pool of its own of at most `connections`, whose connections are opened and driven
+    /// on this thread, so a request's queries (checking its key included) never leave it;
+    /// the embedded store's one connection is shared.
+    pub fn http_worker_stores(&self, connections: usize) -> anyhow::Result<WorkerStores> {
         let Some(postgres) = &self.postgres else {
-            return Ok(self.store.clone());
+            return Ok(WorkerStores {
+                store: self.store.clone(),
+                tenancy: self.tenancy.clone(),
+            });
         };
-        let store = postgres
-            .thread_local_pool(connections)
-            .context("building an HTTP worker's connection pool")?;
-        Ok(Arc::new(store))
+        let store = Arc::new(
+            postgres
+                .thread_local_pool(connections)
+                .context("building an HTTP worker's connection pool")?,
+        );
+        Ok(WorkerStores {
+            store: store.clone(),
+            tenancy: store,
+        })
     }
+}
+
+/// What one HTTP worker's use cases run on.
+pub struct WorkerStores {
+    /// Servers, their history and the address pools.
+    pub store: Arc<dyn Store>,
+    /// Projects and API keys.
+    pub tenancy: Arc<dyn TenancyStore>,
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -92,6 +110,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         return Ok(OpenedStore {
             store: Arc::new(store.clone()),
             status: Arc::new(store.clone()),
+            tenancy: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -108,6 +127,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     let store = Arc::new(store);
     Ok(OpenedStore {
         status: store.clone(),
+        tenancy: store.clone(),
         store,
         description,
         postgres: None,

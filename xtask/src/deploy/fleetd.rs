@@ -147,6 +147,14 @@ impl Facts {
             };
             if let Some(value) = value {
                 report.check(
+                    !SECRETS.contains(&key.as_str()) || value.is_empty() || value.contains("${"),
+                    || {
+                        format!(
+                            "{origin}: {key} is a secret; take it from a Secret or `${{{key}}}`"
+                        )
+                    },
+                );
+                report.check(
                     allowed.is_empty() || value.contains("${") || allowed.contains(value),
                     || {
                         format!(
@@ -158,6 +166,26 @@ impl Facts {
             }
         }
     }
+}
+
+/// Settings that are secrets: a deploy file takes them from a Secret or from the
+/// environment of whoever deploys (`${VAR}`), never writes them.
+const SECRETS: &[&str] = &["FLEET_KEY_PEPPER", "FLEET_BOOTSTRAP_ADMIN_KEY"];
+
+/// A new key text from `fleetd keys generate`.
+pub fn generate_key(binary: &Path) -> Result<String> {
+    let output = fleetd_command(binary)
+        .args(["keys", "generate"])
+        .output()
+        .context("could not run fleetd keys generate")?;
+    let key = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if !output.status.success() || !key.starts_with("fleet_") {
+        bail!(
+            "`fleetd keys generate` printed no key: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(key)
 }
 
 /// A set of settings a deploy file gives fleetd.
@@ -181,7 +209,8 @@ pub fn settings(deploy: &DeployFiles) -> Vec<Settings> {
 
 /// Checks the variable names of every set of settings against fleetd's, then has fleetd
 /// validate each set (`fleetd migrate` on a scratch SQLite database: it loads and checks
-/// the whole configuration first).
+/// the whole configuration first). A value Compose takes from the environment of whoever
+/// deploys (`${VAR}`) is unknown here, and left out.
 pub fn check_settings(
     binary: &Path,
     deploy: &DeployFiles,
@@ -193,7 +222,7 @@ pub fn check_settings(
         facts.check_env(&set.origin, &set.env, report);
         let mut command = fleetd_command(binary);
         for (key, value) in &set.env {
-            if let Some(value) = value {
+            if let Some(value) = value.as_ref().filter(|v| !v.contains("${")) {
                 command.env(key, value);
             }
         }
@@ -319,5 +348,33 @@ Options:
         assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
         assert!(report.problems[0].contains("FLEET_BIDN"));
         assert!(report.problems[1].contains("xml"));
+    }
+
+    #[test]
+    fn a_secret_written_into_a_deploy_file_is_a_problem() {
+        let mut facts = Facts::parse(HELP);
+        facts.env.insert("FLEET_KEY_PEPPER".to_owned(), Vec::new());
+        let mut report = Report::default();
+        let env = BTreeMap::from([(
+            "FLEET_KEY_PEPPER".to_owned(),
+            Some("hunter2hunter2hunter2".to_owned()),
+        )]);
+        facts.check_env("test", &env, &mut report);
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(
+            report.problems[0].contains("secret"),
+            "{:?}",
+            report.problems
+        );
+        for fine in [
+            None,
+            Some(String::new()),
+            Some("${FLEET_KEY_PEPPER:-}".to_owned()),
+        ] {
+            let mut report = Report::default();
+            let env = BTreeMap::from([("FLEET_KEY_PEPPER".to_owned(), fine)]);
+            facts.check_env("test", &env, &mut report);
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+        }
     }
 }

@@ -23,12 +23,14 @@ impl Response {
     }
 }
 
-/// Sends `method path` with an optional JSON body and reads the whole response.
+/// Sends `method path` with an optional JSON body, as the API key `key` when one is given,
+/// and reads the whole response.
 pub fn request(
     address: SocketAddr,
     method: &str,
     path: &str,
     json: Option<&str>,
+    key: Option<&str>,
 ) -> Result<Response> {
     let timeout = Duration::from_secs(10);
     let mut stream = TcpStream::connect_timeout(&address, timeout)
@@ -41,9 +43,12 @@ pub fn request(
     } else {
         ""
     };
+    let authorization = key
+        .map(|key| format!("Authorization: Bearer {key}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {address}\r\n{content_type}{authorization}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = Vec::new();
@@ -63,7 +68,7 @@ pub fn request(
     })
 }
 
-/// `GET path`.
+/// `GET path`, without a key: what probes and scrapers send.
 pub fn get(address: SocketAddr, path: &str) -> Result<Response> {
-    request(address, "GET", path, None)
+    request(address, "GET", path, None, None)
 }

@@ -29,6 +29,10 @@ pub struct Event {
     /// The `X-Request-Id` of the API call that caused it; absent for the service's own work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The id of the API key that made the call; absent for a keyless call in open mode
+    /// and for the service's own work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
     /// A human-readable line.
     pub message: String,
 }
@@ -44,6 +48,7 @@ impl From<fleet_domain::Event> for Event {
             to_state: event.to_state.map(Into::into),
             actor: event.actor.into(),
             request_id: event.request_id,
+            key_id: event.key.map(|key| key.as_uuid()),
             message: event.message,
         }
     }

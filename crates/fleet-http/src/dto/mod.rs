@@ -8,6 +8,7 @@ mod enums;
 mod history;
 mod money;
 mod server;
+mod tenancy;
 
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
@@ -16,4 +17,8 @@ pub use history::{BillingReport, Event, EventList, UsageRecord};
 pub use money::Money;
 pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
+};
+pub use tenancy::{
+    ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectList,
+    RenameProjectRequest, Role,
 };

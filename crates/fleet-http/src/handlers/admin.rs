@@ -1,11 +1,14 @@
 //! `/admin/clock`: the virtual clock, registered only in virtual-clock mode.
 
 use chrono::TimeDelta;
+use fleet_domain::Role;
+use fleet_domain::tenancy::Forbidden;
 use paperclip::actix::{api_v2_operation, web};
 
+use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
-use crate::errors::AdvanceFailure;
+use crate::errors::{AdvanceFailure, ClockFailure};
 use crate::problem::Problem;
 use crate::request::ApiScope;
 use crate::state::{AppState, VirtualClock};
@@ -13,14 +16,21 @@ use crate::state::{AppState, VirtualClock};
 /// The longest single move of the virtual clock: a year.
 pub const MAX_ADVANCE_SECONDS: i64 = 365 * 24 * 3_600;
 
-fn virtual_clock(state: &AppState) -> Result<&VirtualClock, AdvanceFailure> {
-    state
-        .virtual_clock
-        .as_deref()
-        .ok_or_else(|| Problem::not_found("the service runs on the system clock").into())
+/// The virtual clock, for an admin. Only registered in virtual-clock mode, so its absence
+/// is a fault of the wiring, not of the request.
+fn virtual_clock<'a, F: From<Forbidden> + From<Problem>>(
+    state: &'a AppState,
+    caller: &ApiCaller,
+) -> Result<&'a VirtualClock, F> {
+    caller.require(Role::Admin)?;
+    state.virtual_clock.as_deref().ok_or_else(|| {
+        Problem::internal("the clock routes are mounted without a virtual clock").into()
+    })
 }
 
 /// Read the virtual clock
+///
+/// Admin only.
 #[api_v2_operation(
     operation_id = "readClock",
     tags(Admin),
@@ -28,8 +38,9 @@ fn virtual_clock(state: &AppState) -> Result<&VirtualClock, AdvanceFailure> {
 )]
 pub async fn read(
     state: web::Data<AppState>,
-) -> Result<web::Json<dto::ClockReading>, AdvanceFailure> {
-    let clock = virtual_clock(&state)?;
+    caller: ApiCaller,
+) -> Result<web::Json<dto::ClockReading>, ClockFailure> {
+    let clock = virtual_clock::<ClockFailure>(&state, &caller)?;
     Ok(web::Json(dto::ClockReading {
         now: fleet_domain::ports::Clock::now(clock.clock.as_ref()),
     }))
@@ -38,7 +49,7 @@ pub async fn read(
 /// Advance the virtual clock
 ///
 /// Moves the clock forward and, before answering, does all the work that fell due on the
-/// way, in time order: transitions, billing accruals and idle reaping.
+/// way, in time order: transitions, billing accruals and idle reaping. Admin only.
 #[api_v2_operation(
     operation_id = "advanceClock",
     tags(Admin),
@@ -47,10 +58,11 @@ pub async fn read(
 )]
 pub async fn advance(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     scope: ApiScope,
     body: JsonBody<dto::AdvanceRequest>,
 ) -> Result<web::Json<dto::AdvanceReport>, AdvanceFailure> {
-    let clock = virtual_clock(&state)?;
+    let clock = virtual_clock::<AdvanceFailure>(&state, &caller)?;
     let seconds = body.seconds;
     if !(0..=MAX_ADVANCE_SECONDS).contains(&seconds) {
         return Err(Problem::unprocessable(

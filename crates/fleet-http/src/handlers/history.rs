@@ -4,6 +4,7 @@ use fleet_domain::ServerId;
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
 
+use crate::auth::ApiCaller;
 use crate::dto;
 use crate::errors::HistoryFailure;
 use crate::query::Query;
@@ -19,11 +20,12 @@ use crate::state::AppState;
 )]
 pub async fn events(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     id: web::Path<Uuid>,
     query: Query<dto::HistoryQuery>,
 ) -> Result<web::Json<dto::EventList>, HistoryFailure> {
     let id = ServerId::from(id.into_inner());
-    let events = state.servers.events(id, query.limit).await?;
+    let events = state.servers.events(&caller, id, query.limit).await?;
     Ok(web::Json(dto::EventList {
         server_id: id.as_uuid(),
         items: events.into_iter().map(Into::into).collect(),
@@ -40,8 +42,12 @@ pub async fn events(
 )]
 pub async fn billing(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<dto::BillingReport>, HistoryFailure> {
-    let report = state.servers.usage(ServerId::from(id.into_inner())).await?;
+    let report = state
+        .servers
+        .usage(&caller, ServerId::from(id.into_inner()))
+        .await?;
     Ok(web::Json(report.into()))
 }

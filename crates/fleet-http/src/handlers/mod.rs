@@ -4,4 +4,6 @@
 pub mod admin;
 pub mod catalog;
 pub mod history;
+pub mod keys;
+pub mod projects;
 pub mod servers;

@@ -7,6 +7,7 @@ use fleet_domain::service::{ListRequest, ProvisionRequest};
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
 
+use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
@@ -29,10 +30,11 @@ use crate::state::AppState;
 )]
 pub async fn provision(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &scope, body.into_inner()).await
+    provision_server(&state, &caller, &scope, body.into_inner()).await
 }
 
 /// Provision a server (alias)
@@ -46,14 +48,16 @@ pub async fn provision(
 )]
 pub async fn provision_alias(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     scope: ApiScope,
     body: JsonBody<dto::ProvisionRequest>,
 ) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &scope, body.into_inner()).await
+    provision_server(&state, &caller, &scope, body.into_inner()).await
 }
 
 async fn provision_server(
     state: &AppState,
+    caller: &ApiCaller,
     scope: &ApiScope,
     body: dto::ProvisionRequest,
 ) -> Result<Created, ProvisionFailure> {
@@ -63,7 +67,10 @@ async fn provision_server(
         server_type: body.server_type,
         name: body.name,
     };
-    let result = state.servers.provision(request, &scope.context()).await;
+    let result = state
+        .servers
+        .provision(caller, request, &scope.context(caller))
+        .await;
     let outcome = if result.is_ok() { "ok" } else { "refused" };
     metrics::record_provision(outcome, started.elapsed());
     Ok(Created(result?.into()))
@@ -80,6 +87,7 @@ async fn provision_server(
 )]
 pub async fn list(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     query: Query<dto::ListQuery>,
 ) -> Result<web::Json<dto::ServerList>, ListFailure> {
     let query = query.into_inner();
@@ -101,7 +109,7 @@ pub async fn list(
         cursor: query.cursor,
         offset: query.offset,
     };
-    let page = state.servers.list(request).await?;
+    let page = state.servers.list(&caller, request).await?;
     Ok(web::Json(page.into()))
 }
 
@@ -115,9 +123,13 @@ pub async fn list(
 )]
 pub async fn get(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<dto::Server>, GetFailure> {
-    let view = state.servers.get(ServerId::from(id.into_inner())).await?;
+    let view = state
+        .servers
+        .get(&caller, ServerId::from(id.into_inner()))
+        .await?;
     Ok(web::Json(view.into()))
 }
 
@@ -134,18 +146,21 @@ pub async fn get(
 )]
 pub async fn act(
     state: web::Data<AppState>,
+    caller: ApiCaller,
     scope: ApiScope,
     id: web::Path<Uuid>,
     body: JsonBody<dto::ActionRequest>,
 ) -> Result<ActionTaken, ActFailure> {
     let action: fleet_domain::Action = body.action.into();
+    let id = ServerId::from(id.into_inner());
     let result = state
         .servers
-        .act(ServerId::from(id.into_inner()), action, &scope.context())
+        .act(&caller, id, action, &scope.context(&caller))
         .await;
     let outcome = match &result {
         Ok(outcome) if outcome.changed => "accepted",
         Ok(_) => "noop",
+        Err(fleet_domain::error::ActError::Forbidden(_)) => "forbidden",
         Err(fleet_domain::error::ActError::Conflict(_)) => "conflict",
         Err(fleet_domain::error::ActError::NotFound(_)) => "not_found",
         Err(fleet_domain::error::ActError::Contended { .. }) => "contended",

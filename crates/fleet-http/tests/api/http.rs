@@ -3,152 +3,15 @@
 //! and Swagger routes. A mock store with no expectation set panics when called, so
 //! every refused request here is also shown to change nothing.
 
-use std::sync::Arc;
-
-use actix_web::dev::ServiceResponse;
 use actix_web::http::{StatusCode, header};
-use actix_web::middleware::from_fn;
 use actix_web::test::{self, TestRequest};
-use actix_web::{App, web};
-use chrono::{DateTime, Utc};
+use fleet_domain::ServerState;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus};
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ServerService};
-use fleet_domain::{Catalog, LifecycleConfig, Money, Server, ServerId, ServerState};
-use fleet_http::{AppState, VirtualClock};
-use fleet_ops::{MetricsExporter, NotReady, Ops, Readiness};
+use fleet_domain::ports::MockStore;
+use fleet_ops::NotReady;
 use serde_json::{Value, json};
 
-fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_767_225_600, 0).expect("valid")
-}
-
-fn server(state: ServerState) -> Server {
-    Server {
-        id: ServerId::random(),
-        name: "web-1".to_owned(),
-        region: "us-east-1".to_owned(),
-        server_type: "t2.micro".to_owned(),
-        state,
-        ip: Some("10.0.0.1".parse().expect("ip")),
-        hourly_price: Money::from_micros(11_600),
-        generation: 3,
-        created_at: t0(),
-        updated_at: t0(),
-        started_at: None,
-        stopped_at: None,
-        terminated_at: None,
-        transition_due_at: None,
-        billed_until: None,
-        billed_seconds: 0,
-        billed_amount: Money::ZERO,
-    }
-}
-
-struct Probe(Result<(), NotReady>);
-
-#[async_trait::async_trait]
-impl Readiness for Probe {
-    async fn check(&self) -> Result<(), NotReady> {
-        self.0.clone()
-    }
-}
-
-struct Metrics;
-
-#[async_trait::async_trait]
-impl MetricsExporter for Metrics {
-    async fn render(&self) -> String {
-        "# TYPE fleet_up gauge\nfleet_up 1\n".to_owned()
-    }
-}
-
-fn state(store: MockStore, virtual_clock: bool) -> web::Data<AppState> {
-    let store = Arc::new(store);
-    let manual = Arc::new(ManualClock::new(t0()));
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(t0());
-    let config = LifecycleConfig::default();
-    let servers = ServerService::new(
-        store.clone(),
-        Arc::new(clock),
-        Arc::new(Catalog::default()),
-        config,
-    );
-    let virtual_clock = virtual_clock.then(|| {
-        VirtualClock::new(
-            manual.clone(),
-            Arc::new(Engine::new(store, manual, config, 100)),
-        )
-    });
-    let catalog = CatalogService::new(
-        Arc::new(Catalog::default()),
-        Arc::new(MockStoreStatus::new()),
-    );
-    web::Data::new(AppState::new(
-        Arc::new(servers),
-        Arc::new(catalog),
-        virtual_clock,
-    ))
-}
-
-async fn send(store: MockStore, request: TestRequest) -> ServiceResponse {
-    send_to(state(store, false), request).await
-}
-
-async fn send_to(state: web::Data<AppState>, request: TestRequest) -> ServiceResponse {
-    send_with(state, Ok(()), request).await
-}
-
-/// Sends `request` to the REST API and the operational routes, composed as fleetd does.
-async fn send_with(
-    state: web::Data<AppState>,
-    ready: Result<(), NotReady>,
-    request: TestRequest,
-) -> ServiceResponse {
-    let ops = web::Data::new(Ops {
-        readiness: Arc::new(Probe(ready)),
-        metrics: Arc::new(Metrics),
-        logger: slog::Logger::root(slog::Discard, slog::o!()),
-    });
-    let app = fleet_http::mount(App::new().app_data(ops).configure(fleet_ops::routes), state)
-        .wrap(from_fn(fleet_ops::observe));
-    let app = test::init_service(app).await;
-    test::call_service(&app, request.to_request())
-        .await
-        .map_into_boxed_body()
-}
-
-/// Asserts a problem response with this status and type slug; returns its body.
-async fn problem(response: ServiceResponse, status: u16, slug: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.as_bytes()),
-        Some(&b"application/problem+json"[..])
-    );
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("x-request-id")
-        .to_owned();
-    let body: Value = test::read_body_json(response).await;
-    assert_eq!(body["status"], status);
-    assert_eq!(body["type"], format!("urn:fleet:problem:{slug}"), "{body}");
-    assert_eq!(body["request_id"], request_id.as_str());
-    assert!(
-        body["title"].is_string() && body["detail"].is_string(),
-        "{body}"
-    );
-    body
-}
-
-fn post_json(uri: &str, body: Value) -> TestRequest {
-    TestRequest::post().uri(uri).set_json(body)
-}
+use crate::support::{post_json, problem, send, send_to, send_with, server, state, t0};
 
 #[actix_web::test]
 async fn malformed_ids_are_400_problems() {

@@ -3,5 +3,8 @@
 //!
 //! One test binary for the crate, so the tests link once, not once per file.
 
+mod admin;
+mod auth;
 mod http;
 mod spec;
+mod support;

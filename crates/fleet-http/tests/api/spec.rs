@@ -81,6 +81,13 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
             "{method} {path}"
         );
         for (status, response) in responses {
+            if status == "204" {
+                assert!(
+                    response.get("content").is_none(),
+                    "{method} {path}: 204 has no body"
+                );
+                continue;
+            }
             let content = response["content"].as_object().expect("content");
             assert_eq!(content.len(), 1, "{method} {path} {status}");
             let (media_type, media) = content.iter().next().expect("one media type");
@@ -164,9 +171,117 @@ fn enumerations_are_listed() {
 }
 
 #[test]
+fn every_operation_needs_a_bearer_key_and_documents_its_401() {
+    let Specs { v2, v3 } = spec::generate(true);
+    assert_eq!(
+        v3["components"]["securitySchemes"]["bearerAuth"],
+        serde_json::json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "fleet_<key id>_<secret>",
+            "description": v3["components"]["securitySchemes"]["bearerAuth"]["description"],
+        })
+    );
+    assert_eq!(v2["securityDefinitions"]["bearerAuth"]["type"], "apiKey");
+    assert_eq!(
+        v2["securityDefinitions"]["bearerAuth"]["name"],
+        "Authorization"
+    );
+    for (path, method, operation) in operations(&v3) {
+        assert_eq!(
+            operation["security"],
+            serde_json::json!([{ "bearerAuth": [] }]),
+            "{method} {path}"
+        );
+        let unauthorized = &operation["responses"]["401"];
+        assert_eq!(
+            unauthorized["content"]["application/problem+json"]["schema"]["$ref"],
+            "#/components/schemas/Problem",
+            "{method} {path}"
+        );
+        assert_eq!(
+            unauthorized["headers"]["WWW-Authenticate"]["schema"]["type"], "string",
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn only_operations_that_need_a_role_document_403() {
+    let v3 = spec::generate(true).v3;
+    for (path, method, operation) in operations(&v3) {
+        // Changing servers takes `member`; projects, keys and the clock take `admin`;
+        // reading servers and the catalog takes any role.
+        let changes_servers = method == "post" && path.starts_with("/server");
+        let admin_only = ["/projects", "/keys", "/admin"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix));
+        let needs_a_role = changes_servers || admin_only;
+        assert_eq!(
+            operation["responses"].get("403").is_some(),
+            needs_a_role,
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn the_admin_api_is_documented() {
+    let v3 = spec::generate(false).v3;
+    let ids: Vec<(&str, &str, &str)> = vec![
+        ("/projects", "post", "createProject"),
+        ("/projects", "get", "listProjects"),
+        ("/projects/{id}", "get", "getProject"),
+        ("/projects/{id}", "patch", "renameProject"),
+        ("/projects/{id}", "delete", "deleteProject"),
+        ("/projects/{id}/keys", "post", "createKey"),
+        ("/projects/{id}/keys", "get", "listKeys"),
+        ("/keys/{id}", "delete", "revokeKey"),
+    ];
+    for (path, method, id) in ids {
+        assert_eq!(
+            v3["paths"][path][method]["operationId"], id,
+            "{method} {path}"
+        );
+    }
+    let schemas = &v3["components"]["schemas"];
+    assert_eq!(
+        schemas["CreateKeyRequest"]["properties"]["role"]["enum"],
+        serde_json::json!(["viewer", "member", "admin"])
+    );
+    let created = &v3["paths"]["/projects/{id}/keys"]["post"]["responses"]["201"];
+    assert_eq!(
+        created["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CreatedKey"
+    );
+    assert!(created["headers"]["Cache-Control"].is_object());
+    assert!(
+        schemas["ApiKey"]["properties"].get("key").is_none(),
+        "a listed key has no secret"
+    );
+    assert_eq!(
+        schemas["CreateProjectRequest"]["properties"]["name"]["maxLength"],
+        63
+    );
+    assert_eq!(
+        schemas["CreateKeyRequest"]["properties"]["description"]["maxLength"],
+        200
+    );
+    assert!(v3["paths"]["/projects/{id}"]["delete"]["responses"]["204"].is_object());
+    assert!(v3["paths"]["/projects/{id}"]["delete"]["responses"]["409"].is_object());
+}
+
+#[test]
 fn request_bodies_refuse_unknown_fields_in_the_spec_too() {
     let Specs { v2, v3 } = spec::generate(true);
-    for name in ["ProvisionRequest", "ActionRequest", "AdvanceRequest"] {
+    for name in [
+        "ProvisionRequest",
+        "ActionRequest",
+        "AdvanceRequest",
+        "CreateProjectRequest",
+        "RenameProjectRequest",
+        "CreateKeyRequest",
+    ] {
         assert_eq!(
             v3["components"]["schemas"][name]["additionalProperties"],
             false

@@ -2,6 +2,7 @@
 //! real store, a client that checks every response it receives against the OpenAPI
 //! document the app serves, and a logger that keeps the lines for inspection.
 
+pub mod caller;
 pub mod pg;
 pub mod process;
 

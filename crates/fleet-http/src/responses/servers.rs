@@ -1,32 +1,20 @@
-//! Success responses whose status or headers depend on the outcome, documented in the spec.
+//! The servers' responses: a provisioned server, an action's outcome.
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{
     DataType, DefaultOperationRaw, DefaultSchemaRaw, Either, Header, Response,
 };
 use paperclip::v2::schema::Apiv2Schema;
-use serde::Serialize;
 
+use super::{json, schema_of};
 use crate::dto;
-use crate::problem::Problem;
-
-fn json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
-    match serde_json::to_string(body) {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("application/json")
-            .body(body),
-        Err(e) => Problem::internal(e).error_response(),
-    }
-}
 
 fn server_schema() -> DefaultSchemaRaw {
-    let mut schema = <dto::Server as Apiv2Schema>::schema_with_ref();
-    schema.retain_ref();
-    schema
+    schema_of::<dto::Server>()
 }
 
 /// 201 with the new server and its `Location`.

@@ -1,0 +1,119 @@
+//! The caller as handlers take it, and as the spec documents it: every operation that takes
+//! an [`ApiCaller`] declares the `bearerAuth` security requirement and its 401 response.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use fleet_domain::Caller;
+use fleet_ops::RequestScope;
+use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{
+    DataType, DefaultOperationRaw, DefaultSchemaRaw, Either, Header, Response, SecurityScheme,
+};
+use paperclip::v2::schema::Apiv2Schema;
+
+use super::credentials;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The name of the security scheme in the spec.
+pub const SECURITY_SCHEME: &str = "bearerAuth";
+
+/// Who is making the request: authenticated before the handler runs, or refused with 401.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiCaller(pub Caller);
+
+impl std::ops::Deref for ApiCaller {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl FromRequest for ApiCaller {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let credentials = credentials::presented(req.headers());
+        let logger = RequestScope::of(req).logger().clone();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let Some(state) = state else {
+                return Err(Problem::internal("the REST state is not registered").into());
+            };
+            state
+                .auth
+                .caller(&state.projects, credentials, &logger)
+                .await
+                .map(ApiCaller)
+                .map_err(Into::into)
+        })
+    }
+}
+
+impl Apiv2Schema for ApiCaller {}
+
+impl OperationModifier for ApiCaller {
+    /// Nothing: the key is a security requirement, not a parameter.
+    fn update_parameter(_: &mut DefaultOperationRaw) {}
+
+    /// The requirement, and the 401 that comes with it: both belong to every operation
+    /// that authenticates, and to no other.
+    fn update_security(op: &mut DefaultOperationRaw) {
+        op.security
+            .push(BTreeMap::from([(SECURITY_SCHEME.to_owned(), Vec::new())]));
+        let challenge = Header {
+            description: Some(
+                "`Bearer`, with `error=\"invalid_token\"` when a key was presented.".to_owned(),
+            ),
+            data_type: Some(DataType::String),
+            ..Default::default()
+        };
+        op.responses.insert(
+            "401".to_owned(),
+            Either::Right(Response {
+                description: Some(
+                    "No valid API key: none was sent (where one is needed), or the key sent \
+                     is not one, is unknown or was revoked."
+                        .to_owned(),
+                ),
+                schema: Some(DefaultSchemaRaw {
+                    name: Some("Problem".to_owned()),
+                    reference: Some("#/definitions/Problem".to_owned()),
+                    ..Default::default()
+                }),
+                headers: BTreeMap::from([("WWW-Authenticate".to_owned(), challenge)]),
+            }),
+        );
+    }
+
+    /// Swagger 2 has no bearer scheme: an API key in the `Authorization` header is its
+    /// nearest, and the OpenAPI 3 document says `http`/`bearer` ([`crate::spec`]).
+    fn update_security_definitions(map: &mut BTreeMap<String, SecurityScheme>) {
+        map.insert(
+            SECURITY_SCHEME.to_owned(),
+            SecurityScheme {
+                type_: "apiKey".to_owned(),
+                name: Some("Authorization".to_owned()),
+                in_: Some("header".to_owned()),
+                description: Some(SCHEME_DESCRIPTION.to_owned()),
+                ..Default::default()
+            },
+        );
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <Problem as OperationModifier>::update_definitions(map);
+    }
+}
+
+/// What the security scheme says, in both documents.
+pub const SCHEME_DESCRIPTION: &str = "An API key, sent as `Authorization: Bearer fleet_<key id>_<secret>`. An admin creates \
+     keys (`POST /projects/{id}/keys`, or `fleetd keys create` on the server). A fleetd in \
+     open mode (the default on a loopback address) also serves a request without a key, as \
+     the admin of the project `default`; a key that is sent is checked in either mode.";
