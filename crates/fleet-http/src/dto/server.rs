@@ -68,6 +68,8 @@ impl Billing {
 pub struct Server {
     /// Its identity.
     pub id: Uuid,
+    /// The project it belongs to.
+    pub project_id: Uuid,
     /// Its name; not unique.
     pub name: String,
     /// The region it lives in.
@@ -105,6 +107,7 @@ impl From<ServerView> for Server {
         let server = view.server;
         Self {
             id: server.id.as_uuid(),
+            project_id: server.project.as_uuid(),
             name: server.name,
             region: server.region,
             server_type: server.server_type,

@@ -81,6 +81,8 @@ async fn projects_see_only_their_own(database_url: String) {
     both.sort();
     assert_eq!(admin.listed().await, both, "an admin lists every project's");
 
+    let shown = ka.get(&format!("/servers/{sa}")).await;
+    assert_eq!(shown.body["project_id"], a.as_str(), "{}", shown.text);
     for path in ["", "/logs", "/billing"] {
         let own = ka.get(&format!("/servers/{sa}{path}")).await;
         assert_eq!(own.status, 200, "{path}: {}", own.text);
