@@ -1,5 +1,5 @@
-//! The fleetd process under test: started on a free port, waited for until ready, watched
-//! through `/proc`, stopped with SIGTERM.
+//! The fleetd process under test: started on a free port in open or keys mode, waited for
+//! until ready, watched through `/proc`, stopped with SIGTERM.
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
@@ -16,6 +16,20 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long it may take to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How the fleetd under test authenticates. The mode is always given, so a `FLEET_AUTH` in
+/// the bench's environment cannot change what a phase measures.
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    /// Open mode: a request without a key acts as the admin of `default`.
+    Open,
+    /// Keys mode, with `admin_key` installed at start-up as `FLEET_BOOTSTRAP_ADMIN_KEY`
+    /// (the way Compose and Kubernetes get their first key).
+    Keys {
+        /// A key text from `fleetd keys generate`.
+        admin_key: &'a str,
+    },
+}
+
 /// A running fleetd.
 pub struct Fleetd {
     child: Child,
@@ -25,17 +39,30 @@ pub struct Fleetd {
 
 impl Fleetd {
     /// Starts `binary` against `database_url` under the virtual clock (so no worker runs
-    /// between phases unless the bench moves the clock), logging to `log`, and waits until
-    /// `/readyz` answers 200.
-    pub async fn start(binary: &Path, database_url: &str, log: PathBuf) -> Result<Fleetd> {
+    /// between phases unless the bench moves the clock) with `auth`, logging to `log`, and
+    /// waits until `/readyz` answers 200.
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        auth: Auth<'_>,
+        log: PathBuf,
+    ) -> Result<Fleetd> {
         let addr = free_local_addr()?;
         let output = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command
             .arg("--bind")
             .arg(addr.to_string())
             .arg("--database-url")
             .arg(database_url)
-            .args(["--clock", "virtual"])
+            .args(["--clock", "virtual"]);
+        match auth {
+            Auth::Open => command.args(["--auth", "open"]),
+            Auth::Keys { admin_key } => command
+                .args(["--auth", "keys"])
+                .env("FLEET_BOOTSTRAP_ADMIN_KEY", admin_key),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(output.try_clone()?)
             .stderr(output)
@@ -127,6 +154,27 @@ impl Drop for Fleetd {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A new key text from `binary keys generate`, stored nowhere until a fleetd installs it.
+pub fn generate_key(binary: &Path) -> Result<String> {
+    let output = Command::new(binary)
+        .args(["keys", "generate"])
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} keys generate", binary.display()))?;
+    if !output.status.success() {
+        bail!(
+            "{} keys generate exited with {}: {}",
+            binary.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)
+        .context("fleetd keys generate printed a key that is not text")?
+        .trim()
+        .to_owned())
 }
 
 /// The kernel's clock ticks per second, for [`Fleetd::cpu_time`].

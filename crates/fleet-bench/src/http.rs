@@ -1,5 +1,6 @@
 //! One keep-alive HTTP/1.1 connection to fleetd, used by one load worker at a time, so `N`
-//! workers hold exactly `N` connections.
+//! workers hold exactly `N` connections. A connection may carry an API key, sent on every
+//! request it makes, as a client of a fleetd in keys mode does.
 
 use std::net::SocketAddr;
 
@@ -7,7 +8,7 @@ use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -16,6 +17,7 @@ use tokio::net::TcpStream;
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
     host: String,
+    authorization: Option<HeaderValue>,
 }
 
 /// A response: its status and whole body.
@@ -60,7 +62,18 @@ impl Conn {
         Ok(Conn {
             sender,
             host: addr.to_string(),
+            authorization: None,
         })
+    }
+
+    /// This connection, sending `Authorization: Bearer <key>` on every request from now on.
+    pub fn with_key(mut self, key: &str) -> Result<Conn> {
+        let mut value = HeaderValue::try_from(format!("Bearer {key}"))
+            .context("an API key that cannot be a header value")?;
+        // Kept out of hyper's debug output, as a secret should be.
+        value.set_sensitive(true);
+        self.authorization = Some(value);
+        Ok(self)
     }
 
     /// `GET path`.
@@ -87,6 +100,9 @@ impl Conn {
             .header(HOST, &self.host);
         if json.is_some() {
             request = request.header(CONTENT_TYPE, "application/json");
+        }
+        if let Some(authorization) = &self.authorization {
+            request = request.header(AUTHORIZATION, authorization.clone());
         }
         let body = Full::new(json.map(Bytes::from).unwrap_or_default());
         let request = request.body(body).map_err(|e| failed(&e))?;

@@ -9,6 +9,7 @@ mod baseline;
 mod database;
 mod fleetd;
 mod http;
+mod keys_mode;
 mod load;
 mod phases;
 mod report;
@@ -60,6 +61,7 @@ impl Args {
                 actions: 100,
                 mixed: 500,
                 healthz: 1_000,
+                keyed_servers: 100,
             }
         } else {
             Sizes {
@@ -69,6 +71,7 @@ impl Args {
                 actions: 5_000,
                 mixed: 20_000,
                 healthz: 40_000,
+                keyed_servers: 1_000,
             }
         }
     }
@@ -136,8 +139,11 @@ async fn measure(
         database_url: &url,
         direct_url: Some(&url),
     };
-    let log = scratch.join("fleetd-postgres.log");
-    runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, log).await?);
+    let logs = (
+        scratch.join("fleetd-postgres.log"),
+        scratch.join("fleetd-postgres-keys.log"),
+    );
+    runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, logs).await?);
     if args.sqlite {
         let file = scratch.join("bench.db");
         let sqlite_url = format!("sqlite://{}", file.display());
@@ -146,8 +152,11 @@ async fn measure(
             database_url: &sqlite_url,
             direct_url: None,
         };
-        let log = scratch.join("fleetd-sqlite.log");
-        runs.push(suite::run(&args.fleetd, &sqlite, args.sizes(), concurrency, log).await?);
+        let logs = (
+            scratch.join("fleetd-sqlite.log"),
+            scratch.join("fleetd-sqlite-keys.log"),
+        );
+        runs.push(suite::run(&args.fleetd, &sqlite, args.sizes(), concurrency, logs).await?);
     }
     let log = scratch.join("fleetd-scale.log");
     let scale = scale::run(&args.fleetd, &scale_db.url()?, &args.scale_size(), log).await?;
@@ -163,7 +172,7 @@ async fn measure(
     markdown.push_str(&report::scale(&scale));
     let errors = runs
         .iter()
-        .flat_map(|run| run.phases.iter().chain([&run.http_limit]))
+        .flat_map(FleetRun::measured)
         .map(|m| m.result.errors)
         .chain(runs.iter().flat_map(|run| {
             [&run.db_provision, &run.db_get]

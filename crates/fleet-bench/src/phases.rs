@@ -37,12 +37,20 @@ pub struct HttpWorker {
 }
 
 impl HttpWorker {
-    /// Opens `count` workers on fleetd at `addr`.
-    pub async fn open(addr: SocketAddr, count: usize) -> Result<Vec<HttpWorker>> {
+    /// Opens `count` workers on fleetd at `addr`, each sending `key` if there is one.
+    pub async fn open(
+        addr: SocketAddr,
+        count: usize,
+        key: Option<&str>,
+    ) -> Result<Vec<HttpWorker>> {
         let mut workers = Vec::with_capacity(count);
         for i in 0..count {
+            let conn = Conn::connect(addr).await?;
             workers.push(HttpWorker {
-                conn: Conn::connect(addr).await?,
+                conn: match key {
+                    Some(key) => conn.with_key(key)?,
+                    None => conn,
+                },
                 filter: i % LIST_FILTERS.len(),
                 cursor: None,
                 pages: 0,

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::keys_mode;
 use crate::load::PhaseResult;
 use crate::scale::ScaleReport;
 use crate::suite::{DbLimit, FleetRun};
@@ -14,6 +15,9 @@ pub const MAX_STATEMENTS_PER_BATCH: f64 = 10.0;
 pub const LIST_P99_TARGET_MS: f64 = 20.0;
 /// fleetd's peak RSS target, in MiB.
 pub const RSS_TARGET_MIB: f64 = 100.0;
+/// The least GET-by-id rate with a `member` key in keys mode, as a share of the same reads in
+/// open mode (issue 13).
+pub const KEYED_GET_TARGET: f64 = 0.9;
 
 const HEADER: &str = "| phase | requests | req/s | p50 ms | p99 ms | max ms | errors | \
     fleetd CPU µs/req | ÷ DB limit | ÷ HTTP limit |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
@@ -47,6 +51,15 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
             [&db_ratio, &http_ratio],
         );
     }
+    for phase in [&run.keys_mode.keyed, &run.keys_mode.open] {
+        let http_ratio = format!("{:.2}", phase.result.rps() / http);
+        row(
+            &mut out,
+            &phase.result,
+            phase.fleetd_cpu,
+            ["—", &http_ratio],
+        );
+    }
     row(
         &mut out,
         &run.http_limit.result,
@@ -64,7 +77,18 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
     for (what, took) in &run.clock_moves {
         let _ = writeln!(out, "- {what}: {:.2} s", took.as_secs_f64());
     }
-    for phase in run.phases.iter().chain([&run.http_limit]) {
+    let keys = &run.keys_mode;
+    let _ = writeln!(
+        out,
+        "- keys mode ÷ open mode, GET by id of the same {} servers: **{:.2}** ({}); the \
+         keyed fleetd ran beside this one on the same store. Revocation delay (how long a \
+         verified key is trusted without asking the store): {}.",
+        keys.servers,
+        keys.ratio(),
+        spread(&keys.keyed.round_ratios),
+        keys_mode::cache_ttl(),
+    );
+    for phase in run.measured() {
         if let Some(error) = &phase.result.first_error {
             let _ = writeln!(out, "- first error of {}: `{error}`", phase.result.name);
         }
@@ -184,12 +208,17 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
                 );
             }
         }
-        let errors: u64 = run
-            .phases
-            .iter()
-            .chain([&run.http_limit])
-            .map(|p| p.result.errors)
-            .sum();
+        let keys = &run.keys_mode;
+        check(
+            &format!(
+                "GET by id with a member key (keys mode) ≥ {KEYED_GET_TARGET} × without a key \
+                 (open mode) ({})",
+                run.store
+            ),
+            format!("{:.2} ({})", keys.ratio(), spread(&keys.keyed.round_ratios)),
+            keys.ratio() >= KEYED_GET_TARGET,
+        );
+        let errors: u64 = run.measured().map(|p| p.result.errors).sum();
         check(
             &format!("no errors at {concurrency} connections ({})", run.store),
             format!("{errors} errors"),

@@ -1,6 +1,6 @@
 //! One fleet run: fleetd started on a store, driven through every phase at one concurrency,
 //! with the HTTP limit of the same server and (on Postgres) the database limits measured
-//! on the same database beside it.
+//! on the same database beside it, and a fleetd in keys mode beside it on the same store.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -13,15 +13,23 @@ use uuid::Uuid;
 
 use crate::baseline::{self, DbWorker};
 use crate::database;
-use crate::fleetd::{self, Fleetd};
+use crate::fleetd::{self, Auth, Fleetd};
 use crate::http::Conn;
+use crate::keys_mode::{self, KeysMode};
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
 
-/// A phase compared with a database limit runs in this many rounds, alternating with the
-/// limit's rounds, so a burst of other load on the machine falls on both alike; the spread of
-/// the rounds' ratios is reported beside the phase's.
-const ROUNDS: u64 = 8;
+/// A phase compared with another (a database limit, or the same reads in open mode) runs in
+/// this many rounds, alternating with the other's rounds, so a burst of other load on the
+/// machine falls on both alike; the spread of the rounds' ratios is reported beside the
+/// phase's.
+pub const ROUNDS: u64 = 8;
+
+/// The request numbers of `round`: its share of `0..total`, as the first number and a count.
+pub fn share(total: u64, round: u64) -> (u64, u64) {
+    let base = total * round / ROUNDS;
+    (base, total * (round + 1) / ROUNDS - base)
+}
 
 /// Requests per phase.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +46,8 @@ pub struct Sizes {
     pub mixed: u64,
     /// Requests to the trivial route.
     pub healthz: u64,
+    /// Servers the `member` key provisions in keys mode, for its reads.
+    pub keyed_servers: u64,
 }
 
 /// Which database limit a fleet phase is compared with.
@@ -57,12 +67,13 @@ pub struct Measured {
     pub fleetd_cpu: Option<Duration>,
     /// The database limit it is compared with, if any.
     pub db_limit: Option<DbLimit>,
-    /// fleet's rate ÷ the limit's, for each round of a phase compared with a database limit.
+    /// fleet's rate ÷ the other's, for each round of a phase compared with another.
     pub round_ratios: Vec<f64>,
 }
 
 impl Measured {
-    fn then(self, next: Measured) -> Measured {
+    /// Two parts of one phase, run one after the other, as one.
+    pub fn then(self, next: Measured) -> Measured {
         Measured {
             result: PhaseResult::merge(&self.result.name.clone(), self.result, next.result),
             fleetd_cpu: self.fleetd_cpu.zip(next.fleetd_cpu).map(|(a, b)| a + b),
@@ -80,6 +91,8 @@ pub struct FleetRun {
     pub http_limit: Measured,
     /// The fleet phases, in order.
     pub phases: Vec<Measured>,
+    /// GET by id with a `member` key in keys mode, and the same reads in open mode.
+    pub keys_mode: KeysMode,
     /// The direct provisioning statement (Postgres only).
     pub db_provision: Option<PhaseResult>,
     /// The direct select by id (Postgres only).
@@ -88,6 +101,17 @@ pub struct FleetRun {
     pub clock_moves: Vec<(String, Duration)>,
     /// fleetd's peak resident set size over the whole run, in KiB.
     pub peak_rss_kib: u64,
+}
+
+impl FleetRun {
+    /// Every phase run against a fleetd: the HTTP limit, the phases and the keys-mode pair.
+    pub fn measured(&self) -> impl Iterator<Item = &Measured> {
+        self.phases.iter().chain([
+            &self.keys_mode.keyed,
+            &self.keys_mode.open,
+            &self.http_limit,
+        ])
+    }
 }
 
 /// Where a run goes.
@@ -101,7 +125,7 @@ pub struct Target<'a> {
 }
 
 /// fleetd under load, with the direct connections beside it.
-struct Bench {
+pub struct Bench {
     fleetd: Fleetd,
     concurrency: usize,
     ticks: Option<u64>,
@@ -110,21 +134,36 @@ struct Bench {
 }
 
 impl Bench {
-    /// Runs `total` requests of `op` on fresh connections (fleetd closes keep-alive
-    /// connections left idle while the bench did other work), with fleetd's CPU time.
-    async fn phase(
+    /// Runs `total` requests of `op` on fresh connections to the run's fleetd (it closes
+    /// keep-alive connections left idle while the bench did other work), with its CPU time.
+    pub async fn phase(
         &self,
         name: &str,
         total: u64,
         db_limit: Option<DbLimit>,
         op: impl AsyncFn(&mut HttpWorker, u64) -> Result<(), String>,
     ) -> Result<Measured> {
+        self.phase_on(&self.fleetd, None, name, total, db_limit, op)
+            .await
+    }
+
+    /// [`Bench::phase`] on `fleetd`, every request sending `key` if there is one.
+    pub async fn phase_on(
+        &self,
+        fleetd: &Fleetd,
+        key: Option<&str>,
+        name: &str,
+        total: u64,
+        db_limit: Option<DbLimit>,
+        op: impl AsyncFn(&mut HttpWorker, u64) -> Result<(), String>,
+    ) -> Result<Measured> {
         eprintln!("fleet-bench: [{}] {name}", self.store);
-        let mut workers = HttpWorker::open(self.fleetd.addr(), self.concurrency).await?;
-        let before = self.cpu();
+        let mut workers = HttpWorker::open(fleetd.addr(), self.concurrency, key).await?;
+        let cpu = || self.ticks.and_then(|t| fleetd.cpu_time(t));
+        let before = cpu();
         let result = load::run(name, &mut workers, total, op).await;
         Ok(Measured {
-            fleetd_cpu: self.cpu().zip(before).map(|(a, b)| a.saturating_sub(b)),
+            fleetd_cpu: cpu().zip(before).map(|(a, b)| a.saturating_sub(b)),
             result,
             db_limit,
             round_ratios: Vec::new(),
@@ -143,8 +182,7 @@ impl Bench {
         let mut fleet_done: Option<Measured> = None;
         let mut direct_done: Option<PhaseResult> = None;
         for round in 0..ROUNDS {
-            let base = total * round / ROUNDS;
-            let count = total * (round + 1) / ROUNDS - base;
+            let (base, count) = share(total, round);
             let mut measured = self
                 .phase(name, count, Some(db_limit), async |w, n| {
                     fleet(w, base + n).await
@@ -173,8 +211,9 @@ impl Bench {
         Ok((fleet_done, direct_done))
     }
 
-    fn cpu(&self) -> Option<Duration> {
-        self.ticks.and_then(|t| self.fleetd.cpu_time(t))
+    /// The connections each phase holds.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Moves fleetd's virtual clock, timing the work it does on the way.
@@ -190,16 +229,17 @@ impl Bench {
     }
 }
 
-/// Runs fleetd at `binary` on `target` through every phase with `concurrency` connections.
+/// Runs fleetd at `binary` on `target` through every phase with `concurrency` connections;
+/// `logs` are where the open-mode fleetd and the keys-mode one write.
 pub async fn run(
     binary: &Path,
     target: &Target<'_>,
     sizes: Sizes,
     concurrency: usize,
-    log: PathBuf,
+    (log, keyed_log): (PathBuf, PathBuf),
 ) -> Result<FleetRun> {
     let catalog = Catalog::default();
-    let fleetd = Fleetd::start(binary, target.database_url, log).await?;
+    let fleetd = Fleetd::start(binary, target.database_url, Auth::Open, log).await?;
     let direct = match target.direct_url {
         Some(url) => Some(DbWorker::open(url, concurrency).await?),
         None => None,
@@ -300,12 +340,16 @@ pub async fn run(
         )
         .await?;
 
+    // Last, so the servers the member adds change no earlier phase.
+    let keys_mode = keys_mode::run(&bench, binary, target.database_url, &sizes, keyed_log).await?;
+
     let peak_rss_kib = bench.fleetd.peak_rss_kib()?;
     bench.fleetd.stop()?;
     Ok(FleetRun {
         store: target.store,
         http_limit,
         phases: vec![provisioned, got, listed, stopped.then(started), mixed],
+        keys_mode,
         db_provision,
         db_get,
         clock_moves,

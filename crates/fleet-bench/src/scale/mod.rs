@@ -19,7 +19,7 @@ use fleet_postgres::{PgPoolConfig, PgStore};
 
 pub use statements::Statements;
 
-use crate::fleetd::Fleetd;
+use crate::fleetd::{Auth, Fleetd};
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
 
@@ -124,8 +124,8 @@ async fn list_latency(
     size: &ScaleSize,
     log: PathBuf,
 ) -> Result<(Vec<PhaseResult>, PhaseResult)> {
-    let fleetd = Fleetd::start(binary, url, log).await?;
-    let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1)).await?;
+    let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
+    let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1), None).await?;
     let mut lists = Vec::with_capacity(LIST_FILTERS.len());
     for filter in LIST_FILTERS {
         let name = if filter.is_empty() {
