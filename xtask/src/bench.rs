@@ -37,10 +37,22 @@ measures the limits a phase is divided by:
 - **DB limit of reads**: the same primary-key select of a whole server row, issued directly.
 - **HTTP limit**: `GET /healthz` on the same fleetd.
 
-`ratio = fleet req/s ÷ limit req/s`. A phase compared with a DB limit alternates with it in
-eight rounds, so a burst of other load falls on both alike; after provisioning the bench runs
-`ANALYZE`, as autovacuum would within a minute. Beside each ratio are the lowest and highest
-of its rounds' ratios: how much the machine moved during the phase. fleetd runs with its defaults plus whatever
+Keys mode (issue 13): last in each run, the bench starts a second fleetd on the same store
+with `--auth keys` and an admin key from `fleetd keys generate` as
+`FLEET_BOOTSTRAP_ADMIN_KEY`; that admin creates a project and a `member` key through the
+admin API (`POST /projects`, `POST /projects/{id}/keys`), and the member provisions servers.
+`GET /servers/{id}` of those servers with `Authorization: Bearer <member key>` on the keyed
+fleetd is then compared with the same reads without a key on the open-mode fleetd (an admin
+in open mode sees every project), in alternating rounds as below. A verified key is cached
+per process for `FLEET_AUTH_CACHE_TTL_MS` (5 s by default), so a read with a key costs no
+store round trip while that runs; it is also the revocation delay: a key revoked through
+another replica keeps working on this one until its cache entry is that old.
+
+`ratio = fleet req/s ÷ limit req/s`. A phase compared with a DB limit (or keys mode with
+open mode) alternates with it in eight rounds, so a burst of other load falls on both alike;
+after provisioning the bench runs `ANALYZE`, as autovacuum would within a minute. Beside
+each ratio are the lowest and highest of its rounds' ratios: how much the machine moved
+during the phase. fleetd runs with its defaults (the mode given explicitly) plus whatever
 `FLEET_*` variables the bench's environment holds. fleetd's CPU time per request comes from
 `/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
 a second fresh database, measures list latency through fleetd, and runs one pass of each
