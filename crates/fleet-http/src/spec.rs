@@ -3,6 +3,7 @@
 //! security scheme Swagger 2 cannot express.
 
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
+use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::service::MAX_EVENTS;
 use paperclip::actix::OpenApiExt;
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
@@ -52,6 +53,8 @@ pub fn generate(with_admin: bool) -> Specs {
     close_request_bodies(v3.pointer_mut("/components/schemas"));
     bound_text_fields(v2.get_mut("definitions"));
     bound_text_fields(v3.pointer_mut("/components/schemas"));
+    bound_rate_limits(v2.get_mut("definitions"), "x-nullable");
+    bound_rate_limits(v3.pointer_mut("/components/schemas"), "nullable");
     bound_paging_parameters(&mut v2, |parameter| Some(parameter));
     bound_paging_parameters(&mut v3, |parameter| parameter.get_mut("schema"));
     Specs { v2, v3 }
@@ -126,7 +129,7 @@ const CLOSED_BODIES: &[&str] = &[
     "ActionRequest",
     "AdvanceRequest",
     "CreateProjectRequest",
-    "RenameProjectRequest",
+    "UpdateProjectRequest",
     "CreateKeyRequest",
 ];
 
@@ -151,7 +154,7 @@ fn bound_text_fields(schemas: Option<&mut Value>) {
     let description = json!({ "maxLength": 200 });
     for (schema, field, bounds) in [
         ("CreateProjectRequest", "name", &name),
-        ("RenameProjectRequest", "name", &name),
+        ("UpdateProjectRequest", "name", &name),
         ("CreateKeyRequest", "description", &description),
     ] {
         let property = schemas
@@ -160,6 +163,27 @@ fn bound_text_fields(schemas: Option<&mut Value>) {
             .and_then(Value::as_object_mut);
         if let (Some(property), Some(bounds)) = (property, bounds.as_object()) {
             property.extend(bounds.clone());
+        }
+    }
+}
+
+/// The domain's bounds of a project's rate limit, and the `null` that clears it in an
+/// update (`nullable` is OpenAPI 3's word, `x-nullable` the Swagger 2 extension's).
+fn bound_rate_limits(schemas: Option<&mut Value>, nullable: &str) {
+    let Some(schemas) = schemas.and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (schema, clearable) in [("Project", false), ("UpdateProjectRequest", true)] {
+        let property = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut("/properties/rate_limit_per_minute"))
+            .and_then(Value::as_object_mut);
+        if let Some(property) = property {
+            property.insert("minimum".to_owned(), json!(1));
+            property.insert("maximum".to_owned(), json!(MAX_RATE_LIMIT_PER_MINUTE));
+            if clearable {
+                property.insert(nullable.to_owned(), Value::Bool(true));
+            }
         }
     }
 }

@@ -92,14 +92,14 @@ impl Authenticator {
         };
         let digest = Digest::of(&token);
         let caller = match self.cache.get(&digest, Instant::now()) {
-            Some(caller) => caller,
+            Some(who) => who.caller,
             None => {
-                let caller = projects
+                let who = projects
                     .authenticate(&token)
                     .await
                     .map_err(|e| refusal(e, logger))?;
-                self.cache.insert(digest, caller, Instant::now());
-                caller
+                self.cache.insert(digest, who, Instant::now());
+                who.caller
             }
         };
         self.record_use(projects, &caller, logger);

@@ -118,7 +118,17 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
 fn optional_fields_are_not_required_and_nothing_is_nullable() {
     let v3 = spec::generate(true).v3;
     let text = v3.to_string();
-    assert!(!text.contains("\"nullable\":true"), "no field is ever null");
+    assert_eq!(
+        text.matches("\"nullable\":true").count(),
+        1,
+        "no field the service sends is ever null"
+    );
+    assert_eq!(
+        v3["components"]["schemas"]["UpdateProjectRequest"]["properties"]["rate_limit_per_minute"]
+            ["nullable"],
+        true,
+        "a client clears a rate limit with null"
+    );
     let server = &v3["components"]["schemas"]["Server"];
     let required: Vec<&str> = server["required"]
         .as_array()
@@ -232,7 +242,7 @@ fn the_admin_api_is_documented() {
         ("/projects", "post", "createProject"),
         ("/projects", "get", "listProjects"),
         ("/projects/{id}", "get", "getProject"),
-        ("/projects/{id}", "patch", "renameProject"),
+        ("/projects/{id}", "patch", "updateProject"),
         ("/projects/{id}", "delete", "deleteProject"),
         ("/projects/{id}/keys", "post", "createKey"),
         ("/projects/{id}/keys", "get", "listKeys"),
@@ -279,7 +289,7 @@ fn request_bodies_refuse_unknown_fields_in_the_spec_too() {
         "ActionRequest",
         "AdvanceRequest",
         "CreateProjectRequest",
-        "RenameProjectRequest",
+        "UpdateProjectRequest",
         "CreateKeyRequest",
     ] {
         assert_eq!(
