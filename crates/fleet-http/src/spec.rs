@@ -10,6 +10,7 @@ use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 use serde_json::{Value, json};
 
 use crate::auth::extract::{SCHEME_DESCRIPTION, SECURITY_SCHEME};
+use crate::auth::limits;
 use crate::routes;
 
 /// Where the documents are served.
@@ -48,6 +49,14 @@ pub fn generate(with_admin: bool) -> Specs {
         .build();
     fix_v3_problem_media_type(&mut v3);
     fix_v3_headers(&mut v3);
+    limits::document(
+        &mut v2,
+        |description| json!({ "type": "string", "description": description }),
+    );
+    limits::document(
+        &mut v3,
+        |description| json!({ "schema": { "type": "string" }, "description": description }),
+    );
     fix_v3_security_scheme(&mut v3);
     close_request_bodies(v2.get_mut("definitions"));
     close_request_bodies(v3.pointer_mut("/components/schemas"));
@@ -84,6 +93,10 @@ fn base() -> DefaultApiRaw {
              (`Authorization: Bearer <key>`) with a role: `viewer` reads, `member` also \
              changes servers, `admin` does everything in every project and manages projects \
              and keys. Another project's server is not found. \
+             Requests may be rate-limited per key (per client address without a key): the \
+             responses then carry `RateLimit-Policy` and `RateLimit` \
+             (draft-ietf-httpapi-ratelimit-headers), and a request over the limit is a 429 \
+             problem with `Retry-After` that changed nothing. \
              Errors are RFC 9457 problem details (`application/problem+json`) carrying the \
              request id; every response echoes `X-Request-Id`. Money is integer micro-units \
              with a decimal string and a currency."
@@ -227,7 +240,8 @@ fn bound_paging_parameters(spec: &mut Value, schema_of: fn(&mut Value) -> Option
 }
 
 /// paperclip's v3 conversion drops a response header's type and leaves an empty `content`,
-/// which OpenAPI 3 forbids; every header this API documents is a string.
+/// which OpenAPI 3 forbids; every header this API documents is a string (`Retry-After`
+/// included: its integer type is lost with the rest).
 fn fix_v3_headers(v3: &mut Value) {
     let Some(paths) = v3.get_mut("paths").and_then(Value::as_object_mut) else {
         return;

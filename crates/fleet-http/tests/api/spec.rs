@@ -313,3 +313,40 @@ fn the_admin_routes_exist_only_in_virtual_clock_mode() {
         "the alias is documented"
     );
 }
+
+#[test]
+fn every_authenticated_operation_documents_its_rate_limit() {
+    let v3 = spec::generate(true).v3;
+    let mut checked = 0;
+    for (path, operations) in v3["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            if operation.get("security").is_none() {
+                continue;
+            }
+            checked += 1;
+            let responses = operation["responses"].as_object().expect("responses");
+            let refused = &responses["429"];
+            assert_eq!(
+                refused["content"]["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{method} {path}"
+            );
+            assert!(
+                refused["headers"]["Retry-After"].is_object(),
+                "{method} {path}"
+            );
+            for (status, response) in responses {
+                if status == "401" {
+                    continue;
+                }
+                for field in ["RateLimit-Policy", "RateLimit"] {
+                    assert!(
+                        response["headers"][field].is_object(),
+                        "{method} {path} {status}: {field}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked}");
+}

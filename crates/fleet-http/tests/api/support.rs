@@ -104,6 +104,8 @@ pub struct Fixture {
     pub virtual_clock: bool,
     /// Every `mark_keys_used` call the app makes: the ids it marks.
     pub marks: Arc<Mutex<Vec<Vec<KeyId>>>>,
+    /// The default rate limit, requests a minute per key (none when `None`).
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Fixture {
@@ -114,6 +116,7 @@ impl Default for Fixture {
             mode: AuthMode::Open,
             virtual_clock: false,
             marks: Arc::default(),
+            rate_limit: None,
         }
     }
 }
@@ -179,7 +182,8 @@ impl Fixture {
         web::Data::new(AppState::new(
             Arc::new(servers),
             Arc::new(projects),
-            Authenticator::new(self.mode, Duration::from_secs(5)),
+            Authenticator::new(self.mode, Duration::from_secs(5))
+                .with_rate_limit(self.rate_limit.and_then(NonZeroU32::new)),
             Arc::new(catalog),
             virtual_clock,
         ))
