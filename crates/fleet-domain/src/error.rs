@@ -6,6 +6,7 @@ use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::keys::NoRandomness;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
+use crate::project_update::{InvalidChange, InvalidRateLimit};
 use crate::state::Conflict;
 use crate::tenancy::{Forbidden, InvalidText};
 
@@ -199,6 +200,9 @@ pub enum ProjectError {
     /// A name or description that is refused.
     #[error(transparent)]
     Invalid(#[from] InvalidText),
+    /// A rate limit out of range.
+    #[error(transparent)]
+    InvalidRateLimit(#[from] InvalidRateLimit),
     /// Another project has the name.
     #[error("a project named '{0}' exists")]
     NameTaken(String),
@@ -219,6 +223,15 @@ pub enum ProjectError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<InvalidChange> for ProjectError {
+    fn from(invalid: InvalidChange) -> Self {
+        match invalid {
+            InvalidChange::Name(e) => e.into(),
+            InvalidChange::RateLimit(e) => e.into(),
+        }
+    }
 }
 
 /// Why a presented key authenticates nothing. Clients are told only that the key is not

@@ -1,5 +1,7 @@
 //! The ports: what the use cases need from the outside world, implemented by adapters.
 
+use std::num::NonZeroU32;
+
 use chrono::{DateTime, Utc};
 
 use crate::billing::UsageRecord;
@@ -10,6 +12,7 @@ use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
+use crate::project_update::ProjectUpdate;
 use crate::server::{NewServer, Server, ServerFilter};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
@@ -268,6 +271,17 @@ pub enum ProjectDeletion {
     HasLiveServers(u64),
 }
 
+/// A key as authentication reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    /// The key.
+    pub key: ApiKey,
+    /// The hash of its secret.
+    pub secret_hash: String,
+    /// Its project's rate-limit override.
+    pub project_rate_limit: Option<NonZeroU32>,
+}
+
 /// The store of projects and API keys.
 ///
 /// Every method that changes more than one thing does it in one transaction, and holds with
@@ -287,11 +301,12 @@ pub trait TenancyStore: Send + Sync {
     /// Every project, by name.
     async fn projects(&self) -> Result<Vec<Project>, StoreError>;
 
-    /// Renames a project; `None` when there is no such project.
-    async fn rename_project(
+    /// Changes what `update` names of a project, in one statement, and returns the project
+    /// as it is now (an empty update only reads it); `None` when there is no such project.
+    async fn update_project(
         &self,
         id: ProjectId,
-        name: &str,
+        update: &ProjectUpdate,
     ) -> Result<Option<Project>, ProjectStoreError>;
 
     /// Deletes a project that has no server but terminated ones, with its keys and those
@@ -304,8 +319,10 @@ pub trait TenancyStore: Send + Sync {
     /// The keys of a project, oldest first, revoked ones included.
     async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError>;
 
-    /// A key with the hash of its secret, to check a presented key against.
-    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError>;
+    /// A key with the hash of its secret, to check a presented key against, and its
+    /// project's rate limit, read in the same query so that authenticating a request costs
+    /// one round trip.
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<StoredKey>, StoreError>;
 
     /// Revokes a key at `at` (a key revoked already keeps its first revocation time);
     /// `None` when there is no such key.

@@ -2,6 +2,7 @@
 //! acts as one key of one project with one role.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -120,6 +121,9 @@ pub struct Project {
     pub name: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Requests a minute each of its keys may make, overriding the service's default;
+    /// `None` leaves its keys to the default.
+    pub rate_limit_per_minute: Option<NonZeroU32>,
 }
 
 /// An API key as stored, without its secret.

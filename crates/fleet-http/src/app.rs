@@ -9,7 +9,7 @@ use paperclip::actix::OpenApiExt;
 
 use crate::spec::{SPEC_V2_PATH, SPEC_V3_PATH};
 use crate::state::AppState;
-use crate::{extract, middleware, routes, swagger};
+use crate::{auth, extract, middleware, routes, swagger};
 
 /// `app` with the REST API mounted at its root; call once per server worker. It builds only
 /// routes: the OpenAPI documents it serves were generated once, by [`AppState::new`].
@@ -31,6 +31,7 @@ where
             .app_data(extract::json_config())
             .app_data(extract::path_config())
             .wrap(from_fn(middleware::problems))
+            .wrap(from_fn(auth::limits::headers))
             // Outside the spec.
             .route(SPEC_V2_PATH, web::get().to(spec_v2))
             .route(SPEC_V3_PATH, web::get().to(spec_v3))

@@ -148,6 +148,10 @@ impl From<ProjectError> for Problem {
                 Problem::not_found(detail)
             }
             ProjectError::Invalid(invalid) => invalid.into(),
+            ProjectError::InvalidRateLimit(_) => Problem::unprocessable(
+                "invalid-rate-limit",
+                format!("rate_limit_per_minute: {detail}"),
+            ),
             ProjectError::NameTaken(_) => Problem::new(StatusCode::CONFLICT, "name-taken", detail),
             ProjectError::HasLiveServers { .. } => {
                 Problem::new(StatusCode::CONFLICT, "project-has-servers", detail)
@@ -354,15 +358,15 @@ admin_failure!(
 );
 
 admin_failure!(
-    /// Why renaming a project failed.
-    RenameProjectFailure {
+    /// Why updating a project failed.
+    UpdateProjectFailure {
         400 => "The id is not a UUID, or the body is not valid JSON.",
         404 => "No project has this id.",
         408 => "The body did not arrive within 5 seconds.",
         409 => "Another project has the name.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
-        422 => "The body has unknown or missing fields, or the name is not a project name.",
+        422 => "The body has unknown fields, or the name is not a project name, or the rate limit is out of range.",
     }
 );
 
@@ -406,6 +410,7 @@ admin_failure!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fleet_domain::project_update::InvalidRateLimit;
     use fleet_domain::{Action, ProjectId, Role, ServerId, ServerState, state::Conflict};
 
     #[test]
@@ -485,6 +490,11 @@ mod tests {
             ),
             (InvalidText::ProjectName.into(), 422, "invalid-name"),
             (InvalidText::Description.into(), 422, "invalid-description"),
+            (
+                ProjectError::InvalidRateLimit(InvalidRateLimit),
+                422,
+                "invalid-rate-limit",
+            ),
             (ProjectError::NameTaken("a".into()), 409, "name-taken"),
             (
                 ProjectError::HasLiveServers { id, count: 2 },

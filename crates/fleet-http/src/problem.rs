@@ -5,6 +5,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use fleet_ops::ratelimit::Limited;
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 
@@ -45,6 +46,9 @@ pub struct Problem {
     /// For a 401: the `WWW-Authenticate` challenge sent with it.
     #[serde(skip)]
     pub challenge: Option<&'static str>,
+    /// For a 429: the seconds of its `Retry-After`.
+    #[serde(skip)]
+    pub retry_after_secs: Option<u64>,
 }
 
 impl Problem {
@@ -61,6 +65,7 @@ impl Problem {
             required_role: None,
             cause: None,
             challenge: None,
+            retry_after_secs: None,
         }
     }
 
@@ -93,6 +98,21 @@ impl Problem {
         } else {
             "Bearer"
         });
+        problem
+    }
+
+    /// 429: the caller is over its rate limit; `Retry-After` says when one more request is
+    /// allowed.
+    pub fn rate_limited(limited: Limited) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            format!(
+                "more than {} requests a minute; retry after {} s",
+                limited.limit, limited.retry_after_secs
+            ),
+        );
+        problem.retry_after_secs = Some(limited.retry_after_secs);
         problem
     }
 
@@ -150,7 +170,9 @@ impl ResponseError for Problem {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
-        if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((header::RETRY_AFTER, secs));
+        } else if self.status_code() == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
         }
         if let Some(challenge) = self.challenge {
@@ -212,6 +234,22 @@ mod tests {
             Problem::unauthorized(false).detail,
             Problem::unauthorized(true).detail,
             "one detail, whatever failed"
+        );
+    }
+
+    #[test]
+    fn rate_limited_says_when_to_retry() {
+        let limited = Limited {
+            limit: std::num::NonZeroU32::new(60).expect("non-zero"),
+            retry_after_secs: 3,
+        };
+        let problem = Problem::rate_limited(limited);
+        assert_eq!(problem.problem_type, "urn:fleet:problem:rate-limited");
+        let response = problem.error_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from(3u64))
         );
     }
 

@@ -25,7 +25,7 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     .service(
         web::resource("/projects/{id}")
             .route(web::get().to(projects::get))
-            .route(web::patch().to(projects::rename))
+            .route(web::patch().to(projects::update))
             .route(web::delete().to(projects::delete)),
     )
     .service(

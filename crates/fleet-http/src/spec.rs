@@ -3,12 +3,14 @@
 //! security scheme Swagger 2 cannot express.
 
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
+use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::service::MAX_EVENTS;
 use paperclip::actix::OpenApiExt;
 use paperclip::v2::models::{DefaultApiRaw, Info, Tag};
 use serde_json::{Value, json};
 
 use crate::auth::extract::{SCHEME_DESCRIPTION, SECURITY_SCHEME};
+use crate::auth::limits;
 use crate::routes;
 
 /// Where the documents are served.
@@ -47,11 +49,21 @@ pub fn generate(with_admin: bool) -> Specs {
         .build();
     fix_v3_problem_media_type(&mut v3);
     fix_v3_headers(&mut v3);
+    limits::document(
+        &mut v2,
+        |description| json!({ "type": "string", "description": description }),
+    );
+    limits::document(
+        &mut v3,
+        |description| json!({ "schema": { "type": "string" }, "description": description }),
+    );
     fix_v3_security_scheme(&mut v3);
     close_request_bodies(v2.get_mut("definitions"));
     close_request_bodies(v3.pointer_mut("/components/schemas"));
     bound_text_fields(v2.get_mut("definitions"));
     bound_text_fields(v3.pointer_mut("/components/schemas"));
+    bound_rate_limits(v2.get_mut("definitions"), "x-nullable");
+    bound_rate_limits(v3.pointer_mut("/components/schemas"), "nullable");
     bound_paging_parameters(&mut v2, |parameter| Some(parameter));
     bound_paging_parameters(&mut v3, |parameter| parameter.get_mut("schema"));
     Specs { v2, v3 }
@@ -81,6 +93,10 @@ fn base() -> DefaultApiRaw {
              (`Authorization: Bearer <key>`) with a role: `viewer` reads, `member` also \
              changes servers, `admin` does everything in every project and manages projects \
              and keys. Another project's server is not found. \
+             Requests may be rate-limited per key (per client address without a key): the \
+             responses then carry `RateLimit-Policy` and `RateLimit` \
+             (draft-ietf-httpapi-ratelimit-headers), and a request over the limit is a 429 \
+             problem with `Retry-After` that changed nothing. \
              Errors are RFC 9457 problem details (`application/problem+json`) carrying the \
              request id; every response echoes `X-Request-Id`. Money is integer micro-units \
              with a decimal string and a currency."
@@ -126,7 +142,7 @@ const CLOSED_BODIES: &[&str] = &[
     "ActionRequest",
     "AdvanceRequest",
     "CreateProjectRequest",
-    "RenameProjectRequest",
+    "UpdateProjectRequest",
     "CreateKeyRequest",
 ];
 
@@ -151,7 +167,7 @@ fn bound_text_fields(schemas: Option<&mut Value>) {
     let description = json!({ "maxLength": 200 });
     for (schema, field, bounds) in [
         ("CreateProjectRequest", "name", &name),
-        ("RenameProjectRequest", "name", &name),
+        ("UpdateProjectRequest", "name", &name),
         ("CreateKeyRequest", "description", &description),
     ] {
         let property = schemas
@@ -160,6 +176,27 @@ fn bound_text_fields(schemas: Option<&mut Value>) {
             .and_then(Value::as_object_mut);
         if let (Some(property), Some(bounds)) = (property, bounds.as_object()) {
             property.extend(bounds.clone());
+        }
+    }
+}
+
+/// The domain's bounds of a project's rate limit, and the `null` that clears it in an
+/// update (`nullable` is OpenAPI 3's word, `x-nullable` the Swagger 2 extension's).
+fn bound_rate_limits(schemas: Option<&mut Value>, nullable: &str) {
+    let Some(schemas) = schemas.and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (schema, clearable) in [("Project", false), ("UpdateProjectRequest", true)] {
+        let property = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut("/properties/rate_limit_per_minute"))
+            .and_then(Value::as_object_mut);
+        if let Some(property) = property {
+            property.insert("minimum".to_owned(), json!(1));
+            property.insert("maximum".to_owned(), json!(MAX_RATE_LIMIT_PER_MINUTE));
+            if clearable {
+                property.insert(nullable.to_owned(), Value::Bool(true));
+            }
         }
     }
 }
@@ -203,7 +240,8 @@ fn bound_paging_parameters(spec: &mut Value, schema_of: fn(&mut Value) -> Option
 }
 
 /// paperclip's v3 conversion drops a response header's type and leaves an empty `content`,
-/// which OpenAPI 3 forbids; every header this API documents is a string.
+/// which OpenAPI 3 forbids; every header this API documents is a string (`Retry-After`
+/// included: its integer type is lost with the rest).
 fn fix_v3_headers(v3: &mut Value) {
     let Some(paths) = v3.get_mut("paths").and_then(Value::as_object_mut) else {
         return;

@@ -1,16 +1,19 @@
 //! The one place rows become domain values and back.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroU32;
 
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ports::BadRow;
+use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{IpPool, Money, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    EventRow, KeyRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow, ProjectRow, ServerRow, UsageRow,
+    EventRow, KeyRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow, ProjectChangeset, ProjectRow,
+    ServerRow, UsageRow,
 };
 
 /// An address as stored in an `inet` column.
@@ -127,12 +130,24 @@ pub(crate) fn new_usage_row(record: &UsageRecord) -> NewUsageRow {
 }
 
 /// A stored project.
-pub(crate) fn project(row: ProjectRow) -> Project {
-    Project {
+pub(crate) fn project(row: ProjectRow) -> Result<Project, BadRow> {
+    Ok(Project {
         id: row.id.into(),
         name: row.name,
         created_at: row.created_at,
-    }
+        rate_limit_per_minute: row.rate_limit_per_minute.map(rate_limit).transpose()?,
+    })
+}
+
+/// A stored rate limit.
+pub(crate) fn rate_limit(stored: i32) -> Result<NonZeroU32, BadRow> {
+    project_update::rate_limit(stored.into())
+        .map_err(|_| BadRow::new("projects.rate_limit_per_minute", stored))
+}
+
+/// A rate limit as stored: the domain's bound keeps it within an `integer`.
+fn stored_rate_limit(limit: NonZeroU32) -> i32 {
+    i32::try_from(limit.get()).unwrap_or(i32::MAX)
 }
 
 /// The row of a new project.
@@ -141,6 +156,17 @@ pub(crate) fn project_row(project: &Project) -> ProjectRow {
         id: project.id.as_uuid(),
         name: project.name.clone(),
         created_at: project.created_at,
+        rate_limit_per_minute: project.rate_limit_per_minute.map(stored_rate_limit),
+    }
+}
+
+/// What an update of a project sets.
+pub(crate) fn project_changeset(update: &ProjectUpdate) -> ProjectChangeset {
+    ProjectChangeset {
+        name: update.name.clone(),
+        rate_limit_per_minute: update
+            .rate_limit_per_minute
+            .map(|limit| limit.map(stored_rate_limit)),
     }
 }
 

@@ -165,6 +165,16 @@ pub(crate) struct ProjectRow {
     pub id: Uuid,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    pub rate_limit_per_minute: Option<i32>,
+}
+
+/// What an update of a project sets: a field left `None` stays; the inner `None` of the
+/// rate limit writes NULL.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = projects)]
+pub(crate) struct ProjectChangeset {
+    pub name: Option<String>,
+    pub rate_limit_per_minute: Option<Option<i32>>,
 }
 
 /// A row of `api_keys` without the hash of its secret, which only authentication reads.

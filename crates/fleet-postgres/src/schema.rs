@@ -34,6 +34,8 @@ diesel::table! {
         name -> Text,
         /// Creation time.
         created_at -> Timestamptz,
+        /// Requests a minute per key, overriding the service's default; NULL: the default.
+        rate_limit_per_minute -> Nullable<Int4>,
     }
 }
 

@@ -23,8 +23,9 @@ use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ports::{
     Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
-    ProvisionStoreError, Store, StoreStatus, TenancyStore,
+    ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{
     IpPool, KeyId, NewServer, PageRequest, ProjectId, Server, ServerFilter, ServerId, ServerState,
@@ -368,13 +369,13 @@ impl TenancyStore for PgStore {
         Ok(tenancy::projects(&mut conn).await?)
     }
 
-    async fn rename_project(
+    async fn update_project(
         &self,
         id: ProjectId,
-        name: &str,
+        update: &ProjectUpdate,
     ) -> Result<Option<Project>, ProjectStoreError> {
         let mut conn = self.conn().await?;
-        Ok(tenancy::rename_project(&mut conn, id, name).await?)
+        Ok(tenancy::update_project(&mut conn, id, update).await?)
     }
 
     async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError> {
@@ -394,7 +395,7 @@ impl TenancyStore for PgStore {
         Ok(tenancy::keys(&mut conn, project).await?)
     }
 
-    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError> {
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<StoredKey>, StoreError> {
         let mut conn = self.conn().await?;
         Ok(tenancy::key_with_hash(&mut conn, id).await?)
     }

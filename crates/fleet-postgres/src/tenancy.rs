@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use fleet_domain::ports::{BadRow, ProjectDeletion};
+use fleet_domain::ports::{BadRow, ProjectDeletion, StoredKey};
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{KeyId, ProjectId, ServerState};
 use uuid::Uuid;
@@ -48,7 +49,7 @@ pub(crate) async fn project(
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(mapping::project))
+    Ok(row.map(mapping::project).transpose()?)
 }
 
 /// The project with this name.
@@ -62,7 +63,7 @@ pub(crate) async fn project_named(
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(mapping::project))
+    Ok(row.map(mapping::project).transpose()?)
 }
 
 /// Every project, by name.
@@ -72,24 +73,32 @@ pub(crate) async fn projects(conn: &mut AsyncPgConnection) -> Result<Vec<Project
         .select(ProjectRow::as_select())
         .load(conn)
         .await?;
-    Ok(rows.into_iter().map(mapping::project).collect())
+    Ok(rows
+        .into_iter()
+        .map(mapping::project)
+        .collect::<Result<_, _>>()?)
 }
 
-/// Renames a project; `None` when there is none with this id, [`TxError::NameTaken`] when
-/// another has the name.
-pub(crate) async fn rename_project(
+/// Changes what `update` names of a project in one statement (an empty update only reads
+/// it); `None` when there is none with this id, [`TxError::NameTaken`] when another has the
+/// name.
+pub(crate) async fn update_project(
     conn: &mut AsyncPgConnection,
     id: ProjectId,
-    name: &str,
+    update: &ProjectUpdate,
 ) -> Result<Option<Project>, TxError> {
+    if update.is_empty() {
+        return project(conn, id).await;
+    }
+    let taken_name = update.name.as_deref().unwrap_or_default();
     let row: Option<ProjectRow> = diesel::update(projects::table.find(id.as_uuid()))
-        .set(projects::name.eq(name))
+        .set(mapping::project_changeset(update))
         .returning(ProjectRow::as_returning())
         .get_result(conn)
         .await
         .optional()
-        .map_err(|e| name_taken(e, name))?;
-    Ok(row.map(mapping::project))
+        .map_err(|e| name_taken(e, taken_name))?;
+    Ok(row.map(mapping::project).transpose()?)
 }
 
 /// Deletes a project whose servers are all terminated, with its keys and those servers'
@@ -176,20 +185,30 @@ pub(crate) async fn keys(
         .collect::<Result<_, _>>()?)
 }
 
-/// A key with the hash of its secret.
+/// A key with the hash of its secret and its project's rate limit, in one query.
 pub(crate) async fn key_with_hash(
     conn: &mut AsyncPgConnection,
     id: KeyId,
-) -> Result<Option<(ApiKey, String)>, TxError> {
-    let row: Option<(KeyRow, String)> = api_keys::table
-        .find(id.as_uuid())
-        .select((KeyRow::as_select(), api_keys::secret_hash))
+) -> Result<Option<StoredKey>, TxError> {
+    let row: Option<(KeyRow, String, Option<i32>)> = api_keys::table
+        .inner_join(projects::table)
+        .filter(api_keys::id.eq(id.as_uuid()))
+        .select((
+            KeyRow::as_select(),
+            api_keys::secret_hash,
+            projects::rate_limit_per_minute,
+        ))
         .first(conn)
         .await
         .optional()?;
-    Ok(row
-        .map(|(key, hash)| mapping::key(key).map(|key| (key, hash)))
-        .transpose()?)
+    let Some((key, secret_hash, limit)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredKey {
+        key: mapping::key(key)?,
+        secret_hash,
+        project_rate_limit: limit.map(mapping::rate_limit).transpose()?,
+    }))
 }
 
 /// Revokes a key at `at` unless it was revoked before, in one statement; `None` when there

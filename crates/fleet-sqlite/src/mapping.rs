@@ -4,6 +4,7 @@
 //! compares them exactly; a value the domain cannot represent is a [`BadRow`].
 
 use std::net::Ipv4Addr;
+use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use fleet_domain::StateChange;
@@ -12,12 +13,14 @@ use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
+use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
 
 use crate::rows::{
-    EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectRow, ServerRow, ServerUpdate, UsageRow,
+    EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow, ServerRow,
+    ServerUpdate, UsageRow,
 };
 
 /// An instant as stored.
@@ -230,6 +233,7 @@ impl ProjectRow {
             id: project_text(project.id),
             name: project.name.clone(),
             created_at: micros(project.created_at),
+            rate_limit_per_minute: project.rate_limit_per_minute.map(|n| n.get().into()),
         }
     }
 
@@ -239,7 +243,26 @@ impl ProjectRow {
             id: project_id("projects.id", &self.id)?,
             name: self.name,
             created_at: instant("projects.created_at", self.created_at)?,
+            rate_limit_per_minute: self.rate_limit_per_minute.map(rate_limit).transpose()?,
         })
+    }
+}
+
+/// A stored rate limit.
+pub(crate) fn rate_limit(stored: i64) -> Result<NonZeroU32, BadRow> {
+    project_update::rate_limit(stored)
+        .map_err(|_| BadRow::new("projects.rate_limit_per_minute", stored))
+}
+
+impl ProjectChangeset {
+    /// What `update` sets.
+    pub(crate) fn from_domain(update: &ProjectUpdate) -> Self {
+        Self {
+            name: update.name.clone(),
+            rate_limit_per_minute: update
+                .rate_limit_per_minute
+                .map(|limit| limit.map(|n| n.get().into())),
+        }
     }
 }
 

@@ -113,6 +113,16 @@ pub(crate) struct ProjectRow {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+/// What an update of a project sets: a field left `None` stays; the inner `None` of the
+/// rate limit writes NULL.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = projects)]
+pub(crate) struct ProjectChangeset {
+    pub name: Option<String>,
+    pub rate_limit_per_minute: Option<Option<i64>>,
 }
 
 /// A row of `api_keys` without the hash of its secret, which only authentication reads.

@@ -21,6 +21,7 @@ diesel::table! {
         id -> Text,
         name -> Text,
         created_at -> BigInt,
+        rate_limit_per_minute -> Nullable<BigInt>,
     }
 }
 

@@ -9,8 +9,9 @@ use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::page::PageRequest;
 use fleet_domain::ports::{
     Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
-    ProvisionStoreError, Store, StoreStatus, TenancyStore,
+    ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::server::{NewServer, Server, ServerFilter};
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -217,15 +218,15 @@ impl TenancyStore for SqliteStore {
         self.run(tenancy::projects).await
     }
 
-    async fn rename_project(
+    async fn update_project(
         &self,
         id: ProjectId,
-        name: &str,
+        update: &ProjectUpdate,
     ) -> Result<Option<Project>, ProjectStoreError> {
-        let name = name.to_owned();
+        let update = update.clone();
         self.db
             .run(move |conn| {
-                conn.immediate_transaction(|conn| tenancy::rename_project(conn, id, &name))
+                conn.immediate_transaction(|conn| tenancy::update_project(conn, id, &update))
             })
             .await
             .map_err(ProjectStoreError::from)
@@ -246,7 +247,7 @@ impl TenancyStore for SqliteStore {
         self.run(move |conn| tenancy::keys(conn, project)).await
     }
 
-    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError> {
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<StoredKey>, StoreError> {
         self.run(move |conn| tenancy::key_with_hash(conn, id)).await
     }
 

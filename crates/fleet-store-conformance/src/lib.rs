@@ -190,6 +190,7 @@ macro_rules! suite {
             the_default_project_exists_after_migration,
             projects_are_stored_listed_by_name_and_renamed,
             a_taken_project_name_is_refused,
+            a_project_s_rate_limit_is_set_kept_and_cleared,
             keys_are_stored_with_their_hash_and_listed_oldest_first,
             revoking_a_key_keeps_its_first_revocation_time,
             marking_keys_used_records_when_and_never_goes_back,

@@ -17,7 +17,7 @@ use crate::fixtures::{
     PRICE, act, all_servers, apply, at, complete, config, get, ids, list, new_server_in, pools,
     provision,
 };
-use crate::tenancy::{hash_of, key, project};
+use crate::tenancy::{hash_of, key, project, stored};
 
 /// Provisions a `t2.micro` of `project` in `region` at `seconds`.
 async fn provision_in(
@@ -283,7 +283,7 @@ pub async fn deleting_a_project_removes_everything_of_it_and_nothing_else(
             .key_with_hash(other_key.id)
             .await
             .expect("key_with_hash"),
-        Some((other_key.clone(), hash_of(other_key.id)))
+        Some(stored(&other_key, hash_of(other_key.id), None))
     );
     let projects = store.projects().await.expect("projects");
     assert_eq!(

@@ -1,9 +1,12 @@
-//! Projects and API keys: stored, read, listed, renamed, revoked and marked used.
+//! Projects and API keys: stored, read, listed, renamed, rate-limited, revoked and marked
+//! used.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use fleet_domain::ports::ProjectStoreError;
+use fleet_domain::ports::{ProjectStoreError, StoredKey};
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::tenancy::{ApiKey, Project, Role};
 use fleet_domain::{KeyId, ProjectId};
 
@@ -20,6 +23,7 @@ pub(crate) async fn project(
         id: ProjectId::random(),
         name: name.to_owned(),
         created_at,
+        rate_limit_per_minute: None,
     };
     store
         .create_project(&project)
@@ -64,6 +68,31 @@ async fn names(store: &Arc<dyn TestedStore>) -> Vec<String> {
 
 async fn keys(store: &Arc<dyn TestedStore>, project: ProjectId) -> Vec<ApiKey> {
     store.keys(project).await.expect("keys")
+}
+
+/// An update that renames only.
+fn renaming(name: &str) -> ProjectUpdate {
+    ProjectUpdate {
+        name: Some(name.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// An update that sets (`Some`) or clears (`None`) only the rate limit.
+fn limiting(per_minute: Option<u32>) -> ProjectUpdate {
+    ProjectUpdate {
+        rate_limit_per_minute: Some(per_minute.and_then(NonZeroU32::new)),
+        ..Default::default()
+    }
+}
+
+/// `key` as authentication reads it: with its hash and its project's rate limit.
+pub(crate) fn stored(key: &ApiKey, secret_hash: String, limit: Option<u32>) -> StoredKey {
+    StoredKey {
+        key: key.clone(),
+        secret_hash,
+        project_rate_limit: limit.and_then(NonZeroU32::new),
+    }
 }
 
 /// The migrations create the project `default`, with the id open mode acts in.
@@ -111,9 +140,9 @@ pub async fn projects_are_stored_listed_by_name_and_renamed(store: Arc<dyn Teste
     );
 
     let renamed = store
-        .rename_project(zeta.id, "omega")
+        .update_project(zeta.id, &renaming("omega"))
         .await
-        .expect("rename_project")
+        .expect("update_project")
         .expect("the project exists");
     assert_eq!(
         renamed,
@@ -135,16 +164,96 @@ pub async fn projects_are_stored_listed_by_name_and_renamed(store: Arc<dyn Teste
         ["a-z", "ab", "alpha", "default", "omega"]
     );
     let unchanged = store
-        .rename_project(alpha.id, "alpha")
+        .update_project(alpha.id, &renaming("alpha"))
         .await
         .expect("a project may keep its own name");
     assert_eq!(unchanged, Some(alpha));
-    let unknown = store.rename_project(ProjectId::random(), "ghost").await;
+    let unknown = store
+        .update_project(ProjectId::random(), &renaming("ghost"))
+        .await;
     assert!(matches!(unknown, Ok(None)), "{unknown:?}");
     assert_eq!(
         store.project_named("ghost").await.expect("project_named"),
         None
     );
+}
+
+/// A project's rate limit is set, kept through a rename, read with its keys (as
+/// authentication reads them) and cleared; an empty update reads the project as it is.
+pub async fn a_project_s_rate_limit_is_set_kept_and_cleared(store: Arc<dyn TestedStore>) {
+    let team = project(&store, "team", at(0)).await;
+    let other = project(&store, "other", at(0)).await;
+    let member = key(&store, team.id, Role::Member, at(1)).await;
+    let limited = store
+        .update_project(team.id, &limiting(Some(1_000_000)))
+        .await
+        .expect("update_project")
+        .expect("the project exists");
+    assert_eq!(limited.rate_limit_per_minute, NonZeroU32::new(1_000_000));
+    assert_eq!(
+        store.project(team.id).await.expect("project"),
+        Some(limited.clone())
+    );
+    assert_eq!(
+        store.key_with_hash(member.id).await.expect("key_with_hash"),
+        Some(stored(&member, hash_of(member.id), Some(1_000_000)))
+    );
+    let renamed = store
+        .update_project(team.id, &renaming("squad"))
+        .await
+        .expect("update_project")
+        .expect("the project exists");
+    assert_eq!(
+        renamed,
+        Project {
+            name: "squad".to_owned(),
+            ..limited.clone()
+        },
+        "a rename keeps the rate limit"
+    );
+    let both = ProjectUpdate {
+        name: Some("team".to_owned()),
+        rate_limit_per_minute: Some(NonZeroU32::new(60)),
+    };
+    let changed = store
+        .update_project(team.id, &both)
+        .await
+        .expect("update_project")
+        .expect("the project exists");
+    assert_eq!(
+        (changed.name.as_str(), changed.rate_limit_per_minute),
+        ("team", NonZeroU32::new(60))
+    );
+    let read = store
+        .update_project(team.id, &ProjectUpdate::default())
+        .await
+        .expect("an empty update");
+    assert_eq!(read, Some(changed.clone()));
+    let cleared = store
+        .update_project(team.id, &limiting(None))
+        .await
+        .expect("update_project")
+        .expect("the project exists");
+    assert_eq!(
+        cleared,
+        Project {
+            rate_limit_per_minute: None,
+            ..changed
+        }
+    );
+    assert_eq!(
+        store.key_with_hash(member.id).await.expect("key_with_hash"),
+        Some(stored(&member, hash_of(member.id), None))
+    );
+    assert_eq!(
+        store.project(other.id).await.expect("project"),
+        Some(other),
+        "no other project changed"
+    );
+    for update in [limiting(Some(5)), ProjectUpdate::default()] {
+        let unknown = store.update_project(ProjectId::random(), &update).await;
+        assert!(matches!(unknown, Ok(None)), "{unknown:?}");
+    }
 }
 
 /// A name another project has is `NameTaken`, on creation and on rename, and nothing
@@ -157,6 +266,7 @@ pub async fn a_taken_project_name_is_refused(store: Arc<dyn TestedStore>) {
             id: ProjectId::random(),
             name: name.to_owned(),
             created_at: at(2),
+            rate_limit_per_minute: None,
         };
         let refused = store.create_project(&twin).await;
         assert!(
@@ -174,12 +284,14 @@ pub async fn a_taken_project_name_is_refused(store: Arc<dyn TestedStore>) {
         matches!(refused, Err(ProjectStoreError::Store(_))),
         "an id taken is a fault, not a name taken: {refused:?}"
     );
-    let unknown = store.rename_project(ProjectId::random(), "team-a").await;
+    let unknown = store
+        .update_project(ProjectId::random(), &renaming("team-a"))
+        .await;
     assert!(
         matches!(unknown, Ok(None)),
         "no such project, whatever the name: {unknown:?}"
     );
-    let refused = store.rename_project(b.id, "team-a").await;
+    let refused = store.update_project(b.id, &renaming("team-a")).await;
     assert!(
         matches!(&refused, Err(ProjectStoreError::NameTaken(taken)) if taken == "team-a"),
         "{refused:?}"
@@ -221,15 +333,15 @@ pub async fn keys_are_stored_with_their_hash_and_listed_oldest_first(store: Arc<
     assert_eq!(keys(&store, ProjectId::random()).await, []);
     assert_eq!(
         store.key_with_hash(newer.id).await.expect("key_with_hash"),
-        Some((newer.clone(), hash_of(newer.id)))
+        Some(stored(&newer, hash_of(newer.id), None))
     );
     assert_eq!(
         store.key_with_hash(older.id).await.expect("key_with_hash"),
-        Some((older, "another hash".to_owned()))
+        Some(stored(&older, "another hash".to_owned(), None))
     );
     assert_eq!(
         store.key_with_hash(admin.id).await.expect("key_with_hash"),
-        Some((admin.clone(), hash_of(admin.id)))
+        Some(stored(&admin, hash_of(admin.id), None))
     );
     assert_eq!(
         store
@@ -269,7 +381,7 @@ pub async fn revoking_a_key_keeps_its_first_revocation_time(store: Arc<dyn Teste
             .key_with_hash(revoked.id)
             .await
             .expect("key_with_hash"),
-        Some((first.clone(), hash_of(revoked.id)))
+        Some(stored(&first, hash_of(revoked.id), None))
     );
     assert_eq!(keys(&store, team.id).await, [first, kept]);
     assert_eq!(
@@ -326,13 +438,13 @@ pub async fn marking_keys_used_records_when_and_never_goes_back(store: Arc<dyn T
         used(store.clone()).await,
         [Some(at(90)), Some(at(60)), Some(at(90))]
     );
-    let (stored, _) = store
+    let read = store
         .key_with_hash(c.id)
         .await
         .expect("key_with_hash")
         .expect("the key exists");
     assert_eq!(
-        stored,
+        read.key,
         ApiKey {
             last_used_at: Some(at(90)),
             ..c

@@ -1,10 +1,12 @@
 //! The authentication settings, validated: the mode (open only on loopback unless asked),
-//! the key cache's TTL, the pepper and the bootstrap admin key.
+//! the key cache's TTL, the pepper, the bootstrap admin key and the default rate limit.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use fleet_domain::keys::{Pepper, PresentedKey};
+use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_http::AuthMode;
 
 use crate::config::{ConfigError, bad, in_range};
@@ -25,6 +27,9 @@ pub struct AuthConfig {
     pub pepper: Pepper,
     /// A key text to install as an admin key of `default` at start-up.
     pub bootstrap_admin_key: Option<Secret>,
+    /// Requests a minute per key (per client address without a key) where a project sets
+    /// no limit; `None`: only projects with a limit of their own are limited.
+    pub rate_limit: Option<NonZeroU32>,
 }
 
 impl AuthConfig {
@@ -90,11 +95,25 @@ pub fn auth_config(settings: &Settings, bind: SocketAddr) -> Result<AuthConfig, 
              one with `fleetd keys generate`",
         ));
     }
+    let rate_limit = settings
+        .rate_limit_per_minute
+        .map(|n| {
+            in_range(
+                "rate_limit_per_minute",
+                "FLEET_RATE_LIMIT_PER_MINUTE",
+                Some(n),
+                n,
+                1..=MAX_RATE_LIMIT_PER_MINUTE,
+            )
+        })
+        .transpose()?
+        .and_then(NonZeroU32::new);
     Ok(AuthConfig {
         mode,
         cache_ttl,
         pepper,
         bootstrap_admin_key,
+        rate_limit,
     })
 }
 
@@ -153,6 +172,31 @@ mod tests {
         };
         let err = config(long, "127.0.0.1:0").expect_err("too long");
         assert!(err.to_string().contains("FLEET_AUTH_CACHE_TTL_MS"), "{err}");
+    }
+
+    #[test]
+    fn the_default_rate_limit_is_off_unless_set_and_bounded() {
+        let off = config(Settings::default(), "127.0.0.1:0").expect("valid");
+        assert_eq!(off.rate_limit, None);
+        let set = Settings {
+            rate_limit_per_minute: Some(600),
+            ..Default::default()
+        };
+        assert_eq!(
+            config(set, "127.0.0.1:0").expect("valid").rate_limit,
+            NonZeroU32::new(600)
+        );
+        for bad in [0, 1_000_001] {
+            let settings = Settings {
+                rate_limit_per_minute: Some(bad),
+                ..Default::default()
+            };
+            let err = config(settings, "127.0.0.1:0").expect_err("out of range");
+            assert!(
+                err.to_string().contains("FLEET_RATE_LIMIT_PER_MINUTE"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -148,6 +148,11 @@ pub struct Settings {
     /// key revoked on another replica keeps working here [default: 5000].
     #[arg(long, env = "FLEET_AUTH_CACHE_TTL_MS", value_name = "MS")]
     pub auth_cache_ttl_ms: Option<u64>,
+    /// Requests a minute each API key (each client address, for keyless requests in open
+    /// mode) may make, 1 to 1,000,000, where its project sets no limit of its own; counted
+    /// per process, so N replicas allow N times the rate [default: none, unlimited].
+    #[arg(long, env = "FLEET_RATE_LIMIT_PER_MINUTE", value_name = "N")]
+    pub rate_limit_per_minute: Option<u32>,
     /// A key text (`fleetd keys generate`) installed at start-up as an admin key of
     /// `default` unless a key with its id exists [default: none].
     #[arg(
@@ -198,6 +203,7 @@ impl Settings {
                 auth,
                 key_pepper,
                 auth_cache_ttl_ms,
+                rate_limit_per_minute,
                 bootstrap_admin_key,
             ]
         )

@@ -120,7 +120,8 @@ impl Application {
         let state = AppState::new(
             servers(store.clone()),
             background_projects,
-            Authenticator::new(config.auth.mode, config.auth.cache_ttl),
+            Authenticator::new(config.auth.mode, config.auth.cache_ttl)
+                .with_rate_limit(config.auth.rate_limit),
             catalog_service,
             virtual_clock,
         );

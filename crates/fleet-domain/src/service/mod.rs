@@ -10,7 +10,7 @@ mod servers;
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
-pub use projects::{CreatedKey, ProjectService};
+pub use projects::{Authenticated, CreatedKey, ProjectService};
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Projects and API keys: the admin's use cases, and checking a presented key.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::error::{AuthError, ProjectError};
 use crate::ids::{KeyId, ProjectId};
 use crate::keys::{self, KeyText, Pepper, PresentedKey};
-use crate::ports::{Clock, ProjectDeletion, ProjectStoreError, TenancyStore};
+use crate::ports::{Clock, ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
+use crate::project_update::ProjectChanges;
 use crate::tenancy::{self, ApiKey, Caller, Project, Role};
 
 /// A key just created: the record, and its text, which is shown this once.
@@ -15,6 +17,15 @@ pub struct CreatedKey {
     pub key: ApiKey,
     /// The whole key, for its holder.
     pub text: KeyText,
+}
+
+/// Who a presented key is, and the rate limit its project sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The caller the key acts as.
+    pub caller: Caller,
+    /// Its project's rate-limit override (`None`: the service's default applies).
+    pub rate_limit_per_minute: Option<NonZeroU32>,
 }
 
 /// Projects and keys.
@@ -34,25 +45,32 @@ impl ProjectService {
         }
     }
 
-    /// Who a presented key is: its project, role and id. A malformed, unknown, wrong or
-    /// revoked key is refused.
-    pub async fn authenticate(&self, text: &str) -> Result<Caller, AuthError> {
+    /// Who a presented key is: its project, role and id, and its project's rate limit. A
+    /// malformed, unknown, wrong or revoked key is refused.
+    pub async fn authenticate(&self, text: &str) -> Result<Authenticated, AuthError> {
         let presented = PresentedKey::parse(text).map_err(|_| AuthError::Malformed)?;
-        let (key, hash) = self
+        let StoredKey {
+            key,
+            secret_hash,
+            project_rate_limit,
+        } = self
             .store
             .key_with_hash(presented.id)
             .await?
             .ok_or(AuthError::Unknown)?;
-        if !presented.matches(&self.pepper, &hash) {
+        if !presented.matches(&self.pepper, &secret_hash) {
             return Err(AuthError::Unknown);
         }
         if key.revoked_at.is_some() {
             return Err(AuthError::Revoked);
         }
-        Ok(Caller {
-            project: key.project,
-            role: key.role,
-            key: Some(key.id),
+        Ok(Authenticated {
+            caller: Caller {
+                project: key.project,
+                role: key.role,
+                key: Some(key.id),
+            },
+            rate_limit_per_minute: project_rate_limit,
         })
     }
 
@@ -72,6 +90,7 @@ impl ProjectService {
             id: ProjectId::random(),
             name: tenancy::project_name(name)?,
             created_at: self.clock.now(),
+            rate_limit_per_minute: None,
         };
         self.store
             .create_project(&project)
@@ -95,17 +114,18 @@ impl ProjectService {
         Ok(self.store.projects().await?)
     }
 
-    /// Renames a project (admin).
-    pub async fn rename_project(
+    /// Renames a project, sets or clears its rate-limit override (admin); what `changes`
+    /// leaves out stays as it is.
+    pub async fn update_project(
         &self,
         caller: &Caller,
         id: ProjectId,
-        name: &str,
+        changes: ProjectChanges,
     ) -> Result<Project, ProjectError> {
         caller.require(Role::Admin)?;
-        let name = tenancy::project_name(name)?;
+        let update = changes.check()?;
         self.store
-            .rename_project(id, &name)
+            .update_project(id, &update)
             .await
             .map_err(name_taken)?
             .ok_or(ProjectError::ProjectNotFound(id))

@@ -1,6 +1,7 @@
 //! Tenancy in the use cases, against mocks of the ports: what a caller sees and may do, and
 //! how keys are checked.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
 use crate::catalog::Catalog;
@@ -8,10 +9,11 @@ use crate::error::{ActError, AuthError, GetError, HistoryError, ProjectError, Pr
 use crate::event::RequestContext;
 use crate::ids::{KeyId, ProjectId};
 use crate::keys::Pepper;
-use crate::ports::{MockClock, MockStore, MockTenancyStore, ProjectDeletion};
-use crate::service::{ListRequest, ProjectService, ProvisionRequest, ServerService};
+use crate::ports::{MockClock, MockStore, MockTenancyStore, ProjectDeletion, StoredKey};
+use crate::project_update::{ProjectChanges, ProjectUpdate};
+use crate::service::{Authenticated, ListRequest, ProjectService, ProvisionRequest, ServerService};
 use crate::state::{Action, ServerState};
-use crate::tenancy::{ApiKey, Caller, Forbidden, Project, Role};
+use crate::tenancy::{Caller, Forbidden, Project, Role};
 use crate::testing::{config, server, t0};
 
 fn clock() -> Arc<MockClock> {
@@ -152,13 +154,15 @@ fn projects(store: MockTenancyStore) -> ProjectService {
 #[tokio::test]
 async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
     let project = ProjectId::random();
-    let stored: Arc<Mutex<Option<(ApiKey, String)>>> = Arc::default();
+    let limit = NonZeroU32::new(30);
+    let stored: Arc<Mutex<Option<StoredKey>>> = Arc::default();
     let mut store = MockTenancyStore::new();
     store.expect_project().returning(move |id| {
         Ok(Some(Project {
             id,
             name: "team".to_owned(),
             created_at: t0(),
+            rate_limit_per_minute: limit,
         }))
     });
     let keep = stored.clone();
@@ -166,7 +170,11 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         .expect_create_key()
         .times(1)
         .returning(move |key, hash| {
-            *keep.lock().expect("lock") = Some((key.clone(), hash.to_owned()));
+            *keep.lock().expect("lock") = Some(StoredKey {
+                key: key.clone(),
+                secret_hash: hash.to_owned(),
+                project_rate_limit: limit,
+            });
             Ok(())
         });
     let read = stored.clone();
@@ -180,17 +188,26 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         .expect("created");
     assert_eq!(created.key.description, "ci");
     let text = created.text.expose().to_owned();
-    let (_, hash) = stored.lock().expect("lock").clone().expect("stored");
+    let hash = stored
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("stored")
+        .secret_hash;
     assert!(!hash.contains(&text[39..]), "only a hash is stored");
 
     let me = svc.authenticate(&text).await.expect("a good key");
     assert_eq!(
         me,
-        Caller {
-            project,
-            role: Role::Member,
-            key: Some(created.key.id)
-        }
+        Authenticated {
+            caller: Caller {
+                project,
+                role: Role::Member,
+                key: Some(created.key.id)
+            },
+            rate_limit_per_minute: limit,
+        },
+        "with its project's rate limit"
     );
     let mut forged = text.clone();
     forged.replace_range(text.len() - 3.., "abc");
@@ -207,7 +224,7 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         .expect("lock")
         .as_mut()
         .expect("stored")
-        .0
+        .key
         .revoked_at = Some(t0());
     assert!(matches!(
         svc.authenticate(&text).await,
@@ -241,6 +258,56 @@ async fn only_an_admin_manages_projects_and_keys() {
             svc.revoke_key(&me, KeyId::random()).await,
             Err(ProjectError::Forbidden(_))
         ));
+        let changes = ProjectChanges {
+            rate_limit_per_minute: Some(Some(1_000)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            svc.update_project(&me, project, changes).await,
+            Err(ProjectError::Forbidden(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_project_update_is_checked_before_the_store_sees_it() {
+    let id = ProjectId::random();
+    let mut store = MockTenancyStore::new();
+    store
+        .expect_update_project()
+        .withf(|_, update| {
+            *update
+                == ProjectUpdate {
+                    name: None,
+                    rate_limit_per_minute: Some(NonZeroU32::new(60)),
+                }
+        })
+        .times(1)
+        .returning(|id, update| {
+            Ok(Some(Project {
+                id,
+                name: "team".to_owned(),
+                created_at: t0(),
+                rate_limit_per_minute: update.rate_limit_per_minute.flatten(),
+            }))
+        });
+    let svc = projects(store);
+    let admin = Caller::open();
+    let set = ProjectChanges {
+        rate_limit_per_minute: Some(Some(60)),
+        ..Default::default()
+    };
+    let project = svc.update_project(&admin, id, set).await.expect("updated");
+    assert_eq!(project.rate_limit_per_minute, NonZeroU32::new(60));
+    for (name, rate) in [(Some("Bad Name"), None), (None, Some(Some(0)))] {
+        let bad = ProjectChanges {
+            name: name.map(str::to_owned),
+            rate_limit_per_minute: rate,
+        };
+        assert!(matches!(
+            svc.update_project(&admin, id, bad).await,
+            Err(ProjectError::Invalid(_) | ProjectError::InvalidRateLimit(_))
+        ));
     }
 }
 
@@ -270,7 +337,7 @@ async fn a_project_with_live_servers_and_the_default_project_stay() {
 #[tokio::test]
 async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
     let project = ProjectId::DEFAULT;
-    let stored: Arc<Mutex<Option<(ApiKey, String)>>> = Arc::default();
+    let stored: Arc<Mutex<Option<StoredKey>>> = Arc::default();
     let mut store = MockTenancyStore::new();
     let read = stored.clone();
     store
@@ -281,7 +348,11 @@ async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
         .expect_create_key()
         .times(1)
         .returning(move |key, hash| {
-            *keep.lock().expect("lock") = Some((key.clone(), hash.to_owned()));
+            *keep.lock().expect("lock") = Some(StoredKey {
+                key: key.clone(),
+                secret_hash: hash.to_owned(),
+                project_rate_limit: None,
+            });
             Ok(())
         });
     let svc = projects(store);
@@ -302,7 +373,7 @@ async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
             .expect("present already")
     );
     let me = svc.authenticate(&text).await.expect("it authenticates");
-    assert_eq!(me.role, Role::Admin);
+    assert_eq!(me.caller.role, Role::Admin);
     assert!(matches!(
         svc.install_key(&admin, "fleet_short", project, Role::Admin, "")
             .await,

@@ -7,6 +7,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use fleet_domain::Caller;
+use fleet_domain::service::Authenticated;
 use sha2::{Digest as _, Sha256};
 
 /// The most keys remembered at once: enough for every client of a busy service, small
@@ -26,11 +27,12 @@ impl Digest {
 }
 
 struct Entry {
-    caller: Caller,
+    who: Authenticated,
     verified: Instant,
 }
 
-/// Callers of keys verified within the last `ttl`, shared by every HTTP worker of the
+/// Keys verified within the last `ttl` (their callers, and their projects' rate limits as
+/// read with them), shared by every HTTP worker of the
 /// process. A TTL of zero caches nothing.
 pub(crate) struct KeyCache {
     ttl: Duration,
@@ -46,12 +48,12 @@ impl KeyCache {
         }
     }
 
-    /// The caller of a key verified less than the TTL before `now`.
-    pub(crate) fn get(&self, digest: &Digest, now: Instant) -> Option<Caller> {
+    /// Who a key verified less than the TTL before `now` is.
+    pub(crate) fn get(&self, digest: &Digest, now: Instant) -> Option<Authenticated> {
         let mut entries = self.lock();
         let entry = entries.get(digest)?;
         if now.saturating_duration_since(entry.verified) < self.ttl {
-            return Some(entry.caller);
+            return Some(entry.who);
         }
         entries.remove(digest);
         None
@@ -59,7 +61,7 @@ impl KeyCache {
 
     /// Remembers a key verified at `now`. When the cache is full of fresh entries the key
     /// is not remembered: its next request asks the store again, which is slower, not wrong.
-    pub(crate) fn insert(&self, digest: Digest, caller: Caller, now: Instant) {
+    pub(crate) fn insert(&self, digest: Digest, who: Authenticated, now: Instant) {
         if self.ttl.is_zero() {
             return;
         }
@@ -70,19 +72,13 @@ impl KeyCache {
                 return;
             }
         }
-        entries.insert(
-            digest,
-            Entry {
-                caller,
-                verified: now,
-            },
-        );
+        entries.insert(digest, Entry { who, verified: now });
     }
 
-    /// Forgets every key whose caller `matches`: a key revoked, or a project deleted,
-    /// through this process stops working here at once.
+    /// Forgets every key whose caller `matches`: a key revoked, or a project deleted or
+    /// changed, through this process is checked again (or refused) here at once.
     pub(crate) fn forget(&self, matches: impl Fn(&Caller) -> bool) {
-        self.lock().retain(|_, e| !matches(&e.caller));
+        self.lock().retain(|_, e| !matches(&e.who.caller));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Entry>> {
@@ -96,11 +92,14 @@ mod tests {
 
     use super::*;
 
-    fn caller() -> Caller {
-        Caller {
-            project: ProjectId::random(),
-            role: Role::Member,
-            key: Some(KeyId::random()),
+    fn caller() -> Authenticated {
+        Authenticated {
+            caller: Caller {
+                project: ProjectId::random(),
+                role: Role::Member,
+                key: Some(KeyId::random()),
+            },
+            rate_limit_per_minute: None,
         }
     }
 
@@ -154,7 +153,7 @@ mod tests {
         let (a, b) = (caller(), caller());
         cache.insert(Digest::of("a"), a, t0);
         cache.insert(Digest::of("b"), b, t0);
-        cache.forget(|c| c.key == a.key);
+        cache.forget(|c| c.key == a.caller.key);
         assert_eq!(cache.get(&Digest::of("a"), t0), None);
         assert_eq!(cache.get(&Digest::of("b"), t0), Some(b));
     }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use fleet_domain::Caller;
 use fleet_ops::RequestScope;
 use paperclip::actix::OperationModifier;
@@ -15,7 +15,7 @@ use paperclip::v2::models::{
 };
 use paperclip::v2::schema::Apiv2Schema;
 
-use super::credentials;
+use super::{credentials, limits};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -42,16 +42,25 @@ impl FromRequest for ApiCaller {
         let credentials = credentials::presented(req.headers());
         let logger = RequestScope::of(req).logger().clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let address = limits::client_address(req);
+        let req = req.clone();
         Box::pin(async move {
             let Some(state) = state else {
                 return Err(Problem::internal("the REST state is not registered").into());
             };
-            state
+            let admitted = state
                 .auth
-                .caller(&state.projects, credentials, &logger)
-                .await
-                .map(ApiCaller)
-                .map_err(Into::into)
+                .admit(&state.projects, credentials, address, &logger)
+                .await;
+            let (result, standing) = match admitted {
+                Ok((caller, standing)) => (Ok(ApiCaller(caller)), standing),
+                Err((problem, standing)) => (Err(problem.into()), standing),
+            };
+            // For the RateLimit fields of the response, whatever it is.
+            if let Some(standing) = standing {
+                req.extensions_mut().insert(standing);
+            }
+            result
         })
     }
 }
@@ -88,6 +97,27 @@ impl OperationModifier for ApiCaller {
                     ..Default::default()
                 }),
                 headers: BTreeMap::from([("WWW-Authenticate".to_owned(), challenge)]),
+            }),
+        );
+        let retry_after = Header {
+            description: Some("Seconds until one more request is allowed.".to_owned()),
+            data_type: Some(DataType::Integer),
+            ..Default::default()
+        };
+        op.responses.insert(
+            "429".to_owned(),
+            Either::Right(Response {
+                description: Some(
+                    "Over the rate limit of the key (of the client address, for a request \
+                     without a key): nothing was done; retry after `Retry-After` seconds."
+                        .to_owned(),
+                ),
+                schema: Some(DefaultSchemaRaw {
+                    name: Some("Problem".to_owned()),
+                    reference: Some("#/definitions/Problem".to_owned()),
+                    ..Default::default()
+                }),
+                headers: BTreeMap::from([("Retry-After".to_owned(), retry_after)]),
             }),
         );
     }

@@ -14,13 +14,16 @@
 mod cache;
 mod credentials;
 pub(crate) mod extract;
+pub(crate) mod limits;
 mod usage;
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet_domain::error::AuthError;
-use fleet_domain::service::ProjectService;
+use fleet_domain::service::{Authenticated, ProjectService};
 use fleet_domain::{Caller, KeyId, ProjectId};
 use slog::Logger;
 
@@ -29,6 +32,7 @@ pub use extract::ApiCaller;
 use crate::problem::Problem;
 use cache::{Digest, KeyCache};
 use credentials::Credentials;
+use limits::{Limits, Standing};
 use usage::UsageMarks;
 
 /// How requests without a key are treated.
@@ -51,13 +55,14 @@ impl AuthMode {
     }
 }
 
-/// The authentication policy of the process: its mode, the cache of verified keys and the
-/// last-used marks, shared by every HTTP worker (clones share them).
+/// The authentication policy of the process: its mode, the cache of verified keys, the
+/// last-used marks and the rate limits, shared by every HTTP worker (clones share them).
 #[derive(Clone)]
 pub struct Authenticator {
     mode: AuthMode,
     cache: Arc<KeyCache>,
     marks: Arc<UsageMarks>,
+    limits: Arc<Limits>,
 }
 
 impl Authenticator {
@@ -68,22 +73,60 @@ impl Authenticator {
             mode,
             cache: Arc::new(KeyCache::new(cache_ttl)),
             marks: Arc::new(UsageMarks::default()),
+            limits: Arc::new(Limits::new(None)),
         }
     }
 
-    /// The caller of a request that presents `credentials`, or the problem to answer it
-    /// with: 401 for a missing (in keys mode) or refused key, the store's problem when the
-    /// store could not say.
-    pub(crate) async fn caller(
+    /// The same authenticator, limiting each key (and each client address of keyless
+    /// requests) to `per_minute` requests a minute where its project sets no limit of its
+    /// own; `None` limits only the projects that set one.
+    pub fn with_rate_limit(self, per_minute: Option<NonZeroU32>) -> Self {
+        Self {
+            limits: Arc::new(Limits::new(per_minute)),
+            ..self
+        }
+    }
+
+    /// The caller of a request that presents `credentials` (from `address`), counted
+    /// against its rate limit, with where it stands; or the problem to answer it with: 401
+    /// for a missing (in keys mode) or refused key, 429 over its rate limit, the store's
+    /// problem when the store could not say.
+    pub(crate) async fn admit(
+        &self,
+        projects: &Arc<ProjectService>,
+        credentials: Credentials,
+        address: IpAddr,
+        logger: &Logger,
+    ) -> Result<(Caller, Option<Standing>), (Problem, Option<Standing>)> {
+        let who = self
+            .caller(projects, credentials, logger)
+            .await
+            .map_err(|problem| (problem, None))?;
+        match self.limits.count(&who, address) {
+            Some(Standing::Limited(limited)) => Err((
+                Problem::rate_limited(limited),
+                Some(Standing::Limited(limited)),
+            )),
+            standing => Ok((who.caller, standing)),
+        }
+    }
+
+    /// Who a request that presents `credentials` is.
+    async fn caller(
         &self,
         projects: &Arc<ProjectService>,
         credentials: Credentials,
         logger: &Logger,
-    ) -> Result<Caller, Problem> {
+    ) -> Result<Authenticated, Problem> {
         let token = match credentials {
             Credentials::Absent => {
                 return match self.mode {
-                    AuthMode::Open => Ok(Caller::open()),
+                    // The default project's override is not read for keyless requests:
+                    // that would cost a store round trip each; the default applies.
+                    AuthMode::Open => Ok(Authenticated {
+                        caller: Caller::open(),
+                        rate_limit_per_minute: None,
+                    }),
                     AuthMode::Keys => Err(Problem::unauthorized(false)),
                 };
             }
@@ -91,19 +134,19 @@ impl Authenticator {
             Credentials::Bearer(token) => token,
         };
         let digest = Digest::of(&token);
-        let caller = match self.cache.get(&digest, Instant::now()) {
-            Some(caller) => caller,
+        let who = match self.cache.get(&digest, Instant::now()) {
+            Some(who) => who,
             None => {
-                let caller = projects
+                let who = projects
                     .authenticate(&token)
                     .await
                     .map_err(|e| refusal(e, logger))?;
-                self.cache.insert(digest, caller, Instant::now());
-                caller
+                self.cache.insert(digest, who, Instant::now());
+                who
             }
         };
-        self.record_use(projects, &caller, logger);
-        Ok(caller)
+        self.record_use(projects, &who.caller, logger);
+        Ok(who)
     }
 
     /// Forgets the cached verification of key `id`, revoked through this process.
@@ -111,8 +154,8 @@ impl Authenticator {
         self.cache.forget(|caller| caller.key == Some(id));
     }
 
-    /// Forgets the cached verifications of the keys of project `id`, deleted through this
-    /// process with its keys.
+    /// Forgets the cached verifications of the keys of project `id`, deleted (with its
+    /// keys) or given another rate limit through this process.
     pub(crate) fn forget_project(&self, id: ProjectId) {
         self.cache.forget(|caller| caller.project == id);
     }

@@ -20,5 +20,5 @@ pub use server::{
 };
 pub use tenancy::{
     ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectList,
-    RenameProjectRequest, Role,
+    Role, UpdateProjectRequest,
 };

@@ -1,6 +1,8 @@
 //! Projects and API keys: the admin API's shapes. A key's secret appears in exactly one
 //! of them, [`CreatedKey`], the answer to creating it.
 
+use std::num::NonZeroU32;
+
 use chrono::{DateTime, Utc};
 use fleet_domain as domain;
 use fleet_domain::service::CreatedKey as DomainCreatedKey;
@@ -64,13 +66,33 @@ pub struct CreateProjectRequest {
     pub name: String,
 }
 
-/// A request to rename a project.
-#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+/// A change to a project: the fields left out stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, Apiv2Schema)]
 #[serde(deny_unknown_fields)]
-pub struct RenameProjectRequest {
-    /// The new unique name: 1 to 63 of lowercase letters, digits and '-', starting with a
+pub struct UpdateProjectRequest {
+    /// A new unique name: 1 to 63 of lowercase letters, digits and '-', starting with a
     /// letter or digit.
-    pub name: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Requests a minute each of the project's keys may make, 1 to 1,000,000, overriding
+    /// the service's default; `null` clears the override.
+    #[serde(default, deserialize_with = "present")]
+    pub rate_limit_per_minute: Option<Option<i64>>,
+}
+
+/// A field that is present, `null` included (`Some(None)`): serde reads a `null` and an
+/// absent field alike as `None` otherwise, and here `null` clears while absent keeps.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(deserializer).map(Some)
+}
+
+impl From<UpdateProjectRequest> for domain::ProjectChanges {
+    fn from(request: UpdateProjectRequest) -> Self {
+        Self {
+            name: request.name,
+            rate_limit_per_minute: request.rate_limit_per_minute,
+        }
+    }
 }
 
 /// A project: the account servers and keys belong to.
@@ -82,6 +104,10 @@ pub struct Project {
     pub name: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Requests a minute each of its keys may make, overriding the service's default;
+    /// absent when the default applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<u32>,
 }
 
 impl From<domain::Project> for Project {
@@ -90,6 +116,7 @@ impl From<domain::Project> for Project {
             id: project.id.as_uuid(),
             name: project.name,
             created_at: project.created_at,
+            rate_limit_per_minute: project.rate_limit_per_minute.map(NonZeroU32::get),
         }
     }
 }
@@ -201,6 +228,23 @@ mod tests {
                 serde_json::json!(role.as_str())
             );
         }
+    }
+
+    #[test]
+    fn an_update_tells_a_null_rate_limit_from_an_absent_one() {
+        let parse =
+            |body: &str| serde_json::from_str::<UpdateProjectRequest>(body).expect("a valid body");
+        assert_eq!(parse("{}").rate_limit_per_minute, None);
+        assert_eq!(
+            parse(r#"{"rate_limit_per_minute": null}"#).rate_limit_per_minute,
+            Some(None)
+        );
+        let both = parse(r#"{"name": "team", "rate_limit_per_minute": 60}"#);
+        assert_eq!(
+            (both.name.as_deref(), both.rate_limit_per_minute),
+            (Some("team"), Some(Some(60)))
+        );
+        assert!(serde_json::from_str::<UpdateProjectRequest>(r#"{"rate": 1}"#).is_err());
     }
 
     #[test]

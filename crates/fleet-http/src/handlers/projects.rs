@@ -9,7 +9,7 @@ use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{
     CreateProjectFailure, DeleteProjectFailure, ProjectFailure, ProjectsFailure,
-    RenameProjectFailure,
+    UpdateProjectFailure,
 };
 use crate::responses::{Deleted, ProjectCreated};
 use crate::state::AppState;
@@ -68,26 +68,30 @@ pub async fn get(
     Ok(web::Json(project.into()))
 }
 
-/// Rename a project
+/// Update a project
 ///
-/// Its name is the one thing about a project that changes. Admin only.
+/// Renames it, or sets or clears (`null`) its rate limit; a field left out stays as it
+/// is. A new rate limit applies to the project's keys at once on this replica and within
+/// the key cache's TTL on the others. Admin only.
 #[api_v2_operation(
-    operation_id = "renameProject",
+    operation_id = "updateProject",
     tags(Projects),
     consumes = "application/json",
     produces = "application/json, application/problem+json"
 )]
-pub async fn rename(
+pub async fn update(
     state: web::Data<AppState>,
     caller: ApiCaller,
     id: web::Path<Uuid>,
-    body: JsonBody<dto::RenameProjectRequest>,
-) -> Result<web::Json<dto::Project>, RenameProjectFailure> {
+    body: JsonBody<dto::UpdateProjectRequest>,
+) -> Result<web::Json<dto::Project>, UpdateProjectFailure> {
     let id = ProjectId::from(id.into_inner());
     let project = state
         .projects
-        .rename_project(&caller, id, &body.name)
+        .update_project(&caller, id, body.into_inner().into())
         .await?;
+    // Its keys' cached verifications carry the old rate limit.
+    state.auth.forget_project(id);
     Ok(web::Json(project.into()))
 }
 

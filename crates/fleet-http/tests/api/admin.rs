@@ -22,6 +22,7 @@ fn project(name: &str) -> fleet_domain::Project {
         id: ProjectId::random(),
         name: name.to_owned(),
         created_at: t0(),
+        rate_limit_per_minute: None,
     }
 }
 
@@ -107,10 +108,11 @@ async fn projects_are_listed_read_and_renamed() {
         .returning(move |id| Ok((id == a_id).then(|| a.clone())));
     fixture
         .tenancy
-        .expect_rename_project()
-        .returning(move |id, name| {
+        .expect_update_project()
+        .returning(move |id, update| {
             Ok((id == b_listed.id).then(|| fleet_domain::Project {
-                name: name.to_owned(),
+                name: update.name.clone().unwrap_or_else(|| b_listed.name.clone()),
+                rate_limit_per_minute: update.rate_limit_per_minute.flatten(),
                 ..b_listed.clone()
             }))
         });
@@ -151,6 +153,34 @@ async fn projects_are_listed_read_and_renamed() {
     assert_eq!(renamed.status(), StatusCode::OK);
     let body: Value = test::read_body_json(renamed).await;
     assert_eq!(body["name"], "bee");
+    assert!(body.get("rate_limit_per_minute").is_none(), "{body}");
+    let b_uri = format!("/projects/{}", list["items"][1]["id"].as_str().expect("id"));
+    let limited = send_to(
+        state.clone(),
+        TestRequest::patch()
+            .uri(&b_uri)
+            .set_json(json!({"rate_limit_per_minute": 120})),
+    )
+    .await;
+    assert_eq!(limited.status(), StatusCode::OK);
+    let body: Value = test::read_body_json(limited).await;
+    assert_eq!(body["rate_limit_per_minute"], 120);
+    for bad in [json!(0), json!(1_000_001), json!(-5)] {
+        let refused = send_to(
+            state.clone(),
+            TestRequest::patch()
+                .uri(&b_uri)
+                .set_json(json!({"rate_limit_per_minute": bad})),
+        )
+        .await;
+        let body = problem(refused, 422, "invalid-rate-limit").await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("rate_limit_per_minute: ")),
+            "{body}"
+        );
+    }
     let bad = send_to(state, TestRequest::get().uri("/projects/nope")).await;
     let body = problem(bad, 400, "invalid-id").await;
     assert!(

@@ -219,15 +219,14 @@ async fn a_member_acts_in_its_own_project_and_its_key_is_on_the_event() {
 #[actix_web::test]
 async fn a_key_is_checked_against_the_store_once_within_the_ttl() {
     let member = TestKey::new(ProjectId::DEFAULT, Role::Member);
-    let (record, lookups) = (member.key.clone(), Arc::new(AtomicUsize::new(0)));
+    let (stored, lookups) = (member.stored(None), Arc::new(AtomicUsize::new(0)));
     let mut store = MockStore::new();
     store.expect_list().returning(|_, _| Ok(Vec::new()));
     let mut fixture = Fixture::new(AuthMode::Keys, store);
     let counted = lookups.clone();
-    let hash = member.hash.clone();
     fixture.tenancy.expect_key_with_hash().returning(move |_| {
         counted.fetch_add(1, Ordering::SeqCst);
-        Ok(Some((record.clone(), hash.clone())))
+        Ok(Some(stored.clone()))
     });
     let requests = (0..3)
         .map(|_| {
@@ -277,7 +276,7 @@ async fn a_key_revoked_here_stops_working_here_at_once() {
     let mut fixture = Fixture::new(AuthMode::Keys, store);
     fixture.knows(&admin);
     let revoked = Arc::new(AtomicUsize::new(0));
-    let (record, hash_of) = (member.key.clone(), member.hash.clone());
+    let stored = member.stored(None);
     let seen = revoked.clone();
     let member_id = member.id();
     fixture
@@ -285,11 +284,11 @@ async fn a_key_revoked_here_stops_working_here_at_once() {
         .expect_key_with_hash()
         .withf(move |id| *id == member_id)
         .returning(move |_| {
-            let mut record = record.clone();
+            let mut stored = stored.clone();
             if seen.load(Ordering::SeqCst) > 0 {
-                record.revoked_at = Some(crate::support::t0());
+                stored.key.revoked_at = Some(crate::support::t0());
             }
-            Ok(Some((record, hash_of.clone())))
+            Ok(Some(stored))
         });
     let at_revocation = member.key.clone();
     let flag = revoked.clone();

@@ -6,5 +6,6 @@
 mod admin;
 mod auth;
 mod http;
+mod limits;
 mod spec;
 mod support;

@@ -118,7 +118,17 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
 fn optional_fields_are_not_required_and_nothing_is_nullable() {
     let v3 = spec::generate(true).v3;
     let text = v3.to_string();
-    assert!(!text.contains("\"nullable\":true"), "no field is ever null");
+    assert_eq!(
+        text.matches("\"nullable\":true").count(),
+        1,
+        "no field the service sends is ever null"
+    );
+    assert_eq!(
+        v3["components"]["schemas"]["UpdateProjectRequest"]["properties"]["rate_limit_per_minute"]
+            ["nullable"],
+        true,
+        "a client clears a rate limit with null"
+    );
     let server = &v3["components"]["schemas"]["Server"];
     let required: Vec<&str> = server["required"]
         .as_array()
@@ -232,7 +242,7 @@ fn the_admin_api_is_documented() {
         ("/projects", "post", "createProject"),
         ("/projects", "get", "listProjects"),
         ("/projects/{id}", "get", "getProject"),
-        ("/projects/{id}", "patch", "renameProject"),
+        ("/projects/{id}", "patch", "updateProject"),
         ("/projects/{id}", "delete", "deleteProject"),
         ("/projects/{id}/keys", "post", "createKey"),
         ("/projects/{id}/keys", "get", "listKeys"),
@@ -279,7 +289,7 @@ fn request_bodies_refuse_unknown_fields_in_the_spec_too() {
         "ActionRequest",
         "AdvanceRequest",
         "CreateProjectRequest",
-        "RenameProjectRequest",
+        "UpdateProjectRequest",
         "CreateKeyRequest",
     ] {
         assert_eq!(
@@ -302,4 +312,41 @@ fn the_admin_routes_exist_only_in_virtual_clock_mode() {
         system["paths"]["/server"]["post"].is_object(),
         "the alias is documented"
     );
+}
+
+#[test]
+fn every_authenticated_operation_documents_its_rate_limit() {
+    let v3 = spec::generate(true).v3;
+    let mut checked = 0;
+    for (path, operations) in v3["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().expect("operations") {
+            if operation.get("security").is_none() {
+                continue;
+            }
+            checked += 1;
+            let responses = operation["responses"].as_object().expect("responses");
+            let refused = &responses["429"];
+            assert_eq!(
+                refused["content"]["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{method} {path}"
+            );
+            assert!(
+                refused["headers"]["Retry-After"].is_object(),
+                "{method} {path}"
+            );
+            for (status, response) in responses {
+                if status == "401" {
+                    continue;
+                }
+                for field in ["RateLimit-Policy", "RateLimit"] {
+                    assert!(
+                        response["headers"][field].is_object(),
+                        "{method} {path} {status}: {field}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked}");
 }

@@ -1,6 +1,7 @@
 //! What the API tests share: the app built as fleetd builds it over mocked ports, requests,
 //! keys, and the assertions every problem response must pass.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use actix_web::test::{self, TestRequest};
 use actix_web::{App, web};
 use chrono::{DateTime, Utc};
 use fleet_domain::keys::{self, Pepper};
-use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus, MockTenancyStore};
+use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus, MockTenancyStore, StoredKey};
 use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
 use fleet_domain::{
     ApiKey, Catalog, KeyId, LifecycleConfig, Money, ProjectId, Role, Server, ServerId, ServerState,
@@ -58,6 +59,16 @@ pub struct TestKey {
 }
 
 impl TestKey {
+    /// The key as the store gives it to authentication, its project overriding the rate
+    /// limit with `per_minute`.
+    pub fn stored(&self, per_minute: Option<u32>) -> StoredKey {
+        StoredKey {
+            key: self.key.clone(),
+            secret_hash: self.hash.clone(),
+            project_rate_limit: per_minute.and_then(NonZeroU32::new),
+        }
+    }
+
     pub fn new(project: ProjectId, role: Role) -> TestKey {
         let minted = keys::mint(&Pepper::default()).expect("randomness");
         TestKey {
@@ -93,6 +104,8 @@ pub struct Fixture {
     pub virtual_clock: bool,
     /// Every `mark_keys_used` call the app makes: the ids it marks.
     pub marks: Arc<Mutex<Vec<Vec<KeyId>>>>,
+    /// The default rate limit, requests a minute per key (none when `None`).
+    pub rate_limit: Option<u32>,
 }
 
 impl Default for Fixture {
@@ -103,6 +116,7 @@ impl Default for Fixture {
             mode: AuthMode::Open,
             virtual_clock: false,
             marks: Arc::default(),
+            rate_limit: None,
         }
     }
 }
@@ -119,12 +133,17 @@ impl Fixture {
 
     /// The store knows `key` (and any number of others made the same way).
     pub fn knows(&mut self, key: &TestKey) -> &mut Self {
-        let (record, hash) = (key.key.clone(), key.hash.clone());
-        let id = record.id;
+        self.knows_limited(key, None)
+    }
+
+    /// The store knows `key`, whose project overrides the rate limit with `per_minute`.
+    pub fn knows_limited(&mut self, key: &TestKey, per_minute: Option<u32>) -> &mut Self {
+        let stored = key.stored(per_minute);
+        let id = stored.key.id;
         self.tenancy
             .expect_key_with_hash()
             .withf(move |asked| *asked == id)
-            .returning(move |_| Ok(Some((record.clone(), hash.clone()))));
+            .returning(move |_| Ok(Some(stored.clone())));
         self
     }
 
@@ -163,7 +182,8 @@ impl Fixture {
         web::Data::new(AppState::new(
             Arc::new(servers),
             Arc::new(projects),
-            Authenticator::new(self.mode, Duration::from_secs(5)),
+            Authenticator::new(self.mode, Duration::from_secs(5))
+                .with_rate_limit(self.rate_limit.and_then(NonZeroU32::new)),
             Arc::new(catalog),
             virtual_clock,
         ))

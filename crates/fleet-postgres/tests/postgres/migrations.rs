@@ -71,13 +71,21 @@ async fn an_empty_database_is_not_ready_until_migrated_and_the_migrations_revert
     assert_eq!(support::tables(&mut conn).await.len(), 8);
 }
 
-/// Reverts the newest `count` migrations of the database at `url`.
-async fn revert_newest(url: &str, count: usize) {
+/// Reverts, newest first, every migration of the database at `url` from the one named
+/// `first_reverted` (its directory's date prefix) on: the schema as it was before it,
+/// whatever migrations came after.
+async fn revert_from(url: &str, first_reverted: &'static str) {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .expect("a blocking connection");
-        for _ in 0..count {
+        let target = digits(first_reverted);
+        while conn
+            .applied_migrations()
+            .expect("the applied migrations")
+            .iter()
+            .any(|applied| digits(&applied.to_string()) >= target)
+        {
             conn.revert_last_migration(MIGRATIONS)
                 .expect("the newest down.sql runs");
         }
@@ -86,10 +94,15 @@ async fn revert_newest(url: &str, count: usize) {
     .expect("the revert task");
 }
 
+/// The digits of a migration version, as diesel records it (without the dashes).
+fn digits(version: &str) -> String {
+    version.chars().filter(char::is_ascii_digit).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_from_before_the_names_were_aligned_keeps_its_free_list_when_migrated() {
     let db = TestDb::new().await;
-    revert_newest(&db.url, 2).await;
+    revert_from(&db.url, "2026-12-01-000000").await;
     let mut conn = support::connect(&db.url).await;
     exec(
         &mut conn,
@@ -118,7 +131,7 @@ async fn a_database_from_before_the_names_were_aligned_keeps_its_free_list_when_
 #[tokio::test(flavor = "multi_thread")]
 async fn servers_from_before_projects_move_into_default_and_stay_readable() {
     let db = TestDb::new().await;
-    revert_newest(&db.url, 1).await;
+    revert_from(&db.url, "2026-12-02-000000").await;
     let mut conn = support::connect(&db.url).await;
     assert!(
         !support::tables(&mut conn)

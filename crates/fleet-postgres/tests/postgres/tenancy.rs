@@ -26,6 +26,7 @@ async fn a_deletion_waits_for_a_provision_into_the_project_and_counts_its_server
         id: ProjectId::random(),
         name: "team".to_owned(),
         created_at: Utc::now(),
+        rate_limit_per_minute: None,
     };
     store
         .create_project(&project)

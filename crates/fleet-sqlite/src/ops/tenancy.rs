@@ -5,13 +5,14 @@ use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 use fleet_domain::ids::{KeyId, ProjectId};
-use fleet_domain::ports::{BadRow, ProjectDeletion};
+use fleet_domain::ports::{BadRow, ProjectDeletion, StoredKey};
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
 
 use crate::errors::TxError;
-use crate::mapping::{key_text, micros, project_text};
-use crate::rows::{KeyRow, NewKeyRow, ProjectRow};
+use crate::mapping::{key_text, micros, project_text, rate_limit};
+use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
 use crate::schema::{api_keys, events, projects, servers, usage_records};
 
 type Result<T> = std::result::Result<T, TxError>;
@@ -63,19 +64,25 @@ pub(crate) fn projects(conn: &mut SqliteConnection) -> Result<Vec<Project>> {
         .collect()
 }
 
-/// Renames a project; `None` when there is none with this id (whatever the name),
-/// [`TxError::NameTaken`] when another has the name. Call inside a write transaction.
-pub(crate) fn rename_project(
+/// Changes what `update` names of a project (an empty update only reads it); `None` when
+/// there is none with this id (whatever the name), [`TxError::NameTaken`] when another has
+/// the name. Call inside a write transaction.
+pub(crate) fn update_project(
     conn: &mut SqliteConnection,
     id: ProjectId,
-    name: &str,
+    update: &ProjectUpdate,
 ) -> Result<Option<Project>> {
-    if project(conn, id)?.is_none() {
+    let Some(current) = project(conn, id)? else {
         return Ok(None);
+    };
+    if update.is_empty() {
+        return Ok(Some(current));
     }
-    refuse_taken_name(conn, name, id)?;
+    if let Some(name) = &update.name {
+        refuse_taken_name(conn, name, id)?;
+    }
     let row: Option<ProjectRow> = diesel::update(projects::table.find(project_text(id)))
-        .set(projects::name.eq(name))
+        .set(ProjectChangeset::from_domain(update))
         .returning(ProjectRow::as_returning())
         .get_result(conn)
         .optional()?;
@@ -156,18 +163,26 @@ pub(crate) fn keys(conn: &mut SqliteConnection, project: ProjectId) -> Result<Ve
         .collect()
 }
 
-/// A key with the hash of its secret.
-pub(crate) fn key_with_hash(
-    conn: &mut SqliteConnection,
-    id: KeyId,
-) -> Result<Option<(ApiKey, String)>> {
-    let row: Option<(KeyRow, String)> = api_keys::table
-        .find(key_text(id))
-        .select((KeyRow::as_select(), api_keys::secret_hash))
+/// A key with the hash of its secret and its project's rate limit, in one query.
+pub(crate) fn key_with_hash(conn: &mut SqliteConnection, id: KeyId) -> Result<Option<StoredKey>> {
+    let row: Option<(KeyRow, String, Option<i64>)> = api_keys::table
+        .inner_join(projects::table)
+        .filter(api_keys::id.eq(key_text(id)))
+        .select((
+            KeyRow::as_select(),
+            api_keys::secret_hash,
+            projects::rate_limit_per_minute,
+        ))
         .first(conn)
         .optional()?;
-    row.map(|(key, hash)| Ok((key.into_domain()?, hash)))
-        .transpose()
+    let Some((key, secret_hash, limit)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredKey {
+        key: key.into_domain()?,
+        secret_hash,
+        project_rate_limit: limit.map(rate_limit).transpose()?,
+    }))
 }
 
 /// Revokes a key at `at` unless it was revoked before, in one statement; `None` when there

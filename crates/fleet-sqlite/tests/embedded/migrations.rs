@@ -24,14 +24,25 @@ const T0_MICROS: i64 = 1_767_225_600_000_000;
 const RUNNING: &str = "6f1e0c1a-0000-4000-8000-000000000001";
 const GONE: &str = "6f1e0c1a-0000-4000-8000-000000000002";
 
-/// Writes, at `path`, a database of the schema before projects (every migration but the
-/// newest) holding a running and a terminated server and an event, as that fleet wrote them.
+/// Writes, at `path`, a database of the schema before projects (every migration before
+/// `2026-12-02-000000_projects_and_keys`) holding a running and a terminated server and an event, as that fleet wrote them.
 fn previous_fleet_database(path: &str) {
     let mut conn = SqliteConnection::establish(path).expect("a new database file");
     conn.run_pending_migrations(MIGRATIONS)
         .expect("the migrations apply");
-    conn.revert_last_migration(MIGRATIONS)
-        .expect("the newest down.sql runs");
+    let before_projects = |version: &str| {
+        let digits: String = version.chars().filter(char::is_ascii_digit).collect();
+        digits.as_str() < "20261202000000"
+    };
+    while !conn
+        .applied_migrations()
+        .expect("the applied migrations")
+        .iter()
+        .all(|applied| before_projects(&applied.to_string()))
+    {
+        conn.revert_last_migration(MIGRATIONS)
+            .expect("the newest down.sql runs");
+    }
     conn.batch_execute(&format!(
         "INSERT INTO ip_pools (region, cidr, size, next_offset) \
          VALUES ('eu-west', '10.1.0.0/24', 254, 1);

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{ProjectDeletion, ProjectStoreError, TenancyStore};
+use fleet_domain::ports::{ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
+use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{KeyId, ProjectId, ServerState};
 
@@ -21,6 +22,7 @@ impl Default for Tenancy {
                 id: ProjectId::DEFAULT,
                 name: "default".to_owned(),
                 created_at: Utc::now(),
+                rate_limit_per_minute: None,
             }],
             keys: Vec::new(),
         }
@@ -89,21 +91,28 @@ impl TenancyStore for MemoryStore {
         Ok(projects)
     }
 
-    async fn rename_project(
+    async fn update_project(
         &self,
         id: ProjectId,
-        name: &str,
+        update: &ProjectUpdate,
     ) -> Result<Option<Project>, ProjectStoreError> {
         self.writable()?;
         let mut state = self.state()?;
         if !state.tenancy.has_project(id) {
             return Ok(None);
         }
-        if state.tenancy.name_taken(name, id) {
-            return Err(ProjectStoreError::NameTaken(name.to_owned()));
+        if let Some(name) = &update.name
+            && state.tenancy.name_taken(name, id)
+        {
+            return Err(ProjectStoreError::NameTaken(name.clone()));
         }
         Ok(state.tenancy.project_mut(id).map(|project| {
-            project.name = name.to_owned();
+            if let Some(name) = &update.name {
+                project.name.clone_from(name);
+            }
+            if let Some(limit) = update.rate_limit_per_minute {
+                project.rate_limit_per_minute = limit;
+            }
             project.clone()
         }))
     }
@@ -173,14 +182,22 @@ impl TenancyStore for MemoryStore {
         Ok(keys)
     }
 
-    async fn key_with_hash(&self, id: KeyId) -> Result<Option<(ApiKey, String)>, StoreError> {
+    async fn key_with_hash(&self, id: KeyId) -> Result<Option<StoredKey>, StoreError> {
         let state = self.state()?;
-        Ok(state
-            .tenancy
+        let tenancy = &state.tenancy;
+        Ok(tenancy
             .keys
             .iter()
             .find(|(key, _)| key.id == id)
-            .cloned())
+            .map(|(key, secret_hash)| StoredKey {
+                key: key.clone(),
+                secret_hash: secret_hash.clone(),
+                project_rate_limit: tenancy
+                    .projects
+                    .iter()
+                    .find(|p| p.id == key.project)
+                    .and_then(|p| p.rate_limit_per_minute),
+            }))
     }
 
     async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError> {

@@ -10,4 +10,5 @@ mod harness;
 mod lifecycle;
 mod postgres;
 mod processes;
+mod rate_limits;
 mod tenancy;

@@ -43,6 +43,10 @@ impl As<'_> {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, None).await
     }
