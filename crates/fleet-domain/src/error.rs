@@ -6,6 +6,7 @@ use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::keys::NoRandomness;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
+use crate::quota::{InvalidQuota, QuotaExceeded};
 use crate::state::Conflict;
 use crate::tenancy::{Forbidden, InvalidText};
 
@@ -89,6 +90,9 @@ pub enum ProvisionError {
     /// The region has no free address.
     #[error("the address pool of region '{0}' is exhausted")]
     PoolExhausted(String),
+    /// The server would take the caller's project past a quota.
+    #[error(transparent)]
+    QuotaExceeded(QuotaExceeded),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -152,6 +156,9 @@ pub enum ActError {
     /// The server's state does not allow the action.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+    /// Starting the server would take its project past its vCPU quota.
+    #[error(transparent)]
+    QuotaExceeded(QuotaExceeded),
     /// Other writers changed the server every time the action was planned.
     #[error("server {id} kept changing under {attempts} attempts to act on it")]
     Contended {
@@ -202,6 +209,9 @@ pub enum ProjectError {
     /// Another project has the name.
     #[error("a project named '{0}' exists")]
     NameTaken(String),
+    /// A quota limit that is refused.
+    #[error(transparent)]
+    InvalidQuota(#[from] InvalidQuota),
     /// The project has servers that are not terminated.
     #[error("project {id} has {count} servers that are not terminated; terminate them first")]
     HasLiveServers {

@@ -68,7 +68,7 @@ async fn an_empty_database_is_not_ready_until_migrated_and_the_migrations_revert
     );
     store.migrate().await.expect("migrating the empty database");
     store.ping().await.expect("the schema is current");
-    assert_eq!(support::tables(&mut conn).await.len(), 8);
+    assert_eq!(support::tables(&mut conn).await.len(), 9);
 }
 
 /// Reverts the newest `count` migrations of the database at `url`.
@@ -89,7 +89,7 @@ async fn revert_newest(url: &str, count: usize) {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_from_before_the_names_were_aligned_keeps_its_free_list_when_migrated() {
     let db = TestDb::new().await;
-    revert_newest(&db.url, 2).await;
+    revert_newest(&db.url, 3).await;
     let mut conn = support::connect(&db.url).await;
     exec(
         &mut conn,
@@ -118,7 +118,7 @@ async fn a_database_from_before_the_names_were_aligned_keeps_its_free_list_when_
 #[tokio::test(flavor = "multi_thread")]
 async fn servers_from_before_projects_move_into_default_and_stay_readable() {
     let db = TestDb::new().await;
-    revert_newest(&db.url, 1).await;
+    revert_newest(&db.url, 2).await;
     let mut conn = support::connect(&db.url).await;
     assert!(
         !support::tables(&mut conn)
