@@ -7,6 +7,7 @@ use crate::keys::NoRandomness;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
 use crate::project_update::{InvalidChange, InvalidRateLimit};
+use crate::quota::{InvalidQuota, QuotaExceeded};
 use crate::state::Conflict;
 use crate::tenancy::{Forbidden, InvalidText};
 
@@ -90,6 +91,9 @@ pub enum ProvisionError {
     /// The region has no free address.
     #[error("the address pool of region '{0}' is exhausted")]
     PoolExhausted(String),
+    /// The server would take the caller's project past a quota.
+    #[error(transparent)]
+    QuotaExceeded(QuotaExceeded),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -153,6 +157,9 @@ pub enum ActError {
     /// The server's state does not allow the action.
     #[error(transparent)]
     Conflict(#[from] Conflict),
+    /// Starting the server would take its project past its vCPU quota.
+    #[error(transparent)]
+    QuotaExceeded(QuotaExceeded),
     /// Other writers changed the server every time the action was planned.
     #[error("server {id} kept changing under {attempts} attempts to act on it")]
     Contended {
@@ -206,6 +213,9 @@ pub enum ProjectError {
     /// Another project has the name.
     #[error("a project named '{0}' exists")]
     NameTaken(String),
+    /// A quota limit that is refused.
+    #[error(transparent)]
+    InvalidQuota(#[from] InvalidQuota),
     /// The project has servers that are not terminated.
     #[error("project {id} has {count} servers that are not terminated; terminate them first")]
     HasLiveServers {

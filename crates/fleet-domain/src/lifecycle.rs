@@ -228,6 +228,8 @@ pub struct ServerSpec {
     pub server_type: String,
     /// The hourly price it will be billed at.
     pub hourly_price: Money,
+    /// Its type's vCPUs, counted against its project's vCPU quota.
+    pub vcpus: u32,
 }
 
 /// What provisioning `spec` at `now` asks the store to create: the server in `provisioning`,
@@ -249,6 +251,7 @@ pub fn plan_provision(
         key: ctx.key,
         message: format!("provisioned as {} in {}", spec.server_type, spec.region),
     };
+    let vcpus = spec.vcpus;
     let server = Server {
         id: spec.id,
         project: spec.project,
@@ -269,7 +272,11 @@ pub fn plan_provision(
         billed_seconds: 0,
         billed_amount: Money::ZERO,
     };
-    NewServer { server, event }
+    NewServer {
+        server,
+        event,
+        vcpus,
+    }
 }
 
 fn enter(

@@ -13,6 +13,7 @@ use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
 use crate::project_update::ProjectUpdate;
+use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
 use crate::server::{NewServer, Server, ServerFilter};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
@@ -33,6 +34,9 @@ pub enum ProvisionStoreError {
     /// The store has no pool for the region (pools are synced from the catalog at start-up).
     #[error("region '{0}' has no address pool in the store")]
     NoPool(String),
+    /// The server would take its project past a quota: nothing was stored.
+    #[error(transparent)]
+    QuotaExceeded(#[from] QuotaExceeded),
     /// Anything else.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -48,6 +52,9 @@ pub enum Applied {
     Stale,
     /// The store has no such server: nothing changed.
     Missing,
+    /// The change takes vCPUs (a start) and would take the server's project past its vCPU
+    /// quota: nothing changed.
+    QuotaExceeded(QuotaExceeded),
 }
 
 /// Which servers have background work due.
@@ -195,7 +202,8 @@ pub trait Store: Send + Sync {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError>;
 
     /// Allocates an address from the server's region pool, inserts the server with it and
-    /// appends its event, all or nothing.
+    /// appends its event, all or nothing; refused when it would take its project past a
+    /// quota, checked in the same transaction so concurrent provisions cannot pass it.
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError>;
 
     /// The server with this id.
@@ -211,7 +219,9 @@ pub trait Store: Send + Sync {
 
     /// Applies a change if the server is still at its expected generation: updates the server
     /// (every field the change carries, its name included), appends its events and usage,
-    /// and releases its address if asked, all or nothing.
+    /// and releases its address if asked, all or nothing. A change that takes vCPUs (from a
+    /// state that holds none to one that holds them, a start) is checked against the
+    /// project's vCPU quota in the same transaction.
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError>;
 
     /// The newest `limit` events of a server, newest first.
@@ -331,6 +341,17 @@ pub trait TenancyStore: Send + Sync {
     /// Records that these keys were used at `at`. A key already marked used later keeps its
     /// time: processes flush their marks in any order.
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// A project's quotas and its use of them; `None` when there is no such project.
+    async fn project_quotas(&self, id: ProjectId) -> Result<Option<ProjectQuotas>, StoreError>;
+
+    /// Sets a project's quotas (whatever its use: a limit below it stops growth only), and
+    /// returns them with its use; `None` when there is no such project.
+    async fn set_project_quotas(
+        &self,
+        id: ProjectId,
+        limits: &Quotas,
+    ) -> Result<Option<ProjectQuotas>, StoreError>;
 }
 
 #[cfg(test)]

@@ -55,6 +55,9 @@ pub struct Server {
 pub struct NewServer {
     /// The server to insert, in `provisioning`, without an address yet.
     pub server: Server,
+    /// Its type's vCPUs, stored with it so that its project's vCPU use can be counted
+    /// without the catalog (which may change).
+    pub vcpus: u32,
     /// The event recording its creation.
     pub event: NewEvent,
 }

@@ -71,6 +71,32 @@ impl ServerState {
     pub fn is_billable(self) -> bool {
         matches!(self, ServerState::Running | ServerState::Rebooting)
     }
+
+    /// Whether a server in this state counts against its project's vCPU quota: it is
+    /// running or heading there, as EC2 counts running instances' vCPUs.
+    pub fn holds_vcpus(self) -> bool {
+        matches!(
+            self,
+            ServerState::Provisioning
+                | ServerState::Starting
+                | ServerState::Running
+                | ServerState::Rebooting
+        )
+    }
+
+    /// The states that count against the vCPU quota ([`ServerState::holds_vcpus`]).
+    pub const HOLDING_VCPUS: [ServerState; 4] = [
+        ServerState::Provisioning,
+        ServerState::Starting,
+        ServerState::Running,
+        ServerState::Rebooting,
+    ];
+
+    /// Whether a change from `self` to `to` takes vCPUs from the quota (a start), so a
+    /// store checks the quota before applying it.
+    pub fn takes_vcpus_to(self, to: ServerState) -> bool {
+        to.holds_vcpus() && !self.holds_vcpus()
+    }
 }
 
 impl fmt::Display for ServerState {

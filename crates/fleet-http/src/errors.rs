@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::error::{
     ActError, GetError, HistoryError, ListError, ProjectError, ProvisionError, StoreError,
 };
+use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
@@ -51,6 +52,21 @@ impl From<Forbidden> for Problem {
     }
 }
 
+impl From<QuotaExceeded> for Problem {
+    fn from(exceeded: QuotaExceeded) -> Self {
+        let mut problem = Problem::new(
+            StatusCode::FORBIDDEN,
+            "quota-exceeded",
+            exceeded.to_string(),
+        );
+        problem.quota = Some(exceeded.quota.as_str().to_owned());
+        problem.limit = Some(exceeded.limit);
+        problem.used = Some(exceeded.used);
+        problem.requested = Some(exceeded.requested);
+        problem
+    }
+}
+
 impl From<ProvisionError> for Problem {
     fn from(error: ProvisionError) -> Self {
         let detail = error.to_string();
@@ -66,6 +82,7 @@ impl From<ProvisionError> for Problem {
             ProvisionError::PoolExhausted(_) => {
                 Problem::new(StatusCode::CONFLICT, "pool-exhausted", detail)
             }
+            ProvisionError::QuotaExceeded(exceeded) => exceeded.into(),
             ProvisionError::Store(e) => e.into(),
         }
     }
@@ -111,6 +128,7 @@ impl From<ActError> for Problem {
                 "contended",
                 format!("{error}; retry later"),
             ),
+            ActError::QuotaExceeded(exceeded) => exceeded.into(),
             ActError::Store(e) => e.into(),
         }
     }
@@ -152,6 +170,7 @@ impl From<ProjectError> for Problem {
                 "invalid-rate-limit",
                 format!("rate_limit_per_minute: {detail}"),
             ),
+            ProjectError::InvalidQuota(_) => Problem::unprocessable("invalid-quota", detail),
             ProjectError::NameTaken(_) => Problem::new(StatusCode::CONFLICT, "name-taken", detail),
             ProjectError::HasLiveServers { .. } => {
                 Problem::new(StatusCode::CONFLICT, "project-has-servers", detail)
@@ -231,7 +250,7 @@ failure!(
     /// Why `POST /servers` failed.
     ProvisionFailure {
         400 => "The body is not valid JSON.",
-        403 => "The key's role may not create servers: it takes `member`.",
+        403 => "The key's role may not create servers (it takes `member`), or the server would take the project past a quota (`quota-exceeded`: the problem names the `quota`, its `limit` and the `used` amount).",
         408 => "The body did not arrive within 5 seconds.",
         409 => "The region's address pool is exhausted.",
         413 => "The body is too large.",
@@ -265,7 +284,7 @@ failure!(
     /// Why an action failed.
     ActFailure {
         400 => "The id is not a UUID, or the body is not valid JSON.",
-        403 => "The key's role may not act on servers: it takes `member`.",
+        403 => "The key's role may not act on servers (it takes `member`), or a start would take the project past its vCPU quota (`quota-exceeded`: the problem names the `quota`, its `limit` and the `used` amount).",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
         408 => "The body did not arrive within 5 seconds.",
@@ -376,6 +395,26 @@ admin_failure!(
         400 => "The id is not a UUID.",
         404 => "No project has this id.",
         409 => "The project has servers that are not terminated, or is `default`, which open mode acts in.",
+    }
+);
+
+admin_failure!(
+    /// Why reading a project's quotas failed.
+    QuotasFailure {
+        400 => "The id is not a UUID.",
+        404 => "No project has this id.",
+    }
+);
+
+admin_failure!(
+    /// Why setting a project's quotas failed.
+    SetQuotasFailure {
+        400 => "The id is not a UUID, or the body is not valid JSON.",
+        404 => "No project has this id.",
+        408 => "The body did not arrive within 5 seconds.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown fields, or a limit is negative or above 1,000,000 (the problem names the field).",
     }
 );
 

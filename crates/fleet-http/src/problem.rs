@@ -40,6 +40,18 @@ pub struct Problem {
     /// For a request refused for its key's role (403): the least role that may do it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_role: Option<Role>,
+    /// For a quota exceeded (403): the quota, `servers` or `vcpus`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// For a quota exceeded: its limit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    /// For a quota exceeded: the project's use of it before the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used: Option<u64>,
+    /// For a quota exceeded: what the request would have added to the use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested: Option<u64>,
     /// The internal cause of a 5xx, for the log only; never sent.
     #[serde(skip)]
     pub cause: Option<String>,
@@ -63,6 +75,10 @@ impl Problem {
             state: None,
             allowed_actions: None,
             required_role: None,
+            quota: None,
+            limit: None,
+            used: None,
+            requested: None,
             cause: None,
             challenge: None,
             retry_after_secs: None,

@@ -2,7 +2,7 @@
 
 use paperclip::actix::web;
 
-use crate::handlers::{admin, catalog, history, keys, projects, servers};
+use crate::handlers::{admin, catalog, history, keys, projects, quotas, servers};
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
 pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
@@ -27,6 +27,11 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::get().to(projects::get))
             .route(web::patch().to(projects::update))
             .route(web::delete().to(projects::delete)),
+    )
+    .service(
+        web::resource("/projects/{id}/quotas")
+            .route(web::get().to(quotas::get))
+            .route(web::put().to(quotas::set)),
     )
     .service(
         web::resource("/projects/{id}/keys")

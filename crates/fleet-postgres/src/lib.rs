@@ -17,6 +17,7 @@ mod mapping;
 mod migrate;
 mod pools;
 mod provision;
+mod quotas;
 mod reads;
 mod rows;
 mod schema;

@@ -1,6 +1,7 @@
 //! Provisioning as one statement: take the lowest released offset of the region's pool (or
 //! else the next one from its counter), insert the server at that address, and append its
-//! event.
+//! event. For a project with quota limits the statement does nothing unless run, as checked,
+//! inside a transaction holding the project's lock (see [`provision`] and `quotas`).
 //!
 //! One statement is one round trip, committed on its own, so no client time is spent while the
 //! pool's counter row is locked: concurrent provisions of a region queue on that row only for
@@ -10,10 +11,13 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{BigInt, Inet, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    BigInt, Bool, Inet, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel::{OptionalExtension, QueryResult};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::ports::{BadRow, ProvisionStoreError};
+use fleet_domain::quota;
 use fleet_domain::{IpPool, NewServer, Server};
 use ipnet::IpNet;
 use uuid::Uuid;
@@ -21,6 +25,7 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::fixed;
 use crate::mapping;
+use crate::quotas;
 use crate::rows::{NewEventRow, ServerRow, server_columns};
 
 /// The provisioning statement. `$7` is the pool's first address, so the address stored is
@@ -29,24 +34,30 @@ use crate::rows::{NewEventRow, ServerRow, server_columns};
 /// Public so that the benchmark's database limit sends exactly this statement.
 pub const PROVISION_STATEMENT: &str = concat!(
     "\
-WITH released AS (
+WITH gate AS (
+    SELECT $27::boolean OR NOT EXISTS (
+        SELECT FROM project_quotas WHERE project_id = $3
+        AND (max_servers IS NOT NULL OR max_vcpus IS NOT NULL)) AS open
+), released AS (
     DELETE FROM free_addresses
-    WHERE (region, ip_offset) = (
+    WHERE (SELECT open FROM gate) AND (region, ip_offset) = (
         SELECT region, ip_offset FROM free_addresses WHERE region = $1
         ORDER BY ip_offset LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING ip_offset
 ), counted AS (
     UPDATE ip_pools SET next_offset = next_offset + 1
     WHERE region = $1 AND next_offset < size AND NOT EXISTS (SELECT FROM released)
+        AND (SELECT open FROM gate)
     RETURNING next_offset - 1 AS ip_offset
 ), taken AS (
     SELECT ip_offset FROM released UNION ALL SELECT ip_offset FROM counted
 ), server AS (
     INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset,
         hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
-        terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros)
+        terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
+        vcpus)
     SELECT $2, $3, $4, $1, $5, $6, $7::inet + taken.ip_offset, taken.ip_offset, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17, $18
+        $11, $12, $13, $14, $15, $16, $17, $18, $28
     FROM taken
     RETURNING ",
     server_columns!(),
@@ -69,6 +80,10 @@ struct Provision<'a> {
     billed_amount_micros: i64,
     first_address: IpNet,
     event: NewEventRow,
+    vcpus: i32,
+    /// Whether the caller checked the project's quotas under its lock: otherwise a project
+    /// with limits gets nothing from the statement (see [`provision`]).
+    checked: bool,
 }
 
 fixed::prepared_once!(Provision<'_>);
@@ -111,22 +126,61 @@ impl<'a> Provision<'a> {
             "24" => out.push_bind_param::<Nullable<Text>, _>(&event.request_id),
             "25" => out.push_bind_param::<Nullable<SqlUuid>, _>(&event.key_id),
             "26" => out.push_bind_param::<Text, _>(&event.message),
+            "27" => out.push_bind_param::<Bool, _>(&self.checked),
+            "28" => out.push_bind_param::<Integer, _>(&self.vcpus),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
 }
 
 /// Provisions `new` in `pool`, the pool its region has in this database.
+///
+/// A project without limits takes the one-statement path. The statement gives a project
+/// with limits nothing (and takes no address), so then, and only then, the provision is
+/// done again in a transaction that locks the project, counts its use after the lock is
+/// granted (see [`quotas`]) and runs the statement as checked.
 pub(crate) async fn provision(
     conn: &mut AsyncPgConnection,
     pool: IpPool,
     new: &NewServer,
 ) -> Result<Server, TxError> {
+    if let Some(server) = insert(conn, pool, new, false).await? {
+        return Ok(server);
+    }
+    let project = new.server.project;
+    let exhausted = || {
+        TxError::Provision(ProvisionStoreError::PoolExhausted(
+            new.server.region.clone(),
+        ))
+    };
+    if quotas::limits_of(conn, project).await?.is_unlimited() {
+        return Err(exhausted());
+    }
+    conn.transaction::<_, TxError, _>(async |conn| {
+        // A project deleted meanwhile has no limits, and the insert's reference fails.
+        let quotas = quotas::lock_and_read(conn, project)
+            .await?
+            .unwrap_or_default();
+        quota::check(&quotas.limits, quotas.used, 1, u64::from(new.vcpus))
+            .map_err(|exceeded| TxError::Provision(exceeded.into()))?;
+        insert(conn, pool, new, true).await?.ok_or_else(exhausted)
+    })
+    .await
+}
+
+/// Runs the statement; `None` when it inserted nothing (no address left, or a project with
+/// limits and `checked` false).
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    pool: IpPool,
+    new: &NewServer,
+    checked: bool,
+) -> Result<Option<Server>, TxError> {
     let server = &new.server;
-    let region = &server.region;
     let first = pool
         .address(0)
         .ok_or_else(|| BadRow::new("ip_pools.cidr", pool))?;
+    let vcpus = i32::try_from(new.vcpus).map_err(|_| BadRow::new("catalog vcpus", new.vcpus))?;
     let row: Option<ServerRow> = Provision {
         server,
         id: server.id.as_uuid(),
@@ -135,14 +189,17 @@ pub(crate) async fn provision(
         billed_amount_micros: server.billed_amount.micros(),
         first_address: mapping::inet(first),
         event: mapping::new_event_row(&new.event),
+        vcpus,
+        checked,
     }
     .get_result(conn)
     .await
     .optional()?;
-    let row =
-        row.ok_or_else(|| TxError::Provision(ProvisionStoreError::PoolExhausted(region.clone())))?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
     check_address(pool, &row)?;
-    mapping::server(row).map_err(TxError::Corrupt)
+    mapping::server(row).map(Some).map_err(TxError::Corrupt)
 }
 
 /// Postgres computed the address from the pool's first one; a row whose address is not the
@@ -185,6 +242,7 @@ mod tests {
                 region: "lab".to_owned(),
                 server_type: "t2.micro".to_owned(),
                 hourly_price: Money::from_micros(11_600),
+                vcpus: 1,
             },
             at,
             &LifecycleConfig::default(),
@@ -198,23 +256,26 @@ mod tests {
             billed_amount_micros: new.server.billed_amount.micros(),
             first_address: mapping::inet("10.0.0.1".parse().expect("an address")),
             event: mapping::new_event_row(&new.event),
+            vcpus: 1,
+            checked: false,
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text, so diesel numbers 28 placeholders.
-        assert!(sql.contains("$28") && !sql.contains("$29"), "{sql}");
-        assert!(sql.contains("$9::inet + taken.ip_offset"), "{sql}");
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 31
+        // placeholders.
+        assert!(sql.contains("$31") && !sql.contains("$32"), "{sql}");
+        assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),
             "{sql}"
         );
-        // In the order of the text: the region twice (free list, counter), the id, the
-        // project, the name, the region again (the server's), type, state, first address,
-        // price...
+        // In the order of the text: whether checked and the project (the quota gate), the
+        // region twice (free list, counter), the id, the project, the name, the region again
+        // (the server's), type, state, first address, price...
         let id = new.server.id.as_uuid();
         let expected = format!(
-            "[\"lab\", \"lab\", {id}, {project}, \"web-1\", \"lab\", \"t2.micro\", \
-             \"provisioning\", 10.0.0.1/32, 11600, 0, "
+            "[false, {project}, \"lab\", \"lab\", {id}, {project}, \"web-1\", \"lab\", \
+             \"t2.micro\", \"provisioning\", 10.0.0.1/32, 11600, 0, "
         );
         assert!(binds.starts_with(&expected), "{binds}");
         // ...and the event's actor, request id and key last but its message.

@@ -102,6 +102,20 @@ diesel::table! {
         billed_seconds -> Int8,
         /// Amount billed.
         billed_amount_micros -> Int8,
+        /// Its type's vCPUs, counted against its project's vCPU quota.
+        vcpus -> Int4,
+    }
+}
+
+diesel::table! {
+    /// Project quotas; NULL is no limit.
+    project_quotas (project_id) {
+        /// The project.
+        project_id -> Uuid,
+        /// The most servers that are not terminated.
+        max_servers -> Nullable<Int4>,
+        /// The most vCPUs of servers running or heading there.
+        max_vcpus -> Nullable<Int4>,
     }
 }
 
@@ -152,6 +166,7 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> projects (project_id));
+diesel::joinable!(project_quotas -> projects (project_id));
 diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
 diesel::joinable!(servers -> projects (project_id));
@@ -161,6 +176,7 @@ diesel::joinable!(usage_records -> servers (server_id));
 diesel::allow_tables_to_appear_in_same_query!(
     projects,
     api_keys,
+    project_quotas,
     ip_pools,
     free_addresses,
     servers,

@@ -26,6 +26,7 @@ use fleet_domain::ports::{
     ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
 use fleet_domain::project_update::ProjectUpdate;
+use fleet_domain::quota::{ProjectQuotas, Quotas};
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{
     IpPool, KeyId, NewServer, PageRequest, ProjectId, Server, ServerFilter, ServerId, ServerState,
@@ -35,7 +36,7 @@ use tokio::runtime::Handle;
 
 use crate::config::PgPoolConfig;
 use crate::errors::{self, TxError};
-use crate::{due, migrate, pools, provision, reads, tenancy, writes};
+use crate::{due, migrate, pools, provision, quotas, reads, tenancy, writes};
 
 /// The Postgres store. Cheap to clone: clones share the pool.
 #[derive(Clone)]
@@ -408,5 +409,21 @@ impl TenancyStore for PgStore {
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         Ok(tenancy::mark_keys_used(&mut conn, ids, at).await?)
+    }
+
+    async fn project_quotas(&self, id: ProjectId) -> Result<Option<ProjectQuotas>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(quotas::read(&mut conn, id).await?)
+    }
+
+    async fn set_project_quotas(
+        &self,
+        id: ProjectId,
+        limits: &Quotas,
+    ) -> Result<Option<ProjectQuotas>, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, TxError, _>(async |conn| quotas::set(conn, id, limits).await)
+            .await
+            .map_err(StoreError::from)
     }
 }

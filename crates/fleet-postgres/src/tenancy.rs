@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
-use crate::schema::{api_keys, events, projects, servers, usage_records};
+use crate::schema::{api_keys, events, project_quotas, projects, servers, usage_records};
 
 /// The unique constraint on project names (named in the migration): its violation is a
 /// name taken, any other unique violation a fault.
@@ -147,6 +147,9 @@ pub(crate) async fn delete_project(
         .execute(conn)
         .await?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(project_quotas::table.find(id))
         .execute(conn)
         .await?;
     diesel::delete(projects::table.find(id))

@@ -29,6 +29,16 @@ pub(crate) struct ServerRow {
     pub billed_amount_micros: i64,
 }
 
+/// A new server's row with its vCPUs, which only provisioning writes (no read needs them
+/// but a quota's count, which sums them in SQL).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = servers, check_for_backend(Sqlite))]
+pub(crate) struct NewServerRow {
+    #[diesel(embed)]
+    pub server: ServerRow,
+    pub vcpus: i64,
+}
+
 /// What a state change may move on a server: everything but its identity, project,
 /// placement, price, creation time and address (an address is only ever released, separately).
 /// Serialized, field for column, into the JSON the batch update reads (see `ops::batch`).

@@ -58,6 +58,15 @@ diesel::table! {
         billed_seconds -> BigInt,
         billed_amount_micros -> BigInt,
         project_id -> Text,
+        vcpus -> BigInt,
+    }
+}
+
+diesel::table! {
+    project_quotas (project_id) {
+        project_id -> Text,
+        max_servers -> Nullable<BigInt>,
+        max_vcpus -> Nullable<BigInt>,
     }
 }
 
@@ -94,9 +103,11 @@ diesel::joinable!(usage_records -> servers (server_id));
 diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
 diesel::joinable!(servers -> projects (project_id));
+diesel::joinable!(project_quotas -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     projects,
+    project_quotas,
     api_keys,
     ip_pools,
     free_addresses,

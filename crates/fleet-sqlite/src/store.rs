@@ -12,6 +12,7 @@ use fleet_domain::ports::{
     ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
 use fleet_domain::project_update::ProjectUpdate;
+use fleet_domain::quota::{ProjectQuotas, Quotas};
 use fleet_domain::server::{NewServer, Server, ServerFilter};
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -21,7 +22,7 @@ use crate::db::{Db, roll_back_leftovers};
 use crate::errors::TxError;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
-use crate::ops::{changes, due, pools, reads, tenancy};
+use crate::ops::{changes, due, pools, quotas, reads, tenancy};
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -115,6 +116,9 @@ impl Store for SqliteStore {
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
                 let id = change.server.id;
+                if let Some(exceeded) = changes::exceeds_quota(conn, &change)? {
+                    return Ok(Applied::QuotaExceeded(exceeded));
+                }
                 let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
                 Ok(match written.into_iter().next().flatten() {
                     Some(server) => Applied::Done(Box::new(server)),
@@ -253,6 +257,20 @@ impl TenancyStore for SqliteStore {
 
     async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError> {
         self.run(move |conn| tenancy::revoke_key(conn, id, at))
+            .await
+    }
+
+    async fn project_quotas(&self, id: ProjectId) -> Result<Option<ProjectQuotas>, StoreError> {
+        self.run(move |conn| quotas::read(conn, id)).await
+    }
+
+    async fn set_project_quotas(
+        &self,
+        id: ProjectId,
+        limits: &Quotas,
+    ) -> Result<Option<ProjectQuotas>, StoreError> {
+        let limits = *limits;
+        self.run(move |conn| conn.immediate_transaction(|conn| quotas::set(conn, id, &limits)))
             .await
     }
 

@@ -14,6 +14,8 @@ use crate::TestedStore;
 
 /// The price of the servers the cases create.
 pub(crate) const PRICE: Money = Money::from_micros(11_600);
+/// The vCPUs of every server the suite provisions.
+pub(crate) const VCPUS: u32 = 2;
 
 /// 2026-01-01T00:00:00Z: every case's time starts here.
 pub(crate) fn t0() -> DateTime<Utc> {
@@ -91,6 +93,7 @@ pub(crate) fn new_server_in(
             region: region.to_owned(),
             server_type: server_type.to_owned(),
             hourly_price: PRICE,
+            vcpus: VCPUS,
         },
         now,
         &config(),

@@ -36,6 +36,7 @@ mod history;
 mod list;
 mod pools;
 mod provision;
+mod quotas;
 mod scoping;
 mod stats;
 mod tampering;
@@ -55,6 +56,7 @@ pub mod cases {
     pub use crate::list::*;
     pub use crate::pools::*;
     pub use crate::provision::*;
+    pub use crate::quotas::*;
     pub use crate::scoping::*;
     pub use crate::stats::*;
     pub use crate::tampering::*;
@@ -199,6 +201,11 @@ macro_rules! suite {
             a_project_with_live_servers_is_not_deleted,
             deleting_a_project_removes_everything_of_it_and_nothing_else,
             deleting_an_unknown_project_is_missing,
+            quotas_round_trip_with_their_use,
+            provisioning_past_max_servers_is_refused_and_leaves_nothing,
+            a_start_past_max_vcpus_is_refused_and_leaves_the_server_stopped,
+            terminated_servers_do_not_count,
+            concurrent_provisions_never_pass_a_quota,
         );
     };
 }

@@ -14,8 +14,8 @@ use fleet_domain::{
 
 use crate::TestedStore;
 use crate::fixtures::{
-    PRICE, act, all_servers, apply, at, complete, config, get, ids, list, new_server_in, pools,
-    provision,
+    PRICE, VCPUS, act, all_servers, apply, at, complete, config, get, ids, list, new_server_in,
+    pools, provision,
 };
 use crate::tenancy::{hash_of, key, project, stored};
 
@@ -146,6 +146,7 @@ pub async fn events_keep_the_key_that_caused_them(store: Arc<dyn TestedStore>) {
             region: "lab-a".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: PRICE,
+            vcpus: VCPUS,
         },
         at(0),
         &config(),

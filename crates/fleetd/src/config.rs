@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use fleet_domain::catalog::CatalogFile;
+use fleet_domain::quota::{self, Quotas};
 use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
 use fleet_postgres::PgPoolConfig;
 
@@ -43,6 +44,29 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// How requests are authenticated.
     pub auth: AuthConfig,
+    /// The quotas every project created gets.
+    pub default_quotas: Quotas,
+}
+
+/// The quotas of new projects: each setting unset is no limit.
+fn default_quotas(settings: &Settings) -> Result<Quotas, ConfigError> {
+    let limit = |setting: &str, env: &str, value: Option<u32>| {
+        value
+            .map(|v| in_range(setting, env, Some(v), 0, 0..=quota::MAX_LIMIT))
+            .transpose()
+    };
+    Ok(Quotas {
+        max_servers: limit(
+            "default_max_servers",
+            "FLEET_DEFAULT_MAX_SERVERS",
+            settings.default_max_servers,
+        )?,
+        max_vcpus: limit(
+            "default_max_vcpus",
+            "FLEET_DEFAULT_MAX_VCPUS",
+            settings.default_max_vcpus,
+        )?,
+    })
 }
 
 /// A setting that cannot be used, named with its flag and environment variable.
@@ -102,6 +126,7 @@ impl Config {
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let auth = crate::auth::auth_config(&settings, bind)?;
+        let default_quotas = default_quotas(&settings)?;
         let db_pool = db_pool(&settings)?;
         let database_url = DatabaseUrl::from(
             settings
@@ -205,6 +230,7 @@ impl Config {
             1..=30 * DAY_S,
         )?;
         Ok(Config {
+            default_quotas,
             bind,
             database_url,
             log_format: settings

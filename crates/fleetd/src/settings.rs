@@ -162,6 +162,14 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub bootstrap_admin_key: Option<Secret>,
+    /// The most servers that are not terminated a project created from now on may keep,
+    /// 0 to 1000000 [default: no limit; the project `default` has none unless set].
+    #[arg(long, env = "FLEET_DEFAULT_MAX_SERVERS", value_name = "N")]
+    pub default_max_servers: Option<u32>,
+    /// The most vCPUs of running (or starting, provisioning, rebooting) servers a project
+    /// created from now on may hold, 0 to 1000000 [default: no limit].
+    #[arg(long, env = "FLEET_DEFAULT_MAX_VCPUS", value_name = "N")]
+    pub default_max_vcpus: Option<u32>,
 }
 
 macro_rules! merge_fields {
@@ -205,6 +213,8 @@ impl Settings {
                 auth_cache_ttl_ms,
                 rate_limit_per_minute,
                 bootstrap_admin_key,
+                default_max_servers,
+                default_max_vcpus,
             ]
         )
     }

@@ -86,12 +86,12 @@ impl Application {
             ))
         };
         let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
+        let default_quotas = config.default_quotas;
         let projects = move |tenancy: Arc<dyn TenancyStore>| {
-            Arc::new(ProjectService::new(
-                tenancy,
-                project_clock.clone(),
-                pepper.clone(),
-            ))
+            Arc::new(
+                ProjectService::new(tenancy, project_clock.clone(), pepper.clone())
+                    .with_default_quotas(default_quotas),
+            )
         };
         let background_projects = projects(opened.tenancy.clone());
         if let Some(key) = &config.auth.bootstrap_admin_key {

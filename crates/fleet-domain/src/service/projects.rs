@@ -8,6 +8,7 @@ use crate::ids::{KeyId, ProjectId};
 use crate::keys::{self, KeyText, Pepper, PresentedKey};
 use crate::ports::{Clock, ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
 use crate::project_update::ProjectChanges;
+use crate::quota::{ProjectQuotas, Quotas};
 use crate::tenancy::{self, ApiKey, Caller, Project, Role};
 
 /// A key just created: the record, and its text, which is shown this once.
@@ -33,6 +34,7 @@ pub struct ProjectService {
     store: Arc<dyn TenancyStore>,
     clock: Arc<dyn Clock>,
     pepper: Pepper,
+    default_quotas: Quotas,
 }
 
 impl ProjectService {
@@ -42,7 +44,15 @@ impl ProjectService {
             store,
             clock,
             pepper,
+            default_quotas: Quotas::NONE,
         }
+    }
+
+    /// The service giving every project it creates these quotas (none by default; the
+    /// project `default`, made by the migrations, has none unless an admin sets them).
+    pub fn with_default_quotas(mut self, quotas: Quotas) -> Self {
+        self.default_quotas = quotas;
+        self
     }
 
     /// Who a presented key is: its project, role and id, and its project's rate limit. A
@@ -96,7 +106,57 @@ impl ProjectService {
             .create_project(&project)
             .await
             .map_err(name_taken)?;
+        if !self.default_quotas.is_unlimited() {
+            self.apply_default_quotas(project.id).await?;
+        }
         Ok(project)
+    }
+
+    /// Gives a project just created the default quotas. Should that fail, the project is
+    /// deleted again (it has no server or key yet), so no project is left without the
+    /// limits every new one gets.
+    async fn apply_default_quotas(&self, id: ProjectId) -> Result<(), ProjectError> {
+        match self
+            .store
+            .set_project_quotas(id, &self.default_quotas)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                // The set's failure is what the caller needs to see; a failed delete too
+                // leaves a project without limits, which an admin can delete or limit.
+                let _ = self.store.delete_project(id).await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// A project's quotas and its use of them (admin).
+    pub async fn quotas(
+        &self,
+        caller: &Caller,
+        id: ProjectId,
+    ) -> Result<ProjectQuotas, ProjectError> {
+        caller.require(Role::Admin)?;
+        self.store
+            .project_quotas(id)
+            .await?
+            .ok_or(ProjectError::ProjectNotFound(id))
+    }
+
+    /// Sets a project's quotas (admin), the project `default`'s included. A limit below the
+    /// current use is accepted: it stops further growth and changes no server.
+    pub async fn set_quotas(
+        &self,
+        caller: &Caller,
+        id: ProjectId,
+        limits: Quotas,
+    ) -> Result<ProjectQuotas, ProjectError> {
+        caller.require(Role::Admin)?;
+        self.store
+            .set_project_quotas(id, &limits)
+            .await?
+            .ok_or(ProjectError::ProjectNotFound(id))
     }
 
     /// The project with this id (admin).

@@ -148,6 +148,7 @@ impl ServerService {
                 region: region.name.clone(),
                 server_type: server_type.name.clone(),
                 hourly_price: server_type.hourly_price(),
+                vcpus: server_type.vcpus,
             },
             now,
             &self.config,
@@ -155,6 +156,7 @@ impl ServerService {
         );
         let created = self.store.provision(new).await.map_err(|e| match e {
             ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
+            ProvisionStoreError::QuotaExceeded(exceeded) => ProvisionError::QuotaExceeded(exceeded),
             ProvisionStoreError::NoPool(region) => ProvisionError::Store(StoreError::Unknown(
                 anyhow::anyhow!("region '{region}' is in the catalog but has no pool in the store"),
             )),
@@ -278,6 +280,7 @@ impl ServerService {
                     });
                 }
                 Applied::Missing => return Err(ActError::NotFound(id)),
+                Applied::QuotaExceeded(exceeded) => return Err(ActError::QuotaExceeded(exceeded)),
                 Applied::Stale => {}
             }
         }
@@ -339,7 +342,8 @@ impl ServerService {
         };
         match self.store.apply(&change).await? {
             Applied::Done(server) => Ok(*server),
-            Applied::Stale | Applied::Missing => {
+            // A completion takes no vCPUs, so no store refuses one for a quota.
+            Applied::Stale | Applied::Missing | Applied::QuotaExceeded(_) => {
                 Ok(self.store.get(server.id).await?.unwrap_or(server))
             }
         }

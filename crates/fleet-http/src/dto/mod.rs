@@ -7,6 +7,7 @@ mod clock;
 mod enums;
 mod history;
 mod money;
+mod quotas;
 mod server;
 mod tenancy;
 
@@ -15,6 +16,7 @@ pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
 pub use history::{BillingReport, Event, EventList, UsageRecord};
 pub use money::Money;
+pub use quotas::{ProjectQuotas, SetQuotasRequest};
 pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
 };

@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod history;
 pub mod keys;
 pub mod projects;
+pub mod quotas;
 pub mod servers;

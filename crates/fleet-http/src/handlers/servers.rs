@@ -164,6 +164,7 @@ pub async fn act(
         Err(fleet_domain::error::ActError::Conflict(_)) => "conflict",
         Err(fleet_domain::error::ActError::NotFound(_)) => "not_found",
         Err(fleet_domain::error::ActError::Contended { .. }) => "contended",
+        Err(fleet_domain::error::ActError::QuotaExceeded(_)) => "quota_exceeded",
         Err(fleet_domain::error::ActError::Store(_)) => "failed",
     };
     metrics::record_action(action.as_str(), outcome);

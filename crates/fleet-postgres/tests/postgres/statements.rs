@@ -40,14 +40,14 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
         }
         _ if !counted => {}
         InstrumentationEvent::StartQuery { query, .. } => {
-            let counter = if query.to_string().starts_with("WITH released AS") {
+            let counter = if query.to_string().starts_with("WITH gate AS") {
                 &PROVISIONS_SENT
             } else {
                 &OTHER_STATEMENTS
             };
             counter.fetch_add(1, Ordering::Relaxed);
         }
-        InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("WITH released AS") => {
+        InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("WITH gate AS") => {
             PROVISIONS_PREPARED.fetch_add(1, Ordering::Relaxed);
         }
         InstrumentationEvent::CacheQuery { sql, .. } if sql.starts_with("UPDATE servers AS s") => {
@@ -60,7 +60,7 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn provisioning_is_one_statement_and_updates_are_prepared_once_per_connection() {
-    assert!(PROVISION_STATEMENT.starts_with("WITH released AS"));
+    assert!(PROVISION_STATEMENT.starts_with("WITH gate AS"));
     let db = TestDb::new().await;
     COUNTED_URL
         .set(db.url.clone())

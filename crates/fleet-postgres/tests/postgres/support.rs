@@ -401,6 +401,7 @@ pub fn new_server(region: &str) -> NewServer {
             region: region.to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            vcpus: 1,
         },
         t0(),
         &LifecycleConfig::default(),

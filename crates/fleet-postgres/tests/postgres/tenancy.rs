@@ -41,9 +41,9 @@ async fn a_deletion_waits_for_a_provision_into_the_project_and_counts_its_server
         &mut other,
         &format!(
             "INSERT INTO servers (id, project_id, name, region, server_type, state, ip, \
-                 ip_offset, hourly_price_micros, generation, created_at, updated_at) \
+                 ip_offset, hourly_price_micros, generation, created_at, updated_at, vcpus) \
              VALUES (gen_random_uuid(), '{}', 'racer', 'lab', 't2.micro', 'provisioning', \
-                 '10.10.0.1/32', 0, 11600, 0, now(), now())",
+                 '10.10.0.1/32', 0, 11600, 0, now(), now(), 1)",
             project.id
         ),
     )

@@ -3,22 +3,30 @@
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use fleet_domain::StateChange;
+use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::server::{NewServer, Server};
 
 use crate::errors::TxError;
+use crate::mapping::id_text;
 use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
-use crate::ops::pools;
-use crate::rows::{NewEventRow, ServerRow, UsageRow};
+use crate::ops::{pools, quotas, reads};
+use crate::rows::{NewEventRow, NewServerRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
-/// Allocates an address and inserts the server with its event. Call inside a write
-/// transaction: a refusal leaves nothing behind only if the caller rolls back.
+/// Checks the project's quotas, allocates an address and inserts the server with its event.
+/// Call inside a write transaction: it keeps the quota's count true until the insert
+/// commits, and a refusal leaves nothing behind only if the caller rolls back.
 pub(crate) fn provision(conn: &mut SqliteConnection, new: &NewServer) -> Result<Server, TxError> {
     let mut server = new.server.clone();
+    quotas::check(conn, server.project, 1, u64::from(new.vcpus))?
+        .map_err(|exceeded| TxError::Provision(exceeded.into()))?;
     server.ip = Some(pools::allocate(conn, &server.region)?);
     diesel::insert_into(servers::table)
-        .values(ServerRow::from_domain(&server))
+        .values(NewServerRow {
+            server: ServerRow::from_domain(&server),
+            vcpus: i64::from(new.vcpus),
+        })
         .execute(conn)?;
     diesel::insert_into(events::table)
         .values(NewEventRow::from_domain(&new.event))
@@ -66,4 +74,24 @@ pub(crate) fn apply_all(
     }
     pools::release(conn, &released)?;
     Ok(applied)
+}
+
+/// Whether applying `change` would take its server's project past its vCPU quota: only a
+/// change from a state that holds no vCPUs to one that does (a start) is checked, and only
+/// while the stored server is still the one it was planned from (a stale change applies
+/// nothing). Call inside the write transaction that applies it.
+pub(crate) fn exceeds_quota(
+    conn: &mut SqliteConnection,
+    change: &StateChange,
+) -> Result<Option<QuotaExceeded>, TxError> {
+    let Some(stored) = reads::get(conn, change.server.id)? else {
+        return Ok(None);
+    };
+    if stored.generation != change.expected_generation
+        || !stored.state.takes_vcpus_to(change.server.state)
+    {
+        return Ok(None);
+    }
+    let vcpus = quotas::vcpus_of(conn, &id_text(stored.id))?;
+    Ok(quotas::check(conn, stored.project, 0, vcpus)?.err())
 }

@@ -5,6 +5,7 @@ pub(crate) mod batch;
 pub(crate) mod changes;
 pub(crate) mod due;
 pub(crate) mod pools;
+pub(crate) mod quotas;
 pub(crate) mod reads;
 pub(crate) mod tenancy;
 

@@ -13,7 +13,7 @@ use fleet_domain::tenancy::{ApiKey, Project};
 use crate::errors::TxError;
 use crate::mapping::{key_text, micros, project_text, rate_limit};
 use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
-use crate::schema::{api_keys, events, projects, servers, usage_records};
+use crate::schema::{api_keys, events, project_quotas, projects, servers, usage_records};
 
 type Result<T> = std::result::Result<T, TxError>;
 
@@ -135,6 +135,7 @@ pub(crate) fn delete_project(
     diesel::delete(events::table.filter(events::server_id.eq_any(of_project()))).execute(conn)?;
     diesel::delete(servers::table.filter(servers::project_id.eq(&id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(&id))).execute(conn)?;
+    diesel::delete(project_quotas::table.find(&id)).execute(conn)?;
     diesel::delete(projects::table.find(&id)).execute(conn)?;
     Ok(ProjectDeletion::Deleted)
 }

@@ -90,6 +90,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
             region: region.name.clone(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            vcpus: 1,
         };
         let new = lifecycle::plan_provision(spec, t0(), &config(), &RequestContext::api("req"));
         store.provision(new).await.expect("provision");

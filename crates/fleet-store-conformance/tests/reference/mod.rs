@@ -18,8 +18,10 @@ use fleet_domain::{
     StateChange, UsageRecord,
 };
 use fleet_store_conformance::Tamper;
+use quotas::QuotaState;
 use tenancy::Tenancy;
 
+mod quotas;
 mod tenancy;
 
 struct Pool {
@@ -35,6 +37,7 @@ struct State {
     events: Vec<Event>,
     usage: Vec<UsageRecord>,
     tenancy: Tenancy,
+    quota: QuotaState,
 }
 
 /// How long a caller waits for the reference store's state.
@@ -118,6 +121,9 @@ impl State {
         if current.generation != change.expected_generation {
             return Applied::Stale;
         }
+        if let Err(exceeded) = self.check_change(change) {
+            return Applied::QuotaExceeded(exceeded);
+        }
         if let (true, Some(ip)) = (change.release_address, current.ip) {
             let pool = self
                 .pools
@@ -175,6 +181,7 @@ impl Store for MemoryStore {
                 StoreError::Unknown(anyhow::anyhow!("no project {}", new.server.project)).into(),
             );
         }
+        state.check_quota(new.server.project, 1, u64::from(new.vcpus))?;
         let region = new.server.region.clone();
         let pool = state
             .pools
@@ -190,6 +197,7 @@ impl Store for MemoryStore {
         };
         let mut server = new.server;
         server.ip = pool.cidr.address(offset);
+        state.quota.vcpus.insert(server.id, new.vcpus);
         state.servers.insert(server.id, server.clone());
         let id = state.events.len() as i64 + 1;
         state.events.push(Event {

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
 use fleet_domain::project_update::ProjectUpdate;
+use fleet_domain::quota::{ProjectQuotas, Quotas};
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{KeyId, ProjectId, ServerState};
 
@@ -140,7 +141,9 @@ impl TenancyStore for MemoryStore {
             state.servers.remove(&server);
             state.events.retain(|e| e.event.server_id != server);
             state.usage.retain(|u| u.server_id != server);
+            state.quota.vcpus.remove(&server);
         }
+        state.quota.limits.remove(&id);
         state.tenancy.keys.retain(|(key, _)| key.project != id);
         state.tenancy.projects.retain(|p| p.id != id);
         Ok(ProjectDeletion::Deleted)
@@ -207,6 +210,25 @@ impl TenancyStore for MemoryStore {
             key.revoked_at.get_or_insert(at);
             key.clone()
         }))
+    }
+
+    async fn project_quotas(&self, id: ProjectId) -> Result<Option<ProjectQuotas>, StoreError> {
+        let state = self.state()?;
+        Ok(state.tenancy.has_project(id).then(|| state.quotas(id)))
+    }
+
+    async fn set_project_quotas(
+        &self,
+        id: ProjectId,
+        limits: &Quotas,
+    ) -> Result<Option<ProjectQuotas>, StoreError> {
+        self.writable()?;
+        let mut state = self.state()?;
+        if !state.tenancy.has_project(id) {
+            return Ok(None);
+        }
+        state.quota.limits.insert(id, *limits);
+        Ok(Some(state.quotas(id)))
     }
 
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
