@@ -21,6 +21,6 @@ pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
 };
 pub use tenancy::{
-    ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectList,
-    Role, UpdateProjectRequest,
+    ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectDetail,
+    ProjectList, Role, UpdateProjectRequest,
 };

@@ -11,6 +11,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
+use crate::dto::ProjectQuotas;
+
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Apiv2Schema)]
 #[serde(rename_all = "snake_case")]
@@ -117,6 +119,38 @@ impl From<domain::Project> for Project {
             name: project.name,
             created_at: project.created_at,
             rate_limit_per_minute: project.rate_limit_per_minute.map(NonZeroU32::get),
+        }
+    }
+}
+
+/// One project as `GET /projects/{id}` shows it: the project, and its quotas' limits and
+/// use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct ProjectDetail {
+    /// Its identity.
+    pub id: Uuid,
+    /// Its unique name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Requests a minute each of its keys may make, overriding the service's default;
+    /// absent when the default applies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Its quotas' limits and its use of them.
+    pub quotas: ProjectQuotas,
+}
+
+impl ProjectDetail {
+    /// `project`, with `quotas`.
+    pub fn new(project: domain::Project, quotas: fleet_domain::quota::ProjectQuotas) -> Self {
+        let project = Project::from(project);
+        Self {
+            id: project.id,
+            name: project.name,
+            created_at: project.created_at,
+            rate_limit_per_minute: project.rate_limit_per_minute,
+            quotas: quotas.into(),
         }
     }
 }

@@ -52,7 +52,7 @@ pub async fn list(
 
 /// Get a project
 ///
-/// Admin only.
+/// The project, with its quotas' limits and its use of them. Admin only.
 #[api_v2_operation(
     operation_id = "getProject",
     tags(Projects),
@@ -62,10 +62,11 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: ApiCaller,
     id: web::Path<Uuid>,
-) -> Result<web::Json<dto::Project>, ProjectFailure> {
+) -> Result<web::Json<dto::ProjectDetail>, ProjectFailure> {
     let id = ProjectId::from(id.into_inner());
     let project = state.projects.project(&caller, id).await?;
-    Ok(web::Json(project.into()))
+    let quotas = state.projects.quotas(&caller, id).await?;
+    Ok(web::Json(dto::ProjectDetail::new(project, quotas)))
 }
 
 /// Update a project

@@ -108,6 +108,21 @@ async fn projects_are_listed_read_and_renamed() {
         .returning(move |id| Ok((id == a_id).then(|| a.clone())));
     fixture
         .tenancy
+        .expect_project_quotas()
+        .returning(move |id| {
+            Ok((id == a_id).then(|| fleet_domain::ProjectQuotas {
+                limits: fleet_domain::Quotas {
+                    max_servers: Some(10),
+                    max_vcpus: None,
+                },
+                used: fleet_domain::QuotaUse {
+                    servers: 3,
+                    vcpus: 2,
+                },
+            }))
+        });
+    fixture
+        .tenancy
         .expect_update_project()
         .returning(move |id, update| {
             Ok((id == b_listed.id).then(|| fleet_domain::Project {
@@ -133,6 +148,13 @@ async fn projects_are_listed_read_and_renamed() {
     )
     .await;
     assert_eq!(one.status(), StatusCode::OK);
+    let one: Value = test::read_body_json(one).await;
+    assert_eq!(one["name"], "a");
+    assert_eq!(
+        one["quotas"],
+        json!({"max_servers": 10, "servers": 3, "vcpus": 2}),
+        "a project shows its limits (absent: none) and use"
+    );
     let other = uuid::Uuid::new_v4();
     let missing = send_to(
         state.clone(),

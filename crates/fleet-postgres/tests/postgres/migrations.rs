@@ -221,4 +221,14 @@ async fn servers_from_before_projects_move_into_default_and_stay_readable() {
         ProjectDeletion::HasLiveServers(1),
         "the migrated servers count as the project's"
     );
+    let quotas = store
+        .project_quotas(ProjectId::DEFAULT)
+        .await
+        .expect("project_quotas")
+        .expect("default's quotas");
+    assert_eq!(
+        (quotas.used.servers, quotas.used.vcpus),
+        (1, 1),
+        "the running t2.micro's vCPU is backfilled from its type; the terminated one holds none"
+    );
 }

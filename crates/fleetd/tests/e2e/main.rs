@@ -10,5 +10,6 @@ mod harness;
 mod lifecycle;
 mod postgres;
 mod processes;
+mod quotas;
 mod rate_limits;
 mod tenancy;
