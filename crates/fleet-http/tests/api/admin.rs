@@ -110,7 +110,7 @@ async fn projects_are_listed_read_and_renamed() {
         .tenancy
         .expect_project_quotas()
         .returning(move |id| {
-            Ok((id == a_id).then(|| fleet_domain::ProjectQuotas {
+            Ok((id == a_id).then_some(fleet_domain::ProjectQuotas {
                 limits: fleet_domain::Quotas {
                     max_servers: Some(10),
                     max_vcpus: None,
