@@ -103,6 +103,10 @@ impl DbWorker {
                     &Some(request_id),
                     &None::<Uuid>,
                     &message,
+                    // Not yet checked against quotas: the project has none, so the
+                    // statement's own gate lets it through, as fleet's fast path does.
+                    &false,
+                    &i32::try_from(server_type.vcpus).unwrap_or(i32::MAX),
                 ],
             )
             .await?

@@ -28,14 +28,15 @@ WITH numbered AS (
                 WHEN slot < 15 THEN 'stopped'
                 ELSE (ARRAY['provisioning', 'starting', 'stopping', 'rebooting',
                             'terminating'])[slot - 14] END AS state,
-           ($5::int8[])[t] AS price
+           ($5::int8[])[t] AS price,
+           ($6::int4[])[t] AS vcpus
     FROM numbered n
 )
 INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset, hourly_price_micros,
-    generation, created_at, updated_at, started_at, stopped_at, terminated_at,
+    vcpus, generation, created_at, updated_at, started_at, stopped_at, terminated_at,
     transition_due_at, billed_until, billed_seconds, billed_amount_micros)
 SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
-       set_masklen(p.cidr::inet + (1 + ip_offset), 32), ip_offset, price,
+       set_masklen(p.cidr::inet + (1 + ip_offset), 32), ip_offset, price, vcpus,
        3,
        $1::timestamptz - interval '3 days' + i * interval '1 millisecond',
        $1::timestamptz - interval '1 hour',
@@ -81,9 +82,17 @@ pub async fn seed(
         .iter()
         .map(|t| t.hourly_price_micros)
         .collect();
+    let vcpus: Vec<i32> = catalog
+        .server_types()
+        .iter()
+        .map(|t| i32::try_from(t.vcpus).unwrap_or(i32::MAX))
+        .collect();
     let count = i64::try_from(count).context("too many servers")?;
     client
-        .execute(SEED_SERVERS, &[&now, &count, &regions, &types, &prices])
+        .execute(
+            SEED_SERVERS,
+            &[&now, &count, &regions, &types, &prices, &vcpus],
+        )
         .await
         .context("seeding servers")?;
     client
