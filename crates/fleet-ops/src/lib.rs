@@ -22,6 +22,8 @@ mod problem;
 pub mod ratelimit;
 mod routes;
 mod scope;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use observe::observe;
 pub use ports::{MetricsExporter, NotReady, Readiness};

@@ -20,7 +20,6 @@ use fleet_domain::{
 use fleet_http::{AppState, AuthMode, Authenticator, VirtualClock};
 use fleet_ops::{MetricsExporter, NotReady, Ops, Readiness};
 use serde_json::Value;
-use slog::Drain;
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600, 0).expect("valid")
@@ -242,8 +241,7 @@ pub async fn send_logged(
     state: web::Data<AppState>,
     requests: Vec<TestRequest>,
 ) -> (Vec<ServiceResponse>, Vec<String>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let logger = slog::Logger::root(MemoryDrain(lines.clone()).fuse(), slog::o!());
+    let (logger, lines) = fleet_ops::testing::memory_logger();
     let responses = call(state, Ok(()), logger, requests).await;
     let lines = lines.lock().expect("the log").clone();
     (responses, lines)
@@ -300,39 +298,4 @@ pub async fn problem(response: ServiceResponse, status: u16, slug: &str) -> Valu
 
 pub fn post_json(uri: &str, body: Value) -> TestRequest {
     TestRequest::post().uri(uri).set_json(body)
-}
-
-/// A drain that keeps each line with its key-value pairs.
-struct MemoryDrain(Arc<Mutex<Vec<String>>>);
-
-impl Drain for MemoryDrain {
-    type Ok = ();
-    type Err = slog::Never;
-
-    fn log(
-        &self,
-        record: &slog::Record<'_>,
-        values: &slog::OwnedKVList,
-    ) -> Result<(), slog::Never> {
-        let mut line = Line(format!(
-            "{} {}",
-            record.level().as_short_str(),
-            record.msg()
-        ));
-        let _ = slog::KV::serialize(&record.kv(), record, &mut line);
-        let _ = slog::KV::serialize(values, record, &mut line);
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line.0);
-        }
-        Ok(())
-    }
-}
-
-struct Line(String);
-
-impl slog::Serializer for Line {
-    fn emit_arguments(&mut self, key: slog::Key, value: &std::fmt::Arguments<'_>) -> slog::Result {
-        self.0.push_str(&format!(" {key}={value}"));
-        Ok(())
-    }
 }

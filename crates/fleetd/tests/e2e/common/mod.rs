@@ -13,7 +13,6 @@ use fleetd::{Application, Config, Settings};
 use metrics_exporter_prometheus::PrometheusHandle;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use slog::Drain;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -348,43 +347,4 @@ pub fn validate(spec: &Value, schema: &Value, instance: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A logger that keeps every line, with its key-value pairs, in memory.
-pub fn memory_logger() -> (slog::Logger, Arc<Mutex<Vec<String>>>) {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let drain = MemoryDrain(lines.clone()).fuse();
-    (slog::Logger::root(drain, slog::o!()), lines)
-}
-
-struct MemoryDrain(Arc<Mutex<Vec<String>>>);
-
-impl Drain for MemoryDrain {
-    type Ok = ();
-    type Err = slog::Never;
-
-    fn log(
-        &self,
-        record: &slog::Record<'_>,
-        values: &slog::OwnedKVList,
-    ) -> Result<(), slog::Never> {
-        let mut line = Line(format!(
-            "{} {}",
-            record.level().as_short_str(),
-            record.msg()
-        ));
-        let _ = slog::KV::serialize(&record.kv(), record, &mut line);
-        let _ = slog::KV::serialize(values, record, &mut line);
-        if let Ok(mut lines) = self.0.lock() {
-            lines.push(line.0);
-        }
-        Ok(())
-    }
-}
-
-struct Line(String);
-
-impl slog::Serializer for Line {
-    fn emit_arguments(&mut self, key: slog::Key, value: &std::fmt::Arguments<'_>) -> slog::Result {
-        self.0.push_str(&format!(" {key}={value}"));
-        Ok(())
-    }
-}
+pub use fleet_ops::testing::memory_logger;
