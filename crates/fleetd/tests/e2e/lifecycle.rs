@@ -165,15 +165,7 @@ async fn a_server_lives_its_whole_life_through_the_api() {
             .any(|s| s["id"] == id.as_str())
     );
 
-    let metrics = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     for needle in [
         "fleet_http_requests_total{method=\"POST\",route=\"/servers/{id}/action\",status=\"202\"}",
         "fleet_http_request_duration_seconds_bucket{method=\"GET\",route=\"/servers/{id}\",status=\"200\"",
@@ -335,15 +327,7 @@ async fn invented_methods_and_paths_add_no_http_metric_series() {
             assert_eq!(response.status().as_str(), *status, "{method} {path}");
         }
     }
-    let page = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let page = app.metrics_text().await;
     let series: Vec<&str> = page
         .lines()
         .filter(|line| line.starts_with("fleet_http_requests_total{"))

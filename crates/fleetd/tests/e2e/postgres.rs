@@ -55,15 +55,7 @@ async fn a_server_lives_and_is_billed_on_postgres() {
         billing.body["billing"]["billed"]["micros"],
         3_700 * 96_000 / 3_600
     );
-    let metrics = app
-        .client()
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("fleet_db_pool_connections "),
         "pool size is exported"

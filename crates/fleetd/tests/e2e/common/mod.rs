@@ -183,6 +183,18 @@ impl TestApp {
             .await
     }
 
+    /// The `/metrics` page.
+    pub async fn metrics_text(&self) -> String {
+        self.client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
