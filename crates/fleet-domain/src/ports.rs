@@ -299,8 +299,13 @@ pub struct StoredKey {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait::async_trait]
 pub trait TenancyStore: Send + Sync {
-    /// Stores a new project.
-    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError>;
+    /// Stores a new project with its quotas (no row when they are unlimited), all or
+    /// nothing.
+    async fn create_project(
+        &self,
+        project: &Project,
+        quotas: &Quotas,
+    ) -> Result<(), ProjectStoreError>;
 
     /// The project with this id.
     async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError>;

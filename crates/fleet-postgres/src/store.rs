@@ -350,9 +350,21 @@ impl StoreStatus for PgStore {
 
 #[async_trait::async_trait]
 impl TenancyStore for PgStore {
-    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError> {
+    async fn create_project(
+        &self,
+        project: &Project,
+        quotas: &Quotas,
+    ) -> Result<(), ProjectStoreError> {
         let mut conn = self.conn().await?;
-        Ok(tenancy::create_project(&mut conn, project).await?)
+        Ok(conn
+            .transaction::<_, TxError, _>(async |conn| {
+                tenancy::create_project(conn, project).await?;
+                if !quotas.is_unlimited() {
+                    quotas::set(conn, project.id, quotas).await?;
+                }
+                Ok(())
+            })
+            .await?)
     }
 
     async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {

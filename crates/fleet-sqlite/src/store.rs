@@ -198,11 +198,21 @@ impl StoreStatus for SqliteStore {
 
 #[async_trait::async_trait]
 impl TenancyStore for SqliteStore {
-    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError> {
-        let project = project.clone();
+    async fn create_project(
+        &self,
+        project: &Project,
+        quotas: &Quotas,
+    ) -> Result<(), ProjectStoreError> {
+        let (project, quotas) = (project.clone(), *quotas);
         self.db
             .run(move |conn| {
-                conn.immediate_transaction(|conn| tenancy::create_project(conn, &project))
+                conn.immediate_transaction(|conn| {
+                    tenancy::create_project(conn, &project)?;
+                    if !quotas.is_unlimited() {
+                        quotas::set(conn, project.id, &quotas)?;
+                    }
+                    Ok(())
+                })
             })
             .await
             .map_err(ProjectStoreError::from)

@@ -206,6 +206,7 @@ macro_rules! suite {
             a_start_past_max_vcpus_is_refused_and_leaves_the_server_stopped,
             terminated_servers_do_not_count,
             concurrent_provisions_never_pass_a_quota,
+            a_project_is_created_with_its_quotas_all_or_nothing,
         );
     };
 }

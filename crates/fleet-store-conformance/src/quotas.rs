@@ -199,3 +199,33 @@ pub async fn concurrent_provisions_never_pass_a_quota(store: Arc<dyn TestedStore
     assert_eq!((succeeded, refused), (10, 54));
     assert_eq!(count(&store, id).await, 10);
 }
+
+/// A project is created with its quotas in one write: they are there from the start, and a
+/// creation refused (a name taken) leaves neither a project nor quotas.
+pub async fn a_project_is_created_with_its_quotas_all_or_nothing(store: Arc<dyn TestedStore>) {
+    let limits = Quotas {
+        max_servers: Some(3),
+        max_vcpus: None,
+    };
+    let project = fleet_domain::Project {
+        id: ProjectId::random(),
+        name: "born-limited".to_owned(),
+        created_at: at(0),
+        rate_limit_per_minute: None,
+    };
+    store
+        .create_project(&project, &limits)
+        .await
+        .expect("create_project");
+    assert_eq!(quotas(&store, project.id).await.limits, limits);
+    let twin = fleet_domain::Project {
+        id: ProjectId::random(),
+        ..project.clone()
+    };
+    assert!(store.create_project(&twin, &limits).await.is_err());
+    assert_eq!(
+        store.project_quotas(twin.id).await.expect("project_quotas"),
+        None,
+        "nothing of the refused project is stored"
+    );
+}

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::ports::{ProjectStoreError, StoredKey};
 use fleet_domain::project_update::ProjectUpdate;
+use fleet_domain::quota::Quotas;
 use fleet_domain::tenancy::{ApiKey, Project, Role};
 use fleet_domain::{KeyId, ProjectId};
 
@@ -26,7 +27,7 @@ pub(crate) async fn project(
         rate_limit_per_minute: None,
     };
     store
-        .create_project(&project)
+        .create_project(&project, &Quotas::NONE)
         .await
         .expect("create_project");
     project
@@ -268,7 +269,7 @@ pub async fn a_taken_project_name_is_refused(store: Arc<dyn TestedStore>) {
             created_at: at(2),
             rate_limit_per_minute: None,
         };
-        let refused = store.create_project(&twin).await;
+        let refused = store.create_project(&twin, &Quotas::NONE).await;
         assert!(
             matches!(&refused, Err(ProjectStoreError::NameTaken(taken)) if taken == name),
             "{refused:?}"
@@ -279,7 +280,7 @@ pub async fn a_taken_project_name_is_refused(store: Arc<dyn TestedStore>) {
         name: "team-c".to_owned(),
         ..a.clone()
     };
-    let refused = store.create_project(&same_id).await;
+    let refused = store.create_project(&same_id, &Quotas::NONE).await;
     assert!(
         matches!(refused, Err(ProjectStoreError::Store(_))),
         "an id taken is a fault, not a name taken: {refused:?}"

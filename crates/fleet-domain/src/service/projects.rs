@@ -103,32 +103,10 @@ impl ProjectService {
             rate_limit_per_minute: None,
         };
         self.store
-            .create_project(&project)
+            .create_project(&project, &self.default_quotas)
             .await
             .map_err(name_taken)?;
-        if !self.default_quotas.is_unlimited() {
-            self.apply_default_quotas(project.id).await?;
-        }
         Ok(project)
-    }
-
-    /// Gives a project just created the default quotas. Should that fail, the project is
-    /// deleted again (it has no server or key yet), so no project is left without the
-    /// limits every new one gets.
-    async fn apply_default_quotas(&self, id: ProjectId) -> Result<(), ProjectError> {
-        match self
-            .store
-            .set_project_quotas(id, &self.default_quotas)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                // The set's failure is what the caller needs to see; a failed delete too
-                // leaves a project without limits, which an admin can delete or limit.
-                let _ = self.store.delete_project(id).await;
-                Err(error.into())
-            }
-        }
     }
 
     /// A project's quotas and its use of them (admin).

@@ -33,7 +33,7 @@ async fn a_project_is_created_with_its_location() {
         .tenancy
         .expect_create_project()
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(()));
     let response = send_to(
         fixture.state(),
         post_json("/projects", json!({"name": "team-a"})),
@@ -77,7 +77,7 @@ async fn a_bad_or_taken_project_name_is_refused_naming_the_field() {
     fixture
         .tenancy
         .expect_create_project()
-        .returning(|p| Err(ProjectStoreError::NameTaken(p.name.clone())));
+        .returning(|p, _| Err(ProjectStoreError::NameTaken(p.name.clone())));
     let response = send_to(
         fixture.state(),
         post_json("/projects", json!({"name": "taken"})),

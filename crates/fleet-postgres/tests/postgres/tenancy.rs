@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::ports::{ProjectDeletion, Store, TenancyStore};
+use fleet_domain::quota::Quotas;
 use fleet_domain::tenancy::Project;
 use fleet_domain::{ProjectId, ServerState};
 
@@ -29,7 +30,7 @@ async fn a_deletion_waits_for_a_provision_into_the_project_and_counts_its_server
         rate_limit_per_minute: None,
     };
     store
-        .create_project(&project)
+        .create_project(&project, &Quotas::NONE)
         .await
         .expect("create_project");
 

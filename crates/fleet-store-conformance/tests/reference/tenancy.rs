@@ -56,7 +56,11 @@ impl Tenancy {
 
 #[async_trait::async_trait]
 impl TenancyStore for MemoryStore {
-    async fn create_project(&self, project: &Project) -> Result<(), ProjectStoreError> {
+    async fn create_project(
+        &self,
+        project: &Project,
+        quotas: &Quotas,
+    ) -> Result<(), ProjectStoreError> {
         self.writable()?;
         let mut state = self.state()?;
         if state.tenancy.name_taken(&project.name, project.id) {
@@ -68,6 +72,9 @@ impl TenancyStore for MemoryStore {
             );
         }
         state.tenancy.projects.push(project.clone());
+        if !quotas.is_unlimited() {
+            state.quota.limits.insert(project.id, *quotas);
+        }
         Ok(())
     }
 
