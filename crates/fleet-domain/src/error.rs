@@ -69,6 +69,9 @@ pub enum ProvisionError {
     /// The caller's role may not create servers.
     #[error(transparent)]
     Forbidden(#[from] Forbidden),
+    /// The caller's project was deleted, with its keys, after the caller's key was checked.
+    #[error("project {0} no longer exists")]
+    ProjectGone(ProjectId),
     /// Not a region of the catalog.
     #[error("unknown region '{name}'; known regions: {known}")]
     UnknownRegion {

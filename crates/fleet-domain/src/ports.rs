@@ -34,6 +34,10 @@ pub enum ProvisionStoreError {
     /// The store has no pool for the region (pools are synced from the catalog at start-up).
     #[error("region '{0}' has no address pool in the store")]
     NoPool(String),
+    /// The server's project does not exist (deleted while a key of it was still cached):
+    /// nothing was stored.
+    #[error("project {0} does not exist")]
+    NoProject(ProjectId),
     /// The server would take its project past a quota: nothing was stored.
     #[error(transparent)]
     QuotaExceeded(#[from] QuotaExceeded),

@@ -83,6 +83,8 @@ impl From<ProvisionError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "pool-exhausted", detail)
             }
             ProvisionError::QuotaExceeded(exceeded) => exceeded.into(),
+            // The key's project, and with it the key, is gone: the key is no longer valid.
+            ProvisionError::ProjectGone(_) => Problem::unauthorized(true).with_cause(detail),
             ProvisionError::Store(e) => e.into(),
         }
     }
@@ -474,6 +476,10 @@ mod tests {
             ),
             (ProvisionError::InvalidName("must not be empty").into(), 422),
             (ProvisionError::PoolExhausted("lab".into()).into(), 409),
+            (
+                ProvisionError::ProjectGone(fleet_domain::ProjectId::random()).into(),
+                401,
+            ),
             (GetError::NotFound(id).into(), 404),
             (ListError::BadLimit { given: 0, max: 100 }.into(), 400),
             (

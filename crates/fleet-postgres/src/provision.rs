@@ -11,6 +11,7 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{
     BigInt, Bool, Inet, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
@@ -18,7 +19,7 @@ use diesel::{OptionalExtension, QueryResult};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::ports::{BadRow, ProvisionStoreError};
 use fleet_domain::quota;
-use fleet_domain::{IpPool, NewServer, Server};
+use fleet_domain::{IpPool, NewServer, ProjectId, Server};
 use ipnet::IpNet;
 use uuid::Uuid;
 
@@ -194,13 +195,30 @@ async fn insert(
     }
     .get_result(conn)
     .await
-    .optional()?;
+    .optional()
+    .map_err(|e| no_project(e, server.project))?;
     let Some(row) = row else {
         return Ok(None);
     };
     check_address(pool, &row)?;
     mapping::server(row).map(Some).map_err(TxError::Corrupt)
 }
+
+/// The server's reference to its project failed: the project was deleted (with its keys)
+/// after the caller's key was checked. Any other failure stays what it is.
+fn no_project(error: diesel::result::Error, project: ProjectId) -> TxError {
+    match &error {
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info)
+            if info.constraint_name() == Some(PROJECT_REFERENCE) =>
+        {
+            TxError::Provision(ProvisionStoreError::NoProject(project))
+        }
+        _ => error.into(),
+    }
+}
+
+/// The constraint by which a server references its project (Postgres's default name).
+const PROJECT_REFERENCE: &str = "servers_project_id_fkey";
 
 /// Postgres computed the address from the pool's first one; a row whose address is not the
 /// pool's address at its offset (the domain's rule) is reported as corrupt rather than

@@ -158,6 +158,7 @@ macro_rules! suite {
             sync_pools_refuses_to_change_a_cidr,
             provision_stores_the_server_its_address_and_its_event,
             provision_without_a_pool_is_no_pool,
+            provision_into_a_missing_project_is_no_project,
             timestamps_keep_their_microseconds,
             get_of_an_unknown_id_is_none,
             list_filters_by_region_type_and_state,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use fleet_domain::ServerId;
 use fleet_domain::ports::ProvisionStoreError;
+use fleet_domain::{ProjectId, ServerId};
 
 use crate::TestedStore;
 use crate::fixtures::{at, get, new_server, pool, pools};
@@ -44,6 +44,22 @@ pub async fn provision_without_a_pool_is_no_pool(store: Arc<dyn TestedStore>) {
             .expect("events")
             .is_empty()
     );
+}
+
+/// A server of a project that does not exist (deleted after a key of it was checked) is
+/// refused as such, and takes no address.
+pub async fn provision_into_a_missing_project_is_no_project(store: Arc<dyn TestedStore>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let mut new = new_server("lab-a", "t2.micro", at(0));
+    let gone = ProjectId::random();
+    new.server.project = gone;
+    match store.provision(new.clone()).await {
+        Err(ProvisionStoreError::NoProject(project)) => assert_eq!(project, gone),
+        other => panic!("expected NoProject, got {other:?}"),
+    }
+    assert_eq!(store.get(new.server.id).await.expect("get"), None);
+    let usage = store.pool_usage().await.expect("pool_usage");
+    assert_eq!(usage[0].allocated, 0, "no address was taken: {usage:?}");
 }
 
 /// Times are kept to the microsecond, as cursors carry them.

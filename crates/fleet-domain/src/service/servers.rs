@@ -157,6 +157,7 @@ impl ServerService {
         let created = self.store.provision(new).await.map_err(|e| match e {
             ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
             ProvisionStoreError::QuotaExceeded(exceeded) => ProvisionError::QuotaExceeded(exceeded),
+            ProvisionStoreError::NoProject(project) => ProvisionError::ProjectGone(project),
             ProvisionStoreError::NoPool(region) => ProvisionError::Store(StoreError::Unknown(
                 anyhow::anyhow!("region '{region}' is in the catalog but has no pool in the store"),
             )),

@@ -3,6 +3,7 @@
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use fleet_domain::StateChange;
+use fleet_domain::ports::ProvisionStoreError;
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::server::{NewServer, Server};
 
@@ -10,15 +11,22 @@ use crate::errors::TxError;
 use crate::mapping::id_text;
 use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
-use crate::ops::{pools, quotas, reads};
+use crate::ops::{pools, quotas, reads, tenancy};
 use crate::rows::{NewEventRow, NewServerRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
-/// Checks the project's quotas, allocates an address and inserts the server with its event.
-/// Call inside a write transaction: it keeps the quota's count true until the insert
-/// commits, and a refusal leaves nothing behind only if the caller rolls back.
+/// Checks that the project exists and its quotas, allocates an address and inserts the
+/// server with its event. Call inside a write transaction: it keeps the project and the
+/// quota's count true until the insert commits, and a refusal leaves nothing behind only if
+/// the caller rolls back.
 pub(crate) fn provision(conn: &mut SqliteConnection, new: &NewServer) -> Result<Server, TxError> {
     let mut server = new.server.clone();
+    // A project deleted (with its keys) after the caller's key was checked.
+    if tenancy::project(conn, server.project)?.is_none() {
+        return Err(TxError::Provision(ProvisionStoreError::NoProject(
+            server.project,
+        )));
+    }
     quotas::check(conn, server.project, 1, u64::from(new.vcpus))?
         .map_err(|exceeded| TxError::Provision(exceeded.into()))?;
     server.ip = Some(pools::allocate(conn, &server.region)?);

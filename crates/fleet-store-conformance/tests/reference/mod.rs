@@ -177,9 +177,7 @@ impl Store for MemoryStore {
         self.writable()?;
         let mut state = self.state()?;
         if !state.tenancy.has_project(new.server.project) {
-            return Err(
-                StoreError::Unknown(anyhow::anyhow!("no project {}", new.server.project)).into(),
-            );
+            return Err(ProvisionStoreError::NoProject(new.server.project));
         }
         state.check_quota(new.server.project, 1, u64::from(new.vcpus))?;
         let region = new.server.region.clone();
