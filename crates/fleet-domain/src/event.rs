@@ -4,7 +4,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-use crate::ids::{KeyId, ServerId};
+use crate::error::StoreError;
+use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::state::ServerState;
 
 /// Who caused an event.
@@ -81,6 +82,56 @@ impl EventKind {
     }
 }
 
+/// The public, stable name of what an event records, used by `GET /events`, the stream and
+/// webhooks. New types may be added; a type is never renamed or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// A server was created (in `provisioning`).
+    ServerProvisioned,
+    /// A client (or the service for itself) asked for an action and the server entered its
+    /// transitional state.
+    ServerActionRequested,
+    /// A transitional state completed on its own: the server is in a new state.
+    ServerStateChanged,
+    /// A run was closed and billed.
+    ServerBilled,
+    /// The idle reaper began terminating a server stopped too long.
+    ServerReaped,
+}
+
+impl EventType {
+    /// Every type, in a fixed order.
+    pub const ALL: [EventType; 5] = [
+        EventType::ServerProvisioned,
+        EventType::ServerActionRequested,
+        EventType::ServerStateChanged,
+        EventType::ServerBilled,
+        EventType::ServerReaped,
+    ];
+
+    /// The dotted name used in the API and the stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::ServerProvisioned => "server.provisioned",
+            EventType::ServerActionRequested => "server.action_requested",
+            EventType::ServerStateChanged => "server.state_changed",
+            EventType::ServerBilled => "server.billed",
+            EventType::ServerReaped => "server.reaped",
+        }
+    }
+
+    /// The type called `name`, if any.
+    pub fn parse(name: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who is asking, carried from the API into the events a request causes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
@@ -149,11 +200,77 @@ pub struct NewEvent {
     pub message: String,
 }
 
+impl NewEvent {
+    /// Its public type: the kind, with the reaper's terminations told apart.
+    pub fn event_type(&self) -> EventType {
+        match (self.kind, self.actor) {
+            (EventKind::Created, _) => EventType::ServerProvisioned,
+            (EventKind::ActionRequested, Actor::Reaper) => EventType::ServerReaped,
+            (EventKind::ActionRequested, _) => EventType::ServerActionRequested,
+            (EventKind::TransitionCompleted, _) => EventType::ServerStateChanged,
+            (EventKind::Billed, _) => EventType::ServerBilled,
+        }
+    }
+}
+
 /// An event as stored: a [`NewEvent`] with its place in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
-    /// Increasing within the store; orders events written at the same instant.
+    /// Increasing within the store; orders a server's events written at the same instant.
     pub id: i64,
+    /// Its place in the store's global sequence, once it has one. Sequence numbers only grow,
+    /// and become visible in order: a reader that has seen every event up to N and reads
+    /// after N misses none (see [`crate::ports::EventLog`]). `None` for an event committed but
+    /// not yet sequenced, which only a server's own history (`Store::events`) can show.
+    pub seq: Option<i64>,
+    /// The project of its server.
+    pub project: ProjectId,
     /// The event itself.
     pub event: NewEvent,
+}
+
+/// Which events to read from the global sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events of this project's servers; `None` reads every project's (for the
+    /// service's own fan-out, never for a client).
+    pub project: Option<ProjectId>,
+    /// Only events with a sequence number above this; 0 reads from the start.
+    pub after: i64,
+    /// Only events of this server.
+    pub server: Option<ServerId>,
+    /// Only events of these types; empty matches every type.
+    pub types: Vec<EventType>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// How far the global sequence goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventHorizon {
+    /// The highest sequence number a reader can see now; 0 when there is none.
+    pub latest: i64,
+    /// Events with sequence numbers up to this one may have been pruned: a reader after a
+    /// lower cursor may have missed events and must start over.
+    pub pruned_through: i64,
+}
+
+/// Why events could not be read after a cursor.
+#[derive(Debug, thiserror::Error)]
+pub enum EventReadError {
+    /// Events after the cursor have been pruned (older than the retention window): the
+    /// reader must list again from now (HTTP 410 Gone).
+    #[error(
+        "events after {after} are no longer kept (pruned through {pruned_through}); start \
+         again from the current state"
+    )]
+    Expired {
+        /// The cursor asked for.
+        after: i64,
+        /// Through where events were pruned.
+        pruned_through: i64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }

@@ -61,6 +61,11 @@ uuid_id!(
     KeyId
 );
 
+uuid_id!(
+    /// The identity of an action record: one accepted action or provisioning.
+    ActionId
+);
+
 impl ProjectId {
     /// The project `default`, which the migrations create and which holds the servers made
     /// before projects existed; open mode acts as its admin.

@@ -7,6 +7,7 @@
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
 
+pub mod action;
 pub mod billing;
 pub mod catalog;
 pub mod error;
@@ -25,10 +26,14 @@ pub mod service;
 pub mod state;
 pub mod tenancy;
 
+pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 pub use billing::{BillingSummary, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
-pub use event::{Actor, Event, EventKind, NewEvent, RequestContext};
-pub use ids::{KeyId, ProjectId, ServerId};
+pub use event::{
+    Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, NewEvent,
+    RequestContext,
+};
+pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
 pub use money::Money;
@@ -39,6 +44,8 @@ pub use server::{NewServer, Server, ServerFilter};
 pub use state::{Action, Conflict, Decision, ServerState};
 pub use tenancy::{ApiKey, Caller, Project, Role};
 
+#[cfg(test)]
+mod action_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]

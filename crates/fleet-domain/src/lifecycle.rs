@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, UsageRecord};
 use crate::event::{EventKind, NewEvent, RequestContext};
-use crate::ids::{ProjectId, ServerId};
+use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::money::Money;
 use crate::server::{NewServer, Server};
 use crate::state::{self, Action, Conflict, Decision, ServerState};
@@ -96,6 +97,12 @@ pub struct StateChange {
     pub usage: Vec<UsageRecord>,
     /// Whether the server's address goes back to its pool.
     pub release_address: bool,
+    /// How the server's running action record ends, applied before `action_opened` is
+    /// stored: a completed transition succeeds it, a terminate in mid-transition fails it.
+    pub action_ended: Option<ActionEnd>,
+    /// The action record this change opens (an accepted action), already ended when its
+    /// transition completed within the change.
+    pub action_opened: Option<ActionRecord>,
 }
 
 impl StateChange {
@@ -116,6 +123,21 @@ impl StateChange {
             events: Vec::new(),
             usage: Vec::new(),
             release_address: false,
+            action_ended: None,
+            action_opened: None,
+        }
+    }
+
+    /// Ends the server's running action: the one this change opened if it did, else the
+    /// stored one.
+    fn end_action(&mut self, end: ActionEnd) {
+        match &mut self.action_opened {
+            Some(opened) if opened.status == ActionStatus::Running => {
+                opened.status = end.status;
+                opened.finished_at = Some(end.at);
+                opened.error = end.error;
+            }
+            _ => self.action_ended = Some(end),
         }
     }
 }
@@ -252,6 +274,17 @@ pub fn plan_provision(
         message: format!("provisioned as {} in {}", spec.server_type, spec.region),
     };
     let vcpus = spec.vcpus;
+    let action = ActionRecord {
+        id: ActionId::random(),
+        project: spec.project,
+        server_id: spec.id,
+        command: ActionCommand::Provision,
+        status: ActionStatus::Running,
+        started_at: now,
+        finished_at: None,
+        error: None,
+        request_id: ctx.request_id.clone(),
+    };
     let server = Server {
         id: spec.id,
         project: spec.project,
@@ -276,6 +309,7 @@ pub fn plan_provision(
         server,
         event,
         vcpus,
+        action,
     }
 }
 
@@ -288,6 +322,36 @@ fn enter(
     kind: EventKind,
 ) {
     let from = change.server.state;
+    match kind {
+        EventKind::TransitionCompleted if to.completes_to().is_none() => {
+            change.end_action(ActionEnd {
+                status: ActionStatus::Success,
+                at,
+                error: None,
+            });
+        }
+        EventKind::ActionRequested => {
+            if from.completes_to().is_some() {
+                change.end_action(ActionEnd {
+                    status: ActionStatus::Error,
+                    at,
+                    error: Some(format!("{} requested while {from}", verb(to))),
+                });
+            }
+            change.action_opened = Some(ActionRecord {
+                id: ActionId::random(),
+                project: change.server.project,
+                server_id: change.server.id,
+                command: ActionCommand::Lifecycle(action_into(to)),
+                status: ActionStatus::Running,
+                started_at: at,
+                finished_at: None,
+                error: None,
+                request_id: ctx.request_id.clone(),
+            });
+        }
+        _ => {}
+    }
     let server = &mut change.server;
     server.state = to;
     server.updated_at = at;
@@ -348,11 +412,16 @@ fn complete(change: &mut StateChange, at: DateTime<Utc>, config: &LifecycleConfi
     }
 }
 
-fn verb(to: ServerState) -> &'static str {
+/// The action that leads into the transitional state `to`.
+fn action_into(to: ServerState) -> Action {
     match to {
-        ServerState::Starting => "start",
-        ServerState::Stopping => "stop",
-        ServerState::Rebooting => "reboot",
-        _ => "terminate",
+        ServerState::Starting => Action::Start,
+        ServerState::Stopping => Action::Stop,
+        ServerState::Rebooting => Action::Reboot,
+        _ => Action::Terminate,
     }
+}
+
+fn verb(to: ServerState) -> &'static str {
+    action_into(to).as_str()
 }

@@ -1,14 +1,16 @@
 //! The ports: what the use cases need from the outside world, implemented by adapters.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::action::ActionRecord;
 use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
-use crate::event::Event;
-use crate::ids::{KeyId, ProjectId, ServerId};
+use crate::event::{Event, EventHorizon, EventQuery, EventReadError};
+use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
@@ -206,7 +208,7 @@ pub trait Store: Send + Sync {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError>;
 
     /// Allocates an address from the server's region pool, inserts the server with it and
-    /// appends its event, all or nothing; refused when it would take its project past a
+    /// appends its event and its provisioning's action record, all or nothing; refused when it would take its project past a
     /// quota, checked in the same transaction so concurrent provisions cannot pass it.
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError>;
 
@@ -223,7 +225,8 @@ pub trait Store: Send + Sync {
 
     /// Applies a change if the server is still at its expected generation: updates the server
     /// (every field the change carries, its name included), appends its events and usage,
-    /// and releases its address if asked, all or nothing. A change that takes vCPUs (from a
+    /// ends the server's running action record and stores the one the change opens, and
+    /// releases its address if asked, all or nothing. A change that takes vCPUs (from a
     /// state that holds none to one that holds them, a start) is checked against the
     /// project's vCPU quota in the same transaction.
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError>;
@@ -245,6 +248,56 @@ pub trait Store: Send + Sync {
 
     /// When each kind of background work is next due.
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError>;
+}
+
+/// The global event sequence, which clients follow with a cursor (`GET /events`, the
+/// stream, waits).
+///
+/// Every event a store commits gets a sequence number, and numbers become visible in order:
+/// once a reader can see N, every event it will ever see numbered below N is visible too, so
+/// a reader that has seen everything up to N and reads after N never misses one — also when
+/// transactions commit in another order than they began. A committed event is sequenced
+/// within a moment (a store that writes one transaction at a time numbers it at commit).
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait EventLog: Send + Sync {
+    /// Sequenced events matching `query` after its cursor, oldest first; refused as
+    /// [`EventReadError::Expired`] when events after the cursor have been pruned.
+    async fn events_after(&self, query: &EventQuery) -> Result<Vec<Event>, EventReadError>;
+
+    /// How far the sequence goes now.
+    async fn horizon(&self) -> Result<EventHorizon, StoreError>;
+
+    /// Waits until the sequence goes beyond `seen`, or at most `patience`, and returns how far
+    /// it goes then. Events committed by another process sharing the store count: the store
+    /// learns of them by its own notifications (Postgres `LISTEN`), not by a caller's polling.
+    async fn wait_beyond(&self, seen: i64, patience: Duration) -> Result<i64, StoreError>;
+
+    /// Deletes at most `limit` events recorded before `before`, except the newest
+    /// `keep_per_server` of each server (which its history keeps showing), and moves the
+    /// horizon's `pruned_through` past them; returns how many it deleted.
+    async fn prune_events(
+        &self,
+        before: DateTime<Utc>,
+        keep_per_server: u32,
+        limit: u32,
+    ) -> Result<u32, StoreError>;
+}
+
+/// The action records: written by [`Store::provision`] and [`Store::apply`] with the changes
+/// that open and end them, read here.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait ActionStore: Send + Sync {
+    /// The action with this id.
+    async fn action(&self, id: ActionId) -> Result<Option<ActionRecord>, StoreError>;
+
+    /// A server's actions, newest first, at most `limit`, starting after the page cursor.
+    async fn server_actions(
+        &self,
+        server: ServerId,
+        page: &PageRequest,
+    ) -> Result<Vec<ActionRecord>, StoreError>;
 }
 
 /// What operators, probes and the catalog read about the store as a whole, apart from the

@@ -4,6 +4,7 @@ use std::net::Ipv4Addr;
 
 use chrono::{DateTime, Utc};
 
+use crate::action::ActionRecord;
 use crate::event::NewEvent;
 use crate::ids::{ProjectId, ServerId};
 use crate::money::Money;
@@ -60,6 +61,8 @@ pub struct NewServer {
     pub vcpus: u32,
     /// The event recording its creation.
     pub event: NewEvent,
+    /// The record of its provisioning, `running` until it is.
+    pub action: ActionRecord,
 }
 
 /// Filters for listing servers; `None` matches everything.

@@ -67,6 +67,33 @@ impl ServerState {
         }
     }
 
+    /// Whether a server in this state can ever be in `target`: by its transitions completing
+    /// and by actions anyone may still ask for. A terminated server reaches nothing else, so
+    /// a client waiting for `running` on it can be told at once.
+    pub fn can_reach(self, target: ServerState) -> bool {
+        let mut seen = vec![self];
+        let mut next = 0;
+        while let Some(&state) = seen.get(next) {
+            if state == target {
+                return true;
+            }
+            let by_actions =
+                Action::ALL
+                    .into_iter()
+                    .filter_map(|action| match lookup(state, action) {
+                        Some(Decision::Transition(to)) => Some(to),
+                        _ => None,
+                    });
+            for to in by_actions.chain(state.completes_to()) {
+                if !seen.contains(&to) {
+                    seen.push(to);
+                }
+            }
+            next += 1;
+        }
+        false
+    }
+
     /// Whether time spent in this state is billed.
     pub fn is_billable(self) -> bool {
         matches!(self, ServerState::Running | ServerState::Rebooting)
@@ -256,6 +283,19 @@ fn lookup(state: ServerState, action: Action) -> Option<Decision> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_a_state_can_still_reach() {
+        assert!(Stopped.can_reach(Running));
+        assert!(Provisioning.can_reach(Stopped));
+        assert!(Running.can_reach(Running));
+        assert!(Terminating.can_reach(Terminated));
+        assert!(!Terminating.can_reach(Running));
+        assert!(!Terminated.can_reach(Running));
+        assert!(Failed.can_reach(Terminated));
+        assert!(!Failed.can_reach(Running));
+        assert!(!Running.can_reach(Provisioning));
+    }
     use Action::*;
     use ServerState::*;
 
