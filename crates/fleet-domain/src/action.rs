@@ -122,6 +122,15 @@ pub struct ActionRecord {
     pub request_id: Option<String>,
 }
 
+impl ActionRecord {
+    /// The record ended as `end` says.
+    pub fn end(&mut self, end: ActionEnd) {
+        self.status = end.status;
+        self.finished_at = Some(end.at);
+        self.error = end.error;
+    }
+}
+
 /// How a server's running action ends, applied by the store to the one record of that server
 /// still `running` (a server runs at most one action at a time: actions are accepted only in
 /// stable states, except a terminate, which ends the running one first).

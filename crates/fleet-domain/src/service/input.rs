@@ -36,6 +36,14 @@ pub(super) fn page_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u
     }
 }
 
+/// The most characters of a client's text an error echoes back.
+const MAX_ECHOED_CHARS: usize = 64;
+
+/// At most [`MAX_ECHOED_CHARS`] of a client's text, for an error that names what was given.
+pub(super) fn echo(text: &str) -> String {
+    text.chars().take(MAX_ECHOED_CHARS).collect()
+}
+
 /// Characters that change how text around them is shown without being seen themselves:
 /// bidirectional overrides and isolates, zero-width characters, and the byte-order mark.
 fn is_invisible_format(c: char) -> bool {
