@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::auth::extract::{SCHEME_DESCRIPTION, SECURITY_SCHEME};
 use crate::auth::limits;
+use crate::handlers::wait::MAX_WAIT_SECONDS;
 use crate::routes;
 
 /// Where the documents are served.
@@ -64,6 +65,7 @@ pub fn generate(with_admin: bool) -> Specs {
     bound_text_fields(v3.pointer_mut("/components/schemas"));
     bound_rate_limits(v2.get_mut("definitions"), "x-nullable");
     bound_rate_limits(v3.pointer_mut("/components/schemas"), "nullable");
+    repeat_array_parameters(&mut v2);
     bound_paging_parameters(&mut v2, |parameter| Some(parameter));
     bound_paging_parameters(&mut v3, |parameter| parameter.get_mut("schema"));
     Specs { v2, v3 }
@@ -73,6 +75,14 @@ pub fn generate(with_admin: bool) -> Specs {
 thread_local! {
     /// How many times this thread generated the documents.
     pub(crate) static GENERATED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The media type of Server-Sent Events.
+const EVENT_STREAM: &str = "text/event-stream";
+
+/// `text` escaped as one JSON-pointer token.
+fn json_pointer(text: &str) -> String {
+    text.replace('~', "~0").replace('/', "~1")
 }
 
 /// Pretty JSON with a final newline, as committed.
@@ -106,6 +116,14 @@ fn base() -> DefaultApiRaw {
     };
     let tags = vec![
         tag("Servers", "Virtual servers and their history."),
+        tag(
+            "Events",
+            "The global event sequence: pages after a cursor, and a resumable stream.",
+        ),
+        tag(
+            "Actions",
+            "Action records: what became of each provisioning and accepted action.",
+        ),
         tag("Catalog", "Regions, address pools and server types."),
         tag(
             "Projects",
@@ -201,8 +219,9 @@ fn bound_rate_limits(schemas: Option<&mut Value>, nullable: &str) {
     }
 }
 
-/// The bounds of the paging parameters, which paperclip cannot express: generated clients
-/// and fuzzers then stay inside what the API accepts.
+/// The bounds of the paging parameters (and of an event cursor and a wait's timeout), which
+/// paperclip cannot express: generated clients and fuzzers then stay inside what the API
+/// accepts.
 fn bound_paging_parameters(spec: &mut Value, schema_of: fn(&mut Value) -> Option<&mut Value>) {
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -227,6 +246,8 @@ fn bound_paging_parameters(spec: &mut Value, schema_of: fn(&mut Value) -> Option
             let bounds = match parameter.get("name").and_then(Value::as_str) {
                 Some("limit") => serde_json::json!({ "minimum": 1, "maximum": largest_page }),
                 Some("offset") => serde_json::json!({ "minimum": 0, "maximum": MAX_OFFSET }),
+                Some("after") => serde_json::json!({ "minimum": 0 }),
+                Some("timeout") => serde_json::json!({ "minimum": 1, "maximum": MAX_WAIT_SECONDS }),
                 _ => continue,
             };
             if let (Some(schema), Some(bounds)) = (
@@ -236,6 +257,32 @@ fn bound_paging_parameters(spec: &mut Value, schema_of: fn(&mut Value) -> Option
                 schema.extend(bounds.clone());
             }
         }
+    }
+}
+
+/// A query parameter that takes several values takes them as the parameter repeated
+/// (`?state=running&state=stopped`): Swagger 2 says so with `collectionFormat: multi` (its
+/// default is comma-separated); OpenAPI 3's default for query parameters (`form`,
+/// exploded) already means it.
+fn repeat_array_parameters(v2: &mut Value) {
+    let Some(paths) = v2.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let parameters = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(|operation| {
+            operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+        })
+        .flatten()
+        .filter_map(Value::as_object_mut)
+        .filter(|parameter| parameter.get("in") == Some(&json!("query")))
+        .filter(|parameter| parameter.get("type") == Some(&json!("array")));
+    for parameter in parameters {
+        parameter.insert("collectionFormat".to_owned(), json!("multi"));
     }
 }
 
@@ -291,7 +338,8 @@ fn fix_v3_security_scheme(v3: &mut Value) {
 }
 
 /// paperclip gives every response every media type the operation produces; errors are
-/// `application/problem+json` and successes `application/json`, so each gets only its own.
+/// `application/problem+json` and successes `application/json` (`text/event-stream` for an
+/// operation that produces it), so each gets only its own.
 fn fix_v3_problem_media_type(v3: &mut Value) {
     let Some(paths) = v3.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -305,8 +353,11 @@ fn fix_v3_problem_media_type(v3: &mut Value) {
                 continue;
             };
             for (status, response) in responses.iter_mut() {
+                let streams = response.pointer(&format!("/content/{}", json_pointer(EVENT_STREAM)));
                 let media_type = if status.starts_with('4') || status.starts_with('5') {
                     crate::problem::PROBLEM_JSON
+                } else if streams.is_some() {
+                    EVENT_STREAM
                 } else {
                     "application/json"
                 };

@@ -82,16 +82,20 @@ impl WatchService {
         })
     }
 
-    /// Follows the events the caller sees after the request's cursor, in batches of at most
-    /// 100. The first batch is read here, so a cursor whose events were pruned is refused
-    /// before anything is sent.
+    /// Follows the events the caller sees after the request's cursor (without one, from
+    /// now on), in batches of at most 100. The first batch is read here, so a cursor whose
+    /// events were pruned is refused before anything is sent.
     pub async fn follow(
         &self,
         caller: &Caller,
         request: EventsRequest,
     ) -> Result<Follower, EventsError> {
-        let mut follower =
-            Follower::new(self.events.clone(), query(caller, request, MAX_PAGE_SIZE)?);
+        let from_now = request.after.is_none();
+        let mut query = query(caller, request, MAX_PAGE_SIZE)?;
+        if from_now {
+            query.after = self.events.horizon().await?.latest;
+        }
+        let mut follower = Follower::new(self.events.clone(), query);
         follower.start().await?;
         Ok(follower)
     }

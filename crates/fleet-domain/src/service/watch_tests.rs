@@ -271,7 +271,7 @@ async fn a_follower_returns_the_first_batch_then_waits_for_more_from_past_the_ho
     ports.horizon_at(10);
     let mut seq = Sequence::new();
     let reads: [(i64, Vec<Event>); 3] = [
-        (0, vec![first.clone()]),
+        (2, vec![first.clone()]),
         (10, Vec::new()),
         (10, vec![later.clone()]),
     ];
@@ -292,7 +292,7 @@ async fn a_follower_returns_the_first_batch_then_waits_for_more_from_past_the_ho
         .returning(|_, _| Ok(12));
     let mut follower = ports
         .service()
-        .follow(&Caller::open(), EventsRequest::default())
+        .follow(&Caller::open(), after("2"))
         .await
         .expect("following");
     let patience = Duration::from_millis(1);
@@ -501,4 +501,29 @@ async fn a_hidden_server_or_a_bad_page_lists_no_actions() {
         .server_actions(&Caller::open(), id, None, Some("nope"))
         .await;
     assert!(matches!(cursor, Err(ActionError::BadCursor(_))));
+}
+
+#[tokio::test]
+async fn a_follower_without_a_cursor_starts_from_now_and_a_page_from_the_start() {
+    let mut ports = Ports::default();
+    ports.horizon_at(30);
+    let mut seq = Sequence::new();
+    for start in [30, 0] {
+        ports
+            .events
+            .expect_events_after()
+            .times(1)
+            .in_sequence(&mut seq)
+            .withf(move |query| query.after == start)
+            .returning(|_| Ok(Vec::new()));
+    }
+    let svc = ports.service();
+    let follower = svc
+        .follow(&Caller::open(), EventsRequest::default())
+        .await
+        .expect("following");
+    assert_eq!(follower.cursor(), 30);
+    svc.events(&Caller::open(), EventsRequest::default(), None)
+        .await
+        .expect("read");
 }

@@ -2,6 +2,7 @@
 //! on purpose. Optional fields are left out when empty (never `null`), so the generated
 //! spec's "optional, not nullable" is the truth.
 
+mod action;
 mod catalog;
 mod clock;
 mod enums;
@@ -10,7 +11,9 @@ mod money;
 mod quotas;
 mod server;
 mod tenancy;
+mod watch;
 
+pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
@@ -23,4 +26,8 @@ pub use server::{
 pub use tenancy::{
     ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectDetail,
     ProjectList, Role, UpdateProjectRequest,
+};
+pub use watch::{
+    EventPage, EventsParams, EventsQuery, StreamQuery, WaitParams, WaitQuery, WatchEvent,
+    WatchEventType,
 };

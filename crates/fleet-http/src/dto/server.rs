@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Action, Money, ServerState};
+use super::{Action, ActionRecord, Money, ServerState};
 
 /// A request to create a server.
 #[derive(Debug, Clone, Deserialize, Apiv2Schema)]
@@ -100,6 +100,11 @@ pub struct Server {
     pub transition_due_at: Option<DateTime<Utc>>,
     /// What it has cost so far.
     pub billing: Billing,
+    /// The record of the provisioning or action this response answers, as it stood then
+    /// (follow it with `GET /actions/{id}`); present only in the responses of
+    /// provisioning and of accepted actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionRecord>,
 }
 
 impl From<ServerView> for Server {
@@ -120,6 +125,7 @@ impl From<ServerView> for Server {
             terminated_at: server.terminated_at,
             transition_due_at: server.transition_due_at,
             billing: Billing::new(server.hourly_price, &view.billing),
+            action: view.action.map(Into::into),
         }
     }
 }

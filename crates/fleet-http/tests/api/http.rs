@@ -364,6 +364,12 @@ async fn a_sane_request_id_is_kept_and_recorded_on_the_event() {
     assert_eq!(body["ip"], "10.0.0.9");
     assert_eq!(body["billing"]["hourly_price"]["amount"], "0.011600");
     assert!(body.get("terminated_at").is_none(), "absent, never null");
+    let action = &body["action"];
+    assert_eq!(action["command"], "provision");
+    assert_eq!(action["status"], "running");
+    assert_eq!(action["server_id"], body["id"]);
+    assert_eq!(action["request_id"], "client-42");
+    assert!(action.get("finished_at").is_none(), "{action}");
 }
 
 #[actix_web::test]
@@ -430,6 +436,10 @@ async fn a_no_op_action_is_200_and_changes_nothing() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body["state"], "running");
+    assert!(
+        body.get("action").is_none(),
+        "a no-op opens no action: {body}"
+    );
 }
 
 #[actix_web::test]

@@ -9,3 +9,4 @@ mod http;
 mod limits;
 mod spec;
 mod support;
+mod watch;

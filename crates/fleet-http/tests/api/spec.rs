@@ -98,6 +98,9 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
                     schema, "#/components/schemas/Problem",
                     "{method} {path} {status}"
                 );
+            } else if id == "streamEvents" {
+                assert_eq!(media_type, "text/event-stream");
+                assert_eq!(media["schema"]["type"], "string");
             } else {
                 assert_eq!(media_type, "application/json");
                 assert!(schema.is_string(), "{method} {path} {status} has no schema");

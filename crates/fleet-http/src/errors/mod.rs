@@ -448,6 +448,11 @@ admin_failure!(
     }
 );
 
+// After the macros, which it uses.
+mod watch;
+
+pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
+
 #[cfg(test)]
 mod tests {
     use super::*;
