@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
-use fleet_postgres::{PgPoolConfig, PgStore};
+use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
+use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
+use slog::Logger;
 
 use crate::config::Config;
 
@@ -23,6 +24,10 @@ pub struct OpenedStore {
     pub status: Arc<dyn StoreStatus>,
     /// The same store's projects and API keys.
     pub tenancy: Arc<dyn TenancyStore>,
+    /// The same store's global event sequence.
+    pub events: Arc<dyn EventLog>,
+    /// The same store's action records.
+    pub actions: Arc<dyn ActionStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -30,6 +35,16 @@ pub struct OpenedStore {
 }
 
 impl OpenedStore {
+    /// Starts what keeps the event sequence moving and known in this process, for a store
+    /// that needs it (Postgres: the sequencer and the listener); its failures are logged.
+    pub fn start_event_feed(&self, logger: &Logger) -> Option<EventFeed> {
+        let postgres = self.postgres.as_ref()?;
+        let logger = logger.new(slog::o!("component" => "event-feed"));
+        Some(postgres.start_event_feed(Arc::new(move |doing, error| {
+            slog::warn!(logger, "the event feed failed"; "doing" => doing, "error" => %error);
+        })))
+    }
+
     /// What samples the connection pools' size and connections in use, for a store with
     /// pools.
     pub fn pool_status(&self) -> Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>> {
@@ -57,6 +72,7 @@ impl OpenedStore {
             return Ok(WorkerStores {
                 store: self.store.clone(),
                 tenancy: self.tenancy.clone(),
+                actions: self.actions.clone(),
             });
         };
         let store = Arc::new(
@@ -66,7 +82,8 @@ impl OpenedStore {
         );
         Ok(WorkerStores {
             store: store.clone(),
-            tenancy: store,
+            tenancy: store.clone(),
+            actions: store,
         })
     }
 }
@@ -77,6 +94,8 @@ pub struct WorkerStores {
     pub store: Arc<dyn Store>,
     /// Projects and API keys.
     pub tenancy: Arc<dyn TenancyStore>,
+    /// Action records.
+    pub actions: Arc<dyn ActionStore>,
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -111,6 +130,8 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             store: Arc::new(store.clone()),
             status: Arc::new(store.clone()),
             tenancy: Arc::new(store.clone()),
+            events: Arc::new(store.clone()),
+            actions: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -128,6 +149,8 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     Ok(OpenedStore {
         status: store.clone(),
         tenancy: store.clone(),
+        events: store.clone(),
+        actions: store.clone(),
         store,
         description,
         postgres: None,

@@ -1,12 +1,15 @@
-//! The background tasks: the lifecycle engine on an interval (system clock only) and the
-//! metrics recorder's upkeep. Each stops when the shutdown signal is sent.
+//! The background tasks: the lifecycle engine on an interval (system clock only), pruning
+//! the event history, and the metrics recorder's upkeep. Each stops when the shutdown signal
+//! is sent.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fleet_domain::ports::{Clock, Store};
-use fleet_domain::service::Engine;
+use chrono::TimeDelta;
+use fleet_domain::error::StoreError;
+use fleet_domain::ports::{Clock, EventLog, Store};
+use fleet_domain::service::{Engine, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 use tokio::sync::watch;
@@ -108,6 +111,68 @@ impl EngineWorker {
                 metrics::record_pass_failure();
                 slog::warn!(self.logger, "worker pass failed"; "error" => %e);
                 self.health.record(Some(e.to_string()));
+            }
+        }
+    }
+}
+
+/// How often the event history is pruned.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// The most events one pruning statement deletes, so that no statement holds its locks long.
+pub const PRUNE_BATCH: u32 = 1_000;
+
+/// Deletes events older than the retention window, on the service's clock (so a virtual
+/// clock's advance ages them too), keeping each server's newest 100 for its log.
+pub struct Pruner {
+    /// The event log.
+    pub events: Arc<dyn EventLog>,
+    /// The clock the events are dated by.
+    pub clock: Arc<dyn Clock>,
+    /// How long events are kept.
+    pub retention: TimeDelta,
+    /// Its logger.
+    pub logger: Logger,
+}
+
+impl Pruner {
+    /// Prunes every [`PRUNE_INTERVAL`] (first at once) until `stop` turns true.
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                // A pass is a few short statements; stopping waits for it.
+                match self.prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => {
+                        metrics::record_pruned(pruned);
+                        slog::info!(self.logger, "events pruned"; "events" => pruned);
+                    }
+                    Err(e) => {
+                        metrics::record_pass_failure();
+                        slog::warn!(self.logger, "pruning events failed"; "error" => %e);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Deletes every event older than the window, a batch at a time; how many it deleted.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        let before = self.clock.now() - self.retention;
+        let mut total = 0;
+        loop {
+            let pruned = self
+                .events
+                .prune_events(before, MAX_EVENTS, PRUNE_BATCH)
+                .await?;
+            total += u64::from(pruned);
+            if pruned < PRUNE_BATCH {
+                return Ok(total);
             }
         }
     }
