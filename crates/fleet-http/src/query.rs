@@ -152,6 +152,10 @@ mod tests {
             .into_inner();
         assert_eq!(query.state, ["running", "stopped"]);
         assert_eq!(query.timeout.as_deref(), Some("5"));
+        assert!(
+            parse_multi::<WaitParams, WaitQuery>("state=running&timeout=1&timeout=2").is_err(),
+            "a parameter that does not repeat is given once"
+        );
         let long = format!("state={}", "x".repeat(MAX_QUERY_BYTES));
         let error = parse_multi::<WaitParams, WaitQuery>(&long).expect_err("too long");
         assert_eq!(error.as_error::<Problem>().map(|p| p.status), Some(400));
