@@ -13,3 +13,4 @@ mod processes;
 mod quotas;
 mod rate_limits;
 mod tenancy;
+mod watching;
