@@ -269,14 +269,20 @@ fn serving(state: ServerState) -> (Server, MockStore) {
     (s, store)
 }
 
-#[actix_web::test]
-async fn a_wait_for_the_state_the_server_is_in_answers_with_the_server() {
-    let (s, store) = serving(ServerState::Stopped);
+/// A server in `state` and an app over it whose event log stays quiet.
+fn waiting(state: ServerState) -> (Server, Fixture) {
+    let (s, store) = serving(state);
     let fixture = Fixture {
         store,
         log: Some(Quiet::new(3, Vec::new())),
         ..Fixture::default()
     };
+    (s, fixture)
+}
+
+#[actix_web::test]
+async fn a_wait_for_the_state_the_server_is_in_answers_with_the_server() {
+    let (s, fixture) = waiting(ServerState::Stopped);
     let uri = format!("/servers/{}/wait?state=running&state=stopped", s.id);
     let response = send_to(fixture.state(), TestRequest::get().uri(&uri)).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -287,12 +293,7 @@ async fn a_wait_for_the_state_the_server_is_in_answers_with_the_server() {
 
 #[actix_web::test]
 async fn a_wait_for_running_on_a_terminated_server_is_an_immediate_409() {
-    let (s, store) = serving(ServerState::Terminated);
-    let fixture = Fixture {
-        store,
-        log: Some(Quiet::new(3, Vec::new())),
-        ..Fixture::default()
-    };
+    let (s, fixture) = waiting(ServerState::Terminated);
     let started = Instant::now();
     let uri = format!("/servers/{}/wait?state=running", s.id);
     let response = send_to(fixture.state(), TestRequest::get().uri(&uri)).await;
@@ -303,12 +304,7 @@ async fn a_wait_for_running_on_a_terminated_server_is_an_immediate_409() {
 
 #[actix_web::test]
 async fn a_wait_that_times_out_is_408_naming_the_state() {
-    let (s, store) = serving(ServerState::Starting);
-    let fixture = Fixture {
-        store,
-        log: Some(Quiet::new(3, Vec::new())),
-        ..Fixture::default()
-    };
+    let (s, fixture) = waiting(ServerState::Starting);
     let started = Instant::now();
     let uri = format!("/servers/{}/wait?state=running&timeout=1", s.id);
     let response = send_to(fixture.state(), TestRequest::get().uri(&uri)).await;
@@ -323,15 +319,10 @@ async fn a_wait_that_times_out_is_408_naming_the_state() {
 
 #[actix_web::test]
 async fn a_wait_under_way_at_shutdown_is_a_503_to_retry() {
-    let (s, store) = serving(ServerState::Starting);
+    let (s, mut fixture) = waiting(ServerState::Starting);
     let (trigger, shutdown) = Shutdown::new();
     trigger.fire();
-    let fixture = Fixture {
-        store,
-        log: Some(Quiet::new(3, Vec::new())),
-        shutdown,
-        ..Fixture::default()
-    };
+    fixture.shutdown = shutdown;
     let uri = format!("/servers/{}/wait?state=running", s.id);
     let response = send_to(fixture.state(), TestRequest::get().uri(&uri)).await;
     problem(response, 503, "shutting-down").await;

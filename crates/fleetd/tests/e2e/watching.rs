@@ -5,15 +5,15 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use fleetd::Settings;
 use fleetd::settings::ClockMode;
 use serde_json::{Value, json};
 
-use crate::common::TestApp;
 use crate::common::pg::TempDatabase;
 use crate::common::process::Fleetd;
 use crate::common::sse::{Stream, events_after};
+use crate::common::{TestApp, time};
 
 const LONG: Duration = Duration::from_secs(10);
 
@@ -107,23 +107,12 @@ async fn a_resumed_stream_misses_nothing(watched: &str, acting: &Fleet<'_>) {
     assert_eq!(next.data["server_id"], second.as_str());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resumed_stream_misses_nothing_on_sqlite() {
-    let app = TestApp::spawn().await;
-    let fleet = Fleet {
-        base: &app.base,
-        advance: Some(30),
-    };
-    a_resumed_stream_misses_nothing(&app.base, &fleet).await;
-    app.shut_down().await.expect("clean shutdown");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resumed_stream_misses_nothing_on_postgres() {
-    let database = TempDatabase::create().await;
+/// The scenario on one fleetd under the virtual clock, over `database_url` (SQLite of its
+/// own when `None`).
+async fn a_resumed_stream_misses_nothing_on_one_app(database_url: Option<String>) {
     let app = TestApp::spawn_with(Settings {
         clock: Some(ClockMode::Virtual),
-        database_url: Some(database.url.clone()),
+        database_url,
         ..Default::default()
     })
     .await;
@@ -133,6 +122,17 @@ async fn a_resumed_stream_misses_nothing_on_postgres() {
     };
     a_resumed_stream_misses_nothing(&app.base, &fleet).await;
     app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_stream_misses_nothing_on_sqlite() {
+    a_resumed_stream_misses_nothing_on_one_app(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_stream_misses_nothing_on_postgres() {
+    let database = TempDatabase::create().await;
+    a_resumed_stream_misses_nothing_on_one_app(Some(database.url.clone())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,14 +157,6 @@ async fn a_stream_on_another_process_misses_nothing() {
     a_resumed_stream_misses_nothing(&watching.base, &fleet).await;
     let (clean, _) = watching.terminate();
     assert!(clean, "the watching fleetd stops cleanly");
-}
-
-fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| panic!("a timestamp, got {value}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

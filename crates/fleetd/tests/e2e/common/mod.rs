@@ -361,3 +361,12 @@ pub fn validate(spec: &Value, schema: &Value, instance: &Value) -> Vec<String> {
 }
 
 pub use fleet_ops::testing::memory_logger;
+
+/// The instant a JSON timestamp names.
+pub fn time(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    value
+        .as_str()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| panic!("a timestamp, got {value}"))
+}
