@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ActionId, ProjectId, ServerId};
+use crate::page::Cursor;
 use crate::state::{Action, ServerState};
 
 /// What an action record is of: a provisioning or one of the lifecycle actions.
@@ -120,6 +121,18 @@ pub struct ActionRecord {
     pub error: Option<String>,
     /// The request id of the API call that asked for it.
     pub request_id: Option<String>,
+}
+
+impl ActionRecord {
+    /// The cursor of the page that follows this action in a server's actions (newest
+    /// first): its start and its id, carried in the cursor's id (`ActionStore::server_actions`
+    /// reads it so).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            created_at: self.started_at,
+            id: ServerId::from(self.id.as_uuid()),
+        }
+    }
 }
 
 /// How a server's running action ends, applied by the store to the one record of that server
