@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use fleet_domain::error::StoreError;
 use futures::StreamExt;
 use tokio::sync::{Notify, watch};
@@ -23,6 +23,9 @@ use crate::errors;
 use crate::event_log;
 use crate::sequencer::{HORIZON_CHANNEL, Pass};
 use crate::store::PgStore;
+
+/// The listener's `application_name`, so an operator can tell its connection apart.
+const LISTENER_NAME: &str = "fleet event listener";
 
 /// How often the sequencer looks for events nobody woke it for.
 const SAFETY_NET: Duration = Duration::from_secs(1);
@@ -185,10 +188,11 @@ async fn listen(url: &str, horizon: &Horizon) -> Result<(), StoreError> {
     let mut conn = AsyncPgConnection::establish(url)
         .await
         .map_err(|e| StoreError::Unavailable(anyhow!("connecting to listen: {e}")))?;
-    diesel::sql_query(format!("LISTEN {HORIZON_CHANNEL}"))
-        .execute(&mut conn)
-        .await
-        .map_err(errors::db)?;
+    conn.batch_execute(&format!(
+        "SET application_name = '{LISTENER_NAME}'; LISTEN {HORIZON_CHANNEL}"
+    ))
+    .await
+    .map_err(errors::db)?;
     let now = event_log::horizon(&mut conn).await?;
     horizon.reached(now.latest);
     let mut notifications = std::pin::pin!(conn.notifications_stream());
