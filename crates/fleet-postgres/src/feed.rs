@@ -170,7 +170,7 @@ async fn run_listener(
     loop {
         let listened = tokio::select! {
             () = stopping(&mut stopped) => return,
-            listened = listen(&url, &horizon) => listened,
+            listened = listen(&url, horizon) => listened,
         };
         if let Err(e) = listened {
             report("listening for new events", &e);

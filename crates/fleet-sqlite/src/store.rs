@@ -72,7 +72,7 @@ impl SqliteStore {
             location,
             horizon: Arc::new(Horizon::default()),
         };
-        let latest = store.run(|conn| sequence::horizon(conn)).await?.latest;
+        let latest = store.run(sequence::horizon).await?.latest;
         store.horizon.reached(latest);
         Ok(store)
     }

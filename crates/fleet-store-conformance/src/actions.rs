@@ -43,7 +43,10 @@ pub async fn action_records_are_opened_and_ended_by_the_changes(store: Arc<dyn T
         store.action(provisioning.id).await.expect("action"),
         Some(provisioning.clone())
     );
-    assert_eq!(actions_of(&store, server.id).await, [provisioning.clone()]);
+    assert_eq!(
+        actions_of(&store, server.id).await,
+        std::slice::from_ref(&provisioning)
+    );
 
     let work = DueWork::Transitions { due_by: at(60) };
     let complete = |s: &fleet_domain::Server| lifecycle::plan_completion(s, at(60), &config());

@@ -16,6 +16,7 @@ use fleet_domain::ports::{Clock, Store, TenancyStore};
 use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
 use fleet_http::{AppState, Authenticator, VirtualClock};
 use fleet_ops::Ops;
+use fleet_postgres::EventFeed;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
 use tokio::sync::watch;
@@ -37,6 +38,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     stop_workers: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    event_feed: Option<EventFeed>,
     logger: Logger,
 }
 
@@ -106,6 +108,7 @@ impl Application {
         let worker_pools = opened.http_worker_pools(config.db_pool.max_size, cpus);
 
         let pool_status = opened.pool_status();
+        let feed_store = opened.clone();
         let description = opened.description.clone();
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
@@ -163,6 +166,7 @@ impl Application {
         .run();
 
         // Nothing below can fail: the workers start only for a service that will run.
+        let event_feed = feed_store.start_event_feed(&logger);
         let (stop_workers, stop) = watch::channel(false);
         let mut tasks = vec![spawn_upkeep(metrics, stop.clone())];
         if let Some(engine) = interval_engine {
@@ -187,6 +191,7 @@ impl Application {
             server,
             stop_workers,
             tasks,
+            event_feed,
             logger,
         })
     }
@@ -197,7 +202,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to the shutdown timeout), stops the workers and closes the store.
+    /// finish (up to the shutdown timeout), stops the workers and the event feed, and closes
+    /// the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = self.server;
@@ -215,6 +221,9 @@ impl Application {
             if let Err(e) = task.await {
                 slog::error!(self.logger, "a worker ended abnormally"; "error" => %e);
             }
+        }
+        if let Some(feed) = self.event_feed {
+            feed.stop().await;
         }
         slog::info!(self.logger, "fleetd stopped");
         Ok(())

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
-use fleet_postgres::{PgPoolConfig, PgStore};
+use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
+use slog::{Logger, o};
 
 use crate::config::Config;
 
@@ -35,6 +36,18 @@ impl OpenedStore {
     pub fn pool_status(&self) -> Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>> {
         let postgres = self.postgres.clone()?;
         Some(Arc::new(move || postgres.pool_status()))
+    }
+
+    /// Starts the event feed of a Postgres store on the current runtime: the sequencer that
+    /// numbers committed events and the listener that learns the horizon every fleetd's
+    /// sequencer reaches. Its failures are logged, and it tries again. The embedded store
+    /// numbers events as it commits them and needs none.
+    pub fn start_event_feed(&self, logger: &Logger) -> Option<EventFeed> {
+        let postgres = self.postgres.as_ref()?;
+        let logger = logger.new(o!("component" => "event_feed"));
+        Some(postgres.start_event_feed(Arc::new(move |doing, error| {
+            slog::warn!(logger, "the event feed failed"; "doing" => doing, "error" => %error);
+        })))
     }
 
     /// The connections each HTTP worker's pool may open, one entry per worker, on a machine

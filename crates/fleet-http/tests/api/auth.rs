@@ -391,6 +391,8 @@ async fn an_event_shows_the_key_that_caused_it() {
     store.expect_events().returning(move |server_id, _| {
         let event = |key| fleet_domain::Event {
             id: 1,
+            seq: Some(1),
+            project: ProjectId::DEFAULT,
             event: fleet_domain::NewEvent {
                 server_id,
                 at: crate::support::t0(),
