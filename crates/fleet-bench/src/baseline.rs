@@ -3,8 +3,9 @@
 //! as the fleet phases use.
 //!
 //! The statements are those `fleet-postgres` sends: its provisioning statement itself
-//! ([`PROVISION_STATEMENT`]: free list or pool counter, server row and event, committed on
-//! its own), and the primary-key select of a whole server row (see its `reads.rs`).
+//! ([`PROVISION_STATEMENT`]: free list or pool counter, server row, event and action record,
+//! committed on its own), and the primary-key select of a whole server row (see its
+//! `reads.rs`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use fleet_domain::{Catalog, IpPool, ProjectId, ServerId};
+use fleet_domain::{ActionId, Catalog, IpPool, ProjectId, ServerId};
 use fleet_postgres::PROVISION_STATEMENT;
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
@@ -100,13 +101,22 @@ impl DbWorker {
                     &None::<&str>,
                     &Some("provisioning"),
                     &"api",
-                    &Some(request_id),
+                    &Some(request_id.as_str()),
                     &None::<Uuid>,
                     &message,
                     // Not yet checked against quotas: the project has none, so the
                     // statement's own gate lets it through, as fleet's fast path does.
                     &false,
                     &i32::try_from(server_type.vcpus).unwrap_or(i32::MAX),
+                    &"server.provisioned",
+                    // The provisioning's action record.
+                    &ActionId::random().as_uuid(),
+                    &"provision",
+                    &"running",
+                    &now,
+                    &none,
+                    &None::<&str>,
+                    &Some(request_id.as_str()),
                 ],
             )
             .await?

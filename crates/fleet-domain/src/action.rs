@@ -6,6 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{ActionId, ProjectId, ServerId};
+use crate::page::Cursor;
 use crate::state::{Action, ServerState};
 
 /// What an action record is of: a provisioning or one of the lifecycle actions.
@@ -128,6 +129,16 @@ impl ActionRecord {
         self.status = end.status;
         self.finished_at = Some(end.at);
         self.error = end.error;
+    }
+
+    /// The cursor of the page that follows this action in a server's actions (newest
+    /// first): its start and its id, carried in the cursor's id (`ActionStore::server_actions`
+    /// reads it so).
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            created_at: self.started_at,
+            id: ServerId::from(self.id.as_uuid()),
+        }
     }
 }
 

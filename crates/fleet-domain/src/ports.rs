@@ -208,8 +208,9 @@ pub trait Store: Send + Sync {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError>;
 
     /// Allocates an address from the server's region pool, inserts the server with it and
-    /// appends its event and its provisioning's action record, all or nothing; refused when it would take its project past a
-    /// quota, checked in the same transaction so concurrent provisions cannot pass it.
+    /// appends its event and its provisioning's action record, all or nothing; refused when
+    /// it would take its project past a quota, checked in the same transaction so concurrent
+    /// provisions cannot pass it.
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError>;
 
     /// The server with this id.
@@ -292,7 +293,9 @@ pub trait ActionStore: Send + Sync {
     /// The action with this id.
     async fn action(&self, id: ActionId) -> Result<Option<ActionRecord>, StoreError>;
 
-    /// A server's actions, newest first, at most `limit`, starting after the page cursor.
+    /// A server's actions, newest first (by start, then id), at most `limit`, starting after
+    /// the page cursor, which is [`ActionRecord::cursor`] of the last action of the page
+    /// before.
     async fn server_actions(
         &self,
         server: ServerId,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::rows::{FreeRow, ServerRow, server_columns};
 use crate::schema::{events, free_addresses, usage_records};
-use crate::{fixed, mapping};
+use crate::{actions, fixed, mapping};
 
 /// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
 const INSERT_CHUNK: usize = 2_000;
@@ -56,7 +56,8 @@ RETURNING ",
 );
 
 /// Applies each change whose server (locked, as stored) is still at the expected generation,
-/// with its events, usage and released address. Returns the servers as written.
+/// with its events (unsequenced), action records, usage and released address. Returns the
+/// servers as written.
 pub(crate) async fn write(
     conn: &mut AsyncPgConnection,
     batch: Vec<(ServerRow, StateChange)>,
@@ -82,7 +83,13 @@ pub(crate) async fn write(
 
     let event_rows: Vec<_> = applied
         .iter()
-        .flat_map(|(_, change)| change.events.iter().map(mapping::new_event_row))
+        .flat_map(|(_, change)| {
+            let project = change.server.project;
+            change
+                .events
+                .iter()
+                .map(move |event| mapping::new_event_row(event, project))
+        })
         .collect();
     for chunk in event_rows.chunks(INSERT_CHUNK) {
         diesel::insert_into(events::table)
@@ -90,6 +97,19 @@ pub(crate) async fn write(
             .execute(conn)
             .await?;
     }
+    actions::write(
+        conn,
+        applied.iter().filter_map(|(_, change)| {
+            change
+                .action_ended
+                .as_ref()
+                .map(|end| (change.server.id, end))
+        }),
+        applied
+            .iter()
+            .filter_map(|(_, change)| change.action_opened.as_ref()),
+    )
+    .await?;
     let usage_rows: Vec<_> = applied
         .iter()
         .flat_map(|(_, change)| change.usage.iter().map(mapping::new_usage_row))

@@ -1,17 +1,24 @@
 //! The Postgres store of fleet: the domain's store ports (`Store`, `StoreStatus`,
-//! `TenancyStore`) over diesel-async (`AsyncPgConnection`, no libpq) and a deadpool
-//! connection pool, with its migrations embedded from `migrations/postgres`.
+//! `TenancyStore`, `EventLog`, `ActionStore`) over diesel-async (`AsyncPgConnection`, no
+//! libpq) and a deadpool connection pool, with its migrations embedded from
+//! `migrations/postgres`.
 //!
 //! Every guarantee of the port holds across processes sharing the database: addresses are
 //! allocated under row locks in the provisioning statement, changes are guarded by the
-//! server's generation in the `UPDATE`, and due work is claimed with `FOR UPDATE SKIP LOCKED`.
+//! server's generation in the `UPDATE`, due work is claimed with `FOR UPDATE SKIP LOCKED`,
+//! and events are numbered by passes serialized on one row lock (see `sequencer`), which the
+//! process's [`EventFeed`] runs and whose horizons it learns by `LISTEN`.
 //!
 //! This crate depends on the domain only: never on actix, HTTP types, or another adapter.
 
+mod actions;
 mod changes;
 mod config;
 mod due;
 mod errors;
+mod event_log;
+mod event_store;
+mod feed;
 mod fixed;
 mod mapping;
 mod migrate;
@@ -21,10 +28,12 @@ mod quotas;
 mod reads;
 mod rows;
 mod schema;
+mod sequencer;
 mod store;
 mod tenancy;
 mod writes;
 
 pub use config::PgPoolConfig;
+pub use feed::{EventFeed, FeedReport};
 pub use provision::PROVISION_STATEMENT;
 pub use store::PgStore;

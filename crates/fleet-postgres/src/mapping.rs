@@ -3,17 +3,18 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 
+use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{IpPool, Money, Server, ServerState};
+use fleet_domain::{IpPool, Money, ProjectId, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    EventRow, KeyRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow, ProjectChangeset, ProjectRow,
-    ServerRow, UsageRow,
+    ActionRow, EventRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow,
+    ProjectChangeset, ProjectRow, ServerRow, UsageRow,
 };
 
 /// An address as stored in an `inet` column.
@@ -74,6 +75,8 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
 pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
     Ok(Event {
         id: row.id,
+        seq: row.seq,
+        project: row.project_id.into(),
         event: NewEvent {
             server_id: row.server_id.into(),
             at: row.at,
@@ -90,10 +93,12 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
     })
 }
 
-/// The row of an event to append.
-pub(crate) fn new_event_row(event: &NewEvent) -> NewEventRow {
+/// The row of an event of a server of `project` to append.
+pub(crate) fn new_event_row(event: &NewEvent, project: ProjectId) -> NewEventRow {
     NewEventRow {
         server_id: event.server_id.as_uuid(),
+        project_id: project.as_uuid(),
+        event_type: event.event_type().as_str(),
         at: event.at,
         kind: event.kind.as_str(),
         from_state: event.from_state.map(ServerState::as_str),
@@ -102,6 +107,38 @@ pub(crate) fn new_event_row(event: &NewEvent) -> NewEventRow {
         request_id: event.request_id.clone(),
         message: event.message.clone(),
         key_id: event.key.map(|key| key.as_uuid()),
+    }
+}
+
+/// A stored action record.
+pub(crate) fn action(row: ActionRow) -> Result<ActionRecord, BadRow> {
+    Ok(ActionRecord {
+        id: row.id.into(),
+        project: row.project_id.into(),
+        server_id: row.server_id.into(),
+        command: ActionCommand::parse(&row.command)
+            .ok_or_else(|| BadRow::new("actions.command", &row.command))?,
+        status: ActionStatus::parse(&row.status)
+            .ok_or_else(|| BadRow::new("actions.status", &row.status))?,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        error: row.error,
+        request_id: row.request_id,
+    })
+}
+
+/// The row of an action record to store.
+pub(crate) fn new_action_row(record: &ActionRecord) -> NewActionRow {
+    NewActionRow {
+        id: record.id.as_uuid(),
+        project_id: record.project.as_uuid(),
+        server_id: record.server_id.as_uuid(),
+        command: record.command.as_str(),
+        status: record.status.as_str(),
+        started_at: record.started_at,
+        finished_at: record.finished_at,
+        error: record.error.clone(),
+        request_id: record.request_id.clone(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Provisioning as one statement: take the lowest released offset of the region's pool (or
-//! else the next one from its counter), insert the server at that address, and append its
-//! event. For a project with quota limits the statement does nothing unless run, as checked,
+//! else the next one from its counter), insert the server at that address, append its
+//! event (unsequenced: the sequencer numbers it after the commit) and store the record of
+//! its provisioning. For a project with quota limits the statement does nothing unless run, as checked,
 //! inside a transaction holding the project's lock (see [`provision`] and `quotas`).
 //!
 //! One statement is one round trip, committed on its own, so no client time is spent while the
@@ -27,7 +28,7 @@ use crate::errors::TxError;
 use crate::fixed;
 use crate::mapping;
 use crate::quotas;
-use crate::rows::{NewEventRow, ServerRow, server_columns};
+use crate::rows::{NewActionRow, NewEventRow, ServerRow, server_columns};
 
 /// The provisioning statement. `$7` is the pool's first address, so the address stored is
 /// the pool's address at the offset taken (the rule of [`IpPool::address`]).
@@ -64,9 +65,13 @@ WITH gate AS (
     server_columns!(),
     "
 ), event AS (
-    INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, key_id,
-        message)
-    SELECT id, $19, $20, $21, $22, $23, $24, $25, $26 FROM server
+    INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
+        actor, request_id, key_id, message)
+    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26 FROM server
+), action AS (
+    INSERT INTO actions (id, project_id, server_id, command, status, started_at, finished_at,
+        error, request_id)
+    SELECT $30, project_id, id, $31, $32, $33, $34, $35, $36 FROM server
 )
 SELECT * FROM server"
 );
@@ -81,6 +86,7 @@ struct Provision<'a> {
     billed_amount_micros: i64,
     first_address: IpNet,
     event: NewEventRow,
+    action: NewActionRow,
     vcpus: i32,
     /// Whether the caller checked the project's quotas under its lock: otherwise a project
     /// with limits gets nothing from the statement (see [`provision`]).
@@ -100,6 +106,7 @@ impl<'a> Provision<'a> {
     fn bind<'b>(&'b self, number: &str, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let server: &'a Server = self.server;
         let event = &self.event;
+        let action = &self.action;
         match number {
             "1" => out.push_bind_param::<Text, _>(&server.region),
             "2" => out.push_bind_param::<SqlUuid, _>(&self.id),
@@ -129,6 +136,14 @@ impl<'a> Provision<'a> {
             "26" => out.push_bind_param::<Text, _>(&event.message),
             "27" => out.push_bind_param::<Bool, _>(&self.checked),
             "28" => out.push_bind_param::<Integer, _>(&self.vcpus),
+            "29" => out.push_bind_param::<Text, _>(event.event_type),
+            "30" => out.push_bind_param::<SqlUuid, _>(&action.id),
+            "31" => out.push_bind_param::<Text, _>(action.command),
+            "32" => out.push_bind_param::<Text, _>(action.status),
+            "33" => out.push_bind_param::<Timestamptz, _>(&action.started_at),
+            "34" => out.push_bind_param::<Nullable<Timestamptz>, _>(&action.finished_at),
+            "35" => out.push_bind_param::<Nullable<Text>, _>(&action.error),
+            "36" => out.push_bind_param::<Nullable<Text>, _>(&action.request_id),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
@@ -189,7 +204,8 @@ async fn insert(
         price_micros: server.hourly_price.micros(),
         billed_amount_micros: server.billed_amount.micros(),
         first_address: mapping::inet(first),
-        event: mapping::new_event_row(&new.event),
+        event: mapping::new_event_row(&new.event, server.project),
+        action: mapping::new_action_row(&new.action),
         vcpus,
         checked,
     }
@@ -273,15 +289,16 @@ mod tests {
             price_micros: new.server.hourly_price.micros(),
             billed_amount_micros: new.server.billed_amount.micros(),
             first_address: mapping::inet("10.0.0.1".parse().expect("an address")),
-            event: mapping::new_event_row(&new.event),
+            event: mapping::new_event_row(&new.event, project),
+            action: mapping::new_action_row(&new.action),
             vcpus: 1,
             checked: false,
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text and `$3` twice, so diesel numbers 31
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 39
         // placeholders.
-        assert!(sql.contains("$31") && !sql.contains("$32"), "{sql}");
+        assert!(sql.contains("$39") && !sql.contains("$40"), "{sql}");
         assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),
@@ -296,9 +313,18 @@ mod tests {
              \"t2.micro\", \"provisioning\", 10.0.0.1/32, 11600, 0, "
         );
         assert!(binds.starts_with(&expected), "{binds}");
-        // ...and the event's actor, request id and key last but its message.
-        let expected =
-            format!("\"api\", Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\"]");
+        // ...then the event's type after its kind, its actor, request id, key and message...
+        let expected = format!(
+            "\"created\", \"server.provisioned\", None, Some(\"provisioning\"), \"api\", \
+             Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\", "
+        );
+        assert!(binds.contains(&expected), "{binds}");
+        // ...and the action record last: its id, command, status, times, error and request.
+        let action = new.action.id.as_uuid();
+        let expected = format!(
+            "{action}, \"provision\", \"running\", 2026-01-01T00:00:00Z, None, None, \
+             Some(\"req-1\")]"
+        );
         assert!(binds.ends_with(&expected), "{binds}");
     }
 }

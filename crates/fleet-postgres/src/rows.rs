@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use ipnet::IpNet;
 use uuid::Uuid;
 
-use crate::schema::{api_keys, events, free_addresses, ip_pools, projects, servers, usage_records};
+use crate::schema::{
+    actions, api_keys, events, free_addresses, ip_pools, projects, servers, usage_records,
+};
 
 /// A row of `ip_pools`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -117,13 +119,18 @@ pub(crate) struct EventRow {
     pub request_id: Option<String>,
     pub message: String,
     pub key_id: Option<Uuid>,
+    pub seq: Option<i64>,
+    pub project_id: Uuid,
 }
 
-/// A row of `events` to insert; the id comes from its sequence.
+/// A row of `events` to insert: the id comes from its serial, the sequence number later,
+/// from the sequencer.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = events)]
 pub(crate) struct NewEventRow {
     pub server_id: Uuid,
+    pub project_id: Uuid,
+    pub event_type: &'static str,
     pub at: DateTime<Utc>,
     pub kind: &'static str,
     pub from_state: Option<&'static str>,
@@ -132,6 +139,36 @@ pub(crate) struct NewEventRow {
     pub request_id: Option<String>,
     pub message: String,
     pub key_id: Option<Uuid>,
+}
+
+/// A row of `actions` as read.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = actions, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct ActionRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub server_id: Uuid,
+    pub command: String,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// A row of `actions` to insert.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = actions)]
+pub(crate) struct NewActionRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub server_id: Uuid,
+    pub command: &'static str,
+    pub status: &'static str,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub request_id: Option<String>,
 }
 
 /// A row of `usage_records` as read.

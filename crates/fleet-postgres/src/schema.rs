@@ -142,6 +142,48 @@ diesel::table! {
         message -> Text,
         /// The API key that caused it (no foreign key: it outlives the key).
         key_id -> Nullable<Uuid>,
+        /// Its place in the global sequence; NULL until the sequencer numbers it.
+        seq -> Nullable<Int8>,
+        /// Its public type (`server.provisioned`, ...).
+        event_type -> Text,
+        /// Its server's project.
+        project_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    /// How far the event sequence goes; one row.
+    event_sequence (id) {
+        /// Always true: the table's one row.
+        id -> Bool,
+        /// The highest sequence number given.
+        latest -> Int8,
+        /// Events numbered up to this may have been pruned.
+        pruned_through -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Action records: accepted actions and provisionings, and what became of them.
+    actions (id) {
+        /// Identity.
+        id -> Uuid,
+        /// Its server's project.
+        project_id -> Uuid,
+        /// The server.
+        server_id -> Uuid,
+        /// provision, start, stop, reboot or terminate.
+        command -> Text,
+        /// running, success or error.
+        status -> Text,
+        /// When it was accepted.
+        started_at -> Timestamptz,
+        /// When it succeeded or failed.
+        finished_at -> Nullable<Timestamptz>,
+        /// Why it failed.
+        error -> Nullable<Text>,
+        /// The request that asked for it.
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -171,6 +213,7 @@ diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
 diesel::joinable!(servers -> projects (project_id));
 diesel::joinable!(events -> servers (server_id));
+diesel::joinable!(actions -> servers (server_id));
 diesel::joinable!(usage_records -> servers (server_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -181,5 +224,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     free_addresses,
     servers,
     events,
+    event_sequence,
+    actions,
     usage_records
 );

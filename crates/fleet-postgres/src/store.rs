@@ -1,4 +1,5 @@
-//! The store: a deadpool of `AsyncPgConnection`s and the `Store` port over it.
+//! The store: a deadpool of `AsyncPgConnection`s and the `Store`, `StoreStatus` and
+//! `TenancyStore` ports over it (the event log and the action records: `event_store`).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,6 +37,8 @@ use tokio::runtime::Handle;
 
 use crate::config::PgPoolConfig;
 use crate::errors::{self, TxError};
+use crate::feed::{EventFeed, FeedReport, Horizon};
+use crate::sequencer::{self, Pass};
 use crate::{due, migrate, pools, provision, quotas, reads, tenancy, writes};
 
 /// The Postgres store. Cheap to clone: clones share the pool.
@@ -58,6 +61,8 @@ struct Shared {
     /// The pools of the regions provisioned in so far: a pool's CIDR never changes once
     /// stored (`sync_pools` refuses to), so it is read once.
     region_pools: RwLock<HashMap<String, IpPool>>,
+    /// How far the event sequence goes, as this process knows, and what wakes its sequencer.
+    horizon: Horizon,
 }
 
 impl fmt::Debug for PgStore {
@@ -104,6 +109,7 @@ impl PgStore {
                 schema_version,
                 pools: Mutex::new(vec![pool.weak()]),
                 region_pools: RwLock::new(HashMap::new()),
+                horizon: Horizon::default(),
             }),
         };
         drop(store.conn().await?);
@@ -160,7 +166,28 @@ impl PgStore {
         (size, in_use)
     }
 
-    async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
+    /// Starts this process's [`EventFeed`] on the current runtime (the one that outlives the
+    /// store, as for [`PgStore::connect`]): the sequencer that numbers committed events, and
+    /// the listener that learns every horizon a sequencer notifies. Start one per process,
+    /// for any of the stores made from one `connect`; without one running, events stay
+    /// unsequenced and `wait_beyond` waits out its patience. Failures go to `report`, and
+    /// the tasks try again.
+    pub fn start_event_feed(&self, report: FeedReport) -> EventFeed {
+        EventFeed::start(self.clone(), self.shared.url.clone(), report)
+    }
+
+    /// The process's horizon, shared by every store made from one `connect`.
+    pub(crate) fn horizon_watch(&self) -> &Horizon {
+        &self.shared.horizon
+    }
+
+    /// Runs one sequencer pass.
+    pub(crate) async fn sequence_once(&self) -> Result<Pass, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(sequencer::pass(&mut conn).await?)
+    }
+
+    pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
         self.pool
             .get()
             .await
@@ -269,7 +296,9 @@ impl Store for PgStore {
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
         let mut conn = self.conn().await?;
         let pool = self.region_pool(&mut conn, &new.server.region).await?;
-        Ok(provision::provision(&mut conn, pool, &new).await?)
+        let server = provision::provision(&mut conn, pool, &new).await?;
+        self.shared.horizon.events_committed();
+        Ok(server)
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
@@ -288,9 +317,13 @@ impl Store for PgStore {
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let mut conn = self.conn().await?;
-        conn.transaction::<_, TxError, _>(async |conn| writes::apply(conn, change).await)
-            .await
-            .map_err(StoreError::from)
+        let applied = conn
+            .transaction::<_, TxError, _>(async |conn| writes::apply(conn, change).await)
+            .await?;
+        if matches!(applied, Applied::Done(_)) && !change.events.is_empty() {
+            self.shared.horizon.events_committed();
+        }
+        Ok(applied)
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -311,9 +344,13 @@ impl Store for PgStore {
     ) -> Result<u32, StoreError> {
         let mut conn = self.conn().await?;
         let limit = i64::from(limit);
-        conn.transaction::<_, TxError, _>(async |conn| due::process(conn, work, limit, plan).await)
-            .await
-            .map_err(StoreError::from)
+        let changed = conn
+            .transaction::<_, TxError, _>(async |conn| due::process(conn, work, limit, plan).await)
+            .await?;
+        if changed > 0 {
+            self.shared.horizon.events_committed();
+        }
+        Ok(changed)
     }
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {

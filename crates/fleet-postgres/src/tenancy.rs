@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
-use crate::schema::{api_keys, events, project_quotas, projects, servers, usage_records};
+use crate::schema::{actions, api_keys, events, project_quotas, projects, servers, usage_records};
 
 /// The unique constraint on project names (named in the migration): its violation is a
 /// name taken, any other unique violation a fault.
@@ -102,7 +102,7 @@ pub(crate) async fn update_project(
 }
 
 /// Deletes a project whose servers are all terminated, with its keys and those servers'
-/// usage, events and rows. Runs inside the caller's transaction.
+/// usage, events, action records and rows. Runs inside the caller's transaction.
 ///
 /// The project's row is locked first: a concurrent provision into the project (or a key
 /// created for it) checks its foreign key against that row, so it waits, and then fails
@@ -141,6 +141,9 @@ pub(crate) async fn delete_project(
         .execute(conn)
         .await?;
     diesel::delete(events::table.filter(events::server_id.eq_any(of_project())))
+        .execute(conn)
+        .await?;
+    diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project())))
         .execute(conn)
         .await?;
     diesel::delete(servers::table.filter(servers::project_id.eq(id)))

@@ -8,9 +8,10 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use fleet_domain::StateChange;
+use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
-use fleet_domain::ids::{KeyId, ProjectId, ServerId};
+use fleet_domain::ids::{ActionId, KeyId, ProjectId, ServerId};
 use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
@@ -19,7 +20,7 @@ use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
 
 use crate::rows::{
-    EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow, ServerRow,
+    ActionRow, EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow, ServerRow,
     ServerUpdate, UsageRow,
 };
 
@@ -150,10 +151,18 @@ impl ServerUpdate {
     }
 }
 
+/// An action id as stored: the hyphenated lowercase UUID, as server ids are.
+pub(crate) fn action_text(id: ActionId) -> String {
+    id.to_string()
+}
+
 impl NewEventRow {
-    /// The row that appends `event`.
-    pub(crate) fn from_domain(event: &NewEvent) -> Self {
+    /// The row that appends `event`, of a server of `project`, as number `seq`.
+    pub(crate) fn from_domain(event: &NewEvent, project: ProjectId, seq: i64) -> Self {
         Self {
+            seq,
+            project_id: project_text(project),
+            event_type: event.event_type().as_str().to_owned(),
             server_id: id_text(event.server_id),
             at: micros(event.at),
             kind: event.kind.as_str().to_owned(),
@@ -173,6 +182,8 @@ impl EventRow {
         let row = self.event;
         Ok(Event {
             id: self.id,
+            seq: Some(row.seq),
+            project: project_id("events.project_id", &row.project_id)?,
             event: NewEvent {
                 server_id: server_id(&row.server_id)?,
                 at: instant("event at", row.at)?,
@@ -196,6 +207,43 @@ impl EventRow {
                     .transpose()?,
                 message: row.message,
             },
+        })
+    }
+}
+
+impl ActionRow {
+    /// The row that stores `record`.
+    pub(crate) fn from_domain(record: &ActionRecord) -> Self {
+        Self {
+            id: action_text(record.id),
+            project_id: project_text(record.project),
+            server_id: id_text(record.server_id),
+            command: record.command.as_str().to_owned(),
+            status: record.status.as_str().to_owned(),
+            started_at: micros(record.started_at),
+            finished_at: record.finished_at.map(micros),
+            error: record.error.clone(),
+            request_id: record.request_id.clone(),
+        }
+    }
+
+    /// The record this row stores.
+    pub(crate) fn into_domain(self) -> Result<ActionRecord, BadRow> {
+        Ok(ActionRecord {
+            id: self
+                .id
+                .parse()
+                .map_err(|_| BadRow::new("actions.id", &self.id))?,
+            project: project_id("actions.project_id", &self.project_id)?,
+            server_id: server_id(&self.server_id)?,
+            command: ActionCommand::parse(&self.command)
+                .ok_or_else(|| BadRow::new("actions.command", &self.command))?,
+            status: ActionStatus::parse(&self.status)
+                .ok_or_else(|| BadRow::new("actions.status", &self.status))?,
+            started_at: instant("actions.started_at", self.started_at)?,
+            finished_at: optional_instant("actions.finished_at", self.finished_at)?,
+            error: self.error,
+            request_id: self.request_id,
         })
     }
 }

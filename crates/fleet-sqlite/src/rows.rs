@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
-use crate::schema::{api_keys, events, ip_pools, projects, servers, usage_records};
+use crate::schema::{actions, api_keys, events, ip_pools, projects, servers, usage_records};
 
 /// A row of `servers`, read whole (by position or, from raw SQL, by name) and inserted whole.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -74,10 +74,14 @@ pub(crate) struct EventRow {
     pub event: NewEventRow,
 }
 
-/// A row of `events` about to be appended; its id is assigned by the table.
+/// A row of `events` about to be appended, numbered in the transaction that appends it;
+/// its id is assigned by the table.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = events, check_for_backend(Sqlite), treat_none_as_default_value = false)]
 pub(crate) struct NewEventRow {
+    pub seq: i64,
+    pub project_id: String,
+    pub event_type: String,
     pub server_id: String,
     pub at: i64,
     pub kind: String,
@@ -87,6 +91,21 @@ pub(crate) struct NewEventRow {
     pub request_id: Option<String>,
     pub message: String,
     pub key_id: Option<String>,
+}
+
+/// A row of `actions`, read and inserted whole.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = actions, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct ActionRow {
+    pub id: String,
+    pub project_id: String,
+    pub server_id: String,
+    pub command: String,
+    pub status: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub error: Option<String>,
+    pub request_id: Option<String>,
 }
 
 /// A row of `usage_records`, without its (table-assigned) id. No column takes its default,

@@ -82,6 +82,31 @@ diesel::table! {
         request_id -> Nullable<Text>,
         message -> Text,
         key_id -> Nullable<Text>,
+        seq -> BigInt,
+        event_type -> Text,
+        project_id -> Text,
+    }
+}
+
+diesel::table! {
+    event_sequence (id) {
+        id -> BigInt,
+        latest -> BigInt,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    actions (id) {
+        id -> Text,
+        project_id -> Text,
+        server_id -> Text,
+        command -> Text,
+        status -> Text,
+        started_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+        error -> Nullable<Text>,
+        request_id -> Nullable<Text>,
     }
 }
 
@@ -99,6 +124,7 @@ diesel::table! {
 
 diesel::joinable!(api_keys -> projects (project_id));
 diesel::joinable!(events -> servers (server_id));
+diesel::joinable!(actions -> servers (server_id));
 diesel::joinable!(usage_records -> servers (server_id));
 diesel::joinable!(free_addresses -> ip_pools (region));
 diesel::joinable!(servers -> ip_pools (region));
@@ -113,6 +139,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     free_addresses,
     servers,
     events,
+    event_sequence,
+    actions,
     usage_records
 );
 
@@ -198,6 +226,20 @@ mod tests {
                 "events",
                 diesel::debug_query::<Sqlite, _>(
                     &super::events::table.select(super::events::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "event_sequence",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::event_sequence::table.select(super::event_sequence::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "actions",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::actions::table.select(super::actions::all_columns),
                 )
                 .to_string(),
             ),

@@ -1,4 +1,7 @@
-//! `SqliteStore`: opening the database and the store ports over it.
+//! `SqliteStore`: opening the database and the store ports over it (the event log and the
+//! action records: `event_store`).
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -20,9 +23,10 @@ use fleet_domain::{StateChange, UsageRecord};
 
 use crate::db::{Db, roll_back_leftovers};
 use crate::errors::TxError;
+use crate::horizon::Horizon;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
-use crate::ops::{changes, due, pools, quotas, reads, tenancy};
+use crate::ops::{changes, due, pools, quotas, reads, sequence, tenancy};
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -30,6 +34,7 @@ use crate::{migrate, open};
 pub struct SqliteStore {
     db: Db,
     location: SqliteLocation,
+    horizon: Arc<Horizon>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -62,10 +67,19 @@ impl SqliteStore {
             .map_err(|e| {
                 StoreError::Unknown(anyhow::anyhow!("opening the database failed: {e}"))
             })??;
-        Ok(SqliteStore {
+        let store = SqliteStore {
             db: Db::new(conn, wait_timeout),
             location,
-        })
+            horizon: Arc::new(Horizon::default()),
+        };
+        let latest = store.run(sequence::horizon).await?.latest;
+        store.horizon.reached(latest);
+        Ok(store)
+    }
+
+    /// The horizon this process's writes moved, where `wait_beyond` waits.
+    pub(crate) fn horizon_watch(&self) -> &Horizon {
+        &self.horizon
     }
 
     /// Where the database is.
@@ -74,7 +88,7 @@ impl SqliteStore {
     }
 
     /// Runs a read or a whole transaction on the connection.
-    async fn run<R: Send + 'static>(
+    pub(crate) async fn run<R: Send + 'static>(
         &self,
         task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
     ) -> Result<R, StoreError> {
@@ -91,10 +105,13 @@ impl Store for SqliteStore {
     }
 
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
-        self.db
+        let (server, seq) = self
+            .db
             .run(move |conn| conn.immediate_transaction(|conn| changes::provision(conn, &new)))
             .await
-            .map_err(ProvisionStoreError::from)
+            .map_err(ProvisionStoreError::from)?;
+        self.horizon.reached(seq);
+        Ok(server)
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
@@ -113,21 +130,27 @@ impl Store for SqliteStore {
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let change = change.clone();
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| {
-                let id = change.server.id;
-                if let Some(exceeded) = changes::exceeds_quota(conn, &change)? {
-                    return Ok(Applied::QuotaExceeded(exceeded));
-                }
-                let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
-                Ok(match written.into_iter().next().flatten() {
-                    Some(server) => Applied::Done(Box::new(server)),
-                    None if reads::exists(conn, id)? => Applied::Stale,
-                    None => Applied::Missing,
+        let (applied, latest) = self
+            .run(move |conn| {
+                conn.immediate_transaction(|conn| {
+                    let id = change.server.id;
+                    if let Some(exceeded) = changes::exceeds_quota(conn, &change)? {
+                        return Ok((Applied::QuotaExceeded(exceeded), None));
+                    }
+                    let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
+                    let applied = match written.servers.into_iter().next().flatten() {
+                        Some(server) => Applied::Done(Box::new(server)),
+                        None if reads::exists(conn, id)? => Applied::Stale,
+                        None => Applied::Missing,
+                    };
+                    Ok((applied, written.latest))
                 })
             })
-        })
-        .await
+            .await?;
+        if let Some(latest) = latest {
+            self.horizon.reached(latest);
+        }
+        Ok(applied)
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -161,7 +184,7 @@ impl Store for SqliteStore {
             .run(move |conn| match changes::apply_all(conn, &planned) {
                 Ok(applied) => {
                     AnsiTransactionManager::commit_transaction(conn)?;
-                    Ok(applied.iter().flatten().count())
+                    Ok(applied)
                 }
                 Err(e) => {
                     let _ = AnsiTransactionManager::rollback_transaction(conn);
@@ -169,7 +192,11 @@ impl Store for SqliteStore {
                 }
             })
             .await?;
-        Ok(u32::try_from(applied).unwrap_or(u32::MAX))
+        if let Some(latest) = applied.latest {
+            self.horizon.reached(latest);
+        }
+        let changed = applied.servers.iter().flatten().count();
+        Ok(u32::try_from(changed).unwrap_or(u32::MAX))
     }
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {

@@ -8,7 +8,9 @@ use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
 use fleet_domain::ports::{Applied, DueWork, Planner};
-use fleet_domain::{Action, IpPool, Money, NewServer, ProjectId, RequestContext, Server, ServerId};
+use fleet_domain::{
+    Action, Event, IpPool, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
+};
 
 use crate::TestedStore;
 
@@ -245,4 +247,13 @@ impl Offered {
     pub(crate) fn take(&self) -> Vec<Server> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
+}
+
+/// Events without their sequence numbers, to compare histories read at different times: a
+/// store may number a committed event a moment later (see `EventLog`).
+pub(crate) fn unnumbered(events: Vec<Event>) -> Vec<Event> {
+    events
+        .into_iter()
+        .map(|event| Event { seq: None, ..event })
+        .collect()
 }

@@ -25,8 +25,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
 
+mod actions;
 mod addresses;
 mod apply;
 mod concurrency;
@@ -38,6 +39,7 @@ mod pools;
 mod provision;
 mod quotas;
 mod scoping;
+mod sequence;
 mod stats;
 mod tampering;
 mod tenancy;
@@ -48,6 +50,7 @@ mod completeness;
 /// Every case of the suite: `async fn(Arc<dyn TestedStore>)`, each given a fresh store;
 /// the tampering cases also take an `Arc<dyn Tamper>`.
 pub mod cases {
+    pub use crate::actions::*;
     pub use crate::addresses::*;
     pub use crate::apply::*;
     pub use crate::concurrency::*;
@@ -58,15 +61,16 @@ pub mod cases {
     pub use crate::provision::*;
     pub use crate::quotas::*;
     pub use crate::scoping::*;
+    pub use crate::sequence::*;
     pub use crate::stats::*;
     pub use crate::tampering::*;
     pub use crate::tenancy::*;
 }
 
 /// The ports a store adapter implements, as the cases use them.
-pub trait TestedStore: Store + StoreStatus + TenancyStore {}
+pub trait TestedStore: Store + StoreStatus + TenancyStore + EventLog + ActionStore {}
 
-impl<T: Store + StoreStatus + TenancyStore + ?Sized> TestedStore for T {}
+impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + ?Sized> TestedStore for T {}
 
 /// What a store's harness does to the database behind the store's back.
 #[async_trait::async_trait]
@@ -208,6 +212,13 @@ macro_rules! suite {
             terminated_servers_do_not_count,
             concurrent_provisions_never_pass_a_quota,
             a_project_is_created_with_its_quotas_all_or_nothing,
+            events_after_follow_the_sequence_with_filters_limit_and_cursor,
+            pruning_keeps_each_server_s_newest_events_and_goes_in_batches,
+            a_cursor_below_what_was_pruned_is_expired,
+            wait_beyond_wakes_on_a_commit_and_otherwise_waits_out_its_patience,
+            action_records_are_opened_and_ended_by_the_changes,
+            actions_completed_at_once_and_the_reaper_s_are_recorded,
+            a_no_op_action_records_nothing,
         );
     };
 }

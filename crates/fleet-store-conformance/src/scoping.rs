@@ -8,14 +8,14 @@ use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::ProjectDeletion;
 use fleet_domain::tenancy::Role;
 use fleet_domain::{
-    Action, KeyId, NewEvent, ProjectId, RequestContext, Server, ServerFilter, ServerId,
-    ServerState, UsageRecord,
+    Action, ActionRecord, KeyId, NewEvent, PageRequest, ProjectId, RequestContext, Server,
+    ServerFilter, ServerId, ServerState, UsageRecord,
 };
 
 use crate::TestedStore;
 use crate::fixtures::{
     PRICE, VCPUS, act, all_servers, apply, at, complete, config, get, ids, list, new_server_in,
-    pools, provision,
+    pools, provision, unnumbered,
 };
 use crate::tenancy::{hash_of, key, project, stored};
 
@@ -45,15 +45,29 @@ async fn terminated_in(
     complete(store, &terminating).await
 }
 
-/// Everything the store holds about a server: the row, its events and its usage.
+/// Everything the store holds about a server: the row, its events (without their
+/// sequence numbers, which a store may give a moment later), its usage and its actions.
 async fn record(
     store: &Arc<dyn TestedStore>,
     id: ServerId,
-) -> (Option<Server>, Vec<Event>, Vec<UsageRecord>) {
+) -> (
+    Option<Server>,
+    Vec<Event>,
+    Vec<UsageRecord>,
+    Vec<ActionRecord>,
+) {
+    let page = PageRequest {
+        limit: 100,
+        ..PageRequest::default()
+    };
     (
         store.get(id).await.expect("get"),
-        store.events(id, 1000).await.expect("events"),
+        unnumbered(store.events(id, 1000).await.expect("events")),
         store.usage(id).await.expect("usage"),
+        store
+            .server_actions(id, &page)
+            .await
+            .expect("server_actions"),
     )
 }
 
@@ -214,7 +228,8 @@ pub async fn a_project_with_live_servers_is_not_deleted(store: Arc<dyn TestedSto
 }
 
 /// Once every server of a project is terminated, deleting it removes the project, its
-/// keys, its servers with their events and usage, and nothing of any other project.
+/// keys, its servers with their events, usage and actions, and nothing of any other
+/// project.
 pub async fn deleting_a_project_removes_everything_of_it_and_nothing_else(
     store: Arc<dyn TestedStore>,
 ) {
@@ -235,6 +250,11 @@ pub async fn deleting_a_project_removes_everything_of_it_and_nothing_else(
     assert!(
         !store.usage(billed.id).await.expect("usage").is_empty(),
         "the case deletes usage"
+    );
+    assert_eq!(
+        record(&store, billed.id).await.3.len(),
+        2,
+        "and actions (provision, terminate)"
     );
     let kept = [
         terminated_in(&store, other.id, "lab-a", 3).await,
@@ -265,7 +285,7 @@ pub async fn deleting_a_project_removes_everything_of_it_and_nothing_else(
     for server in [&billed, &never_ran] {
         assert_eq!(
             record(&store, server.id).await,
-            (None, Vec::new(), Vec::new())
+            (None, Vec::new(), Vec::new(), Vec::new())
         );
     }
 

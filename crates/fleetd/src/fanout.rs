@@ -127,7 +127,7 @@ impl FanOut {
         tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = stop.wait_for(|stopped| *stopped) => break,
+                    _ = stop.changed() => break,
                     read = fanout.follow_once() => {
                         if let Err(e) = read {
                             slog::warn!(logger, "the event fan-out failed to read the store";

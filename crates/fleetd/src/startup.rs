@@ -64,8 +64,6 @@ impl Application {
             .sync_pools(config.catalog.regions())
             .await
             .context("syncing the address pools with the catalog")?;
-        // Dropped, should start-up fail below, it stops.
-        let event_feed = opened.start_event_feed(&logger);
         let fanout = FanOut::open(opened.events.clone())
             .await
             .context("reading the event sequence")?;
@@ -126,6 +124,7 @@ impl Application {
         let worker_pools = opened.http_worker_pools(config.db_pool.max_size, cpus);
 
         let pool_status = opened.pool_status();
+        let feed_store = opened.clone();
         let description = opened.description.clone();
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
@@ -192,6 +191,7 @@ impl Application {
         .run();
 
         // Nothing below can fail: the workers start only for a service that will run.
+        let event_feed = feed_store.start_event_feed(&logger);
         let (stop_workers, stop) = watch::channel(false);
         let mut tasks = vec![
             spawn_upkeep(metrics, stop.clone()),

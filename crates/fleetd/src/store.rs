@@ -6,7 +6,7 @@ use anyhow::Context;
 use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
-use slog::Logger;
+use slog::{Logger, o};
 
 use crate::config::Config;
 
@@ -35,21 +35,23 @@ pub struct OpenedStore {
 }
 
 impl OpenedStore {
-    /// Starts what keeps the event sequence moving and known in this process, for a store
-    /// that needs it (Postgres: the sequencer and the listener); its failures are logged.
-    pub fn start_event_feed(&self, logger: &Logger) -> Option<EventFeed> {
-        let postgres = self.postgres.as_ref()?;
-        let logger = logger.new(slog::o!("component" => "event-feed"));
-        Some(postgres.start_event_feed(Arc::new(move |doing, error| {
-            slog::warn!(logger, "the event feed failed"; "doing" => doing, "error" => %error);
-        })))
-    }
-
     /// What samples the connection pools' size and connections in use, for a store with
     /// pools.
     pub fn pool_status(&self) -> Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>> {
         let postgres = self.postgres.clone()?;
         Some(Arc::new(move || postgres.pool_status()))
+    }
+
+    /// Starts the event feed of a Postgres store on the current runtime: the sequencer that
+    /// numbers committed events and the listener that learns the horizon every fleetd's
+    /// sequencer reaches. Its failures are logged, and it tries again. The embedded store
+    /// numbers events as it commits them and needs none.
+    pub fn start_event_feed(&self, logger: &Logger) -> Option<EventFeed> {
+        let postgres = self.postgres.as_ref()?;
+        let logger = logger.new(o!("component" => "event_feed"));
+        Some(postgres.start_event_feed(Arc::new(move |doing, error| {
+            slog::warn!(logger, "the event feed failed"; "doing" => doing, "error" => %error);
+        })))
     }
 
     /// The connections each HTTP worker's pool may open, one entry per worker, on a machine

@@ -3,7 +3,8 @@
 //! Of every 20 servers, 10 are running with a billing period due, 5 are stopped for longer
 //! than the idle timeout, and one each is provisioning, starting, stopping, rebooting and
 //! terminating with its transition due — all as the lifecycle would have left them, each with
-//! an address of its region's pool and its `created` event.
+//! an address of its region's pool and its `created` event, numbered in the event sequence
+//! (and, like servers from before action records, without action records).
 
 use std::time::{Duration, Instant};
 
@@ -52,10 +53,19 @@ SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
        CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END
 FROM shaped s JOIN ip_pools p ON p.region = s.region";
 
+/// The `created` event of every server, numbered in creation order after the sequence's
+/// latest (as fleet's sequencer would have numbered them), which then moves past them.
 const SEED_EVENTS: &str = "
-INSERT INTO events (server_id, at, kind, from_state, to_state, actor, request_id, message)
-SELECT id, created_at, 'created', NULL, 'provisioning', 'api', NULL, 'seeded by fleet-bench'
-FROM servers";
+WITH base AS (SELECT latest FROM event_sequence), seeded AS (
+    INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
+        actor, request_id, message, seq)
+    SELECT id, project_id, created_at, 'created', 'server.provisioned', NULL, 'provisioning',
+           'api', NULL, 'seeded by fleet-bench',
+           (SELECT latest FROM base) + row_number() OVER (ORDER BY created_at, id)
+    FROM servers
+    RETURNING seq
+)
+UPDATE event_sequence SET latest = greatest(latest, (SELECT max(seq) FROM seeded))";
 
 const COUNT_ADDRESSES: &str = "
 UPDATE ip_pools SET next_offset = (

@@ -45,19 +45,10 @@ impl WatchService {
         let mut items = self.actions.server_actions(id, &page).await?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
-            items.last().map(page_cursor)
+            items.last().map(ActionRecord::cursor)
         } else {
             None
         };
         Ok(Page { items, next })
-    }
-}
-
-/// The cursor after `action` in a server's list: its start and its id (the page cursor's
-/// `id` is the last item's, whatever the item is).
-fn page_cursor(action: &ActionRecord) -> Cursor {
-    Cursor {
-        created_at: action.started_at,
-        id: ServerId::from(action.id.as_uuid()),
     }
 }

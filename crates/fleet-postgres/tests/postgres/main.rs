@@ -9,6 +9,7 @@ mod migrations;
 mod pools;
 mod runtimes;
 mod schema;
+mod sequence;
 mod statements;
 mod support;
 mod tenancy;

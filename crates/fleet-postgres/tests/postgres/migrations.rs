@@ -5,7 +5,8 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{ProjectDeletion, Store, StoreStatus, TenancyStore};
+use fleet_domain::event::{EventQuery, EventType};
+use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{PageRequest, ProjectId, ServerFilter, ServerId, ServerState};
 
 use crate::support::{self, TestDb, exec};
@@ -68,7 +69,7 @@ async fn an_empty_database_is_not_ready_until_migrated_and_the_migrations_revert
     );
     store.migrate().await.expect("migrating the empty database");
     store.ping().await.expect("the schema is current");
-    assert_eq!(support::tables(&mut conn).await.len(), 9);
+    assert_eq!(support::tables(&mut conn).await.len(), 11);
 }
 
 /// Reverts, newest first, every migration of the database at `url` from the one named
@@ -230,5 +231,92 @@ async fn servers_from_before_projects_move_into_default_and_stay_readable() {
         (quotas.used.servers, quotas.used.vcpus),
         (1, 1),
         "the running t2.micro's vCPU is backfilled from its type; the terminated one holds none"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_from_before_the_sequence_are_numbered_in_order_typed_and_in_their_project() {
+    let db = TestDb::new().await;
+    revert_from(&db.url, "2026-12-05-000000").await;
+    let mut conn = support::connect(&db.url).await;
+    exec(
+        &mut conn,
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('lab', '10.0.0.0/24', 254, 1)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO projects (id, name, created_at) \
+         VALUES ('6f1e0c1a-0000-4000-8000-0000000000aa', 'team', '2026-01-01T00:00:00Z')",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset, \
+             hourly_price_micros, generation, created_at, updated_at, vcpus) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000001', \
+             '6f1e0c1a-0000-4000-8000-0000000000aa', 'old', 'lab', 't2.micro', 'terminating', \
+             '10.0.0.1/32', 0, 11600, 3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:30Z', 1)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO events (server_id, at, kind, from_state, to_state, actor, message) \
+         SELECT '6f1e0c1a-0000-4000-8000-000000000001', '2026-01-01T00:00:00Z', kind, NULL, \
+             NULL, actor, kind || ' by ' || actor \
+         FROM (VALUES (1, 'created', 'api'), (2, 'transition_completed', 'system'), \
+             (3, 'billed', 'system'), (4, 'action_requested', 'api'), \
+             (5, 'action_requested', 'reaper')) AS e(n, kind, actor) ORDER BY n",
+    )
+    .await;
+
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("migrating the previous schema");
+    let horizon = store.horizon().await.expect("horizon");
+    assert_eq!((horizon.latest, horizon.pruned_through), (5, 0));
+    let all = EventQuery {
+        project: None,
+        after: 0,
+        server: None,
+        types: Vec::new(),
+        limit: 100,
+    };
+    let events = store.events_after(&all).await.expect("events_after");
+    let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order: {ids:?}");
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [Some(1), Some(2), Some(3), Some(4), Some(5)]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.event.event_type())
+            .collect::<Vec<_>>(),
+        [
+            EventType::ServerProvisioned,
+            EventType::ServerStateChanged,
+            EventType::ServerBilled,
+            EventType::ServerActionRequested,
+            EventType::ServerReaped,
+        ]
+    );
+    let team: ProjectId = "6f1e0c1a-0000-4000-8000-0000000000aa"
+        .parse()
+        .expect("an id");
+    assert!(events.iter().all(|e| e.project == team));
+    let reaped = EventQuery {
+        types: vec![EventType::ServerReaped],
+        ..all
+    };
+    let stored_types = store.events_after(&reaped).await.expect("events_after");
+    assert_eq!(
+        stored_types.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [Some(5)],
+        "the stored type is what the filter reads"
     );
 }

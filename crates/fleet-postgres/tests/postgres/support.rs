@@ -16,7 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::RequestContext;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec};
 use fleet_domain::{Money, NewServer, ProjectId, ServerId};
-use fleet_postgres::{PgPoolConfig, PgStore};
+use fleet_postgres::{EventFeed, FeedReport, PgPoolConfig, PgStore};
 use fleet_store_conformance::{Fixture, Tamper, TamperFixture, TestedStore};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -272,9 +272,11 @@ impl Drop for TestDb {
     }
 }
 
-/// A store on a database of its own, for the conformance suite.
+/// A store on a database of its own, with its event feed running, for the conformance
+/// suite.
 pub struct PgFixture {
     store: Arc<dyn TestedStore>,
+    _feed: EventFeed,
     db: TestDb,
 }
 
@@ -295,9 +297,15 @@ pub async fn fresh_store() -> PgFixture {
     let db = TestDb::new().await;
     let store = db.store().await;
     PgFixture {
+        _feed: store.start_event_feed(report()),
         store: Arc::new(store),
         db,
     }
+}
+
+/// What a test's event feed does with a failure: says it, for the test's output.
+pub fn report() -> FeedReport {
+    Arc::new(|doing, error| eprintln!("the event feed failed {doing}: {error}"))
 }
 
 /// How long the tampered store waits for its one connection and for a lock another
@@ -317,6 +325,7 @@ pub async fn tampered_store() -> PgFixture {
         .await
         .expect("connecting to the test database");
     PgFixture {
+        _feed: store.start_event_feed(report()),
         store: Arc::new(store),
         db,
     }

@@ -11,15 +11,19 @@ use crate::errors::TxError;
 use crate::mapping::id_text;
 use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
-use crate::ops::{pools, quotas, reads, tenancy};
+use crate::ops::{actions, pools, quotas, reads, sequence, tenancy};
 use crate::rows::{NewEventRow, NewServerRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
 /// Checks that the project exists and its quotas, allocates an address and inserts the
-/// server with its event. Call inside a write transaction: it keeps the project and the
+/// server with its event (numbered) and the record of its provisioning. Returns the server
+/// and the event's number. Call inside a write transaction: it keeps the project and the
 /// quota's count true until the insert commits, and a refusal leaves nothing behind only if
 /// the caller rolls back.
-pub(crate) fn provision(conn: &mut SqliteConnection, new: &NewServer) -> Result<Server, TxError> {
+pub(crate) fn provision(
+    conn: &mut SqliteConnection,
+    new: &NewServer,
+) -> Result<(Server, i64), TxError> {
     let mut server = new.server.clone();
     // A project deleted (with its keys) after the caller's key was checked.
     if tenancy::project(conn, server.project)?.is_none() {
@@ -36,22 +40,34 @@ pub(crate) fn provision(conn: &mut SqliteConnection, new: &NewServer) -> Result<
             vcpus: i64::from(new.vcpus),
         })
         .execute(conn)?;
+    let seq = sequence::take(conn, 1)?;
     diesel::insert_into(events::table)
-        .values(NewEventRow::from_domain(&new.event))
+        .values(NewEventRow::from_domain(&new.event, server.project, seq))
         .execute(conn)?;
-    Ok(server)
+    actions::write(conn, std::iter::empty(), std::iter::once(&new.action))?;
+    Ok((server, seq))
+}
+
+/// What a batch of changes did: each change's server after it (`None` where stale), and
+/// the highest number its events took, if it appended any.
+pub(crate) struct AppliedBatch {
+    /// The servers, in the order of the changes.
+    pub servers: Vec<Option<Server>>,
+    /// The sequence's new latest, when events were appended.
+    pub latest: Option<i64>,
 }
 
 /// Applies each change whose server is still at its expected generation (one guarded
-/// update for the whole batch, see `batch`), then appends the events and usage of those
-/// applied (one multi-row insert per table and chunk) and releases their addresses. Returns
-/// each change's server after it, `None` where stale. Call inside a write transaction.
+/// update for the whole batch, see `batch`), then appends the events (numbered in order) and
+/// usage of those applied (one multi-row insert per table and chunk), ends and opens their
+/// action records, and releases their addresses. Call inside a write transaction.
 pub(crate) fn apply_all(
     conn: &mut SqliteConnection,
     changes: &[StateChange],
-) -> Result<Vec<Option<Server>>, TxError> {
+) -> Result<AppliedBatch, TxError> {
     let written = batch::update_all(conn, changes)?;
     let mut applied = Vec::with_capacity(changes.len());
+    let mut applied_changes = Vec::with_capacity(changes.len());
     let mut new_events = Vec::new();
     let mut new_usage = Vec::new();
     let mut released = Vec::new();
@@ -65,23 +81,49 @@ pub(crate) fn apply_all(
             continue;
         };
         let server = row.into_domain()?;
-        new_events.extend(change.events.iter().map(NewEventRow::from_domain));
+        new_events.extend(change.events.iter().map(|event| (event, server.project)));
         new_usage.extend(change.usage.iter().map(UsageRow::from_domain));
         released.extend(address.map(|a| (server.region.clone(), a)));
+        applied_changes.push(change);
         applied.push(Some(server));
     }
-    for chunk in new_events.chunks(INSERT_CHUNK) {
-        diesel::insert_into(events::table)
-            .values(chunk)
-            .execute(conn)?;
-    }
+    let latest = if new_events.is_empty() {
+        None
+    } else {
+        let first = sequence::take(conn, new_events.len())?;
+        let rows: Vec<NewEventRow> = (first..)
+            .zip(new_events)
+            .map(|(seq, (event, project))| NewEventRow::from_domain(event, project, seq))
+            .collect();
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(conn)?;
+        }
+        rows.last().map(|row| row.seq)
+    };
+    actions::write(
+        conn,
+        applied_changes.iter().filter_map(|change| {
+            change
+                .action_ended
+                .as_ref()
+                .map(|end| (change.server.id, end))
+        }),
+        applied_changes
+            .iter()
+            .filter_map(|change| change.action_opened.as_ref()),
+    )?;
     for chunk in new_usage.chunks(INSERT_CHUNK) {
         diesel::insert_into(usage_records::table)
             .values(chunk)
             .execute(conn)?;
     }
     pools::release(conn, &released)?;
-    Ok(applied)
+    Ok(AppliedBatch {
+        servers: applied,
+        latest,
+    })
 }
 
 /// Whether applying `change` would take its server's project past its vCPU quota: only a

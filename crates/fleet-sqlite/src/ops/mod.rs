@@ -1,12 +1,14 @@
 //! The store's work, as synchronous functions over one connection; each runs whole on the
 //! blocking thread (see `db`).
 
+pub(crate) mod actions;
 pub(crate) mod batch;
 pub(crate) mod changes;
 pub(crate) mod due;
 pub(crate) mod pools;
 pub(crate) mod quotas;
 pub(crate) mod reads;
+pub(crate) mod sequence;
 pub(crate) mod tenancy;
 
 /// Rows per multi-row insert, far below SQLite's limit on bound parameters.

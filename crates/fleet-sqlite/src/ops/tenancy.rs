@@ -13,7 +13,7 @@ use fleet_domain::tenancy::{ApiKey, Project};
 use crate::errors::TxError;
 use crate::mapping::{key_text, micros, project_text, rate_limit};
 use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
-use crate::schema::{api_keys, events, project_quotas, projects, servers, usage_records};
+use crate::schema::{actions, api_keys, events, project_quotas, projects, servers, usage_records};
 
 type Result<T> = std::result::Result<T, TxError>;
 
@@ -104,8 +104,8 @@ fn refuse_taken_name(conn: &mut SqliteConnection, name: &str, id: ProjectId) -> 
 }
 
 /// Deletes a project whose servers are all terminated, with its keys and those servers'
-/// usage, events and rows. Call inside a write transaction: no server can be provisioned
-/// into the project between the count and the deletes.
+/// usage, events, action records and rows. Call inside a write transaction: no server can
+/// be provisioned into the project between the count and the deletes.
 pub(crate) fn delete_project(
     conn: &mut SqliteConnection,
     id: ProjectId,
@@ -133,6 +133,7 @@ pub(crate) fn delete_project(
     diesel::delete(usage_records::table.filter(usage_records::server_id.eq_any(of_project())))
         .execute(conn)?;
     diesel::delete(events::table.filter(events::server_id.eq_any(of_project()))).execute(conn)?;
+    diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project()))).execute(conn)?;
     diesel::delete(servers::table.filter(servers::project_id.eq(&id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(&id))).execute(conn)?;
     diesel::delete(project_quotas::table.find(&id)).execute(conn)?;

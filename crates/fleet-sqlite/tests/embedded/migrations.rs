@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle::{self, ServerSpec};
-use fleet_domain::ports::{ProjectDeletion, Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{
     Money, PageRequest, ProjectId, RequestContext, ServerFilter, ServerId, ServerState,
 };
@@ -109,6 +109,11 @@ async fn servers_from_before_projects_move_into_default_and_stay_readable() {
         (Some("req-old"), None)
     );
     assert_eq!(
+        (events[0].seq, events[0].project),
+        (Some(1), ProjectId::DEFAULT),
+        "the old event is numbered first, in its server's project"
+    );
+    assert_eq!(
         fleet
             .store
             .delete_project(ProjectId::DEFAULT)
@@ -124,6 +129,11 @@ async fn servers_from_before_projects_move_into_default_and_stay_readable() {
         new.ip,
         Some("10.1.0.2".parse().expect("an address")),
         "the pool's counter came through the migration"
+    );
+    assert_eq!(
+        fleet.store.horizon().await.expect("horizon").latest,
+        2,
+        "the new server's event is numbered after the old one"
     );
 }
 

@@ -20,9 +20,11 @@ use fleet_domain::{
 use fleet_store_conformance::Tamper;
 use quotas::QuotaState;
 use tenancy::Tenancy;
+use watching::Watching;
 
 mod quotas;
 mod tenancy;
+mod watching;
 
 struct Pool {
     cidr: IpPool,
@@ -38,6 +40,7 @@ struct State {
     usage: Vec<UsageRecord>,
     tenancy: Tenancy,
     quota: QuotaState,
+    watching: Watching,
 }
 
 /// How long a caller waits for the reference store's state.
@@ -52,6 +55,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
     applied_version: Mutex<Option<String>>,
     write_locked: Arc<AtomicBool>,
+    horizon: tokio::sync::watch::Sender<i64>,
 }
 
 impl MemoryStore {
@@ -134,12 +138,12 @@ impl State {
         }
         self.servers.insert(change.server.id, change.server.clone());
         for event in &change.events {
-            let id = self.events.len() as i64 + 1;
-            self.events.push(Event {
-                id,
-                event: event.clone(),
-            });
+            self.append(event.clone(), change.server.project);
         }
+        if let Some(end) = &change.action_ended {
+            self.end_action(change.server.id, end);
+        }
+        self.watching.actions.extend(change.action_opened.clone());
         self.usage.extend(change.usage.iter().cloned());
         Applied::Done(Box::new(change.server.clone()))
     }
@@ -197,11 +201,9 @@ impl Store for MemoryStore {
         server.ip = pool.cidr.address(offset);
         state.quota.vcpus.insert(server.id, new.vcpus);
         state.servers.insert(server.id, server.clone());
-        let id = state.events.len() as i64 + 1;
-        state.events.push(Event {
-            id,
-            event: new.event,
-        });
+        state.append(new.event, server.project);
+        state.watching.actions.push(new.action);
+        self.publish(&state);
         Ok(server)
     }
 
@@ -243,7 +245,10 @@ impl Store for MemoryStore {
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         self.writable()?;
-        Ok(self.state()?.apply(change))
+        let mut state = self.state()?;
+        let applied = state.apply(change);
+        self.publish(&state);
+        Ok(applied)
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
@@ -300,6 +305,7 @@ impl Store for MemoryStore {
                 changed += 1;
             }
         }
+        self.publish(&state);
         Ok(changed)
     }
 

@@ -147,6 +147,7 @@ impl TenancyStore for MemoryStore {
         for (server, _) in of_project {
             state.servers.remove(&server);
             state.events.retain(|e| e.event.server_id != server);
+            state.watching.actions.retain(|a| a.server_id != server);
             state.usage.retain(|u| u.server_id != server);
             state.quota.vcpus.remove(&server);
         }

@@ -1,0 +1,10 @@
+DROP TABLE actions;
+DROP TABLE event_sequence;
+DROP INDEX events_unsequenced;
+DROP INDEX events_by_project_seq;
+DROP INDEX events_by_seq;
+ALTER TABLE events
+    DROP CONSTRAINT events_event_type_known,
+    DROP COLUMN project_id,
+    DROP COLUMN event_type,
+    DROP COLUMN seq;
