@@ -69,6 +69,19 @@ async fn until(stream: &mut Stream, server: &str, event: &str) -> i64 {
     }
 }
 
+/// Every event after `after` once one of them passes `last`.
+async fn until_listed(base: &str, after: i64, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let events = events_after(base, after).await;
+        if events.iter().any(&last) {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "not listed: {events:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A client follows the stream of `watched`, is killed mid-stream, and while it is gone
 /// servers are provisioned and acted on through `acting`; reconnecting with the last id it
 /// saw, it receives exactly the events `GET /events` lists after that id, in order, and
@@ -90,7 +103,11 @@ async fn a_resumed_stream_misses_nothing(watched: &str, acting: &Fleet<'_>) {
     acting.settle().await;
     acting.act(&first, "stop").await;
     acting.settle().await;
-    let missed = events_after(acting.base, seen).await;
+    // Numbered within a moment of their commit (on Postgres, by the sequencer after it).
+    let missed = until_listed(acting.base, seen, |event| {
+        event["server_id"] == first.as_str() && event["to_state"] == "stopped"
+    })
+    .await;
     assert!(missed.len() >= 4, "enough happened meanwhile: {missed:?}");
 
     let mut resumed = Stream::open(watched, "", Some(seen)).await;
