@@ -190,3 +190,80 @@ pub fn spawn_upkeep(handle: PrometheusHandle, mut stop: watch::Receiver<bool>) -
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{DateTime, Utc};
+    use fleet_domain::{Event, EventHorizon, EventQuery, EventReadError};
+
+    use super::*;
+
+    /// An event log that prunes as many events as it is told, and records what it was asked.
+    struct Pruning {
+        batches: Mutex<Vec<u32>>,
+        asked: Mutex<Vec<(DateTime<Utc>, u32, u32)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EventLog for Pruning {
+        async fn events_after(&self, _: &EventQuery) -> Result<Vec<Event>, EventReadError> {
+            Ok(Vec::new())
+        }
+
+        async fn horizon(&self) -> Result<EventHorizon, StoreError> {
+            Ok(EventHorizon::default())
+        }
+
+        async fn wait_beyond(&self, seen: i64, _: Duration) -> Result<i64, StoreError> {
+            Ok(seen)
+        }
+
+        async fn prune_events(
+            &self,
+            before: DateTime<Utc>,
+            keep: u32,
+            limit: u32,
+        ) -> Result<u32, StoreError> {
+            self.asked
+                .lock()
+                .expect("asked")
+                .push((before, keep, limit));
+            Ok(self.batches.lock().expect("batches").remove(0))
+        }
+    }
+
+    struct At(DateTime<Utc>);
+
+    impl Clock for At {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_prunes_batch_after_batch_until_one_is_not_full() {
+        let now = DateTime::from_timestamp(1_767_225_600, 0).expect("time");
+        let events = Arc::new(Pruning {
+            batches: Mutex::new(vec![PRUNE_BATCH, PRUNE_BATCH, 3]),
+            asked: Mutex::default(),
+        });
+        let pruner = Pruner {
+            events: events.clone(),
+            clock: Arc::new(At(now)),
+            retention: TimeDelta::days(7),
+            logger: Logger::root(slog::Discard, slog::o!()),
+        };
+        let pruned = pruner.prune().await.expect("pruned");
+        assert_eq!(pruned, u64::from(2 * PRUNE_BATCH + 3));
+        let asked = events.asked.lock().expect("asked").clone();
+        assert_eq!(asked.len(), 3, "three statements");
+        assert!(
+            asked
+                .iter()
+                .all(|ask| *ask == (now - TimeDelta::days(7), MAX_EVENTS, PRUNE_BATCH)),
+            "{asked:?}"
+        );
+    }
+}

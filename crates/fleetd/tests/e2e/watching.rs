@@ -138,6 +138,13 @@ async fn a_resumed_stream_misses_nothing_on_one_app(database_url: Option<String>
         advance: Some(30),
     };
     a_resumed_stream_misses_nothing(&app.base, &fleet).await;
+    // The harness checks these against the spec.
+    let page = app.get("/events?limit=2&type=server.provisioned").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.body["items"][0]["type"], "server.provisioned");
+    app.get("/events?after=-1")
+        .await
+        .assert_problem(400, "invalid-cursor");
     app.shut_down().await.expect("clean shutdown");
 }
 
