@@ -183,13 +183,18 @@ async fn a_stream_on_another_process_misses_nothing() {
     assert!(clean, "the watching fleetd stops cleanly");
 }
 
+/// The id of a server provisioned through `app`.
+async fn provisioned(app: &TestApp, name: &str) -> String {
+    app.provision(name).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wait_answers_at_the_advance_of_the_virtual_clock() {
     let app = TestApp::spawn().await;
-    let id = app.provision("waited").await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = provisioned(&app, "waited").await;
     let url = app.url(&format!("/servers/{id}/wait?state=running&timeout=30"));
     let waiting = tokio::spawn(async move { reqwest::get(url).await.expect("the wait") });
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -217,10 +222,7 @@ async fn a_wait_answers_within_a_second_of_the_transition_on_the_system_clock() 
         ..Default::default()
     })
     .await;
-    let id = app.provision("waited").await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = provisioned(&app, "waited").await;
     let reply = app
         .get(&format!("/servers/{id}/wait?state=running&timeout=10"))
         .await;
@@ -241,10 +243,7 @@ async fn a_wait_answers_within_a_second_of_the_transition_on_the_system_clock() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wait_for_running_on_a_terminated_server_is_an_immediate_409() {
     let app = TestApp::spawn().await;
-    let id = app.provision("gone").await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = provisioned(&app, "gone").await;
     assert_eq!(app.act(&id, "terminate").await.status, 202);
     app.advance(10).await;
     let started = Instant::now();
