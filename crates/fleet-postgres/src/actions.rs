@@ -19,9 +19,6 @@ use crate::mapping;
 use crate::rows::ActionRow;
 use crate::schema::actions;
 
-/// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
-const INSERT_CHUNK: usize = 2_000;
-
 /// Ends the running action of each server named, in one statement whatever their number. A
 /// server without one (created before action records existed) is left as it is.
 const END_RUNNING: &str = "\
@@ -29,6 +26,13 @@ UPDATE actions AS a SET status = e.status, finished_at = e.at, error = e.error
 FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[])
     AS e(server_id, status, at, error)
 WHERE a.server_id = e.server_id AND a.status = 'running'";
+
+/// Stores action records, one array per column, in one statement whatever their number.
+const INSERT: &str = "\
+INSERT INTO actions (id, project_id, server_id, command, status, started_at, finished_at,
+    error, request_id)
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[],
+    $6::timestamptz[], $7::timestamptz[], $8::text[], $9::text[])";
 
 /// Ends the running action of each server as its change says, then stores the records the
 /// changes open (in that order: a server runs one action at a time, which a unique index
@@ -42,12 +46,9 @@ pub(crate) async fn write<'a>(
     if !ends.servers.is_empty() {
         ends.execute(conn).await?;
     }
-    let rows: Vec<_> = opened.map(mapping::new_action_row).collect();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        diesel::insert_into(actions::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
+    let rows = InsertActions::new(opened);
+    if !rows.ids.is_empty() {
+        rows.execute(conn).await?;
     }
     Ok(())
 }
@@ -132,6 +133,67 @@ impl QueryFragment<Pg> for EndRunning {
             "3" => out.push_bind_param::<Array<Timestamptz>, _>(&self.at),
             "4" => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.errors),
             other => Err(fixed::unknown_parameter("action end", other)),
+        })
+    }
+}
+
+/// [`INSERT`] with its parameters, prepared once per connection.
+struct InsertActions {
+    ids: Vec<Uuid>,
+    projects: Vec<Uuid>,
+    servers: Vec<Uuid>,
+    commands: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    started_at: Vec<DateTime<Utc>>,
+    finished_at: Vec<Option<DateTime<Utc>>>,
+    errors: Vec<Option<String>>,
+    request_ids: Vec<Option<String>>,
+}
+
+impl InsertActions {
+    fn new<'a>(records: impl Iterator<Item = &'a ActionRecord>) -> Self {
+        let mut rows = InsertActions {
+            ids: Vec::new(),
+            projects: Vec::new(),
+            servers: Vec::new(),
+            commands: Vec::new(),
+            statuses: Vec::new(),
+            started_at: Vec::new(),
+            finished_at: Vec::new(),
+            errors: Vec::new(),
+            request_ids: Vec::new(),
+        };
+        for record in records {
+            rows.ids.push(record.id.as_uuid());
+            rows.projects.push(record.project.as_uuid());
+            rows.servers.push(record.server_id.as_uuid());
+            rows.commands.push(record.command.as_str());
+            rows.statuses.push(record.status.as_str());
+            rows.started_at.push(record.started_at);
+            rows.finished_at.push(record.finished_at);
+            rows.errors.push(record.error.clone());
+            rows.request_ids.push(record.request_id.clone());
+        }
+        rows
+    }
+}
+
+fixed::prepared_once!(InsertActions);
+
+impl QueryFragment<Pg> for InsertActions {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        type Texts = Array<Nullable<Text>>;
+        fixed::walk(INSERT, &mut out, |n, out| match n {
+            "1" => out.push_bind_param::<Array<SqlUuid>, _>(&self.ids),
+            "2" => out.push_bind_param::<Array<SqlUuid>, _>(&self.projects),
+            "3" => out.push_bind_param::<Array<SqlUuid>, _>(&self.servers),
+            "4" => out.push_bind_param::<Array<Text>, _>(&self.commands),
+            "5" => out.push_bind_param::<Array<Text>, _>(&self.statuses),
+            "6" => out.push_bind_param::<Array<Timestamptz>, _>(&self.started_at),
+            "7" => out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.finished_at),
+            "8" => out.push_bind_param::<Texts, _>(&self.errors),
+            "9" => out.push_bind_param::<Texts, _>(&self.request_ids),
+            other => Err(fixed::unknown_parameter("action insert", other)),
         })
     }
 }

@@ -77,11 +77,11 @@ pub(crate) async fn pass(conn: &mut AsyncPgConnection) -> Result<Pass, TxError> 
         let Some(Latest { latest: new }) = numbered else {
             return Ok(Pass::Idle);
         };
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<Text, _>(HORIZON_CHANNEL)
-            .bind::<Text, _>(new.to_string())
-            .execute(conn)
-            .await?;
+        Notify {
+            latest: new.to_string(),
+        }
+        .execute(conn)
+        .await?;
         Ok(Pass::Numbered {
             latest: new,
             more: new - latest >= PASS_SIZE,
@@ -109,6 +109,23 @@ impl QueryFragment<Pg> for Number {
             "1" => out.push_bind_param::<BigInt, _>(&self.latest),
             "2" => out.push_bind_param::<BigInt, _>(&PASS_SIZE),
             other => Err(fixed::unknown_parameter("numbering", other)),
+        })
+    }
+}
+
+/// `pg_notify` of the horizon channel, prepared once per connection.
+struct Notify {
+    latest: String,
+}
+
+fixed::prepared_once!(Notify);
+
+impl QueryFragment<Pg> for Notify {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        fixed::walk("SELECT pg_notify($1, $2)", &mut out, |n, out| match n {
+            "1" => out.push_bind_param::<Text, _>(&HORIZON_CHANNEL),
+            "2" => out.push_bind_param::<Text, _>(&self.latest),
+            other => Err(fixed::unknown_parameter("notify", other)),
         })
     }
 }
