@@ -18,7 +18,9 @@ pub enum Failure {
         /// What the transport said.
         reason: String,
     },
-    /// Anything else: a request the client could not build, an answer it could not read.
+    /// A request the client would not send: a value the document does not allow.
+    Invalid(String),
+    /// Anything else: an answer the client could not read.
     Other(String),
 }
 
@@ -46,7 +48,7 @@ impl Failure {
                     reason: transport_reason(&e),
                 }
             }
-            Error::InvalidRequest(reason) => Failure::Other(format!("invalid request: {reason}")),
+            Error::InvalidRequest(reason) => Failure::Invalid(reason),
             other => Failure::Other(other.into_untyped().to_string()),
         }
     }
@@ -65,6 +67,7 @@ impl fmt::Display for Failure {
         match self {
             Failure::Refused(problem) => write!(f, "{}: {}", problem.title, problem.detail),
             Failure::Unreachable { reason } => write!(f, "no answer: {reason}"),
+            Failure::Invalid(reason) => write!(f, "invalid request: {reason}"),
             Failure::Other(reason) => f.write_str(reason),
         }
     }

@@ -29,9 +29,11 @@
 
 #![allow(missing_docs)]
 
+mod clock;
 mod connect;
 mod failure;
 
+pub use clock::{AdvanceReport, ClockReading};
 pub use connect::BadSettings;
 pub use failure::{ErrorBody, Failure};
 
