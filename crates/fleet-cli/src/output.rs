@@ -65,3 +65,8 @@ pub fn maybe_time(at: Option<&DateTime<Utc>>) -> String {
 pub fn money(amount: &str, currency: &str) -> String {
     format!("{amount} {currency}")
 }
+
+/// An amount and the seconds it pays for, e.g. `0.011600 USD for 3600 s`.
+pub fn spent(amount: &str, currency: &str, seconds: i64) -> String {
+    format!("{} for {seconds} s", money(amount, currency))
+}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Session;
 use crate::cli::{ListArgs, Servers};
 use crate::exit::Exit;
-use crate::output::{self, fields, maybe_time, money, print, table, time};
+use crate::output::{self, fields, maybe_time, money, print, spent, table, time};
 
 pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
     match command {
@@ -163,10 +163,10 @@ fn server_fields(server: &types::Server) -> Table {
         ),
         (
             "cost so far",
-            format!(
-                "{} for {} s",
-                money(&billing.total.amount, &billing.total.currency),
-                billing.total_seconds
+            spent(
+                &billing.total.amount,
+                &billing.total.currency,
+                billing.total_seconds,
             ),
         ),
     ])
@@ -208,10 +208,10 @@ fn billing_tables(report: &types::BillingReport) -> Vec<Table> {
         ),
         (
             "billed",
-            format!(
-                "{} for {} s",
-                money(&billing.billed.amount, &billing.billed.currency),
-                billing.billed_seconds
+            spent(
+                &billing.billed.amount,
+                &billing.billed.currency,
+                billing.billed_seconds,
             ),
         ),
         (
@@ -220,10 +220,10 @@ fn billing_tables(report: &types::BillingReport) -> Vec<Table> {
         ),
         (
             "total",
-            format!(
-                "{} for {} s",
-                money(&billing.total.amount, &billing.total.currency),
-                billing.total_seconds
+            spent(
+                &billing.total.amount,
+                &billing.total.currency,
+                billing.total_seconds,
             ),
         ),
     ]);

@@ -3,8 +3,7 @@
 
 use fleet_client::Client;
 
-use crate::fleetd::Fleetd;
-use crate::run::fleet;
+use crate::run::Shell;
 
 /// A new key of the default project with this role, made through the API (open mode
 /// serves a keyless request as its admin).
@@ -29,38 +28,24 @@ async fn key(url: &str, role: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_is_private_and_its_url_and_key_are_used() {
-    let service = Fleetd::start().await;
-    let viewer = key(&service.url, "viewer").await;
-    let member = key(&service.url, "member").await;
-    let dir = tempfile::tempdir().expect("dir");
-    let config = dir.path().join("fleet").join("config.toml");
+    let shell = Shell::with_fleetd().await;
+    let url = shell.url();
+    let viewer = key(url, "viewer").await;
+    let member = key(url, "member").await;
 
-    fleet(
-        &config,
-        &[],
-        &[
-            "profile",
-            "set",
-            "work",
-            "--url",
-            &service.url,
-            "--api-key",
-            &viewer,
-        ],
-    )
-    .await
-    .ok();
+    let set = ["profile", "set", "work", "--url", url, "--api-key", &viewer];
+    shell.fleet(&[], &set).await.ok();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&config)
+        let mode = std::fs::metadata(&shell.config)
             .expect("written")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600, "the file holds keys");
     }
 
-    let listed = fleet(&config, &[], &["profile", "list"]).await.ok();
+    let listed = shell.fleet(&[], &["profile", "list"]).await.ok();
     assert!(listed.stdout.contains("work"), "{}", listed.stdout);
     assert!(
         !listed.stdout.contains(&viewer),
@@ -70,7 +55,7 @@ async fn a_profile_is_private_and_its_url_and_key_are_used() {
     // The profile's URL is reached and its viewer key is sent: reading works, creating is
     // refused for the role.
     let work = [("FLEET_PROFILE", "work")];
-    fleet(&config, &work, &["servers", "list"]).await.ok();
+    shell.fleet(&work, &["servers", "list"]).await.ok();
     let create = [
         "servers",
         "create",
@@ -79,7 +64,7 @@ async fn a_profile_is_private_and_its_url_and_key_are_used() {
         "--type",
         "t2.micro",
     ];
-    let refused = fleet(&config, &work, &create).await;
+    let refused = shell.fleet(&work, &create).await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
         refused.stderr.contains("required role: member"),
@@ -92,25 +77,22 @@ async fn a_profile_is_private_and_its_url_and_key_are_used() {
         ("FLEET_PROFILE", "work"),
         ("FLEET_API_KEY", member.as_str()),
     ];
-    fleet(&config, &with_member, &create).await.ok();
-    let flagged = fleet(
-        &config,
-        &with_member,
-        &[&["--api-key", viewer.as_str()][..], &create[..]].concat(),
-    )
-    .await;
+    shell.fleet(&with_member, &create).await.ok();
+    let flag = ["--api-key", viewer.as_str()];
+    let flagged = shell
+        .fleet(&with_member, &[&flag[..], &create[..]].concat())
+        .await;
     assert_eq!(flagged.code, 1, "{flagged:?}");
 
     // Without --profile, the one named `default`; a value from the environment is never
     // stored by `profile set`.
-    fleet(
-        &config,
-        &[("FLEET_API_KEY", member.as_str())],
-        &["profile", "set", "default", "--url", &service.url],
-    )
-    .await
-    .ok();
-    let stored = std::fs::read_to_string(&config).expect("config");
+    let env_key = [("FLEET_API_KEY", member.as_str())];
+    shell
+        .fleet(&env_key, &["profile", "set", "default", "--url", url])
+        .await
+        .ok();
+    let stored = std::fs::read_to_string(&shell.config).expect("config");
     assert!(!stored.contains(&member), "{stored}");
-    fleet(&config, &[], &["catalog"]).await.ok();
+    let id = shell.create_server("us-east-1", "t2.micro").await;
+    shell.fleet(&[], &["servers", "get", &id]).await.ok();
 }

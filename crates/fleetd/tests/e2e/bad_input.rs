@@ -2,7 +2,6 @@
 //! Postgres in a database of its own): the status, the problem body, and that nothing
 //! changed. No malformed request gets a 5xx.
 
-use fleetd::settings::ClockMode;
 use fleetd::{Application, Config, Settings};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -52,12 +51,7 @@ async fn bad_input_is_refused_with_a_problem_and_changes_nothing_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_a_problem_and_changes_nothing_on_postgres() {
     let database = TempDatabase::create().await;
-    let app = TestApp::spawn_with(Settings {
-        clock: Some(ClockMode::Virtual),
-        database_url: Some(database.url.clone()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_on(&database).await;
     refuses_bad_input(&app).await;
     app.shut_down().await.expect("clean shutdown");
 }

@@ -2,9 +2,8 @@
 //! whole life against a real fleetd, on SQLite and on Postgres, and reads refusals as typed
 //! problems: what an SDK user would do.
 
-use fleet_client::{Client, Failure, types};
-use fleetd::Settings;
-use fleetd::settings::ClockMode;
+use fleet_client::{Client, Failure, builder, types};
+use uuid::Uuid;
 
 use crate::common::TestApp;
 use crate::common::pg::TempDatabase;
@@ -20,6 +19,14 @@ async fn refusal<T: std::fmt::Debug, E: fleet_client::ErrorBody>(
             other => panic!("not a problem: {other}"),
         },
     }
+}
+
+/// A request for `action` on the server `id`, to send.
+fn act<'a>(client: &'a Client, id: Uuid, action: &'a str) -> builder::ActOnServer<'a> {
+    client
+        .act_on_server()
+        .id(id)
+        .body_map(move |body| body.action(action))
 }
 
 async fn lifecycle(app: &TestApp) {
@@ -55,13 +62,7 @@ async fn lifecycle(app: &TestApp) {
     assert!(listed.items.iter().any(|s| s.id == id));
 
     app.advance(30).await;
-    let stopping = client
-        .act_on_server()
-        .id(id)
-        .body_map(|body| body.action("stop"))
-        .send()
-        .await
-        .expect("stop");
+    let stopping = act(&client, id, "stop").send().await.expect("stop");
     assert_eq!(stopping.status().as_u16(), 202);
     assert_eq!(stopping.state.to_string(), "stopping");
     app.advance(5).await;
@@ -99,15 +100,7 @@ async fn lifecycle(app: &TestApp) {
             .any(|e| e.type_.to_string() == "created")
     );
 
-    let problem = refusal(
-        client
-            .act_on_server()
-            .id(id)
-            .body_map(|body| body.action("reboot"))
-            .send()
-            .await,
-    )
-    .await;
+    let problem = refusal(act(&client, id, "reboot").send().await).await;
     assert_eq!(problem.status, 409);
     assert_eq!(problem.type_, "urn:fleet:problem:invalid-state");
     assert!(problem.detail.contains("stopped"), "{}", problem.detail);
@@ -134,10 +127,7 @@ async fn lifecycle(app: &TestApp) {
     assert!(problem.detail.contains("mars-1"), "{}", problem.detail);
     assert!(!problem.request_id.is_empty());
 
-    let terminating = client
-        .act_on_server()
-        .id(id)
-        .body_map(|body| body.action("terminate"))
+    let terminating = act(&client, id, "terminate")
         .send()
         .await
         .expect("terminate");
@@ -158,12 +148,7 @@ async fn the_generated_client_drives_a_server_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_generated_client_drives_a_server_on_postgres() {
     let database = TempDatabase::create().await;
-    let app = TestApp::spawn_with(Settings {
-        clock: Some(ClockMode::Virtual),
-        database_url: Some(database.url.clone()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_on(&database).await;
     lifecycle(&app).await;
     app.shut_down().await.expect("shut down");
 }

@@ -81,6 +81,16 @@ impl TestApp {
         .await
     }
 
+    /// fleetd on the virtual clock over this Postgres database.
+    pub async fn spawn_on(database: &pg::TempDatabase) -> TestApp {
+        Self::spawn_with(Settings {
+            clock: Some(ClockMode::Virtual),
+            database_url: Some(database.url.clone()),
+            ..Default::default()
+        })
+        .await
+    }
+
     /// fleetd with these settings (the store defaults to an SQLite file of its own).
     pub async fn spawn_with(settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
