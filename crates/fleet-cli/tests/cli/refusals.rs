@@ -52,6 +52,7 @@ async fn usage_errors_exit_2() {
         &["clock", "advance", "soon"],
         &["--profile", "nowhere", "catalog"],
         &["-o", "yaml", "catalog"],
+        &["--url", "localhost:8080", "catalog"],
     ] {
         let ran = shell.fleet(&[], args).await;
         assert_eq!(ran.code, 2, "{args:?}: {ran:?}");

@@ -12,12 +12,17 @@ use crate::common::pg::TempDatabase;
 async fn refusal<T: std::fmt::Debug, E: fleet_client::ErrorBody>(
     result: Result<T, fleet_client::Error<E>>,
 ) -> types::Problem {
-    match result {
+    let failure = match result {
         Ok(value) => panic!("the call succeeded: {value:?}"),
-        Err(error) => match Failure::of(error).await {
-            Failure::Refused(problem) => *problem,
-            other => panic!("not a problem: {other}"),
-        },
+        Err(error) => Failure::of(error).await,
+    };
+    let (title, detail) = failure
+        .title_and_detail()
+        .expect("a problem's title and detail");
+    assert!(!title.is_empty() && !detail.is_empty(), "{failure}");
+    match failure {
+        Failure::Refused(problem) => *problem,
+        other => panic!("not a problem: {other}"),
     }
 }
 
