@@ -45,13 +45,7 @@ pub(crate) fn close(schemas: Option<&mut Value>) {
 /// Puts each body's example on the operations that take it.
 pub(crate) fn add_examples(v3: &mut Value) {
     let examples = examples();
-    let media = v3
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
+    let media = super::operations_mut(v3)
         .filter_map(|operation| operation.pointer_mut("/requestBody/content/application~1json"))
         .filter_map(Value::as_object_mut);
     for media in media {

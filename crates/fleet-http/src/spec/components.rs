@@ -191,20 +191,7 @@ fn refer_to_parameter_enums(v3: &mut Value, components: &BTreeMap<String, Value>
         .iter()
         .filter_map(|(name, schema)| schema.get("enum").map(|values| (name, values)))
         .collect();
-    let Some(paths) = v3.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let schemas = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
-        .filter_map(|operation| {
-            operation
-                .get_mut("parameters")
-                .and_then(Value::as_array_mut)
-        })
-        .flatten()
-        .filter_map(|parameter| parameter.get_mut("schema"));
+    let schemas = super::parameters_mut(v3).filter_map(|parameter| parameter.get_mut("schema"));
     for schema in schemas {
         let Some(values) = schema.get("enum") else {
             continue;

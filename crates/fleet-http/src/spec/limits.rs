@@ -247,11 +247,7 @@ fn query_parameter<'a>(
     operation_id: &str,
     name: &str,
 ) -> Option<&'a mut Value> {
-    spec.get_mut("paths")?
-        .as_object_mut()?
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
+    super::operations_mut(spec)
         .find(|operation| operation["operationId"] == json!(operation_id))?
         .get_mut("parameters")?
         .as_array_mut()?

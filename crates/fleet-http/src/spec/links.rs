@@ -44,13 +44,7 @@ pub(crate) fn add(v3: &mut Value) {
             ((*name).to_owned(), link)
         })
         .collect();
-    let Some(paths) = v3.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let created = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
+    let created = super::operations_mut(v3)
         .filter(|operation| {
             operation["operationId"]
                 .as_str()

@@ -102,6 +102,27 @@ fn finish_v3(v3: &mut Value) {
     info::add_servers(v3);
 }
 
+/// Every operation of a document (either version).
+pub(crate) fn operations_mut(spec: &mut Value) -> impl Iterator<Item = &mut Value> {
+    spec.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+}
+
+/// Every parameter of every operation of a document (either version).
+pub(crate) fn parameters_mut(spec: &mut Value) -> impl Iterator<Item = &mut Value> {
+    operations_mut(spec)
+        .filter_map(|operation| {
+            operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+        })
+        .flatten()
+}
+
 #[cfg(test)]
 thread_local! {
     /// How many times this thread generated the documents.

@@ -11,19 +11,7 @@ pub(crate) fn request_id_accepts_any_text(
     spec: &mut Value,
     schema_of: fn(&mut Value) -> Option<&mut Value>,
 ) {
-    let parameters = spec
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
-        .filter_map(|operation| {
-            operation
-                .get_mut("parameters")
-                .and_then(Value::as_array_mut)
-        })
-        .flatten()
+    let parameters = super::parameters_mut(spec)
         .filter(|parameter| parameter["in"] == "header" && parameter["name"] == "X-Request-Id")
         .filter_map(schema_of)
         .filter_map(Value::as_object_mut);

@@ -10,12 +10,7 @@ const JSON: &str = "application/json";
 
 /// Every response of every operation of `v3`.
 fn responses(v3: &mut Value) -> impl Iterator<Item = (&String, &mut Map<String, Value>)> {
-    v3.get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
+    super::operations_mut(v3)
         .filter_map(|operation| {
             operation
                 .get_mut("responses")
