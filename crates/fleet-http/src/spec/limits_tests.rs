@@ -92,43 +92,33 @@ fn lengths(unit: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_server_name_pattern_is_the_service_s_check() {
-    let judge = Judge::new(limits::server_name());
+/// `bounds` and the service's check `accepts` agree on every character in every position,
+/// and on texts of the lengths around the bounds made of `units`.
+fn agree_everywhere(bounds: Bounds, accepts: fn(&str) -> bool, units: &[&str]) {
+    let judge = Judge::new(bounds);
     for c in characters() {
         for text in around(c) {
-            agree(&judge, server_name_ok, &text);
+            agree(&judge, accepts, &text);
         }
     }
-    for text in lengths("é") {
-        agree(&judge, server_name_ok, &text);
+    for text in units.iter().flat_map(|unit| lengths(unit)) {
+        agree(&judge, accepts, &text);
     }
+}
+
+#[test]
+fn the_server_name_pattern_is_the_service_s_check() {
+    agree_everywhere(limits::server_name(), server_name_ok, &["é", "a"]);
 }
 
 #[test]
 fn the_key_description_pattern_is_the_service_s_check() {
-    let judge = Judge::new(limits::key_description());
-    for c in characters() {
-        for text in around(c) {
-            agree(&judge, description_ok, &text);
-        }
-    }
-    for text in lengths("d") {
-        agree(&judge, description_ok, &text);
-    }
+    agree_everywhere(limits::key_description(), description_ok, &["d"]);
 }
 
 #[test]
 fn the_project_name_bounds_are_the_service_s_check() {
-    let judge = Judge::new(limits::project_name());
-    for c in characters() {
-        for text in around(c) {
-            agree(&judge, project_name_ok, &text);
-        }
-    }
-    for text in lengths("a").iter().chain(&lengths("-")) {
-        agree(&judge, project_name_ok, text);
-    }
+    agree_everywhere(limits::project_name(), project_name_ok, &["a", "-"]);
 }
 
 /// The judges of the three text rules: (server name, key description, project name).
