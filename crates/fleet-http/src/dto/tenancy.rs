@@ -168,8 +168,8 @@ pub struct ProjectList {
 pub struct CreateKeyRequest {
     /// What the key may do.
     pub role: Role,
-    /// What the key is for: at most 200 characters, no control characters; empty when left
-    /// out.
+    /// What the key is for: at most 200 characters once surrounding whitespace is trimmed
+    /// (it is stored trimmed), no control characters; empty when left out.
     #[serde(default)]
     pub description: Option<String>,
 }
