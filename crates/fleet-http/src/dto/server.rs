@@ -19,6 +19,7 @@ pub struct ProvisionRequest {
     #[serde(rename = "type")]
     pub server_type: String,
     /// A name of 1 to 64 characters; made from the type and id when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
     pub name: Option<String>,
 }
 
