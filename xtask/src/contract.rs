@@ -65,10 +65,20 @@ fn check(root: &Path, tools: &Tools, fleetd: &Fleetd, scratch: &Path, out: &Path
             failures.push(name.to_owned());
         }
     };
-    step(
-        "the Python client",
-        python_client(root, tools, fleetd, &scratch.join("python-client")),
-    );
+    let client = scratch.join("python-client");
+    match generate_client(root, tools, &client) {
+        Ok(()) => {
+            step(
+                "one model per named type",
+                models::check(
+                    &root.join("docs/openapi.json"),
+                    &client.join("fleet_client").join("models"),
+                ),
+            );
+            step("the lifecycle script", lifecycle(root, tools, fleetd));
+        }
+        Err(e) => step("generating the Python client", Err(e)),
+    }
     step(
         "schemathesis on the clock",
         schemathesis(root, tools, fleetd, out, Target::Clock),
@@ -76,6 +86,10 @@ fn check(root: &Path, tools: &Tools, fleetd: &Fleetd, scratch: &Path, out: &Path
     step(
         "schemathesis on the document",
         schemathesis(root, tools, fleetd, out, Target::Document),
+    );
+    step(
+        "leaving the run's key and project alone",
+        fleetd.check_untouched(),
     );
     if !failures.is_empty() {
         bail!("the contract is broken: {}", failures.join(", "));
@@ -98,23 +112,17 @@ fn validate_documents(root: &Path, tools: &Tools) -> Result<()> {
     Ok(())
 }
 
-/// Generates the client into `folder`, installs it and runs the lifecycle script.
-fn python_client(root: &Path, tools: &Tools, fleetd: &Fleetd, folder: &Path) -> Result<()> {
-    let contract = root.join(CONTRACT_DIR);
-    let started = Instant::now();
+/// Generates the client into `folder` (a warning fails it) and installs it.
+fn generate_client(root: &Path, tools: &Tools, folder: &Path) -> Result<()> {
     crate::run(
         tools
             .command("openapi-python-client")
             .args(["generate", "--meta", "setup", "--fail-on-warning", "--path"])
             .arg(root.join("docs/openapi.json"))
             .arg("--config")
-            .arg(contract.join("openapi-python-client.yaml"))
+            .arg(root.join(CONTRACT_DIR).join("openapi-python-client.yaml"))
             .arg("--output-path")
             .arg(folder),
-    )?;
-    models::check(
-        &root.join("docs/openapi.json"),
-        &folder.join("fleet_client").join("models"),
     )?;
     crate::run(
         tools
@@ -128,16 +136,21 @@ fn python_client(root: &Path, tools: &Tools, fleetd: &Fleetd, folder: &Path) -> 
             ])
             .args(["--no-deps", "--no-build-isolation", "--force-reinstall"])
             .arg(folder),
-    )?;
+    )
+}
+
+/// Drives a server's life through the installed client.
+fn lifecycle(root: &Path, tools: &Tools, fleetd: &Fleetd) -> Result<()> {
+    let started = Instant::now();
     crate::run(
         tools
             .python()
-            .arg(contract.join("lifecycle.py"))
+            .arg(root.join(CONTRACT_DIR).join("lifecycle.py"))
             .arg(fleetd.url())
             .env("FLEET_CONTRACT_KEY", &fleetd.key),
     )?;
     eprintln!(
-        "contract: Python client generated and driven in {:.0?}",
+        "contract: the lifecycle script passed in {:.0?}",
         started.elapsed()
     );
     Ok(())
@@ -169,17 +182,17 @@ fn schemathesis(
         ),
         Target::Document => ("document", root.join("docs/openapi.json"), &[]),
     };
+    // In `out`, where schemathesis keeps its cache of what it found.
     crate::run(
         tools
             .command("st")
+            .current_dir(out)
             .arg("--config-file")
             .arg(contract.join("schemathesis.toml"))
             .arg("run")
             .arg(location)
             .args(["--url", &fleetd.url()])
             .args(only)
-            .args(["--report", "junit", "--report-junit-path"])
-            .arg(out.join(format!("schemathesis-{name}.xml")))
             .env("SCHEMATHESIS_HOOKS", contract.join("hooks.py"))
             .env("FLEET_CONTRACT_KEY", &fleetd.key)
             .env("FLEET_CONTRACT_PROJECT", &fleetd.project)

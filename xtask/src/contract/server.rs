@@ -130,6 +130,31 @@ impl Fleetd {
     }
 }
 
+impl Fleetd {
+    /// Fails unless the run's key still works and its project has no rate limit and no
+    /// quota: otherwise the requests after the change met 401s, 429s or 403s, which pass
+    /// every check, and the run proved less than it says.
+    pub fn check_untouched(&self) -> Result<()> {
+        let path = format!("/projects/{}", self.project);
+        let response = http::request(self.address, "GET", &path, None, Some(&self.key))?;
+        if response.status != 200 {
+            bail!(
+                "the run's key no longer reads its project: {}",
+                response.status
+            );
+        }
+        let project = response.json();
+        let quotas = &project["quotas"];
+        if project.get("rate_limit_per_minute").is_some()
+            || quotas.get("max_servers").is_some()
+            || quotas.get("max_vcpus").is_some()
+        {
+            bail!("the run's project was given a rate limit or a quota: {project}");
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Fleetd {
     fn drop(&mut self) {
         let _ = self.child.kill();
