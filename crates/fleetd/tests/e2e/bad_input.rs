@@ -137,7 +137,17 @@ async fn refuses_bad_input(app: &TestApp) {
             "invalid-body",
             "sequence",
         ),
-        (json!("us-east-1"), "invalid-body", "ProvisionRequest"),
+        (json!("us-east-1"), "invalid-body", "JSON object"),
+        (
+            json!(["us-east-1", "t2.micro"]),
+            "invalid-body",
+            "JSON object",
+        ),
+        (
+            json!({"region": "us-east-1", "type": "t2.micro", "name": null}),
+            "invalid-body",
+            "null",
+        ),
         (
             json!({"region": "mars-1", "type": "t2.micro"}),
             "unknown-region",
