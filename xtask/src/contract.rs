@@ -126,14 +126,7 @@ fn generate_client(root: &Path, tools: &Tools, folder: &Path) -> Result<()> {
     )?;
     crate::run(
         tools
-            .python()
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
+            .pip_install()
             .args(["--no-deps", "--no-build-isolation", "--force-reinstall"])
             .arg(folder),
     )

@@ -39,19 +39,7 @@ impl Tools {
         let python = find_python()?;
         crate::run(Command::new(&python).args(["-m", "venv"]).arg(&tools.venv))
             .with_context(|| format!("making a virtualenv; {INSTALL_PYTHON}"))?;
-        crate::run(
-            tools
-                .python()
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                ])
-                .arg("--requirement")
-                .arg(requirements),
-        )?;
+        crate::run(tools.pip_install().arg("--requirement").arg(requirements))?;
         std::fs::write(&marker, wanted)?;
         Ok(tools)
     }
@@ -73,6 +61,19 @@ impl Tools {
     /// The virtualenv's Python.
     pub fn python(&self) -> Command {
         self.command("python")
+    }
+
+    /// `pip install`, quietly, into the virtualenv; what to install is added.
+    pub fn pip_install(&self) -> Command {
+        let mut command = self.python();
+        command.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]);
+        command
     }
 }
 
