@@ -184,7 +184,7 @@ fn schemathesis(
             .arg(contract.join("schemathesis.toml"))
             .arg("run")
             .arg(location)
-            .args(["--url", &fleetd.url()])
+            .args(["--url", &fleetd.url(), "--checks", "all"])
             .args(only)
             .env("SCHEMATHESIS_HOOKS", contract.join("hooks.py"))
             .env("FLEET_CONTRACT_KEY", &fleetd.key)
