@@ -5,17 +5,16 @@ use crate::error::ProvisionError;
 /// The longest server name, in characters.
 const MAX_NAME_CHARS: usize = 64;
 
-/// A client-given server name, trimmed, or why it is refused. The limits apply to the name
-/// as sent, before trimming, as the API's spec states them (`maxLength`, `pattern`).
+/// A client-given server name, trimmed, or why it is refused.
 pub(super) fn validate_name(name: String) -> Result<String, ProvisionError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(ProvisionError::InvalidName("must not be empty"));
     }
-    if name.chars().count() > MAX_NAME_CHARS {
+    if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err(ProvisionError::InvalidName("must be at most 64 characters"));
     }
-    if name
+    if trimmed
         .chars()
         .any(|c| c.is_control() || is_invisible_format(c))
     {

