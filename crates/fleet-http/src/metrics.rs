@@ -14,7 +14,61 @@ pub const PROVISION_DURATION: &str = "fleet_provision_duration_seconds";
 /// fleetd for the engine's work.
 pub const BILLED: &str = "fleet_billed_micros_total";
 
-/// Describes the metrics above to the installed recorder.
+/// What became of an action asked of a server: the `outcome` label of [`ACTIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionOutcome {
+    /// The action changed the server.
+    Accepted,
+    /// The server was already where the action leads; nothing changed.
+    Noop,
+    /// The caller's role may not act.
+    Forbidden,
+    /// The server's state refuses the action.
+    Conflict,
+    /// No such server in the caller's project.
+    NotFound,
+    /// Another writer held the server; nothing changed.
+    Contended,
+    /// The project's quota refused it.
+    QuotaExceeded,
+    /// The store failed.
+    Failed,
+}
+
+impl ActionOutcome {
+    /// Every outcome, in a fixed order.
+    pub const ALL: [ActionOutcome; 8] = [
+        Self::Accepted,
+        Self::Noop,
+        Self::Forbidden,
+        Self::Conflict,
+        Self::NotFound,
+        Self::Contended,
+        Self::QuotaExceeded,
+        Self::Failed,
+    ];
+
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Noop => "noop",
+            Self::Forbidden => "forbidden",
+            Self::Conflict => "conflict",
+            Self::NotFound => "not_found",
+            Self::Contended => "contended",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// What adds to the usage ledger: the `source` label of [`BILLED`].
+pub const BILLED_SOURCES: [&str; 2] = ["action", "worker"];
+
+/// Describes the metrics above to the installed recorder and registers every series whose
+/// labels are known at zero, so a dashboard or an alert reads 0 on a healthy service rather
+/// than "no data".
 pub fn describe() {
     describe_counter!(
         ACTIONS,
@@ -31,11 +85,19 @@ pub fn describe() {
         Unit::Seconds,
         "Time to provision a server, by outcome"
     );
+    for action in fleet_domain::Action::ALL {
+        for outcome in ActionOutcome::ALL {
+            record_action(action.as_str(), outcome, 0);
+        }
+    }
+    for source in BILLED_SOURCES {
+        counter!(BILLED, "source" => source).increment(0);
+    }
 }
 
-/// Records the outcome of an action.
-pub fn record_action(action: &'static str, outcome: &'static str) {
-    counter!(ACTIONS, "action" => action, "outcome" => outcome).increment(1);
+/// Counts `times` actions of this kind with this outcome.
+pub fn record_action(action: &'static str, outcome: ActionOutcome, times: u64) {
+    counter!(ACTIONS, "action" => action, "outcome" => outcome.as_str()).increment(times);
 }
 
 /// Records how long a provisioning took.

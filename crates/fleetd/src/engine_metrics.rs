@@ -12,8 +12,8 @@ pub const ACCRUALS: &str = "fleet_billing_accruals_total";
 /// Idle servers terminated by the reaper.
 pub const REAPED: &str = "fleet_servers_reaped_total";
 
-/// Describes the metrics above to the installed recorder (the amount billed is the REST
-/// adapter's `fleet_billed_micros_total`, with the source `worker`).
+/// Describes the metrics above to the installed recorder, each registered at zero (the amount
+/// billed is the REST adapter's `fleet_billed_micros_total`, with the source `worker`).
 pub fn describe() {
     describe_counter!(
         TRANSITIONS,
@@ -22,6 +22,9 @@ pub fn describe() {
     );
     describe_counter!(ACCRUALS, Unit::Count, "Billing accruals made by the engine");
     describe_counter!(REAPED, Unit::Count, "Idle servers terminated by the reaper");
+    for name in [TRANSITIONS, ACCRUALS, REAPED] {
+        counter!(name).increment(0);
+    }
 }
 
 /// The engine's observer that counts its work.

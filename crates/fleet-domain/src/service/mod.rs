@@ -10,6 +10,7 @@ mod servers;
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
+pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 #[cfg(test)]
 mod tenancy_tests;

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use fleet_domain::ServerId;
+use fleet_domain::error::ActError;
 use fleet_domain::service::{ListRequest, ProvisionRequest};
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
@@ -11,8 +12,7 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
-use crate::metrics;
-use crate::problem::Problem;
+use crate::metrics::{self, ActionOutcome};
 use crate::query::Query;
 use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created};
@@ -91,20 +91,12 @@ pub async fn list(
     query: Query<dto::ListQuery>,
 ) -> Result<web::Json<dto::ServerList>, ListFailure> {
     let query = query.into_inner();
-    let server_state = match (query.state, query.status) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(Problem::bad_request(
-                "invalid-query",
-                "`state` and its alias `status` disagree; give one of them",
-            )
-            .into());
-        }
-        (a, b) => a.or(b),
-    };
+    // `state` wins over its alias: refusing the pair when they differ would be a rule
+    // between parameters, which the spec cannot state.
     let request = ListRequest {
         region: query.region,
         server_type: query.server_type,
-        state: server_state.map(Into::into),
+        state: query.state.or(query.status).map(Into::into),
         limit: query.limit,
         cursor: query.cursor,
         offset: query.offset,
@@ -158,16 +150,16 @@ pub async fn act(
         .act(&caller, id, action, &scope.context(&caller))
         .await;
     let outcome = match &result {
-        Ok(outcome) if outcome.changed => "accepted",
-        Ok(_) => "noop",
-        Err(fleet_domain::error::ActError::Forbidden(_)) => "forbidden",
-        Err(fleet_domain::error::ActError::Conflict(_)) => "conflict",
-        Err(fleet_domain::error::ActError::NotFound(_)) => "not_found",
-        Err(fleet_domain::error::ActError::Contended { .. }) => "contended",
-        Err(fleet_domain::error::ActError::QuotaExceeded(_)) => "quota_exceeded",
-        Err(fleet_domain::error::ActError::Store(_)) => "failed",
+        Ok(outcome) if outcome.changed => ActionOutcome::Accepted,
+        Ok(_) => ActionOutcome::Noop,
+        Err(ActError::Forbidden(_)) => ActionOutcome::Forbidden,
+        Err(ActError::Conflict(_)) => ActionOutcome::Conflict,
+        Err(ActError::NotFound(_)) => ActionOutcome::NotFound,
+        Err(ActError::Contended { .. }) => ActionOutcome::Contended,
+        Err(ActError::QuotaExceeded(_)) => ActionOutcome::QuotaExceeded,
+        Err(ActError::Store(_)) => ActionOutcome::Failed,
     };
-    metrics::record_action(action.as_str(), outcome);
+    metrics::record_action(action.as_str(), outcome, 1);
     let outcome = result?;
     metrics::record_billed("action", outcome.billed);
     Ok(ActionTaken {

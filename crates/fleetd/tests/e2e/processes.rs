@@ -1,7 +1,8 @@
 //! The engine across processes, on Postgres with the system clock: two fleetd replicas
 //! sharing one database do each piece of background work once, and a fleetd killed with
 //! SIGKILL mid-transition finishes that work after a restart without losing billed time.
-//! Also what only a process's stdout shows: its buffered log, flushed while idle and at exit.
+//! Also what only a process's stdout shows: its buffered log, flushed while idle and at exit;
+//! and what a fresh process's `/metrics` holds before anything happened.
 
 use std::time::Duration;
 
@@ -292,4 +293,50 @@ async fn log_lines_arrive_while_idle_and_none_are_lost_at_shutdown() {
         last["msg"], "fleetd stopped",
         "the last line is written: {last}"
     );
+}
+
+/// Every counter whose labels are known is on a fresh service's `/metrics` at zero, so a
+/// dashboard panel or an alert reads 0, not "no data", before the first failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_fleetd_exports_its_known_counters_at_zero() {
+    let database = TempDatabase::create().await;
+    let fleetd = Fleetd::start(&database.url, &fast(&[]));
+    let page = reqwest::get(format!("{}/metrics", fleetd.base))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics page");
+    let mut expected = vec![
+        "fleet_worker_pass_failures_total".to_owned(),
+        "fleet_transitions_completed_total".to_owned(),
+        "fleet_billing_accruals_total".to_owned(),
+        "fleet_servers_reaped_total".to_owned(),
+        r#"fleet_billed_micros_total{source="action"}"#.to_owned(),
+        r#"fleet_billed_micros_total{source="worker"}"#.to_owned(),
+    ];
+    for action in ["start", "stop", "reboot", "terminate"] {
+        for outcome in [
+            "accepted",
+            "noop",
+            "forbidden",
+            "conflict",
+            "not_found",
+            "contended",
+            "quota_exceeded",
+            "failed",
+        ] {
+            expected.push(format!(
+                r#"fleet_actions_total{{action="{action}",outcome="{outcome}"}}"#
+            ));
+        }
+    }
+    for series in expected {
+        assert!(
+            page.lines().any(|line| line == format!("{series} 0")),
+            "{series} is not exported at 0:\n{page}"
+        );
+    }
+    let (exited_cleanly, _) = fleetd.terminate();
+    assert!(exited_cleanly);
 }
