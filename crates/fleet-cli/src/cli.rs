@@ -91,8 +91,8 @@ pub enum Servers {
         #[arg(long = "type")]
         server_type: String,
         /// A name of 1 to 64 characters; made from the type and id when left out.
-        #[arg(long)]
-        name: Option<String>,
+        #[arg(long, value_parser = server_name)]
+        name: Option<types::ProvisionRequestName>,
     },
     /// List servers, oldest first.
     List(ListArgs),
@@ -128,7 +128,7 @@ pub struct ListArgs {
     /// Only servers in this state: provisioning, running, starting, stopping, stopped,
     /// rebooting, terminating, terminated or failed.
     #[arg(long)]
-    pub state: Option<types::ListServersState>,
+    pub state: Option<types::ServerState>,
     /// Only servers of this type.
     #[arg(long = "type")]
     pub server_type: Option<String>,
@@ -141,6 +141,15 @@ pub struct ListArgs {
     /// Every page, not only the first.
     #[arg(long)]
     pub all: bool,
+}
+
+/// A server name the document allows, checked before anything is sent.
+fn server_name(text: &str) -> Result<types::ProvisionRequestName, String> {
+    text.parse().map_err(|_| {
+        "a name has 1 to 64 characters once trimmed, and no control or invisible formatting \
+         characters"
+            .to_owned()
+    })
 }
 
 #[derive(Debug, Subcommand)]

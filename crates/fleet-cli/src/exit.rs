@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
+use fleet_client::Failure;
 use fleet_client::types::Problem;
-use fleet_client::{ErrorBody, Failure};
 
 /// A command that did not succeed.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl Exit {
     }
 
     /// The exit of a failed call to the service at `url`.
-    pub async fn of<E: ErrorBody>(error: fleet_client::Error<E>, url: &str) -> Exit {
+    pub async fn of(error: fleet_client::Error<Problem>, url: &str) -> Exit {
         match Failure::of(error).await {
             Failure::Refused(problem) => Exit {
                 code: Self::REFUSED,

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use comfy_table::{ContentArrangement, Table, presets};
+use fleet_client::types;
 use serde::Serialize;
 
 use crate::cli::Output;
@@ -62,11 +63,11 @@ pub fn maybe_time(at: Option<&DateTime<Utc>>) -> String {
 }
 
 /// An amount with its currency, e.g. `0.011600 USD`.
-pub fn money(amount: &str, currency: &str) -> String {
-    format!("{amount} {currency}")
+pub fn money(money: &types::Money) -> String {
+    format!("{} {}", money.amount, money.currency)
 }
 
 /// An amount and the seconds it pays for, e.g. `0.011600 USD for 3600 s`.
-pub fn spent(amount: &str, currency: &str, seconds: i64) -> String {
-    format!("{} for {seconds} s", money(amount, currency))
+pub fn spent(amount: &types::Money, seconds: i64) -> String {
+    format!("{} for {seconds} s", money(amount))
 }

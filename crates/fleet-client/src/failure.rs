@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-use futures::StreamExt;
-use progenitor_client::{ByteStream, Error};
+use progenitor_client::Error;
 
 use crate::types::Problem;
 
@@ -25,16 +24,12 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// The failure of a call, reading the problem document out of an error response.
-    pub async fn of<E: ErrorBody>(error: Error<E>) -> Failure {
+    /// The failure of a call: the typed problem of a documented error response, or the
+    /// problem document of an undocumented one (a route fleetd does not serve answers a
+    /// 404 problem too), read from its body.
+    pub async fn of(error: Error<Problem>) -> Failure {
         match error {
-            Error::ErrorResponse(response) => {
-                let status = response.status();
-                match response.into_inner().into_problem().await {
-                    Some(problem) => Failure::Refused(Box::new(problem)),
-                    None => Failure::Other(format!("the service answered {status}")),
-                }
-            }
+            Error::ErrorResponse(response) => Failure::Refused(Box::new(response.into_inner())),
             Error::UnexpectedResponse(response) => {
                 let status = response.status();
                 let body = response.bytes().await.unwrap_or_default();
@@ -83,27 +78,4 @@ fn transport_reason(error: &reqwest::Error) -> String {
         source = next;
     }
     source.to_string()
-}
-
-/// The body of an error response, as the generated client hands it over.
-pub trait ErrorBody {
-    /// The problem document it holds, if it holds one.
-    fn into_problem(self) -> impl Future<Output = Option<Problem>>;
-}
-
-impl ErrorBody for Problem {
-    async fn into_problem(self) -> Option<Problem> {
-        Some(self)
-    }
-}
-
-/// An error response whose media type the generator does not type (`application/problem+json`).
-impl ErrorBody for ByteStream {
-    async fn into_problem(mut self) -> Option<Problem> {
-        let mut body = Vec::new();
-        while let Some(chunk) = self.next().await {
-            body.extend_from_slice(&chunk.ok()?);
-        }
-        serde_json::from_slice(&body).ok()
-    }
 }

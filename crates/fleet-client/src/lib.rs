@@ -33,7 +33,7 @@ mod failure;
 
 pub use clock::{AdvanceReport, ClockReading};
 pub use connect::BadSettings;
-pub use failure::{ErrorBody, Failure};
+pub use failure::Failure;
 
 /// The generated code, exactly as progenitor writes it: the lints that hold for our own
 /// code do not hold for it.

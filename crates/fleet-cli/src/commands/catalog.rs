@@ -31,10 +31,7 @@ fn tables(catalog: &types::Catalog) -> Vec<Table> {
             server_type.name.clone(),
             server_type.vcpus.to_string(),
             server_type.memory_mib.to_string(),
-            money(
-                &server_type.hourly_price.amount,
-                &server_type.hourly_price.currency,
-            ),
+            money(&server_type.hourly_price),
         ]);
     }
     vec![regions, types]

@@ -6,6 +6,7 @@ pub mod profile;
 pub mod servers;
 
 use fleet_client::Client;
+use fleet_client::types::Problem;
 
 use crate::cli::Output;
 use crate::exit::Exit;
@@ -30,7 +31,7 @@ impl Session {
     }
 
     /// The exit of a failed call.
-    pub async fn failed<E: fleet_client::ErrorBody>(&self, error: fleet_client::Error<E>) -> Exit {
+    pub async fn failed(&self, error: fleet_client::Error<Problem>) -> Exit {
         Exit::of(error, &self.url).await
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::Session;
 use crate::cli::{ListArgs, Servers};
 use crate::exit::Exit;
-use crate::output::{self, fields, maybe_time, money, print, spent, table, time};
+use crate::output::{fields, maybe_time, money, print, spent, table, time};
 
 pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
     match command {
@@ -132,7 +132,7 @@ fn servers_table(page: &types::ServerList) -> Table {
             server.region.clone(),
             server.type_.clone(),
             server.ip.clone().unwrap_or_else(|| "-".to_owned()),
-            money(&server.billing.total.amount, &server.billing.total.currency),
+            money(&server.billing.total),
             time(&server.created_at),
         ]);
     }
@@ -140,8 +140,7 @@ fn servers_table(page: &types::ServerList) -> Table {
 }
 
 fn server_fields(server: &types::Server) -> Table {
-    let billing = &server.billing;
-    fields(vec![
+    let mut rows = vec![
         ("id", server.id.to_string()),
         ("name", server.name.clone()),
         ("state", server.state.to_string()),
@@ -157,19 +156,22 @@ fn server_fields(server: &types::Server) -> Table {
             "transition due",
             maybe_time(server.transition_due_at.as_ref()),
         ),
+    ];
+    rows.extend(billing_rows(&server.billing));
+    fields(rows)
+}
+
+/// What a server costs: its price, what the ledger holds, and the total with the open run.
+fn billing_rows(billing: &types::Billing) -> Vec<(&'static str, String)> {
+    vec![
+        ("hourly price", money(&billing.hourly_price)),
+        ("billed", spent(&billing.billed, billing.billed_seconds)),
         (
-            "hourly price",
-            money(&billing.hourly_price.amount, &billing.hourly_price.currency),
+            "unbilled (open run)",
+            format!("{} s", billing.unbilled_seconds),
         ),
-        (
-            "cost so far",
-            spent(
-                &billing.total.amount,
-                &billing.total.currency,
-                billing.total_seconds,
-            ),
-        ),
-    ])
+        ("total", spent(&billing.total, billing.total_seconds)),
+    ]
 }
 
 fn events_table(events: &types::EventList) -> Table {
@@ -198,43 +200,19 @@ fn events_table(events: &types::EventList) -> Table {
 }
 
 fn billing_tables(report: &types::BillingReport) -> Vec<Table> {
-    let billing = &report.billing;
-    let summary = fields(vec![
+    let mut rows = vec![
         ("server", report.server_id.to_string()),
         ("state", report.state.to_string()),
-        (
-            "hourly price",
-            money(&billing.hourly_price.amount, &billing.hourly_price.currency),
-        ),
-        (
-            "billed",
-            spent(
-                &billing.billed.amount,
-                &billing.billed.currency,
-                billing.billed_seconds,
-            ),
-        ),
-        (
-            "unbilled (open run)",
-            format!("{} s", billing.unbilled_seconds),
-        ),
-        (
-            "total",
-            spent(
-                &billing.total.amount,
-                &billing.total.currency,
-                billing.total_seconds,
-            ),
-        ),
-    ]);
+    ];
+    rows.extend(billing_rows(&report.billing));
     let mut records = table(&["PERIOD START", "PERIOD END", "SECONDS", "AMOUNT"]);
     for record in &report.records {
         records.add_row(vec![
-            output::time(&record.period_start),
-            output::time(&record.period_end),
+            time(&record.period_start),
+            time(&record.period_end),
             record.seconds.to_string(),
-            money(&record.amount.amount, &record.amount.currency),
+            money(&record.amount),
         ]);
     }
-    vec![summary, records]
+    vec![fields(rows), records]
 }

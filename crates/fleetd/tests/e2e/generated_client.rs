@@ -8,14 +8,22 @@ use uuid::Uuid;
 use crate::common::TestApp;
 use crate::common::pg::TempDatabase;
 
-/// The problem a refused call answered; fails the test on any other outcome.
-async fn refusal<T: std::fmt::Debug, E: fleet_client::ErrorBody>(
-    result: Result<T, fleet_client::Error<E>>,
+/// The typed problem a refused call answered (`application/json`, as the client asks
+/// for); fails the test on any other outcome.
+async fn refusal<T: std::fmt::Debug>(
+    result: Result<T, fleet_client::Error<types::Problem>>,
 ) -> types::Problem {
-    let failure = match result {
+    let response = match result {
         Ok(value) => panic!("the call succeeded: {value:?}"),
-        Err(error) => Failure::of(error).await,
+        Err(fleet_client::Error::ErrorResponse(response)) => response,
+        Err(other) => panic!("not a documented error response: {other}"),
     };
+    let content_type = response.headers().get("content-type").cloned();
+    assert_eq!(
+        content_type.as_ref().and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let failure = Failure::of(fleet_client::Error::ErrorResponse(response)).await;
     let (title, detail) = failure
         .title_and_detail()
         .expect("a problem's title and detail");
@@ -42,7 +50,11 @@ async fn lifecycle(app: &TestApp) {
         .body_map(|body| {
             body.region("us-east-1".to_owned())
                 .type_("t2.micro".to_owned())
-                .name(Some("sdk-1".to_owned()))
+                .name(Some(
+                    "sdk-1"
+                        .parse::<types::ProvisionRequestName>()
+                        .expect("a name"),
+                ))
         })
         .send()
         .await
