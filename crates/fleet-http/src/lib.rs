@@ -23,6 +23,7 @@ pub mod extract;
 pub mod handlers;
 pub mod metrics;
 mod middleware;
+pub mod negotiate;
 pub mod problem;
 pub mod query;
 pub mod request;

@@ -2,11 +2,11 @@
 
 use crate::error::ProvisionError;
 
-/// The longest server name, in characters.
-const MAX_NAME_CHARS: usize = 64;
+/// The longest server name, in characters (after trimming).
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// A client-given server name, trimmed, or why it is refused.
-pub(super) fn validate_name(name: String) -> Result<String, ProvisionError> {
+pub fn validate_name(name: String) -> Result<String, ProvisionError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(ProvisionError::InvalidName("must not be empty"));

@@ -15,6 +15,7 @@ pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
 pub use follow::Follower;
+pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 pub use wait::Waiter;
 pub use watch::{EventPage, EventsRequest, WatchService};

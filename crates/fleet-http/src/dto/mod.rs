@@ -1,6 +1,7 @@
 //! The JSON shapes of the API, apart from the domain types so the wire format changes only
 //! on purpose. Optional fields are left out when empty (never `null`), so the generated
-//! spec's "optional, not nullable" is the truth.
+//! spec's "optional, not nullable" is the truth; in requests likewise, a `null` for such a
+//! field is refused (`optional`).
 
 mod action;
 mod catalog;
@@ -8,6 +9,7 @@ mod clock;
 mod enums;
 mod history;
 mod money;
+mod optional;
 mod quotas;
 mod server;
 mod tenancy;

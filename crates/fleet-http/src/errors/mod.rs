@@ -103,9 +103,14 @@ impl From<ListError> for Problem {
     fn from(error: ListError) -> Self {
         let detail = error.to_string();
         match error {
-            ListError::UnknownFilter { .. }
-            | ListError::BadLimit { .. }
-            | ListError::BadOffset { .. } => Problem::bad_request("invalid-query", detail),
+            // The types provisioning answers for the same names.
+            ListError::UnknownFilter { kind: "region", .. } => {
+                Problem::bad_request("unknown-region", detail)
+            }
+            ListError::UnknownFilter { .. } => Problem::bad_request("unknown-server-type", detail),
+            ListError::BadLimit { .. } | ListError::BadOffset { .. } => {
+                Problem::bad_request("invalid-query", detail)
+            }
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
             ListError::Store(e) => e.into(),
         }

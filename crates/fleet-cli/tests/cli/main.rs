@@ -1,0 +1,9 @@
+//! The built `fleet` binary against a real fleetd started in this process (virtual clock,
+//! an SQLite file of its own), as a user runs it: exit statuses, stdout and stderr.
+
+mod fleetd;
+mod run;
+
+mod output;
+mod profiles;
+mod refusals;

@@ -1,0 +1,152 @@
+"""A server's whole life through the Python client generated from docs/openapi.json, as a
+user of that client would drive it: provision, run, stop, bill, read the logs, and read a
+refused request as a typed Problem.
+
+Run by `cargo xtask contract` against a fleetd with `--clock virtual`:
+
+    python lifecycle.py http://127.0.0.1:PORT    (API key in FLEET_CONTRACT_KEY)
+
+Exits non-zero, saying what was wrong, when fleetd or the client does not behave as the
+spec promises.
+"""
+
+import os
+import sys
+
+from fleet_client import AuthenticatedClient
+from fleet_client.api.catalog import get_catalog
+from fleet_client.api.servers import (
+    act_on_server,
+    get_server,
+    get_server_billing,
+    get_server_events,
+    provision_server,
+)
+from fleet_client.models import ActionRequest, Problem, ProvisionRequest, Server, ServerState
+
+# The virtual clock is an admin route outside docs/openapi.json (fleetd serves it only with
+# `--clock virtual`), so the script calls it through the client's own HTTP connection.
+CLOCK_ADVANCE = "/admin/clock/advance"
+
+# How long the server runs before it is stopped: past the 60 s a run is billed at least.
+RUN_SECONDS = 90
+
+# How far the clock may be moved, a second at a time, waiting for a transition.
+MAX_WAIT_SECONDS = 600
+
+
+class ContractError(Exception):
+    """fleetd or the generated client did not do what the spec says."""
+
+
+def check(condition, message):
+    if not condition:
+        raise ContractError(message)
+
+
+def expect(value, kind, what):
+    """`value` when it is a `kind`; a Problem or anything else fails, naming `what`."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, Problem):
+        raise ContractError(f"{what}: {value.status} {value.type_}: {value.detail}")
+    raise ContractError(f"{what}: expected a {kind.__name__}, got {value!r}")
+
+
+def advance(client, seconds):
+    response = client.get_httpx_client().post(CLOCK_ADVANCE, json={"seconds": seconds})
+    check(response.status_code == 200, f"advancing the clock answered {response.status_code}: {response.text}")
+
+
+def wait_for_state(client, server_id, state):
+    """Moves the virtual clock a second at a time until the server is in `state`."""
+    for _ in range(MAX_WAIT_SECONDS):
+        server = expect(get_server.sync(server_id, client=client), Server, "get the server")
+        if server.state == state:
+            return server
+        advance(client, 1)
+    raise ContractError(f"the server did not reach {state.value} within {MAX_WAIT_SECONDS} virtual seconds")
+
+
+def provision(client, region, server_type):
+    request = ProvisionRequest(region=region, type_=server_type, name="contract-lifecycle")
+    server = expect(provision_server.sync(client=client, body=request), Server, "provision")
+    check(server.state == ServerState.PROVISIONING, f"a new server is {server.state.value}, not provisioning")
+    check(server.name == "contract-lifecycle", f"the server is named {server.name!r}")
+    check(server.region == region, f"the server is in {server.region}, not {region}")
+    return server
+
+
+def stop(client, server_id):
+    answer = act_on_server.sync(server_id, client=client, body=ActionRequest.from_dict({"action": "stop"}))
+    stopping = expect(answer, Server, "stop")
+    check(stopping.state == ServerState.STOPPING, f"a stopped server is {stopping.state.value}, not stopping")
+    return wait_for_state(client, server_id, ServerState.STOPPED)
+
+
+def check_billing(client, server_id, hourly_micros):
+    report = get_server_billing.sync(server_id, client=client)
+    check(not isinstance(report, Problem), f"billing: {report!r}")
+    check(len(report.records) >= 1, "a server that ran has no usage record")
+    billing = report.billing
+    check(billing.unbilled_seconds == 0, f"a stopped server has {billing.unbilled_seconds} unbilled seconds")
+    check(billing.billed_seconds == RUN_SECONDS, f"a {RUN_SECONDS} s run was billed {billing.billed_seconds} s")
+    check(
+        billing.total.micros == RUN_SECONDS * hourly_micros // 3600,
+        f"{RUN_SECONDS} s at {hourly_micros} micros/h cost {billing.total.micros} micros",
+    )
+    check(
+        sum(record.amount.micros for record in report.records) == billing.billed.micros,
+        "the usage records do not add up to the billed amount",
+    )
+
+
+def check_logs(client, server_id):
+    events = get_server_events.sync(server_id, client=client)
+    check(not isinstance(events, Problem), f"logs: {events!r}")
+    reached = [event.to_state for event in events.items if event.to_state]
+    expected = [ServerState.STOPPED, ServerState.STOPPING, ServerState.RUNNING, ServerState.PROVISIONING]
+    check(reached == expected, f"the states reached, newest first, are {[s.value for s in reached]}")
+
+
+def check_problems(client, server_id, server_type):
+    unknown = ProvisionRequest(region="no-such-region", type_=server_type)
+    problem = expect(provision_server.sync(client=client, body=unknown), Problem, "an unknown region")
+    check(problem.status == 422, f"an unknown region is a {problem.status}")
+    check(problem.type_ == "urn:fleet:problem:unknown-region", f"an unknown region is {problem.type_}")
+    check("no-such-region" in problem.detail, f"the detail does not name the region: {problem.detail}")
+    check(bool(problem.request_id), "the problem carries no request id")
+
+    # Rebooting a stopped server conflicts: the problem says its state and what it accepts.
+    reboot = ActionRequest.from_dict({"action": "reboot"})
+    conflict = expect(act_on_server.sync(server_id, client=client, body=reboot), Problem, "reboot a stopped server")
+    check(conflict.status == 409, f"rebooting a stopped server is a {conflict.status}")
+    check(conflict.state == ServerState.STOPPED, f"the conflict names the state {conflict.state!r}")
+    allowed = sorted(action.value for action in conflict.allowed_actions)
+    check(allowed == ["start", "stop", "terminate"], f"a stopped server accepts {allowed}")
+
+
+def main():
+    base_url, key = sys.argv[1], os.environ["FLEET_CONTRACT_KEY"]
+    with AuthenticatedClient(base_url=base_url, token=key, raise_on_unexpected_status=True) as client:
+        catalog = get_catalog.sync(client=client)
+        check(not isinstance(catalog, Problem), f"catalog: {catalog!r}")
+        region = catalog.regions[0].name
+        server_type = catalog.server_types[0]
+
+        server = provision(client, region, server_type.name)
+        wait_for_state(client, server.id, ServerState.RUNNING)
+        advance(client, RUN_SECONDS)
+        stop(client, server.id)
+        check_billing(client, server.id, server_type.hourly_price.micros)
+        check_logs(client, server.id)
+        check_problems(client, server.id, server_type.name)
+    print("lifecycle: provisioned, ran, stopped, billed and logged through the generated client")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except ContractError as error:
+        print(f"lifecycle: {error}", file=sys.stderr)
+        sys.exit(1)
