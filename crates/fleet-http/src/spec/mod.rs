@@ -42,7 +42,10 @@ pub struct Specs {
 
 /// The documents of the API, with the virtual-clock admin routes or without.
 ///
-/// `docs/openapi.json` is the OpenAPI 3 document without the admin routes.
+/// With them, they are the committed `docs/openapi.json` and `docs/openapi-v2.json`: the
+/// whole API, so that clients generated from them can move the clock (the routes say they
+/// exist only with `--clock virtual`). fleetd serves the documents of the routes it
+/// registers: without them on the system clock.
 pub fn generate(with_admin: bool) -> Specs {
     #[cfg(test)]
     GENERATED.with(|count| count.set(count.get() + 1));
