@@ -4,7 +4,7 @@
 //! In a Python virtualenv under `target/contract` (pinned by
 //! `xtask/contract/requirements.txt`), against a fleetd built from this checkout, started in
 //! keys mode with a bootstrap admin key, the embedded store in a temporary folder and the
-//! virtual clock:
+//! virtual clock (with a daily billing period, see `server`):
 //!
 //! 1. openapi-spec-validator validates both committed documents;
 //! 2. openapi-python-client generates a client from the document (any warning fails it),
