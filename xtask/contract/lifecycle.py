@@ -1,6 +1,6 @@
 """A server's whole life through the Python client generated from docs/openapi.json, as a
-user of that client would drive it: provision, run, stop, bill, read the logs, and read a
-refused request as a typed Problem.
+user of that client would drive it: provision, run on the virtual clock, stop, bill, read
+the logs, and read a refused request as a typed Problem.
 
 Run by `cargo xtask contract` against a fleetd with `--clock virtual`:
 
@@ -14,6 +14,7 @@ import os
 import sys
 
 from fleet_client import AuthenticatedClient
+from fleet_client.api.admin import advance_clock, read_clock
 from fleet_client.api.catalog import get_catalog
 from fleet_client.api.servers import (
     act_on_server,
@@ -22,11 +23,16 @@ from fleet_client.api.servers import (
     get_server_events,
     provision_server,
 )
-from fleet_client.models import ActionRequest, Problem, ProvisionRequest, Server, ServerState
-
-# The virtual clock is an admin route outside docs/openapi.json (fleetd serves it only with
-# `--clock virtual`), so the script calls it through the client's own HTTP connection.
-CLOCK_ADVANCE = "/admin/clock/advance"
+from fleet_client.models import (
+    ActionRequest,
+    AdvanceReport,
+    AdvanceRequest,
+    ClockReading,
+    Problem,
+    ProvisionRequest,
+    Server,
+    ServerState,
+)
 
 # How long the server runs before it is stopped: past the 60 s a run is billed at least.
 RUN_SECONDS = 90
@@ -54,8 +60,12 @@ def expect(value, kind, what):
 
 
 def advance(client, seconds):
-    response = client.get_httpx_client().post(CLOCK_ADVANCE, json={"seconds": seconds})
-    check(response.status_code == 200, f"advancing the clock answered {response.status_code}: {response.text}")
+    """Moves the virtual clock `seconds` on, and checks it moved that far."""
+    before = expect(read_clock.sync(client=client), ClockReading, "read the clock").now
+    body = AdvanceRequest(seconds=seconds)
+    report = expect(advance_clock.sync(client=client, body=body), AdvanceReport, "advance the clock")
+    moved = (report.now - before).total_seconds()
+    check(moved == seconds, f"advancing the clock {seconds} s moved it {moved} s")
 
 
 def wait_for_state(client, server_id, state):

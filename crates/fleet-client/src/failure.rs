@@ -25,8 +25,8 @@ pub enum Failure {
 
 impl Failure {
     /// The failure of a call: the typed problem of a documented error response, or the
-    /// problem document of an undocumented one (a route fleetd does not serve answers a
-    /// 404 problem too), read from its body.
+    /// problem document of an undocumented one (a fleetd of another version may answer a
+    /// status this document does not list), read from its body.
     pub async fn of(error: Error<Problem>) -> Failure {
         match error {
             Error::ErrorResponse(response) => Failure::Refused(Box::new(response.into_inner())),

@@ -23,15 +23,17 @@
 //! A failed call becomes a [`Failure`]: the API's problem document when it refused,
 //! "unreachable" when it did not answer.
 //!
+//! The virtual clock is generated too (`read_clock`, `advance_clock`): it answers only a
+//! fleetd started with `--clock virtual`, and any other fleetd refuses it with a 404
+//! `route-not-found` problem.
+//!
 //! It knows the API only through that document, so it must never depend on another fleet
 //! crate: a type it shared with the service would hide a difference between the document
 //! and the service instead of failing a build or a test.
 
-mod clock;
 mod connect;
 mod failure;
 
-pub use clock::{AdvanceReport, ClockReading};
 pub use connect::BadSettings;
 pub use failure::Failure;
 

@@ -1,6 +1,7 @@
 //! The fleetd under contract: keys mode with a bootstrap admin key (what a user deploying
-//! it would do), the embedded store in a temporary folder, the virtual clock, listening on a
-//! free loopback port; its output goes to a log file. Killed when dropped.
+//! it would do), the embedded store in a temporary folder, the virtual clock with a daily
+//! billing period, listening on a free loopback port; its output goes to a log file. Killed
+//! when dropped.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -13,6 +14,12 @@ use anyhow::{Context, Result, bail};
 use crate::deploy::fleetd::{fleetd_command, generate_key};
 use crate::deploy::http;
 use crate::deploy::process::wait_for;
+
+/// A day, the longest billing period fleetd takes. schemathesis moves the clock by up to a
+/// year at a time, with dozens of servers running: at the default minute each would write
+/// 525,600 usage records per move, and the run would time out on the ledger's size, which
+/// is not what it checks.
+const BILLING_PERIOD_S: &str = "86400";
 
 /// A running fleetd and what the run needs to know about it.
 pub struct Fleetd {
@@ -40,6 +47,7 @@ impl Fleetd {
             .env("FLEET_BOOTSTRAP_ADMIN_KEY", &key)
             .env("FLEET_BIND", "127.0.0.1:0")
             .env("FLEET_CLOCK", "virtual")
+            .env("FLEET_BILLING_PERIOD_S", BILLING_PERIOD_S)
             .env("FLEET_LOG_FORMAT", "json")
             .env(
                 "DATABASE_URL",

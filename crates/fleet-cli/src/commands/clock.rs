@@ -7,7 +7,7 @@ use crate::output::{fields, print, time};
 
 pub async fn run(session: &Session, command: Clock) -> Result<(), Exit> {
     let answer = match command {
-        Clock::Show => session.client.read_clock().await.map(|reading| {
+        Clock::Show => session.client.read_clock().send().await.map(|reading| {
             print(session.output, &*reading, |r| {
                 vec![fields(vec![("now", time(&r.now))])]
             })
@@ -15,7 +15,11 @@ pub async fn run(session: &Session, command: Clock) -> Result<(), Exit> {
         Clock::Advance { by } => {
             let seconds = i64::try_from(by.as_secs())
                 .map_err(|_| Exit::usage(format!("{} s is too far", by.as_secs())))?;
-            session.client.advance_clock(seconds).await.map(|report| {
+            let request = session
+                .client
+                .advance_clock()
+                .body_map(|body| body.seconds(seconds));
+            request.send().await.map(|report| {
                 print(session.output, &*report, |r| {
                     vec![fields(vec![
                         ("now", time(&r.now)),

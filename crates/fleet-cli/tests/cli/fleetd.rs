@@ -23,8 +23,8 @@ pub struct Fleetd {
 }
 
 impl Fleetd {
-    /// fleetd in open mode on the virtual clock.
-    pub async fn start() -> Fleetd {
+    /// fleetd in open mode on `clock`.
+    pub async fn start(clock: ClockMode) -> Fleetd {
         let dir = tempfile::tempdir().expect("temp dir");
         let settings = Settings {
             bind: Some("127.0.0.1:0".parse().expect("addr")),
@@ -32,7 +32,7 @@ impl Fleetd {
                 "sqlite://{}",
                 dir.path().join("fleet.db").display()
             )),
-            clock: Some(ClockMode::Virtual),
+            clock: Some(clock),
             ..Default::default()
         };
         let config =

@@ -1,6 +1,8 @@
 //! Exit statuses: 1 with the problem when the API refuses, 2 for usage errors, 3 when
 //! nothing answers.
 
+use fleetd::settings::ClockMode;
+
 use crate::run::Shell;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,6 +41,23 @@ async fn a_refused_action_exits_1_with_the_problem_on_stderr() {
     let unknown = shell.at_fleetd(&create).await;
     assert_eq!(unknown.code, 1, "{unknown:?}");
     assert!(unknown.stderr.contains("mars-1"), "{}", unknown.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_of_a_fleetd_on_the_system_clock_exits_1_saying_why() {
+    let shell = Shell::with_fleetd_on(ClockMode::System).await;
+    for args in [&["clock", "show"][..], &["clock", "advance", "1h"]] {
+        let refused = shell.at_fleetd(args).await;
+        assert_eq!(refused.code, 1, "{args:?}: {refused:?}");
+        assert!(refused.stderr.contains("(404)"), "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains("hint: the clock exists only when fleetd runs with `--clock virtual`"),
+            "{}",
+            refused.stderr
+        );
+    }
 }
 
 #[tokio::test]

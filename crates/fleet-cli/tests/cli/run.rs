@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use fleetd::settings::ClockMode;
+
 use crate::fleetd::Fleetd;
 
 /// What a run of `fleet` printed and how it exited.
@@ -37,10 +39,15 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// With a fleetd running.
+    /// With a fleetd running on the virtual clock.
     pub async fn with_fleetd() -> Shell {
+        Shell::with_fleetd_on(ClockMode::Virtual).await
+    }
+
+    /// With a fleetd running on `clock`.
+    pub async fn with_fleetd_on(clock: ClockMode) -> Shell {
         Shell {
-            service: Some(Fleetd::start().await),
+            service: Some(Fleetd::start(clock).await),
             ..Shell::offline()
         }
     }

@@ -210,7 +210,7 @@ fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
 }
 
 macro_rules! failure {
-    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal,)+ }) => {
+    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:expr,)+ }) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(pub Box<Problem>);
@@ -321,10 +321,14 @@ failure!(
     }
 );
 
+/// The 404 of the clock's routes: fleetd registers them only with `--clock virtual`.
+const NO_VIRTUAL_CLOCK: &str = "fleetd does not run with `--clock virtual`, so it has no clock routes: a `route-not-found` problem.";
+
 failure!(
     /// Why reading the virtual clock failed.
     ClockFailure {
         403 => "The virtual clock is for the `admin` role.",
+        404 => NO_VIRTUAL_CLOCK,
         500 => "The service failed.",
     }
 );
@@ -334,6 +338,7 @@ failure!(
     AdvanceFailure {
         400 => "The body is not valid JSON.",
         403 => "The virtual clock is for the `admin` role.",
+        404 => NO_VIRTUAL_CLOCK,
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",

@@ -17,7 +17,7 @@ use crate::responses::EventStream;
 use crate::state::AppState;
 
 /// The header a reconnecting Server-Sent Events client sends with the last id it received.
-pub const LAST_EVENT_ID: &str = "Last-Event-ID";
+pub const LAST_EVENT_ID: &str = "last-event-id";
 
 /// List events
 ///

@@ -39,8 +39,9 @@ pub(crate) fn base() -> DefaultApiRaw {
         ),
         tag(
             "Admin",
-            "The virtual clock (admin role); present only when fleetd runs with \
-             `--clock virtual`.",
+            "The virtual clock (admin role). Its operations exist only when fleetd runs \
+             with `--clock virtual`: otherwise they are a 404 `route-not-found` problem, and \
+             the document fleetd serves leaves them out.",
         ),
     ];
     DefaultApiRaw {

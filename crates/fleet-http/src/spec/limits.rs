@@ -14,7 +14,6 @@ use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
-use crate::handlers::events::LAST_EVENT_ID;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
 
 /// Where a bound applies.
@@ -24,8 +23,6 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
-    /// A header parameter of an operation: (operationId, header).
-    Header(&'static str, &'static str),
 }
 
 /// The bounds of one value, as JSON Schema states them.
@@ -119,13 +116,6 @@ fn query(operation: &'static str, parameter: &'static str, bounds: Bounds) -> Li
     }
 }
 
-fn header(operation: &'static str, name: &'static str, bounds: Bounds) -> Limit {
-    Limit {
-        place: Place::Header(operation, name),
-        bounds,
-    }
-}
-
 /// The characters `str::trim` removes (Unicode `White_Space`).
 const WHITESPACE: &str =
     r"\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
@@ -209,7 +199,6 @@ pub fn table() -> Vec<Limit> {
         query("listEvents", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
         query("listEvents", "after", Bounds::at_least(0)),
         query("streamEvents", "after", Bounds::at_least(0)),
-        header("streamEvents", LAST_EVENT_ID, Bounds::at_least(0)),
         query(
             "waitForServer",
             "state",
@@ -273,12 +262,8 @@ fn schema_at<'a>(
         (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
             "/components/schemas/{schema}/properties/{property}"
         )),
-        (Place::Query(operation, name) | Place::Header(operation, name), _) => {
-            let location = match place {
-                Place::Header(..) => "header",
-                _ => "query",
-            };
-            let parameter = parameter(spec, operation, location, name)?;
+        (Place::Query(operation, parameter), _) => {
+            let parameter = query_parameter(spec, operation, parameter)?;
             match version {
                 Version::Swagger2 => Some(parameter),
                 Version::OpenApi3 => parameter.get_mut("schema"),
@@ -288,11 +273,10 @@ fn schema_at<'a>(
     .and_then(Value::as_object_mut)
 }
 
-/// The parameter `name` in `location` (`query`, `header`) of the operation `operation_id`.
-fn parameter<'a>(
+/// The query parameter `name` of the operation `operation_id`.
+fn query_parameter<'a>(
     spec: &'a mut Value,
     operation_id: &str,
-    location: &str,
     name: &str,
 ) -> Option<&'a mut Value> {
     super::operations_mut(spec)
@@ -300,5 +284,5 @@ fn parameter<'a>(
         .get_mut("parameters")?
         .as_array_mut()?
         .iter_mut()
-        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!(location))
+        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!("query"))
 }

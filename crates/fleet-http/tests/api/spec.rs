@@ -1,7 +1,8 @@
 //! The generated OpenAPI documents: committed, complete and truthful.
 //!
 //! `FLEET_UPDATE_SPEC=1 cargo test -p fleet-http --test api spec::` (what `cargo xtask
-//! spec` runs) rewrites the committed documents from the code.
+//! spec` runs) rewrites the committed documents from the code: those with the virtual
+//! clock's routes, the whole API.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
 
 #[test]
 fn the_committed_documents_match_the_code() {
-    let Specs { v2, v3 } = spec::generate(false);
+    let Specs { v2, v3 } = spec::generate(true);
     let committed = [("openapi.json", &v3), ("openapi-v2.json", &v2)];
     let update = std::env::var_os("FLEET_UPDATE_SPEC").is_some();
     for (file, generated) in committed {
@@ -356,6 +357,49 @@ fn the_admin_routes_exist_only_in_virtual_clock_mode() {
     assert!(
         system["paths"]["/server"]["post"].is_object(),
         "the alias is documented"
+    );
+}
+
+#[test]
+fn the_committed_documents_have_the_clock_and_say_when_it_exists() {
+    let Specs { v2, v3 } = spec::generate(true);
+    let clock = [
+        ("/admin/clock", "get", "readClock"),
+        ("/admin/clock/advance", "post", "advanceClock"),
+    ];
+    for spec in [&v2, &v3] {
+        for (path, method, id) in clock {
+            let operation = &spec["paths"][path][method];
+            assert_eq!(operation["operationId"], id, "{method} {path}");
+            assert_eq!(operation["tags"], serde_json::json!(["Admin"]));
+            for text in [
+                &operation["description"],
+                &operation["responses"]["404"]["description"],
+            ] {
+                let text = text.as_str().expect("a description");
+                assert!(
+                    text.contains("`--clock virtual`") && text.contains("route-not-found"),
+                    "{method} {path}: {text}"
+                );
+            }
+        }
+        let admin = spec["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|tag| tag["name"] == "Admin")
+            .expect("the Admin tag");
+        assert!(
+            admin["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("`--clock virtual`") && d.contains("404")),
+            "{admin}"
+        );
+    }
+    let not_found = &v3["paths"]["/admin/clock"]["get"]["responses"]["404"];
+    assert_eq!(
+        not_found["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
     );
 }
 

@@ -1,6 +1,6 @@
 //! The generated Rust client (`fleet-client`, from the committed document) drives a server's
-//! whole life against a real fleetd, on SQLite and on Postgres, and reads refusals as typed
-//! problems: what an SDK user would do.
+//! whole life against a real fleetd, on SQLite and on Postgres, moving the virtual clock
+//! itself, and reads refusals as typed problems: what an SDK user would do.
 
 use fleet_client::{Client, Failure, builder, types};
 use uuid::Uuid;
@@ -42,6 +42,25 @@ fn act<'a>(client: &'a Client, id: Uuid, action: &'a str) -> builder::ActOnServe
         .body_map(move |body| body.action(action))
 }
 
+/// Moves the virtual clock `seconds` on through the client; the clock reads the new time.
+async fn advance(client: &Client, seconds: i64) {
+    let before = client
+        .read_clock()
+        .send()
+        .await
+        .expect("read the clock")
+        .now;
+    let report = client
+        .advance_clock()
+        .body_map(|body| body.seconds(seconds))
+        .send()
+        .await
+        .expect("advance the clock");
+    assert_eq!((report.now - before).num_seconds(), seconds);
+    let after = client.read_clock().send().await.expect("read the clock");
+    assert_eq!(after.now, report.now);
+}
+
 async fn lifecycle(app: &TestApp) {
     let client = Client::connect(&app.base, None).expect("client");
 
@@ -65,7 +84,7 @@ async fn lifecycle(app: &TestApp) {
     assert_eq!(created.state.to_string(), "provisioning");
     let ip = created.ip.clone().expect("an address");
 
-    app.advance(10).await;
+    advance(&client, 10).await;
     let running = client.get_server().id(id).send().await.expect("get");
     assert_eq!(running.state.to_string(), "running");
 
@@ -78,11 +97,11 @@ async fn lifecycle(app: &TestApp) {
         .expect("list");
     assert!(listed.items.iter().any(|s| s.id == id));
 
-    app.advance(30).await;
+    advance(&client, 30).await;
     let stopping = act(&client, id, "stop").send().await.expect("stop");
     assert_eq!(stopping.status().as_u16(), 202);
     assert_eq!(stopping.state.to_string(), "stopping");
-    app.advance(5).await;
+    advance(&client, 5).await;
     let stopped = client.get_server().id(id).send().await.expect("get");
     assert_eq!(stopped.state.to_string(), "stopped");
     assert_eq!(stopped.ip.as_deref(), Some(ip.as_str()));
@@ -149,7 +168,7 @@ async fn lifecycle(app: &TestApp) {
         .await
         .expect("terminate");
     assert_eq!(terminating.state.to_string(), "terminating");
-    app.advance(5).await;
+    advance(&client, 5).await;
     let gone = client.get_server().id(id).send().await.expect("get");
     assert_eq!(gone.state.to_string(), "terminated");
     assert_eq!(gone.ip, None, "a terminated server gives its address back");
@@ -167,6 +186,26 @@ async fn the_generated_client_drives_a_server_on_postgres() {
     let database = TempDatabase::create().await;
     let app = TestApp::spawn_on(&database).await;
     lifecycle(&app).await;
+    app.shut_down().await.expect("shut down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_system_clock_the_clock_is_a_documented_404_problem() {
+    let app = TestApp::spawn_with(fleetd::Settings::default()).await;
+    let client = Client::connect(&app.base, None).expect("client");
+    let reading = refusal(client.read_clock().send().await).await;
+    let advancing = refusal(
+        client
+            .advance_clock()
+            .body_map(|body| body.seconds(60))
+            .send()
+            .await,
+    )
+    .await;
+    for problem in [reading, advancing] {
+        assert_eq!(problem.status, 404);
+        assert_eq!(problem.type_, "urn:fleet:problem:route-not-found");
+    }
     app.shut_down().await.expect("shut down");
 }
 
