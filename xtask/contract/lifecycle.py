@@ -1,6 +1,7 @@
 """A server's whole life through the Python client generated from docs/openapi.json, as a
 user of that client would drive it: provision, run on the virtual clock, stop, bill, read
-the logs, and read a refused request as a typed Problem.
+the logs, follow the action records, the event sequence and waits, and read a refused
+request as a typed Problem.
 
 Run by `cargo xtask contract` against a fleetd with `--clock virtual`:
 
@@ -14,24 +15,34 @@ import os
 import sys
 
 from fleet_client import AuthenticatedClient
+from fleet_client.types import Unset
+from fleet_client.api.actions import get_action, list_server_actions
 from fleet_client.api.admin import advance_clock, read_clock
 from fleet_client.api.catalog import get_catalog
+from fleet_client.api.events import list_events
 from fleet_client.api.servers import (
     act_on_server,
     get_server,
     get_server_billing,
     get_server_events,
     provision_server,
+    wait_for_server,
 )
 from fleet_client.models import (
+    ActionCommand,
+    ActionList,
+    ActionRecord,
     ActionRequest,
+    ActionStatus,
     AdvanceReport,
     AdvanceRequest,
     ClockReading,
+    EventPage,
     Problem,
     ProvisionRequest,
     Server,
     ServerState,
+    WatchEventType,
 )
 
 # How long the server runs before it is stopped: past the 60 s a run is billed at least.
@@ -84,13 +95,25 @@ def provision(client, region, server_type):
     check(server.state == ServerState.PROVISIONING, f"a new server is {server.state.value}, not provisioning")
     check(server.name == "contract-lifecycle", f"the server is named {server.name!r}")
     check(server.region == region, f"the server is in {server.region}, not {region}")
+    check_action(server.action, ActionCommand.PROVISION, ActionStatus.RUNNING)
     return server
+
+
+def check_action(action, command, status):
+    """`action` is an action record of `command` in `status`, finished unless running."""
+    record = expect(action, ActionRecord, f"the {command.value} action")
+    check(record.command == command, f"the {command.value} action records {record.command.value}")
+    check(record.status == status, f"the {command.value} action is {record.status.value}, not {status.value}")
+    finished = not isinstance(record.finished_at, Unset)
+    check(finished == (status != ActionStatus.RUNNING), f"the {command.value} action's end: {record.finished_at!r}")
+    return record
 
 
 def stop(client, server_id):
     answer = act_on_server.sync(server_id, client=client, body=ActionRequest.from_dict({"action": "stop"}))
     stopping = expect(answer, Server, "stop")
     check(stopping.state == ServerState.STOPPING, f"a stopped server is {stopping.state.value}, not stopping")
+    check_action(stopping.action, ActionCommand.STOP, ActionStatus.RUNNING)
     return wait_for_state(client, server_id, ServerState.STOPPED)
 
 
@@ -117,6 +140,42 @@ def check_logs(client, server_id):
     reached = [event.to_state for event in events.items if event.to_state]
     expected = [ServerState.STOPPED, ServerState.STOPPING, ServerState.RUNNING, ServerState.PROVISIONING]
     check(reached == expected, f"the states reached, newest first, are {[s.value for s in reached]}")
+
+
+def check_watching(client, server_id, provisioning):
+    """Once the server runs: a wait for its state answers at once, its provisioning
+    succeeded, and the event sequence lists its provisioning."""
+    waited = wait_for_server.sync(server_id, client=client, state=[ServerState.STOPPED, ServerState.RUNNING])
+    check(expect(waited, Server, "wait for running").state == ServerState.RUNNING, f"waited for {waited.state}")
+    check_action(get_action.sync(provisioning, client=client), ActionCommand.PROVISION, ActionStatus.SUCCESS)
+    provisioned = [WatchEventType.SERVER_PROVISIONED]
+    page = expect(list_events.sync(client=client, server_id=server_id, type_=provisioned), EventPage, "list events")
+    check([event.type_ for event in page.items] == provisioned, f"the server's provisioning events: {page.items}")
+    check(page.next_after >= page.items[0].seq, f"the next cursor {page.next_after} is behind the event")
+
+
+def check_action_history(client, server_id):
+    """The stopped server's actions, newest first: the stop, then the provisioning."""
+    actions = expect(list_server_actions.sync(server_id, client=client), ActionList, "list the server's actions")
+    commands = [action.command for action in actions.items]
+    check(commands == [ActionCommand.STOP, ActionCommand.PROVISION], f"the server's actions: {commands}")
+    for action in actions.items:
+        check_action(action, action.command, ActionStatus.SUCCESS)
+
+
+def check_waits_refused(client, server_id):
+    """A wait for a state the stopped server can reach times out (408); once it is
+    terminated, a wait for running is refused at once (409). Both problems name its state."""
+    running = [ServerState.RUNNING]
+    timed_out = expect(wait_for_server.sync(server_id, client=client, state=running, timeout=1), Problem, "wait")
+    check(timed_out.status == 408, f"a wait that timed out is a {timed_out.status}")
+    check(timed_out.state == ServerState.STOPPED, f"the timeout names the state {timed_out.state!r}")
+    act_on_server.sync(server_id, client=client, body=ActionRequest.from_dict({"action": "terminate"}))
+    wait_for_state(client, server_id, ServerState.TERMINATED)
+    refused = expect(wait_for_server.sync(server_id, client=client, state=running), Problem, "wait for running")
+    check(refused.status == 409, f"waiting for running on a terminated server is a {refused.status}")
+    check(refused.type_ == "urn:fleet:problem:state-unreachable", f"the refusal is {refused.type_}")
+    check(refused.state == ServerState.TERMINATED, f"the refusal names the state {refused.state!r}")
 
 
 def check_problems(client, server_id, server_type):
@@ -146,12 +205,18 @@ def main():
 
         server = provision(client, region, server_type.name)
         wait_for_state(client, server.id, ServerState.RUNNING)
+        check_watching(client, server.id, server.action.id)
         advance(client, RUN_SECONDS)
         stop(client, server.id)
         check_billing(client, server.id, server_type.hourly_price.micros)
         check_logs(client, server.id)
+        check_action_history(client, server.id)
         check_problems(client, server.id, server_type.name)
-    print("lifecycle: provisioned, ran, stopped, billed and logged through the generated client")
+        check_waits_refused(client, server.id)
+    print(
+        "lifecycle: provisioned, ran, stopped, billed, logged, watched and terminated through "
+        "the generated client"
+    )
 
 
 if __name__ == "__main__":

@@ -9,10 +9,13 @@
 //! 1. openapi-spec-validator validates both committed documents;
 //! 2. openapi-python-client generates a client from the document (any warning fails it),
 //!    which must have one model per named type, and `xtask/contract/lifecycle.py` drives a
-//!    server's whole life through it;
+//!    server's whole life through it (its action records, events and waits included);
 //! 3. schemathesis runs every check against every operation of the committed document,
-//!    the virtual clock's included. `xtask/contract/hooks.py` says what it accepts: a
-//!    request naming a region or server type the catalog lacks, refused.
+//!    the virtual clock's included. `xtask/contract/hooks.py` says what it accepts (a
+//!    request naming a region or server type the catalog lacks, or a cursor fleetd never
+//!    handed out, refused; a wait that timed out; the event stream's events, which an
+//!    OpenAPI 3.0 schema cannot describe) and cuts waits to a second;
+//!    `xtask/contract/schemathesis.toml` reads the endless event stream briefly.
 //!
 //! fleetd is stopped whatever happens; its log stays in `target/contract/fleetd.log`.
 
