@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 
 const DOCUMENT: &str = "../../docs/openapi.json";
 
@@ -18,6 +18,8 @@ fn main() {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
+        // `timeouts.rs` gives each operation its own timeout.
+        .with_hooks(HooksMode::Expected)
         .with_derive("PartialEq");
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)

@@ -15,12 +15,15 @@ Exit status:
   1  the API refused the request (its problem is printed on stderr)
   2  usage error: bad arguments, an unknown profile, an unreadable config file
   3  no answer from the URL (the URL is printed), or an answer fleet does not understand
+  4  --wait gave up: its --timeout passed before the server got there (the state it was
+     in is printed)
 
 Settings: each of --url, --api-key and --profile is taken from its flag, else from its
 environment variable, else (url and key) from the profile, else the default. Without
 --profile, the profile named `default` is used when the config file has one.";
 
-/// Drives a fleet service: servers, the catalog and the virtual clock.
+/// Drives a fleet service: servers, their actions and events, the catalog and the virtual
+/// clock.
 #[derive(Debug, Parser)]
 #[command(name = "fleet", version, after_help = EXIT_STATUS)]
 pub struct Cli {
@@ -65,6 +68,11 @@ pub enum Command {
     /// Create, list, inspect and act on servers.
     #[command(subcommand)]
     Servers(Servers),
+    /// The fleet's events, oldest first: a page after a cursor, or followed as they happen.
+    Events(EventsArgs),
+    /// What became of a provisioning or an action.
+    #[command(subcommand)]
+    Actions(Actions),
     /// The regions, their address pools, and the server types with their prices.
     Catalog,
     /// The virtual clock of a fleetd started with `--clock virtual` (admin).
@@ -93,21 +101,25 @@ pub enum Servers {
         /// A name of 1 to 64 characters; made from the type and id when left out.
         #[arg(long, value_parser = server_name)]
         name: Option<types::ProvisionRequestName>,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
     /// List servers, oldest first.
     List(ListArgs),
     /// Show one server.
     Get(ServerId),
     /// Start a stopped server.
-    Start(ServerId),
+    Start(ActArgs),
     /// Stop a running server.
-    Stop(ServerId),
+    Stop(ActArgs),
     /// Reboot a running server.
-    Reboot(ServerId),
+    Reboot(ActArgs),
     /// Terminate a server, releasing its address.
-    Terminate(ServerId),
+    Terminate(ActArgs),
     /// A server's newest events, newest first.
     Logs(ServerId),
+    /// A server's provisioning and actions, newest first.
+    Actions(ServerActionsArgs),
     /// A server's usage ledger and what it has cost.
     Billing(ServerId),
 }
@@ -117,6 +129,50 @@ pub enum Servers {
 pub struct ServerId {
     /// The server's id (a UUID).
     pub id: Uuid,
+}
+
+/// An action on a server.
+#[derive(Debug, Args)]
+pub struct ActArgs {
+    #[command(flatten)]
+    pub server: ServerId,
+    #[command(flatten)]
+    pub wait: WaitArgs,
+}
+
+/// `--wait` and how long it may take.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Then wait until the server is in the state the command leads to (running, stopped
+    /// or terminated) and print it; exit 1 when it can no longer get there.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits at most before giving up with exit status 4: e.g. 90s, 10m.
+    #[arg(long, requires = "wait", value_parser = humantime::parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+}
+
+/// Paging of `servers actions`.
+#[derive(Debug, Args)]
+pub struct ServerActionsArgs {
+    #[command(flatten)]
+    pub server: ServerId,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Page size and position of a list read with a cursor.
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Page size, 1 to 100.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub limit: Option<u64>,
+    /// The cursor of the page to show, as printed after the previous one.
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Every page, not only the first.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Filters and paging of `servers list`.
@@ -132,13 +188,32 @@ pub struct ListArgs {
     /// Only servers of this type.
     #[arg(long = "type")]
     pub server_type: Option<String>,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// Which events `events` reads, and how.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events of this server.
+    #[arg(long = "server")]
+    pub server: Option<Uuid>,
+    /// Only events of this type (repeat for several): server.provisioned,
+    /// server.action_requested, server.state_changed, server.billed or server.reaped.
+    #[arg(long = "type")]
+    pub types: Vec<types::WatchEventType>,
+    /// Only events after this sequence number (an event's `seq`); without it, a page starts
+    /// at the oldest event kept and --follow at the moment it connects.
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+    pub after: Option<i64>,
+    /// Print events as they happen until interrupted (Ctrl-C), reconnecting after a dropped
+    /// connection from the last event printed; with -o json, one JSON object per line.
+    #[arg(long, short = 'f', conflicts_with_all = ["limit", "all"])]
+    pub follow: bool,
     /// Page size, 1 to 100.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
     pub limit: Option<u64>,
-    /// The cursor of the page to show, as printed after the previous one.
-    #[arg(long, conflicts_with = "all")]
-    pub cursor: Option<String>,
-    /// Every page, not only the first.
+    /// Every page up to the newest event, not only the first.
     #[arg(long)]
     pub all: bool,
 }
@@ -150,6 +225,15 @@ fn server_name(text: &str) -> Result<types::ProvisionRequestName, String> {
          characters"
             .to_owned()
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Actions {
+    /// One provisioning or action: running, then success, or error with the reason.
+    Get {
+        /// The action's id (a UUID), as `servers create` or an action printed it.
+        id: Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]

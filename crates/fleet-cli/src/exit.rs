@@ -20,6 +20,9 @@ impl Exit {
     pub const USAGE: u8 = 2;
     /// No answer, or one fleet does not understand.
     pub const UNREACHABLE: u8 = 3;
+    /// `--wait` gave up: its timeout passed first. Not 1, so a script can tell "not yet"
+    /// (and wait more) from "never" (the API's 409).
+    pub const TIMED_OUT: u8 = 4;
 
     pub fn usage(message: impl Into<String>) -> Exit {
         Exit {
@@ -35,9 +38,21 @@ impl Exit {
         }
     }
 
+    pub fn timed_out(message: impl Into<String>) -> Exit {
+        Exit {
+            code: Self::TIMED_OUT,
+            message: message.into(),
+        }
+    }
+
     /// The exit of a failed call to the service at `url`.
     pub async fn of(error: fleet_client::Error<Problem>, url: &str) -> Exit {
-        match Failure::of(error).await {
+        Exit::of_failure(Failure::of(error).await, url)
+    }
+
+    /// The exit of a call to the service at `url` that failed this way.
+    pub fn of_failure(failure: Failure, url: &str) -> Exit {
+        match failure {
             Failure::Refused(problem) => Exit {
                 code: Self::REFUSED,
                 message: describe(&problem),

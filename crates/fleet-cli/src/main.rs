@@ -8,6 +8,7 @@ mod exit;
 mod output;
 mod profiles;
 mod settings;
+mod sse;
 
 use std::process::ExitCode;
 
@@ -15,7 +16,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command};
-use crate::commands::{Session, catalog, clock, profile, servers};
+use crate::commands::{Session, actions, catalog, clock, events, profile, servers};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -62,6 +63,14 @@ async fn run(cli: Cli, given: profile::Given) -> Result<(), Exit> {
         Command::Servers(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;
             servers::run(&session, command).await
+        }
+        Command::Events(args) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            events::run(&session, args).await
+        }
+        Command::Actions(command) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            actions::run(&session, command).await
         }
         Command::Catalog => {
             let session = Session::open(settings::target(&global)?, global.output)?;

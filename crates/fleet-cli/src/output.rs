@@ -24,10 +24,23 @@ pub fn print<T: Serialize>(
             printed.join("\n\n")
         }
     };
-    match writeln!(std::io::stdout().lock(), "{text}") {
-        Ok(()) => Ok(()),
-        // A reader that stopped early (`| head`) has what it wanted.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+    line(&text).map(|_| ())
+}
+
+/// Whether stdout still has a reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Reading,
+    /// A reader that stopped early (`| head`) has what it wanted.
+    Gone,
+}
+
+/// Prints `text` and a newline at once, for a reader following along (`| jq`, a log).
+pub fn line(text: &str) -> Result<Reader, Exit> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(Reader::Reading),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Reader::Gone),
         Err(e) => Err(Exit::unreachable(format!("cannot print the answer: {e}"))),
     }
 }
@@ -60,6 +73,11 @@ pub fn time(at: &DateTime<Utc>) -> String {
 /// An optional instant, `-` when absent.
 pub fn maybe_time(at: Option<&DateTime<Utc>>) -> String {
     at.map_or_else(|| "-".to_owned(), time)
+}
+
+/// A text, `-` when absent.
+pub fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".to_owned())
 }
 
 /// An amount with its currency, e.g. `0.011600 USD`.

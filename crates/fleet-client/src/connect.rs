@@ -1,13 +1,9 @@
 //! A client for a URL, with the API key every request carries.
 
-use std::time::Duration;
-
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use crate::Client;
-
-/// How long a call may take before it counts as no answer.
-const TIMEOUT: Duration = Duration::from_secs(30);
+use crate::timeouts::CALL_TIMEOUT;
 
 /// Why a client could not be built.
 #[derive(Debug)]
@@ -43,8 +39,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("fleet-client/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(TIMEOUT)
-            .timeout(TIMEOUT)
+            // Each call's own timeout is set as it is sent (`timeouts`).
+            .connect_timeout(CALL_TIMEOUT)
             .build()
             .map_err(|e| BadSettings(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client::new_with_client(url.trim_end_matches('/'), http))

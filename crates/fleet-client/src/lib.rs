@@ -27,15 +27,23 @@
 //! fleetd started with `--clock virtual`, and any other fleetd refuses it with a 404
 //! `route-not-found` problem.
 //!
+//! Each call has its own timeout: 30 s ([`CALL_TIMEOUT`]) for a call that answers at once;
+//! a wait (`wait_for_server`, whose `timeout` is at most [`MAX_WAIT`]) that long and 30 s
+//! more; none for the event stream (`stream_events`), whose body stays open — its reader
+//! should take a silence longer than a few keep-alives (sent every 15 s) for a dropped
+//! connection.
+//!
 //! It knows the API only through that document, so it must never depend on another fleet
 //! crate: a type it shared with the service would hide a difference between the document
 //! and the service instead of failing a build or a test.
 
 mod connect;
 mod failure;
+mod timeouts;
 
 pub use connect::BadSettings;
 pub use failure::Failure;
+pub use timeouts::{CALL_TIMEOUT, MAX_WAIT};
 
 /// The generated code, exactly as progenitor writes it: the lints that hold for our own
 /// code do not hold for it.

@@ -1,9 +1,13 @@
 //! One module per command group; each calls the service through fleet-client and prints.
 
+pub mod actions;
 pub mod catalog;
 pub mod clock;
+pub mod events;
+mod follow;
 pub mod profile;
 pub mod servers;
+mod wait;
 
 use fleet_client::Client;
 use fleet_client::types::Problem;

@@ -2,12 +2,12 @@
 
 use comfy_table::Table;
 use fleet_client::types;
-use uuid::Uuid;
 
-use super::Session;
-use crate::cli::{ListArgs, Servers};
+use super::wait::until;
+use super::{Session, actions};
+use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
 use crate::exit::Exit;
-use crate::output::{fields, maybe_time, money, print, spent, table, time};
+use crate::output::{fields, maybe_time, money, or_dash, print, spent, table, time};
 
 pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
     match command {
@@ -15,25 +15,29 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             region,
             server_type,
             name,
+            wait,
         } => {
             let request = session
                 .client
                 .provision_server()
                 .body_map(|body| body.region(region).type_(server_type).name(name));
             match request.send().await {
-                Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+                Ok(server) => {
+                    let running = types::ServerState::Running;
+                    settle(session, server.into_inner(), running, &wait).await
+                }
                 Err(e) => Err(session.failed(e).await),
             }
         }
         Servers::List(args) => list(session, args).await,
         Servers::Get(server) => match session.client.get_server().id(server.id).send().await {
-            Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+            Ok(server) => print_server(session, &server),
             Err(e) => Err(session.failed(e).await),
         },
-        Servers::Start(server) => act(session, server.id, "start").await,
-        Servers::Stop(server) => act(session, server.id, "stop").await,
-        Servers::Reboot(server) => act(session, server.id, "reboot").await,
-        Servers::Terminate(server) => act(session, server.id, "terminate").await,
+        Servers::Start(args) => act(session, args, types::Action::Start).await,
+        Servers::Stop(args) => act(session, args, types::Action::Stop).await,
+        Servers::Reboot(args) => act(session, args, types::Action::Reboot).await,
+        Servers::Terminate(args) => act(session, args, types::Action::Terminate).await,
         Servers::Logs(server) => {
             match session
                 .client
@@ -46,6 +50,7 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
                 Err(e) => Err(session.failed(e).await),
             }
         }
+        Servers::Actions(args) => actions::list(session, args).await,
         Servers::Billing(server) => {
             match session
                 .client
@@ -61,25 +66,52 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
     }
 }
 
-/// Asks for an action and prints the server as it answered: the state it is heading to,
-/// or as it was when there was nothing to do.
-async fn act(session: &Session, id: Uuid, action: &str) -> Result<(), Exit> {
+/// Asks for an action and prints the server as it answered (the state it is heading to, or
+/// as it was when there was nothing to do), or as it is once there with `--wait`.
+async fn act(session: &Session, args: ActArgs, action: types::Action) -> Result<(), Exit> {
     let request = session
         .client
         .act_on_server()
-        .id(id)
+        .id(args.server.id)
         .body_map(|body| body.action(action));
     match request.send().await {
-        Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+        Ok(server) => settle(session, server.into_inner(), leads_to(action), &args.wait).await,
         Err(e) => Err(session.failed(e).await),
     }
 }
 
+/// The state an accepted action ends in.
+fn leads_to(action: types::Action) -> types::ServerState {
+    match action {
+        types::Action::Start | types::Action::Reboot => types::ServerState::Running,
+        types::Action::Stop => types::ServerState::Stopped,
+        types::Action::Terminate => types::ServerState::Terminated,
+    }
+}
+
+/// Prints the server a request answered with, or with `--wait` the server once it is
+/// `wanted`.
+async fn settle(
+    session: &Session,
+    server: types::Server,
+    wanted: types::ServerState,
+    wait: &WaitArgs,
+) -> Result<(), Exit> {
+    if !wait.wait {
+        return print_server(session, &server);
+    }
+    let arrived = until(session, &server, wanted, wait.timeout).await?;
+    print_server(session, &arrived)
+}
+
+fn print_server(session: &Session, server: &types::Server) -> Result<(), Exit> {
+    print(session.output, server, |s| vec![server_fields(s)])
+}
+
 /// One page, or every page with `--all` (printed as one list).
 async fn list(session: &Session, args: ListArgs) -> Result<(), Exit> {
-    let mut cursor = args.cursor.clone();
-    let mut page = fetch_page(session, &args, cursor.take()).await?;
-    if args.all {
+    let mut page = fetch_page(session, &args, args.page.cursor.clone()).await?;
+    if args.page.all {
         while let Some(next) = page.next_cursor.take() {
             let more = fetch_page(session, &args, Some(next)).await?;
             page.items.extend(more.items);
@@ -108,7 +140,7 @@ async fn fetch_page(
     if let Some(server_type) = &args.server_type {
         request = request.type_(server_type.clone());
     }
-    if let Some(limit) = args.limit {
+    if let Some(limit) = args.page.limit {
         request = request.limit(limit);
     }
     if let Some(cursor) = cursor {
@@ -146,7 +178,7 @@ fn server_fields(server: &types::Server) -> Table {
         ("state", server.state.to_string()),
         ("region", server.region.clone()),
         ("type", server.type_.clone()),
-        ("ip", server.ip.clone().unwrap_or_else(|| "-".to_owned())),
+        ("ip", or_dash(server.ip.clone())),
         ("project", server.project_id.to_string()),
         ("created", time(&server.created_at)),
         ("started", maybe_time(server.started_at.as_ref())),
@@ -157,6 +189,9 @@ fn server_fields(server: &types::Server) -> Table {
             maybe_time(server.transition_due_at.as_ref()),
         ),
     ];
+    if let Some(action) = &server.action {
+        rows.push(("action", actions::summary(action)));
+    }
     rows.extend(billing_rows(&server.billing));
     fields(rows)
 }
@@ -184,7 +219,6 @@ fn events_table(events: &types::EventList) -> Table {
         "MESSAGE",
         "REQUEST ID",
     ]);
-    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
     for event in &events.items {
         table.add_row(vec![
             time(&event.at),

@@ -8,3 +8,4 @@ mod run;
 mod output;
 mod profiles;
 mod refusals;
+mod watching;

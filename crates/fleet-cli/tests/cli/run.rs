@@ -1,10 +1,15 @@
 //! Runs the built `fleet` binary with a config file of its own and no fleet setting from
 //! the test's environment.
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
+use fleet_client::Client;
 use fleetd::settings::ClockMode;
+use tokio::sync::mpsc;
 
 use crate::fleetd::Fleetd;
 
@@ -67,9 +72,13 @@ impl Shell {
         &self.service.as_ref().expect("a fleetd").url
     }
 
-    /// `fleet args...` with `env` set. Runs off the async workers, since the fleetd it
-    /// calls runs on them.
-    pub async fn fleet(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
+    /// A client of the running fleetd, to act beside the CLI.
+    pub fn client(&self) -> Client {
+        Client::connect(self.url(), None).expect("a client")
+    }
+
+    /// `fleet args...` with `env` set, not yet run.
+    fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_fleet"));
         command
             .args(args)
@@ -80,6 +89,13 @@ impl Shell {
         for (name, value) in env {
             command.env(name, value);
         }
+        command
+    }
+
+    /// `fleet args...` with `env` set. Runs off the async workers, since the fleetd it
+    /// calls runs on them.
+    pub async fn fleet(&self, env: &[(&str, &str)], args: &[&str]) -> Ran {
+        let mut command = self.command(env, args);
         let output = tokio::task::spawn_blocking(move || command.output())
             .await
             .expect("the run")
@@ -96,6 +112,38 @@ impl Shell {
         self.fleet(&[("FLEET_URL", self.url())], args).await
     }
 
+    /// Starts `fleet args...` against the running fleetd and returns while it runs, its
+    /// output piped (so not a terminal).
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let mut child = self
+            .command(&[("FLEET_URL", self.url())], args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start fleet");
+        let stdout = child.stdout.take().expect("stdout");
+        let (sender, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Running {
+            child: Some(child),
+            lines,
+            stderr: Some(stderr),
+        }
+    }
+
     /// Creates a server through `fleet servers create` and returns its id.
     pub async fn create_server(&self, region: &str, server_type: &str) -> String {
         let args = [
@@ -110,5 +158,75 @@ impl Shell {
         let created = created.ok().json();
         assert_eq!(created["state"], "provisioning", "{created}");
         created["id"].as_str().expect("an id").to_owned()
+    }
+}
+
+/// A `fleet` still running; its stdout is read line by line as it prints. Killed when
+/// dropped unfinished (a failed test leaves no follower behind).
+pub struct Running {
+    child: Option<Child>,
+    lines: mpsc::UnboundedReceiver<String>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Running {
+    /// The lines it prints from now on up to the first that `last` accepts (that one
+    /// included); panics when none comes within 30 s.
+    pub async fn lines_until(&mut self, last: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut read = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(30), self.lines.recv()).await {
+                Ok(Some(line)) => {
+                    let done = last(&line);
+                    read.push(line);
+                    if done {
+                        return read;
+                    }
+                }
+                Ok(None) => panic!("fleet ended; it printed {read:?}"),
+                Err(_) => panic!("no such line within 30 s; it printed {read:?}"),
+            }
+        }
+    }
+
+    /// Sends it SIGINT, as Ctrl-C does.
+    pub fn interrupt(&self) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT: {status}");
+    }
+
+    /// Waits until it exits: how, and what it printed that was not read yet.
+    pub async fn finish(mut self) -> Ran {
+        let (mut child, stderr) = (self.child.take(), self.stderr.take());
+        let (status, stderr) = tokio::task::spawn_blocking(move || {
+            let status = child.as_mut().expect("running").wait().expect("wait");
+            let stderr = stderr.expect("stderr").join().expect("stderr");
+            (status, stderr)
+        })
+        .await
+        .expect("the wait");
+        let mut stdout = String::new();
+        while let Some(line) = self.lines.recv().await {
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
