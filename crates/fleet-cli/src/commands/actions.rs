@@ -5,6 +5,7 @@ use comfy_table::Table;
 use fleet_client::types;
 
 use super::Session;
+use super::pages::every_page;
 use crate::cli::{Actions, Output, ServerActionsArgs};
 use crate::exit::Exit;
 use crate::output::{fields, maybe_time, or_dash, print, table, time};
@@ -22,11 +23,10 @@ pub async fn run(session: &Session, command: Actions) -> Result<(), Exit> {
 pub async fn list(session: &Session, args: ServerActionsArgs) -> Result<(), Exit> {
     let mut page = fetch_page(session, &args, args.page.cursor.clone()).await?;
     if args.page.all {
-        while let Some(next) = page.next_cursor.take() {
-            let more = fetch_page(session, &args, Some(next)).await?;
-            page.items.extend(more.items);
-            page.next_cursor = more.next_cursor;
-        }
+        page = every_page(page, async |next| {
+            fetch_page(session, &args, Some(next)).await
+        })
+        .await?;
     }
     print(session.output, &page, |p| vec![actions_table(&p.items)])?;
     if let (Some(next), Output::Table) = (&page.next_cursor, session.output) {

@@ -114,14 +114,40 @@ async fn open(
 }
 
 async fn refusal(session: &Session, error: fleet_client::Error<Problem>) -> Attempt {
-    match error.status().map(|status| status.as_u16()) {
-        Some(status @ (429 | 500..)) => Attempt::Busy(format!("the service answered {status}")),
-        Some(410) => Attempt::Failed(session.failed(error).await.with_hint(
+    let status = error.status().map(|status| status.as_u16());
+    match verdict(status) {
+        Verdict::Busy => Attempt::Busy(format!(
+            "the service answered {}",
+            status.unwrap_or_default()
+        )),
+        Verdict::Expired => Attempt::Failed(session.failed(error).await.with_hint(
             "the events after the cursor are no longer kept: read the current state \
              (`fleet servers list`), then follow from now (`fleet events --follow`)",
         )),
-        Some(_) => Attempt::Failed(session.failed(error).await),
-        None => Attempt::Unanswered(Failure::of(error).await),
+        Verdict::Refused => Attempt::Failed(session.failed(error).await),
+        Verdict::Unanswered => Attempt::Unanswered(Failure::of(error).await),
+    }
+}
+
+/// What the status of a failed attempt to connect says.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// Too many requests or a failing service: it may serve a later attempt.
+    Busy,
+    /// 410: the cursor's events were pruned; no later attempt can serve it.
+    Expired,
+    /// Any other refusal (a bad filter, a key): as final as the 410.
+    Refused,
+    /// No status: nothing answered.
+    Unanswered,
+}
+
+fn verdict(status: Option<u16>) -> Verdict {
+    match status {
+        Some(429 | 500..) => Verdict::Busy,
+        Some(410) => Verdict::Expired,
+        Some(_) => Verdict::Refused,
+        None => Verdict::Unanswered,
     }
 }
 
@@ -225,6 +251,22 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_busy_or_failing_service_is_asked_again_and_a_410_is_the_expired_cursor() {
+        for (status, expected) in [
+            (Some(429), Verdict::Busy),
+            (Some(500), Verdict::Busy),
+            (Some(503), Verdict::Busy),
+            (Some(410), Verdict::Expired),
+            (Some(400), Verdict::Refused),
+            (Some(401), Verdict::Refused),
+            (Some(404), Verdict::Refused),
+            (None, Verdict::Unanswered),
+        ] {
+            assert_eq!(verdict(status), expected, "{status:?}");
+        }
+    }
 
     #[test]
     fn the_delay_starts_at_the_hint_doubles_to_a_bound_and_resets_on_a_connection() {

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod clock;
 pub mod events;
 mod follow;
+mod pages;
 pub mod profile;
 pub mod servers;
 mod wait;

@@ -3,6 +3,7 @@
 use comfy_table::Table;
 use fleet_client::types;
 
+use super::pages::every_page;
 use super::wait::until;
 use super::{Session, actions};
 use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
@@ -112,11 +113,10 @@ fn print_server(session: &Session, server: &types::Server) -> Result<(), Exit> {
 async fn list(session: &Session, args: ListArgs) -> Result<(), Exit> {
     let mut page = fetch_page(session, &args, args.page.cursor.clone()).await?;
     if args.page.all {
-        while let Some(next) = page.next_cursor.take() {
-            let more = fetch_page(session, &args, Some(next)).await?;
-            page.items.extend(more.items);
-            page.next_cursor = more.next_cursor;
-        }
+        page = every_page(page, async |next| {
+            fetch_page(session, &args, Some(next)).await
+        })
+        .await?;
     }
     print(session.output, &page, |p| vec![servers_table(p)])?;
     if let (Some(next), crate::cli::Output::Table) = (&page.next_cursor, session.output) {

@@ -3,7 +3,7 @@
 
 use fleet_client::Client;
 
-use crate::run::Shell;
+use crate::run::{Shell, create};
 
 /// A new key of the default project with this role, made through the API (open mode
 /// serves a keyless request as its admin).
@@ -56,14 +56,7 @@ async fn a_profile_is_private_and_its_url_and_key_are_used() {
     // refused for the role.
     let work = [("FLEET_PROFILE", "work")];
     shell.fleet(&work, &["servers", "list"]).await.ok();
-    let create = [
-        "servers",
-        "create",
-        "--region",
-        "us-east-1",
-        "--type",
-        "t2.micro",
-    ];
+    let create = create(&[]);
     let refused = shell.fleet(&work, &create).await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(
@@ -80,7 +73,7 @@ async fn a_profile_is_private_and_its_url_and_key_are_used() {
     shell.fleet(&with_member, &create).await.ok();
     let flag = ["--api-key", viewer.as_str()];
     let flagged = shell
-        .fleet(&with_member, &[&flag[..], &create[..]].concat())
+        .fleet(&with_member, &[&flag[..], &create].concat())
         .await;
     assert_eq!(flagged.code, 1, "{flagged:?}");
 

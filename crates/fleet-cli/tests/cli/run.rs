@@ -13,6 +13,19 @@ use tokio::sync::mpsc;
 
 use crate::fleetd::Fleetd;
 
+/// `fleet servers create` of a t2.micro in us-east-1, then `more`.
+pub fn create(more: &[&'static str]) -> Vec<&'static str> {
+    let create = [
+        "servers",
+        "create",
+        "--region",
+        "us-east-1",
+        "--type",
+        "t2.micro",
+    ];
+    [&create[..], more].concat()
+}
+
 /// What a run of `fleet` printed and how it exited.
 #[derive(Debug)]
 pub struct Ran {

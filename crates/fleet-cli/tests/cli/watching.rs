@@ -7,21 +7,7 @@ use fleet_client::{Client, types};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::run::Shell;
-
-const CREATE: [&str; 6] = [
-    "servers",
-    "create",
-    "--region",
-    "us-east-1",
-    "--type",
-    "t2.micro",
-];
-
-/// `CREATE` and then `more`.
-fn create(more: &[&'static str]) -> Vec<&'static str> {
-    [&CREATE[..], more].concat()
-}
+use crate::run::{Shell, create};
 
 async fn provision(client: &Client) -> Uuid {
     let request = client.provision_server().body_map(|body| {
