@@ -33,14 +33,15 @@ pub async fn run(session: &Session, filters: &Filters, after: Option<i64>) -> Re
         output: session.output,
         backoff: Backoff::new(),
     };
-    if session.output == Output::Table && line(&row(&COLUMNS.map(str::to_owned)))? == Reader::Gone {
-        return Ok(());
-    }
     let mut connected = false;
     loop {
         let why = match open(session, filters, follow.cursor).await {
             Ok(body) => {
+                let first = !connected;
                 connected = true;
+                if first && follow.header()? == Reader::Gone {
+                    return Ok(());
+                }
                 follow.backoff.reset();
                 match follow.read(body).await? {
                     Ended::ReaderGone => return Ok(()),
@@ -184,6 +185,14 @@ impl Follow {
             }
         }
         Ok(Ended::Dropped("the service ended it".to_owned()))
+    }
+
+    /// The column headers, once connected, when it prints a table.
+    fn header(&self) -> Result<Reader, Exit> {
+        match self.output {
+            Output::Json => Ok(Reader::Reading),
+            Output::Table => line(&row(&COLUMNS.map(str::to_owned))),
+        }
     }
 
     /// Prints one event, unless it was printed already.

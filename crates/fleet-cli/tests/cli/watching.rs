@@ -280,3 +280,31 @@ async fn follow_prints_events_as_they_happen_and_resumes_after_a_restart_missing
     assert_eq!(printed_seqs, committed, "each event once, in order");
     assert!(printed.iter().any(|line| line.contains(&missed)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_without_a_cursor_prints_table_rows_of_what_happens_once_connected() {
+    let shell = Shell::with_fleetd().await;
+    let before = shell.create_server("us-east-1", "t2.micro").await;
+    let mut follower = shell.spawn(&["events", "--follow"]);
+    // The header comes once the stream is open.
+    let header = follower.lines_until(|line| line.starts_with("SEQ")).await;
+    let id = provision(&shell.client()).await.to_string();
+
+    let rows = follower.lines_until(|line| line.contains(&id)).await;
+    assert_eq!(header.len(), 1, "nothing before the header: {header:?}");
+    assert_eq!(
+        rows.len(),
+        1,
+        "what came before it connected is not shown: {rows:?}"
+    );
+    assert!(rows[0].contains("server.provisioned"), "{}", rows[0]);
+    assert_eq!(
+        header[0].find("EVENT"),
+        rows[0].find("server.provisioned"),
+        "rows line up under the header"
+    );
+    follower.interrupt();
+    let ended = follower.finish().await;
+    assert_eq!(ended.code, 0, "{ended:?}");
+    assert!(!ended.stdout.contains(&before), "{}", ended.stdout);
+}
