@@ -178,7 +178,12 @@ impl Follow {
             if let Some(retry) = message.retry {
                 self.backoff.hint(Duration::from_millis(retry));
             }
-            if let Some(data) = message.data
+            let data = message.data.filter(|data| !data.is_empty());
+            if data.is_none() {
+                // The stream's first message: only the cursor it starts from.
+                self.start_at(message.id.as_deref());
+            }
+            if let Some(data) = data
                 && self.take(&data)? == Reader::Gone
             {
                 return Ok(Ended::ReaderGone);
@@ -192,6 +197,14 @@ impl Follow {
         match self.output {
             Output::Json => Ok(Reader::Reading),
             Output::Table => line(&row(&COLUMNS.map(str::to_owned))),
+        }
+    }
+
+    /// Moves the cursor to where a stream says it starts, when that is further on: a
+    /// stream from now names it before any event, so a drop loses nothing after it.
+    fn start_at(&mut self, id: Option<&str>) {
+        if let Some(start) = id.and_then(|id| id.parse::<i64>().ok()) {
+            self.cursor = Some(self.cursor.map_or(start, |seen| seen.max(start)));
         }
     }
 

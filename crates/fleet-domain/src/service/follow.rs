@@ -15,15 +15,24 @@ pub struct Follower {
     query: EventQuery,
     /// Read by [`Follower::start`], returned by the first [`Follower::next`].
     pending: Vec<Event>,
+    /// The cursor it started from.
+    origin: i64,
 }
 
 impl Follower {
     pub(super) fn new(events: Arc<dyn EventLog>, query: EventQuery) -> Self {
         Self {
+            origin: query.after,
             events,
             query,
             pending: Vec::new(),
         }
+    }
+
+    /// The cursor it started from: what a stream tells its client first, so that a client
+    /// that started "from now" can resume from there even before any event arrived.
+    pub fn origin(&self) -> i64 {
+        self.origin
     }
 
     /// Where it is: every event it is to return comes after this sequence number.

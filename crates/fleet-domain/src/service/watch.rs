@@ -18,7 +18,8 @@ use crate::tenancy::Caller;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventsRequest {
     /// The cursor: events after this sequence number (an event's `seq`, a page's
-    /// `next_after`, or a stream's `Last-Event-ID`); from the start when absent.
+    /// `next_after`, or a stream's `Last-Event-ID`). Absent, a page starts from the oldest
+    /// kept event and a stream from now.
     pub after: Option<String>,
     /// Only events of this server.
     pub server: Option<ServerId>,
@@ -74,7 +75,13 @@ impl WatchService {
                 max: MAX_PAGE_SIZE,
             }
         })?;
-        let mut follower = Follower::new(self.events.clone(), query(caller, request, limit)?);
+        let from_oldest = request.after.is_none();
+        let mut query = query(caller, request, limit)?;
+        if from_oldest {
+            // Not 0: once anything was pruned, that cursor would be refused as expired.
+            query.after = self.events.horizon().await?.pruned_through;
+        }
+        let mut follower = Follower::new(self.events.clone(), query);
         let events = follower.read().await?;
         Ok(EventPage {
             events,

@@ -527,3 +527,43 @@ async fn a_follower_without_a_cursor_starts_from_now_and_a_page_from_the_start()
         .await
         .expect("read");
 }
+
+#[tokio::test]
+async fn a_page_without_a_cursor_starts_from_the_oldest_kept_event_after_pruning() {
+    let mut ports = Ports::default();
+    ports.events.expect_horizon().returning(|| {
+        Ok(EventHorizon {
+            latest: 90,
+            pruned_through: 40,
+        })
+    });
+    ports
+        .events
+        .expect_events_after()
+        .times(1)
+        .withf(|query| query.after == 40)
+        .returning(|_| Ok(Vec::new()));
+    let page = ports
+        .service()
+        .events(&Caller::open(), EventsRequest::default(), None)
+        .await
+        .expect("not expired: it starts where the kept events do");
+    assert_eq!(page.next_after, 90);
+}
+
+#[tokio::test]
+async fn a_follower_remembers_the_cursor_it_started_from() {
+    let mut ports = Ports::default();
+    ports.horizon_at(30);
+    ports
+        .events
+        .expect_events_after()
+        .returning(|_| Ok(Vec::new()));
+    let follower = ports
+        .service()
+        .follow(&Caller::open(), after("12"))
+        .await
+        .expect("following");
+    assert_eq!(follower.origin(), 12);
+    assert_eq!(follower.cursor(), 30, "moved past the empty stretch");
+}

@@ -66,13 +66,14 @@ struct Open {
 }
 
 fn messages(stream: EventStream) -> impl Stream<Item = Result<sse::Event, serde_json::Error>> {
+    let first = stream::once(std::future::ready(Ok(origin(stream.follower.origin()))));
     let open = Open {
         follower: stream.follower,
         shutdown: stream.shutdown,
         logger: stream.logger,
         _counted: OpenWatch::open("stream"),
     };
-    stream::unfold(open, |mut open| async move {
+    let events = stream::unfold(open, |mut open| async move {
         loop {
             tokio::select! {
                 () = open.shutdown.fired() => return None,
@@ -89,7 +90,15 @@ fn messages(stream: EventStream) -> impl Stream<Item = Result<sse::Event, serde_
             }
         }
     })
-    .flat_map(|events| stream::iter(events.into_iter().map(message)))
+    .flat_map(|events| stream::iter(events.into_iter().map(message)));
+    first.chain(events)
+}
+
+/// The first message: only `id:` the cursor the stream starts from, with empty data, which
+/// an `EventSource` records as its last event id without firing an event. A client that
+/// started "from now" and drops before any event still knows where to resume.
+fn origin(cursor: i64) -> sse::Event {
+    sse::Data::new("").id(cursor.to_string()).into()
 }
 
 /// One event as a message.
@@ -111,7 +120,8 @@ impl OperationModifier for EventStream {
                     "A `text/event-stream` (Server-Sent Events). Each event is a message with \
                      `id:` its `seq`, `event:` its type and `data:` the `WatchEvent` as JSON; \
                      a `: keep-alive` comment comes after 15 s without one, and the first \
-                     line is a `retry:` hint. Reconnect with `Last-Event-ID` (or `after`) to \
+                     line is a `retry:` hint, then a message with only `id:` (empty `data:`) naming the \
+                     cursor the stream starts from. Reconnect with `Last-Event-ID` (or `after`) to \
                      receive exactly what you missed, in order."
                         .to_owned(),
                 ),

@@ -209,7 +209,7 @@ async fn a_stream_resumes_after_last_event_id_and_ends_when_the_service_shuts_do
     );
     let mut body = pin!(response.into_body());
     let mut text = String::new();
-    while text.matches("\n\n").count() < 3 {
+    while text.matches("\n\n").count() < 4 {
         let chunk = poll_fn(|cx| body.as_mut().poll_next(cx))
             .await
             .expect("a message")
@@ -218,13 +218,17 @@ async fn a_stream_resumes_after_last_event_id_and_ends_when_the_service_shuts_do
     }
     let messages: Vec<&str> = text.split("\n\n").collect();
     assert_eq!(messages[0], "retry: 3000");
-    let lines: Vec<&str> = messages[1].lines().collect();
+    assert_eq!(
+        messages[1], "id: 4\ndata: ",
+        "first, only the cursor the stream starts from"
+    );
+    let lines: Vec<&str> = messages[2].lines().collect();
     assert_eq!(lines[..2], ["id: 5", "event: server.provisioned"]);
     let data: Value =
         serde_json::from_str(lines[2].strip_prefix("data: ").expect("data")).expect("JSON");
     assert_eq!(data["seq"], 5);
     assert_eq!(data["type"], "server.provisioned");
-    assert!(messages[2].starts_with("id: 7\nevent: server.billed\n"));
+    assert!(messages[3].starts_with("id: 7\nevent: server.billed\n"));
 
     let started = Instant::now();
     trigger.fire();

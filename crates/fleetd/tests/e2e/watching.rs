@@ -97,6 +97,13 @@ async fn a_resumed_stream_misses_nothing(watched: &str, acting: &Fleet<'_>) {
         "delivered within a second: {delay:?}"
     );
     assert_eq!(stream.retry.as_deref(), Some("3000"), "the retry hint");
+    let origin = stream
+        .origin
+        .expect("a stream from now names where it starts");
+    assert!(
+        origin < seen,
+        "it starts before the first event: {origin} < {seen}"
+    );
     drop(stream);
 
     let second = acting.provision("second").await;

@@ -22,6 +22,8 @@ pub struct Stream {
     buffer: String,
     /// The `retry:` hint, once read.
     pub retry: Option<String>,
+    /// The cursor the stream said it starts from (its first message), once read.
+    pub origin: Option<i64>,
 }
 
 impl Stream {
@@ -44,6 +46,7 @@ impl Stream {
             response,
             buffer: String::new(),
             retry: None,
+            origin: None,
         }
     }
 
@@ -75,15 +78,23 @@ impl Stream {
                 Ok(Ok(None) | Err(_)) => return true,
                 Ok(Ok(Some(chunk))) => {
                     let text = std::str::from_utf8(&chunk).expect("UTF-8");
-                    assert!(!text.contains("id: "), "an event came: {text}");
+                    assert!(!text.contains("event: "), "an event came: {text}");
                 }
             }
         }
     }
 
-    /// A message block: an event, or `None` for a comment or the retry hint.
+    /// A message block: an event, or `None` for a comment, the retry hint or the starting
+    /// cursor (an `id:` with empty data).
     fn parse(&mut self, block: &str) -> Option<Message> {
         let (mut id, mut event, mut data) = (None, None, None);
+        if block.lines().any(|line| line == "data: ") {
+            self.origin = block
+                .lines()
+                .find_map(|line| line.strip_prefix("id: "))
+                .and_then(|id| id.parse().ok());
+            return None;
+        }
         for line in block.lines() {
             if let Some(value) = line.strip_prefix("retry: ") {
                 self.retry = Some(value.to_owned());
