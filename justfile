@@ -8,6 +8,10 @@ test *ARGS:
 ci:
     cargo xtask ci
 
+# The OpenAPI contract against a running fleetd: schemathesis and a generated Python client.
+contract:
+    cargo xtask contract
+
 # Apply the Postgres migrations to DATABASE_URL.
 migrate:
     cargo xtask migrate

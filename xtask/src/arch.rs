@@ -3,6 +3,10 @@
 //! - the domain crate pulls in no adapter, framework, runtime or SQL dependency;
 //! - `fleet-ops`, the operational HTTP every driving adapter shares, pulls in no adapter,
 //!   store, the binary, the domain or an API-spec generator;
+//! - `fleet-client` knows the API only through the committed OpenAPI document: it pulls in
+//!   no other fleet crate;
+//! - the `fleet` CLI (`fleet-cli`) is built on `fleet-client` alone: no domain, adapter,
+//!   store or binary crate;
 //! - the REST adapter does not own the operational routes (`/metrics`, `/healthz`,
 //!   `/readyz`) or the readiness and metrics traits: they are `fleet-ops`', so a second
 //!   driving adapter shares them instead of growing its own.
@@ -53,6 +57,29 @@ const PURITY: &[Purity] = &[
         ],
         why: "fleet-ops is shared by every driving adapter and knows HTTP, not servers",
     },
+    Purity {
+        package: "fleet-client",
+        forbidden: SERVICE_CRATES,
+        why: "fleet-client knows the API only through docs/openapi.json",
+    },
+    Purity {
+        package: "fleet-cli",
+        forbidden: SERVICE_CRATES,
+        why: "the fleet CLI is built on fleet-client alone",
+    },
+];
+
+/// The crates of the service: neither the client nor the CLI may use one (the CLI depends
+/// on the client, so the client cannot depend on it either).
+const SERVICE_CRATES: &[&str] = &[
+    "fleet-domain",
+    "fleet-http",
+    "fleet-ops",
+    "fleet-postgres",
+    "fleet-sqlite",
+    "fleet-store-conformance",
+    "fleet-bench",
+    "fleetd",
 ];
 
 /// The REST adapter's sources, which must not mention these: each would make it own an

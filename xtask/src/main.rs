@@ -5,6 +5,7 @@
 
 mod arch;
 mod bench;
+mod contract;
 mod deploy;
 mod postgres;
 mod spec;
@@ -17,13 +18,16 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  test      the whole test suite, with a Postgres found or started for it
+  test      the whole test suite, with a Postgres found or started for it, then `contract`
+            (extra arguments go to the test runner, and skip `contract`)
   ci        format check, clippy with warnings denied, `arch`, then `test`
   arch      check the crate boundaries: a pure domain, a shared fleet-ops, a REST adapter
             without the operational routes
   migrate   apply the Postgres migrations to DATABASE_URL
   bench     benchmarks into docs/benchmarks.md [--sqlite: also on SQLite]
             [--quick: a CI smoke run, debug build, writes nothing]
+  contract  docs/openapi.json against a running fleetd: schemathesis, and a generated
+            Python client driving a server's life (needs python3)
   deploy-check  validate deploy/ (Compose, Kubernetes, Prometheus, Grafana) against a running fleetd
   spec      rewrite docs/openapi.json (and openapi-v2.json) from the code
   help      this text";
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
         Some("arch") => arch::check(),
         Some("migrate") => migrate(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("contract") => contract::run(),
         Some("deploy-check") => deploy::check(),
         Some("spec") => spec::write(),
         Some("help") | Some("--help") | Some("-h") | None => {
@@ -53,8 +58,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the whole suite against a Postgres found or started for it; extra arguments go to
-/// the test runner.
+/// Runs the whole suite against a Postgres found or started for it, then the contract
+/// check; extra arguments go to the test runner and leave the contract check out.
 fn test(extra: &[String]) -> Result<()> {
     let database = postgres::find_or_start()?;
     eprintln!("xtask: tests use Postgres at {}", database.display_url());
@@ -73,7 +78,11 @@ fn test(extra: &[String]) -> Result<()> {
     if let Err(e) = database.release() {
         eprintln!("xtask: warning: {e:#}");
     }
-    result
+    result?;
+    if extra.is_empty() {
+        contract::run()?;
+    }
+    Ok(())
 }
 
 fn ci() -> Result<()> {

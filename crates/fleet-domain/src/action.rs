@@ -124,6 +124,13 @@ pub struct ActionRecord {
 }
 
 impl ActionRecord {
+    /// The record ended as `end` says.
+    pub fn end(&mut self, end: ActionEnd) {
+        self.status = end.status;
+        self.finished_at = Some(end.at);
+        self.error = end.error;
+    }
+
     /// The cursor of the page that follows this action in a server's actions (newest
     /// first): its start and its id, carried in the cursor's id (`ActionStore::server_actions`
     /// reads it so).

@@ -2,13 +2,14 @@
 
 use std::time::Duration;
 
-use crate::ids::{KeyId, ProjectId, ServerId};
+use crate::event::EventReadError;
+use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::keys::NoRandomness;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
 use crate::project_update::{InvalidChange, InvalidRateLimit};
 use crate::quota::{InvalidQuota, QuotaExceeded};
-use crate::state::Conflict;
+use crate::state::{Conflict, ServerState};
 use crate::tenancy::{Forbidden, InvalidText};
 
 /// A store failure, one variant per condition a caller (a client, readiness, an operator)
@@ -190,6 +191,118 @@ pub enum HistoryError {
         /// The largest page.
         max: u32,
     },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why events could not be read or followed.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    /// A cursor that is not a sequence number.
+    #[error(
+        "the cursor must be a sequence number (a whole number from 0: an event's `seq` or a \
+         page's `next_after`), got '{given}'"
+    )]
+    BadCursor {
+        /// What was given (at most 64 characters of it).
+        given: String,
+    },
+    /// A page size outside 1 to 100.
+    #[error("limit must be between 1 and {max}, got {given}")]
+    BadLimit {
+        /// What was given.
+        given: i64,
+        /// The largest page.
+        max: u32,
+    },
+    /// A type filter that names no event type.
+    #[error("unknown event type '{given}'; known types: {known}")]
+    UnknownType {
+        /// What was given (at most 64 characters of it).
+        given: String,
+        /// The event types, comma separated.
+        known: String,
+    },
+    /// Events after the cursor were pruned: the client must start again from the current
+    /// state.
+    #[error(
+        "events after {after} are no longer kept (pruned through {pruned_through}); read the \
+         current state and follow from a newer cursor"
+    )]
+    Expired {
+        /// The cursor asked for.
+        after: i64,
+        /// Through where events were pruned.
+        pruned_through: i64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<EventReadError> for EventsError {
+    fn from(error: EventReadError) -> Self {
+        match error {
+            EventReadError::Expired {
+                after,
+                pruned_through,
+            } => EventsError::Expired {
+                after,
+                pruned_through,
+            },
+            EventReadError::Store(e) => EventsError::Store(e),
+        }
+    }
+}
+
+/// Why waiting for a server's state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// No server has this id.
+    #[error("server {0} not found")]
+    NotFound(ServerId),
+    /// No state to wait for was given.
+    #[error("name at least one state to wait for")]
+    NoStates,
+    /// The server is in a state from which none of the wanted states can be reached.
+    #[error(
+        "server {id} is {state}, from which it can never be {}",
+        crate::state::join(wanted.iter().map(|s| s.as_str())).replace(", ", " or ")
+    )]
+    Unreachable {
+        /// The server.
+        id: ServerId,
+        /// Its state.
+        state: ServerState,
+        /// The states waited for.
+        wanted: Vec<ServerState>,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why action records could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// No action has this id.
+    #[error("action {0} not found")]
+    NotFound(ActionId),
+    /// No server has this id.
+    #[error("server {0} not found")]
+    ServerNotFound(ServerId),
+    /// A page size outside 1 to 100.
+    #[error("limit must be between 1 and {max}, got {given}")]
+    BadLimit {
+        /// What was given.
+        given: i64,
+        /// The largest page.
+        max: u32,
+    },
+    /// A cursor this service did not hand out.
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

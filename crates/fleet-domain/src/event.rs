@@ -232,8 +232,8 @@ pub struct Event {
 /// Which events to read from the global sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventQuery {
-    /// Only events of this project's servers; `None` reads every project's (for the
-    /// service's own fan-out, never for a client).
+    /// Only events of this project's servers; `None` reads every project's (for an admin,
+    /// who sees every project, as with servers, and for the service's own fan-out).
     pub project: Option<ProjectId>,
     /// Only events with a sequence number above this; 0 reads from the start.
     pub after: i64,

@@ -132,11 +132,7 @@ impl StateChange {
     /// stored one.
     fn end_action(&mut self, end: ActionEnd) {
         match &mut self.action_opened {
-            Some(opened) if opened.status == ActionStatus::Running => {
-                opened.status = end.status;
-                opened.finished_at = Some(end.at);
-                opened.error = end.error;
-            }
+            Some(opened) if opened.status == ActionStatus::Running => opened.end(end),
             _ => self.action_ended = Some(end),
         }
     }

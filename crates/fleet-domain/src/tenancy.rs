@@ -146,9 +146,9 @@ pub struct ApiKey {
 }
 
 /// The longest project name, in characters.
-const MAX_PROJECT_NAME: usize = 63;
-/// The longest key description, in characters.
-const MAX_DESCRIPTION: usize = 200;
+pub const MAX_PROJECT_NAME: usize = 63;
+/// The longest key description, in characters (after trimming).
+pub const MAX_DESCRIPTION: usize = 200;
 
 /// Why a project name or key description is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -72,14 +72,18 @@ mod tests {
 
     use actix_web::test::{self, TestRequest};
     use fleet_domain::keys::Pepper;
-    use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus, MockTenancyStore};
-    use fleet_domain::service::{CatalogService, ProjectService, ServerService};
+    use fleet_domain::ports::{
+        MockActionStore, MockClock, MockEventLog, MockStore, MockStoreStatus, MockTenancyStore,
+    };
+    use fleet_domain::service::{CatalogService, ProjectService, ServerService, WatchService};
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
 
     use super::*;
     use crate::auth::{AuthMode, Authenticator};
+    use crate::shutdown::Shutdown;
     use crate::spec::GENERATED;
+    use crate::state::Services;
 
     #[actix_web::test]
     async fn the_documents_are_generated_once_for_every_worker() {
@@ -99,12 +103,23 @@ mod tests {
             Arc::new(MockClock::new()),
             Pepper::default(),
         );
+        let watch = WatchService::new(
+            Arc::new(MockStore::new()),
+            Arc::new(MockEventLog::new()),
+            Arc::new(MockActionStore::new()),
+            Arc::new(MockClock::new()),
+        );
+        let services = Services {
+            servers: Arc::new(servers),
+            projects: Arc::new(projects),
+            watch: Arc::new(watch),
+        };
         let state = web::Data::new(AppState::new(
-            Arc::new(servers),
-            Arc::new(projects),
+            services,
             Authenticator::new(AuthMode::Open, std::time::Duration::ZERO),
             Arc::new(catalog),
             None,
+            Shutdown::never(),
         ));
         let generated = GENERATED.with(std::cell::Cell::get);
         assert_eq!(generated, before + 1, "the state generated them");

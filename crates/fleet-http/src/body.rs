@@ -51,11 +51,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
             let value = within(BODY_TIMEOUT, value).await?.into_inner();
-            serde_json::from_value(value).map(JsonBody).map_err(|e| {
-                Problem::unprocessable("invalid-body", format!("the body does not fit: {e}")).into()
-            })
+            shaped(value).map(JsonBody)
         })
     }
+}
+
+/// `value` read as `T`, every body of this API being an object: serde would also read a
+/// struct from an array of its fields in order (`[null, null]`), which no client means.
+fn shaped<T: DeserializeOwned>(value: Value) -> Result<T, actix_web::Error> {
+    if !value.is_object() {
+        return Err(
+            Problem::unprocessable("invalid-body", "the body must be a JSON object").into(),
+        );
+    }
+    serde_json::from_value(value).map_err(|e| {
+        Problem::unprocessable("invalid-body", format!("the body does not fit: {e}")).into()
+    })
 }
 
 /// `read`'s outcome, or a 408 problem when it takes longer than `limit`.
@@ -99,7 +110,33 @@ impl<T: Apiv2Schema + DeserializeOwned> OperationModifier for JsonBody<T> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::dto::SetQuotasRequest;
+
+    #[test]
+    fn a_body_is_an_object_of_the_right_shape() {
+        let refusal = |body: Value| {
+            let error = shaped::<SetQuotasRequest>(body).expect_err("refused");
+            error.as_error::<Problem>().expect("a problem").clone()
+        };
+        for not_an_object in [
+            json!([null, null]),
+            json!([]),
+            json!(7),
+            json!("x"),
+            json!(null),
+        ] {
+            let problem = refusal(not_an_object.clone());
+            assert_eq!(problem.status, 422, "{not_an_object}");
+            assert_eq!(problem.detail, "the body must be a JSON object");
+        }
+        let problem = refusal(json!({"max_servers": "ten"}));
+        assert_eq!(problem.problem_type, "urn:fleet:problem:invalid-body");
+        let quotas = shaped::<SetQuotasRequest>(json!({"max_servers": 3})).expect("an object");
+        assert_eq!(quotas.max_servers, Some(3));
+    }
 
     #[actix_web::test]
     async fn a_body_that_does_not_arrive_in_time_is_a_408() {

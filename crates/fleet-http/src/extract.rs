@@ -61,12 +61,13 @@ fn resource_of(pattern: &str) -> &'static str {
     match pattern.split('/').nth(1) {
         Some("projects") => "project",
         Some("keys") => "key",
+        Some("actions") => "action",
         _ => "server",
     }
 }
 
 /// At most 64 characters of client input echoed back.
-fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     text.chars().take(64).collect()
 }
 
@@ -93,6 +94,7 @@ mod tests {
         assert_eq!(resource_of("/servers/{id}/logs"), "server");
         assert_eq!(resource_of("/projects/{id}/keys"), "project");
         assert_eq!(resource_of("/keys/{id}"), "key");
+        assert_eq!(resource_of("/actions/{id}"), "action");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 
 /// Actions asked of servers, by action and outcome.
 pub const ACTIONS: &str = "fleet_actions_total";
@@ -13,6 +15,30 @@ pub const PROVISION_DURATION: &str = "fleet_provision_duration_seconds";
 /// Micro-units added to the usage ledger, by what added them: `action` here, `worker` by
 /// fleetd for the engine's work.
 pub const BILLED: &str = "fleet_billed_micros_total";
+
+/// Responses open for a long time, by kind: `stream` (event streams) and `wait`.
+pub const OPEN_WATCHES: &str = "fleet_open_watches";
+
+/// The kinds of [`OPEN_WATCHES`].
+pub const WATCH_KINDS: [&str; 2] = ["stream", "wait"];
+
+/// Counts one open watch of `kind` (one of [`WATCH_KINDS`]) while it lives.
+#[derive(Debug)]
+pub struct OpenWatch(&'static str);
+
+impl OpenWatch {
+    /// A watch of `kind` opened.
+    pub fn open(kind: &'static str) -> Self {
+        gauge!(OPEN_WATCHES, "kind" => kind).increment(1.0);
+        Self(kind)
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        gauge!(OPEN_WATCHES, "kind" => self.0).decrement(1.0);
+    }
+}
 
 /// What became of an action asked of a server: the `outcome` label of [`ACTIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +111,14 @@ pub fn describe() {
         Unit::Seconds,
         "Time to provision a server, by outcome"
     );
+    describe_gauge!(
+        OPEN_WATCHES,
+        Unit::Count,
+        "Event streams and waits open, by kind"
+    );
+    for kind in WATCH_KINDS {
+        gauge!(OPEN_WATCHES, "kind" => kind).set(0.0);
+    }
     for action in fleet_domain::Action::ALL {
         for outcome in ActionOutcome::ALL {
             record_action(action.as_str(), outcome, 0);

@@ -1,16 +1,18 @@
 //! The REST adapter's middleware: every error response of its routes leaves as a problem
-//! stamped with the request id, its internal cause handed to the access log. The request id
+//! stamped with the request id, in the media type the request accepts
+//! ([`crate::negotiate`]), its internal cause handed to the access log. The request id
 //! itself, the access log and the HTTP metrics are `fleet_ops::observe`'s, around every
 //! adapter.
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 use fleet_ops::{FailureCause, RequestScope, labels};
 
+use crate::negotiate;
 use crate::problem::Problem;
 
 /// Makes every error response a problem carrying the request id (see the module
@@ -41,8 +43,11 @@ fn finish_problem<B: MessageBody + 'static>(
         .cloned()
         .unwrap_or_else(|| bare_problem(&response, status))
         .with_request_id(request_id);
+    let media_type = negotiate::problem_media_type(response.request());
     let (request, old) = response.into_parts();
     let mut new = problem.error_response();
+    new.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE
             && name != header::CONTENT_LENGTH
@@ -51,6 +56,9 @@ fn finish_problem<B: MessageBody + 'static>(
             new.headers_mut().append(name.clone(), value.clone());
         }
     }
+    // The body's media type depends on `Accept`.
+    new.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("accept"));
     if let Some(cause) = problem.cause {
         new.extensions_mut().insert(FailureCause(cause));
     }

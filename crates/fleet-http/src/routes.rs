@@ -2,7 +2,9 @@
 
 use paperclip::actix::web;
 
-use crate::handlers::{admin, catalog, history, keys, projects, quotas, servers};
+use crate::handlers::{
+    actions, admin, catalog, events, history, keys, projects, quotas, servers, wait,
+};
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
 pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
@@ -16,6 +18,11 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     .service(web::resource("/servers/{id}/action").route(web::post().to(servers::act)))
     .service(web::resource("/servers/{id}/logs").route(web::get().to(history::events)))
     .service(web::resource("/servers/{id}/billing").route(web::get().to(history::billing)))
+    .service(web::resource("/servers/{id}/wait").route(web::get().to(wait::wait)))
+    .service(web::resource("/servers/{id}/actions").route(web::get().to(actions::list)))
+    .service(web::resource("/actions/{id}").route(web::get().to(actions::get)))
+    .service(web::resource("/events").route(web::get().to(events::list)))
+    .service(web::resource("/events/stream").route(web::get().to(events::stream)))
     .service(web::resource("/catalog").route(web::get().to(catalog::catalog)))
     .service(
         web::resource("/projects")

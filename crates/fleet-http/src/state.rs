@@ -1,12 +1,15 @@
-//! What the handlers share: the use cases, the authenticator and the optional virtual
-//! clock.
+//! What the handlers share: the use cases, the authenticator, the optional virtual clock
+//! and the shutdown signal of long-lived responses.
 
 use std::sync::Arc;
 
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
+use fleet_domain::service::{
+    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+};
 use futures::lock::Mutex;
 
 use crate::auth::Authenticator;
+use crate::shutdown::Shutdown;
 use crate::spec::{self, Specs};
 
 /// The virtual clock and the engine that runs the work falling due as it moves.
@@ -30,6 +33,16 @@ impl VirtualClock {
     }
 }
 
+/// The use cases of one server worker: over stores whose connections live on its thread.
+pub struct Services {
+    /// Servers.
+    pub servers: Arc<ServerService>,
+    /// Projects and keys.
+    pub projects: Arc<ProjectService>,
+    /// Events, waits and action records.
+    pub watch: Arc<WatchService>,
+}
+
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
 /// server worker as is or, with use cases of its own, by [`AppState::with_services`].
 #[derive(Clone)]
@@ -38,12 +51,16 @@ pub struct AppState {
     pub servers: Arc<ServerService>,
     /// Projects and keys: the admin API's use cases, and checking a presented key.
     pub projects: Arc<ProjectService>,
+    /// Events, waits and action records.
+    pub watch: Arc<WatchService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
     pub catalog: Arc<CatalogService>,
     /// Present only in virtual-clock mode; enables `/admin/clock`.
     pub virtual_clock: Option<Arc<VirtualClock>>,
+    /// Ends event streams and waits when the service shuts down.
+    pub shutdown: Shutdown,
     /// The OpenAPI documents of this API (with the admin routes when the virtual clock is
     /// present), generated once here rather than by every worker's [`crate::mount`].
     specs: Arc<Specs>,
@@ -52,19 +69,21 @@ pub struct AppState {
 impl AppState {
     /// The state of the API over these use cases; generates its OpenAPI documents.
     pub fn new(
-        servers: Arc<ServerService>,
-        projects: Arc<ProjectService>,
+        services: Services,
         auth: Authenticator,
         catalog: Arc<CatalogService>,
         virtual_clock: Option<VirtualClock>,
+        shutdown: Shutdown,
     ) -> Self {
         let specs = Arc::new(spec::generate(virtual_clock.is_some()));
         Self {
-            servers,
-            projects,
+            servers: services.servers,
+            projects: services.projects,
+            watch: services.watch,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
+            shutdown,
             specs,
         }
     }
@@ -72,14 +91,11 @@ impl AppState {
     /// The same state with other use cases: a server worker's own (over a store whose
     /// connections live on the worker's thread), sharing everything else, the
     /// authenticator's cache included.
-    pub fn with_services(
-        &self,
-        servers: Arc<ServerService>,
-        projects: Arc<ProjectService>,
-    ) -> Self {
+    pub fn with_services(&self, services: Services) -> Self {
         Self {
-            servers,
-            projects,
+            servers: services.servers,
+            projects: services.projects,
+            watch: services.watch,
             ..self.clone()
         }
     }

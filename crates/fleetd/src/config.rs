@@ -42,6 +42,8 @@ pub struct Config {
     pub db_pool: PgPoolConfig,
     /// Time in-flight requests get on shutdown.
     pub shutdown_timeout: Duration,
+    /// How long the global event history is kept.
+    pub event_retention: TimeDelta,
     /// How requests are authenticated.
     pub auth: AuthConfig,
     /// The quotas every project created gets.
@@ -266,6 +268,13 @@ impl Config {
                 30,
                 0..=3_600,
             )?)),
+            event_retention: TimeDelta::seconds(i64::from(in_range(
+                "event_retention_s",
+                "FLEET_EVENT_RETENTION_S",
+                settings.event_retention_s,
+                7 * DAY_S,
+                60..=3_650 * DAY_S,
+            )?)),
             auth,
         })
     }
@@ -345,6 +354,7 @@ mod tests {
         assert_eq!(config.worker_interval, Duration::from_secs(1));
         assert_eq!(config.lifecycle.idle_timeout, TimeDelta::minutes(30));
         assert_eq!(config.lifecycle.delays, TransitionDelays::default());
+        assert_eq!(config.event_retention, TimeDelta::days(7));
     }
 
     #[test]
@@ -365,6 +375,12 @@ mod tests {
         })
         .expect_err("zero period");
         assert!(err.to_string().contains("billing_period_s"), "{err}");
+        let err = config(Settings {
+            event_retention_s: Some(59),
+            ..Default::default()
+        })
+        .expect_err("a minute at least");
+        assert!(err.to_string().contains("FLEET_EVENT_RETENTION_S"), "{err}");
         let err = config(Settings {
             log_level: Some("loud".into()),
             ..Default::default()

@@ -1,5 +1,6 @@
 //! fleetd, the fleet service: typed configuration, logging, the metrics recorder, the
-//! system clock adapter, opening the store, the lifecycle workers, and the wiring of the
+//! system clock adapter, opening the store, the lifecycle workers, the in-process fan-out of
+//! the event sequence (and pruning it), and the wiring of the
 //! domain's use cases to the driving adapters through one constructor
 //! ([`Application::build`]): it composes the HTTP application from `fleet_ops`' operational
 //! routes and middleware and the REST API of `fleet_http`, and implements the readiness
@@ -13,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod database_url;
 pub mod engine_metrics;
+pub mod fanout;
 pub mod keys;
 pub mod metrics;
 pub mod probes;

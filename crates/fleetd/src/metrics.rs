@@ -30,6 +30,8 @@ pub const TRANSITION_LAG: &str = "fleet_transition_lag_seconds";
 pub const PASS_DURATION: &str = "fleet_worker_pass_duration_seconds";
 /// Worker passes that failed.
 pub const PASS_FAILURES: &str = "fleet_worker_pass_failures_total";
+/// Events deleted from the global history for being older than the retention window.
+pub const EVENTS_PRUNED: &str = "fleet_events_pruned_total";
 
 /// Describes the metrics above to the installed recorder, the failure counter registered at
 /// zero so that its alert reads 0, not "no data", on a healthy service.
@@ -59,6 +61,17 @@ pub fn describe() {
     describe_histogram!(PASS_DURATION, Unit::Seconds, "Duration of one worker pass");
     describe_counter!(PASS_FAILURES, Unit::Count, "Worker passes that failed");
     counter!(PASS_FAILURES).increment(0);
+    describe_counter!(
+        EVENTS_PRUNED,
+        Unit::Count,
+        "Events deleted for being older than the retention window"
+    );
+    counter!(EVENTS_PRUNED).increment(0);
+}
+
+/// Records events pruned.
+pub fn record_pruned(events: u64) {
+    counter!(EVENTS_PRUNED).increment(events);
 }
 
 /// Records how long one worker pass took.

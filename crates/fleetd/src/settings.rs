@@ -128,6 +128,11 @@ pub struct Settings {
     /// SQLite's busy timeout) before it is refused as contended, a 503 [default: 5000].
     #[arg(long, env = "FLEET_DB_LOCK_TIMEOUT_MS", value_name = "MS")]
     pub db_lock_timeout_ms: Option<u64>,
+    /// Seconds the global event history (`GET /events`, the stream) is kept, 60 to
+    /// 315,360,000 (ten years); the newest 100 events of each server are kept longer, for
+    /// its log [default: 604800, 7 days].
+    #[arg(long, env = "FLEET_EVENT_RETENTION_S", value_name = "S")]
+    pub event_retention_s: Option<u32>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -207,6 +212,7 @@ impl Settings {
                 db_pool_recycle_timeout_ms,
                 db_pool_check_connections,
                 db_lock_timeout_ms,
+                event_retention_s,
                 shutdown_timeout_s,
                 auth,
                 key_pepper,

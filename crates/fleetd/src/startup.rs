@@ -12,9 +12,11 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
-use fleet_domain::ports::{Clock, Store, TenancyStore};
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
-use fleet_http::{AppState, Authenticator, VirtualClock};
+use fleet_domain::ports::{ActionStore, Clock, Store, TenancyStore};
+use fleet_domain::service::{
+    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+};
+use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
 use fleet_ops::Ops;
 use fleet_postgres::EventFeed;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -25,17 +27,19 @@ use tokio::task::JoinHandle;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine_metrics::EngineMetrics;
+use crate::fanout::FanOut;
 use crate::keys;
 use crate::metrics::Exporter;
 use crate::probes::Probe;
 use crate::settings::ClockMode;
 use crate::store;
-use crate::workers::{EngineWorker, WorkerHealth, spawn_upkeep};
+use crate::workers::{EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
 
 /// fleetd, built and listening, not yet serving.
 pub struct Application {
     address: SocketAddr,
     server: actix_web::dev::Server,
+    stop_streams: ShutdownTrigger,
     stop_workers: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     event_feed: Option<EventFeed>,
@@ -60,6 +64,9 @@ impl Application {
             .sync_pools(config.catalog.regions())
             .await
             .context("syncing the address pools with the catalog")?;
+        let fanout = FanOut::open(opened.events.clone())
+            .await
+            .context("reading the event sequence")?;
         let catalog = Arc::new(config.catalog.clone());
         let catalog_service = Arc::new(CatalogService::new(catalog.clone(), opened.status.clone()));
         let manual = (config.clock == ClockMode::Virtual)
@@ -95,6 +102,15 @@ impl Application {
                     .with_default_quotas(default_quotas),
             )
         };
+        let (watch_clock, watched) = (clock.clone(), fanout.clone());
+        let watch = move |store: Arc<dyn Store>, actions: Arc<dyn ActionStore>| {
+            Arc::new(WatchService::new(
+                store,
+                watched.clone(),
+                actions,
+                watch_clock.clone(),
+            ))
+        };
         let background_projects = projects(opened.tenancy.clone());
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
@@ -120,13 +136,18 @@ impl Application {
             }
             None => (None, Some(engine)),
         };
+        let (stop_streams, streams_stop) = Shutdown::new();
         let state = AppState::new(
-            servers(store.clone()),
-            background_projects,
+            Services {
+                servers: servers(store.clone()),
+                projects: background_projects,
+                watch: watch(store.clone(), opened.actions.clone()),
+            },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
             catalog_service,
             virtual_clock,
+            streams_stop,
         );
         let ops = web::Data::new(Ops {
             readiness: Arc::new(Probe {
@@ -150,7 +171,11 @@ impl Application {
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
             let state = match opened.http_worker_stores(worker_pools[n]) {
-                Ok(stores) => state.with_services(servers(stores.store), projects(stores.tenancy)),
+                Ok(stores) => state.with_services(Services {
+                    servers: servers(stores.store.clone()),
+                    projects: projects(stores.tenancy),
+                    watch: watch(stores.store, stores.actions),
+                }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
                         "error" => format!("{e:#}"));
@@ -168,7 +193,17 @@ impl Application {
         // Nothing below can fail: the workers start only for a service that will run.
         let event_feed = feed_store.start_event_feed(&logger);
         let (stop_workers, stop) = watch::channel(false);
-        let mut tasks = vec![spawn_upkeep(metrics, stop.clone())];
+        let mut tasks = vec![
+            spawn_upkeep(metrics, stop.clone()),
+            fanout.spawn_reader(stop.clone(), logger.new(o!("component" => "fanout"))),
+            Pruner {
+                events: fanout,
+                clock: clock.clone(),
+                retention: config.event_retention,
+                logger: logger.new(o!("component" => "pruner")),
+            }
+            .spawn(stop.clone()),
+        ];
         if let Some(engine) = interval_engine {
             let worker = EngineWorker {
                 engine,
@@ -189,6 +224,7 @@ impl Application {
         Ok(Application {
             address,
             server,
+            stop_streams,
             stop_workers,
             tasks,
             event_feed,
@@ -201,9 +237,10 @@ impl Application {
         self.address
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests
-    /// finish (up to the shutdown timeout), stops the workers and the event feed, and closes
-    /// the store.
+    /// Serves until `shutdown` completes, then ends the event streams and waits (which
+    /// would hold a graceful stop until its timeout), stops accepting, lets in-flight
+    /// requests finish (up to the shutdown timeout), stops the workers and the event feed,
+    /// and closes the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = self.server;
@@ -211,6 +248,7 @@ impl Application {
             result = &mut server => result.context("the HTTP server failed")?,
             () = shutdown => {
                 slog::info!(self.logger, "shutting down: finishing in-flight requests");
+                self.stop_streams.fire();
                 // The server future does the stopping, so it must be polled meanwhile.
                 let ((), result) = tokio::join!(handle.stop(true), &mut server);
                 result.context("the HTTP server failed while stopping")?;

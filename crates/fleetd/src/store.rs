@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use fleet_domain::ports::{Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 use slog::{Logger, o};
@@ -25,6 +25,10 @@ pub struct OpenedStore {
     pub status: Arc<dyn StoreStatus>,
     /// The same store's projects and API keys.
     pub tenancy: Arc<dyn TenancyStore>,
+    /// The same store's global event sequence.
+    pub events: Arc<dyn EventLog>,
+    /// The same store's action records.
+    pub actions: Arc<dyn ActionStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -71,6 +75,7 @@ impl OpenedStore {
             return Ok(WorkerStores {
                 store: self.store.clone(),
                 tenancy: self.tenancy.clone(),
+                actions: self.actions.clone(),
             });
         };
         let store = Arc::new(
@@ -80,7 +85,8 @@ impl OpenedStore {
         );
         Ok(WorkerStores {
             store: store.clone(),
-            tenancy: store,
+            tenancy: store.clone(),
+            actions: store,
         })
     }
 }
@@ -91,6 +97,8 @@ pub struct WorkerStores {
     pub store: Arc<dyn Store>,
     /// Projects and API keys.
     pub tenancy: Arc<dyn TenancyStore>,
+    /// Action records.
+    pub actions: Arc<dyn ActionStore>,
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -125,6 +133,8 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             store: Arc::new(store.clone()),
             status: Arc::new(store.clone()),
             tenancy: Arc::new(store.clone()),
+            events: Arc::new(store.clone()),
+            actions: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -142,6 +152,8 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
     Ok(OpenedStore {
         status: store.clone(),
         tenancy: store.clone(),
+        events: store.clone(),
+        actions: store.clone(),
         store,
         description,
         postgres: None,

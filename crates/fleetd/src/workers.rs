@@ -1,12 +1,15 @@
-//! The background tasks: the lifecycle engine on an interval (system clock only) and the
-//! metrics recorder's upkeep. Each stops when the shutdown signal is sent.
+//! The background tasks: the lifecycle engine on an interval (system clock only), pruning
+//! the event history, and the metrics recorder's upkeep. Each stops when the shutdown signal
+//! is sent.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use fleet_domain::ports::{Clock, Store};
-use fleet_domain::service::Engine;
+use chrono::TimeDelta;
+use fleet_domain::error::StoreError;
+use fleet_domain::ports::{Clock, EventLog, Store};
+use fleet_domain::service::{Engine, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 use tokio::sync::watch;
@@ -113,6 +116,68 @@ impl EngineWorker {
     }
 }
 
+/// How often the event history is pruned.
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// The most events one pruning statement deletes, so that no statement holds its locks long.
+pub const PRUNE_BATCH: u32 = 1_000;
+
+/// Deletes events older than the retention window, on the service's clock (so a virtual
+/// clock's advance ages them too), keeping each server's newest 100 for its log.
+pub struct Pruner {
+    /// The event log.
+    pub events: Arc<dyn EventLog>,
+    /// The clock the events are dated by.
+    pub clock: Arc<dyn Clock>,
+    /// How long events are kept.
+    pub retention: TimeDelta,
+    /// Its logger.
+    pub logger: Logger,
+}
+
+impl Pruner {
+    /// Prunes every [`PRUNE_INTERVAL`] (first at once) until `stop` turns true.
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                // A pass is a few short statements; stopping waits for it.
+                match self.prune().await {
+                    Ok(0) => {}
+                    Ok(pruned) => {
+                        metrics::record_pruned(pruned);
+                        slog::info!(self.logger, "events pruned"; "events" => pruned);
+                    }
+                    Err(e) => {
+                        metrics::record_pass_failure();
+                        slog::warn!(self.logger, "pruning events failed"; "error" => %e);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Deletes every event older than the window, a batch at a time; how many it deleted.
+    pub async fn prune(&self) -> Result<u64, StoreError> {
+        let before = self.clock.now() - self.retention;
+        let mut total = 0;
+        loop {
+            let pruned = self
+                .events
+                .prune_events(before, MAX_EVENTS, PRUNE_BATCH)
+                .await?;
+            total += u64::from(pruned);
+            if pruned < PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// Runs the recorder's upkeep every [`UPKEEP_INTERVAL`] until `stop` turns true.
 pub fn spawn_upkeep(handle: PrometheusHandle, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -124,4 +189,81 @@ pub fn spawn_upkeep(handle: PrometheusHandle, mut stop: watch::Receiver<bool>) -
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::{DateTime, Utc};
+    use fleet_domain::{Event, EventHorizon, EventQuery, EventReadError};
+
+    use super::*;
+
+    /// An event log that prunes as many events as it is told, and records what it was asked.
+    struct Pruning {
+        batches: Mutex<Vec<u32>>,
+        asked: Mutex<Vec<(DateTime<Utc>, u32, u32)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EventLog for Pruning {
+        async fn events_after(&self, _: &EventQuery) -> Result<Vec<Event>, EventReadError> {
+            Ok(Vec::new())
+        }
+
+        async fn horizon(&self) -> Result<EventHorizon, StoreError> {
+            Ok(EventHorizon::default())
+        }
+
+        async fn wait_beyond(&self, seen: i64, _: Duration) -> Result<i64, StoreError> {
+            Ok(seen)
+        }
+
+        async fn prune_events(
+            &self,
+            before: DateTime<Utc>,
+            keep: u32,
+            limit: u32,
+        ) -> Result<u32, StoreError> {
+            self.asked
+                .lock()
+                .expect("asked")
+                .push((before, keep, limit));
+            Ok(self.batches.lock().expect("batches").remove(0))
+        }
+    }
+
+    struct At(DateTime<Utc>);
+
+    impl Clock for At {
+        fn now(&self) -> DateTime<Utc> {
+            self.0
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pass_prunes_batch_after_batch_until_one_is_not_full() {
+        let now = DateTime::from_timestamp(1_767_225_600, 0).expect("time");
+        let events = Arc::new(Pruning {
+            batches: Mutex::new(vec![PRUNE_BATCH, PRUNE_BATCH, 3]),
+            asked: Mutex::default(),
+        });
+        let pruner = Pruner {
+            events: events.clone(),
+            clock: Arc::new(At(now)),
+            retention: TimeDelta::days(7),
+            logger: Logger::root(slog::Discard, slog::o!()),
+        };
+        let pruned = pruner.prune().await.expect("pruned");
+        assert_eq!(pruned, u64::from(2 * PRUNE_BATCH + 3));
+        let asked = events.asked.lock().expect("asked").clone();
+        assert_eq!(asked.len(), 3, "three statements");
+        assert!(
+            asked
+                .iter()
+                .all(|ask| *ask == (now - TimeDelta::days(7), MAX_EVENTS, PRUNE_BATCH)),
+            "{asked:?}"
+        );
+    }
 }

@@ -14,7 +14,7 @@ use super::files::{DeployFiles, RUNBOOK};
 
 /// Builds fleetd (debug) and returns the path of its binary.
 pub fn build() -> Result<PathBuf> {
-    eprintln!("deploy-check: building fleetd");
+    eprintln!("xtask: building fleetd");
     let mut child = crate::cargo()
         .args([
             "build",

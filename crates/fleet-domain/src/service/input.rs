@@ -2,11 +2,11 @@
 
 use crate::error::ProvisionError;
 
-/// The longest server name, in characters.
-const MAX_NAME_CHARS: usize = 64;
+/// The longest server name, in characters (after trimming).
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// A client-given server name, trimmed, or why it is refused.
-pub(super) fn validate_name(name: String) -> Result<String, ProvisionError> {
+pub fn validate_name(name: String) -> Result<String, ProvisionError> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         return Err(ProvisionError::InvalidName("must not be empty"));
@@ -34,6 +34,14 @@ pub(super) fn page_limit(limit: Option<i64>, default: u32, max: u32) -> Result<u
             .filter(|n| (1..=max).contains(n))
             .ok_or(given),
     }
+}
+
+/// The most characters of a client's text an error echoes back.
+const MAX_ECHOED_CHARS: usize = 64;
+
+/// At most [`MAX_ECHOED_CHARS`] of a client's text, for an error that names what was given.
+pub(super) fn echo(text: &str) -> String {
+    text.chars().take(MAX_ECHOED_CHARS).collect()
 }
 
 /// Characters that change how text around them is shown without being seen themselves:

@@ -1,20 +1,30 @@
 //! The use cases: what clients and workers can do, each taking its ports by constructor.
 
+mod actions;
 mod catalog;
 mod clock;
 mod engine;
+mod follow;
 mod input;
 mod projects;
 mod servers;
+mod wait;
+mod watch;
 
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
+pub use follow::Follower;
+pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
+pub use wait::Waiter;
+pub use watch::{EventPage, EventsRequest, WatchService};
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod watch_tests;
 
 pub use servers::{
     ActOutcome, ListRequest, MAX_EVENTS, ProvisionRequest, ServerService, ServerView, UsageReport,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use chrono::DateTime;
 use chrono::Utc;
 
+use crate::action::{ActionEnd, ActionRecord};
 use crate::billing::{self, BillingSummary, UsageRecord};
 use crate::catalog::Catalog;
 use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
@@ -60,6 +61,21 @@ pub struct ServerView {
     pub server: Server,
     /// Its billing at the time of reading.
     pub billing: BillingSummary,
+    /// The action record the request that returns the view opened (a provisioning or an
+    /// accepted action), as it stood then; `None` for reads and no-ops.
+    pub action: Option<ActionRecord>,
+}
+
+impl ServerView {
+    /// The server as of `now`, with no action record.
+    pub fn at(server: Server, now: DateTime<Utc>) -> Self {
+        let billing = billing::summary(&server, now);
+        ServerView {
+            server,
+            billing,
+            action: None,
+        }
+    }
 }
 
 /// What an action did.
@@ -154,6 +170,7 @@ impl ServerService {
             &self.config,
             ctx,
         );
+        let mut action = new.action.clone();
         let created = self.store.provision(new).await.map_err(|e| match e {
             ProvisionStoreError::PoolExhausted(region) => ProvisionError::PoolExhausted(region),
             ProvisionStoreError::QuotaExceeded(exceeded) => ProvisionError::QuotaExceeded(exceeded),
@@ -163,8 +180,13 @@ impl ServerService {
             )),
             ProvisionStoreError::Store(e) => ProvisionError::Store(e),
         })?;
-        let server = self.complete_if_due(created, now).await?;
-        Ok(self.view(server, now))
+        let (server, ended) = self.complete_if_due(created, now).await?;
+        if let Some(end) = ended {
+            action.end(end);
+        }
+        let mut view = self.view(server, now);
+        view.action = Some(action);
+        Ok(view)
     }
 
     /// The server with this id, if the caller sees its project.
@@ -274,8 +296,10 @@ impl ServerService {
             };
             match self.store.apply(&change).await? {
                 Applied::Done(server) => {
+                    let mut view = self.view(*server, now);
+                    view.action = change.action_opened.clone();
                     return Ok(ActOutcome {
-                        view: self.view(*server, now),
+                        view,
                         changed: change.carries_action(),
                         billed: billed_by(&change),
                     });
@@ -333,25 +357,26 @@ impl ServerService {
             .filter(|server| caller.sees(server.project)))
     }
 
+    /// The server with its transition completed if it is due (a zero delay), and how that
+    /// ended its running action.
     async fn complete_if_due(
         &self,
         server: Server,
         now: DateTime<Utc>,
-    ) -> Result<Server, StoreError> {
+    ) -> Result<(Server, Option<ActionEnd>), StoreError> {
         let Some(change) = lifecycle::plan_completion(&server, now, &self.config) else {
-            return Ok(server);
+            return Ok((server, None));
         };
         match self.store.apply(&change).await? {
-            Applied::Done(server) => Ok(*server),
+            Applied::Done(server) => Ok((*server, change.action_ended)),
             // A completion takes no vCPUs, so no store refuses one for a quota.
             Applied::Stale | Applied::Missing | Applied::QuotaExceeded(_) => {
-                Ok(self.store.get(server.id).await?.unwrap_or(server))
+                Ok((self.store.get(server.id).await?.unwrap_or(server), None))
             }
         }
     }
 
     fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
-        let billing = billing::summary(&server, now);
-        ServerView { server, billing }
+        ServerView::at(server, now)
     }
 }

@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use mockall::Sequence;
 use mockall::predicate::eq;
 
+use crate::action::{ActionCommand, ActionStatus};
 use crate::catalog::Catalog;
 use crate::error::{ActError, ListError, ProvisionError, StoreError};
 use crate::event::{Actor, EventKind, RequestContext};
@@ -168,6 +169,14 @@ async fn with_zero_delay_provisioning_completes_before_answering() {
         .await
         .expect("provisioned");
     assert_eq!(view.server.state, ServerState::Running);
+    let action = view.action.expect("the provisioning's record");
+    assert_eq!(action.command, ActionCommand::Provision);
+    assert_eq!(
+        action.status,
+        ActionStatus::Success,
+        "ended by the completion"
+    );
+    assert_eq!(action.finished_at, Some(at(0)));
 }
 
 #[tokio::test]
@@ -202,6 +211,10 @@ async fn an_action_applies_a_guarded_change_carrying_the_request_id() {
         .expect("stopped");
     assert!(outcome.changed);
     assert_eq!(outcome.view.server.state, ServerState::Stopping);
+    let action = outcome.view.action.expect("the stop's record");
+    assert_eq!(action.command, ActionCommand::Lifecycle(Action::Stop));
+    assert_eq!(action.status, ActionStatus::Running);
+    assert_eq!(action.request_id.as_deref(), Some("req-9"));
 }
 
 #[tokio::test]

@@ -111,13 +111,7 @@ pub async fn headers(
 /// (the 401 aside: a refused key is not counted); `header` makes a string header of the
 /// document's version from its description.
 pub(crate) fn document(spec: &mut Value, header: fn(&str) -> Value) {
-    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let responses = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
+    let responses = crate::spec::operations_mut(spec)
         .filter(|operation| operation.get("security").is_some())
         .filter_map(|operation| {
             operation

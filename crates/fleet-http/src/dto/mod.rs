@@ -1,16 +1,21 @@
 //! The JSON shapes of the API, apart from the domain types so the wire format changes only
 //! on purpose. Optional fields are left out when empty (never `null`), so the generated
-//! spec's "optional, not nullable" is the truth.
+//! spec's "optional, not nullable" is the truth; in requests likewise, a `null` for such a
+//! field is refused (`optional`).
 
+mod action;
 mod catalog;
 mod clock;
 mod enums;
 mod history;
 mod money;
+mod optional;
 mod quotas;
 mod server;
 mod tenancy;
+mod watch;
 
+pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
@@ -23,4 +28,8 @@ pub use server::{
 pub use tenancy::{
     ApiKey, CreateKeyRequest, CreateProjectRequest, CreatedKey, KeyList, Project, ProjectDetail,
     ProjectList, Role, UpdateProjectRequest,
+};
+pub use watch::{
+    EventPage, EventsParams, EventsQuery, StreamQuery, WaitParams, WaitQuery, WatchEvent,
+    WatchEventType,
 };

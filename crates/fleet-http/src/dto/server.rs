@@ -7,18 +7,22 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Action, Money, ServerState};
+use super::{Action, ActionRecord, Money, ServerState};
 
 /// A request to create a server.
 #[derive(Debug, Clone, Deserialize, Apiv2Schema)]
 #[serde(deny_unknown_fields)]
 pub struct ProvisionRequest {
-    /// The region to place it in (see `GET /catalog`).
+    /// The region to place it in: one of the catalog's (`GET /catalog`); another is a 422
+    /// `unknown-region` problem that lists the known ones.
     pub region: String,
-    /// Its server type (see `GET /catalog`).
+    /// Its server type: one of the catalog's (`GET /catalog`); another is a 422
+    /// `unknown-server-type` problem that lists the known ones.
     #[serde(rename = "type")]
     pub server_type: String,
-    /// A name of 1 to 64 characters; made from the type and id when left out.
+    /// A name of 1 to 64 characters once surrounding whitespace is trimmed, without control
+    /// or invisible formatting characters; made from the type and id when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
     pub name: Option<String>,
 }
 
@@ -100,6 +104,11 @@ pub struct Server {
     pub transition_due_at: Option<DateTime<Utc>>,
     /// What it has cost so far.
     pub billing: Billing,
+    /// The record of the provisioning or action this response answers, as it stood then
+    /// (follow it with `GET /actions/{id}`); present only in the responses of
+    /// provisioning and of accepted actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionRecord>,
 }
 
 impl From<ServerView> for Server {
@@ -120,6 +129,7 @@ impl From<ServerView> for Server {
             terminated_at: server.terminated_at,
             transition_due_at: server.transition_due_at,
             billing: Billing::new(server.hourly_price, &view.billing),
+            action: view.action.map(Into::into),
         }
     }
 }
@@ -146,14 +156,15 @@ impl From<Page<ServerView>> for ServerList {
 /// Filters and paging of `GET /servers`.
 #[derive(Debug, Clone, Default, Deserialize, Apiv2Schema)]
 pub struct ListQuery {
-    /// Only servers in this region.
+    /// Only servers in this region: one of the catalog's; another is a 400 `unknown-region`.
     pub region: Option<String>,
-    /// Only servers of this type.
+    /// Only servers of this type: one of the catalog's; another is a 400
+    /// `unknown-server-type`.
     #[serde(rename = "type")]
     pub server_type: Option<String>,
     /// Only servers in this state.
     pub state: Option<ServerState>,
-    /// Alias of `state`, for clients of the original service.
+    /// Alias of `state`, for clients of the original service; ignored when `state` is given.
     pub status: Option<ServerState>,
     /// Page size, 1 to 100; 20 when left out.
     pub limit: Option<i64>,

@@ -74,7 +74,7 @@ pub struct CreateProjectRequest {
 pub struct UpdateProjectRequest {
     /// A new unique name: 1 to 63 of lowercase letters, digits and '-', starting with a
     /// letter or digit.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::optional::not_null")]
     pub name: Option<String>,
     /// Requests a minute each of the project's keys may make, 1 to 1,000,000, overriding
     /// the service's default; `null` clears the override.
@@ -168,9 +168,9 @@ pub struct ProjectList {
 pub struct CreateKeyRequest {
     /// What the key may do.
     pub role: Role,
-    /// What the key is for: at most 200 characters, no control characters; empty when left
-    /// out.
-    #[serde(default)]
+    /// What the key is for: at most 200 characters once surrounding whitespace is trimmed
+    /// (it is stored trimmed), no control characters; empty when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
     pub description: Option<String>,
 }
 

@@ -1,4 +1,6 @@
-//! `/admin/clock`: the virtual clock, registered only in virtual-clock mode.
+//! `/admin/clock`: the virtual clock, registered only in virtual-clock mode. The committed
+//! document lists them all the same, with their 404 on the system clock, so that generated
+//! clients have them.
 
 use chrono::TimeDelta;
 use fleet_domain::Role;
@@ -30,7 +32,8 @@ fn virtual_clock<'a, F: From<Forbidden> + From<Problem>>(
 
 /// Read the virtual clock
 ///
-/// Admin only.
+/// Admin only. Exists only when fleetd runs with `--clock virtual`; otherwise a 404
+/// `route-not-found` problem.
 #[api_v2_operation(
     operation_id = "readClock",
     tags(Admin),
@@ -49,7 +52,8 @@ pub async fn read(
 /// Advance the virtual clock
 ///
 /// Moves the clock forward and, before answering, does all the work that fell due on the
-/// way, in time order: transitions, billing accruals and idle reaping. Admin only.
+/// way, in time order: transitions, billing accruals and idle reaping. Admin only. Exists
+/// only when fleetd runs with `--clock virtual`; otherwise a 404 `route-not-found` problem.
 #[api_v2_operation(
     operation_id = "advanceClock",
     tags(Admin),

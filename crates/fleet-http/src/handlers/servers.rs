@@ -13,7 +13,6 @@ use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
 use crate::metrics::{self, ActionOutcome};
-use crate::problem::Problem;
 use crate::query::Query;
 use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created};
@@ -92,20 +91,12 @@ pub async fn list(
     query: Query<dto::ListQuery>,
 ) -> Result<web::Json<dto::ServerList>, ListFailure> {
     let query = query.into_inner();
-    let server_state = match (query.state, query.status) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(Problem::bad_request(
-                "invalid-query",
-                "`state` and its alias `status` disagree; give one of them",
-            )
-            .into());
-        }
-        (a, b) => a.or(b),
-    };
+    // `state` wins over its alias: refusing the pair when they differ would be a rule
+    // between parameters, which the spec cannot state.
     let request = ListRequest {
         region: query.region,
         server_type: query.server_type,
-        state: server_state.map(Into::into),
+        state: query.state.or(query.status).map(Into::into),
         limit: query.limit,
         cursor: query.cursor,
         offset: query.offset,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod servers;
+mod stream;
 
 use actix_web::HttpResponse;
 use actix_web::ResponseError;
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 pub use admin::{Deleted, KeyCreated, ProjectCreated};
 pub use servers::{ActionTaken, Created};
+pub use stream::EventStream;
 
 use crate::problem::Problem;
 

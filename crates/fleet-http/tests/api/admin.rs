@@ -401,3 +401,42 @@ async fn keys_are_listed_without_secrets_and_revoked_with_their_record() {
     .await;
     problem(missing, 404, "not-found").await;
 }
+
+#[actix_web::test]
+async fn a_body_that_is_not_an_object_or_nulls_an_optional_field_changes_nothing() {
+    let team = project("team");
+    let id = team.id;
+    let requests = [
+        TestRequest::patch()
+            .uri(&format!("/projects/{id}"))
+            .set_json(json!([null, null])),
+        TestRequest::patch()
+            .uri(&format!("/projects/{id}"))
+            .set_json(json!({"name": null})),
+        TestRequest::put()
+            .uri(&format!("/projects/{id}/quotas"))
+            .set_json(json!([null, null])),
+        post_json(&format!("/projects/{id}/keys"), json!(["viewer"])),
+        post_json(
+            &format!("/projects/{id}/keys"),
+            json!({"role": "viewer", "description": null}),
+        ),
+    ];
+    for request in requests {
+        let mut fixture = open();
+        let found = team.clone();
+        fixture
+            .tenancy
+            .expect_project()
+            .returning(move |_| Ok(Some(found.clone())));
+        fixture.tenancy.expect_update_project().never();
+        fixture.tenancy.expect_set_project_quotas().never();
+        fixture.tenancy.expect_create_key().never();
+        let body = problem(send_to(fixture.state(), request).await, 422, "invalid-body").await;
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(
+            detail == "the body must be a JSON object" || detail.contains("null where"),
+            "{body}"
+        );
+    }
+}

@@ -80,6 +80,19 @@ async fn bad_provisioning_bodies_are_refused_with_the_fitting_status() {
         ),
         (post_json("/server", json!([1, 2])), 422, "invalid-body"),
         (
+            post_json("/server", json!(["us-east-1", "t2.micro"])),
+            422,
+            "invalid-body",
+        ),
+        (
+            post_json(
+                "/servers",
+                json!({"region": "us-east-1", "type": "t2.micro", "name": null}),
+            ),
+            422,
+            "invalid-body",
+        ),
+        (
             post_json("/servers", json!({"region": 7, "type": "t2.micro"})),
             422,
             "invalid-body",
@@ -166,7 +179,6 @@ async fn bad_list_parameters_are_400_problems() {
         "cursor=not-a-cursor",
         "state=sleeping",
         "status=sleeping",
-        "state=running&status=stopped",
         "region=mars-1",
         "type=z9.huge",
     ] {
@@ -175,10 +187,12 @@ async fn bad_list_parameters_are_400_problems() {
             TestRequest::get().uri(&format!("/servers?{query}")),
         )
         .await;
-        let slug = if query.starts_with("cursor") {
-            "invalid-cursor"
-        } else {
-            "invalid-query"
+        // An unknown region or type is named as provisioning names it.
+        let slug = match query.split('=').next() {
+            Some("cursor") => "invalid-cursor",
+            Some("region") => "unknown-region",
+            Some("type") => "unknown-server-type",
+            _ => "invalid-query",
         };
         problem(response, 400, slug).await;
     }
@@ -191,6 +205,23 @@ async fn bad_list_parameters_are_400_problems() {
             "invalid-query",
         )
         .await;
+    }
+}
+
+#[actix_web::test]
+async fn the_state_filter_wins_over_its_alias_status() {
+    for (query, wanted) in [
+        ("status=stopped", ServerState::Stopped),
+        ("state=running&status=stopped", ServerState::Running),
+    ] {
+        let mut store = MockStore::new();
+        store
+            .expect_list()
+            .withf(move |filter, _| filter.state == Some(wanted))
+            .times(1)
+            .returning(|_, _| Ok(Vec::new()));
+        let response = send(store, TestRequest::get().uri(&format!("/servers?{query}"))).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
     }
 }
 
@@ -364,25 +395,33 @@ async fn a_sane_request_id_is_kept_and_recorded_on_the_event() {
     assert_eq!(body["ip"], "10.0.0.9");
     assert_eq!(body["billing"]["hourly_price"]["amount"], "0.011600");
     assert!(body.get("terminated_at").is_none(), "absent, never null");
+    let action = &body["action"];
+    assert_eq!(action["command"], "provision");
+    assert_eq!(action["status"], "running");
+    assert_eq!(action["server_id"], body["id"]);
+    assert_eq!(action["request_id"], "client-42");
+    assert!(action.get("finished_at").is_none(), "{action}");
 }
 
 #[actix_web::test]
-async fn an_insane_request_id_is_replaced() {
-    let response = send(
-        MockStore::new(),
-        TestRequest::get()
-            .uri("/servers/bad")
-            .insert_header(("X-Request-Id", "a b;c")),
-    )
-    .await;
-    let echoed = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("id")
-        .to_owned();
-    assert!(uuid::Uuid::parse_str(&echoed).is_ok(), "{echoed}");
-    problem(response, 400, "invalid-id").await;
+async fn an_insane_or_over_long_request_id_is_replaced() {
+    for insane in ["a b;c".to_owned(), "x".repeat(129)] {
+        let response = send(
+            MockStore::new(),
+            TestRequest::get()
+                .uri("/servers/bad")
+                .insert_header(("X-Request-Id", insane.as_str())),
+        )
+        .await;
+        let echoed = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("id")
+            .to_owned();
+        assert!(uuid::Uuid::parse_str(&echoed).is_ok(), "{echoed}");
+        problem(response, 400, "invalid-id").await;
+    }
 }
 
 #[actix_web::test]
@@ -430,6 +469,10 @@ async fn a_no_op_action_is_200_and_changes_nothing() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body["state"], "running");
+    assert!(
+        body.get("action").is_none(),
+        "a no-op opens no action: {body}"
+    );
 }
 
 #[actix_web::test]
@@ -536,7 +579,14 @@ async fn the_virtual_clock_reads_and_refuses_bad_moves() {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = test::read_body_json(response).await;
     assert_eq!(body["now"], "2026-01-01T00:00:00Z");
-    for seconds in [json!(-1), json!(400_000_000), json!("ten"), json!(1.5)] {
+    let year = fleet_http::handlers::admin::MAX_ADVANCE_SECONDS;
+    for seconds in [
+        json!(-1),
+        json!(year + 1),
+        json!("ten"),
+        json!(1.5),
+        json!(null),
+    ] {
         problem(
             send_to(
                 state.clone(),

@@ -7,5 +7,7 @@ mod admin;
 mod auth;
 mod http;
 mod limits;
+mod problems;
 mod spec;
 mod support;
+mod watch;

@@ -1,7 +1,8 @@
 //! The generated OpenAPI documents: committed, complete and truthful.
 //!
 //! `FLEET_UPDATE_SPEC=1 cargo test -p fleet-http --test api spec::` (what `cargo xtask
-//! spec` runs) rewrites the committed documents from the code.
+//! spec` runs) rewrites the committed documents from the code: those with the virtual
+//! clock's routes, the whole API.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ fn operations(spec: &Value) -> Vec<(String, String, &Value)> {
 
 #[test]
 fn the_committed_documents_match_the_code() {
-    let Specs { v2, v3 } = spec::generate(false);
+    let Specs { v2, v3 } = spec::generate(true);
     let committed = [("openapi.json", &v3), ("openapi-v2.json", &v2)];
     let update = std::env::var_os("FLEET_UPDATE_SPEC").is_some();
     for (file, generated) in committed {
@@ -89,18 +90,42 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
                 continue;
             }
             let content = response["content"].as_object().expect("content");
-            assert_eq!(content.len(), 1, "{method} {path} {status}");
-            let (media_type, media) = content.iter().next().expect("one media type");
-            let schema = &media["schema"]["$ref"];
-            if status.starts_with('4') || status.starts_with('5') {
-                assert_eq!(media_type, "application/problem+json");
+            let is_error = status.starts_with('4') || status.starts_with('5');
+            let media_types: Vec<&str> = content.keys().map(String::as_str).collect();
+            if is_error {
                 assert_eq!(
-                    schema, "#/components/schemas/Problem",
+                    media_types,
+                    ["application/json", "application/problem+json"],
+                    "{method} {path} {status}: as the client's Accept asks"
+                );
+            } else if id == "streamEvents" {
+                assert_eq!(
+                    media_types,
+                    ["text/event-stream"],
                     "{method} {path} {status}"
                 );
             } else {
-                assert_eq!(media_type, "application/json");
-                assert!(schema.is_string(), "{method} {path} {status} has no schema");
+                assert_eq!(
+                    media_types,
+                    ["application/json"],
+                    "{method} {path} {status}"
+                );
+            }
+            for media in content.values() {
+                let schema = &media["schema"]["$ref"];
+                if is_error {
+                    assert_eq!(
+                        schema, "#/components/schemas/Problem",
+                        "{method} {path} {status}"
+                    );
+                } else if id == "streamEvents" {
+                    assert_eq!(
+                        media["schema"]["type"], "string",
+                        "{method} {path} {status}"
+                    );
+                } else {
+                    assert!(schema.is_string(), "{method} {path} {status} has no schema");
+                }
             }
         }
         if path.contains("{id}") {
@@ -115,19 +140,29 @@ fn every_response_has_a_schema_and_every_error_is_a_problem() {
 }
 
 #[test]
-fn optional_fields_are_not_required_and_nothing_is_nullable() {
+fn optional_fields_are_not_required_and_only_a_meaningful_null_is_nullable() {
     let v3 = spec::generate(true).v3;
-    let text = v3.to_string();
+    let schemas = &v3["components"]["schemas"];
+    let mut nullable = Vec::new();
+    for (name, schema) in schemas.as_object().expect("schemas") {
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            if property["nullable"] == true {
+                nullable.push(format!("{name}.{field}"));
+            }
+        }
+    }
     assert_eq!(
-        text.matches("\"nullable\":true").count(),
-        1,
-        "no field the service sends is ever null"
+        nullable,
+        [
+            "SetQuotasRequest.max_servers",
+            "SetQuotasRequest.max_vcpus",
+            "UpdateProjectRequest.rate_limit_per_minute",
+        ],
+        "no field the service sends is ever null; a client clears a limit with null"
     );
     assert_eq!(
-        v3["components"]["schemas"]["UpdateProjectRequest"]["properties"]["rate_limit_per_minute"]
-            ["nullable"],
-        true,
-        "a client clears a rate limit with null"
+        v3.to_string().matches("\"nullable\":true").count(),
+        nullable.len()
     );
     let server = &v3["components"]["schemas"]["Server"];
     let required: Vec<&str> = server["required"]
@@ -164,18 +199,23 @@ fn enumerations_are_listed() {
     let v3 = spec::generate(false).v3;
     let schemas = &v3["components"]["schemas"];
     assert_eq!(
-        schemas["ActionRequest"]["properties"]["action"]["enum"],
+        schemas["ActionRequest"]["properties"]["action"]["allOf"][0]["$ref"],
+        "#/components/schemas/Action"
+    );
+    assert_eq!(
+        schemas["Action"]["enum"],
         serde_json::json!(["start", "stop", "reboot", "terminate"])
     );
     assert_eq!(
-        schemas["Server"]["properties"]["state"]["enum"]
-            .as_array()
-            .map(Vec::len),
+        schemas["ServerState"]["enum"].as_array().map(Vec::len),
         Some(9)
     );
-    let event = &schemas["EventList"]["properties"]["items"]["items"]["properties"];
     assert_eq!(
-        event["actor"]["enum"],
+        schemas["Event"]["properties"]["actor"]["allOf"][0]["$ref"],
+        "#/components/schemas/Actor"
+    );
+    assert_eq!(
+        schemas["Actor"]["enum"],
         serde_json::json!(["api", "system", "reaper"])
     );
 }
@@ -256,7 +296,11 @@ fn the_admin_api_is_documented() {
     }
     let schemas = &v3["components"]["schemas"];
     assert_eq!(
-        schemas["CreateKeyRequest"]["properties"]["role"]["enum"],
+        schemas["CreateKeyRequest"]["properties"]["role"]["allOf"][0]["$ref"],
+        "#/components/schemas/Role"
+    );
+    assert_eq!(
+        schemas["Role"]["enum"],
         serde_json::json!(["viewer", "member", "admin"])
     );
     let created = &v3["paths"]["/projects/{id}/keys"]["post"]["responses"]["201"];
@@ -273,9 +317,11 @@ fn the_admin_api_is_documented() {
         schemas["CreateProjectRequest"]["properties"]["name"]["maxLength"],
         63
     );
-    assert_eq!(
-        schemas["CreateKeyRequest"]["properties"]["description"]["maxLength"],
-        200
+    assert!(
+        schemas["CreateKeyRequest"]["properties"]["description"]["pattern"]
+            .as_str()
+            .is_some_and(|p| p.contains("{0,198}")),
+        "at most 200 characters once trimmed"
     );
     assert!(v3["paths"]["/projects/{id}"]["delete"]["responses"]["204"].is_object());
     assert!(v3["paths"]["/projects/{id}"]["delete"]["responses"]["409"].is_object());
@@ -311,6 +357,49 @@ fn the_admin_routes_exist_only_in_virtual_clock_mode() {
     assert!(
         system["paths"]["/server"]["post"].is_object(),
         "the alias is documented"
+    );
+}
+
+#[test]
+fn the_committed_documents_have_the_clock_and_say_when_it_exists() {
+    let Specs { v2, v3 } = spec::generate(true);
+    let clock = [
+        ("/admin/clock", "get", "readClock"),
+        ("/admin/clock/advance", "post", "advanceClock"),
+    ];
+    for spec in [&v2, &v3] {
+        for (path, method, id) in clock {
+            let operation = &spec["paths"][path][method];
+            assert_eq!(operation["operationId"], id, "{method} {path}");
+            assert_eq!(operation["tags"], serde_json::json!(["Admin"]));
+            for text in [
+                &operation["description"],
+                &operation["responses"]["404"]["description"],
+            ] {
+                let text = text.as_str().expect("a description");
+                assert!(
+                    text.contains("`--clock virtual`") && text.contains("route-not-found"),
+                    "{method} {path}: {text}"
+                );
+            }
+        }
+        let admin = spec["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|tag| tag["name"] == "Admin")
+            .expect("the Admin tag");
+        assert!(
+            admin["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("`--clock virtual`") && d.contains("404")),
+            "{admin}"
+        );
+    }
+    let not_found = &v3["paths"]["/admin/clock"]["get"]["responses"]["404"];
+    assert_eq!(
+        not_found["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
     );
 }
 

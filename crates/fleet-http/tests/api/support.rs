@@ -12,12 +12,17 @@ use actix_web::test::{self, TestRequest};
 use actix_web::{App, web};
 use chrono::{DateTime, Utc};
 use fleet_domain::keys::{self, Pepper};
-use fleet_domain::ports::{MockClock, MockStore, MockStoreStatus, MockTenancyStore, StoredKey};
-use fleet_domain::service::{CatalogService, Engine, ManualClock, ProjectService, ServerService};
+use fleet_domain::ports::{
+    EventLog, MockActionStore, MockClock, MockEventLog, MockStore, MockStoreStatus,
+    MockTenancyStore, StoredKey,
+};
+use fleet_domain::service::{
+    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+};
 use fleet_domain::{
     ApiKey, Catalog, KeyId, LifecycleConfig, Money, ProjectId, Role, Server, ServerId, ServerState,
 };
-use fleet_http::{AppState, AuthMode, Authenticator, VirtualClock};
+use fleet_http::{AppState, AuthMode, Authenticator, Services, Shutdown, VirtualClock};
 use fleet_ops::{MetricsExporter, NotReady, Ops, Readiness};
 use serde_json::Value;
 
@@ -99,6 +104,12 @@ impl TestKey {
 pub struct Fixture {
     pub store: MockStore,
     pub tenancy: MockTenancyStore,
+    pub events: MockEventLog,
+    /// An event log to use in place of `events` (one whose waits really wait).
+    pub log: Option<Arc<dyn EventLog>>,
+    pub actions: MockActionStore,
+    /// Ends the app's streams and waits.
+    pub shutdown: Shutdown,
     pub mode: AuthMode,
     pub virtual_clock: bool,
     /// Every `mark_keys_used` call the app makes: the ids it marks.
@@ -112,6 +123,10 @@ impl Default for Fixture {
         Fixture {
             store: MockStore::new(),
             tenancy: MockTenancyStore::new(),
+            events: MockEventLog::new(),
+            log: None,
+            actions: MockActionStore::new(),
+            shutdown: Shutdown::never(),
             mode: AuthMode::Open,
             virtual_clock: false,
             marks: Arc::default(),
@@ -167,6 +182,8 @@ impl Fixture {
             Arc::new(Catalog::default()),
             config,
         );
+        let log = self.log.unwrap_or_else(|| Arc::new(self.events));
+        let watch = WatchService::new(store.clone(), log, Arc::new(self.actions), clock.clone());
         let projects = ProjectService::new(Arc::new(self.tenancy), clock, Pepper::default());
         let virtual_clock = self.virtual_clock.then(|| {
             VirtualClock::new(
@@ -178,13 +195,18 @@ impl Fixture {
             Arc::new(Catalog::default()),
             Arc::new(MockStoreStatus::new()),
         );
+        let services = Services {
+            servers: Arc::new(servers),
+            projects: Arc::new(projects),
+            watch: Arc::new(watch),
+        };
         web::Data::new(AppState::new(
-            Arc::new(servers),
-            Arc::new(projects),
+            services,
             Authenticator::new(self.mode, Duration::from_secs(5))
                 .with_rate_limit(self.rate_limit.and_then(NonZeroU32::new)),
             Arc::new(catalog),
             virtual_clock,
+            self.shutdown,
         ))
     }
 }

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod common;
+mod generated_client;
 mod harness;
 mod lifecycle;
 mod postgres;
@@ -13,3 +14,4 @@ mod processes;
 mod quotas;
 mod rate_limits;
 mod tenancy;
+mod watching;

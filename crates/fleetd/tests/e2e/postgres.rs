@@ -2,8 +2,6 @@
 //! of `TEST_DATABASE_URL` (which `cargo xtask test` sets; the local server otherwise) and
 //! dropped afterwards. fleetd migrates it on start, as in production.
 
-use fleetd::Settings;
-use fleetd::settings::ClockMode;
 use serde_json::json;
 
 use crate::common::TestApp;
@@ -13,12 +11,7 @@ use crate::common::pg::TempDatabase;
 async fn a_server_lives_and_is_billed_on_postgres() {
     let database = TempDatabase::create().await;
 
-    let app = TestApp::spawn_with(Settings {
-        clock: Some(ClockMode::Virtual),
-        database_url: Some(database.url.clone()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_on(&database).await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status, 200, "{}", ready.text);
     let free_before = app.free_addresses("eu-west-1").await;
@@ -75,12 +68,7 @@ async fn readyz_gives_a_short_reason_and_logs_the_detail() {
         .next()
         .expect("a database name")
         .to_owned();
-    let app = TestApp::spawn_with(Settings {
-        clock: Some(ClockMode::Virtual),
-        database_url: Some(database.url.clone()),
-        ..Default::default()
-    })
-    .await;
+    let app = TestApp::spawn_on(&database).await;
     assert_eq!(app.get("/readyz").await.status, 200);
     let logged = |reason: &str| {
         app.logs.lock().expect("logs").iter().any(|line| {

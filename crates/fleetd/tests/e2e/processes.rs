@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::pg::TempDatabase;
 use crate::common::process::Fleetd;
+use crate::common::time;
 
 /// One-second transitions and billing periods, so the work happens within the test;
 /// `overrides` replace single settings.
@@ -39,14 +40,6 @@ fn fast(overrides: &[(&str, &str)]) -> Vec<String> {
 }
 
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn time(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| panic!("a timestamp, got {value}"))
-}
 
 async fn provision(fleetd: &Fleetd, name: &str) -> String {
     let (status, body) = fleetd

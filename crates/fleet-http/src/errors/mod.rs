@@ -103,9 +103,14 @@ impl From<ListError> for Problem {
     fn from(error: ListError) -> Self {
         let detail = error.to_string();
         match error {
-            ListError::UnknownFilter { .. }
-            | ListError::BadLimit { .. }
-            | ListError::BadOffset { .. } => Problem::bad_request("invalid-query", detail),
+            // The types provisioning answers for the same names.
+            ListError::UnknownFilter { kind: "region", .. } => {
+                Problem::bad_request("unknown-region", detail)
+            }
+            ListError::UnknownFilter { .. } => Problem::bad_request("unknown-server-type", detail),
+            ListError::BadLimit { .. } | ListError::BadOffset { .. } => {
+                Problem::bad_request("invalid-query", detail)
+            }
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
             ListError::Store(e) => e.into(),
         }
@@ -205,7 +210,7 @@ fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
 }
 
 macro_rules! failure {
-    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:literal,)+ }) => {
+    ($(#[$doc:meta])* $name:ident { $($status:literal => $description:expr,)+ }) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name(pub Box<Problem>);
@@ -316,10 +321,14 @@ failure!(
     }
 );
 
+/// The 404 of the clock's routes: fleetd registers them only with `--clock virtual`.
+const NO_VIRTUAL_CLOCK: &str = "fleetd does not run with `--clock virtual`, so it has no clock routes: a `route-not-found` problem.";
+
 failure!(
     /// Why reading the virtual clock failed.
     ClockFailure {
         403 => "The virtual clock is for the `admin` role.",
+        404 => NO_VIRTUAL_CLOCK,
         500 => "The service failed.",
     }
 );
@@ -329,6 +338,7 @@ failure!(
     AdvanceFailure {
         400 => "The body is not valid JSON.",
         403 => "The virtual clock is for the `admin` role.",
+        404 => NO_VIRTUAL_CLOCK,
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
@@ -447,6 +457,11 @@ admin_failure!(
         404 => "No key has this id.",
     }
 );
+
+// After the macros, which it uses.
+mod watch;
+
+pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
 
 #[cfg(test)]
 mod tests {

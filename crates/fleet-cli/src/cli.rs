@@ -1,0 +1,177 @@
+//! The command line as clap parses it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
+use fleet_client::types;
+use uuid::Uuid;
+
+/// What `fleet --help` says about exit statuses; `exit::Exit` keeps the numbers.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  success
+  1  the API refused the request (its problem is printed on stderr)
+  2  usage error: bad arguments, an unknown profile, an unreadable config file
+  3  no answer from the URL (the URL is printed), or an answer fleet does not understand
+
+Settings: each of --url, --api-key and --profile is taken from its flag, else from its
+environment variable, else (url and key) from the profile, else the default. Without
+--profile, the profile named `default` is used when the config file has one.";
+
+/// Drives a fleet service: servers, the catalog and the virtual clock.
+#[derive(Debug, Parser)]
+#[command(name = "fleet", version, after_help = EXIT_STATUS)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// How to print results: `table` for people, `json` for programs (the API's JSON).
+    #[arg(short, long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// The service's base URL [default: http://127.0.0.1:8080, what `cargo run` serves].
+    #[arg(long, global = true, env = "FLEET_URL")]
+    pub url: Option<String>,
+    /// The API key sent as `Authorization: Bearer <key>`; none in open mode.
+    #[arg(long, global = true, env = "FLEET_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// The profile of the config file to take the URL and key from.
+    #[arg(long, global = true, env = "FLEET_PROFILE")]
+    pub profile: Option<String>,
+    /// The config file with the profiles [default: config.toml in the user's config
+    /// directory for fleet, e.g. ~/.config/fleet/config.toml].
+    #[arg(long, global = true, env = "FLEET_CLI_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Tables that fit the terminal.
+    Table,
+    /// The API's JSON, pretty-printed.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, inspect and act on servers.
+    #[command(subcommand)]
+    Servers(Servers),
+    /// The regions, their address pools, and the server types with their prices.
+    Catalog,
+    /// The virtual clock of a fleetd started with `--clock virtual` (admin).
+    #[command(subcommand)]
+    Clock(Clock),
+    /// Named profiles (URL and API key) in the config file.
+    #[command(subcommand)]
+    Profile(Profile),
+    /// Print a shell completion script (e.g. `fleet completions bash > /etc/bash_completion.d/fleet`).
+    Completions {
+        /// The shell to complete in.
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Servers {
+    /// Provision a server.
+    Create {
+        /// The region to place it in (see `fleet catalog`).
+        #[arg(long)]
+        region: String,
+        /// Its server type (see `fleet catalog`).
+        #[arg(long = "type")]
+        server_type: String,
+        /// A name of 1 to 64 characters; made from the type and id when left out.
+        #[arg(long, value_parser = server_name)]
+        name: Option<types::ProvisionRequestName>,
+    },
+    /// List servers, oldest first.
+    List(ListArgs),
+    /// Show one server.
+    Get(ServerId),
+    /// Start a stopped server.
+    Start(ServerId),
+    /// Stop a running server.
+    Stop(ServerId),
+    /// Reboot a running server.
+    Reboot(ServerId),
+    /// Terminate a server, releasing its address.
+    Terminate(ServerId),
+    /// A server's newest events, newest first.
+    Logs(ServerId),
+    /// A server's usage ledger and what it has cost.
+    Billing(ServerId),
+}
+
+/// The server a command is about.
+#[derive(Debug, Args)]
+pub struct ServerId {
+    /// The server's id (a UUID).
+    pub id: Uuid,
+}
+
+/// Filters and paging of `servers list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only servers in this region.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only servers in this state: provisioning, running, starting, stopping, stopped,
+    /// rebooting, terminating, terminated or failed.
+    #[arg(long)]
+    pub state: Option<types::ServerState>,
+    /// Only servers of this type.
+    #[arg(long = "type")]
+    pub server_type: Option<String>,
+    /// Page size, 1 to 100.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub limit: Option<u64>,
+    /// The cursor of the page to show, as printed after the previous one.
+    #[arg(long, conflicts_with = "all")]
+    pub cursor: Option<String>,
+    /// Every page, not only the first.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// A server name the document allows, checked before anything is sent.
+fn server_name(text: &str) -> Result<types::ProvisionRequestName, String> {
+    text.parse().map_err(|_| {
+        "a name has 1 to 64 characters once trimmed, and no control or invisible formatting \
+         characters"
+            .to_owned()
+    })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Clock {
+    /// The virtual time.
+    Show,
+    /// Move the virtual clock forward, doing the work that falls due on the way.
+    Advance {
+        /// How far: e.g. 90s, 15m, 1h30m, 2days.
+        #[arg(value_parser = humantime::parse_duration)]
+        by: Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Profile {
+    /// Create or change a profile from the --url and --api-key given on this command
+    /// line (not from the environment); values not given are kept.
+    Set {
+        /// The profile's name; `default` is used when no profile is asked for.
+        name: String,
+    },
+    /// The profiles of the config file, keys masked.
+    List,
+}

@@ -1,0 +1,218 @@
+//! `fleet servers ...`.
+
+use comfy_table::Table;
+use fleet_client::types;
+use uuid::Uuid;
+
+use super::Session;
+use crate::cli::{ListArgs, Servers};
+use crate::exit::Exit;
+use crate::output::{fields, maybe_time, money, print, spent, table, time};
+
+pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
+    match command {
+        Servers::Create {
+            region,
+            server_type,
+            name,
+        } => {
+            let request = session
+                .client
+                .provision_server()
+                .body_map(|body| body.region(region).type_(server_type).name(name));
+            match request.send().await {
+                Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+                Err(e) => Err(session.failed(e).await),
+            }
+        }
+        Servers::List(args) => list(session, args).await,
+        Servers::Get(server) => match session.client.get_server().id(server.id).send().await {
+            Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+            Err(e) => Err(session.failed(e).await),
+        },
+        Servers::Start(server) => act(session, server.id, "start").await,
+        Servers::Stop(server) => act(session, server.id, "stop").await,
+        Servers::Reboot(server) => act(session, server.id, "reboot").await,
+        Servers::Terminate(server) => act(session, server.id, "terminate").await,
+        Servers::Logs(server) => {
+            match session
+                .client
+                .get_server_events()
+                .id(server.id)
+                .send()
+                .await
+            {
+                Ok(events) => print(session.output, &*events, |e| vec![events_table(e)]),
+                Err(e) => Err(session.failed(e).await),
+            }
+        }
+        Servers::Billing(server) => {
+            match session
+                .client
+                .get_server_billing()
+                .id(server.id)
+                .send()
+                .await
+            {
+                Ok(report) => print(session.output, &*report, billing_tables),
+                Err(e) => Err(session.failed(e).await),
+            }
+        }
+    }
+}
+
+/// Asks for an action and prints the server as it answered: the state it is heading to,
+/// or as it was when there was nothing to do.
+async fn act(session: &Session, id: Uuid, action: &str) -> Result<(), Exit> {
+    let request = session
+        .client
+        .act_on_server()
+        .id(id)
+        .body_map(|body| body.action(action));
+    match request.send().await {
+        Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+        Err(e) => Err(session.failed(e).await),
+    }
+}
+
+/// One page, or every page with `--all` (printed as one list).
+async fn list(session: &Session, args: ListArgs) -> Result<(), Exit> {
+    let mut cursor = args.cursor.clone();
+    let mut page = fetch_page(session, &args, cursor.take()).await?;
+    if args.all {
+        while let Some(next) = page.next_cursor.take() {
+            let more = fetch_page(session, &args, Some(next)).await?;
+            page.items.extend(more.items);
+            page.next_cursor = more.next_cursor;
+        }
+    }
+    print(session.output, &page, |p| vec![servers_table(p)])?;
+    if let (Some(next), crate::cli::Output::Table) = (&page.next_cursor, session.output) {
+        eprintln!("more: fleet servers list --cursor {next} (or --all)");
+    }
+    Ok(())
+}
+
+async fn fetch_page(
+    session: &Session,
+    args: &ListArgs,
+    cursor: Option<String>,
+) -> Result<types::ServerList, Exit> {
+    let mut request = session.client.list_servers();
+    if let Some(region) = &args.region {
+        request = request.region(region.clone());
+    }
+    if let Some(state) = args.state {
+        request = request.state(state);
+    }
+    if let Some(server_type) = &args.server_type {
+        request = request.type_(server_type.clone());
+    }
+    if let Some(limit) = args.limit {
+        request = request.limit(limit);
+    }
+    if let Some(cursor) = cursor {
+        request = request.cursor(cursor);
+    }
+    match request.send().await {
+        Ok(page) => Ok(page.into_inner()),
+        Err(e) => Err(session.failed(e).await),
+    }
+}
+
+fn servers_table(page: &types::ServerList) -> Table {
+    let mut table = table(&[
+        "ID", "NAME", "STATE", "REGION", "TYPE", "IP", "COST", "CREATED",
+    ]);
+    for server in &page.items {
+        table.add_row(vec![
+            server.id.to_string(),
+            server.name.clone(),
+            server.state.to_string(),
+            server.region.clone(),
+            server.type_.clone(),
+            server.ip.clone().unwrap_or_else(|| "-".to_owned()),
+            money(&server.billing.total),
+            time(&server.created_at),
+        ]);
+    }
+    table
+}
+
+fn server_fields(server: &types::Server) -> Table {
+    let mut rows = vec![
+        ("id", server.id.to_string()),
+        ("name", server.name.clone()),
+        ("state", server.state.to_string()),
+        ("region", server.region.clone()),
+        ("type", server.type_.clone()),
+        ("ip", server.ip.clone().unwrap_or_else(|| "-".to_owned())),
+        ("project", server.project_id.to_string()),
+        ("created", time(&server.created_at)),
+        ("started", maybe_time(server.started_at.as_ref())),
+        ("stopped", maybe_time(server.stopped_at.as_ref())),
+        ("terminated", maybe_time(server.terminated_at.as_ref())),
+        (
+            "transition due",
+            maybe_time(server.transition_due_at.as_ref()),
+        ),
+    ];
+    rows.extend(billing_rows(&server.billing));
+    fields(rows)
+}
+
+/// What a server costs: its price, what the ledger holds, and the total with the open run.
+fn billing_rows(billing: &types::Billing) -> Vec<(&'static str, String)> {
+    vec![
+        ("hourly price", money(&billing.hourly_price)),
+        ("billed", spent(&billing.billed, billing.billed_seconds)),
+        (
+            "unbilled (open run)",
+            format!("{} s", billing.unbilled_seconds),
+        ),
+        ("total", spent(&billing.total, billing.total_seconds)),
+    ]
+}
+
+fn events_table(events: &types::EventList) -> Table {
+    let mut table = table(&[
+        "AT",
+        "EVENT",
+        "FROM",
+        "TO",
+        "ACTOR",
+        "MESSAGE",
+        "REQUEST ID",
+    ]);
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    for event in &events.items {
+        table.add_row(vec![
+            time(&event.at),
+            event.type_.to_string(),
+            or_dash(event.from_state.as_ref().map(ToString::to_string)),
+            or_dash(event.to_state.as_ref().map(ToString::to_string)),
+            event.actor.to_string(),
+            event.message.clone(),
+            or_dash(event.request_id.clone()),
+        ]);
+    }
+    table
+}
+
+fn billing_tables(report: &types::BillingReport) -> Vec<Table> {
+    let mut rows = vec![
+        ("server", report.server_id.to_string()),
+        ("state", report.state.to_string()),
+    ];
+    rows.extend(billing_rows(&report.billing));
+    let mut records = table(&["PERIOD START", "PERIOD END", "SECONDS", "AMOUNT"]);
+    for record in &report.records {
+        records.add_row(vec![
+            time(&record.period_start),
+            time(&record.period_end),
+            record.seconds.to_string(),
+            money(&record.amount),
+        ]);
+    }
+    vec![fields(rows), records]
+}

@@ -1,0 +1,89 @@
+//! What a user reads: JSON a program can parse, tables, the clock, completion scripts.
+
+use crate::run::Shell;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_created_server_is_in_the_json_list_and_the_table() {
+    let shell = Shell::with_fleetd().await;
+    let id = shell.create_server("us-east-1", "t2.micro").await;
+
+    let listed = shell
+        .fleet(
+            &[],
+            &["--url", shell.url(), "servers", "list", "-o", "json"],
+        )
+        .await
+        .ok()
+        .json();
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id.as_str());
+    assert_eq!(items[0]["region"], "us-east-1");
+    assert_eq!(items[0]["type"], "t2.micro");
+
+    let table = shell.at_fleetd(&["servers", "list"]).await.ok();
+    let header = table.stdout.lines().next().expect("a header");
+    assert!(
+        header.contains("STATE") && header.contains("REGION"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains(&id), "{}", table.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advancing_the_clock_by_a_human_duration_runs_the_server() {
+    let shell = Shell::with_fleetd().await;
+    let before = shell
+        .at_fleetd(&["clock", "show", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let id = shell.create_server("eu-west-1", "m5.large").await;
+
+    let report = shell
+        .at_fleetd(&["clock", "advance", "1h30m", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let now = |v: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(v["now"].as_str().expect("now")).expect("time")
+    };
+    assert_eq!((now(&report) - now(&before)).num_seconds(), 5_400);
+    assert!(report["completed"].as_u64() >= Some(1), "{report}");
+
+    let server = shell
+        .at_fleetd(&["servers", "get", &id, "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(server["state"], "running");
+    let billing = shell.at_fleetd(&["servers", "billing", &id]).await.ok();
+    assert!(
+        billing.stdout.contains("PERIOD START"),
+        "{}",
+        billing.stdout
+    );
+    let logs = shell.at_fleetd(&["servers", "logs", &id]).await.ok();
+    assert!(
+        logs.stdout.contains("transition_completed"),
+        "{}",
+        logs.stdout
+    );
+}
+
+#[tokio::test]
+async fn completions_print_a_script_for_each_shell() {
+    let shell = Shell::offline();
+    let bash = shell.fleet(&[], &["completions", "bash"]).await.ok();
+    assert!(
+        bash.stdout.contains("complete -F _fleet"),
+        "{}",
+        bash.stdout
+    );
+    assert!(bash.stdout.contains("servers"));
+    let zsh = shell.fleet(&[], &["completions", "zsh"]).await.ok();
+    assert!(zsh.stdout.starts_with("#compdef fleet"), "{}", zsh.stdout);
+    let fish = shell.fleet(&[], &["completions", "fish"]).await.ok();
+    assert!(fish.stdout.contains("complete -c fleet"), "{}", fish.stdout);
+}

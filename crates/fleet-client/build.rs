@@ -1,0 +1,30 @@
+//! Generates the client from the committed OpenAPI document on every change to it, so the
+//! client can never drift from the document (nor the document from the code: fleet-http's
+//! tests compare it with what the handlers generate).
+
+use std::path::Path;
+
+use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+
+const DOCUMENT: &str = "../../docs/openapi.json";
+
+fn main() {
+    println!("cargo:rerun-if-changed={DOCUMENT}");
+    let text =
+        std::fs::read_to_string(DOCUMENT).unwrap_or_else(|e| panic!("cannot read {DOCUMENT}: {e}"));
+    let spec = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{DOCUMENT} is not an OpenAPI 3.0 document: {e}"));
+    let mut settings = GenerationSettings::new();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        .with_derive("PartialEq");
+    let tokens = Generator::new(&settings)
+        .generate_tokens(&spec)
+        .unwrap_or_else(|e| panic!("progenitor cannot generate a client from {DOCUMENT}: {e}"));
+    let file = syn::parse2(tokens).unwrap_or_else(|e| panic!("generated code does not parse: {e}"));
+    let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|e| panic!("OUT_DIR: {e}"));
+    let target = Path::new(&out_dir).join("fleet_api.rs");
+    std::fs::write(&target, prettyplease::unparse(&file))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", target.display()));
+}

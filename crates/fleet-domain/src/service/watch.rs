@@ -1,0 +1,166 @@
+//! Watching the fleet: the global event sequence, read a page at a time after a cursor or
+//! followed as it grows. Waits are in `wait.rs`, action records in `actions.rs`.
+
+use std::sync::Arc;
+
+use crate::error::{EventsError, StoreError};
+use crate::event::{Event, EventQuery, EventType};
+use crate::ids::ServerId;
+use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::ports::{ActionStore, Clock, EventLog, Store};
+use crate::server::Server;
+use crate::service::follow::Follower;
+use crate::service::input::{echo, page_limit};
+use crate::state::join;
+use crate::tenancy::Caller;
+
+/// Which events a client reads or follows, as it gave them; validated by the use case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsRequest {
+    /// The cursor: events after this sequence number (an event's `seq`, a page's
+    /// `next_after`, or a stream's `Last-Event-ID`); from the start when absent.
+    pub after: Option<String>,
+    /// Only events of this server.
+    pub server: Option<ServerId>,
+    /// Only events of these types (by their public names); every type when empty.
+    pub types: Vec<String>,
+}
+
+/// One page of events and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPage {
+    /// The events, oldest first.
+    pub events: Vec<Event>,
+    /// The cursor to read on from: the last event's sequence number, or further when no
+    /// other event matched the filters up to where the sequence went when the page was read.
+    pub next_after: i64,
+}
+
+/// Reading events, waiting for states and reading action records.
+pub struct WatchService {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) events: Arc<dyn EventLog>,
+    pub(super) actions: Arc<dyn ActionStore>,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+impl WatchService {
+    /// The service over its ports.
+    pub fn new(
+        store: Arc<dyn Store>,
+        events: Arc<dyn EventLog>,
+        actions: Arc<dyn ActionStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            events,
+            actions,
+            clock,
+        }
+    }
+
+    /// A page of the events the caller sees (its project's; an admin's, every project's)
+    /// after the request's cursor, oldest first: at most `limit` (1 to 100, 20 when absent).
+    pub async fn events(
+        &self,
+        caller: &Caller,
+        request: EventsRequest,
+        limit: Option<i64>,
+    ) -> Result<EventPage, EventsError> {
+        let limit = page_limit(limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|given| {
+            EventsError::BadLimit {
+                given,
+                max: MAX_PAGE_SIZE,
+            }
+        })?;
+        let mut follower = Follower::new(self.events.clone(), query(caller, request, limit)?);
+        let events = follower.read().await?;
+        Ok(EventPage {
+            events,
+            next_after: follower.cursor(),
+        })
+    }
+
+    /// Follows the events the caller sees after the request's cursor (without one, from
+    /// now on), in batches of at most 100. The first batch is read here, so a cursor whose
+    /// events were pruned is refused before anything is sent.
+    pub async fn follow(
+        &self,
+        caller: &Caller,
+        request: EventsRequest,
+    ) -> Result<Follower, EventsError> {
+        let from_now = request.after.is_none();
+        let mut query = query(caller, request, MAX_PAGE_SIZE)?;
+        if from_now {
+            query.after = self.events.horizon().await?.latest;
+        }
+        let mut follower = Follower::new(self.events.clone(), query);
+        follower.start().await?;
+        Ok(follower)
+    }
+
+    /// The server, if it exists and the caller sees its project.
+    pub(super) async fn visible(
+        &self,
+        caller: &Caller,
+        id: ServerId,
+    ) -> Result<Option<Server>, StoreError> {
+        Ok(self
+            .store
+            .get(id)
+            .await?
+            .filter(|server| caller.sees(server.project)))
+    }
+}
+
+/// The store query of a client's request, scoped to what the caller sees.
+fn query(caller: &Caller, request: EventsRequest, limit: u32) -> Result<EventQuery, EventsError> {
+    let after = match request.after.as_deref() {
+        None => 0,
+        Some(text) => parse_cursor(text)?,
+    };
+    let types = request
+        .types
+        .iter()
+        .map(|name| {
+            EventType::parse(name).ok_or_else(|| EventsError::UnknownType {
+                given: echo(name),
+                known: join(EventType::ALL.iter().map(|t| t.as_str())),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(EventQuery {
+        project: caller.scope(),
+        after,
+        server: request.server,
+        types,
+        limit,
+    })
+}
+
+/// A sequence number as a client sends it back: digits only, from 0.
+fn parse_cursor(text: &str) -> Result<i64, EventsError> {
+    let bad = || EventsError::BadCursor { given: echo(text) };
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    text.parse().map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_is_a_whole_number_from_zero() {
+        assert_eq!(parse_cursor("0").ok(), Some(0));
+        assert_eq!(parse_cursor("42").ok(), Some(42));
+        for bad in ["", "-1", "+3", " 4", "4.0", "abc", "99999999999999999999"] {
+            assert!(
+                matches!(parse_cursor(bad), Err(EventsError::BadCursor { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

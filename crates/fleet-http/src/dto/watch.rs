@@ -1,0 +1,174 @@
+//! The global event sequence as clients read it: `GET /events` and `GET /events/stream`.
+
+use chrono::{DateTime, Utc};
+use fleet_domain as domain;
+use fleet_domain::service::EventPage as DomainPage;
+use paperclip::actix::Apiv2Schema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Actor, ServerState};
+
+/// The public, stable name of what an event records. New types may be added; none is
+/// renamed or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
+pub enum WatchEventType {
+    /// A server was created, in `provisioning`.
+    #[serde(rename = "server.provisioned")]
+    ServerProvisioned,
+    /// A client asked for an action and the server entered its transitional state.
+    #[serde(rename = "server.action_requested")]
+    ServerActionRequested,
+    /// A transitional state completed on its own: the server is in a new state.
+    #[serde(rename = "server.state_changed")]
+    ServerStateChanged,
+    /// A run was closed and billed.
+    #[serde(rename = "server.billed")]
+    ServerBilled,
+    /// The idle reaper began terminating a server stopped too long.
+    #[serde(rename = "server.reaped")]
+    ServerReaped,
+}
+
+impl From<domain::EventType> for WatchEventType {
+    fn from(event_type: domain::EventType) -> Self {
+        use domain::EventType as T;
+        match event_type {
+            T::ServerProvisioned => Self::ServerProvisioned,
+            T::ServerActionRequested => Self::ServerActionRequested,
+            T::ServerStateChanged => Self::ServerStateChanged,
+            T::ServerBilled => Self::ServerBilled,
+            T::ServerReaped => Self::ServerReaped,
+        }
+    }
+}
+
+/// Something that happened in the fleet, with its place in the global sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct WatchEvent {
+    /// Its place in the sequence: pass it as `after` (or `Last-Event-ID`) to read what
+    /// came after it. Only grows; a reader following it misses no event.
+    pub seq: i64,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub event_type: WatchEventType,
+    /// The server it is about.
+    pub server_id: Uuid,
+    /// The project of that server.
+    pub project_id: Uuid,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The state before; absent when the state did not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_state: Option<ServerState>,
+    /// The state after; absent when the state did not change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_state: Option<ServerState>,
+    /// Who caused it.
+    pub actor: Actor,
+    /// The `X-Request-Id` of the API call that caused it; absent for the service's own work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// A human-readable line.
+    pub message: String,
+}
+
+impl From<domain::Event> for WatchEvent {
+    fn from(stored: domain::Event) -> Self {
+        let event = stored.event;
+        Self {
+            seq: stored.seq.unwrap_or_default(),
+            event_type: event.event_type().into(),
+            server_id: event.server_id.as_uuid(),
+            project_id: stored.project.as_uuid(),
+            at: event.at,
+            from_state: event.from_state.map(Into::into),
+            to_state: event.to_state.map(Into::into),
+            actor: event.actor.into(),
+            request_id: event.request_id,
+            message: event.message,
+        }
+    }
+}
+
+/// One page of the event sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+pub struct EventPage {
+    /// The events, oldest first.
+    pub items: Vec<WatchEvent>,
+    /// Pass as `after` to read on. The last event's `seq`, or further when no other event
+    /// matched the filters up to where the sequence went; the same `after` when nothing
+    /// came yet.
+    pub next_after: i64,
+}
+
+impl From<DomainPage> for EventPage {
+    fn from(page: DomainPage) -> Self {
+        Self {
+            items: page.events.into_iter().map(Into::into).collect(),
+            next_after: page.next_after,
+        }
+    }
+}
+
+/// The filters and paging of `GET /events`, as the spec documents them.
+#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+pub struct EventsQuery {
+    /// Only events after this sequence number (an event's `seq`, a page's `next_after`);
+    /// from the oldest kept when left out.
+    pub after: Option<i64>,
+    /// Only events of this server.
+    pub server_id: Option<Uuid>,
+    /// Only events of these types; repeat the parameter for several.
+    #[serde(rename = "type")]
+    pub event_type: Option<Vec<WatchEventType>>,
+    /// Page size, 1 to 100; 20 when left out.
+    pub limit: Option<i64>,
+}
+
+/// The filters of `GET /events/stream`, as the spec documents them.
+#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+pub struct StreamQuery {
+    /// Only events after this sequence number; `Last-Event-ID`, when sent, takes its place.
+    /// From now on when both are left out.
+    pub after: Option<i64>,
+    /// Only events of this server.
+    pub server_id: Option<Uuid>,
+    /// Only events of these types; repeat the parameter for several.
+    #[serde(rename = "type")]
+    pub event_type: Option<Vec<WatchEventType>>,
+}
+
+/// The query of `GET /events` and `GET /events/stream` as received: text, so that each
+/// refusal names its parameter.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EventsParams {
+    /// The cursor.
+    pub after: Option<String>,
+    /// The server filter.
+    pub server_id: Option<String>,
+    /// The type filters.
+    #[serde(rename = "type", default)]
+    pub types: Vec<String>,
+    /// The page size.
+    pub limit: Option<String>,
+}
+
+/// The query of `GET /servers/{id}/wait`, as the spec documents it.
+#[derive(Debug, Clone, Deserialize, Apiv2Schema)]
+pub struct WaitQuery {
+    /// A state to wait for; repeat the parameter to wait for any of several.
+    pub state: Vec<ServerState>,
+    /// Seconds to wait at most, 1 to 60; 60 when left out.
+    pub timeout: Option<u32>,
+}
+
+/// The query of `GET /servers/{id}/wait` as received.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct WaitParams {
+    /// The states.
+    #[serde(default)]
+    pub state: Vec<String>,
+    /// The timeout in seconds.
+    pub timeout: Option<String>,
+}

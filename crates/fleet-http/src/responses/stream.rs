@@ -1,0 +1,130 @@
+//! `GET /events/stream`'s response: Server-Sent Events, one message per event (`id:` its
+//! sequence number, `event:` its type, `data:` the event as JSON).
+//!
+//! The body pulls batches from the follower only as fast as the connection takes them (actix
+//! polls a body while its write buffer has room), so a slow client holds one batch and a
+//! cursor, never a growing queue; when it falls behind the in-memory fan-out, the follower
+//! reads from the store. No task is spawned: when the client goes away, actix drops the
+//! body and with it the follower and its wait. The shutdown signal ends the body cleanly.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::body::BoxBody;
+use actix_web::{HttpRequest, HttpResponse, Responder};
+use actix_web_lab::sse;
+use fleet_domain::service::Follower;
+use futures::{Stream, StreamExt, stream};
+use paperclip::actix::OperationModifier;
+use paperclip::v2::models::{DataType, DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
+use paperclip::v2::schema::Apiv2Schema;
+
+use crate::dto::WatchEvent;
+use crate::metrics::OpenWatch;
+use crate::shutdown::Shutdown;
+
+/// A comment is sent after this long without a message, so proxies keep the connection.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How long a client should wait before reconnecting (the `retry:` field).
+pub const RETRY: Duration = Duration::from_secs(3);
+/// How long the follower waits for news before looking again.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A stream of events following `follower` until the client leaves or the service stops.
+pub struct EventStream {
+    /// Where the stream is and what it follows.
+    pub follower: Follower,
+    /// Ends the stream on shutdown.
+    pub shutdown: Shutdown,
+    /// The request's logger, for a stream ended by a failure.
+    pub logger: slog::Logger,
+}
+
+impl Responder for EventStream {
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
+        let mut response = sse::Sse::from_stream(messages(self))
+            .with_keep_alive(KEEP_ALIVE)
+            .with_retry_duration(RETRY)
+            .respond_to(req);
+        // Proxies that buffer responses (nginx) would hold the messages back.
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-accel-buffering"),
+            actix_web::http::header::HeaderValue::from_static("no"),
+        );
+        response
+    }
+}
+
+/// What a stream holds while it is open.
+struct Open {
+    follower: Follower,
+    shutdown: Shutdown,
+    logger: slog::Logger,
+    _counted: OpenWatch,
+}
+
+fn messages(stream: EventStream) -> impl Stream<Item = Result<sse::Event, serde_json::Error>> {
+    let open = Open {
+        follower: stream.follower,
+        shutdown: stream.shutdown,
+        logger: stream.logger,
+        _counted: OpenWatch::open("stream"),
+    };
+    stream::unfold(open, |mut open| async move {
+        loop {
+            tokio::select! {
+                () = open.shutdown.fired() => return None,
+                batch = open.follower.next(PATIENCE) => match batch {
+                    Ok(events) if events.is_empty() => {}
+                    Ok(events) => return Some((events, open)),
+                    Err(e) => {
+                        // The client reconnects with its Last-Event-ID and loses nothing.
+                        slog::warn!(open.logger, "an event stream ended on a failure";
+                            "error" => %e);
+                        return None;
+                    }
+                },
+            }
+        }
+    })
+    .flat_map(|events| stream::iter(events.into_iter().map(message)))
+}
+
+/// One event as a message.
+pub fn message(event: fleet_domain::Event) -> Result<sse::Event, serde_json::Error> {
+    let name = event.event.event_type().as_str();
+    let event = WatchEvent::from(event);
+    let id = event.seq.to_string();
+    Ok(sse::Data::new_json(&event)?.id(id).event(name).into())
+}
+
+impl Apiv2Schema for EventStream {}
+
+impl OperationModifier for EventStream {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        op.responses.insert(
+            "200".to_owned(),
+            Either::Right(Response {
+                description: Some(
+                    "A `text/event-stream` (Server-Sent Events). Each event is a message with \
+                     `id:` its `seq`, `event:` its type and `data:` the `WatchEvent` as JSON; \
+                     a `: keep-alive` comment comes after 15 s without one, and the first \
+                     line is a `retry:` hint. Reconnect with `Last-Event-ID` (or `after`) to \
+                     receive exactly what you missed, in order."
+                        .to_owned(),
+                ),
+                schema: Some(DefaultSchemaRaw {
+                    data_type: Some(DataType::String),
+                    ..Default::default()
+                }),
+                headers: BTreeMap::new(),
+            }),
+        );
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <WatchEvent as OperationModifier>::update_definitions(map);
+    }
+}

@@ -1,0 +1,288 @@
+//! Every bound the service enforces on what a client sends, in one table built from the
+//! constants the checks use, written into both documents: paperclip cannot derive them
+//! (and its v3 output drops even the bounds it knows). Generated clients and fuzzers then
+//! stay inside what the service accepts, and a bound changed in the code changes the spec.
+//!
+//! Text rules that trim surrounding whitespace first are patterns on the whole text as
+//! sent: a length bound on the text as sent would refuse what the service accepts.
+
+use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
+use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
+use fleet_domain::quota;
+use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS};
+use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
+use serde_json::{Map, Value, json};
+
+use crate::handlers::admin::MAX_ADVANCE_SECONDS;
+use crate::handlers::wait::MAX_WAIT_SECONDS;
+
+/// Where a bound applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A property of a component schema: (schema, property).
+    Field(&'static str, &'static str),
+    /// A query parameter of an operation: (operationId, parameter).
+    Query(&'static str, &'static str),
+}
+
+/// The bounds of one value, as JSON Schema states them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// The least number accepted.
+    pub minimum: Option<i64>,
+    /// The greatest number accepted.
+    pub maximum: Option<i64>,
+    /// The fewest characters accepted.
+    pub min_length: Option<usize>,
+    /// The most characters accepted.
+    pub max_length: Option<usize>,
+    /// What the whole text must match (ECMA 262, as JSON Schema reads it).
+    pub pattern: Option<String>,
+    /// The fewest values of a repeated parameter accepted.
+    pub min_items: Option<usize>,
+    /// Whether `null` is accepted (and means something).
+    pub nullable: bool,
+}
+
+impl Bounds {
+    fn range(minimum: i64, maximum: impl Into<i64>) -> Self {
+        Self {
+            minimum: Some(minimum),
+            maximum: Some(maximum.into()),
+            ..Self::default()
+        }
+    }
+
+    fn at_least(minimum: i64) -> Self {
+        Self {
+            minimum: Some(minimum),
+            ..Self::default()
+        }
+    }
+
+    fn pattern(pattern: String) -> Self {
+        Self {
+            pattern: Some(pattern),
+            ..Self::default()
+        }
+    }
+
+    fn or_null(self) -> Self {
+        Self {
+            nullable: true,
+            ..self
+        }
+    }
+
+    /// The bounds as schema keywords; `nullable` is the keyword of the document's version.
+    fn keywords(&self, nullable: &str) -> Map<String, Value> {
+        let mut keywords = Map::new();
+        let mut put = |keyword: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                keywords.insert(keyword.to_owned(), value);
+            }
+        };
+        put("minimum", self.minimum.map(Value::from));
+        put("maximum", self.maximum.map(Value::from));
+        put("minLength", self.min_length.map(Value::from));
+        put("maxLength", self.max_length.map(Value::from));
+        put("pattern", self.pattern.clone().map(Value::from));
+        put("minItems", self.min_items.map(Value::from));
+        put(nullable, self.nullable.then_some(Value::Bool(true)));
+        keywords
+    }
+}
+
+/// One bound of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// Where it applies.
+    pub place: Place,
+    /// What it is.
+    pub bounds: Bounds,
+}
+
+fn field(schema: &'static str, property: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::Field(schema, property),
+        bounds,
+    }
+}
+
+fn query(operation: &'static str, parameter: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::Query(operation, parameter),
+        bounds,
+    }
+}
+
+/// The characters `str::trim` removes (Unicode `White_Space`).
+const WHITESPACE: &str =
+    r"\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+/// Control characters (`char::is_control`: general category Cc).
+const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
+/// Invisible formatting characters a server name refuses: bidirectional overrides and
+/// isolates, zero-width characters, the byte-order mark.
+const INVISIBLE: &str = r"\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF";
+
+/// Text that, trimmed, is `min` (0 or 1) to `max` characters none of which is in
+/// `refused`: any whitespace around it, then a first and a last character that are not
+/// whitespace, with at most `max - 2` characters between.
+fn trimmed_text(min: usize, max: usize, refused: &str) -> String {
+    let edge = format!("[{WHITESPACE}]*");
+    let outer = format!("[^{WHITESPACE}{refused}]");
+    let inner = format!("[^{refused}]{{0,{}}}", max.saturating_sub(2));
+    let core = format!("{outer}(?:{inner}{outer})?");
+    let core = if min == 0 {
+        format!("(?:{core})?")
+    } else {
+        core
+    };
+    format!("^{edge}{core}{edge}$")
+}
+
+/// A server name (`fleet_domain::service::validate_name`): 1 to 64 characters once
+/// trimmed, without control or invisible formatting characters.
+pub fn server_name() -> Bounds {
+    Bounds::pattern(trimmed_text(
+        1,
+        MAX_NAME_CHARS,
+        &format!("{CONTROL}{INVISIBLE}"),
+    ))
+}
+
+/// A key description (`fleet_domain::tenancy::key_description`): at most 200 characters
+/// once trimmed, without control characters.
+pub fn key_description() -> Bounds {
+    Bounds::pattern(trimmed_text(0, MAX_DESCRIPTION, CONTROL))
+}
+
+/// A project name (`fleet_domain::tenancy::project_name`), not trimmed.
+pub fn project_name() -> Bounds {
+    Bounds {
+        min_length: Some(1),
+        max_length: Some(MAX_PROJECT_NAME),
+        pattern: Some(format!("^[a-z0-9][a-z0-9-]{{0,{}}}$", MAX_PROJECT_NAME - 1)),
+        ..Bounds::default()
+    }
+}
+
+/// Every bound the service enforces on what clients send, and the same bounds on the
+/// responses that echo those values.
+pub fn table() -> Vec<Limit> {
+    let rate_limit = || Bounds::range(1, MAX_RATE_LIMIT_PER_MINUTE);
+    let quota = || Bounds::range(0, quota::MAX_LIMIT);
+    vec![
+        field("ProvisionRequest", "name", server_name()),
+        field("CreateProjectRequest", "name", project_name()),
+        field("UpdateProjectRequest", "name", project_name()),
+        field("CreateKeyRequest", "description", key_description()),
+        field(
+            "UpdateProjectRequest",
+            "rate_limit_per_minute",
+            rate_limit().or_null(),
+        ),
+        field("Project", "rate_limit_per_minute", rate_limit()),
+        field("ProjectDetail", "rate_limit_per_minute", rate_limit()),
+        field("SetQuotasRequest", "max_servers", quota().or_null()),
+        field("SetQuotasRequest", "max_vcpus", quota().or_null()),
+        field("ProjectQuotas", "max_servers", quota()),
+        field("ProjectQuotas", "max_vcpus", quota()),
+        field(
+            "AdvanceRequest",
+            "seconds",
+            Bounds::range(0, MAX_ADVANCE_SECONDS),
+        ),
+        query("listServers", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
+        query("listServers", "offset", Bounds::range(0, MAX_OFFSET as i64)),
+        query("getServerEvents", "limit", Bounds::range(1, MAX_EVENTS)),
+        query("listEvents", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
+        query("listEvents", "after", Bounds::at_least(0)),
+        query("streamEvents", "after", Bounds::at_least(0)),
+        query(
+            "waitForServer",
+            "state",
+            Bounds {
+                min_items: Some(1),
+                ..Bounds::default()
+            },
+        ),
+        query(
+            "waitForServer",
+            "timeout",
+            Bounds::range(1, MAX_WAIT_SECONDS),
+        ),
+        query(
+            "listServerActions",
+            "limit",
+            Bounds::range(1, MAX_PAGE_SIZE),
+        ),
+    ]
+}
+
+/// Which version of the document a bound is written into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Swagger 2: schemas under `definitions`, a query parameter is its own schema,
+    /// `x-nullable`.
+    Swagger2,
+    /// OpenAPI 3: schemas under `components/schemas`, a parameter has a `schema`,
+    /// `nullable`.
+    OpenApi3,
+}
+
+/// Writes the table into `spec`; returns the places it did not find (a document without
+/// the admin routes has no `AdvanceRequest`).
+pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
+    let nullable = match version {
+        Version::Swagger2 => "x-nullable",
+        Version::OpenApi3 => "nullable",
+    };
+    let mut missing = Vec::new();
+    for limit in table() {
+        let keywords = limit.bounds.keywords(nullable);
+        match schema_at(spec, &limit.place, version) {
+            Some(schema) => schema.extend(keywords),
+            None => missing.push(limit.place),
+        }
+    }
+    missing
+}
+
+/// The schema object at `place`.
+fn schema_at<'a>(
+    spec: &'a mut Value,
+    place: &Place,
+    version: Version,
+) -> Option<&'a mut Map<String, Value>> {
+    match (place, version) {
+        (Place::Field(schema, property), Version::Swagger2) => {
+            spec.pointer_mut(&format!("/definitions/{schema}/properties/{property}"))
+        }
+        (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
+            "/components/schemas/{schema}/properties/{property}"
+        )),
+        (Place::Query(operation, parameter), _) => {
+            let parameter = query_parameter(spec, operation, parameter)?;
+            match version {
+                Version::Swagger2 => Some(parameter),
+                Version::OpenApi3 => parameter.get_mut("schema"),
+            }
+        }
+    }
+    .and_then(Value::as_object_mut)
+}
+
+/// The query parameter `name` of the operation `operation_id`.
+fn query_parameter<'a>(
+    spec: &'a mut Value,
+    operation_id: &str,
+    name: &str,
+) -> Option<&'a mut Value> {
+    super::operations_mut(spec)
+        .find(|operation| operation["operationId"] == json!(operation_id))?
+        .get_mut("parameters")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!("query"))
+}
