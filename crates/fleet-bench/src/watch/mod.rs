@@ -124,6 +124,9 @@ pub struct WatchRun {
     pub peak_rss_kib: u64,
     /// The largest resident set (`VmRSS`) sampled while watchers were open, in KiB.
     pub watched_rss_kib: u64,
+    /// fleetd's `VmRSS` in the first round with watchers, just before they opened and once
+    /// they all were, before any provisioning: what holding them costs, in KiB.
+    pub opening_rss_kib: (u64, u64),
     /// The waiters.
     pub waits: Waits,
     /// Failures besides the provisioning's: streams and waits that failed, deliveries
@@ -228,6 +231,7 @@ pub async fn run(
         longest_open: watched.longest_open,
         peak_rss_kib,
         watched_rss_kib: watched.rss_kib,
+        opening_rss_kib: watched.opening_rss_kib.unwrap_or_default(),
         waits: watched.waits,
         failures: watched.failures,
     })
@@ -241,6 +245,7 @@ struct Watched {
     longest_drain: Duration,
     longest_open: Duration,
     rss_kib: u64,
+    opening_rss_kib: Option<(u64, u64)>,
     waits: Waits,
     failures: Vec<String>,
 }
@@ -302,9 +307,12 @@ impl Phase<'_> {
         let (stop_sampling, sampling) = watch::channel(false);
         let sampler = tokio::spawn(sample_rss(self.fleetd.pid(), sampling));
         let targets = self.waiter_targets(sizes.waiters).await?;
+        let rss = || usage::status_kib(self.fleetd.pid(), "VmRSS");
+        let before = rss()?;
         let (mut watchers, opened_in) =
             Watchers::open(addr, self.keys, sizes.subscribers, &targets, &self.ledger).await?;
         watched.longest_open = watched.longest_open.max(opened_in);
+        watched.opening_rss_kib.get_or_insert((before, rss()?));
         let already = self.ledger.delivered();
         let usage = Usage::now(self);
         let first = numbers.start;

@@ -172,7 +172,8 @@ fn notes(out: &mut String, run: &WatchRun) {
         out,
         "- {}: fleetd's peak RSS (VmHWM, over its whole life) **{:.1} MiB**; the largest \
          VmRSS sampled every 20 ms while watchers were open {:.1} MiB. Opening the {} streams \
-         and {} waits took at most {:.2} s. Waits asked again after the {} s timeout: {}. \
+         and {} waits took at most {:.2} s and moved VmRSS from {:.1} to {:.1} MiB ({:.1} KiB \
+         a watcher) before any provisioning. Waits asked again after the {} s timeout: {}. \
          After each round the clock moved (an advance took at most {:.2} s) and {} of {} \
          waiters were answered 200, {released}; then fleetd counted every stream and wait \
          closed (`fleet_open_watches`).",
@@ -182,6 +183,10 @@ fn notes(out: &mut String, run: &WatchRun) {
         run.sizes.subscribers,
         run.sizes.waiters,
         run.longest_open.as_secs_f64(),
+        mib(run.opening_rss_kib.0),
+        mib(run.opening_rss_kib.1),
+        run.opening_rss_kib.1.saturating_sub(run.opening_rss_kib.0) as f64
+            / (run.sizes.subscribers + run.sizes.waiters).max(1) as f64,
         super::waiter::WAIT_SECONDS,
         waits.renewed,
         waits.longest_advance.as_secs_f64(),

@@ -223,8 +223,41 @@ fn histogram() -> Histogram<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::provisioning;
-    use crate::watch::ledger::request_id;
+    use std::time::{Duration, Instant};
+
+    use super::{Deliveries, provisioning};
+    use crate::watch::ledger::{Ledger, request_id};
+
+    #[test]
+    fn an_event_is_timed_from_its_answer_even_when_it_comes_first() {
+        let ledger = Ledger::new(3);
+        let mut deliveries = Deliveries::new();
+        ledger.sent(0);
+        ledger.sent(1);
+        ledger.sent(2);
+        // Number 0's event comes before its answer has been read; 1's after; 2 is never
+        // answered (its provisioning failed).
+        deliveries.record(&ledger, 0, Instant::now());
+        std::thread::sleep(Duration::from_millis(5));
+        ledger.answered(0);
+        ledger.answered(1);
+        std::thread::sleep(Duration::from_millis(5));
+        deliveries.record(&ledger, 1, Instant::now());
+        deliveries.record(&ledger, 2, Instant::now());
+        deliveries.settle(&ledger);
+        assert_eq!(deliveries.count(), 2);
+        assert_eq!(deliveries.before_answer, 1);
+        assert_eq!(deliveries.unmatched, 1);
+        assert_eq!(deliveries.from_answer.min(), 0, "the early event counts 0");
+        assert!(
+            deliveries.from_answer.max() >= 5_000,
+            "the late one counts its wait"
+        );
+        assert!(
+            deliveries.from_request.max() >= deliveries.from_answer.max(),
+            "a request is sent before it is answered"
+        );
+    }
 
     #[test]
     fn only_tracked_provisioned_events_are_taken() {
