@@ -74,6 +74,21 @@ impl Fleetd {
         Ok(fleetd)
     }
 
+    /// [`Fleetd::start`] in keys mode with a new admin key from `binary keys generate`: the
+    /// fleetd and the admin key's text.
+    pub async fn start_keyed(
+        binary: &Path,
+        database_url: &str,
+        log: PathBuf,
+    ) -> Result<(Fleetd, String)> {
+        let admin_key = generate_key(binary)?;
+        let auth = Auth::Keys {
+            admin_key: &admin_key,
+        };
+        let fleetd = Fleetd::start(binary, database_url, auth, log).await?;
+        Ok((fleetd, admin_key))
+    }
+
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -149,7 +164,7 @@ impl Drop for Fleetd {
 }
 
 /// A new key text from `binary keys generate`, stored nowhere until a fleetd installs it.
-pub fn generate_key(binary: &Path) -> Result<String> {
+fn generate_key(binary: &Path) -> Result<String> {
     let output = Command::new(binary)
         .args(["keys", "generate"])
         .stdin(Stdio::null())

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::fleetd::{self, Auth, Fleetd};
+use crate::fleetd::Fleetd;
 use crate::http::Conn;
 use crate::load;
 use crate::phases::{self, HttpWorker};
@@ -65,16 +65,7 @@ pub async fn run(
     sizes: &Sizes,
     log: PathBuf,
 ) -> Result<KeysMode> {
-    let admin_key = fleetd::generate_key(binary)?;
-    let keyed = Fleetd::start(
-        binary,
-        database_url,
-        Auth::Keys {
-            admin_key: &admin_key,
-        },
-        log,
-    )
-    .await?;
+    let (keyed, admin_key) = Fleetd::start_keyed(binary, database_url, log).await?;
     let member = member_key(&keyed, &admin_key, "bench").await?;
     let ids = provision(&keyed, &member, bench.concurrency(), sizes.keyed_servers).await?;
 

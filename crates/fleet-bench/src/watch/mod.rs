@@ -23,6 +23,7 @@
 mod chunked;
 mod ledger;
 pub mod report;
+mod side;
 mod subscriber;
 mod waiter;
 mod watchers;
@@ -40,10 +41,12 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use self::ledger::{Ledger, request_id};
+pub use self::side::Side;
+use self::side::{Usage, sample_rss};
 use self::subscriber::Deliveries;
 use self::waiter::Waited;
 use self::watchers::{ProjectKey, Watchers};
-use crate::fleetd::{self, Auth, Fleetd};
+use crate::fleetd::{self, Fleetd};
 use crate::http::{Conn, bearer};
 use crate::keys_mode::member_key;
 use crate::load::{self, PhaseResult};
@@ -55,8 +58,6 @@ use crate::usage;
 pub const ROUNDS: u64 = 4;
 /// How long the subscribers may take to receive every event after the provisioning ends.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
-/// How often fleetd's resident set is sampled while the watchers are open.
-const RSS_EVERY: Duration = Duration::from_millis(20);
 /// How far the clock moves to complete every provisioning after a round (as the run does).
 const ADVANCE_SECONDS: i64 = 10;
 /// How long the waiters may take to be answered once the clock has moved.
@@ -71,18 +72,6 @@ pub struct WatchSizes {
     pub waiters: usize,
     /// Provisionings of each side (with and without watchers), over all rounds.
     pub provisions: u64,
-}
-
-/// One side of the comparison: its provisioning, merged over its rounds, and what it cost.
-pub struct Side {
-    /// The provisioning load.
-    pub result: PhaseResult,
-    /// fleetd's CPU time over the side (with watchers: until the last event was delivered).
-    pub fleetd_cpu: Option<Duration>,
-    /// The bench's own CPU time over the same spans.
-    pub bench_cpu: Option<Duration>,
-    /// The machine's busy share over the same spans (all cores).
-    pub machine_busy: Option<f64>,
 }
 
 /// What the waiters did over the rounds.
@@ -160,16 +149,7 @@ pub async fn run(
         "fleet-bench: watching: {} streams and {} waits over {projects} project(s)",
         sizes.subscribers, sizes.waiters
     );
-    let admin_key = fleetd::generate_key(binary)?;
-    let fleetd = Fleetd::start(
-        binary,
-        database_url,
-        Auth::Keys {
-            admin_key: &admin_key,
-        },
-        log,
-    )
-    .await?;
+    let (fleetd, admin_key) = Fleetd::start_keyed(binary, database_url, log).await?;
     let mut keys = Vec::with_capacity(projects);
     for project in 0..projects {
         let name = format!("watch-{projects}-{project}");
@@ -287,10 +267,10 @@ impl Phase<'_> {
     /// Provisionings `numbers` with nobody watching.
     async fn without_watchers(&self, numbers: std::ops::Range<u64>) -> Result<Side> {
         eprintln!("fleet-bench: [watch] POST /servers without watchers");
-        let usage = Usage::now(self);
+        let usage = Usage::now(self.fleetd, self.ticks);
         let name = "POST /servers without watchers";
         let result = self.provision_all(name, numbers, false).await?;
-        Ok(usage.side(self, result))
+        Ok(usage.side(self.fleetd, self.ticks, result))
     }
 
     /// Provisionings `numbers` with the watchers open, until every event has reached every
@@ -314,7 +294,7 @@ impl Phase<'_> {
         watched.longest_open = watched.longest_open.max(opened_in);
         watched.opening_rss_kib.get_or_insert((before, rss()?));
         let already = self.ledger.delivered();
-        let usage = Usage::now(self);
+        let usage = Usage::now(self.fleetd, self.ticks);
         let first = numbers.start;
         let name = "POST /servers with watchers";
         let result = self.provision_all(name, numbers, true).await?;
@@ -322,7 +302,7 @@ impl Phase<'_> {
         let expected = self.expected(first, &result, sizes.subscribers);
         watched.expected += expected;
         let drained = self.drain(already + expected).await;
-        let side = usage.side(self, result);
+        let side = usage.side(self.fleetd, self.ticks, result);
         match drained {
             Ok(()) => watched.longest_drain = watched.longest_drain.max(ended.elapsed()),
             Err(missing) => watched.failures.push(missing),
@@ -452,59 +432,6 @@ fn subscribers_of(project: usize, projects: usize, subscribers: usize) -> u64 {
     (subscribers / projects + usize::from(project < subscribers % projects)) as u64
 }
 
-/// Where the CPU counters stood when a side began.
-struct Usage {
-    fleetd: Option<Duration>,
-    bench: Option<Duration>,
-    machine: Option<(u64, u64)>,
-}
-
-impl Usage {
-    fn now(phase: &Phase<'_>) -> Usage {
-        Usage {
-            fleetd: phase.ticks.and_then(|t| phase.fleetd.cpu_time(t)),
-            bench: phase.ticks.and_then(|t| usage::cpu_time("self", t)),
-            machine: usage::machine_ticks(),
-        }
-    }
-
-    /// The side that ran from this reading to now.
-    fn side(self, phase: &Phase<'_>, result: PhaseResult) -> Side {
-        let now = Usage::now(phase);
-        let spent =
-            |a: Option<Duration>, b: Option<Duration>| b.zip(a).map(|(b, a)| b.saturating_sub(a));
-        Side {
-            result,
-            fleetd_cpu: spent(self.fleetd, now.fleetd),
-            bench_cpu: spent(self.bench, now.bench),
-            machine_busy: self
-                .machine
-                .zip(now.machine)
-                .and_then(|(a, b)| usage::busy_share(a, b)),
-        }
-    }
-}
-
-impl Side {
-    /// Two sides' rounds as one.
-    fn then(self, next: Side) -> Side {
-        let add = |a: Option<Duration>, b: Option<Duration>| a.zip(b).map(|(a, b)| a + b);
-        let seconds = |s: &Side| s.result.elapsed.as_secs_f64();
-        let (first, second) = (seconds(&self), seconds(&next));
-        let busy = self
-            .machine_busy
-            .zip(next.machine_busy)
-            .map(|(a, b)| (a * first + b * second) / (first + second).max(f64::EPSILON));
-        Side {
-            fleetd_cpu: add(self.fleetd_cpu, next.fleetd_cpu),
-            bench_cpu: add(self.bench_cpu, next.bench_cpu),
-            machine_busy: busy,
-            result: PhaseResult::merge(&self.result.name.clone(), self.result, next.result),
-        }
-    }
-}
-
-/// Records how a round's waiters were answered, from the advance at `started`, which took
 /// `advance`.
 fn release(waited: &[Waited], started: Instant, advance: Duration, waits: &mut Waits) {
     waits.waiters += waited.len();
@@ -516,20 +443,6 @@ fn release(waited: &[Waited], started: Instant, advance: Duration, waits: &mut W
         .max()
         .map(|last| last.saturating_duration_since(started));
     waits.last_released_after = waits.last_released_after.max(last);
-}
-
-/// The largest `VmRSS` of process `pid` sampled until `stop` turns true, in KiB.
-async fn sample_rss(pid: u32, mut stop: watch::Receiver<bool>) -> u64 {
-    let mut largest = 0;
-    loop {
-        if let Ok(kib) = usage::status_kib(pid, "VmRSS") {
-            largest = largest.max(kib);
-        }
-        tokio::select! {
-            _ = stop.wait_for(|stop| *stop) => return largest,
-            () = tokio::time::sleep(RSS_EVERY) => {}
-        }
-    }
 }
 
 #[cfg(test)]
