@@ -48,6 +48,29 @@ per process for `FLEET_AUTH_CACHE_TTL_MS` (5 s by default), so a read with a key
 store round trip while that runs; it is also the revocation delay: a key revoked through
 another replica keeps working on this one until its cache entry is that old.
 
+Watching (issue 15): last in each run, after the run's fleetds have stopped, a fresh
+fleetd in keys mode on the same store holds 1,000 `GET /events/stream` subscribers and
+1,000 `GET /servers/{id}/wait?state=running` waiters while the bench provisions at full rate
+over the same N connections, in four rounds alternating with the same provisioning and
+nobody watching (the side that goes first alternates). Twice: with the watchers and the
+provisionings dealt over 100 projects (a `member` key each, so each event reaches the 10
+streams of its project), and with everything in one project (each event reaches all 1,000
+streams). The subscribers are raw HTTP/1.1 readers (the chunked body decoded and split into
+messages as it arrives), a thousand futures on four tasks. Each provisioning with watchers
+sends `X-Request-Id: watch-<n>`, which fleet stores on its `server.provisioned` event, so a
+subscriber knows the event's provisioning on arrival. A delivery is timed to the arrival
+of the bytes holding the event at the subscriber, from the arrival of the provisioning's
+201 (sent after the commit, so it stands for the commit instant, late by the answer's way
+back: an event that arrives first counts 0) and from the request's sending (a bound on the
+other side); it includes the sequencer's pass (Postgres), the fan-out's read, the stream's
+write and the bench's scheduling. A round ends only when every subscriber has had every
+event of its project. Each round first provisions a server per waiter and ends by moving
+the clock, which answers every wait: a client closing its connection does not end its wait
+on fleetd (actix-web keeps a pending handler until it finishes). fleetd's RSS is `VmHWM`
+over that fleetd's life and `VmRSS` sampled every 20 ms while watchers are open; CPU per
+provision (fleetd's, the bench's own) runs until the last delivery; machine busy is from
+`/proc/stat`.
+
 `ratio = fleet req/s ÷ limit req/s`. A phase compared with a DB limit (or keys mode with
 open mode) alternates with it in eight rounds, so a burst of other load falls on both alike;
 after provisioning the bench runs `ANALYZE`, as autovacuum would within a minute. Beside

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::http::Conn;
+use crate::usage;
 
 /// How long fleetd may take to migrate its database and answer `/readyz`.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -73,33 +74,39 @@ impl Fleetd {
         Ok(fleetd)
     }
 
+    /// [`Fleetd::start`] in keys mode with a new admin key from `binary keys generate`: the
+    /// fleetd and the admin key's text.
+    pub async fn start_keyed(
+        binary: &Path,
+        database_url: &str,
+        log: PathBuf,
+    ) -> Result<(Fleetd, String)> {
+        let admin_key = generate_key(binary)?;
+        let auth = Auth::Keys {
+            admin_key: &admin_key,
+        };
+        let fleetd = Fleetd::start(binary, database_url, auth, log).await?;
+        Ok((fleetd, admin_key))
+    }
+
     /// Where it listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its peak resident set size so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
-        let path = format!("/proc/{}/status", self.child.id());
-        let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .with_context(|| format!("no VmHWM in {path}"))
+        usage::status_kib(self.pid(), "VmHWM")
     }
 
     /// The CPU time it has used so far (user + system), if `/proc` tells.
     pub fn cpu_time(&self, ticks_per_second: u64) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command name, which is in parentheses and may hold spaces.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        let ticks = utime + stime;
-        Some(Duration::from_secs_f64(
-            ticks as f64 / ticks_per_second.max(1) as f64,
-        ))
+        usage::cpu_time(&self.pid().to_string(), ticks_per_second)
     }
 
     /// Sends SIGTERM and waits for it to exit (killing it after a while).
@@ -157,7 +164,7 @@ impl Drop for Fleetd {
 }
 
 /// A new key text from `binary keys generate`, stored nowhere until a fleetd installs it.
-pub fn generate_key(binary: &Path) -> Result<String> {
+fn generate_key(binary: &Path) -> Result<String> {
     let output = Command::new(binary)
         .args(["keys", "generate"])
         .stdin(Stdio::null())

@@ -1,6 +1,7 @@
 //! One keep-alive HTTP/1.1 connection to fleetd, used by one load worker at a time, so `N`
 //! workers hold exactly `N` connections. A connection may carry an API key, sent on every
-//! request it makes, as a client of a fleetd in keys mode does.
+//! request it makes, as a client of a fleetd in keys mode does, or be given a key per
+//! request. Dropping a connection closes it, even with a request in flight (a wait).
 
 use std::net::SocketAddr;
 
@@ -8,16 +9,28 @@ use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
 
 /// An open connection.
 pub struct Conn {
     sender: SendRequest<Full<Bytes>>,
     host: String,
     authorization: Option<HeaderValue>,
+    _driver: Driver,
+}
+
+/// The task that drives a connection's socket, aborted with the connection so the socket
+/// closes when the `Conn` goes, as a client that gives up closes its own.
+struct Driver(JoinHandle<()>);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A response: its status and whole body.
@@ -55,42 +68,42 @@ impl Conn {
             .await
             .context("HTTP/1.1 handshake")?;
         // The connection ends with an error when the server goes away; the next request on
-        // it reports that, so nothing is lost by dropping it here.
-        tokio::spawn(async move {
+        // it reports that, so nothing is lost by ignoring it here.
+        let driver = Driver(tokio::spawn(async move {
             let _ = connection.await;
-        });
+        }));
         Ok(Conn {
             sender,
             host: addr.to_string(),
             authorization: None,
+            _driver: driver,
         })
     }
 
     /// This connection, sending `Authorization: Bearer <key>` on every request from now on.
     pub fn with_key(mut self, key: &str) -> Result<Conn> {
-        let mut value = HeaderValue::try_from(format!("Bearer {key}"))
-            .context("an API key that cannot be a header value")?;
-        // Kept out of hyper's debug output, as a secret should be.
-        value.set_sensitive(true);
-        self.authorization = Some(value);
+        self.authorization = Some(bearer(key)?);
         Ok(self)
     }
 
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Result<Response, String> {
-        self.send(Method::GET, path, None).await
+        self.send(Method::GET, path, None, &[]).await
     }
 
     /// `POST path` with a JSON body.
     pub async fn post(&mut self, path: &str, json: String) -> Result<Response, String> {
-        self.send(Method::POST, path, Some(json)).await
+        self.send(Method::POST, path, Some(json), &[]).await
     }
 
-    async fn send(
+    /// `method path` with a JSON body if there is one, with `headers` added (an
+    /// `Authorization` among them replaces the connection's key).
+    pub async fn send(
         &mut self,
         method: Method,
         path: &str,
         json: Option<String>,
+        headers: &[(HeaderName, HeaderValue)],
     ) -> Result<Response, String> {
         let failed = |e: &dyn std::fmt::Display| format!("{method} {path}: {e}");
         self.sender.ready().await.map_err(|e| failed(&e))?;
@@ -101,8 +114,13 @@ impl Conn {
         if json.is_some() {
             request = request.header(CONTENT_TYPE, "application/json");
         }
-        if let Some(authorization) = &self.authorization {
+        if let Some(authorization) = &self.authorization
+            && !headers.iter().any(|(name, _)| name == AUTHORIZATION)
+        {
             request = request.header(AUTHORIZATION, authorization.clone());
+        }
+        for (name, value) in headers {
+            request = request.header(name, value.clone());
         }
         let body = Full::new(json.map(Bytes::from).unwrap_or_default());
         let request = request.body(body).map_err(|e| failed(&e))?;
@@ -120,6 +138,15 @@ impl Conn {
             .to_bytes();
         Ok(Response { status, body })
     }
+}
+
+/// The `Authorization` value of an API key, kept out of hyper's debug output as a secret
+/// should be.
+pub fn bearer(key: &str) -> Result<HeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {key}"))
+        .context("an API key that cannot be a header value")?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// `text` percent-encoded for a query string value.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::fleetd::{self, Auth, Fleetd};
+use crate::fleetd::Fleetd;
 use crate::http::Conn;
 use crate::load;
 use crate::phases::{self, HttpWorker};
@@ -65,22 +65,13 @@ pub async fn run(
     sizes: &Sizes,
     log: PathBuf,
 ) -> Result<KeysMode> {
-    let admin_key = fleetd::generate_key(binary)?;
-    let keyed = Fleetd::start(
-        binary,
-        database_url,
-        Auth::Keys {
-            admin_key: &admin_key,
-        },
-        log,
-    )
-    .await?;
-    let member = member_key(&keyed, &admin_key).await?;
+    let (keyed, admin_key) = Fleetd::start_keyed(binary, database_url, log).await?;
+    let member = member_key(&keyed, &admin_key, "bench").await?;
     let ids = provision(&keyed, &member, bench.concurrency(), sizes.keyed_servers).await?;
 
     let mut sides: Option<(Measured, Measured)> = None;
     for round in 0..ROUNDS {
-        let (base, count) = share(sizes.get, round);
+        let (base, count) = share(sizes.get, round, ROUNDS);
         let get = async |w: &mut HttpWorker, n| phases::get(w, &ids, base + n).await;
         let mut with_key = bench
             .phase_on(&keyed, Some(&member), KEYED, count, None, &get)
@@ -103,15 +94,12 @@ pub async fn run(
     })
 }
 
-/// The text of a new `member` key of a new project, made by the admin through the API.
-async fn member_key(keyed: &Fleetd, admin_key: &str) -> Result<String> {
+/// The text of a new `member` key of a new project named `name`, made by the admin through
+/// the API.
+pub async fn member_key(keyed: &Fleetd, admin_key: &str, name: &str) -> Result<String> {
     let mut admin = Conn::connect(keyed.addr()).await?.with_key(admin_key)?;
-    let project: Created = post(
-        &mut admin,
-        "/projects",
-        serde_json::json!({ "name": "bench" }),
-    )
-    .await?;
+    let project: Created =
+        post(&mut admin, "/projects", serde_json::json!({ "name": name })).await?;
     let path = format!("/projects/{}/keys", project.id);
     let body = serde_json::json!({ "role": "member", "description": "fleet-bench" });
     let created: CreatedKey = post(&mut admin, &path, body).await?;

@@ -15,6 +15,8 @@ mod phases;
 mod report;
 mod scale;
 mod suite;
+mod usage;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +27,7 @@ use clap::Parser;
 use crate::database::Database;
 use crate::scale::ScaleSize;
 use crate::suite::{FleetRun, Sizes, Target};
+use crate::watch::WatchSizes;
 
 /// Benchmarks fleetd against the limits of its database and of its HTTP server.
 #[derive(Debug, Parser)]
@@ -62,6 +65,12 @@ impl Args {
                 mixed: 500,
                 healthz: 1_000,
                 keyed_servers: 100,
+                watch: WatchSizes {
+                    subscribers: 20,
+                    waiters: 20,
+                    provisions: 200,
+                },
+                watch_projects: 4,
             }
         } else {
             Sizes {
@@ -72,6 +81,12 @@ impl Args {
                 mixed: 20_000,
                 healthz: 40_000,
                 keyed_servers: 1_000,
+                watch: WatchSizes {
+                    subscribers: 1_000,
+                    waiters: 1_000,
+                    provisions: 8_000,
+                },
+                watch_projects: 100,
             }
         }
     }
@@ -180,6 +195,10 @@ async fn measure(
                 .flatten()
                 .map(|p| p.errors)
         }))
+        .chain(
+            runs.iter()
+                .flat_map(|run| run.watch.iter().map(|w| w.errors())),
+        )
         .chain(scale.lists.iter().map(|l| l.errors))
         .chain([scale.lists_loaded.errors])
         .sum();

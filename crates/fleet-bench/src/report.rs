@@ -7,6 +7,7 @@ use crate::keys_mode;
 use crate::load::PhaseResult;
 use crate::scale::ScaleReport;
 use crate::suite::{DbLimit, FleetRun};
+use crate::watch;
 
 /// Most statements a batch of a worker pass may send for the pass to count as growing with
 /// the batches rather than the servers.
@@ -94,6 +95,7 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
         }
     }
     out.push('\n');
+    out.push_str(&watch::report::section(&run.watch, run.store, concurrency));
     out
 }
 
@@ -230,6 +232,13 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
             format!("{rss:.1} MiB"),
             rss <= RSS_TARGET_MIB,
         );
+        for row in run
+            .watch
+            .iter()
+            .flat_map(|w| watch::report::targets(w, run.store))
+        {
+            check(&row.target, row.measured, row.met);
+        }
     }
     if let Some(scale) = scale {
         let worst = scale
@@ -270,7 +279,7 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
 }
 
 /// "N rounds: min–max" of the rounds' ratios.
-fn spread(ratios: &[f64]) -> String {
+pub fn spread(ratios: &[f64]) -> String {
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if ratios.is_empty() {

@@ -18,6 +18,7 @@ use crate::http::Conn;
 use crate::keys_mode::{self, KeysMode};
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
+use crate::watch::{self, WatchRun, WatchSizes};
 
 /// A phase compared with another (a database limit, or the same reads in open mode) runs in
 /// this many rounds, alternating with the other's rounds, so a burst of other load on the
@@ -25,10 +26,11 @@ use crate::phases::{self, HttpWorker, LIST_FILTERS};
 /// phase's.
 pub const ROUNDS: u64 = 8;
 
-/// The request numbers of `round`: its share of `0..total`, as the first number and a count.
-pub fn share(total: u64, round: u64) -> (u64, u64) {
-    let base = total * round / ROUNDS;
-    (base, total * (round + 1) / ROUNDS - base)
+/// The request numbers of `round` of `rounds`: its share of `0..total`, as the first number
+/// and a count.
+pub fn share(total: u64, round: u64, rounds: u64) -> (u64, u64) {
+    let base = total * round / rounds;
+    (base, total * (round + 1) / rounds - base)
 }
 
 /// Requests per phase.
@@ -48,6 +50,11 @@ pub struct Sizes {
     pub healthz: u64,
     /// Servers the `member` key provisions in keys mode, for its reads.
     pub keyed_servers: u64,
+    /// The watch phase's streams, waits and provisionings.
+    pub watch: WatchSizes,
+    /// The projects the watchers are dealt over in the watch phase's first spread (the
+    /// second puts them all in one project).
+    pub watch_projects: usize,
 }
 
 /// Which database limit a fleet phase is compared with.
@@ -101,6 +108,8 @@ pub struct FleetRun {
     pub clock_moves: Vec<(String, Duration)>,
     /// fleetd's peak resident set size over the whole run, in KiB.
     pub peak_rss_kib: u64,
+    /// The watch phase, for each spread of the watchers over projects.
+    pub watch: Vec<WatchRun>,
 }
 
 impl FleetRun {
@@ -182,7 +191,7 @@ impl Bench {
         let mut fleet_done: Option<Measured> = None;
         let mut direct_done: Option<PhaseResult> = None;
         for round in 0..ROUNDS {
-            let (base, count) = share(total, round);
+            let (base, count) = share(total, round, ROUNDS);
             let mut measured = self
                 .phase(name, count, Some(db_limit), async |w, n| {
                     fleet(w, base + n).await
@@ -239,6 +248,9 @@ pub async fn run(
     (log, keyed_log): (PathBuf, PathBuf),
 ) -> Result<FleetRun> {
     let catalog = Catalog::default();
+    let log_dir = log
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let fleetd = Fleetd::start(binary, target.database_url, Auth::Open, log).await?;
     let direct = match target.direct_url {
         Some(url) => Some(DbWorker::open(url, concurrency).await?),
@@ -345,6 +357,25 @@ pub async fn run(
 
     let peak_rss_kib = bench.fleetd.peak_rss_kib()?;
     bench.fleetd.stop()?;
+
+    // Last, each on a fleetd of its own with nothing else running beside it, so its memory
+    // and CPU are the watchers' and the provisioning's alone.
+    let mut watched = Vec::new();
+    for projects in [sizes.watch_projects, 1] {
+        let store = target.store.to_lowercase();
+        let log = log_dir.join(format!("fleetd-{store}-watch-{projects}.log"));
+        watched.push(
+            watch::run(
+                binary,
+                target.database_url,
+                sizes.watch,
+                projects,
+                concurrency,
+                log,
+            )
+            .await?,
+        );
+    }
     Ok(FleetRun {
         store: target.store,
         http_limit,
@@ -354,5 +385,6 @@ pub async fn run(
         db_get,
         clock_moves,
         peak_rss_kib,
+        watch: watched,
     })
 }

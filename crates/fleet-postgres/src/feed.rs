@@ -30,6 +30,11 @@ const LISTENER_NAME: &str = "fleet event listener";
 /// How often the sequencer looks for events nobody woke it for.
 const SAFETY_NET: Duration = Duration::from_secs(1);
 
+/// The least time between the starts of two passes: commits that come meanwhile are
+/// numbered together, so a busy process runs at most a hundred passes a second, each a
+/// handful of statements, instead of one per commit. A reader waits for it at most once.
+const PASS_GAP: Duration = Duration::from_millis(10);
+
 /// How long a task waits after a failure before it tries again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
@@ -132,12 +137,18 @@ async fn stopping(stopped: &mut watch::Receiver<bool>) {
 
 async fn run_sequencer(store: PgStore, mut stopped: watch::Receiver<bool>, report: FeedReport) {
     let horizon = store.horizon_watch();
+    let mut next_pass = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = stopping(&mut stopped) => return,
             () = horizon.wake.notified() => {}
             () = tokio::time::sleep(SAFETY_NET) => {}
         }
+        tokio::select! {
+            () = stopping(&mut stopped) => return,
+            () = tokio::time::sleep_until(next_pass) => {}
+        }
+        next_pass = tokio::time::Instant::now() + PASS_GAP;
         loop {
             match store.sequence_once().await {
                 Ok(Pass::Numbered { latest, more }) => {

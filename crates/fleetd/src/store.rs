@@ -10,10 +10,11 @@ use slog::{Logger, o};
 
 use crate::config::Config;
 
-/// The most Postgres connections the lifecycle workers, the probes and the metrics hold at
-/// once, beside the API's (`db_pool_size`): a worker pass, a virtual-clock move, a probe and a
-/// scrape use one each.
-pub const BACKGROUND_CONNECTIONS: usize = 4;
+/// The most Postgres connections the lifecycle workers, the event sequencer, the probes and
+/// the metrics hold at once, beside the API's (`db_pool_size`): a worker pass, a
+/// virtual-clock move, a sequencer pass, a probe and a scrape use one each. (The event
+/// feed's listener holds one more, of its own.)
+pub const BACKGROUND_CONNECTIONS: usize = 5;
 
 /// An open store, with what the start-up line and the metrics say about it.
 #[derive(Clone)]
