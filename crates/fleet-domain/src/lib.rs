@@ -24,6 +24,7 @@ pub mod project_update;
 pub mod quota;
 pub mod selector;
 pub mod server;
+pub mod server_update;
 pub mod service;
 pub mod state;
 pub mod tenancy;
@@ -42,7 +43,10 @@ pub use money::Money;
 pub use page::{Cursor, Page, PageRequest};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
+pub use labels::{LabelError, Labels};
+pub use selector::{Selector, SelectorError};
 pub use server::{NewServer, Server, ServerFilter};
+pub use server_update::ServerUpdate;
 pub use state::{Action, Conflict, Decision, ServerState};
 pub use tenancy::{ApiKey, Caller, Project, Role};
 

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Requirements are ANDed. As in Kubernetes, `k!=v` and `k notin (…)` also match a server
-//! without the label `k`.
+//! without the label `k`, and whitespace is the ASCII space, tab, carriage return and line
+//! feed (so that one regular expression in the spec states the same grammar).
 
 use std::collections::BTreeSet;
 
@@ -18,7 +19,8 @@ use crate::labels::{self, Labels};
 pub const MAX_SELECTOR_LEN: usize = 4_096;
 /// The most requirements one selector may have.
 pub const MAX_REQUIREMENTS: usize = 32;
-/// The most values one `in`/`notin` set may have.
+/// The most values one `in`/`notin` set may have, counted as written (a repeated value
+/// counts each time).
 pub const MAX_SET_VALUES: usize = 64;
 
 /// One condition on a server's labels.
@@ -169,6 +171,11 @@ impl Token {
     }
 }
 
+/// Whitespace between tokens, as Kubernetes' selector lexer has it.
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
 /// Characters a key or a value may hold; anything else outside the operators is refused.
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')
@@ -181,7 +188,7 @@ fn lex(text: &str) -> Result<Vec<(usize, Token)>, SelectorError> {
     while let Some(&c) = chars.get(at) {
         let start = at;
         let token = match c {
-            c if c.is_whitespace() => {
+            c if is_space(c) => {
                 at += 1;
                 continue;
             }
@@ -338,15 +345,17 @@ impl Parser {
             None => return Err(syntax(end, "expected '(' to open the set".to_owned())),
         };
         let mut values = BTreeSet::new();
+        let mut written = 0;
         loop {
             match self.take() {
                 Some((at, Token::Word(value))) => {
                     labels::validate_value(key, &value)
                         .map_err(|source| SelectorError::Label { at, source })?;
-                    values.insert(value);
-                    if values.len() > MAX_SET_VALUES {
+                    written += 1;
+                    if written > MAX_SET_VALUES {
                         return Err(SelectorError::TooManyValues(open_at));
                     }
+                    values.insert(value);
                 }
                 Some((at, Token::Close)) if values.is_empty() => {
                     return Err(syntax(at, "a set needs at least one value".to_owned()));

@@ -86,6 +86,9 @@ fn malformed_selectors_say_where_and_what() {
         ("env prod", 4, "expected '=', '==', '!=', 'in', 'notin'"),
         ("env\u{e9}=x", 3, "unexpected character"),
         ("env;drop", 3, "unexpected character"),
+        ("env\u{a0}=x", 3, "unexpected character"),
+        ("\u{3000}env", 0, "unexpected character"),
+        ("env=x,\u{85}y", 6, "unexpected character"),
     ];
     for (text, at, message) in cases {
         match Selector::parse(text) {
@@ -148,4 +151,20 @@ fn selectors_are_bounded() {
         Selector::parse(&format!("k in ({values})")),
         Err(SelectorError::TooManyValues(5))
     ));
+    let repeated = vec!["v"; 65].join(",");
+    assert!(
+        matches!(
+            Selector::parse(&format!("k notin ({repeated})")),
+            Err(SelectorError::TooManyValues(8))
+        ),
+        "values are counted as written"
+    );
+    let most = vec!["v"; 64].join(",");
+    assert!(Selector::parse(&format!("k notin ({most})")).is_ok());
+}
+
+#[test]
+fn whitespace_is_kubernetes_ascii_whitespace() {
+    let selector = Selector::parse("\tenv\r\n=\nprod ,\ttier").expect("ASCII whitespace");
+    assert_eq!(selector.requirements().len(), 2);
 }
