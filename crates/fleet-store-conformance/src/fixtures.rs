@@ -9,7 +9,7 @@ use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
 use fleet_domain::ports::{Applied, DueWork, Planner};
 use fleet_domain::{
-    Action, Event, IpPool, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
+    Action, Event, IpPool, Labels, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
 };
 
 use crate::TestedStore;
@@ -92,6 +92,7 @@ pub(crate) fn new_server_in(
             id,
             project,
             name: format!("{server_type}-{}", &id.to_string()[..8]),
+            labels: Labels::default(),
             region: region.to_owned(),
             server_type: server_type.to_owned(),
             hourly_price: PRICE,
