@@ -38,12 +38,12 @@ pub use event::{
 };
 pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
+pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
 pub use money::Money;
 pub use page::{Cursor, Page, PageRequest};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
-pub use labels::{LabelError, Labels};
 pub use selector::{Selector, SelectorError};
 pub use server::{NewServer, Server, ServerFilter};
 pub use server_update::ServerUpdate;

@@ -322,7 +322,10 @@ mod tests {
         );
         assert!(binds.starts_with(&expected), "{binds}");
         // ...the labels after the vCPUs...
-        assert!(binds.contains(", 1, Object {\"env\": String(\"prod\")}, "), "{binds}");
+        assert!(
+            binds.contains(", 1, Object {\"env\": String(\"prod\")}, "),
+            "{binds}"
+        );
         // ...then the event's type after its kind, its actor, request id, key and message...
         let expected = format!(
             "\"created\", \"server.provisioned\", None, Some(\"provisioning\"), \"api\", \

@@ -108,7 +108,8 @@ mod tests {
         );
         assert!(
             not_in.contains("WHERE NOT (servers.labels @> ANY($1))")
-                && not_in.contains(r#"[Object {"tier": String("db")}, Object {"tier": String("web")}]"#),
+                && not_in
+                    .contains(r#"[Object {"tier": String("db")}, Object {"tier": String("web")}]"#),
             "{not_in}"
         );
         assert!(

@@ -191,8 +191,7 @@ pub async fn an_update_rewrites_the_labels_selectors_see(store: Arc<dyn TestedSt
     let server = complete(&store, &server).await;
     let ctx = RequestContext::api("req-patch");
     let relabelled = labels(&[("env", "prod"), ("team", "a")]);
-    let change = plan_update(&server, "web-2", relabelled.clone(), at(20), &ctx)
-        .expect("a change");
+    let change = plan_update(&server, "web-2", relabelled.clone(), at(20), &ctx).expect("a change");
     let updated = apply(&store, &change).await;
     assert_eq!(updated.labels, relabelled);
     assert_eq!(updated.name, "web-2");
@@ -233,8 +232,8 @@ pub async fn a_stale_update_leaves_the_labels_alone(store: Arc<dyn TestedStore>)
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
     let server = labelled(&store, "web", labels(&[("env", "dev")]), at(0)).await;
     let ctx = RequestContext::api("req-stale");
-    let late = plan_update(&server, "web", labels(&[("env", "prod")]), at(5), &ctx)
-        .expect("a change");
+    let late =
+        plan_update(&server, "web", labels(&[("env", "prod")]), at(5), &ctx).expect("a change");
     let running = complete(&store, &server).await;
     assert_eq!(store.apply(&late).await.expect("apply"), Applied::Stale);
     assert_eq!(get(&store, server.id).await, running);
@@ -260,11 +259,14 @@ pub async fn stored_labels_that_break_the_rules_are_a_corrupt_row(
             "{bad}: {read:?}"
         );
         let listed = store
-            .list(&ServerFilter::default(), &fleet_domain::PageRequest {
-                limit: 10,
-                after: None,
-                offset: 0,
-            })
+            .list(
+                &ServerFilter::default(),
+                &fleet_domain::PageRequest {
+                    limit: 10,
+                    after: None,
+                    offset: 0,
+                },
+            )
             .await;
         assert!(
             matches!(&listed, Err(StoreError::Corrupt(row)) if row.column == "servers.labels"),

@@ -366,7 +366,11 @@ impl ServerService {
 
     /// The server, if it exists and the caller sees its project: one of another project
     /// does not exist for the caller.
-    pub(super) async fn visible(&self, caller: &Caller, id: ServerId) -> Result<Option<Server>, StoreError> {
+    pub(super) async fn visible(
+        &self,
+        caller: &Caller,
+        id: ServerId,
+    ) -> Result<Option<Server>, StoreError> {
         Ok(self
             .store
             .get(id)

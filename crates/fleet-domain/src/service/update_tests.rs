@@ -60,10 +60,15 @@ async fn provisioning_stores_the_labels_given() {
     let mut store = MockStore::new();
     store.expect_provision().times(1).returning(|new| {
         let labels: Vec<(&str, &str)> = new.server.labels.iter().collect();
-        assert_eq!(labels, [("app.kubernetes.io/name", "shop"), ("env", "prod")]);
+        assert_eq!(
+            labels,
+            [("app.kubernetes.io/name", "shop"), ("env", "prod")]
+        );
         Ok(new.server)
     });
-    store.expect_apply().returning(|c| Ok(Applied::Done(Box::new(c.server.clone()))));
+    store
+        .expect_apply()
+        .returning(|c| Ok(Applied::Done(Box::new(c.server.clone()))));
     let request = ProvisionRequest {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
@@ -212,18 +217,25 @@ async fn a_bad_update_changes_nothing() {
     };
     let refused = svc.update(&Caller::open(), id, reserved, &ctx()).await;
     assert!(
-        matches!(refused, Err(UpdateError::InvalidLabels(LabelError::Reserved(_)))),
+        matches!(
+            refused,
+            Err(UpdateError::InvalidLabels(LabelError::Reserved(_)))
+        ),
         "{refused:?}"
     );
-    let too_many: Vec<(String, Option<String>)> =
-        (0..65).map(|i| (format!("k{i}"), Some("v".to_owned()))).collect();
+    let too_many: Vec<(String, Option<String>)> = (0..65)
+        .map(|i| (format!("k{i}"), Some("v".to_owned())))
+        .collect();
     let too_many = ServerUpdate {
         labels: too_many.into_iter().collect(),
         ..ServerUpdate::default()
     };
     let refused = svc.update(&Caller::open(), id, too_many, &ctx()).await;
     assert!(
-        matches!(refused, Err(UpdateError::InvalidLabels(LabelError::TooMany(65)))),
+        matches!(
+            refused,
+            Err(UpdateError::InvalidLabels(LabelError::TooMany(65)))
+        ),
         "{refused:?}"
     );
     let blank = ServerUpdate {
@@ -231,7 +243,10 @@ async fn a_bad_update_changes_nothing() {
         ..ServerUpdate::default()
     };
     let refused = svc.update(&Caller::open(), id, blank, &ctx()).await;
-    assert!(matches!(refused, Err(UpdateError::InvalidName(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(UpdateError::InvalidName(_))),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -249,11 +264,15 @@ async fn an_update_that_loses_a_race_is_planned_again_from_the_new_server() {
         .times(2)
         .returning(move |_| Ok(reads.pop()));
     let mut answers = vec![Applied::Stale];
-    store.expect_apply().with(always()).times(2).returning(move |change| {
-        Ok(answers
-            .pop()
-            .unwrap_or_else(|| Applied::Done(Box::new(change.server.clone()))))
-    });
+    store
+        .expect_apply()
+        .with(always())
+        .times(2)
+        .returning(move |change| {
+            Ok(answers
+                .pop()
+                .unwrap_or_else(|| Applied::Done(Box::new(change.server.clone()))))
+        });
     let update = ServerUpdate {
         labels: patch(&[("env", Some("prod"))]),
         ..ServerUpdate::default()
@@ -263,7 +282,11 @@ async fn an_update_that_loses_a_race_is_planned_again_from_the_new_server() {
         .await
         .expect("updated");
     let labels: Vec<(&str, &str)> = view.server.labels.iter().collect();
-    assert_eq!(labels, [("env", "prod"), ("team", "a")], "the other writer's label stays");
+    assert_eq!(
+        labels,
+        [("env", "prod"), ("team", "a")],
+        "the other writer's label stays"
+    );
     assert_eq!(view.server.generation, 2);
 }
 
@@ -287,12 +310,18 @@ async fn a_viewer_may_not_update_and_another_project_s_server_does_not_exist() {
         key: Some(KeyId::random()),
     };
     let refused = svc.update(&viewer, id, update(), &ctx()).await;
-    assert!(matches!(refused, Err(UpdateError::Forbidden(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(UpdateError::Forbidden(_))),
+        "{refused:?}"
+    );
     let stranger = Caller {
         project: ProjectId::random(),
         role: Role::Member,
         key: Some(KeyId::random()),
     };
     let refused = svc.update(&stranger, id, update(), &ctx()).await;
-    assert!(matches!(refused, Err(UpdateError::NotFound(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(UpdateError::NotFound(_))),
+        "{refused:?}"
+    );
 }

@@ -34,8 +34,7 @@ impl ServerService {
             let labels = server.labels.patched(&update.labels)?;
             let name = name.as_deref().unwrap_or(&server.name).to_owned();
             let now = self.clock.now();
-            let Some(change) = server_update::plan_update(&server, &name, labels, now, ctx)
-            else {
+            let Some(change) = server_update::plan_update(&server, &name, labels, now, ctx) else {
                 return Ok(self.view(server, now));
             };
             match self.store.apply(&change).await? {

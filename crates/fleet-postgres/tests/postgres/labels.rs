@@ -16,14 +16,17 @@ struct PlanLine {
 }
 
 async fn plan(conn: &mut AsyncPgConnection, condition: &str, bound: &str) -> String {
-    let lines: Vec<PlanLine> = diesel::sql_query(format!(
-        "EXPLAIN SELECT id FROM servers WHERE {condition}"
-    ))
-    .bind::<Text, _>(bound)
-    .load(conn)
-    .await
-    .unwrap_or_else(|e| panic!("explaining {condition}: {e}"));
-    lines.into_iter().map(|l| l.line).collect::<Vec<_>>().join("\n")
+    let lines: Vec<PlanLine> =
+        diesel::sql_query(format!("EXPLAIN SELECT id FROM servers WHERE {condition}"))
+            .bind::<Text, _>(bound)
+            .load(conn)
+            .await
+            .unwrap_or_else(|e| panic!("explaining {condition}: {e}"));
+    lines
+        .into_iter()
+        .map(|l| l.line)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -235,7 +235,11 @@ impl Store for MemoryStore {
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
         let state = self.state()?;
-        state.servers.get(&id).map(|s| state.readable(s)).transpose()
+        state
+            .servers
+            .get(&id)
+            .map(|s| state.readable(s))
+            .transpose()
     }
 
     async fn list(
@@ -256,7 +260,12 @@ impl Store for MemoryStore {
                     .is_none_or(|t| *t == s.server_type)
             })
             .filter(|s| filter.state.is_none_or(|st| st == s.state))
-            .filter(|s| filter.selector.as_ref().is_none_or(|sel| sel.matches(&s.labels)))
+            .filter(|s| {
+                filter
+                    .selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.matches(&s.labels))
+            })
             .filter(|s| {
                 page.after
                     .is_none_or(|c| (s.created_at, s.id) > (c.created_at, c.id))
