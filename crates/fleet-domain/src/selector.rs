@@ -15,8 +15,10 @@ use std::collections::BTreeSet;
 
 use crate::labels::{self, Labels};
 
-/// The longest selector accepted, in bytes.
-pub const MAX_SELECTOR_LEN: usize = 4_096;
+/// The longest selector accepted, in bytes: ample for people and scripts, and short enough
+/// that the longest, percent-encoded in a URL (3 bytes a character), still fits in a query
+/// string with the other parameters.
+pub const MAX_SELECTOR_LEN: usize = 1_024;
 /// The most requirements one selector may have.
 pub const MAX_REQUIREMENTS: usize = 32;
 /// The most values one `in`/`notin` set may have, counted as written (a repeated value
@@ -116,6 +118,17 @@ pub enum SelectorError {
         /// The rule it breaks.
         source: labels::LabelError,
     },
+}
+
+impl SelectorError {
+    /// The character, counted from 0, where the selector went wrong, when one place did.
+    pub fn position(&self) -> Option<usize> {
+        match self {
+            SelectorError::Syntax { at, .. } | SelectorError::Label { at, .. } => Some(*at),
+            SelectorError::TooManyValues(at) => Some(*at),
+            SelectorError::TooLong(_) | SelectorError::TooManyRequirements => None,
+        }
+    }
 }
 
 impl Selector {
