@@ -15,11 +15,15 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             region,
             server_type,
             name,
+            labels,
         } => {
-            let request = session
-                .client
-                .provision_server()
-                .body_map(|body| body.region(region).type_(server_type).name(name));
+            let labels = (!labels.is_empty()).then(|| types::Labels(labels.into_iter().collect()));
+            let request = session.client.provision_server().body_map(|body| {
+                body.region(region)
+                    .type_(server_type)
+                    .name(name)
+                    .labels(labels)
+            });
             match request.send().await {
                 Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
                 Err(e) => Err(session.failed(e).await),
@@ -43,6 +47,18 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
                 .await
             {
                 Ok(events) => print(session.output, &*events, |e| vec![events_table(e)]),
+                Err(e) => Err(session.failed(e).await),
+            }
+        }
+        Servers::Label { id, changes } => {
+            let patch = types::LabelPatch(changes.into_iter().collect());
+            let request = session
+                .client
+                .update_server()
+                .id(id)
+                .body_map(|body| body.labels(Some(patch)));
+            match request.send().await {
+                Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
                 Err(e) => Err(session.failed(e).await),
             }
         }
@@ -108,6 +124,9 @@ async fn fetch_page(
     if let Some(server_type) = &args.server_type {
         request = request.type_(server_type.clone());
     }
+    if let Some(selector) = &args.selector {
+        request = request.label_selector(selector.clone());
+    }
     if let Some(limit) = args.limit {
         request = request.limit(limit);
     }
@@ -122,7 +141,7 @@ async fn fetch_page(
 
 fn servers_table(page: &types::ServerList) -> Table {
     let mut table = table(&[
-        "ID", "NAME", "STATE", "REGION", "TYPE", "IP", "COST", "CREATED",
+        "ID", "NAME", "STATE", "REGION", "TYPE", "IP", "LABELS", "COST", "CREATED",
     ]);
     for server in &page.items {
         table.add_row(vec![
@@ -132,6 +151,7 @@ fn servers_table(page: &types::ServerList) -> Table {
             server.region.clone(),
             server.type_.clone(),
             server.ip.clone().unwrap_or_else(|| "-".to_owned()),
+            labels(&server.labels),
             money(&server.billing.total),
             time(&server.created_at),
         ]);
@@ -147,6 +167,7 @@ fn server_fields(server: &types::Server) -> Table {
         ("region", server.region.clone()),
         ("type", server.type_.clone()),
         ("ip", server.ip.clone().unwrap_or_else(|| "-".to_owned())),
+        ("labels", labels(&server.labels)),
         ("project", server.project_id.to_string()),
         ("created", time(&server.created_at)),
         ("started", maybe_time(server.started_at.as_ref())),
@@ -159,6 +180,19 @@ fn server_fields(server: &types::Server) -> Table {
     ];
     rows.extend(billing_rows(&server.billing));
     fields(rows)
+}
+
+/// Labels as a selector would name them, `key=value` by key and comma-separated, or `-`.
+fn labels(labels: &types::Labels) -> String {
+    let mut pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value.as_str()))
+        .collect();
+    if pairs.is_empty() {
+        return "-".to_owned();
+    }
+    pairs.sort();
+    pairs.join(",")
 }
 
 /// What a server costs: its price, what the ledger holds, and the total with the open run.
