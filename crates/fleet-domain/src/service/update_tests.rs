@@ -51,6 +51,15 @@ fn labelled(pairs: &[(&str, &str)]) -> Server {
     server
 }
 
+/// A store that reads `server` back whatever id is asked.
+fn holding(server: Server) -> MockStore {
+    let mut store = MockStore::new();
+    store
+        .expect_get()
+        .returning(move |_| Ok(Some(server.clone())));
+    store
+}
+
 fn ctx() -> RequestContext {
     RequestContext::api("req-1")
 }
@@ -158,10 +167,7 @@ async fn an_empty_selector_filters_nothing_and_a_bad_one_reads_nothing() {
 async fn an_update_merges_the_labels_and_records_its_event() {
     let stored = labelled(&[("env", "dev"), ("tier", "web")]);
     let id = stored.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let mut store = holding(stored);
     store.expect_apply().times(1).returning(|change| {
         assert_eq!(change.events.len(), 1);
         assert_eq!(change.events[0].kind, EventKind::Updated);
@@ -185,10 +191,7 @@ async fn an_update_merges_the_labels_and_records_its_event() {
 async fn an_update_that_changes_nothing_writes_nothing() {
     let stored = labelled(&[("env", "dev")]);
     let id = stored.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let mut store = holding(stored);
     store.expect_apply().never();
     let update = ServerUpdate {
         name: Some("test".to_owned()),
@@ -205,10 +208,7 @@ async fn an_update_that_changes_nothing_writes_nothing() {
 async fn a_bad_update_changes_nothing() {
     let stored = labelled(&[]);
     let id = stored.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let mut store = holding(stored);
     store.expect_apply().never();
     let svc = service(store);
     let reserved = ServerUpdate {
@@ -294,10 +294,7 @@ async fn an_update_that_loses_a_race_is_planned_again_from_the_new_server() {
 async fn a_viewer_may_not_update_and_another_project_s_server_does_not_exist() {
     let stored = labelled(&[]);
     let id = stored.id;
-    let mut store = MockStore::new();
-    store
-        .expect_get()
-        .returning(move |_| Ok(Some(stored.clone())));
+    let mut store = holding(stored);
     store.expect_apply().never();
     let svc = service(store);
     let update = || ServerUpdate {
