@@ -1,8 +1,8 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, tenancy (projects, keys, roles), the port traits the adapters implement, and
-//! the use cases that drive them.
+//! the catalog, tenancy (projects, keys, roles), labels and label selectors, the port traits
+//! the adapters implement, and the use cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
