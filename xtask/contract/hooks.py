@@ -9,6 +9,10 @@ fleetd never handed out, and a wait that timed out) is what the run accepts. Mos
 generated names are swapped for the catalog's, so that provisioning succeeds often enough
 for the run to reach the servers it creates. A wait is cut to a second: one for a state
 the virtual clock never reaches would otherwise last a minute.
+
+Label keys are likewise beyond OpenAPI 3.0 (which cannot bound an object's keys): a label
+whose key breaks the label rules is refused (`invalid-labels`), and most generated keys
+are swapped for valid ones.
 """
 
 import os
@@ -23,14 +27,21 @@ import schemathesis
 # clock only an advance moves a server on).
 UNKNOWN_CATALOG_NAME = ["urn:fleet:problem:unknown-region", "urn:fleet:problem:unknown-server-type"]
 INVALID_CURSOR = "urn:fleet:problem:invalid-cursor"
+# A label whose key breaks the label rules (OpenAPI 3.0 has no `propertyNames`, so the
+# spec bounds a label's value and the number of labels, but a key only in words), or, for a
+# patch, labels that would leave a server more than 64 (a count of the server's labels
+# after the change, which no schema of the patch can state).
+INVALID_LABELS = "urn:fleet:problem:invalid-labels"
 ACCEPTED_REFUSALS = {
-    "provisionServer": UNKNOWN_CATALOG_NAME,
-    "provisionServerAlias": UNKNOWN_CATALOG_NAME,
+    "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
+    "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
+    "updateServer": [INVALID_LABELS],
     "listServers": [*UNKNOWN_CATALOG_NAME, INVALID_CURSOR],
     "listServerActions": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],
 }
 PROVISIONING = ["provisionServer", "provisionServerAlias"]
+LABELLING = [*PROVISIONING, "updateServer"]
 
 # The run's own key and project: revoking the key, or rate-limiting or capping its project,
 # would turn the rest of the run into 401s, 429s and 403s, which pass every check.
@@ -81,6 +92,30 @@ def mostly_known_catalog_names(context, body):
             digest = zlib.crc32(value.encode("utf-8", "surrogatepass"))
             if digest % 4 != 1:
                 body[field] = names[digest % len(names)]
+    return body
+
+
+# Label keys a generated one is swapped for: a name, a prefixed one, and the longest.
+LABEL_KEYS = ["env", "tier", "app.kubernetes.io/name", "team-a_b.c", "x" * 63]
+
+
+@schemathesis.hook("map_body").apply_to(operation_id=LABELLING)
+def mostly_valid_label_keys(context, body):
+    """Replaces three in four generated label keys (which are mostly not label keys) with
+    valid ones, chosen from the generated text, so that labelled servers are provisioned
+    and patched often enough; the others test the refusal of a bad key."""
+    labels = body.get("labels") if isinstance(body, dict) else None
+    if not isinstance(labels, dict):
+        return body
+    swapped = {}
+    for key, value in labels.items():
+        digest = zlib.crc32(key.encode("utf-8", "surrogatepass"))
+        valid = LABEL_KEYS[digest % len(LABEL_KEYS)]
+        # Never two keys into one: a body with too many labels keeps them all.
+        if digest % 4 != 1 and valid not in labels and valid not in swapped:
+            key = valid
+        swapped[key] = value
+    body["labels"] = swapped
     return body
 
 

@@ -117,6 +117,8 @@ impl DbWorker {
                     &none,
                     &None::<&str>,
                     &Some(request_id.as_str()),
+                    // No labels, as the fleet phase provisions.
+                    &serde_json::json!({}),
                 ],
             )
             .await?

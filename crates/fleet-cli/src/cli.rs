@@ -103,6 +103,9 @@ pub enum Servers {
         name: Option<types::ProvisionRequestName>,
         #[command(flatten)]
         wait: WaitArgs,
+        /// A label, KEY=VALUE (the value may be empty); repeat for several.
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
+        labels: Vec<(String, types::LabelsValue)>,
     },
     /// List servers, oldest first.
     List(ListArgs),
@@ -122,6 +125,14 @@ pub enum Servers {
     Actions(ServerActionsArgs),
     /// A server's usage ledger and what it has cost.
     Billing(ServerId),
+    /// Set (KEY=VALUE) or remove (KEY-) labels of a server; its other labels stay.
+    Label {
+        /// The server's id (a UUID).
+        id: Uuid,
+        /// KEY=VALUE to set a label (the value may be empty), KEY- to remove one.
+        #[arg(required = true, value_name = "KEY=VALUE|KEY-", value_parser = label_change)]
+        changes: Vec<(String, Option<types::LabelPatchValue>)>,
+    },
 }
 
 /// The server a command is about.
@@ -188,6 +199,10 @@ pub struct ListArgs {
     /// Only servers of this type.
     #[arg(long = "type")]
     pub server_type: Option<String>,
+    /// Only servers whose labels match this selector, e.g. 'env=prod,tier!=db',
+    /// 'tier in (web,cache)', 'canary', '!canary'.
+    #[arg(short = 'l', long, value_parser = label_selector)]
+    pub selector: Option<types::ListServersLabelSelector>,
     #[command(flatten)]
     pub page: PageArgs,
 }
@@ -223,6 +238,45 @@ fn server_name(text: &str) -> Result<types::ProvisionRequestName, String> {
     text.parse().map_err(|_| {
         "a name has 1 to 64 characters once trimmed, and no control or invisible formatting \
          characters"
+            .to_owned()
+    })
+}
+
+/// `KEY=VALUE`, the value checked against the document before anything is sent (the key
+/// by the service).
+fn label(text: &str) -> Result<(String, types::LabelsValue), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not KEY=VALUE"))?;
+    Ok((key.to_owned(), label_value(value)?))
+}
+
+/// `KEY=VALUE` (set) or `KEY-` (remove).
+fn label_change(text: &str) -> Result<(String, Option<types::LabelPatchValue>), String> {
+    if let Some((key, value)) = text.split_once('=') {
+        return Ok((key.to_owned(), Some(label_value(value)?)));
+    }
+    match text.strip_suffix('-') {
+        Some(key) if !key.is_empty() => Ok((key.to_owned(), None)),
+        _ => Err(format!("'{text}' is neither KEY=VALUE nor KEY-")),
+    }
+}
+
+/// The rule a label value breaks.
+const LABEL_VALUE: &str = "a label value is empty, or 1 to 63 letters, digits, '-', '_' and '.' \
+                           starting and ending with a letter or digit";
+
+/// A label value the document allows (as a value to set or one to patch in).
+fn label_value<T: std::str::FromStr>(value: &str) -> Result<T, String> {
+    value.parse().map_err(|_| LABEL_VALUE.to_owned())
+}
+
+/// A label selector the document allows, checked before anything is sent.
+fn label_selector(text: &str) -> Result<types::ListServersLabelSelector, String> {
+    text.parse().map_err(|_| {
+        "not a label selector: requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
+         KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at most 32, and \
+         1,024 characters)"
             .to_owned()
     })
 }

@@ -20,6 +20,7 @@ fn provisioning_opens_a_running_provision_record() {
         id: ServerId::random(),
         project: ProjectId::DEFAULT,
         name: "web".to_owned(),
+        labels: Default::default(),
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         hourly_price: Money::from_micros(11_600),

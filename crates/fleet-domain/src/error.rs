@@ -5,10 +5,12 @@ use std::time::Duration;
 use crate::event::EventReadError;
 use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::keys::NoRandomness;
+use crate::labels::LabelError;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
 use crate::project_update::{InvalidChange, InvalidRateLimit};
 use crate::quota::{InvalidQuota, QuotaExceeded};
+use crate::selector::SelectorError;
 use crate::state::{Conflict, ServerState};
 use crate::tenancy::{Forbidden, InvalidText};
 
@@ -92,6 +94,9 @@ pub enum ProvisionError {
     /// A name that is empty, too long or has control characters.
     #[error("invalid name: {0}")]
     InvalidName(&'static str),
+    /// A label that breaks the label rules, or too many labels.
+    #[error(transparent)]
+    InvalidLabels(#[from] LabelError),
     /// The region has no free address.
     #[error("the address pool of region '{0}' is exhausted")]
     PoolExhausted(String),
@@ -144,6 +149,37 @@ pub enum ListError {
     /// A cursor this service did not hand out.
     #[error(transparent)]
     BadCursor(#[from] BadCursor),
+    /// A label selector that does not parse or breaks a bound.
+    #[error("invalid label selector: {0}")]
+    BadSelector(#[from] SelectorError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a server's name or labels could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The caller's role may not change servers.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No server has this id.
+    #[error("server {0} not found")]
+    NotFound(ServerId),
+    /// A name that is empty, too long or has control characters.
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    /// A label that breaks the label rules, or a patch leaving too many labels.
+    #[error(transparent)]
+    InvalidLabels(#[from] LabelError),
+    /// Other writers changed the server every time the update was planned.
+    #[error("server {id} kept changing under {attempts} attempts to update it")]
+    Contended {
+        /// The server.
+        id: ServerId,
+        /// How many times the update was planned.
+        attempts: usize,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

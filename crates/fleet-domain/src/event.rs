@@ -55,15 +55,18 @@ pub enum EventKind {
     TransitionCompleted,
     /// A run was closed and billed.
     Billed,
+    /// A client changed the server's name or labels.
+    Updated,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 4] = [
+    pub const ALL: [EventKind; 5] = [
         EventKind::Created,
         EventKind::ActionRequested,
         EventKind::TransitionCompleted,
         EventKind::Billed,
+        EventKind::Updated,
     ];
 
     /// The snake_case name used in the API and the stores.
@@ -73,6 +76,7 @@ impl EventKind {
             EventKind::ActionRequested => "action_requested",
             EventKind::TransitionCompleted => "transition_completed",
             EventKind::Billed => "billed",
+            EventKind::Updated => "updated",
         }
     }
 
@@ -97,16 +101,19 @@ pub enum EventType {
     ServerBilled,
     /// The idle reaper began terminating a server stopped too long.
     ServerReaped,
+    /// A client changed the server's name or labels (`PATCH /servers/{id}`).
+    ServerUpdated,
 }
 
 impl EventType {
     /// Every type, in a fixed order.
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ServerProvisioned,
         EventType::ServerActionRequested,
         EventType::ServerStateChanged,
         EventType::ServerBilled,
         EventType::ServerReaped,
+        EventType::ServerUpdated,
     ];
 
     /// The dotted name used in the API and the stores.
@@ -117,6 +124,7 @@ impl EventType {
             EventType::ServerStateChanged => "server.state_changed",
             EventType::ServerBilled => "server.billed",
             EventType::ServerReaped => "server.reaped",
+            EventType::ServerUpdated => "server.updated",
         }
     }
 
@@ -209,6 +217,7 @@ impl NewEvent {
             (EventKind::ActionRequested, _) => EventType::ServerActionRequested,
             (EventKind::TransitionCompleted, _) => EventType::ServerStateChanged,
             (EventKind::Billed, _) => EventType::ServerBilled,
+            (EventKind::Updated, _) => EventType::ServerUpdated,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, tenancy (projects, keys, roles), the port traits the adapters implement, and
-//! the use cases that drive them.
+//! the catalog, tenancy (projects, keys, roles), labels and label selectors, the port traits
+//! the adapters implement, and the use cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
@@ -15,13 +15,16 @@ pub mod event;
 pub mod ids;
 pub mod ip_pool;
 pub mod keys;
+pub mod labels;
 pub mod lifecycle;
 pub mod money;
 pub mod page;
 pub mod ports;
 pub mod project_update;
 pub mod quota;
+pub mod selector;
 pub mod server;
+pub mod server_update;
 pub mod service;
 pub mod state;
 pub mod tenancy;
@@ -35,12 +38,15 @@ pub use event::{
 };
 pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
+pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
 pub use money::Money;
 pub use page::{Cursor, Page, PageRequest};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
+pub use selector::{Selector, SelectorError};
 pub use server::{NewServer, Server, ServerFilter};
+pub use server_update::ServerUpdate;
 pub use state::{Action, Conflict, Decision, ServerState};
 pub use tenancy::{ApiKey, Caller, Project, Role};
 

@@ -7,6 +7,7 @@ use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, UsageRecord};
 use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::ids::{ActionId, ProjectId, ServerId};
+use crate::labels::Labels;
 use crate::money::Money;
 use crate::server::{NewServer, Server};
 use crate::state::{self, Action, Conflict, Decision, ServerState};
@@ -114,7 +115,8 @@ impl StateChange {
             .any(|event| event.kind == EventKind::ActionRequested)
     }
 
-    fn from(server: &Server) -> Self {
+    /// The change that starts from `server` as read: its next generation, nothing else yet.
+    pub(crate) fn from(server: &Server) -> Self {
         let mut next = server.clone();
         next.generation += 1;
         Self {
@@ -240,6 +242,8 @@ pub struct ServerSpec {
     pub project: ProjectId,
     /// Its name.
     pub name: String,
+    /// Its labels.
+    pub labels: Labels,
     /// Its region.
     pub region: String,
     /// Its server type.
@@ -285,6 +289,7 @@ pub fn plan_provision(
         id: spec.id,
         project: spec.project,
         name: spec.name,
+        labels: spec.labels,
         region: spec.region,
         server_type: spec.server_type,
         state: ServerState::Provisioning,

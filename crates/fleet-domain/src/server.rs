@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use crate::action::ActionRecord;
 use crate::event::NewEvent;
 use crate::ids::{ProjectId, ServerId};
+use crate::labels::Labels;
 use crate::money::Money;
+use crate::selector::Selector;
 use crate::state::ServerState;
 
 /// A virtual server as the store keeps it.
@@ -19,6 +21,8 @@ pub struct Server {
     pub project: ProjectId,
     /// A human-readable name; not unique.
     pub name: String,
+    /// Its labels, set at provisioning and changed by updates.
+    pub labels: Labels,
     /// The region it lives in.
     pub region: String,
     /// Its server type.
@@ -76,4 +80,6 @@ pub struct ServerFilter {
     pub server_type: Option<String>,
     /// Only servers in this state.
     pub state: Option<ServerState>,
+    /// Only servers whose labels satisfy this selector.
+    pub selector: Option<Selector>,
 }

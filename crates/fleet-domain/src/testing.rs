@@ -3,6 +3,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ids::{ProjectId, ServerId};
+use crate::labels::Labels;
 use crate::lifecycle::LifecycleConfig;
 use crate::money::Money;
 use crate::server::Server;
@@ -24,6 +25,7 @@ pub fn server(state: ServerState) -> Server {
         id: ServerId::random(),
         project: ProjectId::DEFAULT,
         name: "test".to_owned(),
+        labels: Labels::default(),
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         state,

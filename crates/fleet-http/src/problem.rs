@@ -52,6 +52,10 @@ pub struct Problem {
     /// For a quota exceeded: what the request would have added to the use.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requested: Option<u64>,
+    /// For an invalid label selector (400): the character, counted from 0, where it went
+    /// wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
     /// The internal cause of a 5xx, for the log only; never sent.
     #[serde(skip)]
     pub cause: Option<String>,
@@ -79,6 +83,7 @@ impl Problem {
             limit: None,
             used: None,
             requested: None,
+            position: None,
             cause: None,
             challenge: None,
             retry_after_secs: None,

@@ -17,8 +17,9 @@ use std::marker::PhantomData;
 use crate::problem::Problem;
 
 /// The longest query string accepted, in bytes: every parameter of this API at its longest
-/// (a cursor, a region and a type name, paging) fits several times over.
-pub const MAX_QUERY_BYTES: usize = 2_048;
+/// fits, the longest label selector percent-encoded (3 bytes a character) with a cursor, a
+/// region and a type name and paging beside it.
+pub const MAX_QUERY_BYTES: usize = 4_096;
 
 /// The query parameters of a request; a string longer than [`MAX_QUERY_BYTES`] or one that
 /// does not parse is a 400 `invalid-query` problem.

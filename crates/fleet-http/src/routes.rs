@@ -14,7 +14,11 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::get().to(servers::list)),
     )
     .service(web::resource("/server").route(web::post().to(servers::provision_alias)))
-    .service(web::resource("/servers/{id}").route(web::get().to(servers::get)))
+    .service(
+        web::resource("/servers/{id}")
+            .route(web::get().to(servers::get))
+            .route(web::patch().to(servers::update)),
+    )
     .service(web::resource("/servers/{id}/action").route(web::post().to(servers::act)))
     .service(web::resource("/servers/{id}/logs").route(web::get().to(history::events)))
     .service(web::resource("/servers/{id}/billing").route(web::get().to(history::billing)))

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::{Server, StateChange};
 use uuid::Uuid;
@@ -24,14 +24,15 @@ use crate::{actions, fixed, mapping};
 const INSERT_CHUNK: usize = 2_000;
 
 /// Updates every server whose stored generation is still the one its change expects, in one
-/// statement. It writes the name, state, generation, timestamps and billing columns from the
-/// changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
+/// statement. It writes the name, labels, state, generation, timestamps and billing columns
+/// from the changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
 /// change releases the address, their stored value otherwise. Only the id, project, region,
 /// type, price and creation time (which no change alters) are left out of the statement.
 const UPDATE_SERVERS: &str = concat!(
     "\
 UPDATE servers AS s SET
     name = c.name,
+    labels = c.labels,
     state = c.state,
     generation = c.generation,
     updated_at = c.updated_at,
@@ -46,10 +47,10 @@ UPDATE servers AS s SET
     ip_offset = CASE WHEN c.release THEN NULL ELSE s.ip_offset END
 FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::timestamptz[],
             $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-            $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[])
+            $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[], $15::jsonb[])
     AS c(id, expected, name, state, generation, updated_at, started_at, stopped_at,
          terminated_at, transition_due_at, billed_until, billed_seconds,
-         billed_amount_micros, release)
+         billed_amount_micros, release, labels)
 WHERE s.id = c.id AND s.generation = c.expected
 RETURNING ",
     server_columns!("s.")
@@ -166,6 +167,7 @@ struct UpdateServers {
     billed_seconds: Vec<i64>,
     billed_amount_micros: Vec<i64>,
     release: Vec<bool>,
+    labels: Vec<serde_json::Value>,
 }
 
 impl UpdateServers {
@@ -187,6 +189,7 @@ impl UpdateServers {
             billed_seconds: servers().map(|s| s.billed_seconds).collect(),
             billed_amount_micros: servers().map(|s| s.billed_amount.micros()).collect(),
             release: batch.iter().map(|(_, c)| c.release_address).collect(),
+            labels: servers().map(|s| mapping::labels_json(&s.labels)).collect(),
         }
     }
 }
@@ -211,6 +214,7 @@ impl QueryFragment<Pg> for UpdateServers {
             "12" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_seconds),
             "13" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_amount_micros),
             "14" => out.push_bind_param::<Array<Bool>, _>(&self.release),
+            "15" => out.push_bind_param::<Array<Jsonb>, _>(&self.labels),
             other => Err(fixed::unknown_parameter("server update", other)),
         })
     }

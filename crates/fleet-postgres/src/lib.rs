@@ -28,6 +28,7 @@ mod quotas;
 mod reads;
 mod rows;
 mod schema;
+mod selector;
 mod sequencer;
 mod store;
 mod tenancy;

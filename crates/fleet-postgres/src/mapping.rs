@@ -1,5 +1,6 @@
 //! The one place rows become domain values and back.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 
@@ -9,7 +10,7 @@ use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{IpPool, Money, ProjectId, Server, ServerState};
+use fleet_domain::{IpPool, Labels, Money, ProjectId, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
@@ -68,7 +69,26 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
         billed_until: row.billed_until,
         billed_seconds: row.billed_seconds,
         billed_amount: Money::from_micros(row.billed_amount_micros),
+        labels: labels(row.labels)?,
     })
+}
+
+/// Stored labels: an object of strings that keeps the label rules.
+fn labels(stored: serde_json::Value) -> Result<Labels, BadRow> {
+    let bad = |value: &serde_json::Value| BadRow::new("servers.labels", value);
+    let map: BTreeMap<String, String> =
+        serde_json::from_value(stored.clone()).map_err(|_| bad(&stored))?;
+    Labels::from_stored(map).map_err(|_| bad(&stored))
+}
+
+/// Labels as stored.
+pub(crate) fn labels_json(labels: &Labels) -> serde_json::Value {
+    serde_json::Value::Object(
+        labels
+            .iter()
+            .map(|(key, value)| (key.to_owned(), value.into()))
+            .collect(),
+    )
 }
 
 /// A stored event.

@@ -14,7 +14,7 @@ use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{
-    BigInt, Bool, Inet, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+    BigInt, Bool, Inet, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
 };
 use diesel::{OptionalExtension, QueryResult};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -57,9 +57,9 @@ WITH gate AS (
     INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset,
         hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
         terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
-        vcpus)
+        vcpus, labels)
     SELECT $2, $3, $4, $1, $5, $6, $7::inet + taken.ip_offset, taken.ip_offset, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17, $18, $28
+        $11, $12, $13, $14, $15, $16, $17, $18, $28, $37
     FROM taken
     RETURNING ",
     server_columns!(),
@@ -88,6 +88,7 @@ struct Provision<'a> {
     event: NewEventRow,
     action: NewActionRow,
     vcpus: i32,
+    labels: serde_json::Value,
     /// Whether the caller checked the project's quotas under its lock: otherwise a project
     /// with limits gets nothing from the statement (see [`provision`]).
     checked: bool,
@@ -144,6 +145,7 @@ impl<'a> Provision<'a> {
             "34" => out.push_bind_param::<Nullable<Timestamptz>, _>(&action.finished_at),
             "35" => out.push_bind_param::<Nullable<Text>, _>(&action.error),
             "36" => out.push_bind_param::<Nullable<Text>, _>(&action.request_id),
+            "37" => out.push_bind_param::<Jsonb, _>(&self.labels),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
@@ -207,6 +209,7 @@ async fn insert(
         event: mapping::new_event_row(&new.event, server.project),
         action: mapping::new_action_row(&new.action),
         vcpus,
+        labels: mapping::labels_json(&server.labels),
         checked,
     }
     .get_result(conn)
@@ -273,6 +276,10 @@ mod tests {
                 id: ServerId::random(),
                 project,
                 name: "web-1".to_owned(),
+                labels: fleet_domain::Labels::from_client(
+                    [("env".to_owned(), "prod".to_owned())].into(),
+                )
+                .expect("a label"),
                 region: "lab".to_owned(),
                 server_type: "t2.micro".to_owned(),
                 hourly_price: Money::from_micros(11_600),
@@ -292,13 +299,14 @@ mod tests {
             event: mapping::new_event_row(&new.event, project),
             action: mapping::new_action_row(&new.action),
             vcpus: 1,
+            labels: mapping::labels_json(&new.server.labels),
             checked: false,
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text and `$3` twice, so diesel numbers 39
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 40
         // placeholders.
-        assert!(sql.contains("$39") && !sql.contains("$40"), "{sql}");
+        assert!(sql.contains("$40") && !sql.contains("$41"), "{sql}");
         assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),
@@ -313,6 +321,11 @@ mod tests {
              \"t2.micro\", \"provisioning\", 10.0.0.1/32, 11600, 0, "
         );
         assert!(binds.starts_with(&expected), "{binds}");
+        // ...the labels after the vCPUs...
+        assert!(
+            binds.contains(", 1, Object {\"env\": String(\"prod\")}, "),
+            "{binds}"
+        );
         // ...then the event's type after its kind, its actor, request id, key and message...
         let expected = format!(
             "\"created\", \"server.provisioned\", None, Some(\"provisioning\"), \"api\", \

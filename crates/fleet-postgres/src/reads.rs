@@ -16,6 +16,7 @@ use crate::fixed;
 use crate::mapping;
 use crate::rows::{EventRow, ServerRow, UsageRow, server_columns};
 use crate::schema::{events, servers, usage_records};
+use crate::selector;
 
 /// The server with this id.
 pub(crate) async fn get(
@@ -51,6 +52,9 @@ pub(crate) async fn list(
     }
     if let Some(state) = filter.state {
         query = query.filter(servers::state.eq(state.as_str()));
+    }
+    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
+        query = query.filter(selector::condition(requirement));
     }
     if let Some(cursor) = page.after {
         // A row comparison, so the (created_at, id) indexes serve the keyset.

@@ -74,7 +74,9 @@ macro_rules! server_columns {
             $table,
             "billed_seconds, ",
             $table,
-            "billed_amount_micros"
+            "billed_amount_micros, ",
+            $table,
+            "labels"
         )
     };
 }
@@ -103,6 +105,7 @@ pub(crate) struct ServerRow {
     pub billed_until: Option<DateTime<Utc>>,
     pub billed_seconds: i64,
     pub billed_amount_micros: i64,
+    pub labels: serde_json::Value,
 }
 
 /// A row of `events` as read.

@@ -104,6 +104,8 @@ diesel::table! {
         billed_amount_micros -> Int8,
         /// Its type's vCPUs, counted against its project's vCPU quota.
         vcpus -> Int4,
+        /// Its labels: a JSON object of strings (GIN-indexed for selectors).
+        labels -> Jsonb,
     }
 }
 

@@ -3,11 +3,11 @@
 //! Instants are stored as integer microseconds since the Unix epoch, so SQL orders and
 //! compares them exactly; a value the domain cannot represent is a [`BadRow`].
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
-use fleet_domain::StateChange;
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
@@ -18,6 +18,7 @@ use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
+use fleet_domain::{Labels, StateChange};
 
 use crate::rows::{
     ActionRow, EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow, ServerRow,
@@ -103,6 +104,7 @@ impl ServerRow {
             billed_until: server.billed_until.map(micros),
             billed_seconds: server.billed_seconds,
             billed_amount_micros: server.billed_amount.micros(),
+            labels: labels_text(&server.labels),
         }
     }
 
@@ -127,8 +129,25 @@ impl ServerRow {
             billed_until: optional_instant("billed_until", self.billed_until)?,
             billed_seconds: self.billed_seconds,
             billed_amount: Money::from_micros(self.billed_amount_micros),
+            labels: labels(&self.labels)?,
         })
     }
+}
+
+/// Labels as stored: a JSON object of strings, keys in order.
+pub(crate) fn labels_text(labels: &Labels) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = labels
+        .iter()
+        .map(|(key, value)| (key.to_owned(), value.into()))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+/// Stored labels: an object of strings that keeps the label rules.
+fn labels(text: &str) -> Result<Labels, BadRow> {
+    let bad = || BadRow::new("servers.labels", text);
+    let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(|_| bad())?;
+    Labels::from_stored(map).map_err(|_| bad())
 }
 
 impl ServerUpdate {
@@ -137,6 +156,7 @@ impl ServerUpdate {
         let server = &change.server;
         Self {
             name: server.name.clone(),
+            labels: labels_text(&server.labels),
             state: server.state.as_str().to_owned(),
             generation: server.generation,
             updated_at: micros(server.updated_at),

@@ -27,6 +27,7 @@ pub(crate) struct ServerRow {
     pub billed_until: Option<i64>,
     pub billed_seconds: i64,
     pub billed_amount_micros: i64,
+    pub labels: String,
 }
 
 /// A new server's row with its vCPUs, which only provisioning writes (no read needs them
@@ -39,12 +40,13 @@ pub(crate) struct NewServerRow {
     pub vcpus: i64,
 }
 
-/// What a state change may move on a server: everything but its identity, project,
-/// placement, price, creation time and address (an address is only ever released, separately).
+/// What a change may move on a server: everything but its identity, project, placement,
+/// price, creation time and address (an address is only ever released, separately).
 /// Serialized, field for column, into the JSON the batch update reads (see `ops::batch`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct ServerUpdate {
     pub name: String,
+    pub labels: String,
     pub state: String,
     pub generation: i64,
     pub updated_at: i64,

@@ -59,6 +59,7 @@ diesel::table! {
         billed_amount_micros -> BigInt,
         project_id -> Text,
         vcpus -> BigInt,
+        labels -> Text,
     }
 }
 

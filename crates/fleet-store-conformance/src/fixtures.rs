@@ -9,7 +9,7 @@ use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
 use fleet_domain::ports::{Applied, DueWork, Planner};
 use fleet_domain::{
-    Action, Event, IpPool, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
+    Action, Event, IpPool, Labels, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
 };
 
 use crate::TestedStore;
@@ -79,7 +79,7 @@ pub(crate) fn new_server(region: &str, server_type: &str, now: DateTime<Utc>) ->
 }
 
 /// What the provisioning use case hands the store for a server of `project` created at
-/// `now`.
+/// `now`, with one label, so that every case stores, reads and deletes labels too.
 pub(crate) fn new_server_in(
     project: ProjectId,
     region: &str,
@@ -92,6 +92,8 @@ pub(crate) fn new_server_in(
             id,
             project,
             name: format!("{server_type}-{}", &id.to_string()[..8]),
+            labels: Labels::from_client([("suite".to_owned(), "conformance".to_owned())].into())
+                .expect("a valid label"),
             region: region.to_owned(),
             server_type: server_type.to_owned(),
             hourly_price: PRICE,

@@ -25,6 +25,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use fleet_domain::ServerId;
 use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
 
 mod actions;
@@ -34,6 +35,7 @@ mod concurrency;
 mod due;
 mod fixtures;
 mod history;
+mod labels;
 mod list;
 mod pools;
 mod provision;
@@ -56,6 +58,7 @@ pub mod cases {
     pub use crate::concurrency::*;
     pub use crate::due::*;
     pub use crate::history::*;
+    pub use crate::labels::*;
     pub use crate::list::*;
     pub use crate::pools::*;
     pub use crate::provision::*;
@@ -86,6 +89,9 @@ pub trait Tamper: Send + Sync {
     /// How long the store under test waits for a free connection (it must have only one,
     /// or wait briefly): a request waiting longer is `Saturated`.
     fn wait_limit(&self) -> Duration;
+    /// Writes `json` (an object of strings) as the server's stored labels, bypassing every
+    /// check of the store.
+    async fn write_labels(&self, server: ServerId, json: &str);
 }
 
 /// What a store's test harness hands a case: the store, kept alive (with anything that must
@@ -219,6 +225,11 @@ macro_rules! suite {
             action_records_are_opened_and_ended_by_the_changes,
             actions_completed_at_once_and_the_reaper_s_are_recorded,
             a_no_op_action_records_nothing,
+            the_selector_table_selects_the_same_servers_on_every_store,
+            selectors_work_with_the_other_filters_and_cursor_pages,
+            labels_are_stored_as_given,
+            an_update_rewrites_the_labels_selectors_see,
+            a_stale_update_leaves_the_labels_alone,
         );
     };
 }
@@ -234,6 +245,7 @@ macro_rules! tampering_suite {
             ping_reports_a_schema_behind_this_fleet,
             a_write_held_up_by_another_writer_is_contended,
             a_request_that_waits_past_the_store_s_limit_is_saturated,
+            stored_labels_that_break_the_rules_are_a_corrupt_row,
         );
     };
 }

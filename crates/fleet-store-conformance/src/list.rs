@@ -67,18 +67,21 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             region: Some("lab-b".to_owned()),
             server_type: Some("t2.micro".to_owned()),
             state: Some(ServerState::Running),
+            selector: None,
         },
         ServerFilter {
             project: Some(ProjectId::DEFAULT),
             region: Some("lab-a".to_owned()),
             server_type: Some("t2.micro".to_owned()),
             state: None,
+            selector: None,
         },
         ServerFilter {
             project: None,
             region: Some("lab-b".to_owned()),
             state: Some(ServerState::Stopped),
             server_type: None,
+            selector: None,
         },
         ServerFilter {
             region: Some("elsewhere".to_owned()),

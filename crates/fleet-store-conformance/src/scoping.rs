@@ -157,6 +157,7 @@ pub async fn events_keep_the_key_that_caused_them(store: Arc<dyn TestedStore>) {
             id,
             project: ProjectId::DEFAULT,
             name: "keyed".to_owned(),
+            labels: Default::default(),
             region: "lab-a".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: PRICE,

@@ -4,7 +4,9 @@
 //! than the idle timeout, and one each is provisioning, starting, stopping, rebooting and
 //! terminating with its transition due — all as the lifecycle would have left them, each with
 //! an address of its region's pool and its `created` event, numbered in the event sequence
-//! (and, like servers from before action records, without action records).
+//! (and, like servers from before action records, without action records). Each carries
+//! three labels (`env`, `tier`, `team`), spread so that selectors match a third, a quarter
+//! and a tenth of the servers.
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +37,7 @@ WITH numbered AS (
 )
 INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset, hourly_price_micros,
     vcpus, generation, created_at, updated_at, started_at, stopped_at, terminated_at,
-    transition_due_at, billed_until, billed_seconds, billed_amount_micros)
+    transition_due_at, billed_until, billed_seconds, billed_amount_micros, labels)
 SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
        set_masklen(p.cidr::inet + (1 + ip_offset), 32), ip_offset, price, vcpus,
        3,
@@ -50,7 +52,11 @@ SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
        CASE WHEN state IN ('running', 'rebooting')
             THEN $1::timestamptz - interval '2 minutes' END,
        CASE WHEN state = 'provisioning' THEN 0 ELSE 86280 END,
-       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END
+       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END,
+       jsonb_build_object(
+           'env', (ARRAY['prod', 'staging', 'dev'])[1 + i % 3],
+           'tier', (ARRAY['web', 'db', 'cache', 'batch'])[1 + i % 4],
+           'team', 'team-' || i % 10)
 FROM shaped s JOIN ip_pools p ON p.region = s.region";
 
 /// The `created` event of every server, numbered in creation order after the sequence's

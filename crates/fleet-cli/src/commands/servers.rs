@@ -17,11 +17,15 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             server_type,
             name,
             wait,
+            labels,
         } => {
-            let request = session
-                .client
-                .provision_server()
-                .body_map(|body| body.region(region).type_(server_type).name(name));
+            let labels = (!labels.is_empty()).then(|| types::Labels(labels.into_iter().collect()));
+            let request = session.client.provision_server().body_map(|body| {
+                body.region(region)
+                    .type_(server_type)
+                    .name(name)
+                    .labels(labels)
+            });
             match request.send().await {
                 Ok(server) => {
                     let running = types::ServerState::Running;
@@ -52,6 +56,18 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             }
         }
         Servers::Actions(args) => actions::list(session, args).await,
+        Servers::Label { id, changes } => {
+            let patch = types::LabelPatch(changes.into_iter().collect());
+            let request = session
+                .client
+                .update_server()
+                .id(id)
+                .body_map(|body| body.labels(Some(patch)));
+            match request.send().await {
+                Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
+                Err(e) => Err(session.failed(e).await),
+            }
+        }
         Servers::Billing(server) => {
             match session
                 .client
@@ -140,6 +156,9 @@ async fn fetch_page(
     if let Some(server_type) = &args.server_type {
         request = request.type_(server_type.clone());
     }
+    if let Some(selector) = &args.selector {
+        request = request.label_selector(selector.clone());
+    }
     if let Some(limit) = args.page.limit {
         request = request.limit(limit);
     }
@@ -154,7 +173,7 @@ async fn fetch_page(
 
 fn servers_table(page: &types::ServerList) -> Table {
     let mut table = table(&[
-        "ID", "NAME", "STATE", "REGION", "TYPE", "IP", "COST", "CREATED",
+        "ID", "NAME", "STATE", "REGION", "TYPE", "IP", "LABELS", "COST", "CREATED",
     ]);
     for server in &page.items {
         table.add_row(vec![
@@ -164,6 +183,7 @@ fn servers_table(page: &types::ServerList) -> Table {
             server.region.clone(),
             server.type_.clone(),
             server.ip.clone().unwrap_or_else(|| "-".to_owned()),
+            labels(&server.labels),
             money(&server.billing.total),
             time(&server.created_at),
         ]);
@@ -179,6 +199,7 @@ fn server_fields(server: &types::Server) -> Table {
         ("region", server.region.clone()),
         ("type", server.type_.clone()),
         ("ip", or_dash(server.ip.clone())),
+        ("labels", labels(&server.labels)),
         ("project", server.project_id.to_string()),
         ("created", time(&server.created_at)),
         ("started", maybe_time(server.started_at.as_ref())),
@@ -194,6 +215,19 @@ fn server_fields(server: &types::Server) -> Table {
     }
     rows.extend(billing_rows(&server.billing));
     fields(rows)
+}
+
+/// Labels as a selector would name them, `key=value` by key and comma-separated, or `-`.
+fn labels(labels: &types::Labels) -> String {
+    let mut pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value.as_str()))
+        .collect();
+    if pairs.is_empty() {
+        return "-".to_owned();
+    }
+    pairs.sort();
+    pairs.join(",")
 }
 
 /// What a server costs: its price, what the ledger holds, and the total with the open run.

@@ -5,6 +5,7 @@
 mod fleetd;
 mod run;
 
+mod labels;
 mod output;
 mod profiles;
 mod refusals;

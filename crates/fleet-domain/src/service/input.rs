@@ -7,20 +7,23 @@ pub const MAX_NAME_CHARS: usize = 64;
 
 /// A client-given server name, trimmed, or why it is refused.
 pub fn validate_name(name: String) -> Result<String, ProvisionError> {
+    checked_name(name).map_err(ProvisionError::InvalidName)
+}
+
+/// A client-given server name, trimmed, or the rule it breaks.
+pub(super) fn checked_name(name: String) -> Result<String, &'static str> {
     let trimmed = name.trim();
     if trimmed.is_empty() {
-        return Err(ProvisionError::InvalidName("must not be empty"));
+        return Err("must not be empty");
     }
     if trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(ProvisionError::InvalidName("must be at most 64 characters"));
+        return Err("must be at most 64 characters");
     }
     if trimmed
         .chars()
         .any(|c| c.is_control() || is_invisible_format(c))
     {
-        return Err(ProvisionError::InvalidName(
-            "must not contain control or invisible formatting characters",
-        ));
+        return Err("must not contain control or invisible formatting characters");
     }
     Ok(trimmed.to_owned())
 }

@@ -8,6 +8,7 @@ mod follow;
 mod input;
 mod projects;
 mod servers;
+mod updates;
 mod wait;
 mod watch;
 
@@ -23,6 +24,8 @@ pub use watch::{EventPage, EventsRequest, WatchService};
 mod tenancy_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod update_tests;
 #[cfg(test)]
 mod watch_tests;
 

@@ -1,5 +1,6 @@
 //! The client-facing use cases: provision, read, list, act on a server, read its history.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::DateTime;
@@ -11,18 +12,21 @@ use crate::catalog::Catalog;
 use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
 use crate::event::{Event, RequestContext};
 use crate::ids::ServerId;
+use crate::labels::Labels;
 use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
 use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, ProvisionStoreError, Store};
+use crate::selector::Selector;
 use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
 use crate::service::input::{page_limit, validate_name};
 use crate::state::{Action, ServerState, join};
 use crate::tenancy::{Caller, Role};
 
-/// How many times an action is re-planned when another writer changed the server first.
-const ACT_ATTEMPTS: usize = 5;
+/// How many times an action or an update is re-planned when another writer changed the
+/// server first.
+pub(super) const ACT_ATTEMPTS: usize = 5;
 /// The most events one history read returns.
 pub const MAX_EVENTS: u32 = 100;
 
@@ -35,6 +39,8 @@ pub struct ProvisionRequest {
     pub server_type: String,
     /// Its name; a default is made from the type and id when absent.
     pub name: Option<String>,
+    /// Its labels, checked by the label rules (the service's prefix refused).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A request to list servers, as the client gave it; validated by [`ServerService::list`].
@@ -46,6 +52,8 @@ pub struct ListRequest {
     pub server_type: Option<String>,
     /// Only this state.
     pub state: Option<ServerState>,
+    /// Only servers whose labels match this selector (the Kubernetes grammar).
+    pub label_selector: Option<String>,
     /// Page size, 1 to 100; 20 when absent.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -100,8 +108,8 @@ pub struct UsageReport {
 
 /// The client-facing use cases.
 pub struct ServerService {
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) clock: Arc<dyn Clock>,
     catalog: Arc<Catalog>,
     config: LifecycleConfig,
 }
@@ -150,6 +158,7 @@ impl ServerService {
                 name: request.server_type.clone(),
                 known: join(self.catalog.server_types().iter().map(|t| t.name.as_str())),
             })?;
+        let labels = Labels::from_client(request.labels)?;
         let id = ServerId::random();
         let name = match request.name {
             Some(name) => validate_name(name)?,
@@ -161,6 +170,7 @@ impl ServerService {
                 id,
                 project: caller.project,
                 name,
+                labels,
                 region: region.name.clone(),
                 server_type: server_type.name.clone(),
                 hourly_price: server_type.hourly_price(),
@@ -240,11 +250,18 @@ impl ServerService {
             });
         }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let selector = request
+            .label_selector
+            .as_deref()
+            .map(Selector::parse)
+            .transpose()?
+            .filter(|selector| !selector.is_empty());
         let filter = ServerFilter {
             project: caller.scope(),
             region: request.region,
             server_type: request.server_type,
             state: request.state,
+            selector,
         };
         let page = PageRequest {
             limit: limit + 1,
@@ -349,7 +366,11 @@ impl ServerService {
 
     /// The server, if it exists and the caller sees its project: one of another project
     /// does not exist for the caller.
-    async fn visible(&self, caller: &Caller, id: ServerId) -> Result<Option<Server>, StoreError> {
+    pub(super) async fn visible(
+        &self,
+        caller: &Caller,
+        id: ServerId,
+    ) -> Result<Option<Server>, StoreError> {
         Ok(self
             .store
             .get(id)
@@ -376,7 +397,7 @@ impl ServerService {
         }
     }
 
-    fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
+    pub(super) fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
         ServerView::at(server, now)
     }
 }

@@ -99,6 +99,7 @@ async fn a_viewer_reads_but_neither_creates_nor_acts() {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         name: None,
+        labels: Default::default(),
     };
     assert!(matches!(
         svc.provision(&viewer, request, &RequestContext::api("r")).await,
@@ -133,6 +134,7 @@ async fn a_member_provisions_into_its_project_and_lists_only_it() {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         name: None,
+        labels: Default::default(),
     };
     let view = svc
         .provision(&member, request, &ctx)

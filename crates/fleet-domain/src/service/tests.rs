@@ -40,6 +40,7 @@ fn request(region: &str, server_type: &str) -> ProvisionRequest {
         region: region.to_owned(),
         server_type: server_type.to_owned(),
         name: None,
+        labels: Default::default(),
     }
 }
 

@@ -131,6 +131,8 @@ pub enum EventType {
     TransitionCompleted,
     /// A run was closed and billed.
     Billed,
+    /// A client changed the server's name or labels.
+    Updated,
 }
 
 impl From<domain::EventKind> for EventType {
@@ -140,6 +142,7 @@ impl From<domain::EventKind> for EventType {
             domain::EventKind::ActionRequested => Self::ActionRequested,
             domain::EventKind::TransitionCompleted => Self::TransitionCompleted,
             domain::EventKind::Billed => Self::Billed,
+            domain::EventKind::Updated => Self::Updated,
         }
     }
 }

@@ -8,6 +8,7 @@ mod catalog;
 mod clock;
 mod enums;
 mod history;
+mod labels;
 mod money;
 mod optional;
 mod quotas;
@@ -20,6 +21,7 @@ pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
 pub use history::{BillingReport, Event, EventList, UsageRecord};
+pub use labels::{LabelPatch, Labels, UpdateServerRequest};
 pub use money::Money;
 pub use quotas::{ProjectQuotas, SetQuotasRequest};
 pub use server::{

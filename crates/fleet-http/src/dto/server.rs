@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Action, ActionRecord, Money, ServerState};
+use super::{Action, ActionRecord, Labels, Money, ServerState};
 
 /// A request to create a server.
 #[derive(Debug, Clone, Deserialize, Apiv2Schema)]
@@ -24,6 +24,9 @@ pub struct ProvisionRequest {
     /// or invisible formatting characters; made from the type and id when left out.
     #[serde(default, deserialize_with = "super::optional::not_null")]
     pub name: Option<String>,
+    /// Its labels; none when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    pub labels: Option<Labels>,
 }
 
 /// A request to act on a server.
@@ -76,6 +79,8 @@ pub struct Server {
     pub project_id: Uuid,
     /// Its name; not unique.
     pub name: String,
+    /// Its labels (`{}` when it has none).
+    pub labels: Labels,
     /// The region it lives in.
     pub region: String,
     /// Its server type.
@@ -118,6 +123,7 @@ impl From<ServerView> for Server {
             id: server.id.as_uuid(),
             project_id: server.project.as_uuid(),
             name: server.name,
+            labels: server.labels.into(),
             region: server.region,
             server_type: server.server_type,
             state: server.state.into(),
@@ -166,6 +172,14 @@ pub struct ListQuery {
     pub state: Option<ServerState>,
     /// Alias of `state`, for clients of the original service; ignored when `state` is given.
     pub status: Option<ServerState>,
+    /// Only servers whose labels match this selector (the Kubernetes grammar): requirements
+    /// separated by commas, all of which must hold, each `key=value` (or `==`), `key!=value`,
+    /// `key in (v1,v2)`, `key notin (v1,v2)`, `key` (the label is present) or `!key` (it is
+    /// absent); `!=` and `notin` also match servers without the key. At most 32
+    /// requirements and 64 values per set; keys and values follow the label rules. A
+    /// malformed selector is a 400 `invalid-label-selector` problem whose `position` is the
+    /// character where it went wrong.
+    pub label_selector: Option<String>,
     /// Page size, 1 to 100; 20 when left out.
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.

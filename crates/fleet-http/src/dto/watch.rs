@@ -28,6 +28,9 @@ pub enum WatchEventType {
     /// The idle reaper began terminating a server stopped too long.
     #[serde(rename = "server.reaped")]
     ServerReaped,
+    /// A client changed the server's name or labels.
+    #[serde(rename = "server.updated")]
+    ServerUpdated,
 }
 
 impl From<domain::EventType> for WatchEventType {
@@ -39,6 +42,7 @@ impl From<domain::EventType> for WatchEventType {
             T::ServerStateChanged => Self::ServerStateChanged,
             T::ServerBilled => Self::ServerBilled,
             T::ServerReaped => Self::ServerReaped,
+            T::ServerUpdated => Self::ServerUpdated,
         }
     }
 }

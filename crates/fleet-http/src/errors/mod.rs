@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::error::{
     ActError, GetError, HistoryError, ListError, ProjectError, ProvisionError, StoreError,
+    UpdateError,
 };
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
@@ -79,6 +80,7 @@ impl From<ProvisionError> for Problem {
                 Problem::unprocessable("unknown-server-type", detail)
             }
             ProvisionError::InvalidName(_) => Problem::unprocessable("invalid-name", detail),
+            ProvisionError::InvalidLabels(_) => Problem::unprocessable("invalid-labels", detail),
             ProvisionError::PoolExhausted(_) => {
                 Problem::new(StatusCode::CONFLICT, "pool-exhausted", detail)
             }
@@ -112,7 +114,30 @@ impl From<ListError> for Problem {
                 Problem::bad_request("invalid-query", detail)
             }
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
+            ListError::BadSelector(error) => {
+                let mut problem = Problem::bad_request("invalid-label-selector", detail);
+                problem.position = error.position().and_then(|at| u64::try_from(at).ok());
+                problem
+            }
             ListError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<UpdateError> for Problem {
+    fn from(error: UpdateError) -> Self {
+        let detail = error.to_string();
+        match error {
+            UpdateError::Forbidden(forbidden) => forbidden.into(),
+            UpdateError::NotFound(_) => Problem::not_found(detail),
+            UpdateError::InvalidName(_) => Problem::unprocessable("invalid-name", detail),
+            UpdateError::InvalidLabels(_) => Problem::unprocessable("invalid-labels", detail),
+            UpdateError::Contended { .. } => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "contended",
+                format!("{detail}; retry later"),
+            ),
+            UpdateError::Store(e) => e.into(),
         }
     }
 }
@@ -262,7 +287,7 @@ failure!(
         409 => "The region's address pool is exhausted.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
-        422 => "The body has unknown or missing fields, or names an unknown region or type, or an invalid name.",
+        422 => "The body has unknown or missing fields, or names an unknown region or type, or an invalid name, or labels that break the label rules (`invalid-labels`, naming the label).",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
@@ -281,7 +306,22 @@ failure!(
 failure!(
     /// Why listing servers failed.
     ListFailure {
-        400 => "A filter, `limit`, `offset` or `cursor` is invalid.",
+        400 => "A filter, `limit`, `offset` or `cursor` is invalid, or the label selector (`invalid-label-selector`, with the `position` where it went wrong).",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why updating a server failed.
+    UpdateFailure {
+        400 => "The id is not a UUID, or the body is not valid JSON.",
+        403 => "The key's role may not change servers (it takes `member`).",
+        404 => "No server has this id.",
+        408 => "The body did not arrive within 5 seconds.",
+        413 => "The body is too large.",
+        415 => "The body is not JSON (`application/merge-patch+json` or `application/json`).",
+        422 => "The body names fields that cannot be patched (the problem names them) or sets `name` or `labels` to `null`, or has an invalid name, or labels that break the label rules or would leave more than 64 (`invalid-labels`, naming the label).",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
-use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure};
+use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure};
 use crate::metrics::{self, ActionOutcome};
 use crate::query::Query;
 use crate::request::ApiScope;
@@ -66,6 +66,7 @@ async fn provision_server(
         region: body.region,
         server_type: body.server_type,
         name: body.name,
+        labels: body.labels.unwrap_or_default().0,
     };
     let result = state
         .servers
@@ -97,6 +98,7 @@ pub async fn list(
         region: query.region,
         server_type: query.server_type,
         state: query.state.or(query.status).map(Into::into),
+        label_selector: query.label_selector,
         limit: query.limit,
         cursor: query.cursor,
         offset: query.offset,
@@ -121,6 +123,38 @@ pub async fn get(
     let view = state
         .servers
         .get(&caller, ServerId::from(id.into_inner()))
+        .await?;
+    Ok(web::Json(view.into()))
+}
+
+/// Update a server
+///
+/// Renames and relabels a server with a JSON merge patch (RFC 7396): `name` replaces its
+/// name; in `labels`, a value sets that label and `null` removes it, and labels not named
+/// stay. Fields left out stay as they are; other fields cannot be patched (422). The change
+/// is recorded as a `server.updated` event; a patch that changes nothing records nothing.
+/// Sent as `application/merge-patch+json`, or as `application/json`, which means the same.
+#[api_v2_operation(
+    operation_id = "updateServer",
+    tags(Servers),
+    consumes = "application/merge-patch+json",
+    produces = "application/json, application/problem+json"
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    scope: ApiScope,
+    id: web::Path<Uuid>,
+    body: JsonBody<dto::UpdateServerRequest>,
+) -> Result<web::Json<dto::Server>, UpdateFailure> {
+    let view = state
+        .servers
+        .update(
+            &caller,
+            ServerId::from(id.into_inner()),
+            body.into_inner().into(),
+            &scope.context(&caller),
+        )
         .await?;
     Ok(web::Json(view.into()))
 }

@@ -1,15 +1,24 @@
-//! Request bodies: closed to unknown fields, as the DTOs are (`deny_unknown_fields`), and
-//! each with an example a reader can send as it is.
+//! Request bodies: closed to unknown fields, as the DTOs are (`deny_unknown_fields`), each
+//! with an example a reader can send as it is, and each in its media type.
 
 use serde_json::{Value, json};
 
 /// The request bodies, each with an example that the service accepts (against the
 /// built-in catalog).
-pub(crate) fn examples() -> [(&'static str, Value); 7] {
+pub(crate) fn examples() -> [(&'static str, Value); 8] {
     [
         (
             "ProvisionRequest",
-            json!({ "region": "us-east-1", "type": "t2.micro", "name": "web-1" }),
+            json!({
+                "region": "us-east-1",
+                "type": "t2.micro",
+                "name": "web-1",
+                "labels": { "env": "prod", "app.kubernetes.io/name": "shop" }
+            }),
+        ),
+        (
+            "UpdateServerRequest",
+            json!({ "name": "web-2", "labels": { "env": "staging", "canary": "" , "tier": null } }),
         ),
         ("ActionRequest", json!({ "action": "stop" })),
         ("AdvanceRequest", json!({ "seconds": 3600 })),
@@ -42,11 +51,39 @@ pub(crate) fn close(schemas: Option<&mut Value>) {
     }
 }
 
+/// The media type of a JSON merge patch (RFC 7396).
+pub(crate) const MERGE_PATCH: &str = "application/merge-patch+json";
+
+/// The operations whose body is a JSON merge patch. paperclip's OpenAPI 3 conversion gives
+/// every body `application/json`, whatever the operation consumes; the service also takes
+/// a patch sent as `application/json`, as the operation says, but a request body of the
+/// document has one media type (progenitor generates no client for more).
+const MERGE_PATCHES: [&str; 1] = ["updateServer"];
+
+/// Gives each merge patch its media type.
+pub(crate) fn merge_patch_media_type(v3: &mut Value) {
+    let contents = super::operations_mut(v3)
+        .filter(|operation| {
+            operation["operationId"]
+                .as_str()
+                .is_some_and(|id| MERGE_PATCHES.contains(&id))
+        })
+        .filter_map(|operation| operation.pointer_mut("/requestBody/content"))
+        .filter_map(Value::as_object_mut);
+    for content in contents {
+        if let Some(media) = content.remove("application/json") {
+            content.insert(MERGE_PATCH.to_owned(), media);
+        }
+    }
+}
+
 /// Puts each body's example on the operations that take it.
 pub(crate) fn add_examples(v3: &mut Value) {
     let examples = examples();
     let media = super::operations_mut(v3)
-        .filter_map(|operation| operation.pointer_mut("/requestBody/content/application~1json"))
+        .filter_map(|operation| operation.pointer_mut("/requestBody/content"))
+        .filter_map(Value::as_object_mut)
+        .flat_map(|content| content.values_mut())
         .filter_map(Value::as_object_mut);
     for media in media {
         let body = media

@@ -13,6 +13,7 @@ use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS};
 use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
+use super::labels;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
 
@@ -23,6 +24,9 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
+    /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
+    /// of the definitions that hold it: (component, [(schema, property)]).
+    Map(&'static str, &'static [(&'static str, &'static str)]),
 }
 
 /// The bounds of one value, as JSON Schema states them.
@@ -40,6 +44,10 @@ pub struct Bounds {
     pub pattern: Option<String>,
     /// The fewest values of a repeated parameter accepted.
     pub min_items: Option<usize>,
+    /// The most entries of a map accepted.
+    pub max_properties: Option<usize>,
+    /// The bounds of each value of a map (its `additionalProperties`).
+    pub values: Option<Box<Bounds>>,
     /// Whether `null` is accepted (and means something).
     pub nullable: bool,
 }
@@ -88,8 +96,25 @@ impl Bounds {
         put("maxLength", self.max_length.map(Value::from));
         put("pattern", self.pattern.clone().map(Value::from));
         put("minItems", self.min_items.map(Value::from));
+        put("maxProperties", self.max_properties.map(Value::from));
         put(nullable, self.nullable.then_some(Value::Bool(true)));
         keywords
+    }
+
+    /// Writes the bounds into `schema`; `false` when it has no `additionalProperties` to
+    /// hold the bounds of its values.
+    fn write(&self, schema: &mut Map<String, Value>, nullable: &str) -> bool {
+        schema.extend(self.keywords(nullable));
+        let Some(values) = &self.values else {
+            return true;
+        };
+        match schema
+            .get_mut("additionalProperties")
+            .and_then(Value::as_object_mut)
+        {
+            Some(additional) => values.write(additional, nullable),
+            None => false,
+        }
     }
 }
 
@@ -174,6 +199,7 @@ pub fn table() -> Vec<Limit> {
     let quota = || Bounds::range(0, quota::MAX_LIMIT);
     vec![
         field("ProvisionRequest", "name", server_name()),
+        field("UpdateServerRequest", "name", server_name()),
         field("CreateProjectRequest", "name", project_name()),
         field("UpdateProjectRequest", "name", project_name()),
         field("CreateKeyRequest", "description", key_description()),
@@ -217,6 +243,18 @@ pub fn table() -> Vec<Limit> {
             "limit",
             Bounds::range(1, MAX_PAGE_SIZE),
         ),
+        query("listServers", "label_selector", labels::label_selector()),
+        Limit {
+            place: Place::Map(
+                "Labels",
+                &[("Server", "labels"), ("ProvisionRequest", "labels")],
+            ),
+            bounds: labels::labels(),
+        },
+        Limit {
+            place: Place::Map("LabelPatch", &[("UpdateServerRequest", "labels")]),
+            bounds: labels::label_patch(),
+        },
     ]
 }
 
@@ -240,10 +278,19 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
     };
     let mut missing = Vec::new();
     for limit in table() {
-        let keywords = limit.bounds.keywords(nullable);
-        match schema_at(spec, &limit.place, version) {
-            Some(schema) => schema.extend(keywords),
-            None => missing.push(limit.place),
+        let places = match (&limit.place, version) {
+            (Place::Map(_, fields), Version::Swagger2) => fields
+                .iter()
+                .map(|(schema, property)| Place::Field(schema, property))
+                .collect(),
+            (place, _) => vec![place.clone()],
+        };
+        for place in places {
+            let written = schema_at(spec, &place, version)
+                .is_some_and(|schema| limit.bounds.write(schema, nullable));
+            if !written {
+                missing.push(place);
+            }
         }
     }
     missing
@@ -262,6 +309,10 @@ fn schema_at<'a>(
         (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
             "/components/schemas/{schema}/properties/{property}"
         )),
+        (Place::Map(component, _), Version::OpenApi3) => {
+            spec.pointer_mut(&format!("/components/schemas/{component}"))
+        }
+        (Place::Map(..), Version::Swagger2) => None,
         (Place::Query(operation, parameter), _) => {
             let parameter = query_parameter(spec, operation, parameter)?;
             match version {

@@ -182,7 +182,20 @@ fn the_examples_are_requests_the_service_accepts() {
                 assert!(catalog.region(&request.region).is_some());
                 assert!(catalog.server_type(&request.server_type).is_some());
                 assert!(within(&bounds(schema, "name"), &text(&example, "name")));
+                let labels = request.labels.expect("labels").0;
+                assert!(fleet_domain::Labels::from_client(labels).is_ok());
                 Ok(())
+            }
+            "UpdateServerRequest" => {
+                assert!(within(
+                    &bounds("ProvisionRequest", "name"),
+                    &text(&example, "name")
+                ));
+                serde_json::from_value::<dto::UpdateServerRequest>(example).map(|request| {
+                    let update = fleet_domain::ServerUpdate::from(request);
+                    let patched = fleet_domain::Labels::default().patched(&update.labels);
+                    assert!(patched.is_ok(), "{patched:?}");
+                })
             }
             "ActionRequest" => serde_json::from_value::<dto::ActionRequest>(example).map(drop),
             "AdvanceRequest" => serde_json::from_value::<dto::AdvanceRequest>(example).map(drop),

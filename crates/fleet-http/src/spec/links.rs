@@ -16,7 +16,7 @@ const ACTION_ID: &str = "$response.body#/action/id";
 const PROVISIONING: [&str; 2] = ["provisionServer", "provisionServerAlias"];
 
 /// What a new server leads to (its 201 always carries the provisioning's action record).
-pub(crate) const FROM_A_NEW_SERVER: [Link; 6] = [
+pub(crate) const FROM_A_NEW_SERVER: [Link; 7] = [
     (
         "GetServer",
         "getServer",
@@ -52,6 +52,12 @@ pub(crate) const FROM_A_NEW_SERVER: [Link; 6] = [
         "getServerBilling",
         SERVER_ID,
         "What the new server has cost so far.",
+    ),
+    (
+        "UpdateServer",
+        "updateServer",
+        SERVER_ID,
+        "Rename or relabel the new server.",
     ),
 ];
 

@@ -7,6 +7,9 @@
 mod bodies;
 mod components;
 mod info;
+pub mod labels;
+#[cfg(test)]
+mod labels_tests;
 pub mod limits;
 #[cfg(test)]
 mod limits_tests;
@@ -101,6 +104,7 @@ fn finish_v3(v3: &mut Value) {
     limits::apply(v3, Version::OpenApi3);
     parameters::request_id_accepts_any_text(v3, |parameter| parameter.get_mut("schema"));
     info::tidy_descriptions(v3);
+    bodies::merge_patch_media_type(v3);
     bodies::add_examples(v3);
     links::add(v3);
     info::add_servers(v3);

@@ -161,8 +161,12 @@ fn optional_fields_are_not_required_and_only_a_meaningful_null_is_nullable() {
         "no field the service sends is ever null; a client clears a limit with null"
     );
     assert_eq!(
+        schemas["LabelPatch"]["additionalProperties"]["nullable"], true,
+        "a label patch removes a label with null"
+    );
+    assert_eq!(
         v3.to_string().matches("\"nullable\":true").count(),
-        nullable.len()
+        nullable.len() + 1
     );
     let server = &v3["components"]["schemas"]["Server"];
     let required: Vec<&str> = server["required"]
@@ -184,6 +188,7 @@ fn optional_fields_are_not_required_and_only_a_meaningful_null_is_nullable() {
     for always in [
         "id",
         "name",
+        "labels",
         "region",
         "type",
         "state",
@@ -262,7 +267,8 @@ fn only_operations_that_need_a_role_document_403() {
     for (path, method, operation) in operations(&v3) {
         // Changing servers takes `member`; projects, keys and the clock take `admin`;
         // reading servers and the catalog takes any role.
-        let changes_servers = method == "post" && path.starts_with("/server");
+        let changes_servers =
+            (method == "post" || method == "patch") && path.starts_with("/server");
         let admin_only = ["/projects", "/keys", "/admin"]
             .iter()
             .any(|prefix| path.starts_with(prefix));

@@ -20,7 +20,8 @@ use fleet_domain::service::{
     CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
 };
 use fleet_domain::{
-    ApiKey, Catalog, KeyId, LifecycleConfig, Money, ProjectId, Role, Server, ServerId, ServerState,
+    ApiKey, Catalog, KeyId, Labels, LifecycleConfig, Money, ProjectId, Role, Server, ServerId,
+    ServerState,
 };
 use fleet_http::{AppState, AuthMode, Authenticator, Services, Shutdown, VirtualClock};
 use fleet_ops::{MetricsExporter, NotReady, Ops, Readiness};
@@ -36,6 +37,7 @@ pub fn server(state: ServerState) -> Server {
         id: ServerId::random(),
         project: ProjectId::DEFAULT,
         name: "web-1".to_owned(),
+        labels: Labels::default(),
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         state,

@@ -5,6 +5,7 @@
 
 mod concurrency;
 mod conformance;
+mod labels;
 mod migrations;
 mod pools;
 mod runtimes;

@@ -7,7 +7,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::{EventQuery, EventType};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
-use fleet_domain::{PageRequest, ProjectId, ServerFilter, ServerId, ServerState};
+use fleet_domain::{PageRequest, ProjectId, Selector, ServerFilter, ServerId, ServerState};
 
 use crate::support::{self, TestDb, exec};
 
@@ -319,4 +319,49 @@ async fn events_from_before_the_sequence_are_numbered_in_order_typed_and_in_thei
         [Some(5)],
         "the stored type is what the filter reads"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_from_before_labels_have_none_and_selectors_see_them() {
+    let db = TestDb::new().await;
+    revert_from(&db.url, "2026-12-06-000000").await;
+    let mut conn = support::connect(&db.url).await;
+    exec(
+        &mut conn,
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('lab', '10.0.0.0/24', 254, 1)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset, \
+             hourly_price_micros, generation, created_at, updated_at, vcpus) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000002', \
+             '00000000-0000-0000-0000-000000000001', 'old', 'lab', 't2.micro', 'running', \
+             '10.0.0.1/32', 0, 11600, 3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:30Z', 1)",
+    )
+    .await;
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("migrating the previous schema");
+    let id: ServerId = "6f1e0c1a-0000-4000-8000-000000000002"
+        .parse()
+        .expect("an id");
+    let server = store.get(id).await.expect("get").expect("the server");
+    assert!(server.labels.is_empty());
+    let page = PageRequest {
+        limit: 10,
+        after: None,
+        offset: 0,
+    };
+    for (selector, found) in [("!env", true), ("env", false), ("env!=prod", true)] {
+        let filter = ServerFilter {
+            selector: Some(Selector::parse(selector).expect("a selector")),
+            ..ServerFilter::default()
+        };
+        let listed = store.list(&filter, &page).await.expect("list");
+        assert_eq!(listed.len(), usize::from(found), "{selector}");
+    }
 }

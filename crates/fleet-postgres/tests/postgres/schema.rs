@@ -24,6 +24,7 @@ fn postgres_type(diesel: &str) -> &'static str {
         "Timestamptz" => "timestamp with time zone",
         "Inet" => "inet",
         "Cidr" => "cidr",
+        "Jsonb" => "jsonb",
         other => panic!("schema.rs uses {other}, which this check does not map yet"),
     }
 }

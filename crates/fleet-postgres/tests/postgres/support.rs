@@ -377,6 +377,16 @@ impl Tamper for PgTamper {
     fn wait_limit(&self) -> Duration {
         TAMPERED_WAIT
     }
+
+    async fn write_labels(&self, server: ServerId, json: &str) {
+        let mut conn = connect(&self.0).await;
+        diesel::sql_query("UPDATE servers SET labels = $1::jsonb WHERE id = $2")
+            .bind::<Text, _>(json)
+            .bind::<diesel::sql_types::Uuid, _>(server.as_uuid())
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("writing labels {json}: {e}"));
+    }
 }
 
 /// A lock held by another connection, released when dropped.
@@ -407,6 +417,7 @@ pub fn new_server(region: &str) -> NewServer {
             id,
             project: ProjectId::DEFAULT,
             name: format!("load-{id}"),
+            labels: Default::default(),
             region: region.to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),

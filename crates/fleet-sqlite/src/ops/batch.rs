@@ -20,6 +20,7 @@ use crate::rows::{HeldAddress, ServerRow, ServerUpdate};
 const UPDATE_SERVERS: &str = "\
 UPDATE servers SET
     name = c.name,
+    labels = c.labels,
     state = c.state,
     generation = c.generation,
     updated_at = c.updated_at,
@@ -35,6 +36,7 @@ FROM (SELECT value ->> 'id' AS id,
              value ->> 'expected' AS expected,
              value ->> 'release_address' AS release_address,
              value ->> 'name' AS name,
+             value ->> 'labels' AS labels,
              value ->> 'state' AS state,
              value ->> 'generation' AS generation,
              value ->> 'updated_at' AS updated_at,

@@ -8,6 +8,7 @@ pub(crate) mod due;
 pub(crate) mod pools;
 pub(crate) mod quotas;
 pub(crate) mod reads;
+pub(crate) mod selector;
 pub(crate) mod sequence;
 pub(crate) mod tenancy;
 

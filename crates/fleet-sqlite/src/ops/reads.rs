@@ -13,6 +13,7 @@ use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
 use crate::mapping::{id_text, micros, project_text};
+use crate::ops::selector;
 use crate::rows::{EventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
@@ -51,6 +52,9 @@ pub(crate) fn list(
     }
     if let Some(state) = filter.state {
         query = query.filter(servers::state.eq(state.as_str()));
+    }
+    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
+        query = query.filter(selector::condition(requirement));
     }
     if let Some(after) = page.after {
         let at = micros(after.created_at);

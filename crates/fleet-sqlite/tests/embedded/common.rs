@@ -101,6 +101,7 @@ impl Fleet {
                     region: region.to_owned(),
                     server_type: "t2.micro".to_owned(),
                     name: None,
+                    labels: Default::default(),
                 },
                 &RequestContext::api("req-test"),
             )

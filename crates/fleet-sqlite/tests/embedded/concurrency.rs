@@ -20,6 +20,7 @@ fn request(region: &str) -> ProvisionRequest {
         region: region.to_owned(),
         server_type: "t2.micro".to_owned(),
         name: None,
+        labels: Default::default(),
     }
 }
 

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::sql_types::Text;
+use diesel::{Connection, RunQueryDsl, SqliteConnection};
+use fleet_domain::ServerId;
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 use fleet_store_conformance::{Fixture, Tamper, TamperFixture, TestedStore};
 
@@ -99,6 +101,14 @@ impl Tamper for FileTamper {
 
     fn wait_limit(&self) -> Duration {
         WAIT
+    }
+
+    async fn write_labels(&self, server: ServerId, json: &str) {
+        diesel::sql_query("UPDATE servers SET labels = ? WHERE id = ?")
+            .bind::<Text, _>(json)
+            .bind::<Text, _>(server.to_string())
+            .execute(&mut self.connect())
+            .unwrap_or_else(|e| panic!("writing labels {json}: {e}"));
     }
 }
 

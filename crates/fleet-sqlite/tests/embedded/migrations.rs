@@ -9,7 +9,7 @@ use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{
-    Money, PageRequest, ProjectId, RequestContext, ServerFilter, ServerId, ServerState,
+    Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId, ServerState,
 };
 
 use fleet_sqlite::{SqliteLocation, SqliteStore};
@@ -102,6 +102,16 @@ async fn servers_from_before_projects_move_into_default_and_stay_readable() {
         listed.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         ["old-running", "old-gone"]
     );
+    assert!(
+        server.labels.is_empty(),
+        "servers from before labels have none"
+    );
+    let unlabelled = ServerFilter {
+        selector: Some(Selector::parse("!env,tier notin (db)").expect("a selector")),
+        ..Default::default()
+    };
+    let listed = fleet.store.list(&unlabelled, &page).await.expect("list");
+    assert_eq!(listed.len(), 2, "selectors see servers from before labels");
     let events = fleet.store.events(running, 10).await.expect("events");
     assert_eq!(events.len(), 1);
     assert_eq!(
@@ -148,6 +158,7 @@ async fn foreign_keys_are_enforced_again_after_migrating() {
             id: ServerId::random(),
             project: ProjectId::random(),
             name: "orphan".to_owned(),
+            labels: Default::default(),
             region: "eu-west".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),

@@ -87,6 +87,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
             id: ServerId::random(),
             project: ProjectId::DEFAULT,
             name: format!("batch-{i}"),
+            labels: Default::default(),
             region: region.name.clone(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),

@@ -2,7 +2,7 @@
 //! case fails here, the case is wrong, not the store.
 
 use std::any::Any;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolCidrChanged, PoolUsage, ProvisionStoreError, Store,
-    StoreStatus,
+    Applied, BadRow, DueWork, EarliestDue, Planner, PoolCidrChanged, PoolUsage,
+    ProvisionStoreError, Store, StoreStatus,
 };
 use fleet_domain::{
-    Event, IpPool, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
+    Event, IpPool, Labels, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
     StateChange, UsageRecord,
 };
 use fleet_store_conformance::Tamper;
@@ -41,6 +41,18 @@ struct State {
     tenancy: Tenancy,
     quota: QuotaState,
     watching: Watching,
+    /// Servers whose labels were tampered into ones that break the rules, with that text.
+    unreadable_labels: HashMap<ServerId, String>,
+}
+
+impl State {
+    /// `server`, or the corrupt row its tampered labels make it.
+    fn readable(&self, server: &Server) -> Result<Server, StoreError> {
+        match self.unreadable_labels.get(&server.id) {
+            Some(text) => Err(StoreError::Corrupt(BadRow::new("servers.labels", text))),
+            None => Ok(server.clone()),
+        }
+    }
 }
 
 /// How long a caller waits for the reference store's state.
@@ -114,6 +126,20 @@ impl Tamper for MemoryTamper {
 
     fn wait_limit(&self) -> Duration {
         WAIT_LIMIT
+    }
+
+    async fn write_labels(&self, server: ServerId, json: &str) {
+        let map: BTreeMap<String, String> = serde_json::from_str(json).expect("an object");
+        let mut state = self.0.state().expect("the state");
+        match Labels::from_stored(map) {
+            Ok(labels) => {
+                state.unreadable_labels.remove(&server);
+                state.servers.get_mut(&server).expect("a server").labels = labels;
+            }
+            Err(_) => {
+                state.unreadable_labels.insert(server, json.to_owned());
+            }
+        }
     }
 }
 
@@ -208,7 +234,12 @@ impl Store for MemoryStore {
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
-        Ok(self.state()?.servers.get(&id).cloned())
+        let state = self.state()?;
+        state
+            .servers
+            .get(&id)
+            .map(|s| state.readable(s))
+            .transpose()
     }
 
     async fn list(
@@ -230,11 +261,17 @@ impl Store for MemoryStore {
             })
             .filter(|s| filter.state.is_none_or(|st| st == s.state))
             .filter(|s| {
+                filter
+                    .selector
+                    .as_ref()
+                    .is_none_or(|sel| sel.matches(&s.labels))
+            })
+            .filter(|s| {
                 page.after
                     .is_none_or(|c| (s.created_at, s.id) > (c.created_at, c.id))
             })
-            .cloned()
-            .collect();
+            .map(|s| state.readable(s))
+            .collect::<Result<_, _>>()?;
         servers.sort_by_key(|s| (s.created_at, s.id));
         Ok(servers
             .into_iter()
