@@ -1,5 +1,6 @@
 //! Reading action records: one by id, or a server's, newest first.
 
+use super::visible;
 use crate::action::ActionRecord;
 use crate::error::ActionError;
 use crate::ids::{ActionId, ServerId};
@@ -34,7 +35,7 @@ impl WatchService {
             }
         })?;
         let after = cursor.map(Cursor::decode).transpose()?;
-        self.visible(caller, id)
+        visible(&*self.store, caller, id)
             .await?
             .ok_or(ActionError::ServerNotFound(id))?;
         let page = PageRequest {

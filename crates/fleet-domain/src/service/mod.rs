@@ -32,3 +32,16 @@ mod watch_tests;
 pub use servers::{
     ActOutcome, ListRequest, MAX_EVENTS, ProvisionRequest, ServerService, ServerView, UsageReport,
 };
+
+/// The server, if it exists and the caller sees its project: one of another project does not
+/// exist for the caller.
+async fn visible(
+    store: &dyn crate::ports::Store,
+    caller: &crate::tenancy::Caller,
+    id: crate::ids::ServerId,
+) -> Result<Option<crate::server::Server>, crate::error::StoreError> {
+    Ok(store
+        .get(id)
+        .await?
+        .filter(|server| caller.sees(server.project)))
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::DateTime;
 use chrono::Utc;
 
+use super::visible;
 use crate::action::{ActionEnd, ActionRecord};
 use crate::billing::{self, BillingSummary, UsageRecord};
 use crate::catalog::Catalog;
@@ -201,8 +202,7 @@ impl ServerService {
 
     /// The server with this id, if the caller sees its project.
     pub async fn get(&self, caller: &Caller, id: ServerId) -> Result<ServerView, GetError> {
-        let server = self
-            .visible(caller, id)
+        let server = visible(&*self.store, caller, id)
             .await?
             .ok_or(GetError::NotFound(id))?;
         Ok(self.view(server, self.clock.now()))
@@ -297,8 +297,7 @@ impl ServerService {
         ctx: &RequestContext,
     ) -> Result<ActOutcome, ActError> {
         for _ in 0..ACT_ATTEMPTS {
-            let server = self
-                .visible(caller, id)
+            let server = visible(&*self.store, caller, id)
                 .await?
                 .ok_or(ActError::NotFound(id))?;
             caller.require(Role::Member)?;
@@ -359,23 +358,9 @@ impl ServerService {
     }
 
     async fn require(&self, caller: &Caller, id: ServerId) -> Result<Server, HistoryError> {
-        self.visible(caller, id)
+        visible(&*self.store, caller, id)
             .await?
             .ok_or(HistoryError::NotFound(id))
-    }
-
-    /// The server, if it exists and the caller sees its project: one of another project
-    /// does not exist for the caller.
-    pub(super) async fn visible(
-        &self,
-        caller: &Caller,
-        id: ServerId,
-    ) -> Result<Option<Server>, StoreError> {
-        Ok(self
-            .store
-            .get(id)
-            .await?
-            .filter(|server| caller.sees(server.project)))
     }
 
     /// The server with its transition completed if it is due (a zero delay), and how that

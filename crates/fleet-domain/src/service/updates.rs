@@ -1,5 +1,6 @@
 //! Changing a server's name and labels (`PATCH /servers/{id}`).
 
+use super::visible;
 use crate::error::UpdateError;
 use crate::event::RequestContext;
 use crate::ids::ServerId;
@@ -26,8 +27,7 @@ impl ServerService {
             .transpose()
             .map_err(UpdateError::InvalidName)?;
         for _ in 0..ACT_ATTEMPTS {
-            let server = self
-                .visible(caller, id)
+            let server = visible(&*self.store, caller, id)
                 .await?
                 .ok_or(UpdateError::NotFound(id))?;
             caller.require(Role::Member)?;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::visible;
 use crate::error::WaitError;
 use crate::event::{EventQuery, EventReadError};
 use crate::ids::ServerId;
@@ -45,8 +46,7 @@ impl WatchService {
         }
         // The horizon before the server: a change committed after the read moves it on.
         let seen = self.events.horizon().await?.latest;
-        let server = self
-            .visible(caller, id)
+        let server = visible(&*self.store, caller, id)
             .await?
             .ok_or(WaitError::NotFound(id))?;
         Ok(Waiter {

@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::error::{EventsError, StoreError};
+use crate::error::EventsError;
 use crate::event::{Event, EventQuery, EventType};
 use crate::ids::ServerId;
 use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::ports::{ActionStore, Clock, EventLog, Store};
-use crate::server::Server;
 use crate::service::follow::Follower;
 use crate::service::input::{echo, page_limit};
 use crate::state::join;
@@ -105,19 +104,6 @@ impl WatchService {
         let mut follower = Follower::new(self.events.clone(), query);
         follower.start().await?;
         Ok(follower)
-    }
-
-    /// The server, if it exists and the caller sees its project.
-    pub(super) async fn visible(
-        &self,
-        caller: &Caller,
-        id: ServerId,
-    ) -> Result<Option<Server>, StoreError> {
-        Ok(self
-            .store
-            .get(id)
-            .await?
-            .filter(|server| caller.sees(server.project)))
     }
 }
 
