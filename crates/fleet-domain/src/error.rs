@@ -260,6 +260,9 @@ pub enum EventsError {
         /// The event types, comma separated.
         known: String,
     },
+    /// A label selector that does not parse or breaks a bound.
+    #[error("invalid label selector: {0}")]
+    BadSelector(#[from] SelectorError),
     /// Events after the cursor were pruned: the client must start again from the current
     /// state.
     #[error(

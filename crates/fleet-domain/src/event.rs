@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::ids::{KeyId, ProjectId, ServerId};
+use crate::labels::Labels;
+use crate::selector::Selector;
 use crate::state::ServerState;
 
 /// Who caused an event.
@@ -234,6 +236,11 @@ pub struct Event {
     pub seq: Option<i64>,
     /// The project of its server.
     pub project: ProjectId,
+    /// The labels its server had when it happened (after the change it records): a
+    /// snapshot the store takes from the server it writes in the same transaction, so a
+    /// later relabelling leaves it as it was. Events recorded before events kept labels
+    /// carry their server's labels as the migration that added them found them.
+    pub labels: Labels,
     /// The event itself.
     pub event: NewEvent,
 }
@@ -250,8 +257,26 @@ pub struct EventQuery {
     pub server: Option<ServerId>,
     /// Only events of these types; empty matches every type.
     pub types: Vec<EventType>,
+    /// Only events whose labels (their server's when they happened) satisfy this selector.
+    pub selector: Option<Selector>,
     /// At most this many.
     pub limit: u32,
+}
+
+impl EventQuery {
+    /// Whether `event` passes the filters (the cursor and the limit aside): what a store
+    /// says in SQL, said in memory for readers that hold events (the service's fan-out).
+    pub fn matches(&self, event: &Event) -> bool {
+        self.project.is_none_or(|project| project == event.project)
+            && self
+                .server
+                .is_none_or(|server| server == event.event.server_id)
+            && (self.types.is_empty() || self.types.contains(&event.event.event_type()))
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|selector| selector.matches(&event.labels))
+    }
 }
 
 /// How far the global sequence goes.
@@ -283,3 +308,7 @@ pub enum EventReadError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+#[cfg(test)]
+#[path = "event_tests.rs"]
+mod tests;

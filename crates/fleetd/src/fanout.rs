@@ -152,6 +152,7 @@ impl FanOut {
                 after: top,
                 server: None,
                 types: Vec::new(),
+                selector: None,
                 limit: READ_BATCH,
             };
             let events = match self.inner.events_after(&query).await {

@@ -101,6 +101,7 @@ impl Waiter {
             after: self.seen,
             server: Some(self.server.id),
             types: Vec::new(),
+            selector: None,
             limit: 1,
         };
         match self.events.events_after(&query).await {

@@ -8,6 +8,7 @@ use crate::event::{Event, EventQuery, EventType};
 use crate::ids::ServerId;
 use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::ports::{ActionStore, Clock, EventLog, Store};
+use crate::selector::Selector;
 use crate::service::follow::Follower;
 use crate::service::input::{echo, page_limit};
 use crate::state::join;
@@ -24,6 +25,9 @@ pub struct EventsRequest {
     pub server: Option<ServerId>,
     /// Only events of these types (by their public names); every type when empty.
     pub types: Vec<String>,
+    /// Only events whose labels (their server's when they happened) match this selector
+    /// (the Kubernetes grammar, as for servers).
+    pub label_selector: Option<String>,
 }
 
 /// One page of events and where the next one starts.
@@ -123,11 +127,18 @@ fn query(caller: &Caller, request: EventsRequest, limit: u32) -> Result<EventQue
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let selector = request
+        .label_selector
+        .as_deref()
+        .map(Selector::parse)
+        .transpose()?
+        .filter(|selector| !selector.is_empty());
     Ok(EventQuery {
         project: caller.scope(),
         after,
         server: request.server,
         types,
+        selector,
         limit,
     })
 }

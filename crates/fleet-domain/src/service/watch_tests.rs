@@ -12,6 +12,7 @@ use crate::event::{Actor, Event, EventHorizon, EventKind, EventReadError, EventT
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::page::Cursor;
 use crate::ports::{MockActionStore, MockClock, MockEventLog, MockStore};
+use crate::selector::Selector;
 use crate::server::Server;
 use crate::service::{EventsRequest, WatchService};
 use crate::state::{Action, ServerState};
@@ -72,6 +73,7 @@ fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
         id: seq,
         seq: Some(seq),
         project: server.project,
+        labels: server.labels.clone(),
         event: NewEvent {
             server_id: server.id,
             at: at(seq),
@@ -132,6 +134,10 @@ async fn filters_and_limit_reach_the_log_as_typed_values() {
                 query.types,
                 [EventType::ServerStateChanged, EventType::ServerReaped]
             );
+            assert_eq!(
+                query.selector,
+                Some(Selector::parse("env=prod,tier notin (db)").expect("a selector"))
+            );
             assert_eq!(query.limit, 5);
             assert_eq!(query.after, 0, "from the start without a cursor");
             Ok(Vec::new())
@@ -140,6 +146,7 @@ async fn filters_and_limit_reach_the_log_as_typed_values() {
         after: None,
         server: Some(id),
         types: vec!["server.state_changed".into(), "server.reaped".into()],
+        label_selector: Some("env=prod,tier notin (db)".into()),
     };
     ports
         .service()
@@ -180,6 +187,43 @@ async fn bad_cursors_types_and_limits_are_refused_before_the_log_is_read() {
     }
     let follow = svc.follow(&caller, after("x")).await;
     assert!(matches!(follow, Err(EventsError::BadCursor { .. })));
+    for bad in ["env in ()", "env=prod,", "-env"] {
+        let selecting = || EventsRequest {
+            label_selector: Some(bad.to_owned()),
+            ..EventsRequest::default()
+        };
+        let read = svc.events(&caller, selecting(), None).await;
+        assert!(
+            matches!(read, Err(EventsError::BadSelector(_))),
+            "{bad}: {read:?}"
+        );
+        let follow = svc.follow(&caller, selecting()).await;
+        assert!(
+            matches!(follow, Err(EventsError::BadSelector(_))),
+            "{bad}: follow"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_empty_selector_reaches_the_log_as_no_selector() {
+    let mut ports = Ports::default();
+    ports.horizon_at(0);
+    ports
+        .events
+        .expect_events_after()
+        .times(1)
+        .withf(|query| query.selector.is_none())
+        .returning(|_| Ok(Vec::new()));
+    let request = EventsRequest {
+        label_selector: Some("  ".to_owned()),
+        ..EventsRequest::default()
+    };
+    ports
+        .service()
+        .events(&Caller::open(), request, None)
+        .await
+        .expect("read");
 }
 
 #[tokio::test]
