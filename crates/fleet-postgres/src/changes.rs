@@ -85,11 +85,10 @@ pub(crate) async fn write(
     let event_rows: Vec<_> = applied
         .iter()
         .flat_map(|(_, change)| {
-            let project = change.server.project;
             change
                 .events
                 .iter()
-                .map(move |event| mapping::new_event_row(event, project))
+                .map(|event| mapping::new_event_row(event, &change.server))
         })
         .collect();
     for chunk in event_rows.chunks(INSERT_CHUNK) {

@@ -10,6 +10,7 @@ use fleet_domain::event::{Event, EventHorizon, EventQuery, EventType};
 
 use crate::errors::TxError;
 use crate::mapping;
+use crate::selector;
 use crate::rows::EventRow;
 use crate::schema::{event_sequence, events};
 
@@ -33,8 +34,9 @@ WITH doomed AS (
 )
 SELECT count(*) AS n FROM deleted";
 
-/// Sequenced events matching `query` after its cursor, oldest first, and the horizon read
-/// after them: when it says events after the cursor were pruned, the caller must not trust
+/// Sequenced events matching `query` after its cursor, oldest first (walking the sequence
+/// from the cursor and filtering each event on the way: type and labels by no index of
+/// their own), and the horizon read after them: when it says events after the cursor were pruned, the caller must not trust
 /// the events (a prune may have run before they were read).
 pub(crate) async fn after(
     conn: &mut AsyncPgConnection,
@@ -55,6 +57,9 @@ pub(crate) async fn after(
     if !query.types.is_empty() {
         let types: Vec<&str> = query.types.iter().map(|t| EventType::as_str(*t)).collect();
         select = select.filter(events::event_type.eq_any(types));
+    }
+    for requirement in query.selector.iter().flat_map(|s| s.requirements()) {
+        select = select.filter(selector::condition(requirement));
     }
     let rows = select.load(conn).await?;
     let events = rows

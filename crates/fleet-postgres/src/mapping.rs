@@ -10,7 +10,7 @@ use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{IpPool, Labels, Money, ProjectId, Server, ServerState};
+use fleet_domain::{IpPool, Labels, Money, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
@@ -69,13 +69,13 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
         billed_until: row.billed_until,
         billed_seconds: row.billed_seconds,
         billed_amount: Money::from_micros(row.billed_amount_micros),
-        labels: labels(row.labels)?,
+        labels: labels("servers.labels", row.labels)?,
     })
 }
 
-/// Stored labels: an object of strings that keeps the label rules.
-fn labels(stored: serde_json::Value) -> Result<Labels, BadRow> {
-    let bad = |value: &serde_json::Value| BadRow::new("servers.labels", value);
+/// Stored labels (of `column`): an object of strings that keeps the label rules.
+fn labels(column: &'static str, stored: serde_json::Value) -> Result<Labels, BadRow> {
+    let bad = |value: &serde_json::Value| BadRow::new(column, value);
     let map: BTreeMap<String, String> =
         serde_json::from_value(stored.clone()).map_err(|_| bad(&stored))?;
     Labels::from_stored(map).map_err(|_| bad(&stored))
@@ -97,6 +97,7 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
         id: row.id,
         seq: row.seq,
         project: row.project_id.into(),
+        labels: labels("events.labels", row.labels)?,
         event: NewEvent {
             server_id: row.server_id.into(),
             at: row.at,
@@ -113,11 +114,12 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
     })
 }
 
-/// The row of an event of a server of `project` to append.
-pub(crate) fn new_event_row(event: &NewEvent, project: ProjectId) -> NewEventRow {
+/// The row of an event of `server` (as the change that records it writes it) to append.
+pub(crate) fn new_event_row(event: &NewEvent, server: &Server) -> NewEventRow {
     NewEventRow {
         server_id: event.server_id.as_uuid(),
-        project_id: project.as_uuid(),
+        project_id: server.project.as_uuid(),
+        labels: labels_json(&server.labels),
         event_type: event.event_type().as_str(),
         at: event.at,
         kind: event.kind.as_str(),

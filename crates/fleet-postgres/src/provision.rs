@@ -1,6 +1,7 @@
 //! Provisioning as one statement: take the lowest released offset of the region's pool (or
 //! else the next one from its counter), insert the server at that address, append its
-//! event (unsequenced: the sequencer numbers it after the commit) and store the record of
+//! event (unsequenced: the sequencer numbers it after the commit; with the labels of the
+//! server as inserted) and store the record of
 //! its provisioning. For a project with quota limits the statement does nothing unless run, as checked,
 //! inside a transaction holding the project's lock (see [`provision`] and `quotas`).
 //!
@@ -66,8 +67,8 @@ WITH gate AS (
     "
 ), event AS (
     INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
-        actor, request_id, key_id, message)
-    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26 FROM server
+        actor, request_id, key_id, message, labels)
+    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26, labels FROM server
 ), action AS (
     INSERT INTO actions (id, project_id, server_id, command, status, started_at, finished_at,
         error, request_id)
@@ -206,7 +207,7 @@ async fn insert(
         price_micros: server.hourly_price.micros(),
         billed_amount_micros: server.billed_amount.micros(),
         first_address: mapping::inet(first),
-        event: mapping::new_event_row(&new.event, server.project),
+        event: mapping::new_event_row(&new.event, server),
         action: mapping::new_action_row(&new.action),
         vcpus,
         labels: mapping::labels_json(&server.labels),
@@ -296,7 +297,7 @@ mod tests {
             price_micros: new.server.hourly_price.micros(),
             billed_amount_micros: new.server.billed_amount.micros(),
             first_address: mapping::inet("10.0.0.1".parse().expect("an address")),
-            event: mapping::new_event_row(&new.event, project),
+            event: mapping::new_event_row(&new.event, &new.server),
             action: mapping::new_action_row(&new.action),
             vcpus: 1,
             labels: mapping::labels_json(&new.server.labels),

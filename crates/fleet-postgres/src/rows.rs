@@ -124,6 +124,7 @@ pub(crate) struct EventRow {
     pub key_id: Option<Uuid>,
     pub seq: Option<i64>,
     pub project_id: Uuid,
+    pub labels: serde_json::Value,
 }
 
 /// A row of `events` to insert: the id comes from its serial, the sequence number later,
@@ -142,6 +143,7 @@ pub(crate) struct NewEventRow {
     pub request_id: Option<String>,
     pub message: String,
     pub key_id: Option<Uuid>,
+    pub labels: serde_json::Value,
 }
 
 /// A row of `actions` as read.

@@ -150,6 +150,8 @@ diesel::table! {
         event_type -> Text,
         /// Its server's project.
         project_id -> Uuid,
+        /// Its server's labels when it happened: a JSON object of strings.
+        labels -> Jsonb,
     }
 }
 

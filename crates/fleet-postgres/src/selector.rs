@@ -1,6 +1,7 @@
-//! Label selectors as SQL over the `labels` jsonb column, every key and value a bound
-//! parameter: each requirement becomes an operator the GIN index `servers_labels`
-//! (`jsonb_ops`) serves, or the negation of one (see the migration that made it).
+//! Label selectors as SQL over a `labels` jsonb column (of servers, or of events, which keep
+//! their server's labels), every key and value a bound parameter: each requirement becomes
+//! an operator a GIN index (`jsonb_ops`, as `servers_labels`) serves, or the negation of one
+//! (see the migrations that made the columns).
 //!
 //! | requirement | condition | index |
 //! |---|---|---|
@@ -9,7 +10,7 @@
 //! | `k` | `labels ? 'k'` | GIN |
 //! | `k!=v`, `k notin (…)`, `!k` | `NOT (…)` of the above | a filter on the other rows |
 //!
-//! The negations also hold for a server without the key, as the domain's selector says.
+//! The negations also hold for a row without the key, as the domain's selector says.
 
 use diesel::BoxableExpression;
 use diesel::dsl::sql;
@@ -18,13 +19,27 @@ use diesel::sql_types::{Array, Bool, Jsonb, Text};
 use fleet_domain::selector::Requirement;
 use serde_json::{Map, Value};
 
-use crate::schema::servers;
+use crate::schema::{events, servers};
 
-/// One condition on the servers table.
-pub(crate) type Condition = Box<dyn BoxableExpression<servers::table, Pg, SqlType = Bool>>;
+/// One condition on a row of `T`.
+pub(crate) type Condition<T> = Box<dyn BoxableExpression<T, Pg, SqlType = Bool>>;
 
-/// The condition a server's labels must meet for `requirement`.
-pub(crate) fn condition(requirement: &Requirement) -> Condition {
+/// A table with a `labels` column selectors read.
+pub(crate) trait Labelled: Sized + 'static {
+    /// The column, qualified with the table's name.
+    const LABELS: &'static str;
+}
+
+impl Labelled for servers::table {
+    const LABELS: &'static str = "servers.labels";
+}
+
+impl Labelled for events::table {
+    const LABELS: &'static str = "events.labels";
+}
+
+/// The condition a row's labels must meet for `requirement`.
+pub(crate) fn condition<T: Labelled>(requirement: &Requirement) -> Condition<T> {
     match requirement {
         Requirement::Equals { key, value } => contains(key, value, ""),
         Requirement::NotEquals { key, value } => contains(key, value, "NOT "),
@@ -42,33 +57,39 @@ fn pair(key: &str, value: &str) -> Value {
     Value::Object(pair)
 }
 
-fn contains(key: &str, value: &str, negation: &'static str) -> Condition {
+fn contains<T: Labelled>(key: &str, value: &str, negation: &'static str) -> Condition<T> {
     Box::new(
         sql::<Bool>(negation)
-            .sql("(servers.labels @> ")
+            .sql("(")
+            .sql(T::LABELS)
+            .sql(" @> ")
             .bind::<Jsonb, _>(pair(key, value))
             .sql(")"),
     )
 }
 
-fn contains_any<'a>(
+fn contains_any<'a, T: Labelled>(
     key: &str,
     values: impl IntoIterator<Item = &'a String>,
     negation: &'static str,
-) -> Condition {
+) -> Condition<T> {
     let pairs: Vec<Value> = values.into_iter().map(|value| pair(key, value)).collect();
     Box::new(
         sql::<Bool>(negation)
-            .sql("(servers.labels @> ANY(")
+            .sql("(")
+            .sql(T::LABELS)
+            .sql(" @> ANY(")
             .bind::<Array<Jsonb>, _>(pairs)
             .sql("))"),
     )
 }
 
-fn has_key(key: &str, negation: &'static str) -> Condition {
+fn has_key<T: Labelled>(key: &str, negation: &'static str) -> Condition<T> {
     Box::new(
         sql::<Bool>(negation)
-            .sql("(servers.labels ? ")
+            .sql("(")
+            .sql(T::LABELS)
+            .sql(" ? ")
             .bind::<Text, _>(key.to_owned())
             .sql(")"),
     )
@@ -88,10 +109,37 @@ mod tests {
             .requirements()
             .iter()
             .map(|r| {
-                let query = servers::table.select(servers::id).filter(condition(r));
+                let query = servers::table
+                    .select(servers::id)
+                    .filter(condition::<servers::table>(r));
                 debug_query::<Pg, _>(&query).to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn events_are_selected_by_their_own_labels() {
+        let selector = Selector::parse("env=prod,!canary").expect("a selector");
+        let rendered: Vec<String> = selector
+            .requirements()
+            .iter()
+            .map(|r| {
+                let query = events::table
+                    .select(events::id)
+                    .filter(condition::<events::table>(r));
+                debug_query::<Pg, _>(&query).to_string()
+            })
+            .collect();
+        assert!(
+            rendered[0].contains("WHERE (events.labels @> $1)"),
+            "{}",
+            rendered[0]
+        );
+        assert!(
+            rendered[1].contains("WHERE NOT (events.labels ? $1)"),
+            "{}",
+            rendered[1]
+        );
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl ServerRow {
             billed_until: optional_instant("billed_until", self.billed_until)?,
             billed_seconds: self.billed_seconds,
             billed_amount: Money::from_micros(self.billed_amount_micros),
-            labels: labels(&self.labels)?,
+            labels: labels("servers.labels", &self.labels)?,
         })
     }
 }
@@ -143,9 +143,9 @@ pub(crate) fn labels_text(labels: &Labels) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
-/// Stored labels: an object of strings that keeps the label rules.
-fn labels(text: &str) -> Result<Labels, BadRow> {
-    let bad = || BadRow::new("servers.labels", text);
+/// Stored labels (of `column`): an object of strings that keeps the label rules.
+fn labels(column: &'static str, text: &str) -> Result<Labels, BadRow> {
+    let bad = || BadRow::new(column, text);
     let map: BTreeMap<String, String> = serde_json::from_str(text).map_err(|_| bad())?;
     Labels::from_stored(map).map_err(|_| bad())
 }
@@ -177,11 +177,13 @@ pub(crate) fn action_text(id: ActionId) -> String {
 }
 
 impl NewEventRow {
-    /// The row that appends `event`, of a server of `project`, as number `seq`.
-    pub(crate) fn from_domain(event: &NewEvent, project: ProjectId, seq: i64) -> Self {
+    /// The row that appends `event` of `server` (as the change that records it writes it),
+    /// as number `seq`.
+    pub(crate) fn from_domain(event: &NewEvent, server: &Server, seq: i64) -> Self {
         Self {
             seq,
-            project_id: project_text(project),
+            project_id: project_text(server.project),
+            labels: labels_text(&server.labels),
             event_type: event.event_type().as_str().to_owned(),
             server_id: id_text(event.server_id),
             at: micros(event.at),
@@ -204,6 +206,7 @@ impl EventRow {
             id: self.id,
             seq: Some(row.seq),
             project: project_id("events.project_id", &row.project_id)?,
+            labels: labels("events.labels", &row.labels)?,
             event: NewEvent {
                 server_id: server_id(&row.server_id)?,
                 at: instant("event at", row.at)?,

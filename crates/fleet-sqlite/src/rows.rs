@@ -93,6 +93,7 @@ pub(crate) struct NewEventRow {
     pub request_id: Option<String>,
     pub message: String,
     pub key_id: Option<String>,
+    pub labels: String,
 }
 
 /// A row of `actions`, read and inserted whole.

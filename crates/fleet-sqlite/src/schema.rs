@@ -86,6 +86,7 @@ diesel::table! {
         seq -> BigInt,
         event_type -> Text,
         project_id -> Text,
+        labels -> Text,
     }
 }
 

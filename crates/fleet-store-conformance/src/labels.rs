@@ -21,7 +21,7 @@ use crate::fixtures::{
 use crate::{Tamper, TestedStore};
 
 /// Labels from pairs, valid by the rules a client's are checked by.
-fn labels(pairs: &[(&str, &str)]) -> Labels {
+pub(crate) fn labels(pairs: &[(&str, &str)]) -> Labels {
     let map: BTreeMap<String, String> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -30,7 +30,7 @@ fn labels(pairs: &[(&str, &str)]) -> Labels {
 }
 
 /// Provisions a server named `name` with `labels` in `lab-a` at `now`.
-async fn labelled(
+pub(crate) async fn labelled(
     store: &Arc<dyn TestedStore>,
     name: &str,
     labels: Labels,

@@ -33,6 +33,7 @@ mod addresses;
 mod apply;
 mod concurrency;
 mod due;
+mod event_labels;
 mod fixtures;
 mod history;
 mod labels;
@@ -57,6 +58,7 @@ pub mod cases {
     pub use crate::apply::*;
     pub use crate::concurrency::*;
     pub use crate::due::*;
+    pub use crate::event_labels::*;
     pub use crate::history::*;
     pub use crate::labels::*;
     pub use crate::list::*;
@@ -230,6 +232,9 @@ macro_rules! suite {
             labels_are_stored_as_given,
             an_update_rewrites_the_labels_selectors_see,
             a_stale_update_leaves_the_labels_alone,
+            events_keep_the_labels_their_server_had_when_they_happened,
+            the_selector_table_selects_the_same_events_on_every_store,
+            event_selectors_work_with_the_other_filters_and_the_cursor,
         );
     };
 }

@@ -26,6 +26,7 @@ fn everything_after(after: i64) -> EventQuery {
         after,
         server: None,
         types: Vec::new(),
+        selector: None,
         limit: 1_000,
     }
 }

@@ -283,6 +283,7 @@ async fn events_from_before_the_sequence_are_numbered_in_order_typed_and_in_thei
         after: 0,
         server: None,
         types: Vec::new(),
+        selector: None,
         limit: 100,
     };
     let events = store.events_after(&all).await.expect("events_after");
@@ -363,5 +364,87 @@ async fn servers_from_before_labels_have_none_and_selectors_see_them() {
         };
         let listed = store.list(&filter, &page).await.expect("list");
         assert_eq!(listed.len(), usize::from(found), "{selector}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_from_before_event_labels_get_their_server_s_labels_and_selectors_see_them() {
+    let db = TestDb::new().await;
+    revert_from(&db.url, "2026-12-08-000000").await;
+    let mut conn = support::connect(&db.url).await;
+    exec(
+        &mut conn,
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('lab', '10.0.0.0/24', 254, 2)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset, \
+             hourly_price_micros, generation, created_at, updated_at, vcpus, labels) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000003', \
+             '00000000-0000-0000-0000-000000000001', 'labelled', 'lab', 't2.micro', \
+             'running', '10.0.0.1/32', 0, 11600, 3, '2026-01-01T00:00:00Z', \
+             '2026-01-01T00:00:30Z', 1, '{\"env\": \"prod\", \"tier\": \"web\"}'), \
+                ('6f1e0c1a-0000-4000-8000-000000000004', \
+             '00000000-0000-0000-0000-000000000001', 'bare', 'lab', 't2.micro', \
+             'running', '10.0.0.2/32', 1, 11600, 3, '2026-01-01T00:00:01Z', \
+             '2026-01-01T00:00:31Z', 1, '{}')",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state, \
+             actor, message, seq) \
+         SELECT id, project_id, created_at, 'created', 'server.provisioned', NULL, \
+             'provisioning', 'api', 'old', row_number() OVER (ORDER BY created_at) \
+         FROM servers",
+    )
+    .await;
+    exec(&mut conn, "UPDATE event_sequence SET latest = 2").await;
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("migrating the previous schema");
+    let query = |selector: Option<&str>| EventQuery {
+        project: None,
+        after: 0,
+        server: None,
+        types: Vec::new(),
+        selector: selector.map(|text| Selector::parse(text).expect("a selector")),
+        limit: 100,
+    };
+    let events = store.events_after(&query(None)).await.expect("events_after");
+    let labels: Vec<Vec<(String, String)>> = events
+        .iter()
+        .map(|e| {
+            e.labels
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            vec![
+                ("env".to_owned(), "prod".to_owned()),
+                ("tier".to_owned(), "web".to_owned())
+            ],
+            vec![],
+        ],
+        "the labelled server's event gets its labels, the bare one's none"
+    );
+    for (selector, expected) in [("env=prod", vec![Some(1)]), ("!env", vec![Some(2)])] {
+        let selected = store
+            .events_after(&query(Some(selector)))
+            .await
+            .expect("events_after");
+        assert_eq!(
+            selected.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            expected,
+            "{selector}"
+        );
     }
 }

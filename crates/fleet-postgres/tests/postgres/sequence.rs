@@ -75,6 +75,7 @@ impl Follower {
             after: self.cursor,
             server: None,
             types: Vec::new(),
+            selector: None,
             limit: 50,
         };
         let page = store.events_after(&query).await.expect("events_after");

@@ -2,7 +2,7 @@
 
 use diesel::SqliteConnection;
 use diesel::prelude::*;
-use fleet_domain::StateChange;
+use fleet_domain::{NewEvent, StateChange};
 use fleet_domain::ports::ProvisionStoreError;
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::server::{NewServer, Server};
@@ -42,7 +42,7 @@ pub(crate) fn provision(
         .execute(conn)?;
     let seq = sequence::take(conn, 1)?;
     diesel::insert_into(events::table)
-        .values(NewEventRow::from_domain(&new.event, server.project, seq))
+        .values(NewEventRow::from_domain(&new.event, &server, seq))
         .execute(conn)?;
     actions::write(conn, std::iter::empty(), std::iter::once(&new.action))?;
     Ok((server, seq))
@@ -68,7 +68,6 @@ pub(crate) fn apply_all(
     let written = batch::update_all(conn, changes)?;
     let mut applied = Vec::with_capacity(changes.len());
     let mut applied_changes = Vec::with_capacity(changes.len());
-    let mut new_events = Vec::new();
     let mut new_usage = Vec::new();
     let mut released = Vec::new();
     for (change, written) in changes.iter().zip(written) {
@@ -81,19 +80,25 @@ pub(crate) fn apply_all(
             continue;
         };
         let server = row.into_domain()?;
-        new_events.extend(change.events.iter().map(|event| (event, server.project)));
         new_usage.extend(change.usage.iter().map(UsageRow::from_domain));
         released.extend(address.map(|a| (server.region.clone(), a)));
         applied_changes.push(change);
         applied.push(Some(server));
     }
+    // Each event with its server as written, whose labels it keeps.
+    let new_events: Vec<(&NewEvent, &Server)> = applied
+        .iter()
+        .flatten()
+        .zip(&applied_changes)
+        .flat_map(|(server, change)| change.events.iter().map(move |event| (event, server)))
+        .collect();
     let latest = if new_events.is_empty() {
         None
     } else {
         let first = sequence::take(conn, new_events.len())?;
         let rows: Vec<NewEventRow> = (first..)
             .zip(new_events)
-            .map(|(seq, (event, project))| NewEventRow::from_domain(event, project, seq))
+            .map(|(seq, (event, server))| NewEventRow::from_domain(event, server, seq))
             .collect();
         for chunk in rows.chunks(INSERT_CHUNK) {
             diesel::insert_into(events::table)

@@ -12,6 +12,7 @@ use diesel::sql_types::BigInt;
 use fleet_domain::event::{Event, EventHorizon, EventQuery, EventType};
 
 use crate::errors::TxError;
+use crate::ops::event_selector;
 use crate::mapping::{id_text, micros, project_text};
 use crate::rows::EventRow;
 use crate::schema::{event_sequence, events};
@@ -43,7 +44,9 @@ pub(crate) fn take(conn: &mut SqliteConnection, count: usize) -> Result<i64> {
     Ok(latest - count + 1)
 }
 
-/// Events matching `query` after its cursor, oldest first, and the horizon read after them:
+/// Events matching `query` after its cursor, oldest first (walking the sequence from the
+/// cursor and testing each event on the way: type and labels have no index of their own),
+/// and the horizon read after them:
 /// when it says events after the cursor were pruned, the caller must not trust the events.
 pub(crate) fn after(
     conn: &mut SqliteConnection,
@@ -64,6 +67,9 @@ pub(crate) fn after(
     if !query.types.is_empty() {
         let types: Vec<&str> = query.types.iter().map(|t| EventType::as_str(*t)).collect();
         select = select.filter(events::event_type.eq_any(types));
+    }
+    for requirement in query.selector.iter().flat_map(|s| s.requirements()) {
+        select = select.filter(event_selector::condition(requirement));
     }
     let events = select
         .load(conn)?

@@ -9,7 +9,7 @@ use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{
-    Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId, ServerState,
+    EventQuery, Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId, ServerState,
 };
 
 use fleet_sqlite::{SqliteLocation, SqliteStore};
@@ -24,25 +24,32 @@ const T0_MICROS: i64 = 1_767_225_600_000_000;
 const RUNNING: &str = "6f1e0c1a-0000-4000-8000-000000000001";
 const GONE: &str = "6f1e0c1a-0000-4000-8000-000000000002";
 
-/// Writes, at `path`, a database of the schema before projects (every migration before
-/// `2026-12-02-000000_projects_and_keys`) holding a running and a terminated server and an event, as that fleet wrote them.
-fn previous_fleet_database(path: &str) {
+/// A database at `path` migrated as a fleet whose newest migration came before the one
+/// named `first_missing` (its directory's date prefix, digits only) left it.
+fn migrated_before(path: &str, first_missing: &str) -> SqliteConnection {
     let mut conn = SqliteConnection::establish(path).expect("a new database file");
     conn.run_pending_migrations(MIGRATIONS)
         .expect("the migrations apply");
-    let before_projects = |version: &str| {
+    let before = |version: &str| {
         let digits: String = version.chars().filter(char::is_ascii_digit).collect();
-        digits.as_str() < "20261202000000"
+        digits.as_str() < first_missing
     };
     while !conn
         .applied_migrations()
         .expect("the applied migrations")
         .iter()
-        .all(|applied| before_projects(&applied.to_string()))
+        .all(|applied| before(&applied.to_string()))
     {
         conn.revert_last_migration(MIGRATIONS)
             .expect("the newest down.sql runs");
     }
+    conn
+}
+
+/// Writes, at `path`, a database of the schema before projects (every migration before
+/// `2026-12-02-000000_projects_and_keys`) holding a running and a terminated server and an event, as that fleet wrote them.
+fn previous_fleet_database(path: &str) {
+    let mut conn = migrated_before(path, "20261202000000");
     conn.batch_execute(&format!(
         "INSERT INTO ip_pools (region, cidr, size, next_offset) \
          VALUES ('eu-west', '10.1.0.0/24', 254, 1);
@@ -206,4 +213,64 @@ async fn migrations_that_leave_a_dangling_reference_are_rolled_back() {
             .expect("the applied migrations"),
         "nothing was migrated"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_from_before_event_labels_get_their_server_s_labels_and_selectors_see_them() {
+    let (_dir, path) = temp_db();
+    let mut conn = migrated_before(path.to_str().expect("a UTF-8 path"), "20261208000000");
+    conn.batch_execute(&format!(
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('eu-west', '10.1.0.0/24', 254, 2);
+         INSERT INTO servers (id, project_id, name, region, server_type, state, ip,
+             hourly_price_micros, vcpus, generation, created_at, updated_at, billed_seconds,
+             billed_amount_micros, labels)
+         VALUES ('{RUNNING}', '00000000-0000-0000-0000-000000000001', 'labelled', 'eu-west',
+             't2.micro', 'running', '10.1.0.1', 11600, 1, 2, {T0_MICROS}, {T0_MICROS}, 0, 0,
+             '{{\"env\":\"prod\",\"tier\":\"web\"}}'),
+                ('{GONE}', '00000000-0000-0000-0000-000000000001', 'bare', 'eu-west',
+             't2.micro', 'running', '10.1.0.2', 11600, 1, 2, {T0_MICROS}, {T0_MICROS}, 0, 0,
+             '{{}}');
+         INSERT INTO events (server_id, at, kind, from_state, to_state, actor, message, seq,
+             event_type, project_id)
+         SELECT id, created_at, 'created', NULL, 'provisioning', 'api', 'old',
+             row_number() OVER (ORDER BY name DESC), 'server.provisioned', project_id
+         FROM servers;
+         UPDATE event_sequence SET latest = 2;"
+    ))
+    .expect("rows of the previous schema");
+    drop(conn);
+
+    let fleet = Fleet::file(&path, t0()).await;
+    let query = |selector: Option<&str>| EventQuery {
+        project: None,
+        after: 0,
+        server: None,
+        types: Vec::new(),
+        selector: selector.map(|text| Selector::parse(text).expect("a selector")),
+        limit: 100,
+    };
+    let events = fleet
+        .store
+        .events_after(&query(None))
+        .await
+        .expect("events_after");
+    let labels: Vec<Vec<(&str, &str)>> = events.iter().map(|e| e.labels.iter().collect()).collect();
+    assert_eq!(
+        labels,
+        [vec![("env", "prod"), ("tier", "web")], vec![]],
+        "the labelled server's event gets its labels, the bare one's none"
+    );
+    for (selector, expected) in [("env=prod", [Some(1)]), ("!env", [Some(2)])] {
+        let selected = fleet
+            .store
+            .events_after(&query(Some(selector)))
+            .await
+            .expect("events_after");
+        assert_eq!(
+            selected.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            expected,
+            "{selector}"
+        );
+    }
 }

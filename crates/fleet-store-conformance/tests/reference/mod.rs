@@ -164,7 +164,7 @@ impl State {
         }
         self.servers.insert(change.server.id, change.server.clone());
         for event in &change.events {
-            self.append(event.clone(), change.server.project);
+            self.append(event.clone(), &change.server);
         }
         if let Some(end) = &change.action_ended {
             self.end_action(change.server.id, end);
@@ -227,7 +227,7 @@ impl Store for MemoryStore {
         server.ip = pool.cidr.address(offset);
         state.quota.vcpus.insert(server.id, new.vcpus);
         state.servers.insert(server.id, server.clone());
-        state.append(new.event, server.project);
+        state.append(new.event, &server);
         state.watching.actions.push(new.action);
         self.publish(&state);
         Ok(server)

@@ -8,7 +8,7 @@ use fleet_domain::action::{ActionEnd, ActionRecord, ActionStatus};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::{Event, EventHorizon, EventQuery, EventReadError, NewEvent};
 use fleet_domain::ports::{ActionStore, EventLog};
-use fleet_domain::{ActionId, PageRequest, ProjectId, ServerId};
+use fleet_domain::{ActionId, PageRequest, Server, ServerId};
 
 use super::{MemoryStore, State};
 
@@ -20,14 +20,15 @@ pub struct Watching {
 }
 
 impl State {
-    /// Appends an event of a server of `project` with the next number (its id too).
-    pub fn append(&mut self, event: NewEvent, project: ProjectId) {
+    /// Appends an event of `server` (as written with it) with the next number (its id too).
+    pub fn append(&mut self, event: NewEvent, server: &Server) {
         self.watching.horizon.latest += 1;
         let seq = self.watching.horizon.latest;
         self.events.push(Event {
             id: seq,
             seq: Some(seq),
-            project,
+            project: server.project,
+            labels: server.labels.clone(),
             event,
         });
     }
@@ -68,10 +69,7 @@ impl EventLog for MemoryStore {
         Ok(state
             .events
             .iter()
-            .filter(|e| e.seq.is_some_and(|seq| seq > query.after))
-            .filter(|e| query.project.is_none_or(|p| p == e.project))
-            .filter(|e| query.server.is_none_or(|s| s == e.event.server_id))
-            .filter(|e| query.types.is_empty() || query.types.contains(&e.event.event_type()))
+            .filter(|e| e.seq.is_some_and(|seq| seq > query.after) && query.matches(e))
             .take(query.limit as usize)
             .cloned()
             .collect())
