@@ -5,6 +5,7 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use fleet_domain::SelectorError;
 use fleet_ops::ratelimit::Limited;
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
@@ -93,6 +94,14 @@ impl Problem {
     /// 400: the request is malformed.
     pub fn bad_request(slug: &str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, slug, detail)
+    }
+
+    /// 400: a label selector that does not parse or breaks a bound (`GET /servers`,
+    /// `GET /events`, the stream), with the character where it went wrong.
+    pub fn invalid_label_selector(error: &SelectorError, detail: impl Into<String>) -> Self {
+        let mut problem = Self::bad_request("invalid-label-selector", detail);
+        problem.position = error.position().and_then(|at| u64::try_from(at).ok());
+        problem
     }
 
     /// 404: no such resource.

@@ -47,7 +47,8 @@ impl Ring {
             .unwrap_or(self.base)
     }
 
-    /// The events after `query.after` that match it, if the ring covers the cursor.
+    /// The events after `query.after` that match it (by the domain's own matching, which
+    /// the stores' SQL is held to), if the ring covers the cursor.
     fn matching(&self, query: &EventQuery) -> Option<Vec<Event>> {
         if query.after < self.base {
             return None;
@@ -58,7 +59,7 @@ impl Ring {
         Some(
             self.events
                 .range(start..)
-                .filter(|event| matches(query, event))
+                .filter(|event| query.matches(event))
                 .take(query.limit as usize)
                 .cloned()
                 .collect(),
@@ -82,15 +83,6 @@ impl Ring {
         self.events.clear();
         self.base = latest;
     }
-}
-
-/// Whether `event` passes the filters of `query` (its cursor aside).
-fn matches(query: &EventQuery, event: &Event) -> bool {
-    query.project.is_none_or(|project| project == event.project)
-        && query
-            .server
-            .is_none_or(|server| server == event.event.server_id)
-        && (query.types.is_empty() || query.types.contains(&event.event.event_type()))
 }
 
 /// The store's event log with the newest events in memory (see the module documentation).

@@ -3,7 +3,15 @@
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use fleet_domain::{Actor, EventKind, EventType, NewEvent, ProjectId, ServerId};
+use fleet_domain::catalog::RegionSpec;
+use fleet_domain::lifecycle::{self, ServerSpec};
+use fleet_domain::ports::Store;
+use fleet_domain::selector::{Selector, conformance};
+use fleet_domain::{
+    Actor, EventKind, EventType, Labels, LifecycleConfig, Money, NewEvent, ProjectId,
+    RequestContext, ServerId,
+};
+use fleet_sqlite::{SqliteLocation, SqliteStore};
 
 use super::*;
 
@@ -33,6 +41,7 @@ impl Memory {
             id: seq,
             seq: Some(seq),
             project,
+            labels: Labels::default(),
             event: NewEvent {
                 server_id: server,
                 at: DateTime::from_timestamp(1_767_225_600 + seq, 0).expect("time"),
@@ -68,7 +77,7 @@ impl EventLog for Memory {
         let events = self.events.lock().expect("events");
         Ok(events
             .iter()
-            .filter(|e| e.seq.is_some_and(|seq| seq > query.after) && matches(query, e))
+            .filter(|e| e.seq.is_some_and(|seq| seq > query.after) && query.matches(e))
             .take(query.limit as usize)
             .cloned()
             .collect())
@@ -98,6 +107,7 @@ fn query(after: i64) -> EventQuery {
         after,
         server: None,
         types: Vec::new(),
+        selector: None,
         limit: 100,
     }
 }
@@ -210,4 +220,74 @@ fn the_ring_keeps_the_newest_events_and_moves_its_base_past_the_dropped_ones() {
     let page = ring.matching(&query(10)).expect("covered");
     assert_eq!(page.first().and_then(|e| e.seq), Some(11));
     assert_eq!(page.len(), 100, "at most the limit");
+}
+
+/// Provisions a server of the selector table (`name`, `pairs`) in the store's `lab` pool.
+async fn provision_labelled(store: &SqliteStore, name: &str, pairs: &[(&str, &str)]) -> ServerId {
+    let map = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let new = lifecycle::plan_provision(
+        ServerSpec {
+            id: ServerId::random(),
+            project: ProjectId::DEFAULT,
+            name: name.to_owned(),
+            labels: Labels::from_client(map).expect("the table's labels are valid"),
+            region: "lab".to_owned(),
+            server_type: "t2.micro".to_owned(),
+            hourly_price: Money::from_micros(11_600),
+            vcpus: 1,
+        },
+        DateTime::from_timestamp(1_767_225_600, 0).expect("time"),
+        &LifecycleConfig::default(),
+        &RequestContext::api("req-table"),
+    );
+    store.provision(new).await.expect("provision").id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ring_selects_what_the_store_selects_on_the_selector_table() {
+    let store = Arc::new(
+        SqliteStore::open(SqliteLocation::Memory)
+            .await
+            .expect("a store"),
+    );
+    let lab = RegionSpec {
+        name: "lab".to_owned(),
+        cidr: "10.0.0.0/24".parse().expect("a CIDR"),
+    };
+    store.sync_pools(&[lab]).await.expect("pools");
+    let fanout = FanOut::open(store.clone()).await.expect("opened");
+    let (stop, stopped) = watch::channel(false);
+    let reader = fanout.spawn_reader(stopped, logger());
+    let mut named = Vec::new();
+    for (name, pairs) in conformance::SERVERS {
+        named.push((provision_labelled(&store, name, pairs).await, *name));
+    }
+    reached(&fanout, named.len() as i64).await;
+    for (text, expected) in conformance::CASES {
+        let selecting = EventQuery {
+            selector: Some(Selector::parse(text).expect("a selector of the table")),
+            ..query(0)
+        };
+        let from_memory = fanout
+            .ring_read()
+            .matching(&selecting)
+            .expect("the ring covers the cursor");
+        let from_sql = store.events_after(&selecting).await.expect("read");
+        assert_eq!(from_memory, from_sql, "selector {text:?}");
+        let names: Vec<&str> = from_memory
+            .iter()
+            .filter_map(|e| {
+                named
+                    .iter()
+                    .find(|(id, _)| *id == e.event.server_id)
+                    .map(|(_, name)| *name)
+            })
+            .collect();
+        assert_eq!(names, *expected, "selector {text:?}");
+    }
+    let _ = stop.send(true);
+    reader.await.expect("the reader stops");
 }

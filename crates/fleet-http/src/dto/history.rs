@@ -6,7 +6,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Actor, Billing, EventType, Money, ServerState};
+use super::{Actor, Billing, EventType, Labels, Money, ServerState};
 
 /// Something that happened to a server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
@@ -35,6 +35,9 @@ pub struct Event {
     pub key_id: Option<Uuid>,
     /// A human-readable line.
     pub message: String,
+    /// The server's labels when it happened (after the change it records); `{}` when it
+    /// had none.
+    pub labels: Labels,
 }
 
 impl From<fleet_domain::Event> for Event {
@@ -50,6 +53,7 @@ impl From<fleet_domain::Event> for Event {
             request_id: event.request_id,
             key_id: event.key.map(|key| key.as_uuid()),
             message: event.message,
+            labels: stored.labels.into(),
         }
     }
 }

@@ -172,13 +172,7 @@ pub struct ListQuery {
     pub state: Option<ServerState>,
     /// Alias of `state`, for clients of the original service; ignored when `state` is given.
     pub status: Option<ServerState>,
-    /// Only servers whose labels match this selector (the Kubernetes grammar): requirements
-    /// separated by commas, all of which must hold, each `key=value` (or `==`), `key!=value`,
-    /// `key in (v1,v2)`, `key notin (v1,v2)`, `key` (the label is present) or `!key` (it is
-    /// absent); `!=` and `notin` also match servers without the key. At most 32
-    /// requirements and 64 values per set; keys and values follow the label rules. A
-    /// malformed selector is a 400 `invalid-label-selector` problem whose `position` is the
-    /// character where it went wrong.
+    /// Only servers whose labels match this selector.
     pub label_selector: Option<String>,
     /// Page size, 1 to 100; 20 when left out.
     pub limit: Option<i64>,

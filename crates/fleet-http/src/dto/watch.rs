@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, ServerState};
+use super::{Actor, Labels, ServerState};
 
 /// The public, stable name of what an event records. New types may be added; none is
 /// renamed or removed.
@@ -75,6 +75,9 @@ pub struct WatchEvent {
     pub request_id: Option<String>,
     /// A human-readable line.
     pub message: String,
+    /// The server's labels when it happened (after the change it records), which
+    /// `label_selector` selects by; `{}` when it had none.
+    pub labels: Labels,
 }
 
 impl From<domain::Event> for WatchEvent {
@@ -91,6 +94,7 @@ impl From<domain::Event> for WatchEvent {
             actor: event.actor.into(),
             request_id: event.request_id,
             message: event.message,
+            labels: stored.labels.into(),
         }
     }
 }
@@ -126,6 +130,8 @@ pub struct EventsQuery {
     /// Only events of these types; repeat the parameter for several.
     #[serde(rename = "type")]
     pub event_type: Option<Vec<WatchEventType>>,
+    /// Only events whose labels (their server's when they happened) match this selector.
+    pub label_selector: Option<String>,
     /// Page size, 1 to 100; 20 when left out.
     pub limit: Option<i64>,
 }
@@ -141,6 +147,8 @@ pub struct StreamQuery {
     /// Only events of these types; repeat the parameter for several.
     #[serde(rename = "type")]
     pub event_type: Option<Vec<WatchEventType>>,
+    /// Only events whose labels (their server's when they happened) match this selector.
+    pub label_selector: Option<String>,
 }
 
 /// The query of `GET /events` and `GET /events/stream` as received: text, so that each
@@ -154,6 +162,8 @@ pub struct EventsParams {
     /// The type filters.
     #[serde(rename = "type", default)]
     pub types: Vec<String>,
+    /// The label selector.
+    pub label_selector: Option<String>,
     /// The page size.
     pub limit: Option<String>,
 }

@@ -114,11 +114,7 @@ impl From<ListError> for Problem {
                 Problem::bad_request("invalid-query", detail)
             }
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
-            ListError::BadSelector(error) => {
-                let mut problem = Problem::bad_request("invalid-label-selector", detail);
-                problem.position = error.position().and_then(|at| u64::try_from(at).ok());
-                problem
-            }
+            ListError::BadSelector(error) => Problem::invalid_label_selector(&error, detail),
             ListError::Store(e) => e.into(),
         }
     }

@@ -19,6 +19,7 @@ impl From<EventsError> for Problem {
             EventsError::BadLimit { .. } | EventsError::UnknownType { .. } => {
                 Problem::bad_request("invalid-query", detail)
             }
+            EventsError::BadSelector(error) => Problem::invalid_label_selector(&error, detail),
             EventsError::Expired { .. } => Problem::new(StatusCode::GONE, "cursor-expired", detail),
             EventsError::Store(e) => e.into(),
         }
@@ -79,7 +80,7 @@ impl Problem {
 failure!(
     /// Why listing events failed.
     EventsFailure {
-        400 => "`after` is not a sequence number, or `server_id`, `type` or `limit` is invalid; the problem names which.",
+        400 => "`after` is not a sequence number, or `server_id`, `type` or `limit` is invalid (the problem names which), or the label selector (`invalid-label-selector`, with the `position` where it went wrong).",
         410 => "Events after `after` were pruned (older than the retention window): read the current state, then follow from a newer cursor.",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
@@ -89,7 +90,7 @@ failure!(
 failure!(
     /// Why a stream of events could not start.
     StreamFailure {
-        400 => "`after` or `Last-Event-ID` is not a sequence number, or `server_id` or `type` is invalid; the problem names which.",
+        400 => "`after` or `Last-Event-ID` is not a sequence number, or `server_id` or `type` is invalid (the problem names which), or the label selector (`invalid-label-selector`, with the `position` where it went wrong).",
         410 => "Events after the cursor were pruned (older than the retention window): read the current state, then follow from a newer cursor.",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",

@@ -102,6 +102,7 @@ fn events_request<F: From<Problem>>(params: dto::EventsParams) -> Result<EventsR
         after: params.after,
         server,
         types: params.types,
+        label_selector: params.label_selector,
     })
 }
 

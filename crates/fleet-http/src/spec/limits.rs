@@ -244,10 +244,17 @@ pub fn table() -> Vec<Limit> {
             Bounds::range(1, MAX_PAGE_SIZE),
         ),
         query("listServers", "label_selector", labels::label_selector()),
+        query("listEvents", "label_selector", labels::label_selector()),
+        query("streamEvents", "label_selector", labels::label_selector()),
         Limit {
             place: Place::Map(
                 "Labels",
-                &[("Server", "labels"), ("ProvisionRequest", "labels")],
+                // Swagger 2 inlines the history's `Event` in `EventList`: no place to name.
+                &[
+                    ("Server", "labels"),
+                    ("ProvisionRequest", "labels"),
+                    ("WatchEvent", "labels"),
+                ],
             ),
             bounds: labels::labels(),
         },

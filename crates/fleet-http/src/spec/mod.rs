@@ -86,6 +86,7 @@ fn finish_v2(v2: &mut Value) {
     limits::apply(v2, Version::Swagger2);
     parameters::request_id_accepts_any_text(v2, |parameter| Some(parameter));
     parameters::repeat_arrays_in_swagger2(v2);
+    parameters::label_selectors_share_their_grammar(v2);
     info::tidy_descriptions(v2);
 }
 
@@ -103,6 +104,7 @@ fn finish_v3(v3: &mut Value) {
     bodies::close(v3.pointer_mut("/components/schemas"));
     limits::apply(v3, Version::OpenApi3);
     parameters::request_id_accepts_any_text(v3, |parameter| parameter.get_mut("schema"));
+    parameters::label_selectors_share_their_grammar(v3);
     info::tidy_descriptions(v3);
     bodies::merge_patch_media_type(v3);
     bodies::add_examples(v3);

@@ -1,5 +1,7 @@
-//! Parameters whose schema paperclip states wrongly or incompletely.
+//! Parameters whose schema paperclip states wrongly or incompletely, or whose description
+//! several operations share.
 
+use fleet_domain::selector::{MAX_REQUIREMENTS, MAX_SET_VALUES};
 use serde_json::Value;
 
 /// `X-Request-Id` is not a bound: an id the service does not keep (empty, longer than 128,
@@ -32,5 +34,32 @@ pub(crate) fn repeat_arrays_in_swagger2(v2: &mut Value) {
         .filter_map(Value::as_object_mut);
     for parameter in arrays {
         parameter.insert("collectionFormat".to_owned(), Value::from("multi"));
+    }
+}
+
+/// What every `label_selector` query parameter says after its own first sentence (what it
+/// selects): the grammar, its bounds and the refusal, the same for every operation.
+pub(crate) fn label_selector_grammar() -> String {
+    format!(
+        "The Kubernetes grammar: requirements separated by commas, all of which must hold, \
+         each `key=value` (or `==`), `key!=value`, `key in (v1,v2)`, `key notin (v1,v2)`, \
+         `key` (the label is present) or `!key` (it is absent); `!=` and `notin` also match \
+         when the key is absent. At most {MAX_REQUIREMENTS} requirements and {MAX_SET_VALUES} \
+         values per set; keys and values follow the label rules. A malformed selector is a \
+         400 `invalid-label-selector` problem whose `position` is the character where it \
+         went wrong."
+    )
+}
+
+/// Completes the description of every `label_selector` query parameter (its field's doc
+/// comment says what it selects) with [`label_selector_grammar`], written once.
+pub(crate) fn label_selectors_share_their_grammar(spec: &mut Value) {
+    let grammar = label_selector_grammar();
+    let selectors = super::parameters_mut(spec)
+        .filter(|parameter| parameter["in"] == "query" && parameter["name"] == "label_selector");
+    for parameter in selectors {
+        let own = parameter["description"].as_str().unwrap_or_default().trim();
+        let description = format!("{own} {grammar}");
+        parameter["description"] = Value::from(description.trim_start());
     }
 }

@@ -409,3 +409,38 @@ fn the_document_says_where_it_is_served_and_what_it_is() {
     assert!(description.contains("application/problem+json"));
     assert!(!description.contains("\n "), "tidied: {description}");
 }
+
+#[test]
+fn every_label_selector_is_one_parameter_but_for_what_it_selects() {
+    let grammar = super::parameters::label_selector_grammar();
+    for v3 in documents() {
+        let selectors: Vec<(&str, &Value)> = operations(&v3)
+            .filter_map(|(_, _, operation)| {
+                let parameter = operation["parameters"]
+                    .as_array()?
+                    .iter()
+                    .find(|p| p["in"] == "query" && p["name"] == "label_selector")?;
+                Some((operation["operationId"].as_str()?, parameter))
+            })
+            .collect();
+        let mut ids: Vec<&str> = selectors.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["listEvents", "listServers", "streamEvents"]);
+        let (_, first) = selectors[0];
+        for (id, parameter) in &selectors {
+            assert_eq!(parameter["schema"], first["schema"], "{id}: the same bounds");
+            let description = parameter["description"].as_str().unwrap_or_default();
+            let own = description
+                .strip_suffix(grammar.as_str())
+                .unwrap_or_else(|| panic!("{id}: the shared grammar ends {description:?}"));
+            assert!(
+                own.starts_with("Only ") && own.ends_with("match this selector. "),
+                "{id}: says what it selects first: {own:?}"
+            );
+        }
+        assert!(
+            first["schema"]["pattern"].is_string() && first["schema"]["maxLength"].is_number(),
+            "{first}"
+        );
+    }
+}

@@ -393,6 +393,7 @@ async fn an_event_shows_the_key_that_caused_it() {
             id: 1,
             seq: Some(1),
             project: ProjectId::DEFAULT,
+            labels: fleet_domain::Labels::default(),
             event: fleet_domain::NewEvent {
                 server_id,
                 at: crate::support::t0(),

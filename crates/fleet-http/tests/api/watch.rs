@@ -14,10 +14,10 @@ use fleet_domain::error::StoreError;
 use fleet_domain::ports::{EventLog, MockActionStore, MockEventLog, MockStore};
 use fleet_domain::{
     ActionCommand, ActionId, ActionRecord, ActionStatus, Actor, Event, EventHorizon, EventKind,
-    EventQuery, EventReadError, NewEvent, Server, ServerState,
+    EventQuery, EventReadError, Labels, NewEvent, Selector, Server, ServerState,
 };
 use fleet_http::Shutdown;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{Fixture, problem, send_to, server, t0};
 
@@ -27,6 +27,7 @@ fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
         id: seq,
         seq: Some(seq),
         project: server.project,
+        labels: server.labels.clone(),
         event: NewEvent {
             server_id: server.id,
             at: t0(),
@@ -91,16 +92,29 @@ fn horizon(events: &mut MockEventLog, latest: i64) {
 
 #[actix_web::test]
 async fn a_page_of_events_carries_each_events_place_and_the_next_cursor() {
-    let s = server(ServerState::Provisioning);
+    let mut s = server(ServerState::Provisioning);
+    s.labels = Labels::from_client(
+        [("env", "prod"), ("tier", "web")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into(),
+    )
+    .expect("labels");
     let page = vec![event(5, &s, EventKind::Created)];
     let mut fixture = Fixture::default();
     horizon(&mut fixture.events, 9);
+    let selector = Selector::parse("env=prod,tier notin (db)").expect("a selector");
     fixture
         .events
         .expect_events_after()
-        .withf(|query| query.after == 4 && query.limit == 20)
+        .withf(move |query| {
+            query.after == 4 && query.limit == 20 && query.selector.as_ref() == Some(&selector)
+        })
         .return_once(move |_| Ok(page));
-    let response = send_to(fixture.state(), TestRequest::get().uri("/events?after=4")).await;
+    let response = send_to(
+        fixture.state(),
+        TestRequest::get().uri("/events?after=4&label_selector=env%3Dprod%2Ctier%20notin%20(db)"),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = test::read_body_json(response).await;
     let first = &body["items"][0];
@@ -110,6 +124,7 @@ async fn a_page_of_events_carries_each_events_place_and_the_next_cursor() {
     assert_eq!(first["to_state"], "provisioning");
     assert_eq!(first["actor"], "api");
     assert_eq!(first["request_id"], "req-1");
+    assert_eq!(first["labels"], json!({ "env": "prod", "tier": "web" }));
     assert!(first.get("from_state").is_none(), "absent, never null");
     assert_eq!(body["next_after"], 9, "nothing else up to the horizon");
 }
@@ -150,6 +165,49 @@ async fn bad_cursors_filters_and_limits_are_400_problems_naming_what_is_wrong() 
 }
 
 #[actix_web::test]
+async fn a_bad_selector_is_the_400_that_get_servers_answers_pointing_at_its_fault() {
+    for path in ["/servers", "/events", "/events/stream"] {
+        for (selector, position) in [("env%20in%20()", Some(8)), ("env%3D%3D%3Dx", Some(5))] {
+            let uri = format!("{path}?label_selector={selector}");
+            // The mocks expect nothing: nothing reaches a store.
+            let response = send_to(Fixture::default().state(), TestRequest::get().uri(&uri)).await;
+            let refused = problem(response, 400, "invalid-label-selector").await;
+            assert_eq!(refused["position"], json!(position), "{uri}: {refused}");
+            assert!(
+                refused["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("invalid label selector: at character")),
+                "{uri}: {refused}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_stream_takes_a_selector_to_its_log() {
+    let log = Quiet::new(7, Vec::new());
+    let selectors = Arc::new(Mutex::new(Vec::new()));
+    let fixture = Fixture {
+        log: Some(Arc::new(Recording {
+            inner: log,
+            asked: Arc::default(),
+            selectors: selectors.clone(),
+        })),
+        ..Fixture::default()
+    };
+    let response = send_to(
+        fixture.state(),
+        TestRequest::get().uri("/events/stream?after=1&label_selector=!canary"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        selectors.lock().expect("selectors")[0],
+        Some(Selector::parse("!canary").expect("a selector"))
+    );
+}
+
+#[actix_web::test]
 async fn a_pruned_cursor_is_410_gone_before_anything_is_streamed() {
     for uri in ["/events?after=3", "/events/stream?after=3"] {
         let mut fixture = Fixture::default();
@@ -183,6 +241,7 @@ async fn a_stream_resumes_after_last_event_id_and_ends_when_the_service_shuts_do
         log: Some(Arc::new(Recording {
             inner: log,
             asked: asked.clone(),
+            selectors: Arc::default(),
         })),
         shutdown,
         ..Fixture::default()
@@ -237,16 +296,21 @@ async fn a_stream_resumes_after_last_event_id_and_ends_when_the_service_shuts_do
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
-/// An event log that records the cursor of every read of another.
+/// An event log that records the cursor and the selector of every read of another.
 struct Recording {
     inner: Arc<Quiet>,
     asked: Arc<Mutex<Vec<i64>>>,
+    selectors: Arc<Mutex<Vec<Option<Selector>>>>,
 }
 
 #[async_trait::async_trait]
 impl EventLog for Recording {
     async fn events_after(&self, query: &EventQuery) -> Result<Vec<Event>, EventReadError> {
         self.asked.lock().expect("asked").push(query.after);
+        self.selectors
+            .lock()
+            .expect("selectors")
+            .push(query.selector.clone());
         self.inner.events_after(query).await
     }
 
