@@ -118,10 +118,5 @@ fn filters_combine_as_and() {
         EventKind::Created,
         labels(&[("tier", "db")])
     )));
-    assert!(!query.matches(&event(
-        ProjectId::random(),
-        server,
-        EventKind::Created,
-        web
-    )));
+    assert!(!query.matches(&event(ProjectId::random(), server, EventKind::Created, web)));
 }

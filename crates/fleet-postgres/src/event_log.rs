@@ -10,9 +10,9 @@ use fleet_domain::event::{Event, EventHorizon, EventQuery, EventType};
 
 use crate::errors::TxError;
 use crate::mapping;
-use crate::selector;
 use crate::rows::EventRow;
 use crate::schema::{event_sequence, events};
+use crate::selector;
 
 /// Deletes the oldest prunable events (sequenced, recorded before `$1`, not among the newest
 /// `$2` of their server as the server's history orders them) up to `$3` of them, and moves

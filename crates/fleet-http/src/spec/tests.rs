@@ -428,7 +428,10 @@ fn every_label_selector_is_one_parameter_but_for_what_it_selects() {
         assert_eq!(ids, ["listEvents", "listServers", "streamEvents"]);
         let (_, first) = selectors[0];
         for (id, parameter) in &selectors {
-            assert_eq!(parameter["schema"], first["schema"], "{id}: the same bounds");
+            assert_eq!(
+                parameter["schema"], first["schema"],
+                "{id}: the same bounds"
+            );
             let description = parameter["description"].as_str().unwrap_or_default();
             let own = description
                 .strip_suffix(grammar.as_str())

@@ -415,7 +415,10 @@ async fn events_from_before_event_labels_get_their_server_s_labels_and_selectors
         selector: selector.map(|text| Selector::parse(text).expect("a selector")),
         limit: 100,
     };
-    let events = store.events_after(&query(None)).await.expect("events_after");
+    let events = store
+        .events_after(&query(None))
+        .await
+        .expect("events_after");
     let labels: Vec<Vec<(String, String)>> = events
         .iter()
         .map(|e| {

@@ -2,10 +2,10 @@
 
 use diesel::SqliteConnection;
 use diesel::prelude::*;
-use fleet_domain::{NewEvent, StateChange};
 use fleet_domain::ports::ProvisionStoreError;
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::server::{NewServer, Server};
+use fleet_domain::{NewEvent, StateChange};
 
 use crate::errors::TxError;
 use crate::mapping::id_text;

@@ -12,8 +12,8 @@ use diesel::sql_types::BigInt;
 use fleet_domain::event::{Event, EventHorizon, EventQuery, EventType};
 
 use crate::errors::TxError;
-use crate::ops::event_selector;
 use crate::mapping::{id_text, micros, project_text};
+use crate::ops::event_selector;
 use crate::rows::EventRow;
 use crate::schema::{event_sequence, events};
 

@@ -9,7 +9,8 @@ use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{
-    EventQuery, Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId, ServerState,
+    EventQuery, Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId,
+    ServerState,
 };
 
 use fleet_sqlite::{SqliteLocation, SqliteStore};

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod common;
+mod event_labels;
 mod generated_client;
 mod harness;
 mod lifecycle;
