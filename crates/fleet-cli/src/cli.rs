@@ -201,7 +201,7 @@ pub struct ListArgs {
     pub server_type: Option<String>,
     /// Only servers whose labels match this selector, e.g. 'env=prod,tier!=db',
     /// 'tier in (web,cache)', 'canary', '!canary'.
-    #[arg(short = 'l', long, value_parser = label_selector)]
+    #[arg(short = 'l', long, value_parser = label_selector::<types::ListServersLabelSelector>)]
     pub selector: Option<types::ListServersLabelSelector>,
     #[command(flatten)]
     pub page: PageArgs,
@@ -214,9 +214,14 @@ pub struct EventsArgs {
     #[arg(long = "server")]
     pub server: Option<Uuid>,
     /// Only events of this type (repeat for several): server.provisioned,
-    /// server.action_requested, server.state_changed, server.billed or server.reaped.
+    /// server.action_requested, server.state_changed, server.billed, server.reaped or
+    /// server.updated.
     #[arg(long = "type")]
     pub types: Vec<types::WatchEventType>,
+    /// Only events whose labels (their server's when they happened) match this selector,
+    /// e.g. 'env=prod,tier!=db'; with --follow too.
+    #[arg(short = 'l', long, value_parser = label_selector::<types::ListEventsLabelSelector>)]
+    pub selector: Option<types::ListEventsLabelSelector>,
     /// Only events after this sequence number (an event's `seq`); without it, a page starts
     /// at the oldest event kept and --follow at the moment it connects.
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
@@ -271,8 +276,9 @@ fn label_value<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     value.parse().map_err(|_| LABEL_VALUE.to_owned())
 }
 
-/// A label selector the document allows, checked before anything is sent.
-fn label_selector(text: &str) -> Result<types::ListServersLabelSelector, String> {
+/// A label selector the document allows (for servers or events: one pattern), checked
+/// before anything is sent.
+fn label_selector<T: std::str::FromStr>(text: &str) -> Result<T, String> {
     text.parse().map_err(|_| {
         "not a label selector: requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
          KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at most 32, and \

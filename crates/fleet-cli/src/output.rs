@@ -89,3 +89,16 @@ pub fn money(money: &types::Money) -> String {
 pub fn spent(amount: &types::Money, seconds: i64) -> String {
     format!("{} for {seconds} s", money(amount))
 }
+
+/// Labels as a selector would name them, `key=value` by key and comma-separated, or `-`.
+pub fn labels(labels: &types::Labels) -> String {
+    let mut pairs: Vec<String> = labels
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value.as_str()))
+        .collect();
+    if pairs.is_empty() {
+        return "-".to_owned();
+    }
+    pairs.sort();
+    pairs.join(",")
+}

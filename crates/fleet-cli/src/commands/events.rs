@@ -8,15 +8,15 @@ use uuid::Uuid;
 use super::{Session, follow};
 use crate::cli::{EventsArgs, Output};
 use crate::exit::Exit;
-use crate::output::{or_dash, print, table, time};
+use crate::output::{labels, or_dash, print, table, time};
 
 /// The page size asked for when none is given: the API's default, sent so that a full
 /// page (more may follow) can be told from the last.
 const PAGE_SIZE: u64 = 20;
 
 /// The column headers of an event row.
-pub const COLUMNS: [&str; 8] = [
-    "SEQ", "AT", "SERVER", "EVENT", "FROM", "TO", "ACTOR", "MESSAGE",
+pub const COLUMNS: [&str; 9] = [
+    "SEQ", "AT", "SERVER", "EVENT", "FROM", "TO", "ACTOR", "LABELS", "MESSAGE",
 ];
 
 /// Which events are read.
@@ -24,12 +24,15 @@ pub const COLUMNS: [&str; 8] = [
 pub struct Filters {
     pub server: Option<Uuid>,
     pub types: Vec<types::WatchEventType>,
+    /// Checked against the document's pattern, which the stream's parameter shares.
+    pub selector: Option<types::ListEventsLabelSelector>,
 }
 
 pub async fn run(session: &Session, args: EventsArgs) -> Result<(), Exit> {
     let filters = Filters {
         server: args.server,
         types: args.types,
+        selector: args.selector,
     };
     if !args.follow {
         let limit = args.limit.unwrap_or(PAGE_SIZE);
@@ -84,6 +87,9 @@ async fn fetch_page(
     if !filters.types.is_empty() {
         request = request.type_(filters.types.clone());
     }
+    if let Some(selector) = &filters.selector {
+        request = request.label_selector(selector.clone());
+    }
     if let Some(after) = after {
         request = request.after(after);
     }
@@ -102,7 +108,7 @@ fn events_table(events: &[types::WatchEvent]) -> Table {
 }
 
 /// An event's row, in the order of [`COLUMNS`].
-pub fn cells(event: &types::WatchEvent) -> [String; 8] {
+pub fn cells(event: &types::WatchEvent) -> [String; 9] {
     [
         event.seq.to_string(),
         time(&event.at),
@@ -111,6 +117,7 @@ pub fn cells(event: &types::WatchEvent) -> [String; 8] {
         or_dash(event.from_state.as_ref().map(ToString::to_string)),
         or_dash(event.to_state.as_ref().map(ToString::to_string)),
         event.actor.to_string(),
+        labels(&event.labels),
         event.message.clone(),
     ]
 }

@@ -100,6 +100,9 @@ async fn open(
     if !filters.types.is_empty() {
         request = request.type_(filters.types.clone());
     }
+    if let Some(selector) = &filters.selector {
+        request = request.label_selector(selector.as_str());
+    }
     if let Some(after) = cursor {
         request = request.after(after);
     }
@@ -227,14 +230,15 @@ impl Follow {
     }
 }
 
-/// A row of [`COLUMNS`] in fixed widths, so rows printed one at a time line up.
-fn row(cells: &[String; 8]) -> String {
-    const WIDTHS: [usize; 7] = [8, 20, 36, 23, 12, 12, 6];
+/// A row of [`COLUMNS`] in fixed widths, so rows printed one at a time line up (labels
+/// longer than their width push the message on).
+fn row(cells: &[String; 9]) -> String {
+    const WIDTHS: [usize; 8] = [8, 20, 36, 23, 12, 12, 6, 24];
     let mut text = String::new();
     for (cell, width) in cells.iter().zip(WIDTHS) {
         text.push_str(&format!("{cell:<width$}  "));
     }
-    text.push_str(&cells[7]);
+    text.push_str(&cells[8]);
     text
 }
 
@@ -314,9 +318,11 @@ mod tests {
             "provisioning".into(),
             "running".into(),
             "system".into(),
+            "env=prod".into(),
             "now running".into(),
         ]);
         assert_eq!(header.find("EVENT"), event.find("server.state_changed"));
+        assert_eq!(header.find("LABELS"), event.find("env=prod"));
         assert_eq!(header.find("MESSAGE"), event.find("now running"));
     }
 }

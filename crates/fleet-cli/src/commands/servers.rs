@@ -8,7 +8,7 @@ use super::wait::until;
 use super::{Session, actions};
 use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
 use crate::exit::Exit;
-use crate::output::{fields, maybe_time, money, or_dash, print, spent, table, time};
+use crate::output::{fields, labels, maybe_time, money, or_dash, print, spent, table, time};
 
 pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
     match command {
@@ -215,19 +215,6 @@ fn server_fields(server: &types::Server) -> Table {
     }
     rows.extend(billing_rows(&server.billing));
     fields(rows)
-}
-
-/// Labels as a selector would name them, `key=value` by key and comma-separated, or `-`.
-fn labels(labels: &types::Labels) -> String {
-    let mut pairs: Vec<String> = labels
-        .iter()
-        .map(|(key, value)| format!("{key}={}", value.as_str()))
-        .collect();
-    if pairs.is_empty() {
-        return "-".to_owned();
-    }
-    pairs.sort();
-    pairs.join(",")
 }
 
 /// What a server costs: its price, what the ledger holds, and the total with the open run.

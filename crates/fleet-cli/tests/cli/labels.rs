@@ -1,5 +1,6 @@
 //! Labels from the command line: `servers create --label`, `servers list -l`, `servers
-//! label ID KEY=VALUE KEY-`, and the tables that show them.
+//! label ID KEY=VALUE KEY-`, `events -l` (a page or `--follow`), and the tables that show
+//! them.
 
 use crate::run::Shell;
 
@@ -120,6 +121,8 @@ async fn a_label_the_service_refuses_exits_1_and_a_malformed_one_2() {
         &["servers", "label", id.as_str(), "env=a b"],
         &["servers", "label", id.as_str()],
         &["servers", "list", "-l", "env in ()"],
+        &["events", "-l", "env in ()"],
+        &["events", "--follow", "-l", "=prod"],
         &[
             "servers",
             "create",
@@ -135,4 +138,79 @@ async fn a_label_the_service_refuses_exits_1_and_a_malformed_one_2() {
         assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
         assert!(!ran.stderr.is_empty(), "{args:?}");
     }
+}
+
+/// `fleet servers create` with `labels`; the server's id.
+async fn create_labelled(shell: &Shell, labels: &[&str]) -> String {
+    let mut args = vec![
+        "servers",
+        "create",
+        "--region",
+        "us-east-1",
+        "--type",
+        "t2.micro",
+        "-o",
+        "json",
+    ];
+    for label in labels {
+        args.extend(["--label", label]);
+    }
+    let server = shell.at_fleetd(&args).await.ok().json();
+    server["id"].as_str().expect("an id").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_listed_and_followed_by_selector_with_their_labels() {
+    let shell = Shell::with_fleetd().await;
+    let prod = create_labelled(&shell, &["env=prod", "tier=web"]).await;
+    let dev = create_labelled(&shell, &["env=dev"]).await;
+
+    let page = shell
+        .at_fleetd(&["events", "-l", "env=prod", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["server_id"], prod.as_str());
+    assert_eq!(
+        items[0]["labels"],
+        serde_json::json!({ "env": "prod", "tier": "web" })
+    );
+    let table = shell.at_fleetd(&["events", "-l", "env!=prod"]).await.ok();
+    let mut rows = table.stdout.lines();
+    let header = rows.next().expect("a header");
+    let rows: Vec<&str> = rows.collect();
+    assert_eq!(rows.len(), 1, "{}", table.stdout);
+    assert!(rows[0].contains(&dev), "{}", table.stdout);
+    assert_eq!(
+        header.find("LABELS"),
+        rows[0].find("env=dev"),
+        "the labels under their header: {}",
+        table.stdout
+    );
+
+    // From the start, so that what happens before the stream connects is not missed.
+    let mut follower = shell.spawn(&[
+        "events",
+        "--follow",
+        "--after",
+        "0",
+        "-l",
+        "tier in (db)",
+        "-o",
+        "json",
+    ]);
+    let _web = create_labelled(&shell, &["env=prod", "tier=web"]).await;
+    let db = create_labelled(&shell, &["env=prod", "tier=db"]).await;
+    let printed = follower.lines_until(|line| line.contains(&db)).await;
+    follower.interrupt();
+    let ended = follower.finish().await;
+    assert_eq!(ended.code, 0, "{ended:?}");
+    let mut followed = printed;
+    followed.extend(ended.stdout.lines().map(str::to_owned));
+    assert!(
+        !followed.is_empty() && followed.iter().all(|line| line.contains(&db)),
+        "only the db server's events: {followed:?}"
+    );
 }
