@@ -10,7 +10,7 @@ use fleet_domain::selector::MAX_SELECTOR_LEN;
 use fleet_domain::{Cursor, Labels, Server, ServerId, ServerState};
 use serde_json::{Value, json};
 
-use crate::support::{post_json, problem, send, server, t0};
+use crate::support::{longest_selector_encoded, post_json, problem, send, server, t0};
 
 fn labelled(pairs: &[(&str, &str)]) -> Server {
     let mut server = server(ServerState::Running);
@@ -166,13 +166,7 @@ async fn servers_are_listed_by_selector_and_a_bad_one_points_at_its_fault() {
 
 #[actix_web::test]
 async fn the_longest_selector_fits_in_a_query_string_percent_encoded() {
-    // 31 requirements of 30 characters and one of 63, with their commas: 32 requirements,
-    // the most a selector may have, in the most characters it may have.
-    let first = vec![format!("{}=v", "k".repeat(28)); 31].join(",");
-    let last = format!("{}={}", "y".repeat(40), "v".repeat(22));
-    let longest = format!("{first},{last}");
-    assert_eq!(longest.len(), MAX_SELECTOR_LEN);
-    let encoded: String = longest.bytes().map(|b| format!("%{b:02X}")).collect();
+    let encoded = longest_selector_encoded();
     let mut store = MockStore::new();
     store
         .expect_list()

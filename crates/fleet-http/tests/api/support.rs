@@ -323,3 +323,14 @@ pub async fn problem(response: ServiceResponse, status: u16, slug: &str) -> Valu
 pub fn post_json(uri: &str, body: Value) -> TestRequest {
     TestRequest::post().uri(uri).set_json(body)
 }
+
+/// The longest selector the service accepts, every byte percent-encoded: 31 requirements
+/// of 30 characters and one of 63, with their commas, so 32 requirements (the most a
+/// selector may have) in the most characters it may have.
+pub fn longest_selector_encoded() -> String {
+    let first = vec![format!("{}=v", "k".repeat(28)); 31].join(",");
+    let last = format!("{}={}", "y".repeat(40), "v".repeat(22));
+    let longest = format!("{first},{last}");
+    assert_eq!(longest.len(), fleet_domain::selector::MAX_SELECTOR_LEN);
+    longest.bytes().map(|b| format!("%{b:02X}")).collect()
+}

@@ -19,7 +19,7 @@ use fleet_domain::{
 use fleet_http::Shutdown;
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, problem, send_to, server, t0};
+use crate::support::{Fixture, longest_selector_encoded, problem, send_to, server, t0};
 
 /// A stored event about `server` at `seq`.
 fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
@@ -181,6 +181,41 @@ async fn a_bad_selector_is_the_400_that_get_servers_answers_pointing_at_its_faul
             );
         }
     }
+}
+
+#[actix_web::test]
+async fn the_longest_selector_fits_beside_every_other_filter_of_events() {
+    let encoded = longest_selector_encoded();
+    let types: String = [
+        "server.provisioned",
+        "server.action_requested",
+        "server.state_changed",
+        "server.billed",
+        "server.reaped",
+        "server.updated",
+    ]
+    .map(|t| format!("&type={t}"))
+    .concat();
+    let mut fixture = Fixture::default();
+    horizon(&mut fixture.events, 0);
+    fixture
+        .events
+        .expect_events_after()
+        .withf(|query| {
+            query.types.len() == 6
+                && query
+                    .selector
+                    .as_ref()
+                    .is_some_and(|s| s.requirements().len() == 32)
+        })
+        .returning(|_| Ok(Vec::new()));
+    let uri = format!(
+        "/events?after={}&server_id={}&limit=100{types}&label_selector={encoded}",
+        i64::MAX,
+        uuid::Uuid::nil()
+    );
+    let response = send_to(fixture.state(), TestRequest::get().uri(&uri)).await;
+    assert_eq!(response.status(), StatusCode::OK, "{uri}");
 }
 
 #[actix_web::test]
