@@ -25,7 +25,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use crate::database::Database;
-use crate::scale::ScaleSize;
+use crate::scale::{ScaleSize, SqliteScale};
 use crate::suite::{FleetRun, Sizes, Target};
 use crate::watch::WatchSizes;
 
@@ -43,9 +43,13 @@ struct Args {
     /// A smoke run of a few seconds: small phases and 5,000 servers at scale.
     #[arg(long)]
     quick: bool,
-    /// Also run fleetd on the embedded SQLite store.
+    /// Also run fleetd on the embedded SQLite store (the phases, and the lists at scale).
     #[arg(long)]
     sqlite: bool,
+    /// Only the scale test: seeding, list latency (label selectors included) and the worker
+    /// passes, without the phases that take most of a full run.
+    #[arg(long)]
+    scale_only: bool,
     /// Concurrent connections.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
     concurrency: u16,
@@ -158,8 +162,10 @@ async fn measure(
         scratch.join("fleetd-postgres.log"),
         scratch.join("fleetd-postgres-keys.log"),
     );
-    runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, logs).await?);
-    if args.sqlite {
+    if !args.scale_only {
+        runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, logs).await?);
+    }
+    if args.sqlite && !args.scale_only {
         let file = scratch.join("bench.db");
         let sqlite_url = format!("sqlite://{}", file.display());
         let sqlite = Target {
@@ -174,7 +180,18 @@ async fn measure(
         runs.push(suite::run(&args.fleetd, &sqlite, args.sizes(), concurrency, logs).await?);
     }
     let log = scratch.join("fleetd-scale.log");
-    let scale = scale::run(&args.fleetd, &scale_db.url()?, &args.scale_size(), log).await?;
+    let sqlite = args.sqlite.then(|| SqliteScale {
+        file: scratch.join("scale.db"),
+        log: scratch.join("fleetd-scale-sqlite.log"),
+    });
+    let scale = scale::run(
+        &args.fleetd,
+        &scale_db.url()?,
+        &args.scale_size(),
+        log,
+        sqlite,
+    )
+    .await?;
 
     let mut markdown = format!(
         "Postgres: {}.\n\n",
@@ -199,8 +216,12 @@ async fn measure(
             runs.iter()
                 .flat_map(|run| run.watch.iter().map(|w| w.errors())),
         )
-        .chain(scale.lists.iter().map(|l| l.errors))
-        .chain([scale.lists_loaded.errors])
+        .chain(
+            scale
+                .stores
+                .iter()
+                .flat_map(|s| s.lists.iter().chain([&s.loaded]).map(|l| l.errors)),
+        )
         .sum();
     Ok((markdown, errors))
 }

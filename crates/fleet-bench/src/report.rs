@@ -120,11 +120,27 @@ fn row(out: &mut String, r: &PhaseResult, cpu: Option<Duration>, ratios: [&str; 
 /// The scale section.
 pub fn scale(report: &ScaleReport) -> String {
     let mut out = format!(
-        "### {} servers\n\nSeeded through SQL in {:.1} s (half running, a quarter stopped past \
-         the idle timeout, the rest in transitional states due now), then `ANALYZE`.\n\n",
-        report.servers,
-        report.seeded_in.as_secs_f64()
+        "### {} servers\n\nSeeded through SQL (half running, a quarter stopped past the idle \
+         timeout, the rest in transitional states due now; each with three to five labels \
+         and its `created` event): ",
+        report.servers
     );
+    let seeded: Vec<String> = report
+        .stores
+        .iter()
+        .map(|s| match s.store {
+            "Postgres" => format!(
+                "Postgres in {:.1} s, then `ANALYZE` (as autovacuum would)",
+                s.seeded_in.as_secs_f64()
+            ),
+            other => format!(
+                "{other} in {:.1} s, not analyzed (fleetd never analyzes its file)",
+                s.seeded_in.as_secs_f64()
+            ),
+        })
+        .collect();
+    out.push_str(&seeded.join("; "));
+    out.push_str(".\n\n");
     out.push_str(
         "Worker passes through the domain `Engine` over a `PgStore` (batch size 100, a \
          `ManualClock` set so the work is due); statements counted by diesel's \
@@ -149,25 +165,29 @@ pub fn scale(report: &ScaleReport) -> String {
             pass.statements,
         );
     }
-    out.push_str(
-        "\nList latency at that size through fleetd's API, one request at a time (each \
-         query follows its cursor 5 pages deep, then starts again):\n\n\
-         | query (`limit=20`) | requests | p50 ms | p99 ms | max ms | errors |\n\
-         |---|--:|--:|--:|--:|--:|\n",
-    );
-    for list in &report.lists {
-        list_row(&mut out, list, &format!("`{}`", list.name));
+    for store in &report.stores {
+        let _ = write!(
+            out,
+            "\nList latency at that size through fleetd's API on {}, one request at a time \
+             (each query follows its cursor 5 pages deep, then starts again; selectors are \
+             sent percent-encoded):\n\n\
+             | query (`limit=20`) | requests | p50 ms | p99 ms | max ms | errors |\n\
+             |---|--:|--:|--:|--:|--:|\n",
+            store.store
+        );
+        for list in &store.lists {
+            list_row(&mut out, list, &format!("`{}`", list.name));
+        }
+        list_row(
+            &mut out,
+            &store.loaded,
+            &format!(
+                "all of them, {} connections ({:.0} req/s)",
+                report.concurrency,
+                store.loaded.rps()
+            ),
+        );
     }
-    let loaded = &report.lists_loaded;
-    list_row(
-        &mut out,
-        loaded,
-        &format!(
-            "all of them, {} connections ({:.0} req/s)",
-            report.concurrency,
-            loaded.rps()
-        ),
-    );
     out.push('\n');
     out
 }
@@ -241,20 +261,30 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
         }
     }
     if let Some(scale) = scale {
-        let worst = scale
-            .lists
-            .iter()
-            .max_by(|a, b| a.ms_at(0.99).total_cmp(&b.ms_at(0.99)));
-        if let Some(worst) = worst {
-            let p99 = worst.ms_at(0.99);
-            check(
-                &format!(
-                    "{} servers: list p99 ≤ {LIST_P99_TARGET_MS} ms with any filter",
-                    scale.servers
-                ),
-                format!("worst {p99:.2} ms (`{}`)", worst.name),
-                p99 <= LIST_P99_TARGET_MS,
-            );
+        for store in &scale.stores {
+            let (selected, plain): (Vec<&PhaseResult>, Vec<&PhaseResult>) = store
+                .lists
+                .iter()
+                .partition(|list| list.name.contains("label_selector="));
+            for (lists, what) in [
+                (plain, "with any filter"),
+                (selected, "by label selector with a state filter"),
+            ] {
+                let worst = lists
+                    .into_iter()
+                    .max_by(|a, b| a.ms_at(0.99).total_cmp(&b.ms_at(0.99)));
+                if let Some(worst) = worst {
+                    let p99 = worst.ms_at(0.99);
+                    check(
+                        &format!(
+                            "{} servers: list p99 ≤ {LIST_P99_TARGET_MS} ms {what} ({})",
+                            scale.servers, store.store
+                        ),
+                        format!("worst {p99:.2} ms (`{}`)", worst.name),
+                        p99 <= LIST_P99_TARGET_MS,
+                    );
+                }
+            }
         }
         for pass in &scale.passes {
             let per_batch =

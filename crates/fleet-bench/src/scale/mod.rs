@@ -1,8 +1,11 @@
 //! Scale: many servers seeded into a fresh database, list latency at that size through
-//! fleetd, then one pass of each worker through the domain `Engine` over a `PgStore`, with
-//! the statements each pass sent.
+//! fleetd (the plain filters and label selectors with a state filter), then one pass of each
+//! worker through the domain `Engine` over a `PgStore`, with the statements each pass sent;
+//! and, when asked, the same servers in an SQLite file and the same lists through a fleetd
+//! on it.
 
 mod seed;
+mod seed_sqlite;
 mod statements;
 
 use std::future::Future;
@@ -26,6 +29,22 @@ use crate::phases::{self, HttpWorker, LIST_FILTERS};
 /// Servers claimed per batch: fleetd's default `batch_size`.
 pub const BATCH_SIZE: u32 = 100;
 
+/// The label-selector queries measured at scale, each with a state filter and
+/// percent-encoded as a client sends it: equality, inequality, set (`in`, `notin`),
+/// existence (`k`, `!k`), a conjunction matching one server in sixty, and one matching
+/// none (`team-3` servers are odd, zones are on even ones). Of the seeded labels (see
+/// `seed`), `env` splits the servers in three, `tier` in four, `canary` is on one in ten.
+pub const SELECTOR_FILTERS: &[&str] = &[
+    "state=running&label_selector=env%3Dprod",
+    "state=running&label_selector=env!%3Dprod",
+    "state=running&label_selector=tier%20in%20(web%2Cdb)",
+    "state=stopped&label_selector=tier%20notin%20(web%2Cdb)",
+    "state=running&label_selector=canary",
+    "state=running&label_selector=!canary",
+    "state=running&label_selector=team%3Dteam-0%2Czone%3Dc",
+    "state=stopping&label_selector=team%3Dteam-3%2Czone%3Db",
+];
+
 /// One worker pass over the seeded servers.
 pub struct PassFigures {
     /// Which pass.
@@ -38,17 +57,25 @@ pub struct PassFigures {
     pub statements: Statements,
 }
 
-/// What the scale test measured.
-pub struct ScaleReport {
-    /// Servers seeded.
-    pub servers: u64,
+/// List latency over the seeded servers on one store.
+pub struct StoreLists {
+    /// Which store.
+    pub store: &'static str,
     /// How long seeding took.
     pub seeded_in: Duration,
     /// List latency per filter, one request at a time.
     pub lists: Vec<PhaseResult>,
     /// All filters at once over every connection.
-    pub lists_loaded: PhaseResult,
-    /// Connections of `lists_loaded`.
+    pub loaded: PhaseResult,
+}
+
+/// What the scale test measured.
+pub struct ScaleReport {
+    /// Servers seeded.
+    pub servers: u64,
+    /// The lists on Postgres, then on SQLite when asked.
+    pub stores: Vec<StoreLists>,
+    /// Connections of each store's loaded run.
     pub concurrency: usize,
     /// The passes, in the order they ran.
     pub passes: Vec<PassFigures>,
@@ -64,8 +91,23 @@ pub struct ScaleSize {
     pub concurrency: usize,
 }
 
-/// Runs the scale test in the empty database at `url`, with `fleetd` serving the lists.
-pub async fn run(fleetd: &Path, url: &str, size: &ScaleSize, log: PathBuf) -> Result<ScaleReport> {
+/// Where the SQLite part of the scale test runs.
+pub struct SqliteScale {
+    /// The database file to create.
+    pub file: PathBuf,
+    /// fleetd's log.
+    pub log: PathBuf,
+}
+
+/// Runs the scale test in the empty database at `url`, with `fleetd` serving the lists,
+/// then, given `sqlite`, the lists on SQLite.
+pub async fn run(
+    fleetd: &Path,
+    url: &str,
+    size: &ScaleSize,
+    log: PathBuf,
+    sqlite: Option<SqliteScale>,
+) -> Result<ScaleReport> {
     statements::install()?;
     let catalog = Catalog::default();
     let store = PgStore::connect(url, PgPoolConfig::default())
@@ -78,7 +120,13 @@ pub async fn run(fleetd: &Path, url: &str, size: &ScaleSize, log: PathBuf) -> Re
     let seeded_in = seed::seed(url, &catalog, size.servers, now).await?;
 
     eprintln!("fleet-bench: list latency over {} servers", size.servers);
-    let (lists, lists_loaded) = list_latency(fleetd, url, size, log).await?;
+    let (lists, loaded) = list_latency(fleetd, url, size, log).await?;
+    let mut stores = vec![StoreLists {
+        store: "Postgres",
+        seeded_in,
+        lists,
+        loaded,
+    }];
 
     let clock = Arc::new(ManualClock::new(now));
     let engine = Engine::new(
@@ -93,11 +141,25 @@ pub async fn run(fleetd: &Path, url: &str, size: &ScaleSize, log: PathBuf) -> Re
         pass("idle reaper", engine.reap_idle()).await?,
         pass("transitions", engine.complete_transitions()).await?,
     ];
+    if let Some(sqlite) = sqlite {
+        eprintln!("fleet-bench: seeding {} servers into SQLite", size.servers);
+        let seeded_in = seed_sqlite::seed(&sqlite.file, &catalog, size.servers, now).await?;
+        eprintln!(
+            "fleet-bench: list latency over {} servers on SQLite",
+            size.servers
+        );
+        let database_url = format!("sqlite://{}", sqlite.file.display());
+        let (lists, loaded) = list_latency(fleetd, &database_url, size, sqlite.log).await?;
+        stores.push(StoreLists {
+            store: "SQLite",
+            seeded_in,
+            lists,
+            loaded,
+        });
+    }
     Ok(ScaleReport {
         servers: size.servers,
-        seeded_in,
-        lists,
-        lists_loaded,
+        stores,
         concurrency: size.concurrency,
         passes,
     })
@@ -118,6 +180,39 @@ async fn pass(
     })
 }
 
+/// Every query measured at scale: the list phases' filters, then the selectors.
+fn scale_filters() -> Vec<&'static str> {
+    LIST_FILTERS
+        .iter()
+        .chain(SELECTOR_FILTERS)
+        .copied()
+        .collect()
+}
+
+/// A query as the report shows it: percent-encoded bytes decoded.
+fn shown(filter: &str) -> String {
+    let bytes = filter.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (byte, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                at += 3;
+            }
+            _ => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn list_latency(
     binary: &Path,
     url: &str,
@@ -126,12 +221,13 @@ async fn list_latency(
 ) -> Result<(Vec<PhaseResult>, PhaseResult)> {
     let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
     let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1), None).await?;
-    let mut lists = Vec::with_capacity(LIST_FILTERS.len());
-    for filter in LIST_FILTERS {
+    let filters = scale_filters();
+    let mut lists = Vec::with_capacity(filters.len());
+    for filter in &filters {
         let name = if filter.is_empty() {
             "GET /servers".to_owned()
         } else {
-            format!("GET /servers?{filter}")
+            format!("GET /servers?{}", shown(filter))
         };
         let filters = [*filter];
         let single = &mut workers[..1];
@@ -146,11 +242,97 @@ async fn list_latency(
     let loaded = load::run(
         "all filters",
         &mut workers,
-        size.list_requests * LIST_FILTERS.len() as u64,
-        async |w, _| phases::list(w, LIST_FILTERS).await,
+        size.list_requests * filters.len() as u64,
+        async |w, _| phases::list(w, &filters).await,
     )
     .await;
     drop(workers);
     fleetd.stop()?;
     Ok((lists, loaded))
+}
+
+#[cfg(test)]
+mod tests {
+    use fleet_domain::selector::Selector;
+    use fleet_domain::{Labels, ServerState};
+
+    use super::*;
+
+    /// The labels of the `i`th seeded server, as both seeds write them (three to five): `env`,
+    /// `tier` and `team` on every one, `zone` on the even ones, `canary` (empty) on one in ten.
+    fn labels(i: u64) -> Vec<(&'static str, String)> {
+        let mut labels = vec![
+            (
+                "env",
+                ["prod", "staging", "dev"][(i % 3) as usize].to_owned(),
+            ),
+            (
+                "tier",
+                ["web", "db", "cache", "batch"][(i % 4) as usize].to_owned(),
+            ),
+            ("team", format!("team-{}", i % 10)),
+        ];
+        if i.is_multiple_of(2) {
+            labels.push(("zone", ["a", "b", "c"][(i / 2 % 3) as usize].to_owned()));
+        }
+        if i.is_multiple_of(10) {
+            labels.push(("canary", String::new()));
+        }
+        labels
+    }
+
+    /// The state the seeds give the `i`th server.
+    fn state(i: u64) -> ServerState {
+        match i % 20 {
+            0..10 => ServerState::Running,
+            10..15 => ServerState::Stopped,
+            15 => ServerState::Provisioning,
+            16 => ServerState::Starting,
+            17 => ServerState::Stopping,
+            18 => ServerState::Rebooting,
+            _ => ServerState::Terminating,
+        }
+    }
+
+    #[test]
+    fn every_selector_parses_and_matches_what_its_doc_says() {
+        let servers: Vec<(ServerState, Labels)> = (0..6_000)
+            .map(|i| {
+                let map = labels(i)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect();
+                (state(i), Labels::from_client(map).expect("valid labels"))
+            })
+            .collect();
+        assert!(servers.iter().all(|(_, l)| (3..=5).contains(&l.len())));
+        let matched: Vec<usize> = SELECTOR_FILTERS
+            .iter()
+            .map(|filter| {
+                let (state_part, selector) = shown(filter)
+                    .split_once("&label_selector=")
+                    .map(|(s, l)| (s.to_owned(), l.to_owned()))
+                    .expect("a state and a selector");
+                let wanted: ServerState = state_part
+                    .trim_start_matches("state=")
+                    .parse()
+                    .expect("a state");
+                let selector = Selector::parse(&selector).expect("a selector");
+                servers
+                    .iter()
+                    .filter(|(s, l)| *s == wanted && selector.matches(l))
+                    .count()
+            })
+            .collect();
+        assert_eq!(matched, [1_000, 2_000, 1_800, 900, 300, 2_700, 100, 0]);
+    }
+
+    #[test]
+    fn queries_are_shown_decoded() {
+        assert_eq!(
+            shown("state=running&label_selector=tier%20in%20(web%2Cdb)"),
+            "state=running&label_selector=tier in (web,db)"
+        );
+        assert_eq!(shown("a=%zz%2"), "a=%zz%2");
+    }
 }

@@ -5,8 +5,7 @@
 //! terminating with its transition due — all as the lifecycle would have left them, each with
 //! an address of its region's pool and its `created` event, numbered in the event sequence
 //! (and, like servers from before action records, without action records). Each carries
-//! three labels (`env`, `tier`, `team`), spread so that selectors match a third, a quarter
-//! and a tenth of the servers.
+//! three to five labels (see [`super::labels`]), and its event carries them too.
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +56,10 @@ SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
            'env', (ARRAY['prod', 'staging', 'dev'])[1 + i % 3],
            'tier', (ARRAY['web', 'db', 'cache', 'batch'])[1 + i % 4],
            'team', 'team-' || i % 10)
+       || CASE WHEN i % 2 = 0
+               THEN jsonb_build_object('zone', (ARRAY['a', 'b', 'c'])[1 + i / 2 % 3])
+               ELSE '{}' END
+       || CASE WHEN i % 10 = 0 THEN jsonb_build_object('canary', '') ELSE '{}' END
 FROM shaped s JOIN ip_pools p ON p.region = s.region";
 
 /// The `created` event of every server, numbered in creation order after the sequence's
@@ -64,9 +67,9 @@ FROM shaped s JOIN ip_pools p ON p.region = s.region";
 const SEED_EVENTS: &str = "
 WITH base AS (SELECT latest FROM event_sequence), seeded AS (
     INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
-        actor, request_id, message, seq)
+        actor, request_id, message, labels, seq)
     SELECT id, project_id, created_at, 'created', 'server.provisioned', NULL, 'provisioning',
-           'api', NULL, 'seeded by fleet-bench',
+           'api', NULL, 'seeded by fleet-bench', labels,
            (SELECT latest FROM base) + row_number() OVER (ORDER BY created_at, id)
     FROM servers
     RETURNING seq
