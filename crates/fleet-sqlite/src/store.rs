@@ -26,7 +26,7 @@ use crate::errors::TxError;
 use crate::horizon::Horizon;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
-use crate::ops::{changes, due, pools, quotas, reads, sequence, tenancy};
+use crate::ops::{changes, due, listing, pools, quotas, reads, sequence, tenancy};
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -124,7 +124,7 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError> {
         let (filter, page) = (filter.clone(), *page);
-        self.run(move |conn| reads::list(conn, &filter, &page))
+        self.run(move |conn| listing::list(conn, &filter, &page))
             .await
     }
 

@@ -6,14 +6,12 @@ use diesel::prelude::*;
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;
-use fleet_domain::page::PageRequest;
 use fleet_domain::ports::BadRow;
-use fleet_domain::server::{Server, ServerFilter};
+use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
-use crate::mapping::{id_text, micros, project_text};
-use crate::ops::selector;
+use crate::mapping::id_text;
 use crate::rows::{EventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
@@ -32,46 +30,6 @@ pub(crate) fn get(conn: &mut SqliteConnection, id: ServerId) -> Result<Option<Se
 /// Whether a server with this id is stored.
 pub(crate) fn exists(conn: &mut SqliteConnection, id: ServerId) -> Result<bool> {
     Ok(diesel::select(diesel::dsl::exists(servers::table.find(id_text(id)))).get_result(conn)?)
-}
-
-/// A page of servers matching `filter` in (created_at, id) order.
-pub(crate) fn list(
-    conn: &mut SqliteConnection,
-    filter: &ServerFilter,
-    page: &PageRequest,
-) -> Result<Vec<Server>> {
-    let mut query = servers::table.select(ServerRow::as_select()).into_boxed();
-    if let Some(project) = filter.project {
-        query = query.filter(servers::project_id.eq(project_text(project)));
-    }
-    if let Some(region) = &filter.region {
-        query = query.filter(servers::region.eq(region.clone()));
-    }
-    if let Some(server_type) = &filter.server_type {
-        query = query.filter(servers::server_type.eq(server_type.clone()));
-    }
-    if let Some(state) = filter.state {
-        query = query.filter(servers::state.eq(state.as_str()));
-    }
-    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
-        query = query.filter(selector::condition(requirement));
-    }
-    if let Some(after) = page.after {
-        let at = micros(after.created_at);
-        query = query.filter(
-            servers::created_at.gt(at).or(servers::created_at
-                .eq(at)
-                .and(servers::id.gt(id_text(after.id)))),
-        );
-    }
-    query
-        .order((servers::created_at.asc(), servers::id.asc()))
-        .offset(i64::try_from(page.offset).unwrap_or(i64::MAX))
-        .limit(i64::from(page.limit))
-        .load(conn)?
-        .into_iter()
-        .map(|row: ServerRow| Ok(row.into_domain()?))
-        .collect()
 }
 
 /// The newest `limit` events of a server, newest first.

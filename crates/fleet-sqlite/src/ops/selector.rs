@@ -1,16 +1,19 @@
 //! Label selectors as SQL over `server_labels`, the one-row-per-label mirror of
 //! `servers.labels` that the migration's triggers keep, every key and value a bound
-//! parameter. Each requirement is a membership test on an indexed lookup
-//! (`server_labels_by_pair`: key, value, server), or its negation:
+//! parameter. A requirement is answered one of two ways (see `listing` for which, when):
 //!
-//! | requirement | condition |
-//! |---|---|
-//! | `k=v` | `servers.id IN (SELECT server_id … WHERE key = ? AND value = ?)` |
-//! | `k in (a,b)` | `… WHERE key = ? AND value IN (SELECT value FROM json_each(?))` |
-//! | `k` | `… WHERE key = ?` |
-//! | `k!=v`, `k notin (…)`, `!k` | `servers.id NOT IN (…)` of the above |
+//! | requirement | [`membership`]: the servers with the label | [`lookup`]: whether this server has it |
+//! |---|---|---|
+//! | `k=v` | `servers.id IN (SELECT server_id … WHERE key = ? AND value = ?)` | `EXISTS (SELECT 1 … WHERE server_id = servers.id AND key = ? AND value = ?)` |
+//! | `k in (a,b)` | `… AND value IN (SELECT value FROM json_each(?))` | the same |
+//! | `k` | `… WHERE key = ?` | `… AND key = ?` |
+//! | `k!=v`, `k notin (…)`, `!k` | `servers.id NOT IN (…)` | `NOT EXISTS (…)` |
 //!
-//! The negations also hold for a server without the key, as the domain's selector says.
+//! A membership is a list SQLite builds once, from the index `(key, value, server_id)`,
+//! before it scans: its cost grows with the servers the requirement matches. A lookup is a
+//! search of the primary key `(server_id, key)` for each server the scan passes: its cost
+//! grows with the servers passed. The negations also hold for a server without the key, as
+//! the domain's selector says.
 
 use diesel::BoxableExpression;
 use diesel::dsl::sql;
@@ -23,59 +26,78 @@ use crate::schema::servers;
 /// One condition on the servers table.
 pub(crate) type Condition = Box<dyn BoxableExpression<servers::table, Sqlite, SqlType = Bool>>;
 
-const HAVING_KEY: &str = " (SELECT server_id FROM server_labels WHERE key = ";
+/// The label a requirement is about, as both translations test it: the key, and the values
+/// it may have (`None`: any).
+struct Label<'a> {
+    key: &'a str,
+    values: Option<Vec<&'a String>>,
+    negated: bool,
+}
 
-/// The condition a server's labels must meet for `requirement`.
-pub(crate) fn condition(requirement: &Requirement) -> Condition {
-    match requirement {
-        Requirement::Equals { key, value } => pair(key, value, "IN"),
-        Requirement::NotEquals { key, value } => pair(key, value, "NOT IN"),
-        Requirement::In { key, values } => set(key, values.iter(), "IN"),
-        Requirement::NotIn { key, values } => set(key, values.iter(), "NOT IN"),
-        Requirement::Exists { key } => has_key(key, "IN"),
-        Requirement::NotExists { key } => has_key(key, "NOT IN"),
+impl<'a> Label<'a> {
+    fn of(requirement: &'a Requirement) -> Self {
+        let (key, values, negated) = match requirement {
+            Requirement::Equals { key, value } => (key, Some(vec![value]), false),
+            Requirement::NotEquals { key, value } => (key, Some(vec![value]), true),
+            Requirement::In { key, values } => (key, Some(values.iter().collect()), false),
+            Requirement::NotIn { key, values } => (key, Some(values.iter().collect()), true),
+            Requirement::Exists { key } => (key, None, false),
+            Requirement::NotExists { key } => (key, None, true),
+        };
+        Label {
+            key,
+            values,
+            negated,
+        }
+    }
+
+    /// `key = ?` and, when values are named, the value's test, after `prefix`.
+    fn test(&self, prefix: &str) -> Condition {
+        let keyed = sql::<Bool>(prefix)
+            .sql("key = ")
+            .bind::<Text, _>(self.key.to_owned());
+        match self.values.as_deref() {
+            None => Box::new(keyed.sql(")")),
+            Some([value]) => Box::new(
+                keyed
+                    .sql(" AND value = ")
+                    .bind::<Text, _>((*value).clone())
+                    .sql(")"),
+            ),
+            Some(values) => {
+                // A JSON array of strings: serializing one cannot fail.
+                let values = serde_json::to_string(values).unwrap_or_default();
+                Box::new(
+                    keyed
+                        .sql(" AND value IN (SELECT value FROM json_each(")
+                        .bind::<Text, _>(values)
+                        .sql(")))"),
+                )
+            }
+        }
     }
 }
 
-fn pair(key: &str, value: &str, membership: &'static str) -> Condition {
-    Box::new(
-        sql::<Bool>("servers.id ")
-            .sql(membership)
-            .sql(HAVING_KEY)
-            .bind::<Text, _>(key.to_owned())
-            .sql(" AND value = ")
-            .bind::<Text, _>(value.to_owned())
-            .sql(")"),
-    )
+/// The requirement as membership in the list of servers with (or without) the label.
+pub(crate) fn membership(requirement: &Requirement) -> Condition {
+    let label = Label::of(requirement);
+    let operator = if label.negated { "NOT IN" } else { "IN" };
+    label.test(&format!(
+        "servers.id {operator} (SELECT server_id FROM server_labels WHERE "
+    ))
 }
 
-fn set<'a>(
-    key: &str,
-    values: impl Iterator<Item = &'a String>,
-    membership: &'static str,
-) -> Condition {
-    let values: Vec<&String> = values.collect();
-    // A JSON array of strings: serializing one cannot fail.
-    let values = serde_json::to_string(&values).unwrap_or_default();
-    Box::new(
-        sql::<Bool>("servers.id ")
-            .sql(membership)
-            .sql(HAVING_KEY)
-            .bind::<Text, _>(key.to_owned())
-            .sql(" AND value IN (SELECT value FROM json_each(")
-            .bind::<Text, _>(values)
-            .sql(")))"),
-    )
-}
-
-fn has_key(key: &str, membership: &'static str) -> Condition {
-    Box::new(
-        sql::<Bool>("servers.id ")
-            .sql(membership)
-            .sql(HAVING_KEY)
-            .bind::<Text, _>(key.to_owned())
-            .sql(")"),
-    )
+/// The requirement as a lookup of the label of the server at hand.
+pub(crate) fn lookup(requirement: &Requirement) -> Condition {
+    let label = Label::of(requirement);
+    let operator = if label.negated {
+        "NOT EXISTS"
+    } else {
+        "EXISTS"
+    };
+    label.test(&format!(
+        "{operator} (SELECT 1 FROM server_labels WHERE server_labels.server_id = servers.id AND "
+    ))
 }
 
 #[cfg(test)]
@@ -92,11 +114,11 @@ mod tests {
         detail: String,
     }
 
-    /// What SQLite plans for a list of servers with `requirement` on a migrated database.
-    fn plan(conn: &mut SqliteConnection, requirement: &Requirement) -> String {
+    /// What SQLite plans for a list of servers with `condition` on a migrated database.
+    fn plan(conn: &mut SqliteConnection, condition: Condition) -> String {
         let query = servers::table
             .select(servers::id)
-            .filter(condition(requirement))
+            .filter(condition)
             .order((servers::created_at, servers::id))
             .limit(21);
         let sql = debug_query::<Sqlite, _>(&query).to_string();
@@ -111,15 +133,22 @@ mod tests {
     }
 
     #[test]
-    fn every_requirement_looks_labels_up_in_the_pair_index() {
+    fn memberships_list_the_pair_index_and_lookups_search_the_primary_key() {
         let mut conn = SqliteConnection::establish(":memory:").expect("a database");
         crate::migrate::migrate(&mut conn).expect("migrated");
         let selector = Selector::parse("a=b,c!=d,e in (f,g),h notin (i),j,!k").expect("a selector");
         for requirement in selector.requirements() {
-            let plan = plan(&mut conn, requirement);
+            let listed = plan(&mut conn, membership(requirement));
             assert!(
-                plan.contains("USING COVERING INDEX server_labels_by_pair (key=?"),
-                "{requirement:?}:\n{plan}"
+                listed.contains("LIST SUBQUERY")
+                    && listed.contains("USING COVERING INDEX server_labels_by_pair (key=?"),
+                "{requirement:?}:\n{listed}"
+            );
+            let looked_up = plan(&mut conn, lookup(requirement));
+            assert!(
+                looked_up.contains("CORRELATED")
+                    && looked_up.contains("USING PRIMARY KEY (server_id=? AND key=?)"),
+                "{requirement:?}:\n{looked_up}"
             );
         }
     }
@@ -131,12 +160,21 @@ mod tests {
         let rendered: Vec<String> = selector
             .requirements()
             .iter()
-            .map(|r| {
-                let query = servers::table.select(servers::id).filter(condition(r));
-                debug_query::<Sqlite, _>(&query).to_string()
+            .flat_map(|r| {
+                [membership(r), lookup(r)].map(|condition| {
+                    let query = servers::table.select(servers::id).filter(condition);
+                    debug_query::<Sqlite, _>(&query).to_string()
+                })
             })
             .collect();
-        let [equals, not_in, not_exists] = rendered.try_into().expect("three conditions");
+        let [
+            equals,
+            equals_here,
+            not_in,
+            not_in_here,
+            not_exists,
+            not_exists_here,
+        ] = rendered.try_into().expect("six conditions");
         assert!(
             equals.contains(
                 "servers.id IN (SELECT server_id FROM server_labels WHERE key = ? AND value = ?)"
@@ -153,6 +191,23 @@ mod tests {
                 .contains("servers.id NOT IN (SELECT server_id FROM server_labels WHERE key = ?)")
                 && not_exists.ends_with(r#"-- binds: ["app.io/name"]"#),
             "{not_exists}"
+        );
+        let here = "(SELECT 1 FROM server_labels WHERE server_labels.server_id = servers.id AND";
+        assert!(
+            equals_here.contains(&format!("EXISTS {here} key = ? AND value = ?)"))
+                && equals_here.ends_with(r#"-- binds: ["env", "prod"]"#),
+            "{equals_here}"
+        );
+        assert!(
+            not_in_here.contains(&format!(
+                "NOT EXISTS {here} key = ? AND value IN (SELECT value FROM json_each(?)))"
+            )) && not_in_here.ends_with(r#"-- binds: ["tier", "[\"db\",\"web\"]"]"#),
+            "{not_in_here}"
+        );
+        assert!(
+            not_exists_here.contains(&format!("NOT EXISTS {here} key = ?)"))
+                && not_exists_here.ends_with(r#"-- binds: ["app.io/name"]"#),
+            "{not_exists_here}"
         );
     }
 }

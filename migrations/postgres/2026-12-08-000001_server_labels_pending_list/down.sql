@@ -1,0 +1,1 @@
+ALTER INDEX servers_labels RESET (gin_pending_list_limit);
