@@ -220,7 +220,7 @@ async fn list_latency(
     log: PathBuf,
 ) -> Result<(Vec<PhaseResult>, PhaseResult)> {
     let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
-    let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1), None).await?;
+    let mut single = HttpWorker::open(fleetd.addr(), 1, None).await?;
     let filters = scale_filters();
     let mut lists = Vec::with_capacity(filters.len());
     for filter in &filters {
@@ -230,15 +230,17 @@ async fn list_latency(
             format!("GET /servers?{}", shown(filter))
         };
         let filters = [*filter];
-        let single = &mut workers[..1];
         single[0].reset_listing();
         lists.push(
-            load::run(&name, single, size.list_requests, async |w, _| {
+            load::run(&name, &mut single, size.list_requests, async |w, _| {
                 phases::list(w, &filters).await
             })
             .await,
         );
     }
+    // Opened now: connections left idle through the lists above would have outlived
+    // fleetd's keep-alive.
+    let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1), None).await?;
     let loaded = load::run(
         "all filters",
         &mut workers,
@@ -246,7 +248,7 @@ async fn list_latency(
         async |w, _| phases::list(w, &filters).await,
     )
     .await;
-    drop(workers);
+    drop((single, workers));
     fleetd.stop()?;
     Ok((lists, loaded))
 }

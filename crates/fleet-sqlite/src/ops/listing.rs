@@ -5,18 +5,20 @@
 //! selector that matches a third of the servers from one that matches a handful, and for
 //! `servers.id IN (…)` it builds the whole list first: 33,000 ids for `env=prod` over
 //! 100,000 servers (10–25 ms) to fill a page of 20. Testing each server the scan passes
-//! (a primary-key lookup) costs what the page needs instead, unless few servers match,
-//! when the scan would pass them all. So a page with a selector is read in up to three
-//! steps, each a statement of its own:
+//! (a primary-key lookup, about half a microsecond) costs what the page needs instead,
+//! unless few servers match, when the scan passes them all. So a page with a selector is
+//! read in up to four steps, each a statement of its own:
 //!
-//! 1. where the window of the next [`WINDOW`] servers the other filters let through ends
-//!    (an index-only walk);
-//! 2. the page among those, each tested by lookups: the answer when it is full or when no
-//!    server lies beyond the window;
-//! 3. otherwise (fewer than a page matched among [`WINDOW`]: a selector that matches few
-//!    servers, whose lists are short) the page by the lists.
+//! 1. whether [`FEW`] servers or more are left after the cursor among those the other
+//!    filters let through (an index-only walk); if fewer, the page by lookups among all of
+//!    them, done;
+//! 2. where the window of the next [`WINDOW`] of them ends;
+//! 3. the page among those by lookups: the answer when it is full;
+//! 4. otherwise (fewer than a page matched among [`WINDOW`]: a selector that matches few
+//!    servers, whose lists are short unless its requirements are common alone and rare
+//!    together) the page by the lists.
 //!
-//! Step 2's page is the start of the full answer whatever changed between the statements:
+//! Step 3's page is the start of the full answer whatever changed between the statements:
 //! it holds every matching server up to the last it returns.
 
 use diesel::SqliteConnection;
@@ -33,6 +35,10 @@ use crate::rows::ServerRow;
 use crate::schema::servers;
 
 type Result<T> = std::result::Result<T, TxError>;
+
+/// Below this many servers left after the cursor, a page with a selector tests every one,
+/// however few match (at most a few milliseconds).
+pub(crate) const FEW: i64 = 8_000;
 
 /// How many servers a page with a selector tests one by one before it asks for the lists.
 pub(crate) const WINDOW: i64 = 1_000;
@@ -51,27 +57,41 @@ pub(crate) fn list(
     if requirements.is_empty() {
         return load(conn, page, filtered(filter, page));
     }
-    let end: Option<(i64, String)> = filtered(filter, page)
-        .select((servers::created_at, servers::id))
-        .order((servers::created_at.asc(), servers::id.asc()))
-        .offset(WINDOW - 1)
-        .limit(1)
-        .first(conn)
-        .optional()?;
-    let mut walked = selected(filtered(filter, page), requirements, selector::lookup);
-    if let Some((at, id)) = &end {
-        walked = walked.filter(
-            servers::created_at
-                .lt(*at)
-                .or(servers::created_at.eq(*at).and(servers::id.le(id.clone()))),
-        );
+    let walked = || selected(filtered(filter, page), requirements, selector::lookup);
+    if nth(conn, filter, page, FEW)?.is_none() {
+        return load(conn, page, walked());
     }
-    let found = load(conn, page, walked)?;
-    if end.is_none() || found.len() >= page.limit as usize {
+    let Some((at, id)) = nth(conn, filter, page, WINDOW)? else {
+        return load(conn, page, walked());
+    };
+    let window = walked().filter(
+        servers::created_at
+            .lt(at)
+            .or(servers::created_at.eq(at).and(servers::id.le(id))),
+    );
+    let found = load(conn, page, window)?;
+    if found.len() >= page.limit as usize {
         return Ok(found);
     }
     let listed = selected(filtered(filter, page), requirements, selector::membership);
     load(conn, page, listed)
+}
+
+/// The `n`th server (from 1) after the cursor among those the other filters let through,
+/// by its place in list order.
+fn nth(
+    conn: &mut SqliteConnection,
+    filter: &ServerFilter,
+    page: &PageRequest,
+    n: i64,
+) -> Result<Option<(i64, String)>> {
+    Ok(filtered(filter, page)
+        .select((servers::created_at, servers::id))
+        .order((servers::created_at.asc(), servers::id.asc()))
+        .offset(n - 1)
+        .limit(1)
+        .first(conn)
+        .optional()?)
 }
 
 /// The servers the filters other than the selector let through, after the page's cursor.
@@ -136,19 +156,20 @@ mod tests {
 
     use super::*;
 
-    /// 2,500 servers (two and a half windows), two to a creation instant so the id breaks
-    /// ties: `env` on every one (a third each), `team=z` on five, one in seven stopping.
+    /// 10,000 servers (more than `FEW`), two to a creation instant so the id breaks ties:
+    /// `env` on every one (a third each), `team=z` on twenty, one in seven stopping (fewer
+    /// than `FEW`).
     fn fleet() -> SqliteConnection {
         let mut conn = SqliteConnection::establish(":memory:").expect("a database");
         crate::migrate::migrate(&mut conn).expect("migrated");
         conn.batch_execute(
             "INSERT INTO ip_pools (region, cidr, size, next_offset)
-                 VALUES ('r', '10.0.0.0/16', 65534, 2500);
-             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2499)
+                 VALUES ('r', '10.0.0.0/16', 65534, 10000);
+             WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
              INSERT INTO servers (id, name, region, server_type, state, ip,
                  hourly_price_micros, vcpus, generation, created_at, updated_at,
                  billed_seconds, billed_amount_micros, labels)
-             SELECT printf('00000000-0000-4000-8000-%012x', 2500 - i), 's' || i, 'r', 't',
+             SELECT printf('00000000-0000-4000-8000-%012x', 10000 - i), 's' || i, 'r', 't',
                  CASE WHEN i % 7 = 0 THEN 'stopping' ELSE 'running' END,
                  '10.0.' || ((i + 1) / 256) || '.' || ((i + 1) % 256), 1, 1, 0,
                  1767225600000000 + i / 2 * 1000000, 1767225600000000, 0, 0,
@@ -192,7 +213,7 @@ mod tests {
     fn every_page_is_the_one_the_domains_matching_cuts_by_either_plan() {
         let mut conn = fleet();
         let servers = all(&mut conn);
-        assert_eq!(servers.len(), 2_500);
+        assert_eq!(servers.len(), 10_000);
         let cases = [
             // Many match: the window's lookups fill the page.
             ("env=prod", None),
