@@ -220,7 +220,8 @@ async fn measure(
             scale
                 .stores
                 .iter()
-                .flat_map(|s| s.lists.iter().chain([&s.loaded]).map(|l| l.errors)),
+                .flat_map(|s| s.lists.iter().map(|(_, l)| l).chain([&s.loaded]))
+                .map(|l| l.errors),
         )
         .sum();
     Ok((markdown, errors))

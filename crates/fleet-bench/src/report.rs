@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::keys_mode;
 use crate::load::PhaseResult;
-use crate::scale::ScaleReport;
+use crate::scale::{QueryKind, ScaleReport};
 use crate::suite::{DbLimit, FleetRun};
 use crate::watch;
 
@@ -175,7 +175,7 @@ pub fn scale(report: &ScaleReport) -> String {
              |---|--:|--:|--:|--:|--:|\n",
             store.store
         );
-        for list in &store.lists {
+        for (_, list) in &store.lists {
             list_row(&mut out, list, &format!("`{}`", list.name));
         }
         list_row(
@@ -262,16 +262,17 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
     }
     if let Some(scale) = scale {
         for store in &scale.stores {
-            let (selected, plain): (Vec<&PhaseResult>, Vec<&PhaseResult>) = store
-                .lists
-                .iter()
-                .partition(|list| list.name.contains("label_selector="));
-            for (lists, what) in [
-                (plain, "with any filter"),
-                (selected, "by label selector with a state filter"),
+            for kind in [
+                QueryKind::Plain,
+                QueryKind::Selector,
+                QueryKind::Conjunction,
             ] {
-                let worst = lists
-                    .into_iter()
+                let what = kind.described();
+                let worst = store
+                    .lists
+                    .iter()
+                    .filter(|(of, _)| *of == kind)
+                    .map(|(_, list)| list)
                     .max_by(|a, b| a.ms_at(0.99).total_cmp(&b.ms_at(0.99)));
                 if let Some(worst) = worst {
                     let p99 = worst.ms_at(0.99);

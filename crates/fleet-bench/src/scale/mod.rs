@@ -29,11 +29,10 @@ use crate::phases::{self, HttpWorker, LIST_FILTERS};
 /// Servers claimed per batch: fleetd's default `batch_size`.
 pub const BATCH_SIZE: u32 = 100;
 
-/// The label-selector queries measured at scale, each with a state filter and
-/// percent-encoded as a client sends it: equality, inequality, set (`in`, `notin`),
-/// existence (`k`, `!k`), a conjunction matching one server in sixty, and one matching
-/// none (`team-3` servers are odd, zones are on even ones). Of the seeded labels (see
-/// `seed`), `env` splits the servers in three, `tier` in four, `canary` is on one in ten.
+/// The label-selector queries of each operator measured at scale, each with a state filter
+/// and percent-encoded as a client sends it: equality, inequality, set (`in`, `notin`) and
+/// existence (`k`, `!k`). Of the seeded labels (see `seed`), `env` splits the servers in
+/// three, `tier` in four, `canary` is on one in ten.
 pub const SELECTOR_FILTERS: &[&str] = &[
     "state=running&label_selector=env%3Dprod",
     "state=running&label_selector=env!%3Dprod",
@@ -41,9 +40,38 @@ pub const SELECTOR_FILTERS: &[&str] = &[
     "state=stopped&label_selector=tier%20notin%20(web%2Cdb)",
     "state=running&label_selector=canary",
     "state=running&label_selector=!canary",
+];
+
+/// Conjunctions of labels common alone (`team` splits the servers in ten, `zone` is on
+/// every other one in three values) with a state filter: one matching one server in sixty,
+/// and one matching none (`team-3` servers are odd, zones are on even ones), which no index
+/// of one label can narrow.
+pub const CONJUNCTION_FILTERS: &[&str] = &[
     "state=running&label_selector=team%3Dteam-0%2Czone%3Dc",
     "state=stopping&label_selector=team%3Dteam-3%2Czone%3Db",
 ];
+
+/// Which kind of query a list measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryKind {
+    /// The list phases' filters.
+    Plain,
+    /// One label operator with a state filter.
+    Selector,
+    /// A conjunction of labels with a state filter.
+    Conjunction,
+}
+
+impl QueryKind {
+    /// What the target says the lists of this kind are.
+    pub fn described(self) -> &'static str {
+        match self {
+            QueryKind::Plain => "with any filter",
+            QueryKind::Selector => "by label selector (each operator) with a state filter",
+            QueryKind::Conjunction => "by a conjunction of labels with a state filter",
+        }
+    }
+}
 
 /// One worker pass over the seeded servers.
 pub struct PassFigures {
@@ -64,7 +92,7 @@ pub struct StoreLists {
     /// How long seeding took.
     pub seeded_in: Duration,
     /// List latency per filter, one request at a time.
-    pub lists: Vec<PhaseResult>,
+    pub lists: Vec<(QueryKind, PhaseResult)>,
     /// All filters at once over every connection.
     pub loaded: PhaseResult,
 }
@@ -181,11 +209,13 @@ async fn pass(
 }
 
 /// Every query measured at scale: the list phases' filters, then the selectors.
-fn scale_filters() -> Vec<&'static str> {
-    LIST_FILTERS
-        .iter()
-        .chain(SELECTOR_FILTERS)
-        .copied()
+fn scale_filters() -> Vec<(QueryKind, &'static str)> {
+    let of = |kind: QueryKind, filters: &'static [&'static str]| {
+        filters.iter().map(move |filter| (kind, *filter))
+    };
+    of(QueryKind::Plain, LIST_FILTERS)
+        .chain(of(QueryKind::Selector, SELECTOR_FILTERS))
+        .chain(of(QueryKind::Conjunction, CONJUNCTION_FILTERS))
         .collect()
 }
 
@@ -218,12 +248,12 @@ async fn list_latency(
     url: &str,
     size: &ScaleSize,
     log: PathBuf,
-) -> Result<(Vec<PhaseResult>, PhaseResult)> {
+) -> Result<(Vec<(QueryKind, PhaseResult)>, PhaseResult)> {
     let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
     let mut single = HttpWorker::open(fleetd.addr(), 1, None).await?;
-    let filters = scale_filters();
-    let mut lists = Vec::with_capacity(filters.len());
-    for filter in &filters {
+    let queries = scale_filters();
+    let mut lists = Vec::with_capacity(queries.len());
+    for (kind, filter) in &queries {
         let name = if filter.is_empty() {
             "GET /servers".to_owned()
         } else {
@@ -231,13 +261,13 @@ async fn list_latency(
         };
         let filters = [*filter];
         single[0].reset_listing();
-        lists.push(
-            load::run(&name, &mut single, size.list_requests, async |w, _| {
-                phases::list(w, &filters).await
-            })
-            .await,
-        );
+        let measured = load::run(&name, &mut single, size.list_requests, async |w, _| {
+            phases::list(w, &filters).await
+        })
+        .await;
+        lists.push((*kind, measured));
     }
+    let filters: Vec<&str> = queries.iter().map(|(_, filter)| *filter).collect();
     // Opened now: connections left idle through the lists above would have outlived
     // fleetd's keep-alive.
     let mut workers = HttpWorker::open(fleetd.addr(), size.concurrency.max(1), None).await?;
@@ -310,6 +340,7 @@ mod tests {
         assert!(servers.iter().all(|(_, l)| (3..=5).contains(&l.len())));
         let matched: Vec<usize> = SELECTOR_FILTERS
             .iter()
+            .chain(CONJUNCTION_FILTERS)
             .map(|filter| {
                 let (state_part, selector) = shown(filter)
                     .split_once("&label_selector=")
