@@ -1,36 +1,14 @@
 //! What an event query lets through in memory: each filter, and all of them together.
 
-use std::collections::BTreeMap;
-
 use super::*;
-use crate::testing::at;
+use crate::state::ServerState;
+use crate::testing::{self, labels};
 
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    let map: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Labels::from_client(map).expect("valid labels")
-}
-
-fn event(project: ProjectId, server: ServerId, kind: EventKind, labels: Labels) -> Event {
-    Event {
-        id: 1,
-        seq: Some(1),
-        project,
-        labels,
-        event: NewEvent {
-            server_id: server,
-            at: at(0),
-            kind,
-            from_state: None,
-            to_state: None,
-            actor: Actor::Api,
-            request_id: None,
-            key: None,
-            message: String::new(),
-        },
-    }
+/// An event of `kind` about a server of `project` labelled `labels`.
+fn about(project: ProjectId, server: ServerId, kind: EventKind, labels: Labels) -> Event {
+    let mut of = testing::server(ServerState::Running);
+    (of.project, of.id, of.labels) = (project, server, labels);
+    testing::event(1, &of, kind)
 }
 
 fn everything() -> EventQuery {
@@ -47,13 +25,13 @@ fn everything() -> EventQuery {
 #[test]
 fn each_filter_lets_through_only_what_it_names() {
     let (project, server) = (ProjectId::random(), ServerId::random());
-    let prod = event(
+    let prod = about(
         project,
         server,
         EventKind::Billed,
         labels(&[("env", "prod")]),
     );
-    let other = event(
+    let other = about(
         ProjectId::random(),
         ServerId::random(),
         EventKind::Created,
@@ -110,13 +88,13 @@ fn filters_combine_as_and() {
         ..everything()
     };
     let web = labels(&[("tier", "web")]);
-    assert!(query.matches(&event(project, server, EventKind::Created, web.clone())));
-    assert!(!query.matches(&event(project, server, EventKind::Billed, web.clone())));
-    assert!(!query.matches(&event(
+    assert!(query.matches(&about(project, server, EventKind::Created, web.clone())));
+    assert!(!query.matches(&about(project, server, EventKind::Billed, web.clone())));
+    assert!(!query.matches(&about(
         project,
         server,
         EventKind::Created,
         labels(&[("tier", "db")])
     )));
-    assert!(!query.matches(&event(ProjectId::random(), server, EventKind::Created, web)));
+    assert!(!query.matches(&about(ProjectId::random(), server, EventKind::Created, web)));
 }

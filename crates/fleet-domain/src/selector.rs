@@ -141,6 +141,15 @@ impl Selector {
         Parser { tokens, next: 0 }.selector(text.chars().count())
     }
 
+    /// A filter's selector as a client gave it: none when it gave none, or an empty one
+    /// (which would match everything).
+    pub fn parse_filter(text: Option<&str>) -> Result<Option<Selector>, SelectorError> {
+        Ok(text
+            .map(Selector::parse)
+            .transpose()?
+            .filter(|selector| !selector.is_empty()))
+    }
+
     /// Its requirements, in the order written.
     pub fn requirements(&self) -> &[Requirement] {
         &self.requirements

@@ -1,21 +1,9 @@
 //! The selector grammar: the conformance table through the domain's own matching, and every
 //! way a selector can be malformed.
 
-use std::collections::BTreeMap;
-
 use super::conformance::{CASES, SERVERS};
 use super::{MAX_SELECTOR_LEN, Requirement, Selector, SelectorError};
-use crate::labels::Labels;
-
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    Labels::from_client(
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
-    )
-    .expect("valid labels")
-}
+use crate::testing::labels;
 
 #[test]
 fn the_conformance_table_holds_for_the_domains_matching() {

@@ -1,17 +1,7 @@
-use std::collections::BTreeMap;
-
 use super::*;
 use crate::event::{Actor, EventType};
 use crate::state::ServerState;
-use crate::testing::{at, server};
-
-fn labels(pairs: &[(&str, &str)]) -> Labels {
-    let map: BTreeMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Labels::from_client(map).expect("valid labels")
-}
+use crate::testing::{at, labels, server};
 
 #[test]
 fn an_update_renames_and_relabels_at_the_next_generation_with_one_event() {

@@ -1,7 +1,10 @@
 //! Fixtures shared by the domain's unit tests.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::event::{Actor, Event, EventKind, NewEvent};
 use crate::ids::{ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::lifecycle::LifecycleConfig;
@@ -17,6 +20,15 @@ pub fn t0() -> DateTime<Utc> {
 /// `t0` plus whole seconds.
 pub fn at(seconds: i64) -> DateTime<Utc> {
     t0() + TimeDelta::seconds(seconds)
+}
+
+/// Labels from pairs, valid by the rules a client's are checked by.
+pub fn labels(pairs: &[(&str, &str)]) -> Labels {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    Labels::from_client(map).expect("valid labels")
 }
 
 /// A t2.micro-priced server created at `t0` in `state`, with no run open.
@@ -41,6 +53,27 @@ pub fn server(state: ServerState) -> Server {
         billed_until: None,
         billed_seconds: 0,
         billed_amount: Money::ZERO,
+    }
+}
+
+/// An event of `kind` about `server` (with its project and labels) at `seq`.
+pub fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
+    Event {
+        id: seq,
+        seq: Some(seq),
+        project: server.project,
+        labels: server.labels.clone(),
+        event: NewEvent {
+            server_id: server.id,
+            at: at(seq),
+            kind,
+            from_state: None,
+            to_state: None,
+            actor: Actor::Api,
+            request_id: None,
+            key: None,
+            message: String::new(),
+        },
     }
 }
 

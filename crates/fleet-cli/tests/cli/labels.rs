@@ -2,34 +2,24 @@
 //! label ID KEY=VALUE KEY-`, `events -l` (a page or `--follow`), and the tables that show
 //! them.
 
-use crate::run::Shell;
+use crate::run::{Shell, create};
+
+/// `fleet servers create` of a t2.micro with `labels`; the server's id.
+async fn create_labelled(shell: &Shell, labels: &[&'static str]) -> String {
+    let mut args = create(&["-o", "json"]);
+    for label in labels {
+        args.extend(["--label", label]);
+    }
+    let server = shell.at_fleetd(&args).await.ok().json();
+    server["id"].as_str().expect("an id").to_owned()
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_are_created_listed_by_selector_and_relabelled() {
     let shell = Shell::with_fleetd().await;
-    let create = |labels: &'static [&'static str]| {
-        let shell = &shell;
-        async move {
-            let mut args = vec![
-                "servers",
-                "create",
-                "--region",
-                "us-east-1",
-                "--type",
-                "t2.micro",
-                "-o",
-                "json",
-            ];
-            for label in labels {
-                args.extend(["--label", label]);
-            }
-            let server = shell.at_fleetd(&args).await.ok().json();
-            server["id"].as_str().expect("an id").to_owned()
-        }
-    };
-    let web = create(&["env=prod", "tier=web", "canary="]).await;
-    let db = create(&["env=prod", "tier=db"]).await;
-    let _dev = create(&["env=dev"]).await;
+    let web = create_labelled(&shell, &["env=prod", "tier=web", "canary="]).await;
+    let db = create_labelled(&shell, &["env=prod", "tier=db"]).await;
+    let _dev = create_labelled(&shell, &["env=dev"]).await;
 
     let listed = |selector: &'static str| {
         let shell = &shell;
@@ -138,25 +128,6 @@ async fn a_label_the_service_refuses_exits_1_and_a_malformed_one_2() {
         assert_eq!(ran.code, 2, "{args:?}: {ran:?}");
         assert!(!ran.stderr.is_empty(), "{args:?}");
     }
-}
-
-/// `fleet servers create` with `labels`; the server's id.
-async fn create_labelled(shell: &Shell, labels: &[&str]) -> String {
-    let mut args = vec![
-        "servers",
-        "create",
-        "--region",
-        "us-east-1",
-        "--type",
-        "t2.micro",
-        "-o",
-        "json",
-    ];
-    for label in labels {
-        args.extend(["--label", label]);
-    }
-    let server = shell.at_fleetd(&args).await.ok().json();
-    server["id"].as_str().expect("an id").to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -250,12 +250,7 @@ impl ServerService {
             });
         }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
-        let selector = request
-            .label_selector
-            .as_deref()
-            .map(Selector::parse)
-            .transpose()?
-            .filter(|selector| !selector.is_empty());
+        let selector = Selector::parse_filter(request.label_selector.as_deref())?;
         let filter = ServerFilter {
             project: caller.scope(),
             region: request.region,

@@ -127,12 +127,7 @@ fn query(caller: &Caller, request: EventsRequest, limit: u32) -> Result<EventQue
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let selector = request
-        .label_selector
-        .as_deref()
-        .map(Selector::parse)
-        .transpose()?
-        .filter(|selector| !selector.is_empty());
+    let selector = Selector::parse_filter(request.label_selector.as_deref())?;
     Ok(EventQuery {
         project: caller.scope(),
         after,

@@ -8,7 +8,7 @@ use mockall::Sequence;
 
 use crate::action::{ActionCommand, ActionRecord, ActionStatus};
 use crate::error::{ActionError, EventsError, StoreError, WaitError};
-use crate::event::{Actor, Event, EventHorizon, EventKind, EventReadError, EventType, NewEvent};
+use crate::event::{Event, EventHorizon, EventKind, EventReadError, EventType};
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::page::Cursor;
 use crate::ports::{MockActionStore, MockClock, MockEventLog, MockStore};
@@ -17,7 +17,7 @@ use crate::server::Server;
 use crate::service::{EventsRequest, WatchService};
 use crate::state::{Action, ServerState};
 use crate::tenancy::{Caller, Role};
-use crate::testing::{at, server};
+use crate::testing::{at, event, server};
 
 /// The ports of a service under test; a mock with no expectation panics when called.
 #[derive(Default)]
@@ -64,27 +64,6 @@ fn member_of(project: ProjectId) -> Caller {
         project,
         role: Role::Member,
         key: None,
-    }
-}
-
-/// An event about `server` at `seq`.
-fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
-    Event {
-        id: seq,
-        seq: Some(seq),
-        project: server.project,
-        labels: server.labels.clone(),
-        event: NewEvent {
-            server_id: server.id,
-            at: at(seq),
-            kind,
-            from_state: None,
-            to_state: None,
-            actor: Actor::Api,
-            request_id: None,
-            key: None,
-            message: String::new(),
-        },
     }
 }
 
