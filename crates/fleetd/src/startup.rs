@@ -185,6 +185,9 @@ impl Application {
             http_app(ops.clone(), web::Data::new(state))
         })
         .workers(http_workers)
+        // A client that hangs up mid-request ends its request at once (actix otherwise
+        // keeps a wait's handler running to its timeout for a reader that is gone).
+        .h1_allow_half_closed(false)
         .listen(listener)?
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()
