@@ -33,8 +33,8 @@ pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 pub use billing::{BillingSummary, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
 pub use event::{
-    Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, NewEvent,
-    RequestContext,
+    Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, Interest,
+    NewEvent, RequestContext,
 };
 pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;

@@ -9,7 +9,7 @@ use crate::action::ActionRecord;
 use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
-use crate::event::{Event, EventHorizon, EventQuery, EventReadError};
+use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest};
 use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
@@ -273,6 +273,19 @@ pub trait EventLog: Send + Sync {
     /// it goes then. Events committed by another process sharing the store count: the store
     /// learns of them by its own notifications (Postgres `LISTEN`), not by a caller's polling.
     async fn wait_beyond(&self, seen: i64, patience: Duration) -> Result<i64, StoreError>;
+
+    /// Like [`EventLog::wait_beyond`], but it may sleep through events that `interest` does
+    /// not cover (it may also wake for some it does not). What a reader following a project
+    /// or a server calls, so that a fan-out wakes it only for its own news.
+    async fn wait_beyond_for(
+        &self,
+        seen: i64,
+        interest: Interest,
+        patience: Duration,
+    ) -> Result<i64, StoreError> {
+        let _ = interest;
+        self.wait_beyond(seen, patience).await
+    }
 
     /// Deletes at most `limit` events recorded before `before`, except the newest
     /// `keep_per_server` of each server (which its history keeps showing), and moves the
