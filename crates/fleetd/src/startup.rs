@@ -35,6 +35,9 @@ use crate::settings::ClockMode;
 use crate::store;
 use crate::workers::{EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
 
+/// The most response bytes an HTTP connection gathers before writing them out.
+const HTTP_WRITE_BUFFER: usize = 8 * 1024;
+
 /// fleetd, built and listening, not yet serving.
 pub struct Application {
     address: SocketAddr,
@@ -188,6 +191,10 @@ impl Application {
         // A client that hangs up mid-request ends its request at once (actix otherwise
         // keeps a wait's handler running to its timeout for a reader that is gone).
         .h1_allow_half_closed(false)
+        // An event stream whose client reads slowly holds at most this much unsent (actix's
+        // default, 32 KiB, is 32 MiB over a thousand slow streams); larger single responses
+        // are still written whole.
+        .h1_write_buffer_size(HTTP_WRITE_BUFFER)
         .listen(listener)?
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()
