@@ -7,18 +7,22 @@ use crate::ids::ServerId;
 use crate::ports::Applied;
 use crate::server_update::{self, ServerUpdate};
 use crate::service::input::checked_name;
-use crate::service::servers::{ACT_ATTEMPTS, ServerService, ServerView};
+use crate::precondition::GenerationMatch;
+use crate::service::servers::{ACT_ATTEMPTS, ServerService, ServerView, stale};
 use crate::tenancy::{Caller, Role};
 
 impl ServerService {
     /// Renames and relabels a server as `update` asks, recording an event; an update that
     /// changes nothing records nothing. Like an action, it is planned from the server as
-    /// read and applied only if no other writer changed it meanwhile, else planned again.
+    /// read and applied only if no other writer changed it meanwhile, else planned again;
+    /// with `expected`, only if the server is at one of its generations, and never planned
+    /// again (the change the guard refused is one the client has not seen).
     pub async fn update(
         &self,
         caller: &Caller,
         id: ServerId,
         update: ServerUpdate,
+        expected: Option<&GenerationMatch>,
         ctx: &RequestContext,
     ) -> Result<ServerView, UpdateError> {
         let name = update
@@ -26,11 +30,17 @@ impl ServerService {
             .map(checked_name)
             .transpose()
             .map_err(UpdateError::InvalidName)?;
-        for _ in 0..ACT_ATTEMPTS {
+        for attempt in 0..ACT_ATTEMPTS {
             let server = visible(&*self.store, caller, id)
                 .await?
                 .ok_or(UpdateError::NotFound(id))?;
             caller.require(Role::Member)?;
+            if let Some(expected) = expected {
+                if attempt > 0 {
+                    return Err(stale(&server).into());
+                }
+                expected.check(server.generation)?;
+            }
             let labels = server.labels.patched(&update.labels)?;
             let name = name.as_deref().unwrap_or(&server.name).to_owned();
             let now = self.clock.now();
