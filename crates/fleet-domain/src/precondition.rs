@@ -62,6 +62,9 @@ mod tests {
                 current_generation: 4
             })
         );
-        assert!(!GenerationMatch::any_of([]).holds_for(0), "an empty list matches nothing");
+        assert!(
+            !GenerationMatch::any_of([]).holds_for(0),
+            "an empty list matches nothing"
+        );
     }
 }

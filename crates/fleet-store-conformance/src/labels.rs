@@ -300,7 +300,10 @@ pub async fn live_only_leaves_terminated_servers_out_and_count_agrees_with_list(
     let cases: [(ServerFilter, &[&str]); 7] = [
         (selecting("env=dev"), &["s1", "s2", "s4", "s5"]),
         (live(selecting("env=dev")), &["s2", "s4", "s5"]),
-        (live(ServerFilter::default()), &["s0", "s2", "s3", "s4", "s5"]),
+        (
+            live(ServerFilter::default()),
+            &["s0", "s2", "s3", "s4", "s5"],
+        ),
         (
             live(ServerFilter {
                 state: Some(ServerState::Running),

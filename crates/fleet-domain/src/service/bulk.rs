@@ -68,7 +68,10 @@ impl ServerService {
             selector: Some(selector),
             live_only: true,
         };
-        let servers = self.store.list(&filter, &first(MAX_BULK_SERVERS + 1)).await?;
+        let servers = self
+            .store
+            .list(&filter, &first(MAX_BULK_SERVERS + 1))
+            .await?;
         if servers.len() > MAX_BULK_SERVERS {
             let counted = self.store.count(&filter).await?;
             return Err(BulkActError::TooMany {

@@ -49,9 +49,14 @@ async fn a_bulk_action_is_refused_before_any_read_for_role_selector_or_filter() 
         ..Caller::open()
     };
     let refused = svc.act_on_selected(&viewer, stop("env=dev"), &ctx()).await;
-    assert!(matches!(refused, Err(BulkActError::Forbidden(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(BulkActError::Forbidden(_))),
+        "{refused:?}"
+    );
     for empty in ["", "  \t"] {
-        let refused = svc.act_on_selected(&Caller::open(), stop(empty), &ctx()).await;
+        let refused = svc
+            .act_on_selected(&Caller::open(), stop(empty), &ctx())
+            .await;
         assert!(
             matches!(refused, Err(BulkActError::NoSelector)),
             "{empty:?}: {refused:?}"
@@ -60,7 +65,10 @@ async fn a_bulk_action_is_refused_before_any_read_for_role_selector_or_filter() 
     let refused = svc
         .act_on_selected(&Caller::open(), stop("env in (a"), &ctx())
         .await;
-    assert!(matches!(refused, Err(BulkActError::BadSelector(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(BulkActError::BadSelector(_))),
+        "{refused:?}"
+    );
     let mut request = stop("env=dev");
     request.region = Some("mars-1".to_owned());
     let refused = svc.act_on_selected(&Caller::open(), request, &ctx()).await;

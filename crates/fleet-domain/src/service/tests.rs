@@ -207,7 +207,13 @@ async fn an_action_applies_a_guarded_change_carrying_the_request_id() {
         Ok(Applied::Done(Box::new(change.server.clone())))
     });
     let outcome = service(store, config())
-        .act(&admin(), id, Action::Stop, None, &RequestContext::api("req-9"))
+        .act(
+            &admin(),
+            id,
+            Action::Stop,
+            None,
+            &RequestContext::api("req-9"),
+        )
         .await
         .expect("stopped");
     assert!(outcome.changed);

@@ -215,7 +215,9 @@ async fn a_bad_update_changes_nothing() {
         labels: patch(&[("fleet.dev/x", Some("y"))]),
         ..ServerUpdate::default()
     };
-    let refused = svc.update(&Caller::open(), id, reserved, None, &ctx()).await;
+    let refused = svc
+        .update(&Caller::open(), id, reserved, None, &ctx())
+        .await;
     assert!(
         matches!(
             refused,
@@ -230,7 +232,9 @@ async fn a_bad_update_changes_nothing() {
         labels: too_many.into_iter().collect(),
         ..ServerUpdate::default()
     };
-    let refused = svc.update(&Caller::open(), id, too_many, None, &ctx()).await;
+    let refused = svc
+        .update(&Caller::open(), id, too_many, None, &ctx())
+        .await;
     assert!(
         matches!(
             refused,

@@ -5,9 +5,9 @@ use crate::error::UpdateError;
 use crate::event::RequestContext;
 use crate::ids::ServerId;
 use crate::ports::Applied;
+use crate::precondition::GenerationMatch;
 use crate::server_update::{self, ServerUpdate};
 use crate::service::input::checked_name;
-use crate::precondition::GenerationMatch;
 use crate::service::servers::{ACT_ATTEMPTS, ServerService, ServerView, stale};
 use crate::tenancy::{Caller, Role};
 

@@ -1,9 +1,9 @@
 //! Reads: single statements outside any transaction (WAL gives each a consistent snapshot).
 
 use diesel::SqliteConnection;
-use diesel::sqlite::Sqlite;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;

@@ -268,7 +268,11 @@ impl Store for MemoryStore {
 
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
         let state = self.state()?;
-        Ok(state.servers.values().filter(|s| matches(filter, s)).count() as u64)
+        Ok(state
+            .servers
+            .values()
+            .filter(|s| matches(filter, s))
+            .count() as u64)
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
