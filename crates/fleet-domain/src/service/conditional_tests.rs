@@ -227,3 +227,30 @@ async fn an_update_is_guarded_by_its_condition_and_never_planned_again() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn a_patch_breaking_the_label_rules_is_refused_as_such_whatever_the_condition() {
+    let server = at_generation(ServerState::Running, 3);
+    let id = server.id;
+    let mut store = reading(vec![server]);
+    store.expect_apply().never();
+    let update = ServerUpdate {
+        name: None,
+        labels: [("env".to_owned(), Some("not valid".to_owned()))]
+            .into_iter()
+            .collect(),
+    };
+    let refused = service(store)
+        .update(
+            &Caller::open(),
+            id,
+            update,
+            Some(&GenerationMatch::any_of([2])),
+            &ctx(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(UpdateError::InvalidLabels(_))),
+        "{refused:?}"
+    );
+}

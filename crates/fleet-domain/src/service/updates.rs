@@ -35,13 +35,15 @@ impl ServerService {
                 .await?
                 .ok_or(UpdateError::NotFound(id))?;
             caller.require(Role::Member)?;
+            // A patch that breaks the label rules is refused as such, whatever the condition.
+            let labels = server.labels.patched(&update.labels)?;
             if let Some(expected) = expected {
+                // A second reading: the store's guard refused the write planned from the first.
                 if attempt > 0 {
                     return Err(stale(&server).into());
                 }
                 expected.check(server.generation)?;
             }
-            let labels = server.labels.patched(&update.labels)?;
             let name = name.as_deref().unwrap_or(&server.name).to_owned();
             let now = self.clock.now();
             let Some(change) = server_update::plan_update(&server, &name, labels, now, ctx) else {
