@@ -92,7 +92,7 @@ impl IfNoneMatch {
 }
 
 /// The tags of header `name` (its lines joined as one list), `None` when absent.
-fn read(req: &HttpRequest, name: &HeaderName) -> Result<Option<Tags>, Problem> {
+fn read(req: &HttpRequest, name: &HeaderName) -> Result<Option<Tags>, actix_web::Error> {
     let lines: Vec<&[u8]> = req
         .headers()
         .get_all(name)
@@ -111,6 +111,7 @@ fn read(req: &HttpRequest, name: &HeaderName) -> Result<Option<Tags>, Problem> {
                 malformed.at
             ),
         )
+        .into()
     })
 }
 
@@ -119,18 +120,14 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            read(req, &header::IF_MATCH)
-                .map(|tags| {
-                    IfMatch(tags.and_then(|tags| match tags {
-                        Tags::Any => None,
-                        Tags::List(tags) => Some(GenerationMatch::any_of(
-                            tags.iter().filter_map(ETag::generation_of),
-                        )),
-                    }))
-                })
-                .map_err(Into::into),
-        )
+        ready(read(req, &header::IF_MATCH).map(|tags| {
+            IfMatch(tags.and_then(|tags| match tags {
+                Tags::Any => None,
+                Tags::List(tags) => Some(GenerationMatch::any_of(
+                    tags.iter().filter_map(ETag::generation_of),
+                )),
+            }))
+        }))
     }
 }
 
@@ -139,11 +136,7 @@ impl FromRequest for IfNoneMatch {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            read(req, &header::IF_NONE_MATCH)
-                .map(IfNoneMatch)
-                .map_err(Into::into),
-        )
+        ready(read(req, &header::IF_NONE_MATCH).map(IfNoneMatch))
     }
 }
 

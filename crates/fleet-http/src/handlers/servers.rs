@@ -130,7 +130,7 @@ pub async fn get(
     Ok(if if_none_match.holds_current(server.etag) {
         ServerRead::NotModified(server.etag)
     } else {
-        ServerRead::Changed(server)
+        ServerRead::Changed(Box::new(server))
     })
 }
 

@@ -118,7 +118,7 @@ impl OperationModifier for Created {
 /// A server read: 200 with it, or 304 when the client's copy is current.
 pub enum ServerRead {
     /// The server, which the client's copy is not.
-    Changed(TaggedServer),
+    Changed(Box<TaggedServer>),
     /// The client's copy is current: its `ETag`, without a body.
     NotModified(ETag),
 }
