@@ -1,30 +1,18 @@
 //! Bulk actions against mocks of the ports: what is refused before anything is read, how
 //! servers are selected, the cap, and each server's own outcome.
 
-use std::sync::Arc;
-
-use crate::catalog::Catalog;
 use crate::error::{ActError, BulkActError, StoreError};
 use crate::event::RequestContext;
 use crate::ids::ProjectId;
-use crate::ports::{Applied, MockClock, MockStore};
+use crate::ports::{Applied, MockStore};
 use crate::selector::Selector;
 use crate::server::Server;
-use crate::service::{BulkActRequest, MAX_BULK_SERVERS, ServerService};
+use crate::service::{BulkActRequest, MAX_BULK_SERVERS};
 use crate::state::{Action, ServerState};
 use crate::tenancy::{Caller, Role};
-use crate::testing::{at, config, server};
+use crate::testing::server;
 
-fn service(store: MockStore) -> ServerService {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(at(40));
-    ServerService::new(
-        Arc::new(store),
-        Arc::new(clock),
-        Arc::new(Catalog::default()),
-        config(),
-    )
-}
+use super::update_tests::service;
 
 fn stop(selector: &str) -> BulkActRequest {
     BulkActRequest {

@@ -4,28 +4,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::catalog::Catalog;
 use crate::error::{ActError, UpdateError};
 use crate::event::RequestContext;
-use crate::ports::{Applied, MockClock, MockStore};
+use crate::ids::ServerId;
+use crate::ports::{Applied, MockStore};
 use crate::precondition::{GenerationMatch, PreconditionFailed};
 use crate::server::Server;
 use crate::server_update::ServerUpdate;
-use crate::service::ServerService;
+use crate::service::{ActOutcome, ServerView};
 use crate::state::{Action, ServerState};
 use crate::tenancy::Caller;
-use crate::testing::{at, config, server};
+use crate::testing::server;
 
-fn service(store: MockStore) -> ServerService {
-    let mut clock = MockClock::new();
-    clock.expect_now().return_const(at(40));
-    ServerService::new(
-        Arc::new(store),
-        Arc::new(clock),
-        Arc::new(Catalog::default()),
-        config(),
-    )
-}
+use super::update_tests::service;
 
 fn at_generation(state: ServerState, generation: i64) -> Server {
     let mut server = server(state);
@@ -49,14 +40,54 @@ fn reading(reads: Vec<Server>) -> MockStore {
     store
 }
 
-fn ctx() -> RequestContext {
-    RequestContext::api("r")
+/// `action` on `id` over `store`, only at one of `generations`.
+async fn act_if(
+    store: MockStore,
+    id: ServerId,
+    action: Action,
+    generations: &[i64],
+) -> Result<ActOutcome, ActError> {
+    let condition = GenerationMatch::any_of(generations.iter().copied());
+    service(store)
+        .act(
+            &Caller::open(),
+            id,
+            action,
+            Some(&condition),
+            &RequestContext::api("r"),
+        )
+        .await
+}
+
+/// `update` of `id` over `store`, only at one of `generations`.
+async fn update_if(
+    store: MockStore,
+    id: ServerId,
+    update: ServerUpdate,
+    generations: &[i64],
+) -> Result<ServerView, UpdateError> {
+    let condition = GenerationMatch::any_of(generations.iter().copied());
+    service(store)
+        .update(
+            &Caller::open(),
+            id,
+            update,
+            Some(&condition),
+            &RequestContext::api("r"),
+        )
+        .await
 }
 
 fn rename() -> ServerUpdate {
     ServerUpdate {
         name: Some("renamed".to_owned()),
         labels: Default::default(),
+    }
+}
+
+fn failed_at(generation: i64) -> PreconditionFailed {
+    PreconditionFailed {
+        current_generation: generation,
     }
 }
 
@@ -69,14 +100,7 @@ async fn an_action_at_the_expected_generation_is_guarded_by_it() {
         assert_eq!(change.expected_generation, 7);
         Ok(Applied::Done(Box::new(change.server.clone())))
     });
-    let outcome = service(store)
-        .act(
-            &Caller::open(),
-            id,
-            Action::Stop,
-            Some(&GenerationMatch::any_of([6, 7])),
-            &ctx(),
-        )
+    let outcome = act_if(store, id, Action::Stop, &[6, 7])
         .await
         .expect("the condition holds");
     assert_eq!(outcome.view.server.state, ServerState::Stopping);
@@ -84,32 +108,19 @@ async fn an_action_at_the_expected_generation_is_guarded_by_it() {
 
 #[tokio::test]
 async fn an_action_on_a_server_that_moved_on_fails_its_condition_and_writes_nothing() {
-    for (state, action) in [
-        (ServerState::Running, Action::Stop),
-        (ServerState::Stopped, Action::Stop),
-        (ServerState::Provisioning, Action::Stop),
+    for state in [
+        ServerState::Running,
+        ServerState::Stopped,
+        ServerState::Provisioning,
     ] {
         let moved = at_generation(state, 8);
         let id = moved.id;
         let mut store = reading(vec![moved]);
         store.expect_apply().never();
-        let refused = service(store)
-            .act(
-                &Caller::open(),
-                id,
-                action,
-                Some(&GenerationMatch::any_of([7])),
-                &ctx(),
-            )
-            .await;
+        let refused = act_if(store, id, Action::Stop, &[7]).await;
         assert!(
-            matches!(
-                refused,
-                Err(ActError::PreconditionFailed(PreconditionFailed {
-                    current_generation: 8
-                }))
-            ),
-            "checked before the no-op or the conflict of {state:?}: {refused:?}"
+            matches!(refused, Err(ActError::PreconditionFailed(f)) if f == failed_at(8)),
+            "checked before the change, the no-op or the conflict of {state:?}: {refused:?}"
         );
     }
 }
@@ -124,22 +135,9 @@ async fn a_conditional_action_the_guard_refuses_is_not_planned_again() {
         .expect_apply()
         .times(1)
         .returning(|_| Ok(Applied::Stale));
-    let refused = service(store)
-        .act(
-            &Caller::open(),
-            id,
-            Action::Stop,
-            Some(&GenerationMatch::any_of([7])),
-            &ctx(),
-        )
-        .await;
+    let refused = act_if(store, id, Action::Stop, &[7]).await;
     assert!(
-        matches!(
-            refused,
-            Err(ActError::PreconditionFailed(PreconditionFailed {
-                current_generation: 9
-            }))
-        ),
+        matches!(refused, Err(ActError::PreconditionFailed(f)) if f == failed_at(9)),
         "names the generation the other writer left: {refused:?}"
     );
 }
@@ -149,15 +147,7 @@ async fn a_missing_server_is_not_found_whatever_the_condition() {
     let mut store = MockStore::new();
     store.expect_get().returning(|_| Ok(None));
     let id = server(ServerState::Running).id;
-    let refused = service(store)
-        .act(
-            &Caller::open(),
-            id,
-            Action::Stop,
-            Some(&GenerationMatch::any_of([])),
-            &ctx(),
-        )
-        .await;
+    let refused = act_if(store, id, Action::Stop, &[]).await;
     assert!(matches!(refused, Err(ActError::NotFound(got)) if got == id));
 }
 
@@ -170,36 +160,16 @@ async fn an_update_is_guarded_by_its_condition_and_never_planned_again() {
         assert_eq!(change.expected_generation, 3);
         Ok(Applied::Done(Box::new(change.server.clone())))
     });
-    let view = service(store)
-        .update(
-            &Caller::open(),
-            id,
-            rename(),
-            Some(&GenerationMatch::any_of([3])),
-            &ctx(),
-        )
+    let view = update_if(store, id, rename(), &[3])
         .await
         .expect("the condition holds");
     assert_eq!(view.server.name, "renamed");
 
     let mut store = reading(vec![server.clone()]);
     store.expect_apply().never();
-    let refused = service(store)
-        .update(
-            &Caller::open(),
-            id,
-            rename(),
-            Some(&GenerationMatch::any_of([2])),
-            &ctx(),
-        )
-        .await;
+    let refused = update_if(store, id, rename(), &[2]).await;
     assert!(
-        matches!(
-            refused,
-            Err(UpdateError::PreconditionFailed(PreconditionFailed {
-                current_generation: 3
-            }))
-        ),
+        matches!(refused, Err(UpdateError::PreconditionFailed(f)) if f == failed_at(3)),
         "{refused:?}"
     );
 
@@ -208,22 +178,9 @@ async fn an_update_is_guarded_by_its_condition_and_never_planned_again() {
         .expect_apply()
         .times(1)
         .returning(|_| Ok(Applied::Stale));
-    let refused = service(store)
-        .update(
-            &Caller::open(),
-            id,
-            rename(),
-            Some(&GenerationMatch::any_of([3])),
-            &ctx(),
-        )
-        .await;
+    let refused = update_if(store, id, rename(), &[3]).await;
     assert!(
-        matches!(
-            refused,
-            Err(UpdateError::PreconditionFailed(PreconditionFailed {
-                current_generation: 4
-            }))
-        ),
+        matches!(refused, Err(UpdateError::PreconditionFailed(f)) if f == failed_at(4)),
         "{refused:?}"
     );
 }
@@ -240,15 +197,7 @@ async fn a_patch_breaking_the_label_rules_is_refused_as_such_whatever_the_condit
             .into_iter()
             .collect(),
     };
-    let refused = service(store)
-        .update(
-            &Caller::open(),
-            id,
-            update,
-            Some(&GenerationMatch::any_of([2])),
-            &ctx(),
-        )
-        .await;
+    let refused = update_if(store, id, update, &[2]).await;
     assert!(
         matches!(refused, Err(UpdateError::InvalidLabels(_))),
         "{refused:?}"

@@ -20,7 +20,8 @@ use crate::state::ServerState;
 use crate::tenancy::{Caller, Role};
 use crate::testing::{at, config, server};
 
-fn service(store: MockStore) -> ServerService {
+/// The service over `store`, its clock at 40 s.
+pub(super) fn service(store: MockStore) -> ServerService {
     let mut clock = MockClock::new();
     clock.expect_now().return_const(at(40));
     ServerService::new(
