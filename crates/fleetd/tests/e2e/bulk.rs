@@ -38,7 +38,9 @@ async fn state(app: &TestApp, id: &str) -> String {
 async fn a_selector_over_servers_in_mixed_states_gives_each_its_outcome() {
     let app = TestApp::spawn().await;
     let dev = json!({ "env": "dev", "tier": "web" });
+    // A second apart, so that creation order is list order (ties go by id).
     let running = labelled(&app, "running", dev.clone()).await;
+    app.advance(1).await;
     let stopped = labelled(&app, "stopped", dev.clone()).await;
     let terminated = labelled(&app, "terminated", dev.clone()).await;
     let prod = labelled(&app, "prod", json!({ "env": "prod", "tier": "web" })).await;
