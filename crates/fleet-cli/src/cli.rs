@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use fleet_client::types;
 use uuid::Uuid;
@@ -111,13 +111,13 @@ pub enum Servers {
     List(ListArgs),
     /// Show one server.
     Get(ServerId),
-    /// Start a stopped server.
+    /// Start a stopped server, or every server a selector picks.
     Start(ActArgs),
-    /// Stop a running server.
+    /// Stop a running server, or every server a selector picks.
     Stop(ActArgs),
-    /// Reboot a running server.
+    /// Reboot a running server, or every server a selector picks.
     Reboot(ActArgs),
-    /// Terminate a server, releasing its address.
+    /// Terminate a server, releasing its address, or every server a selector picks.
     Terminate(ActArgs),
     /// A server's newest events, newest first.
     Logs(ServerId),
@@ -142,11 +142,17 @@ pub struct ServerId {
     pub id: Uuid,
 }
 
-/// An action on a server.
+/// An action on a server, or on every server of the project a selector picks.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["id", "selector"])))]
 pub struct ActArgs {
-    #[command(flatten)]
-    pub server: ServerId,
+    /// The server's id (a UUID).
+    pub id: Option<Uuid>,
+    /// Instead of one server, every server of the project whose labels match this selector
+    /// (e.g. 'env=dev', 'tier in (web,cache)'), terminated ones left out, at most 1,000:
+    /// prints each server's outcome, and exits 1 when any was a conflict or failed.
+    #[arg(short = 'l', long, value_parser = bulk_selector, conflicts_with = "wait")]
+    pub selector: Option<types::BulkActionRequestLabelSelector>,
     #[command(flatten)]
     pub wait: WaitArgs,
 }
@@ -271,14 +277,21 @@ fn label_value<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     value.parse().map_err(|_| LABEL_VALUE.to_owned())
 }
 
+/// What a selector is, for a refusal.
+const SELECTOR: &str = "requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
+                        KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at \
+                        most 32, and 1,024 characters)";
+
 /// A label selector the document allows, checked before anything is sent.
 fn label_selector(text: &str) -> Result<types::ListServersLabelSelector, String> {
-    text.parse().map_err(|_| {
-        "not a label selector: requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
-         KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at most 32, and \
-         1,024 characters)"
-            .to_owned()
-    })
+    text.parse()
+        .map_err(|_| format!("not a label selector: {SELECTOR}"))
+}
+
+/// A selector of a bulk action: one the document allows, with at least one requirement.
+fn bulk_selector(text: &str) -> Result<types::BulkActionRequestLabelSelector, String> {
+    text.parse()
+        .map_err(|_| format!("not a label selector with a requirement: {SELECTOR}"))
 }
 
 #[derive(Debug, Subcommand)]

@@ -224,6 +224,9 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError>;
 
+    /// How many servers match `filter`.
+    async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError>;
+
     /// Applies a change if the server is still at its expected generation: updates the server
     /// (every field the change carries, its name included), appends its events and usage,
     /// ends the server's running action record and stores the one the change opens, and

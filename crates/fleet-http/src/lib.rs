@@ -17,6 +17,7 @@
 mod app;
 pub mod auth;
 pub mod body;
+pub mod conditional;
 pub mod dto;
 pub mod errors;
 pub mod extract;

@@ -56,6 +56,13 @@ pub struct Problem {
     /// wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    /// For a failed precondition (412): the server's current `ETag`, to read it again by
+    /// or to condition the next change on once it has been read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// For a bulk action that matches too many servers (422): how many match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
     /// The internal cause of a 5xx, for the log only; never sent.
     #[serde(skip)]
     pub cause: Option<String>,
@@ -84,6 +91,8 @@ impl Problem {
             used: None,
             requested: None,
             position: None,
+            etag: None,
+            matched: None,
             cause: None,
             challenge: None,
             retry_after_secs: None,

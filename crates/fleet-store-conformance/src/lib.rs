@@ -230,6 +230,7 @@ macro_rules! suite {
             labels_are_stored_as_given,
             an_update_rewrites_the_labels_selectors_see,
             a_stale_update_leaves_the_labels_alone,
+            live_only_leaves_terminated_servers_out_and_count_agrees_with_list,
         );
     };
 }

@@ -5,7 +5,7 @@ use fleet_client::types;
 
 use super::pages::every_page;
 use super::wait::until;
-use super::{Session, actions};
+use super::{Session, actions, bulk};
 use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
 use crate::exit::Exit;
 use crate::output::{fields, maybe_time, money, or_dash, print, spent, table, time};
@@ -84,12 +84,18 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
 }
 
 /// Asks for an action and prints the server as it answered (the state it is heading to, or
-/// as it was when there was nothing to do), or as it is once there with `--wait`.
+/// as it was when there was nothing to do), or as it is once there with `--wait`; with a
+/// selector, acts on every server it picks.
 async fn act(session: &Session, args: ActArgs, action: types::Action) -> Result<(), Exit> {
+    let id = match (args.id, args.selector) {
+        (_, Some(selector)) => return bulk::act(session, selector, action).await,
+        (Some(id), None) => id,
+        (None, None) => return Err(Exit::usage("name a server's id, or --selector")),
+    };
     let request = session
         .client
         .act_on_server()
-        .id(args.server.id)
+        .id(id)
         .body_map(|body| body.action(action));
     match request.send().await {
         Ok(server) => settle(session, server.into_inner(), leads_to(action), &args.wait).await,

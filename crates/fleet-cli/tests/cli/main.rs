@@ -5,6 +5,7 @@
 mod fleetd;
 mod run;
 
+mod bulk;
 mod labels;
 mod output;
 mod profiles;

@@ -14,6 +14,7 @@ use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
 use super::labels;
+use crate::conditional::tags;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
 
@@ -24,6 +25,8 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
+    /// A header parameter of an operation: (operationId, header).
+    Header(&'static str, &'static str),
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
@@ -141,6 +144,18 @@ fn query(operation: &'static str, parameter: &'static str, bounds: Bounds) -> Li
     }
 }
 
+fn header(operation: &'static str, name: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::Header(operation, name),
+        bounds,
+    }
+}
+
+/// `If-Match` and `If-None-Match` (`crate::conditional::tags`): `*` or entity-tags.
+pub fn entity_tags() -> Bounds {
+    Bounds::pattern(tags::PATTERN.to_owned())
+}
+
 /// The characters `str::trim` removes (Unicode `White_Space`).
 const WHITESPACE: &str =
     r"\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
@@ -244,6 +259,14 @@ pub fn table() -> Vec<Limit> {
             Bounds::range(1, MAX_PAGE_SIZE),
         ),
         query("listServers", "label_selector", labels::label_selector()),
+        field(
+            "BulkActionRequest",
+            "label_selector",
+            labels::required_label_selector(),
+        ),
+        header("getServer", "If-None-Match", entity_tags()),
+        header("updateServer", "If-Match", entity_tags()),
+        header("actOnServer", "If-Match", entity_tags()),
         Limit {
             place: Place::Map(
                 "Labels",
@@ -313,8 +336,12 @@ fn schema_at<'a>(
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
         (Place::Map(..), Version::Swagger2) => None,
-        (Place::Query(operation, parameter), _) => {
-            let parameter = query_parameter(spec, operation, parameter)?;
+        (Place::Query(operation, name), _) | (Place::Header(operation, name), _) => {
+            let location = match place {
+                Place::Query(..) => "query",
+                _ => "header",
+            };
+            let parameter = parameter(spec, operation, name, location)?;
             match version {
                 Version::Swagger2 => Some(parameter),
                 Version::OpenApi3 => parameter.get_mut("schema"),
@@ -324,16 +351,18 @@ fn schema_at<'a>(
     .and_then(Value::as_object_mut)
 }
 
-/// The query parameter `name` of the operation `operation_id`.
-fn query_parameter<'a>(
+/// The parameter `name` in `location` (`query`, `header`) of the operation
+/// `operation_id`.
+fn parameter<'a>(
     spec: &'a mut Value,
     operation_id: &str,
     name: &str,
+    location: &str,
 ) -> Option<&'a mut Value> {
     super::operations_mut(spec)
         .find(|operation| operation["operationId"] == json!(operation_id))?
         .get_mut("parameters")?
         .as_array_mut()?
         .iter_mut()
-        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!("query"))
+        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!(location))
 }

@@ -198,6 +198,13 @@ fn the_examples_are_requests_the_service_accepts() {
                 })
             }
             "ActionRequest" => serde_json::from_value::<dto::ActionRequest>(example).map(drop),
+            // The selector's pattern is held to the parser by `labels_tests`.
+            "BulkActionRequest" => {
+                serde_json::from_value::<dto::BulkActionRequest>(example).map(|request| {
+                    let selector = fleet_domain::Selector::parse(&request.label_selector);
+                    assert!(selector.is_ok_and(|s| !s.is_empty()));
+                })
+            }
             "AdvanceRequest" => serde_json::from_value::<dto::AdvanceRequest>(example).map(drop),
             "CreateProjectRequest" | "UpdateProjectRequest" => {
                 assert!(within(&bounds(schema, "name"), &text(&example, "name")));

@@ -18,6 +18,8 @@ mod parameters;
 mod responses;
 mod security;
 #[cfg(test)]
+mod servers_tests;
+#[cfg(test)]
 mod tests;
 
 use paperclip::actix::OpenApiExt;

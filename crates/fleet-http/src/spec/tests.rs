@@ -218,6 +218,10 @@ fn every_error_response_is_the_problem_in_both_media_types() {
                     }
                     continue;
                 }
+                if status.starts_with('3') {
+                    assert!(content.is_none(), "{method} {path} {status} has no body");
+                    continue;
+                }
                 errors += 1;
                 let content = content.expect("an error has a body");
                 let types: Vec<&String> = content.keys().collect();

@@ -3,6 +3,7 @@
 use diesel::SqliteConnection;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;
@@ -40,22 +41,7 @@ pub(crate) fn list(
     filter: &ServerFilter,
     page: &PageRequest,
 ) -> Result<Vec<Server>> {
-    let mut query = servers::table.select(ServerRow::as_select()).into_boxed();
-    if let Some(project) = filter.project {
-        query = query.filter(servers::project_id.eq(project_text(project)));
-    }
-    if let Some(region) = &filter.region {
-        query = query.filter(servers::region.eq(region.clone()));
-    }
-    if let Some(server_type) = &filter.server_type {
-        query = query.filter(servers::server_type.eq(server_type.clone()));
-    }
-    if let Some(state) = filter.state {
-        query = query.filter(servers::state.eq(state.as_str()));
-    }
-    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
-        query = query.filter(selector::condition(requirement));
-    }
+    let mut query = matching(filter).select(ServerRow::as_select());
     if let Some(after) = page.after {
         let at = micros(after.created_at);
         query = query.filter(
@@ -72,6 +58,36 @@ pub(crate) fn list(
         .into_iter()
         .map(|row: ServerRow| Ok(row.into_domain()?))
         .collect()
+}
+
+/// How many servers match `filter`.
+pub(crate) fn count(conn: &mut SqliteConnection, filter: &ServerFilter) -> Result<u64> {
+    let count: i64 = matching(filter).count().get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// The servers matching `filter`, every key and value a bound parameter.
+fn matching(filter: &ServerFilter) -> servers::BoxedQuery<'static, Sqlite> {
+    let mut query = servers::table.into_boxed();
+    if let Some(project) = filter.project {
+        query = query.filter(servers::project_id.eq(project_text(project)));
+    }
+    if let Some(region) = &filter.region {
+        query = query.filter(servers::region.eq(region.clone()));
+    }
+    if let Some(server_type) = &filter.server_type {
+        query = query.filter(servers::server_type.eq(server_type.clone()));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(servers::state.eq(state.as_str()));
+    }
+    if filter.live_only {
+        query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+    }
+    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
+        query = query.filter(selector::condition(requirement));
+    }
+    query
 }
 
 /// The newest `limit` events of a server, newest first.

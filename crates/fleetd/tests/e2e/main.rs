@@ -5,7 +5,9 @@
 //! One test binary for the crate, so the tests link once, not once per file.
 
 mod bad_input;
+mod bulk;
 mod common;
+mod conditional;
 mod generated_client;
 mod harness;
 mod lifecycle;
