@@ -5,6 +5,7 @@ mod catalog;
 mod clock;
 mod engine;
 mod follow;
+mod idempotency;
 mod input;
 mod projects;
 mod servers;
@@ -16,10 +17,13 @@ pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
 pub use follow::Follower;
+pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 pub use wait::Waiter;
 pub use watch::{EventPage, EventsRequest, WatchService};
+#[cfg(test)]
+mod idempotency_tests;
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]
