@@ -148,12 +148,35 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
-    /// A status as a store gave it back: 100 to 599, else a bad row.
-    pub fn status_from_stored(status: i32) -> Result<u16, BadRow> {
-        u16::try_from(status)
-            .ok()
-            .filter(|s| (100..=599).contains(s))
-            .ok_or_else(|| BadRow::new("idempotency_keys.response_status", status))
+    /// An answer as a store gave it back: all three parts or none (`None`: the request
+    /// runs), the status 100 to 599; anything else is a bad row.
+    pub fn from_stored(
+        status: Option<i64>,
+        headers: Option<BTreeMap<String, String>>,
+        body: Option<String>,
+    ) -> Result<Option<StoredResponse>, BadRow> {
+        match (status, headers, body) {
+            (None, None, None) => Ok(None),
+            (Some(status), Some(headers), Some(body)) => {
+                let status = u16::try_from(status)
+                    .ok()
+                    .filter(|s| (100..=599).contains(s))
+                    .ok_or_else(|| BadRow::new("idempotency_keys.response_status", status))?;
+                Ok(Some(StoredResponse {
+                    status,
+                    headers,
+                    body,
+                }))
+            }
+            (status, headers, body) => Err(BadRow::new(
+                "idempotency_keys.response_status",
+                format!(
+                    "{status:?} with headers {} and body {}",
+                    if headers.is_some() { "present" } else { "absent" },
+                    if body.is_some() { "present" } else { "absent" },
+                ),
+            )),
+        }
     }
 }
 

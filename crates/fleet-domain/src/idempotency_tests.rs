@@ -1,5 +1,7 @@
 //! The rules of a key's text and of a request's fingerprint.
 
+use std::collections::BTreeMap;
+
 use crate::idempotency::{Fingerprint, IdempotencyKey, InvalidKey, MAX_KEY_CHARS, StoredResponse};
 
 fn key(text: &str) -> Result<String, InvalidKey> {
@@ -116,11 +118,26 @@ fn a_stored_fingerprint_is_64_lowercase_hex_digits() {
 }
 
 #[test]
-fn a_stored_status_is_an_http_status() {
-    assert_eq!(StoredResponse::status_from_stored(201), Ok(201));
-    assert_eq!(StoredResponse::status_from_stored(100), Ok(100));
-    assert_eq!(StoredResponse::status_from_stored(599), Ok(599));
-    for bad in [0, 99, 600, -201, 70_000] {
-        assert!(StoredResponse::status_from_stored(bad).is_err(), "{bad}");
+fn a_stored_answer_is_whole_or_absent_with_an_http_status() {
+    let headers = || Some(BTreeMap::from([("location".to_owned(), "/x".to_owned())]));
+    let body = || Some("{}".to_owned());
+    assert_eq!(StoredResponse::from_stored(None, None, None), Ok(None));
+    let answer = StoredResponse::from_stored(Some(201), headers(), body()).expect("an answer");
+    assert_eq!(answer.map(|a| a.status), Some(201));
+    for status in [100, 599] {
+        assert!(StoredResponse::from_stored(Some(status), headers(), body()).is_ok());
+    }
+    for status in [0, 99, 600, -201, 70_000] {
+        let refused = StoredResponse::from_stored(Some(status), headers(), body());
+        assert!(refused.is_err(), "{status}");
+    }
+    for (status, headers, body) in [
+        (Some(200), None, body()),
+        (Some(200), headers(), None),
+        (None, headers(), body()),
+        (None, None, body()),
+    ] {
+        let refused = StoredResponse::from_stored(status, headers, body).expect_err("partial");
+        assert_eq!(refused.column, "idempotency_keys.response_status");
     }
 }
