@@ -21,6 +21,7 @@ pub mod dto;
 pub mod errors;
 pub mod extract;
 pub mod handlers;
+pub mod idempotency;
 pub mod metrics;
 mod middleware;
 pub mod negotiate;

@@ -217,7 +217,7 @@ impl From<ProjectError> for Problem {
 }
 
 /// Adds a response with the `Problem` schema for each status to an operation of the spec.
-fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
+pub(crate) fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
     for (status, description) in statuses {
         op.responses.insert(
             status.to_string(),

@@ -12,6 +12,7 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure};
+use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
 use crate::metrics::{self, ActionOutcome};
 use crate::query::Query;
 use crate::request::ApiScope;
@@ -32,9 +33,12 @@ pub async fn provision(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
 
 /// Provision a server (alias)
@@ -50,10 +54,16 @@ pub async fn provision_alias(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
+
+/// What both provisioning routes are to an `Idempotency-Key`: one operation.
+const PROVISION: &str = "provisionServer";
 
 async fn provision_server(
     state: &AppState,
@@ -144,17 +154,26 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
     body: JsonBody<dto::UpdateServerRequest>,
+) -> Idempotent<web::Json<dto::Server>, UpdateFailure> {
+    let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("updateServer", &id.to_string());
+    let work = update_server(&state, &caller, &scope, id, body.into_inner());
+    key.once(&state, &caller, request, work).await
+}
+
+async fn update_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    body: dto::UpdateServerRequest,
 ) -> Result<web::Json<dto::Server>, UpdateFailure> {
     let view = state
         .servers
-        .update(
-            &caller,
-            ServerId::from(id.into_inner()),
-            body.into_inner().into(),
-            &scope.context(&caller),
-        )
+        .update(caller, id, body.into(), &scope.context(caller))
         .await?;
     Ok(web::Json(view.into()))
 }
@@ -174,14 +193,26 @@ pub async fn act(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
     body: JsonBody<dto::ActionRequest>,
-) -> Result<ActionTaken, ActFailure> {
-    let action: fleet_domain::Action = body.action.into();
+) -> Idempotent<ActionTaken, ActFailure> {
     let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("actOnServer", &id.to_string());
+    let work = act_on_server(&state, &caller, &scope, id, body.action.into());
+    key.once(&state, &caller, request, work).await
+}
+
+async fn act_on_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    action: fleet_domain::Action,
+) -> Result<ActionTaken, ActFailure> {
     let result = state
         .servers
-        .act(&caller, id, action, &scope.context(&caller))
+        .act(caller, id, action, &scope.context(caller))
         .await;
     let outcome = match &result {
         Ok(outcome) if outcome.changed => ActionOutcome::Accepted,

@@ -6,6 +6,7 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::quota;
@@ -16,6 +17,7 @@ use serde_json::{Map, Value, json};
 use super::labels;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
+use crate::idempotency::KEY_HEADER;
 
 /// Where a bound applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
+    /// A header parameter, of every operation that takes it.
+    Header(&'static str),
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
@@ -192,6 +196,17 @@ pub fn project_name() -> Bounds {
     }
 }
 
+/// An `Idempotency-Key` (`fleet_domain::idempotency::IdempotencyKey::parse`), as sent: at
+/// most 255 characters, bare or in double quotes, each visible ASCII but `"` and `\`.
+pub fn idempotency_key() -> Bounds {
+    let key = r"[\x21\x23-\x5B\x5D-\x7E]+";
+    Bounds {
+        max_length: Some(MAX_KEY_CHARS),
+        pattern: Some(format!("^(?:\"{key}\"|{key})$")),
+        ..Bounds::default()
+    }
+}
+
 /// Every bound the service enforces on what clients send, and the same bounds on the
 /// responses that echo those values.
 pub fn table() -> Vec<Limit> {
@@ -255,6 +270,10 @@ pub fn table() -> Vec<Limit> {
             place: Place::Map("LabelPatch", &[("UpdateServerRequest", "labels")]),
             bounds: labels::label_patch(),
         },
+        Limit {
+            place: Place::Header(KEY_HEADER),
+            bounds: idempotency_key(),
+        },
     ]
 }
 
@@ -286,8 +305,16 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
             (place, _) => vec![place.clone()],
         };
         for place in places {
-            let written = schema_at(spec, &place, version)
-                .is_some_and(|schema| limit.bounds.write(schema, nullable));
+            let written = match place {
+                Place::Header(name) => {
+                    let written: Vec<bool> = header_schemas(spec, name, version)
+                        .map(|schema| limit.bounds.write(schema, nullable))
+                        .collect();
+                    !written.is_empty() && written.into_iter().all(|w| w)
+                }
+                _ => schema_at(spec, &place, version)
+                    .is_some_and(|schema| limit.bounds.write(schema, nullable)),
+            };
             if !written {
                 missing.push(place);
             }
@@ -312,7 +339,7 @@ fn schema_at<'a>(
         (Place::Map(component, _), Version::OpenApi3) => {
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
-        (Place::Map(..), Version::Swagger2) => None,
+        (Place::Map(..), Version::Swagger2) | (Place::Header(_), _) => None,
         (Place::Query(operation, parameter), _) => {
             let parameter = query_parameter(spec, operation, parameter)?;
             match version {
@@ -322,6 +349,23 @@ fn schema_at<'a>(
         }
     }
     .and_then(Value::as_object_mut)
+}
+
+/// The schema of every header parameter `name` (Swagger 2: the parameter itself).
+fn header_schemas<'a>(
+    spec: &'a mut Value,
+    name: &'a str,
+    version: Version,
+) -> impl Iterator<Item = &'a mut Map<String, Value>> {
+    super::parameters_mut(spec)
+        .filter(move |parameter| {
+            parameter["in"] == json!("header") && parameter["name"] == json!(name)
+        })
+        .filter_map(move |parameter| match version {
+            Version::Swagger2 => Some(parameter),
+            Version::OpenApi3 => parameter.get_mut("schema"),
+        })
+        .filter_map(Value::as_object_mut)
 }
 
 /// The query parameter `name` of the operation `operation_id`.
