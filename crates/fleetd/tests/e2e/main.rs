@@ -8,6 +8,7 @@ mod bad_input;
 mod common;
 mod generated_client;
 mod harness;
+mod idempotency;
 mod lifecycle;
 mod postgres;
 mod processes;
