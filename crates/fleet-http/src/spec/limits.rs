@@ -15,6 +15,7 @@ use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
 use super::labels;
+use super::parameters::KEY_COMPONENT;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
 use crate::idempotency::KEY_HEADER;
@@ -26,8 +27,9 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
-    /// A header parameter, of every operation that takes it.
-    Header(&'static str),
+    /// A header parameter: its component in OpenAPI 3; in Swagger 2, the parameter of
+    /// every operation that takes it: (component, header).
+    Header(&'static str, &'static str),
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
@@ -271,7 +273,7 @@ pub fn table() -> Vec<Limit> {
             bounds: labels::label_patch(),
         },
         Limit {
-            place: Place::Header(KEY_HEADER),
+            place: Place::Header(KEY_COMPONENT, KEY_HEADER),
             bounds: idempotency_key(),
         },
     ]
@@ -305,10 +307,10 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
             (place, _) => vec![place.clone()],
         };
         for place in places {
-            let written = match place {
-                Place::Header(name) => {
-                    let written: Vec<bool> = header_schemas(spec, name, version)
-                        .map(|schema| limit.bounds.write(schema, nullable))
+            let written = match (&place, version) {
+                (Place::Header(_, name), Version::Swagger2) => {
+                    let written: Vec<bool> = header_parameters(spec, name)
+                        .map(|parameter| limit.bounds.write(parameter, nullable))
                         .collect();
                     !written.is_empty() && written.into_iter().all(|w| w)
                 }
@@ -336,10 +338,10 @@ fn schema_at<'a>(
         (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
             "/components/schemas/{schema}/properties/{property}"
         )),
-        (Place::Map(component, _), Version::OpenApi3) => {
+        (Place::Map(component, _) | Place::Header(component, _), Version::OpenApi3) => {
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
-        (Place::Map(..), Version::Swagger2) | (Place::Header(_), _) => None,
+        (Place::Map(..) | Place::Header(..), Version::Swagger2) => None,
         (Place::Query(operation, parameter), _) => {
             let parameter = query_parameter(spec, operation, parameter)?;
             match version {
@@ -351,20 +353,13 @@ fn schema_at<'a>(
     .and_then(Value::as_object_mut)
 }
 
-/// The schema of every header parameter `name` (Swagger 2: the parameter itself).
-fn header_schemas<'a>(
+/// Every header parameter `name` of a Swagger 2 document (the parameter is its schema).
+fn header_parameters<'a>(
     spec: &'a mut Value,
     name: &'a str,
-    version: Version,
 ) -> impl Iterator<Item = &'a mut Map<String, Value>> {
     super::parameters_mut(spec)
-        .filter(move |parameter| {
-            parameter["in"] == json!("header") && parameter["name"] == json!(name)
-        })
-        .filter_map(move |parameter| match version {
-            Version::Swagger2 => Some(parameter),
-            Version::OpenApi3 => parameter.get_mut("schema"),
-        })
+        .filter(move |parameter| parameter["in"] == "header" && parameter["name"] == name)
         .filter_map(Value::as_object_mut)
 }
 
