@@ -172,7 +172,11 @@ impl StoredResponse {
                 "idempotency_keys.response_status",
                 format!(
                     "{status:?} with headers {} and body {}",
-                    if headers.is_some() { "present" } else { "absent" },
+                    if headers.is_some() {
+                        "present"
+                    } else {
+                        "absent"
+                    },
                     if body.is_some() { "present" } else { "absent" },
                 ),
             )),

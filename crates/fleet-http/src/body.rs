@@ -60,7 +60,7 @@ fn canonical(value: &Value) -> String {
     match value {
         Value::Object(members) => {
             let mut sorted: Vec<_> = members.iter().collect();
-            sorted.sort_by(|(a, _), (b, _)| a.cmp(b));
+            sorted.sort_by_key(|&(name, _)| name);
             let members: Vec<String> = sorted
                 .into_iter()
                 .map(|(name, value)| format!("{}:{}", Value::from(name.as_str()), canonical(value)))

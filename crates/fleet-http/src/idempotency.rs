@@ -197,9 +197,9 @@ impl From<IdempotencyError> for Problem {
 }
 
 /// The key of a request's headers: none, or one that parses.
-fn key_of(request: &HttpRequest) -> Result<Option<IdempotencyKey>, Problem> {
-    let refused = |why: String| {
-        Problem::bad_request("invalid-idempotency-key", format!("{KEY_HEADER} {why}"))
+fn key_of(request: &HttpRequest) -> Result<Option<IdempotencyKey>, actix_web::Error> {
+    let refused = |why: String| -> actix_web::Error {
+        Problem::bad_request("invalid-idempotency-key", format!("{KEY_HEADER} {why}")).into()
     };
     let mut values = request.headers().get_all(KEY_HEADER);
     let Some(value) = values.next() else {
@@ -221,14 +221,10 @@ impl FromRequest for IdempotencyKeyHeader {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            key_of(req)
-                .map(|key| IdempotencyKeyHeader {
-                    key,
-                    request: req.clone(),
-                })
-                .map_err(Into::into),
-        )
+        ready(key_of(req).map(|key| IdempotencyKeyHeader {
+            key,
+            request: req.clone(),
+        }))
     }
 }
 
