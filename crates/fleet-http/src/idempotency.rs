@@ -20,7 +20,6 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
-use fleet_domain::error::IdempotencyError;
 use fleet_domain::idempotency::IdempotencyKey;
 use fleet_domain::service::{Begun, Ticket};
 use fleet_domain::{Caller, Fingerprint, StoredResponse};
@@ -177,23 +176,6 @@ fn replay(stored: StoredResponse) -> HttpResponse {
         HeaderValue::from_static("true"),
     );
     response
-}
-
-impl From<IdempotencyError> for Problem {
-    fn from(error: IdempotencyError) -> Self {
-        let detail = error.to_string();
-        match error {
-            IdempotencyError::Forbidden(forbidden) => forbidden.into(),
-            IdempotencyError::Reused => Problem::unprocessable("idempotency-key-reused", detail),
-            IdempotencyError::InFlight => {
-                let mut problem =
-                    Problem::new(StatusCode::CONFLICT, "idempotency-key-in-flight", detail);
-                problem.retry_after_secs = Some(IN_FLIGHT_RETRY_AFTER);
-                problem
-            }
-            IdempotencyError::Store(e) => e.into(),
-        }
-    }
 }
 
 /// The key of a request's headers: none, or one that parses.

@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::error::{
-    ActError, GetError, HistoryError, ListError, ProjectError, ProvisionError, StoreError,
-    UpdateError,
+    ActError, GetError, HistoryError, IdempotencyError, ListError, ProjectError, ProvisionError,
+    StoreError, UpdateError,
 };
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
@@ -162,6 +162,23 @@ impl From<ActError> for Problem {
             ),
             ActError::QuotaExceeded(exceeded) => exceeded.into(),
             ActError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IdempotencyError> for Problem {
+    fn from(error: IdempotencyError) -> Self {
+        let detail = error.to_string();
+        match error {
+            IdempotencyError::Forbidden(forbidden) => forbidden.into(),
+            IdempotencyError::Reused => Problem::unprocessable("idempotency-key-reused", detail),
+            IdempotencyError::InFlight => {
+                let mut problem =
+                    Problem::new(StatusCode::CONFLICT, "idempotency-key-in-flight", detail);
+                problem.retry_after_secs = Some(crate::idempotency::IN_FLIGHT_RETRY_AFTER);
+                problem
+            }
+            IdempotencyError::Store(e) => e.into(),
         }
     }
 }
@@ -559,6 +576,8 @@ mod tests {
                 400,
             ),
             (HistoryError::NotFound(id).into(), 404),
+            (IdempotencyError::Reused.into(), 422),
+            (IdempotencyError::InFlight.into(), 409),
             (
                 StoreError::Unavailable(anyhow_error("pool timed out")).into(),
                 503,
