@@ -13,6 +13,9 @@ the virtual clock never reaches would otherwise last a minute.
 Label keys are likewise beyond OpenAPI 3.0 (which cannot bound an object's keys): a label
 whose key breaks the label rules is refused (`invalid-labels`), and most generated keys
 are swapped for valid ones.
+
+An Idempotency-Key names one request, so the same key sent with another request is
+refused (`idempotency-key-reused`), as a request still in flight with it is.
 """
 
 import os
@@ -36,12 +39,16 @@ INVALID_LABELS = "urn:fleet:problem:invalid-labels"
 # An `If-Match` of entity-tags (the header's schema is their syntax) that name no version
 # the server is at: which generation a server is at is state, not schema.
 PRECONDITION_FAILED = "urn:fleet:problem:precondition-failed"
+# An Idempotency-Key is a name for one request, which no schema can know: the run draws few
+# distinct keys, so a schema-valid request often names a key an earlier request of another
+# operation, server or body used (422), and a concurrent one may find it in flight (409).
+KEY_TAKEN = ["urn:fleet:problem:idempotency-key-reused", "urn:fleet:problem:idempotency-key-in-flight"]
 ACCEPTED_REFUSALS = {
-    "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
-    "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
-    "updateServer": [INVALID_LABELS, PRECONDITION_FAILED],
-    "actOnServer": [PRECONDITION_FAILED],
-    "actOnServers": UNKNOWN_CATALOG_NAME,
+    "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
+    "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
+    "updateServer": [INVALID_LABELS, PRECONDITION_FAILED, *KEY_TAKEN],
+    "actOnServer": [PRECONDITION_FAILED, *KEY_TAKEN],
+    "actOnServers": [*UNKNOWN_CATALOG_NAME, *KEY_TAKEN],
     "listServers": [*UNKNOWN_CATALOG_NAME, INVALID_CURSOR],
     "listServerActions": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],

@@ -106,6 +106,8 @@ pub enum Servers {
         /// A label, KEY=VALUE (the value may be empty); repeat for several.
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
         labels: Vec<(String, types::LabelsValue)>,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// List servers, oldest first.
     List(ListArgs),
@@ -132,6 +134,8 @@ pub enum Servers {
         /// KEY=VALUE to set a label (the value may be empty), KEY- to remove one.
         #[arg(required = true, value_name = "KEY=VALUE|KEY-", value_parser = label_change)]
         changes: Vec<(String, Option<types::LabelPatchValue>)>,
+        #[command(flatten)]
+        key: KeyArgs,
     },
 }
 
@@ -155,6 +159,26 @@ pub struct ActArgs {
     pub selector: Option<types::BulkActionRequestLabelSelector>,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// The `Idempotency-Key` of a command that changes something.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The request's Idempotency-Key [default: a new random UUID]. Run the command again
+    /// with the key of an attempt whose outcome you did not see (it is printed when one
+    /// fails that way): what the attempt did is not done twice, and you get its answer.
+    #[arg(long, value_name = "KEY", value_parser = idempotency_key)]
+    pub idempotency_key: Option<types::IdempotencyKey>,
+}
+
+impl KeyArgs {
+    /// The key given, or a new one.
+    pub fn or_new(self) -> String {
+        self.idempotency_key
+            .map_or_else(|| Uuid::new_v4().to_string(), String::from)
+    }
 }
 
 /// `--wait` and how long it may take.
@@ -283,6 +307,14 @@ const SELECTOR: &str = "requirements separated by commas, each KEY=VALUE, KEY==V
                         most 32, and 1,024 characters)";
 
 /// A label selector the document allows, checked before anything is sent.
+fn idempotency_key(text: &str) -> Result<types::IdempotencyKey, String> {
+    text.parse().map_err(|_| {
+        "an Idempotency-Key is 1 to 255 characters of visible ASCII (! to ~) other than \" \
+         and \\, e.g. a UUID"
+            .to_owned()
+    })
+}
+
 fn label_selector(text: &str) -> Result<types::ListServersLabelSelector, String> {
     text.parse()
         .map_err(|_| format!("not a label selector: {SELECTOR}"))

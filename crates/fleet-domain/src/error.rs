@@ -259,6 +259,26 @@ pub enum BulkActError {
     Store(#[from] StoreError),
 }
 
+/// Why a request with an idempotency key may not run.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The caller's role may not make requests that change anything.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// The key was used for another request (another operation, resource or body).
+    #[error(
+        "this Idempotency-Key was used for another request; a key names one request for \
+         as long as it is kept"
+    )]
+    Reused,
+    /// The key's first request is still running.
+    #[error("a request with this Idempotency-Key is still in flight; retry when it has finished")]
+    InFlight,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Why a server's history (events or usage) could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {

@@ -1,8 +1,8 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, tenancy (projects, keys, roles), labels and label selectors, the port traits
-//! the adapters implement, and the use cases that drive them.
+//! the catalog, tenancy (projects, keys, roles), labels and label selectors, idempotency
+//! keys, the port traits the adapters implement, and the use cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
@@ -12,6 +12,7 @@ pub mod billing;
 pub mod catalog;
 pub mod error;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod ip_pool;
 pub mod keys;
@@ -37,6 +38,7 @@ pub use event::{
     Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, Interest,
     NewEvent, RequestContext,
 };
+pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
 pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
@@ -54,6 +56,8 @@ pub use tenancy::{ApiKey, Caller, Project, Role};
 
 #[cfg(test)]
 mod action_tests;
+#[cfg(test)]
+mod idempotency_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
 use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest};
+use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredResponse};
 use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
@@ -433,6 +434,43 @@ pub trait TenancyStore: Send + Sync {
         id: ProjectId,
         limits: &Quotas,
     ) -> Result<Option<ProjectQuotas>, StoreError>;
+}
+
+/// The idempotency keys of every project, each with its first request's fingerprint and,
+/// once it is answered, its answer.
+///
+/// A claim is decided by the database itself (a unique key on project and key), so two
+/// processes claiming one key at once never both win.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Takes the key for a request when no record holds it, when its record was made
+    /// before `claim.forget_before`, or when an unanswered claim of the same fingerprint
+    /// outlived its lease (measured on the store's clock); otherwise the record that holds
+    /// it, unchanged. Committed on its own, before the request runs.
+    async fn claim_key(&self, claim: &KeyClaim) -> Result<Claimed, StoreError>;
+
+    /// Records the answer of the claim `token` holds; `false` when the claim no longer
+    /// holds the key (taken over or forgotten), and nothing is written.
+    async fn complete_key(
+        &self,
+        project: ProjectId,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        response: &StoredResponse,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets the key if the unanswered claim `token` still holds it, so that a retry
+    /// runs anew; `false` when it did not.
+    async fn release_key(
+        &self,
+        project: ProjectId,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes at most `limit` keys made before `before`, oldest first; how many it deleted.
+    async fn prune_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError>;
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use fleet_ops::ratelimit::Limited;
 use paperclip::actix::Apiv2Schema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dto::{Action, Role, ServerState};
 
@@ -18,7 +18,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// An error response (RFC 9457 problem details).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+// Deserialize: a recorded answer is read back to be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
 pub struct Problem {
     /// A URI naming the kind of problem, e.g. "urn:fleet:problem:not-found".
     #[serde(rename = "type")]

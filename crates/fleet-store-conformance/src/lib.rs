@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleet_domain::ServerId;
-use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{
+    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+};
 
 mod actions;
 mod addresses;
@@ -35,6 +37,7 @@ mod concurrency;
 mod due;
 mod fixtures;
 mod history;
+mod idempotency;
 mod labels;
 mod list;
 mod pools;
@@ -58,6 +61,7 @@ pub mod cases {
     pub use crate::concurrency::*;
     pub use crate::due::*;
     pub use crate::history::*;
+    pub use crate::idempotency::*;
     pub use crate::labels::*;
     pub use crate::list::*;
     pub use crate::pools::*;
@@ -71,9 +75,15 @@ pub mod cases {
 }
 
 /// The ports a store adapter implements, as the cases use them.
-pub trait TestedStore: Store + StoreStatus + TenancyStore + EventLog + ActionStore {}
+pub trait TestedStore:
+    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore
+{
+}
 
-impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + ?Sized> TestedStore for T {}
+impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + ?Sized>
+    TestedStore for T
+{
+}
 
 /// What a store's harness does to the database behind the store's back.
 #[async_trait::async_trait]
@@ -231,6 +241,14 @@ macro_rules! suite {
             an_update_rewrites_the_labels_selectors_see,
             a_stale_update_leaves_the_labels_alone,
             live_only_leaves_terminated_servers_out_and_count_agrees_with_list,
+            a_claimed_key_is_held_until_answered_then_held_with_its_answer,
+            keys_are_scoped_to_their_project,
+            a_released_key_runs_anew_and_its_old_claim_answers_nothing,
+            a_claim_whose_lease_ran_out_is_taken_over_by_the_same_request_only,
+            a_key_made_before_the_window_is_forgotten,
+            pruning_deletes_keys_before_the_window_in_batches_oldest_first,
+            concurrent_claims_of_one_key_have_exactly_one_winner,
+            deleting_a_project_forgets_its_keys,
         );
     };
 }

@@ -12,9 +12,10 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
-use fleet_domain::ports::{ActionStore, Clock, Store, TenancyStore};
+use fleet_domain::ports::{ActionStore, Clock, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+    CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
+    ServerService, WatchService,
 };
 use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
 use fleet_ops::Ops;
@@ -114,6 +115,17 @@ impl Application {
                 watch_clock.clone(),
             ))
         };
+        let (key_clock, key_policy) = (
+            clock.clone(),
+            KeyPolicy {
+                retention: config.idempotency_retention,
+                ..KeyPolicy::default()
+            },
+        );
+        let idempotency = move |keys: Arc<dyn IdempotencyStore>| {
+            Arc::new(IdempotencyService::new(keys, key_clock.clone(), key_policy))
+        };
+        let background_keys = idempotency(opened.keys.clone());
         let background_projects = projects(opened.tenancy.clone());
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
@@ -145,6 +157,7 @@ impl Application {
                 servers: servers(store.clone()),
                 projects: background_projects,
                 watch: watch(store.clone(), opened.actions.clone()),
+                idempotency: background_keys.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -178,6 +191,7 @@ impl Application {
                     servers: servers(stores.store.clone()),
                     projects: projects(stores.tenancy),
                     watch: watch(stores.store, stores.actions),
+                    idempotency: idempotency(stores.keys),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
@@ -210,6 +224,7 @@ impl Application {
                 events: fanout,
                 clock: clock.clone(),
                 retention: config.event_retention,
+                keys: background_keys,
                 logger: logger.new(o!("component" => "pruner")),
             }
             .spawn(stop.clone()),

@@ -15,14 +15,16 @@ pub async fn act(
     session: &Session,
     selector: types::BulkActionRequestLabelSelector,
     action: types::Action,
+    key: &str,
 ) -> Result<(), Exit> {
     let request = session
         .client
         .act_on_servers()
+        .idempotency_key(key)
         .body_map(|body| body.label_selector(selector).action(action));
     let report = match request.send().await {
         Ok(report) => report.into_inner(),
-        Err(e) => return Err(session.failed(e).await),
+        Err(e) => return Err(session.failed_keyed(e, key).await),
     };
     print(session.output, &report, |r| vec![outcomes_table(r)])?;
     let counts = &report.counts;

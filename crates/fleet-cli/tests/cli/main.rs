@@ -3,6 +3,7 @@
 //! statuses, stdout and stderr.
 
 mod fleetd;
+mod idempotency;
 mod run;
 
 mod bulk;

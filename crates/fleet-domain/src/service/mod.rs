@@ -6,6 +6,7 @@ mod catalog;
 mod clock;
 mod engine;
 mod follow;
+mod idempotency;
 mod input;
 mod projects;
 mod servers;
@@ -18,6 +19,7 @@ pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
 pub use follow::Follower;
+pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 pub use wait::Waiter;
@@ -26,6 +28,8 @@ pub use watch::{EventPage, EventsRequest, WatchService};
 mod bulk_tests;
 #[cfg(test)]
 mod conditional_tests;
+#[cfg(test)]
+mod idempotency_tests;
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]

@@ -5,8 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::PreconditionFailed;
 use fleet_domain::error::{
-    ActError, BulkActError, GetError, HistoryError, ListError, ProjectError, ProvisionError,
-    StoreError, UpdateError,
+    ActError, BulkActError, GetError, HistoryError, IdempotencyError, ListError, ProjectError,
+    ProvisionError, StoreError, UpdateError,
 };
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
@@ -210,6 +210,23 @@ impl From<BulkActError> for Problem {
     }
 }
 
+impl From<IdempotencyError> for Problem {
+    fn from(error: IdempotencyError) -> Self {
+        let detail = error.to_string();
+        match error {
+            IdempotencyError::Forbidden(forbidden) => forbidden.into(),
+            IdempotencyError::Reused => Problem::unprocessable("idempotency-key-reused", detail),
+            IdempotencyError::InFlight => {
+                let mut problem =
+                    Problem::new(StatusCode::CONFLICT, "idempotency-key-in-flight", detail);
+                problem.retry_after_secs = Some(crate::idempotency::IN_FLIGHT_RETRY_AFTER);
+                problem
+            }
+            IdempotencyError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<HistoryError> for Problem {
     fn from(error: HistoryError) -> Self {
         match error {
@@ -261,7 +278,7 @@ impl From<ProjectError> for Problem {
 }
 
 /// Adds a response with the `Problem` schema for each status to an operation of the spec.
-fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
+pub(crate) fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
     for (status, description) in statuses {
         op.responses.insert(
             status.to_string(),
@@ -619,6 +636,8 @@ mod tests {
                 400,
             ),
             (HistoryError::NotFound(id).into(), 404),
+            (IdempotencyError::Reused.into(), 422),
+            (IdempotencyError::InFlight.into(), 409),
             (
                 StoreError::Unavailable(anyhow_error("pool timed out")).into(),
                 503,

@@ -12,6 +12,7 @@ use crate::body::JsonBody;
 use crate::conditional::{IfMatch, IfNoneMatch};
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure};
+use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
 use crate::metrics;
 use crate::query::Query;
 use crate::request::ApiScope;
@@ -32,9 +33,12 @@ pub async fn provision(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
 
 /// Provision a server (alias)
@@ -50,10 +54,16 @@ pub async fn provision_alias(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
+
+/// What both provisioning routes are to an `Idempotency-Key`: one operation.
+const PROVISION: &str = "provisionServer";
 
 async fn provision_server(
     state: &AppState,
@@ -152,18 +162,33 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<dto::UpdateServerRequest>,
+) -> Idempotent<Updated, UpdateFailure> {
+    let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("updateServer", &id.to_string());
+    let work = update_server(&state, &caller, &scope, id, body.into_inner(), &if_match);
+    key.once(&state, &caller, request, work).await
+}
+
+async fn update_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    body: dto::UpdateServerRequest,
+    if_match: &IfMatch,
 ) -> Result<Updated, UpdateFailure> {
     let view = state
         .servers
         .update(
-            &caller,
-            ServerId::from(id.into_inner()),
-            body.into_inner().into(),
+            caller,
+            id,
+            body.into(),
             if_match.condition(),
-            &scope.context(&caller),
+            &scope.context(caller),
         )
         .await?;
     Ok(Updated(view.into()))
@@ -185,20 +210,33 @@ pub async fn act(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     body: JsonBody<dto::ActionRequest>,
-) -> Result<ActionTaken, ActFailure> {
-    let action: fleet_domain::Action = body.action.into();
+) -> Idempotent<ActionTaken, ActFailure> {
     let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("actOnServer", &id.to_string());
+    let work = act_on_server(&state, &caller, &scope, id, body.action.into(), &if_match);
+    key.once(&state, &caller, request, work).await
+}
+
+async fn act_on_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    action: fleet_domain::Action,
+    if_match: &IfMatch,
+) -> Result<ActionTaken, ActFailure> {
     let result = state
         .servers
         .act(
-            &caller,
+            caller,
             id,
             action,
             if_match.condition(),
-            &scope.context(&caller),
+            &scope.context(caller),
         )
         .await;
     metrics::record_acted(action, &result);

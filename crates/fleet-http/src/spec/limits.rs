@@ -6,6 +6,7 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::quota;
@@ -14,9 +15,11 @@ use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
 use super::labels;
+use super::parameters::KEY_COMPONENT;
 use crate::conditional::tags;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
+use crate::idempotency::KEY_HEADER;
 
 /// Where a bound applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +29,9 @@ pub enum Place {
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
     /// A header parameter of an operation: (operationId, header).
+    OperationHeader(&'static str, &'static str),
+    /// A header parameter: its component in OpenAPI 3; in Swagger 2, the parameter of
+    /// every operation that takes it: (component, header).
     Header(&'static str, &'static str),
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
@@ -146,7 +152,7 @@ fn query(operation: &'static str, parameter: &'static str, bounds: Bounds) -> Li
 
 fn header(operation: &'static str, name: &'static str, bounds: Bounds) -> Limit {
     Limit {
-        place: Place::Header(operation, name),
+        place: Place::OperationHeader(operation, name),
         bounds,
     }
 }
@@ -203,6 +209,17 @@ pub fn project_name() -> Bounds {
         min_length: Some(1),
         max_length: Some(MAX_PROJECT_NAME),
         pattern: Some(format!("^[a-z0-9][a-z0-9-]{{0,{}}}$", MAX_PROJECT_NAME - 1)),
+        ..Bounds::default()
+    }
+}
+
+/// An `Idempotency-Key` (`fleet_domain::idempotency::IdempotencyKey::parse`), as sent: at
+/// most 255 characters, bare or in double quotes, each visible ASCII but `"` and `\`.
+pub fn idempotency_key() -> Bounds {
+    let key = r"[\x21\x23-\x5B\x5D-\x7E]+";
+    Bounds {
+        max_length: Some(MAX_KEY_CHARS),
+        pattern: Some(format!("^(?:\"{key}\"|{key})$")),
         ..Bounds::default()
     }
 }
@@ -278,6 +295,10 @@ pub fn table() -> Vec<Limit> {
             place: Place::Map("LabelPatch", &[("UpdateServerRequest", "labels")]),
             bounds: labels::label_patch(),
         },
+        Limit {
+            place: Place::Header(KEY_COMPONENT, KEY_HEADER),
+            bounds: idempotency_key(),
+        },
     ]
 }
 
@@ -309,8 +330,16 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
             (place, _) => vec![place.clone()],
         };
         for place in places {
-            let written = schema_at(spec, &place, version)
-                .is_some_and(|schema| limit.bounds.write(schema, nullable));
+            let written = match (&place, version) {
+                (Place::Header(_, name), Version::Swagger2) => {
+                    let written: Vec<bool> = header_parameters(spec, name)
+                        .map(|parameter| limit.bounds.write(parameter, nullable))
+                        .collect();
+                    !written.is_empty() && written.into_iter().all(|w| w)
+                }
+                _ => schema_at(spec, &place, version)
+                    .is_some_and(|schema| limit.bounds.write(schema, nullable)),
+            };
             if !written {
                 missing.push(place);
             }
@@ -332,11 +361,11 @@ fn schema_at<'a>(
         (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
             "/components/schemas/{schema}/properties/{property}"
         )),
-        (Place::Map(component, _), Version::OpenApi3) => {
+        (Place::Map(component, _) | Place::Header(component, _), Version::OpenApi3) => {
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
-        (Place::Map(..), Version::Swagger2) => None,
-        (Place::Query(operation, name), _) | (Place::Header(operation, name), _) => {
+        (Place::Map(..) | Place::Header(..), Version::Swagger2) => None,
+        (Place::Query(operation, name), _) | (Place::OperationHeader(operation, name), _) => {
             let location = match place {
                 Place::Query(..) => "query",
                 _ => "header",
@@ -349,6 +378,16 @@ fn schema_at<'a>(
         }
     }
     .and_then(Value::as_object_mut)
+}
+
+/// Every header parameter `name` of a Swagger 2 document (the parameter is its schema).
+fn header_parameters<'a>(
+    spec: &'a mut Value,
+    name: &'a str,
+) -> impl Iterator<Item = &'a mut Map<String, Value>> {
+    super::parameters_mut(spec)
+        .filter(move |parameter| parameter["in"] == "header" && parameter["name"] == name)
+        .filter_map(Value::as_object_mut)
 }
 
 /// The parameter `name` in `location` (`query`, `header`) of the operation

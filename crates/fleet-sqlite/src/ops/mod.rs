@@ -5,6 +5,7 @@ pub(crate) mod actions;
 pub(crate) mod batch;
 pub(crate) mod changes;
 pub(crate) mod due;
+pub(crate) mod idempotency;
 pub(crate) mod pools;
 pub(crate) mod quotas;
 pub(crate) mod reads;

@@ -22,6 +22,7 @@ use quotas::QuotaState;
 use tenancy::Tenancy;
 use watching::Watching;
 
+mod keys;
 mod quotas;
 mod tenancy;
 mod watching;
@@ -41,6 +42,7 @@ struct State {
     tenancy: Tenancy,
     quota: QuotaState,
     watching: Watching,
+    keys: keys::Keys,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
 }

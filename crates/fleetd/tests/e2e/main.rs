@@ -10,6 +10,7 @@ mod common;
 mod conditional;
 mod generated_client;
 mod harness;
+mod idempotency;
 mod lifecycle;
 mod postgres;
 mod processes;
