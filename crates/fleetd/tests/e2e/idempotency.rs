@@ -196,6 +196,43 @@ async fn a_retried_action_is_answered_again_and_acts_once() {
 }
 
 #[tokio::test]
+async fn a_retried_bulk_action_is_answered_again_and_reboots_once() {
+    let app = TestApp::spawn().await;
+    let body = json!({"region": "us-east-1", "type": "t2.micro", "labels": {"tier": "web"}});
+    for _ in 0..2 {
+        assert_eq!(app.post("/servers", body.clone()).await.status, 201);
+    }
+    app.advance(60).await;
+    let reboot = json!({"label_selector": "tier=web", "action": "reboot"});
+    let first = keyed(
+        &app,
+        Method::POST,
+        "/servers/actions",
+        "reboot-web",
+        reboot.clone(),
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["counts"]["accepted"], 2, "{}", first.text);
+    app.advance(60).await;
+
+    let again = keyed(&app, Method::POST, "/servers/actions", "reboot-web", reboot).await;
+    assert!(replayed(&again));
+    assert_eq!(again.text, first.text, "the first report");
+    for server in app.all_servers().await {
+        let id = server["id"].as_str().expect("id");
+        let actions = app.get(&format!("/servers/{id}/actions")).await;
+        let reboots = actions.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|a| a["command"] == "reboot")
+            .count();
+        assert_eq!(reboots, 1, "rebooted once: {}", actions.text);
+    }
+}
+
+#[tokio::test]
 async fn a_key_is_forgotten_after_its_retention_on_the_virtual_clock() {
     let app = TestApp::spawn().await;
     let body = json!({"region": "us-east-1", "type": "t2.micro", "name": "daily"});
