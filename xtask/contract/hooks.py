@@ -13,6 +13,9 @@ the virtual clock never reaches would otherwise last a minute.
 Label keys are likewise beyond OpenAPI 3.0 (which cannot bound an object's keys): a label
 whose key breaks the label rules is refused (`invalid-labels`), and most generated keys
 are swapped for valid ones.
+
+An Idempotency-Key names one request, so the same key sent with another request is
+refused (`idempotency-key-reused`), as a request still in flight with it is.
 """
 
 import os
@@ -21,7 +24,8 @@ import zlib
 import schemathesis
 
 # What a schema-valid request may be refused for, by operation: a region or server type
-# the catalog lacks (the types fleetd answers, 422 in a body, 400 in a query); when
+# the catalog lacks (the types fleetd answers, 422 in a body, 400 in a query; a bulk
+# action's filters are optional, so only the ones it sends are swapped); when
 # listing, a cursor fleetd did not hand out (opaque, so its validity is no schema's either);
 # and a wait whose timeout passed first (408, which no schema can foresee: on the virtual
 # clock only an advance moves a server on).
@@ -32,10 +36,19 @@ INVALID_CURSOR = "urn:fleet:problem:invalid-cursor"
 # patch, labels that would leave a server more than 64 (a count of the server's labels
 # after the change, which no schema of the patch can state).
 INVALID_LABELS = "urn:fleet:problem:invalid-labels"
+# An `If-Match` of entity-tags (the header's schema is their syntax) that name no version
+# the server is at: which generation a server is at is state, not schema.
+PRECONDITION_FAILED = "urn:fleet:problem:precondition-failed"
+# An Idempotency-Key is a name for one request, which no schema can know: the run draws few
+# distinct keys, so a schema-valid request often names a key an earlier request of another
+# operation, server or body used (422), and a concurrent one may find it in flight (409).
+KEY_TAKEN = ["urn:fleet:problem:idempotency-key-reused", "urn:fleet:problem:idempotency-key-in-flight"]
 ACCEPTED_REFUSALS = {
-    "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
-    "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS],
-    "updateServer": [INVALID_LABELS],
+    "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
+    "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
+    "updateServer": [INVALID_LABELS, PRECONDITION_FAILED, *KEY_TAKEN],
+    "actOnServer": [PRECONDITION_FAILED, *KEY_TAKEN],
+    "actOnServers": [*UNKNOWN_CATALOG_NAME, *KEY_TAKEN],
     "listServers": [*UNKNOWN_CATALOG_NAME, INVALID_CURSOR],
     "listServerActions": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],
@@ -79,7 +92,7 @@ def events_are_not_the_stream_schema(context, failure, case, response):
     return not (failure.code == "ST108" and response.status_code == 200)
 
 
-@schemathesis.hook("map_body").apply_to(operation_id=PROVISIONING)
+@schemathesis.hook("map_body").apply_to(operation_id=[*PROVISIONING, "actOnServers"])
 def mostly_known_catalog_names(context, body):
     """Replaces three in four generated region and type strings (the empty one, the most
     generated, among them) with catalog names, chosen from the generated text so that a
@@ -117,6 +130,20 @@ def mostly_valid_label_keys(context, body):
         swapped[key] = value
     body["labels"] = swapped
     return body
+
+
+@schemathesis.hook("map_headers").apply_to(operation_id=["actOnServer", "updateServer"])
+def mostly_unconditional_changes(context, headers):
+    """Drops three in four generated `If-Match` headers, chosen from the generated text so
+    that a seed replays the same requests: a generated entity-tag almost never names the
+    server's version, so with every one kept nearly every change would be a 412 and the
+    changes themselves would go untested; the others test the condition."""
+    if not isinstance(headers, dict) or "If-Match" not in headers:
+        return headers
+    value = str(headers["If-Match"])
+    if zlib.crc32(value.encode("utf-8", "surrogatepass")) % 4 != 1:
+        del headers["If-Match"]
+    return headers
 
 
 @schemathesis.hook("filter_case").apply_to(operation_id=["revokeKey", "updateProject", "setProjectQuotas"])

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 use fleet_client::types;
 use uuid::Uuid;
@@ -106,18 +106,20 @@ pub enum Servers {
         /// A label, KEY=VALUE (the value may be empty); repeat for several.
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
         labels: Vec<(String, types::LabelsValue)>,
+        #[command(flatten)]
+        key: KeyArgs,
     },
     /// List servers, oldest first.
     List(ListArgs),
     /// Show one server.
     Get(ServerId),
-    /// Start a stopped server.
+    /// Start a stopped server, or every server a selector picks.
     Start(ActArgs),
-    /// Stop a running server.
+    /// Stop a running server, or every server a selector picks.
     Stop(ActArgs),
-    /// Reboot a running server.
+    /// Reboot a running server, or every server a selector picks.
     Reboot(ActArgs),
-    /// Terminate a server, releasing its address.
+    /// Terminate a server, releasing its address, or every server a selector picks.
     Terminate(ActArgs),
     /// A server's newest events, newest first.
     Logs(ServerId),
@@ -132,6 +134,8 @@ pub enum Servers {
         /// KEY=VALUE to set a label (the value may be empty), KEY- to remove one.
         #[arg(required = true, value_name = "KEY=VALUE|KEY-", value_parser = label_change)]
         changes: Vec<(String, Option<types::LabelPatchValue>)>,
+        #[command(flatten)]
+        key: KeyArgs,
     },
 }
 
@@ -142,13 +146,39 @@ pub struct ServerId {
     pub id: Uuid,
 }
 
-/// An action on a server.
+/// An action on a server, or on every server of the project a selector picks.
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("target").required(true).args(["id", "selector"])))]
 pub struct ActArgs {
-    #[command(flatten)]
-    pub server: ServerId,
+    /// The server's id (a UUID).
+    pub id: Option<Uuid>,
+    /// Instead of one server, every server of the project whose labels match this selector
+    /// (e.g. 'env=dev', 'tier in (web,cache)'), terminated ones left out, at most 1,000:
+    /// prints each server's outcome, and exits 1 when any was a conflict or failed.
+    #[arg(short = 'l', long, value_parser = bulk_selector, conflicts_with = "wait")]
+    pub selector: Option<types::BulkActionRequestLabelSelector>,
     #[command(flatten)]
     pub wait: WaitArgs,
+    #[command(flatten)]
+    pub key: KeyArgs,
+}
+
+/// The `Idempotency-Key` of a command that changes something.
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// The request's Idempotency-Key [default: a new random UUID]. Run the command again
+    /// with the key of an attempt whose outcome you did not see (it is printed when one
+    /// fails that way): what the attempt did is not done twice, and you get its answer.
+    #[arg(long, value_name = "KEY", value_parser = idempotency_key)]
+    pub idempotency_key: Option<types::IdempotencyKey>,
+}
+
+impl KeyArgs {
+    /// The key given, or a new one.
+    pub fn or_new(self) -> String {
+        self.idempotency_key
+            .map_or_else(|| Uuid::new_v4().to_string(), String::from)
+    }
 }
 
 /// `--wait` and how long it may take.
@@ -276,15 +306,31 @@ fn label_value<T: std::str::FromStr>(value: &str) -> Result<T, String> {
     value.parse().map_err(|_| LABEL_VALUE.to_owned())
 }
 
-/// A label selector the document allows (for servers or events: one pattern), checked
-/// before anything is sent.
-fn label_selector<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+/// What a selector is, for a refusal.
+const SELECTOR: &str = "requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
+                        KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at \
+                        most 32, and 1,024 characters)";
+
+/// An Idempotency-Key the document allows, checked before anything is sent.
+fn idempotency_key(text: &str) -> Result<types::IdempotencyKey, String> {
     text.parse().map_err(|_| {
-        "not a label selector: requirements separated by commas, each KEY=VALUE, KEY==VALUE, \
-         KEY!=VALUE, 'KEY in (V1,V2)', 'KEY notin (V1,V2)', KEY or !KEY (at most 32, and \
-         1,024 characters)"
+        "an Idempotency-Key is 1 to 255 characters of visible ASCII (! to ~) other than \" \
+         and \\, e.g. a UUID"
             .to_owned()
     })
+}
+
+/// A label selector the document allows (of a list of servers or of events: one pattern),
+/// checked before anything is sent.
+fn label_selector<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| format!("not a label selector: {SELECTOR}"))
+}
+
+/// A selector of a bulk action: one the document allows, with at least one requirement.
+fn bulk_selector(text: &str) -> Result<types::BulkActionRequestLabelSelector, String> {
+    text.parse()
+        .map_err(|_| format!("not a label selector with a requirement: {SELECTOR}"))
 }
 
 #[derive(Debug, Subcommand)]

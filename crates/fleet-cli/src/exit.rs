@@ -24,6 +24,14 @@ impl Exit {
     /// (and wait more) from "never" (the API's 409).
     pub const TIMED_OUT: u8 = 4;
 
+    /// The API refused (part of) the request; `message` says what.
+    pub fn refused(message: impl Into<String>) -> Exit {
+        Exit {
+            code: Self::REFUSED,
+            message: message.into(),
+        }
+    }
+
     pub fn usage(message: impl Into<String>) -> Exit {
         Exit {
             code: Self::USAGE,

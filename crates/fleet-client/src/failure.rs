@@ -70,6 +70,17 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
+/// Whether a conditional read (`get_server().if_none_match(...)`) answered 304 Not
+/// Modified: the copy the caller holds is current. progenitor types only 2xx answers as
+/// successes (all of one type) and 4xx/5xx as errors, so the 304, which has no body, comes
+/// back as [`Error::UnexpectedResponse`].
+pub fn is_not_modified<E>(error: &Error<E>) -> bool {
+    matches!(
+        error,
+        Error::UnexpectedResponse(response) if response.status() == reqwest::StatusCode::NOT_MODIFIED
+    )
+}
+
 /// The innermost cause of a transport error ("Connection refused"), which reqwest's own
 /// message leaves out.
 fn transport_reason(error: &reqwest::Error) -> String {

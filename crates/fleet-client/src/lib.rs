@@ -23,6 +23,12 @@
 //! A failed call becomes a [`Failure`]: the API's problem document when it refused,
 //! "unreachable" when it did not answer.
 //!
+//! A server's `ETag` is in the headers of the answers that carry it
+//! (`response.headers()`); pass it back as `if_match` to change the server only as read
+//! (a 412 `precondition-failed` problem otherwise), or as `if_none_match` to read it only
+//! when it changed: the 304 of a current copy comes back as an error that
+//! [`is_not_modified`] recognises.
+//!
 //! The virtual clock is generated too (`read_clock`, `advance_clock`): it answers only a
 //! fleetd started with `--clock virtual`, and any other fleetd refuses it with a 404
 //! `route-not-found` problem.
@@ -42,7 +48,7 @@ mod failure;
 mod timeouts;
 
 pub use connect::BadSettings;
-pub use failure::Failure;
+pub use failure::{Failure, is_not_modified};
 pub use timeouts::{CALL_TIMEOUT, MAX_WAIT};
 
 /// The generated code, exactly as progenitor writes it: the lints that hold for our own

@@ -8,6 +8,7 @@ use crate::keys::NoRandomness;
 use crate::labels::LabelError;
 use crate::page::BadCursor;
 use crate::ports::{BadRow, PoolCidrChanged};
+use crate::precondition::PreconditionFailed;
 use crate::project_update::{InvalidChange, InvalidRateLimit};
 use crate::quota::{InvalidQuota, QuotaExceeded};
 use crate::selector::SelectorError;
@@ -172,6 +173,9 @@ pub enum UpdateError {
     /// A label that breaks the label rules, or a patch leaving too many labels.
     #[error(transparent)]
     InvalidLabels(#[from] LabelError),
+    /// The update was conditioned on generations the server is no longer at.
+    #[error(transparent)]
+    PreconditionFailed(#[from] PreconditionFailed),
     /// Other writers changed the server every time the update was planned.
     #[error("server {id} kept changing under {attempts} attempts to update it")]
     Contended {
@@ -200,6 +204,9 @@ pub enum ActError {
     /// Starting the server would take its project past its vCPU quota.
     #[error(transparent)]
     QuotaExceeded(QuotaExceeded),
+    /// The action was conditioned on generations the server is no longer at.
+    #[error(transparent)]
+    PreconditionFailed(#[from] PreconditionFailed),
     /// Other writers changed the server every time the action was planned.
     #[error("server {id} kept changing under {attempts} attempts to act on it")]
     Contended {
@@ -208,6 +215,65 @@ pub enum ActError {
         /// How many times the action was planned.
         attempts: usize,
     },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a bulk action acted on no server.
+#[derive(Debug, thiserror::Error)]
+pub enum BulkActError {
+    /// The caller's role may not act on servers.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// The selector is empty: it would pick every server of the project.
+    #[error(
+        "a bulk action needs a label selector with at least one requirement, so that it \
+         cannot act on every server by mistake"
+    )]
+    NoSelector,
+    /// A label selector that does not parse or breaks a bound.
+    #[error("invalid label selector: {0}")]
+    BadSelector(#[from] SelectorError),
+    /// A filter names a region or type the catalog does not have.
+    #[error("unknown {kind} '{name}' in filter")]
+    UnknownFilter {
+        /// "region" or "type".
+        kind: &'static str,
+        /// The value given.
+        name: String,
+    },
+    /// More servers match than one bulk action acts on.
+    #[error(
+        "{matched} servers match, and a bulk action acts on at most {max}: narrow the \
+         selector or the filters; nothing changed"
+    )]
+    TooMany {
+        /// How many match.
+        matched: u64,
+        /// The most one bulk action acts on.
+        max: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a request with an idempotency key may not run.
+#[derive(Debug, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The caller's role may not make requests that change anything.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// The key was used for another request (another operation, resource or body).
+    #[error(
+        "this Idempotency-Key was used for another request; a key names one request for \
+         as long as it is kept"
+    )]
+    Reused,
+    /// The key's first request is still running.
+    #[error("a request with this Idempotency-Key is still in flight; retry when it has finished")]
+    InFlight,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

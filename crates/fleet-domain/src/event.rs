@@ -277,6 +277,27 @@ impl EventQuery {
                 .as_ref()
                 .is_none_or(|selector| selector.matches(&event.labels))
     }
+
+    /// The events a reader of this query is woken for.
+    pub fn interest(&self) -> Interest {
+        match (self.server, self.project) {
+            (Some(server), _) => Interest::Server(server),
+            (None, Some(project)) => Interest::Project(project),
+            (None, None) => Interest::All,
+        }
+    }
+}
+
+/// Which new events a waiter on the event log is to be woken for: a fan-out with many
+/// waiters wakes only those an event concerns, rather than all of them on every event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interest {
+    /// Any event.
+    All,
+    /// Events of this project's servers.
+    Project(ProjectId),
+    /// Events of this server.
+    Server(ServerId),
 }
 
 /// How far the global sequence goes.

@@ -1,8 +1,8 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, tenancy (projects, keys, roles), labels and label selectors, the port traits
-//! the adapters implement, and the use cases that drive them.
+//! the catalog, tenancy (projects, keys, roles), labels and label selectors, idempotency
+//! keys, the port traits the adapters implement, and the use cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
@@ -12,6 +12,7 @@ pub mod billing;
 pub mod catalog;
 pub mod error;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod ip_pool;
 pub mod keys;
@@ -20,6 +21,7 @@ pub mod lifecycle;
 pub mod money;
 pub mod page;
 pub mod ports;
+pub mod precondition;
 pub mod project_update;
 pub mod quota;
 pub mod selector;
@@ -33,15 +35,17 @@ pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 pub use billing::{BillingSummary, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
 pub use event::{
-    Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, NewEvent,
-    RequestContext,
+    Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, Interest,
+    NewEvent, RequestContext,
 };
+pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
 pub use ids::{ActionId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
 pub use money::Money;
 pub use page::{Cursor, Page, PageRequest};
+pub use precondition::{GenerationMatch, PreconditionFailed};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
 pub use selector::{Selector, SelectorError};
@@ -52,6 +56,8 @@ pub use tenancy::{ApiKey, Caller, Project, Role};
 
 #[cfg(test)]
 mod action_tests;
+#[cfg(test)]
+mod idempotency_tests;
 #[cfg(test)]
 mod lifecycle_tests;
 #[cfg(test)]

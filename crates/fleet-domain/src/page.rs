@@ -64,7 +64,8 @@ impl Cursor {
 /// Which page to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
-    /// At most this many items (1 to [`MAX_PAGE_SIZE`]).
+    /// At most this many items (1 to [`MAX_PAGE_SIZE`] for a page a client asks for; a bulk
+    /// action reads one more than [`crate::service::MAX_BULK_SERVERS`]).
     pub limit: u32,
     /// Start after this cursor.
     pub after: Option<Cursor>,

@@ -9,7 +9,8 @@ use crate::action::ActionRecord;
 use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
-use crate::event::{Event, EventHorizon, EventQuery, EventReadError};
+use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest};
+use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredResponse};
 use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
@@ -224,6 +225,9 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError>;
 
+    /// How many servers match `filter`.
+    async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError>;
+
     /// Applies a change if the server is still at its expected generation: updates the server
     /// (every field the change carries, its name included), appends its events and usage,
     /// ends the server's running action record and stores the one the change opens, and
@@ -273,6 +277,19 @@ pub trait EventLog: Send + Sync {
     /// it goes then. Events committed by another process sharing the store count: the store
     /// learns of them by its own notifications (Postgres `LISTEN`), not by a caller's polling.
     async fn wait_beyond(&self, seen: i64, patience: Duration) -> Result<i64, StoreError>;
+
+    /// Like [`EventLog::wait_beyond`], but it may sleep through events that `interest` does
+    /// not cover (it may also wake for some it does not). What a reader following a project
+    /// or a server calls, so that a fan-out wakes it only for its own news.
+    async fn wait_beyond_for(
+        &self,
+        seen: i64,
+        interest: Interest,
+        patience: Duration,
+    ) -> Result<i64, StoreError> {
+        let _ = interest;
+        self.wait_beyond(seen, patience).await
+    }
 
     /// Deletes at most `limit` events recorded before `before`, except the newest
     /// `keep_per_server` of each server (which its history keeps showing), and moves the
@@ -417,6 +434,43 @@ pub trait TenancyStore: Send + Sync {
         id: ProjectId,
         limits: &Quotas,
     ) -> Result<Option<ProjectQuotas>, StoreError>;
+}
+
+/// The idempotency keys of every project, each with its first request's fingerprint and,
+/// once it is answered, its answer.
+///
+/// A claim is decided by the database itself (a unique key on project and key), so two
+/// processes claiming one key at once never both win.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Takes the key for a request when no record holds it, when its record was made
+    /// before `claim.forget_before`, or when an unanswered claim of the same fingerprint
+    /// outlived its lease (measured on the store's clock); otherwise the record that holds
+    /// it, unchanged. Committed on its own, before the request runs.
+    async fn claim_key(&self, claim: &KeyClaim) -> Result<Claimed, StoreError>;
+
+    /// Records the answer of the claim `token` holds; `false` when the claim no longer
+    /// holds the key (taken over or forgotten), and nothing is written.
+    async fn complete_key(
+        &self,
+        project: ProjectId,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+        response: &StoredResponse,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets the key if the unanswered claim `token` still holds it, so that a retry
+    /// runs anew; `false` when it did not.
+    async fn release_key(
+        &self,
+        project: ProjectId,
+        key: &IdempotencyKey,
+        token: ClaimToken,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes at most `limit` keys made before `before`, oldest first; how many it deleted.
+    async fn prune_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError>;
 }
 
 #[cfg(test)]

@@ -82,4 +82,6 @@ pub struct ServerFilter {
     pub state: Option<ServerState>,
     /// Only servers whose labels satisfy this selector.
     pub selector: Option<Selector>,
+    /// Only servers not terminated.
+    pub live_only: bool,
 }

@@ -73,9 +73,12 @@ mod tests {
     use actix_web::test::{self, TestRequest};
     use fleet_domain::keys::Pepper;
     use fleet_domain::ports::{
-        MockActionStore, MockClock, MockEventLog, MockStore, MockStoreStatus, MockTenancyStore,
+        MockActionStore, MockClock, MockEventLog, MockIdempotencyStore, MockStore, MockStoreStatus,
+        MockTenancyStore,
     };
-    use fleet_domain::service::{CatalogService, ProjectService, ServerService, WatchService};
+    use fleet_domain::service::{
+        CatalogService, IdempotencyService, KeyPolicy, ProjectService, ServerService, WatchService,
+    };
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
 
@@ -109,10 +112,16 @@ mod tests {
             Arc::new(MockActionStore::new()),
             Arc::new(MockClock::new()),
         );
+        let idempotency = IdempotencyService::new(
+            Arc::new(MockIdempotencyStore::new()),
+            Arc::new(MockClock::new()),
+            KeyPolicy::default(),
+        );
         let services = Services {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
             watch: Arc::new(watch),
+            idempotency: Arc::new(idempotency),
         };
         let state = web::Data::new(AppState::new(
             services,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, web};
+use fleet_domain::Fingerprint;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw};
 use paperclip::v2::schema::Apiv2Schema;
@@ -24,14 +25,24 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A JSON body: size, media type and syntax are checked by the [`crate::extract`]
 /// configuration, then the shape by `T`'s `Deserialize`, refusing with 422; a body that
-/// takes longer than [`BODY_TIMEOUT`] to arrive is a 408.
+/// takes longer than [`BODY_TIMEOUT`] to arrive is a 408. The JSON as parsed is kept for
+/// the request's fingerprint.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub struct JsonBody<T> {
+    body: T,
+    json: Value,
+}
 
 impl<T> JsonBody<T> {
     /// The body.
     pub fn into_inner(self) -> T {
-        self.0
+        self.body
+    }
+
+    /// The fingerprint of `operation` on `target` with this body, which whitespace and the
+    /// order of an object's members do not change.
+    pub fn fingerprint(&self, operation: &str, target: &str) -> Fingerprint {
+        Fingerprint::of(operation, target, &canonical(&self.json))
     }
 }
 
@@ -39,7 +50,28 @@ impl<T> std::ops::Deref for JsonBody<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &self.0
+        &self.body
+    }
+}
+
+/// `value` as compact JSON with every object's members sorted by name, whatever order the
+/// map type keeps them in.
+fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(members) => {
+            let mut sorted: Vec<_> = members.iter().collect();
+            sorted.sort_by_key(|&(name, _)| name);
+            let members: Vec<String> = sorted
+                .into_iter()
+                .map(|(name, value)| format!("{}:{}", Value::from(name.as_str()), canonical(value)))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical).collect();
+            format!("[{}]", items.join(","))
+        }
+        scalar => scalar.to_string(),
     }
 }
 
@@ -50,21 +82,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let value = web::Json::<Value>::from_request(req, payload);
         Box::pin(async move {
-            let value = within(BODY_TIMEOUT, value).await?.into_inner();
-            shaped(value).map(JsonBody)
+            let json = within(BODY_TIMEOUT, value).await?.into_inner();
+            let body = shaped(&json)?;
+            Ok(JsonBody { body, json })
         })
     }
 }
 
 /// `value` read as `T`, every body of this API being an object: serde would also read a
 /// struct from an array of its fields in order (`[null, null]`), which no client means.
-fn shaped<T: DeserializeOwned>(value: Value) -> Result<T, actix_web::Error> {
+fn shaped<T: DeserializeOwned>(value: &Value) -> Result<T, actix_web::Error> {
     if !value.is_object() {
         return Err(
             Problem::unprocessable("invalid-body", "the body must be a JSON object").into(),
         );
     }
-    serde_json::from_value(value).map_err(|e| {
+    T::deserialize(value).map_err(|e| {
         Problem::unprocessable("invalid-body", format!("the body does not fit: {e}")).into()
     })
 }
@@ -118,7 +151,7 @@ mod tests {
     #[test]
     fn a_body_is_an_object_of_the_right_shape() {
         let refusal = |body: Value| {
-            let error = shaped::<SetQuotasRequest>(body).expect_err("refused");
+            let error = shaped::<SetQuotasRequest>(&body).expect_err("refused");
             error.as_error::<Problem>().expect("a problem").clone()
         };
         for not_an_object in [
@@ -134,8 +167,26 @@ mod tests {
         }
         let problem = refusal(json!({"max_servers": "ten"}));
         assert_eq!(problem.problem_type, "urn:fleet:problem:invalid-body");
-        let quotas = shaped::<SetQuotasRequest>(json!({"max_servers": 3})).expect("an object");
+        let quotas = shaped::<SetQuotasRequest>(&json!({"max_servers": 3})).expect("an object");
         assert_eq!(quotas.max_servers, Some(3));
+    }
+
+    #[test]
+    fn the_canonical_form_ignores_whitespace_and_member_order_but_not_values() {
+        let text = r#"{ "b" : [ {"y": 1, "x": "é\"q"}, null ], "a": {"d": true, "c": 2.5} }"#;
+        let parsed: Value = serde_json::from_str(text).expect("json");
+        assert_eq!(
+            canonical(&parsed),
+            r#"{"a":{"c":2.5,"d":true},"b":[{"x":"é\"q","y":1},null]}"#
+        );
+        let reordered: Value =
+            serde_json::from_str(r#"{"a":{"d":true,"c":2.5},"b":[{"x":"é\"q","y":1},null]}"#)
+                .expect("json");
+        assert_eq!(canonical(&parsed), canonical(&reordered));
+        let changed: Value =
+            serde_json::from_str(r#"{"a":{"d":true,"c":2.5},"b":[{"x":"é\"q","y":2},null]}"#)
+                .expect("json");
+        assert_ne!(canonical(&parsed), canonical(&changed));
     }
 
     #[actix_web::test]

@@ -6,7 +6,8 @@
 //!
 //! Handlers only parse, call one use case and map the result; every domain error becomes a
 //! problem response in [`errors`], and only this crate knows the REST API's statuses and
-//! JSON shapes. Every API route takes its caller from [`auth::ApiCaller`], which checks the
+//! JSON shapes. Handlers that change something run once per `Idempotency-Key`
+//! ([`idempotency`]). Every API route takes its caller from [`auth::ApiCaller`], which checks the
 //! request's API key (or, in open mode, lets a keyless request act as the admin of
 //! `default`); the use cases decide what that caller may see and do.
 //!
@@ -17,10 +18,12 @@
 mod app;
 pub mod auth;
 pub mod body;
+pub mod conditional;
 pub mod dto;
 pub mod errors;
 pub mod extract;
 pub mod handlers;
+pub mod idempotency;
 pub mod metrics;
 mod middleware;
 pub mod negotiate;

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use fleet_domain::error::ActError;
+use fleet_domain::service::ActOutcome;
+
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
@@ -57,13 +60,15 @@ pub enum ActionOutcome {
     Contended,
     /// The project's quota refused it.
     QuotaExceeded,
+    /// `If-Match` named a version the server is no longer at; nothing changed.
+    PreconditionFailed,
     /// The store failed.
     Failed,
 }
 
 impl ActionOutcome {
     /// Every outcome, in a fixed order.
-    pub const ALL: [ActionOutcome; 8] = [
+    pub const ALL: [ActionOutcome; 9] = [
         Self::Accepted,
         Self::Noop,
         Self::Forbidden,
@@ -71,8 +76,24 @@ impl ActionOutcome {
         Self::NotFound,
         Self::Contended,
         Self::QuotaExceeded,
+        Self::PreconditionFailed,
         Self::Failed,
     ];
+
+    /// The outcome of what acting on a server answered.
+    pub fn of(result: &Result<ActOutcome, ActError>) -> Self {
+        match result {
+            Ok(outcome) if outcome.changed => Self::Accepted,
+            Ok(_) => Self::Noop,
+            Err(ActError::Forbidden(_)) => Self::Forbidden,
+            Err(ActError::Conflict(_)) => Self::Conflict,
+            Err(ActError::NotFound(_)) => Self::NotFound,
+            Err(ActError::Contended { .. }) => Self::Contended,
+            Err(ActError::QuotaExceeded(_)) => Self::QuotaExceeded,
+            Err(ActError::PreconditionFailed(_)) => Self::PreconditionFailed,
+            Err(ActError::Store(_)) => Self::Failed,
+        }
+    }
 
     /// The label value.
     pub fn as_str(self) -> &'static str {
@@ -84,6 +105,7 @@ impl ActionOutcome {
             Self::NotFound => "not_found",
             Self::Contended => "contended",
             Self::QuotaExceeded => "quota_exceeded",
+            Self::PreconditionFailed => "precondition_failed",
             Self::Failed => "failed",
         }
     }
@@ -132,6 +154,14 @@ pub fn describe() {
 /// Counts `times` actions of this kind with this outcome.
 pub fn record_action(action: &'static str, outcome: ActionOutcome, times: u64) {
     counter!(ACTIONS, "action" => action, "outcome" => outcome.as_str()).increment(times);
+}
+
+/// Counts one action on a server as it answered, and what it billed.
+pub fn record_acted(action: fleet_domain::Action, result: &Result<ActOutcome, ActError>) {
+    record_action(action.as_str(), ActionOutcome::of(result), 1);
+    if let Ok(outcome) = result {
+        record_billed("action", outcome.billed);
+    }
 }
 
 /// Records how long a provisioning took.

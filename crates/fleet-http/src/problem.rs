@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::SelectorError;
 use fleet_ops::ratelimit::Limited;
 use paperclip::actix::Apiv2Schema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dto::{Action, Role, ServerState};
 
@@ -19,7 +19,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// An error response (RFC 9457 problem details).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
+// Deserialize: a recorded answer is read back to be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
 pub struct Problem {
     /// A URI naming the kind of problem, e.g. "urn:fleet:problem:not-found".
     #[serde(rename = "type")]
@@ -57,6 +58,13 @@ pub struct Problem {
     /// wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    /// For a failed precondition (412): the server's current `ETag`, to read it again by
+    /// or to condition the next change on once it has been read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// For a bulk action that matches too many servers (422): how many match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
     /// The internal cause of a 5xx, for the log only; never sent.
     #[serde(skip)]
     pub cause: Option<String>,
@@ -85,6 +93,8 @@ impl Problem {
             used: None,
             requested: None,
             position: None,
+            etag: None,
+            matched: None,
             cause: None,
             challenge: None,
             retry_after_secs: None,

@@ -3,7 +3,7 @@
 use paperclip::actix::web;
 
 use crate::handlers::{
-    actions, admin, catalog, events, history, keys, projects, quotas, servers, wait,
+    actions, admin, bulk, catalog, events, history, keys, projects, quotas, servers, wait,
 };
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
@@ -14,6 +14,8 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::get().to(servers::list)),
     )
     .service(web::resource("/server").route(web::post().to(servers::provision_alias)))
+    // Before `/servers/{id}`, which would take `actions` for an id.
+    .service(web::resource("/servers/actions").route(web::post().to(bulk::act)))
     .service(
         web::resource("/servers/{id}")
             .route(web::get().to(servers::get))

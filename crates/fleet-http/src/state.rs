@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use fleet_domain::service::{
-    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+    CatalogService, Engine, IdempotencyService, ManualClock, ProjectService, ServerService,
+    WatchService,
 };
 use futures::lock::Mutex;
 
@@ -41,6 +42,8 @@ pub struct Services {
     pub projects: Arc<ProjectService>,
     /// Events, waits and action records.
     pub watch: Arc<WatchService>,
+    /// Idempotency keys.
+    pub idempotency: Arc<IdempotencyService>,
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
@@ -53,6 +56,8 @@ pub struct AppState {
     pub projects: Arc<ProjectService>,
     /// Events, waits and action records.
     pub watch: Arc<WatchService>,
+    /// Idempotency keys.
+    pub idempotency: Arc<IdempotencyService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
@@ -80,6 +85,7 @@ impl AppState {
             servers: services.servers,
             projects: services.projects,
             watch: services.watch,
+            idempotency: services.idempotency,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
@@ -96,6 +102,7 @@ impl AppState {
             servers: services.servers,
             projects: services.projects,
             watch: services.watch,
+            idempotency: services.idempotency,
             ..self.clone()
         }
     }

@@ -1,7 +1,7 @@
 //! The Postgres store of fleet: the domain's store ports (`Store`, `StoreStatus`,
-//! `TenancyStore`, `EventLog`, `ActionStore`) over diesel-async (`AsyncPgConnection`, no
-//! libpq) and a deadpool connection pool, with its migrations embedded from
-//! `migrations/postgres`.
+//! `TenancyStore`, `EventLog`, `ActionStore`, `IdempotencyStore`) over diesel-async
+//! (`AsyncPgConnection`, no libpq) and a deadpool connection pool, with its migrations
+//! embedded from `migrations/postgres`.
 //!
 //! Every guarantee of the port holds across processes sharing the database: addresses are
 //! allocated under row locks in the provisioning statement, changes are guarded by the
@@ -20,6 +20,8 @@ mod event_log;
 mod event_store;
 mod feed;
 mod fixed;
+mod idempotency;
+mod key_store;
 mod mapping;
 mod migrate;
 mod pools;

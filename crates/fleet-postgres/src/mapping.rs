@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -14,8 +15,8 @@ use fleet_domain::{IpPool, Labels, Money, Server, ServerState};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    ActionRow, EventRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, NewUsageRow, PoolRow,
-    ProjectChangeset, ProjectRow, ServerRow, UsageRow,
+    ActionRow, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, NewUsageRow,
+    PoolRow, ProjectChangeset, ProjectRow, ServerRow, UsageRow,
 };
 
 /// An address as stored in an `inet` column.
@@ -259,4 +260,23 @@ pub(crate) fn new_key_row(key: &ApiKey, secret_hash: &str) -> NewKeyRow {
         },
         secret_hash: secret_hash.to_owned(),
     }
+}
+
+/// The record of an idempotency key; its headers a JSON object of strings.
+pub(crate) fn held_key(row: HeldKeyRow) -> Result<HeldKey, BadRow> {
+    let headers = row
+        .response_headers
+        .map(|json| {
+            serde_json::from_value::<BTreeMap<String, String>>(json.clone())
+                .map_err(|_| BadRow::new("idempotency_keys.response_headers", json))
+        })
+        .transpose()?;
+    Ok(HeldKey {
+        fingerprint: Fingerprint::from_stored(row.fingerprint)?,
+        response: StoredResponse::from_stored(
+            row.response_status.map(i64::from),
+            headers,
+            row.response_body,
+        )?,
+    })
 }

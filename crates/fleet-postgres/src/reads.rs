@@ -35,27 +35,11 @@ pub(crate) async fn list(
     filter: &ServerFilter,
     page: &PageRequest,
 ) -> Result<Vec<Server>, TxError> {
-    let mut query = servers::table
+    let mut query = matching(filter)
         .select(ServerRow::as_select())
         .order((servers::created_at, servers::id))
         .limit(i64::from(page.limit))
-        .offset(i64::try_from(page.offset).unwrap_or(i64::MAX))
-        .into_boxed();
-    if let Some(project) = filter.project {
-        query = query.filter(servers::project_id.eq(project.as_uuid()));
-    }
-    if let Some(region) = &filter.region {
-        query = query.filter(servers::region.eq(region.clone()));
-    }
-    if let Some(server_type) = &filter.server_type {
-        query = query.filter(servers::server_type.eq(server_type.clone()));
-    }
-    if let Some(state) = filter.state {
-        query = query.filter(servers::state.eq(state.as_str()));
-    }
-    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
-        query = query.filter(selector::condition(requirement));
-    }
+        .offset(i64::try_from(page.offset).unwrap_or(i64::MAX));
     if let Some(cursor) = page.after {
         // A row comparison, so the (created_at, id) indexes serve the keyset.
         query = query.filter(
@@ -71,6 +55,39 @@ pub(crate) async fn list(
         .map(mapping::server)
         .collect::<Result<_, _>>()
         .map_err(TxError::Corrupt)
+}
+
+/// How many servers match `filter`.
+pub(crate) async fn count(
+    conn: &mut AsyncPgConnection,
+    filter: &ServerFilter,
+) -> Result<u64, TxError> {
+    let count: i64 = matching(filter).count().get_result(conn).await?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// The servers matching `filter`, every key and value a bound parameter.
+fn matching(filter: &ServerFilter) -> servers::BoxedQuery<'static, Pg> {
+    let mut query = servers::table.into_boxed();
+    if let Some(project) = filter.project {
+        query = query.filter(servers::project_id.eq(project.as_uuid()));
+    }
+    if let Some(region) = &filter.region {
+        query = query.filter(servers::region.eq(region.clone()));
+    }
+    if let Some(server_type) = &filter.server_type {
+        query = query.filter(servers::server_type.eq(server_type.clone()));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(servers::state.eq(state.as_str()));
+    }
+    if filter.live_only {
+        query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+    }
+    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
+        query = query.filter(selector::condition(requirement));
+    }
+    query
 }
 
 /// The newest `limit` events of a server, newest first.

@@ -6,7 +6,8 @@ use ipnet::IpNet;
 use uuid::Uuid;
 
 use crate::schema::{
-    actions, api_keys, events, free_addresses, ip_pools, projects, servers, usage_records,
+    actions, api_keys, events, free_addresses, idempotency_keys, ip_pools, projects, servers,
+    usage_records,
 };
 
 /// A row of `ip_pools`.
@@ -239,4 +240,14 @@ pub(crate) struct NewKeyRow {
     #[diesel(embed)]
     pub key: KeyRow,
     pub secret_hash: String,
+}
+
+/// The record of an idempotency key, as a claim that did not take it reads it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct HeldKeyRow {
+    pub fingerprint: String,
+    pub response_status: Option<i32>,
+    pub response_headers: Option<serde_json::Value>,
+    pub response_body: Option<String>,
 }

@@ -211,6 +211,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Idempotency keys: each project's names for single requests, with the first
+    /// request's fingerprint and final answer.
+    idempotency_keys (project_id, key) {
+        /// The key's scope.
+        project_id -> Uuid,
+        /// The key, without quotes.
+        key -> Text,
+        /// The SHA-256 of the first request, in hex.
+        fingerprint -> Text,
+        /// When the first request arrived, on the service's clock.
+        created_at -> Timestamptz,
+        /// Which claim holds the key.
+        claim_token -> Uuid,
+        /// Until when, on the database's clock, an unanswered claim holds the key.
+        lease_until -> Timestamptz,
+        /// The answer's status; NULL while the request runs.
+        response_status -> Nullable<Int4>,
+        /// The headers a replay repeats, an object by lowercase name.
+        response_headers -> Nullable<Jsonb>,
+        /// The answer's body.
+        response_body -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_keys -> projects (project_id));
 diesel::joinable!(project_quotas -> projects (project_id));
 diesel::joinable!(free_addresses -> ip_pools (region));

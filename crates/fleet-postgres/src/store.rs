@@ -315,6 +315,11 @@ impl Store for PgStore {
         Ok(reads::list(&mut conn, filter, page).await?)
     }
 
+    async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::count(&mut conn, filter).await?)
+    }
+
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let mut conn = self.conn().await?;
         let applied = conn

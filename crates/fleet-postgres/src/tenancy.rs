@@ -14,7 +14,9 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
-use crate::schema::{actions, api_keys, events, project_quotas, projects, servers, usage_records};
+use crate::schema::{
+    actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
+};
 
 /// The unique constraint on project names (named in the migration): its violation is a
 /// name taken, any other unique violation a fault.
@@ -101,8 +103,8 @@ pub(crate) async fn update_project(
     Ok(row.map(mapping::project).transpose()?)
 }
 
-/// Deletes a project whose servers are all terminated, with its keys and those servers'
-/// usage, events, action records and rows. Runs inside the caller's transaction.
+/// Deletes a project whose servers are all terminated, with its API and idempotency keys and
+/// those servers' usage, events, action records and rows. Runs inside the caller's transaction.
 ///
 /// The project's row is locked first: a concurrent provision into the project (or a key
 /// created for it) checks its foreign key against that row, so it waits, and then fails
@@ -150,6 +152,9 @@ pub(crate) async fn delete_project(
         .execute(conn)
         .await?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::project_id.eq(id)))
         .execute(conn)
         .await?;
     diesel::delete(project_quotas::table.find(id))

@@ -1,6 +1,6 @@
 //! The embedded store: fleet's store ports (`Store`, `StoreStatus`, `TenancyStore`,
-//! `EventLog`, `ActionStore`) over one SQLite database (file or memory), so a fresh checkout
-//! runs with no database to install.
+//! `EventLog`, `ActionStore`, `IdempotencyStore`) over one SQLite database (file or
+//! memory), so a fresh checkout runs with no database to install.
 //!
 //! It holds every guarantee of the `Store` port that can hold in one process, and across
 //! processes sharing one file: every write is a `BEGIN IMMEDIATE` transaction, state changes
@@ -13,6 +13,7 @@ mod db;
 mod errors;
 mod event_store;
 mod horizon;
+mod key_store;
 mod location;
 mod mapping;
 mod migrate;

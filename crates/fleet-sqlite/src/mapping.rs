@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ids::{ActionId, KeyId, ProjectId, ServerId};
 use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
@@ -21,8 +22,8 @@ use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{Labels, StateChange};
 
 use crate::rows::{
-    ActionRow, EventRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow, ServerRow,
-    ServerUpdate, UsageRow,
+    ActionRow, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow,
+    ServerRow, ServerUpdate, UsageRow,
 };
 
 /// An instant as stored.
@@ -369,6 +370,36 @@ impl KeyRow {
             created_at: instant("api_keys.created_at", self.created_at)?,
             last_used_at: optional_instant("api_keys.last_used_at", self.last_used_at)?,
             revoked_at: optional_instant("api_keys.revoked_at", self.revoked_at)?,
+        })
+    }
+}
+
+/// Headers as stored: a JSON object of strings.
+pub(crate) fn headers_text(headers: &BTreeMap<String, String>) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(name, value)| (name.to_owned(), value.as_str().into()))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
+impl HeldKeyRow {
+    /// The record of a key; its headers a JSON object of strings.
+    pub(crate) fn into_domain(self) -> Result<HeldKey, BadRow> {
+        let headers = self
+            .response_headers
+            .map(|text| {
+                serde_json::from_str::<BTreeMap<String, String>>(&text)
+                    .map_err(|_| BadRow::new("idempotency_keys.response_headers", text))
+            })
+            .transpose()?;
+        Ok(HeldKey {
+            fingerprint: Fingerprint::from_stored(self.fingerprint)?,
+            response: StoredResponse::from_stored(
+                self.response_status,
+                headers,
+                self.response_body,
+            )?,
         })
     }
 }

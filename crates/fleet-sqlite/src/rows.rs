@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 
-use crate::schema::{actions, api_keys, events, ip_pools, projects, servers, usage_records};
+use crate::schema::{
+    actions, api_keys, events, idempotency_keys, ip_pools, projects, servers, usage_records,
+};
 
 /// A row of `servers`, read whole (by position or, from raw SQL, by name) and inserted whole.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
@@ -177,4 +179,14 @@ pub(crate) struct NewKeyRow {
     #[diesel(embed)]
     pub key: KeyRow,
     pub secret_hash: String,
+}
+
+/// The record of an idempotency key, as a claim that did not take it reads it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = idempotency_keys, check_for_backend(Sqlite))]
+pub(crate) struct HeldKeyRow {
+    pub fingerprint: String,
+    pub response_status: Option<i64>,
+    pub response_headers: Option<String>,
+    pub response_body: Option<String>,
 }

@@ -124,6 +124,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (project_id, key) {
+        project_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        created_at -> BigInt,
+        claim_token -> Text,
+        lease_until -> BigInt,
+        response_status -> Nullable<BigInt>,
+        response_headers -> Nullable<Text>,
+        response_body -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_keys -> projects (project_id));
 diesel::joinable!(events -> servers (server_id));
 diesel::joinable!(actions -> servers (server_id));
@@ -242,6 +256,13 @@ mod tests {
                 "actions",
                 diesel::debug_query::<Sqlite, _>(
                     &super::actions::table.select(super::actions::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "idempotency_keys",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::idempotency_keys::table.select(super::idempotency_keys::all_columns),
                 )
                 .to_string(),
             ),

@@ -128,6 +128,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
+        let filter = filter.clone();
+        self.run(move |conn| listing::count(conn, &filter)).await
+    }
+
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let change = change.clone();
         let (applied, latest) = self

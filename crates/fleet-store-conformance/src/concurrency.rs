@@ -99,6 +99,7 @@ pub async fn concurrent_conflicting_actions_exactly_one_wins(store: Arc<dyn Test
                         &Caller::open(),
                         id,
                         action,
+                        None,
                         &RequestContext::api("req-race"),
                     )
                     .await

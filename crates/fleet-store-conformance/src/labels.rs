@@ -274,3 +274,70 @@ pub async fn stored_labels_that_break_the_rules_are_a_corrupt_row(
         );
     }
 }
+
+/// `live_only` leaves terminated servers out, and `count` counts exactly what `list`
+/// lists, with a selector, the other filters and another project alike.
+pub async fn live_only_leaves_terminated_servers_out_and_count_agrees_with_list(
+    store: Arc<dyn TestedStore>,
+) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let mut servers = Vec::new();
+    for i in 0..6_i64 {
+        let env = if i % 3 == 0 { "prod" } else { "dev" };
+        let name = format!("s{i}");
+        servers.push(labelled(&store, &name, labels(&[("env", env)]), at(i)).await);
+    }
+    let running = complete(&store, &servers[1]).await;
+    let terminating = act(&store, &running, Action::Terminate, at(20)).await;
+    let terminated = complete(&store, &terminating).await;
+    assert_eq!(terminated.state, ServerState::Terminated);
+    act(&store, &servers[2], Action::Terminate, at(20)).await;
+    complete(&store, &servers[4]).await;
+    let live = |filter: ServerFilter| ServerFilter {
+        live_only: true,
+        ..filter
+    };
+    let cases: [(ServerFilter, &[&str]); 7] = [
+        (selecting("env=dev"), &["s1", "s2", "s4", "s5"]),
+        (live(selecting("env=dev")), &["s2", "s4", "s5"]),
+        (
+            live(ServerFilter::default()),
+            &["s0", "s2", "s3", "s4", "s5"],
+        ),
+        (
+            live(ServerFilter {
+                state: Some(ServerState::Running),
+                ..selecting("env")
+            }),
+            &["s4"],
+        ),
+        (
+            live(ServerFilter {
+                state: Some(ServerState::Terminated),
+                ..ServerFilter::default()
+            }),
+            &[],
+        ),
+        (
+            live(ServerFilter {
+                project: Some(ProjectId::random()),
+                ..selecting("env")
+            }),
+            &[],
+        ),
+        (
+            ServerFilter {
+                project: Some(ProjectId::DEFAULT),
+                region: Some("lab-a".to_owned()),
+                server_type: Some("t2.micro".to_owned()),
+                ..live(selecting("env notin (dev)"))
+            },
+            &["s0", "s3"],
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(names(&store, &filter).await, expected, "{filter:?}");
+        let counted = store.count(&filter).await.expect("count");
+        assert_eq!(counted, expected.len() as u64, "{filter:?}");
+    }
+}

@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fleet_domain::ServerId;
-use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{
+    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+};
 
 mod actions;
 mod addresses;
@@ -36,6 +38,7 @@ mod due;
 mod event_labels;
 mod fixtures;
 mod history;
+mod idempotency;
 mod labels;
 mod list;
 mod pools;
@@ -60,6 +63,7 @@ pub mod cases {
     pub use crate::due::*;
     pub use crate::event_labels::*;
     pub use crate::history::*;
+    pub use crate::idempotency::*;
     pub use crate::labels::*;
     pub use crate::list::*;
     pub use crate::pools::*;
@@ -73,9 +77,15 @@ pub mod cases {
 }
 
 /// The ports a store adapter implements, as the cases use them.
-pub trait TestedStore: Store + StoreStatus + TenancyStore + EventLog + ActionStore {}
+pub trait TestedStore:
+    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore
+{
+}
 
-impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + ?Sized> TestedStore for T {}
+impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + ?Sized>
+    TestedStore for T
+{
+}
 
 /// What a store's harness does to the database behind the store's back.
 #[async_trait::async_trait]
@@ -232,6 +242,15 @@ macro_rules! suite {
             labels_are_stored_as_given,
             an_update_rewrites_the_labels_selectors_see,
             a_stale_update_leaves_the_labels_alone,
+            live_only_leaves_terminated_servers_out_and_count_agrees_with_list,
+            a_claimed_key_is_held_until_answered_then_held_with_its_answer,
+            keys_are_scoped_to_their_project,
+            a_released_key_runs_anew_and_its_old_claim_answers_nothing,
+            a_claim_whose_lease_ran_out_is_taken_over_by_the_same_request_only,
+            a_key_made_before_the_window_is_forgotten,
+            pruning_deletes_keys_before_the_window_in_batches_oldest_first,
+            concurrent_claims_of_one_key_have_exactly_one_winner,
+            deleting_a_project_forgets_its_keys,
             events_keep_the_labels_their_server_had_when_they_happened,
             the_selector_table_selects_the_same_events_on_every_store,
             event_selectors_work_with_the_other_filters_and_the_cursor,

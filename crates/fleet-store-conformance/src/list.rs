@@ -68,6 +68,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             server_type: Some("t2.micro".to_owned()),
             state: Some(ServerState::Running),
             selector: None,
+            live_only: false,
         },
         ServerFilter {
             project: Some(ProjectId::DEFAULT),
@@ -75,6 +76,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             server_type: Some("t2.micro".to_owned()),
             state: None,
             selector: None,
+            live_only: false,
         },
         ServerFilter {
             project: None,
@@ -82,6 +84,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             state: Some(ServerState::Stopped),
             server_type: None,
             selector: None,
+            live_only: false,
         },
         ServerFilter {
             region: Some("elsewhere".to_owned()),

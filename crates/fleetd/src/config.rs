@@ -44,6 +44,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// How long the global event history is kept.
     pub event_retention: TimeDelta,
+    /// How long an idempotency key is kept after its first request.
+    pub idempotency_retention: TimeDelta,
     /// How requests are authenticated.
     pub auth: AuthConfig,
     /// The quotas every project created gets.
@@ -275,6 +277,13 @@ impl Config {
                 7 * DAY_S,
                 60..=3_650 * DAY_S,
             )?)),
+            idempotency_retention: TimeDelta::seconds(i64::from(in_range(
+                "idempotency_retention_s",
+                "FLEET_IDEMPOTENCY_RETENTION_S",
+                settings.idempotency_retention_s,
+                DAY_S,
+                60..=3_650 * DAY_S,
+            )?)),
             auth,
         })
     }
@@ -355,6 +364,7 @@ mod tests {
         assert_eq!(config.lifecycle.idle_timeout, TimeDelta::minutes(30));
         assert_eq!(config.lifecycle.delays, TransitionDelays::default());
         assert_eq!(config.event_retention, TimeDelta::days(7));
+        assert_eq!(config.idempotency_retention, TimeDelta::hours(24));
     }
 
     #[test]
@@ -381,6 +391,22 @@ mod tests {
         })
         .expect_err("a minute at least");
         assert!(err.to_string().contains("FLEET_EVENT_RETENTION_S"), "{err}");
+        let err = config(Settings {
+            idempotency_retention_s: Some(59),
+            ..Default::default()
+        })
+        .expect_err("a minute at least");
+        assert_eq!(
+            err.to_string(),
+            "invalid setting idempotency_retention_s (--idempotency-retention-s, \
+             FLEET_IDEMPOTENCY_RETENTION_S): must be between 60 and 315360000, got 59"
+        );
+        let kept = config(Settings {
+            idempotency_retention_s: Some(3_600),
+            ..Default::default()
+        })
+        .expect("an hour");
+        assert_eq!(kept.idempotency_retention, TimeDelta::hours(1));
         let err = config(Settings {
             log_level: Some("loud".into()),
             ..Default::default()

@@ -6,9 +6,11 @@
 //! the ring covers is answered from memory; one older than the ring (a subscriber that fell
 //! behind, a client resuming from long ago) goes to the store, which also says when a cursor
 //! was pruned. The horizon it reports is the ring's top, so what it says is visible always
-//! is; waits are woken when the reader moves it.
+//! is; waits are woken when the reader moves it — those with an [`Interest`] in a project or
+//! a server only when the move brought an event of theirs, so that a thousand followers of
+//! other projects sleep through it.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::EventLog;
-use fleet_domain::{Event, EventHorizon, EventQuery, EventReadError};
+use fleet_domain::{Event, EventHorizon, EventQuery, EventReadError, Interest};
 use slog::Logger;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,6 +33,8 @@ const READ_BATCH: u32 = 1_000;
 const PATIENCE: Duration = Duration::from_secs(1);
 /// How long the reader waits after a failure before it tries again.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
+/// How many interests may be remembered before those nobody waits on any more are dropped.
+const INTERESTS_KEPT: usize = 1_024;
 
 /// The newest events, oldest first: every event with a sequence number in `(base, top]`.
 #[derive(Debug, Default)]
@@ -85,12 +89,63 @@ impl Ring {
     }
 }
 
+/// For each project and server someone waits on, the sequence number of its newest event
+/// in the ring (or more: a channel starts at the top of its day, which wakes its first
+/// waiter once for nothing rather than never for something).
+#[derive(Debug, Default)]
+struct Interests {
+    newest: HashMap<Interest, watch::Sender<i64>>,
+    /// How many were kept after the last sweep: the next sweep waits for twice as many.
+    swept_at: usize,
+}
+
+impl Interests {
+    /// The interests each of `events` concerns, with its sequence number.
+    fn touched(events: &[Event]) -> Vec<([Interest; 2], i64)> {
+        events
+            .iter()
+            .filter_map(|event| {
+                let interests = [
+                    Interest::Project(event.project),
+                    Interest::Server(event.event.server_id),
+                ];
+                Some((interests, event.seq?))
+            })
+            .collect()
+    }
+
+    /// Tells the waiters on each project and server `touched` that they have news.
+    fn publish(&self, touched: &[([Interest; 2], i64)]) {
+        for &(interests, seq) in touched {
+            for interest in interests {
+                if let Some(newest) = self.newest.get(&interest) {
+                    newest.send_if_modified(|newest| {
+                        let news = seq > *newest;
+                        *newest = (*newest).max(seq);
+                        news
+                    });
+                }
+            }
+        }
+    }
+
+    /// Forgets the interests nobody waits on any more, once there are many.
+    fn sweep(&mut self) {
+        if self.newest.len() <= INTERESTS_KEPT.max(2 * self.swept_at) {
+            return;
+        }
+        self.newest.retain(|_, newest| newest.receiver_count() > 0);
+        self.swept_at = self.newest.len();
+    }
+}
+
 /// The store's event log with the newest events in memory (see the module documentation).
 pub struct FanOut {
     inner: Arc<dyn EventLog>,
     ring: RwLock<Ring>,
     /// The ring's top, published for waits.
     top: watch::Sender<i64>,
+    interests: RwLock<Interests>,
     pruned_through: AtomicI64,
 }
 
@@ -105,6 +160,7 @@ impl FanOut {
                 events: VecDeque::new(),
             }),
             top: watch::Sender::new(horizon.latest),
+            interests: RwLock::default(),
             pruned_through: AtomicI64::new(horizon.pruned_through),
         }))
     }
@@ -157,6 +213,10 @@ impl FanOut {
                         .store(horizon.pruned_through, Ordering::Relaxed);
                     self.ring_write().reset(horizon.latest);
                     self.top.send_replace(horizon.latest);
+                    // Everyone reads again, and learns from the store what it missed.
+                    for newest in self.interests_read().newest.values() {
+                        newest.send_replace(horizon.latest);
+                    }
                     return Ok(());
                 }
                 Err(EventReadError::Store(e)) => return Err(e),
@@ -165,16 +225,44 @@ impl FanOut {
             if events.is_empty() {
                 return Ok(());
             }
+            let touched = Interests::touched(&events);
             let top = {
                 let mut ring = self.ring_write();
                 ring.extend(events);
                 ring.top()
             };
+            // The top first: a follower woken for its project reads a horizon that covers
+            // the event it was woken for.
             self.top.send_replace(top);
+            self.interests_read().publish(&touched);
             if !full {
                 return Ok(());
             }
         }
+    }
+
+    /// A receiver of the news of `interest`, remembering the interest if it is new.
+    fn subscribe(&self, interest: Interest) -> watch::Receiver<i64> {
+        if let Some(newest) = self.interests_read().newest.get(&interest) {
+            return newest.subscribe();
+        }
+        let mut interests = self
+            .interests
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        interests.sweep();
+        let top = *self.top.borrow();
+        interests
+            .newest
+            .entry(interest)
+            .or_insert_with(|| watch::Sender::new(top))
+            .subscribe()
+    }
+
+    fn interests_read(&self) -> std::sync::RwLockReadGuard<'_, Interests> {
+        self.interests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn ring_read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
@@ -203,12 +291,21 @@ impl EventLog for FanOut {
     }
 
     async fn wait_beyond(&self, seen: i64, patience: Duration) -> Result<i64, StoreError> {
-        let mut top = self.top.subscribe();
-        let waited = tokio::time::timeout(patience, top.wait_for(|top| *top > seen)).await;
-        Ok(match waited {
-            Ok(Ok(top)) => *top,
-            _ => *self.top.borrow(),
-        })
+        self.wait_beyond_for(seen, Interest::All, patience).await
+    }
+
+    async fn wait_beyond_for(
+        &self,
+        seen: i64,
+        interest: Interest,
+        patience: Duration,
+    ) -> Result<i64, StoreError> {
+        let mut news = match interest {
+            Interest::All => self.top.subscribe(),
+            Interest::Project(_) | Interest::Server(_) => self.subscribe(interest),
+        };
+        let _ = tokio::time::timeout(patience, news.wait_for(|newest| *newest > seen)).await;
+        Ok(*self.top.borrow())
     }
 
     async fn prune_events(

@@ -203,6 +203,49 @@ async fn a_wait_ends_when_the_reader_moves_the_horizon_or_when_its_patience_runs
     reader.await.expect("the reader stops");
 }
 
+#[tokio::test]
+async fn a_wait_with_an_interest_sleeps_through_other_projects_and_servers_news() {
+    let store = Memory::new();
+    let fanout = FanOut::open(store.clone()).await.expect("opened");
+    let (stop, stopped) = watch::channel(false);
+    let reader = fanout.spawn_reader(stopped, logger());
+    let (mine, theirs) = (ProjectId::random(), ProjectId::random());
+    let (server, neighbour) = (ServerId::random(), ServerId::random());
+    let wait = |interest| {
+        let fanout = fanout.clone();
+        tokio::spawn(async move {
+            fanout
+                .wait_beyond_for(0, interest, Duration::from_secs(5))
+                .await
+        })
+    };
+    let for_project = wait(Interest::Project(mine));
+    let for_server = wait(Interest::Server(server));
+    let for_all = wait(Interest::All);
+    tokio::task::yield_now().await;
+
+    store.append(theirs, ServerId::random(), EventKind::Created);
+    assert_eq!(for_all.await.expect("joined").expect("waited"), 1);
+    store.append(mine, neighbour, EventKind::Created);
+    assert_eq!(for_project.await.expect("joined").expect("waited"), 2);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        !for_server.is_finished(),
+        "its project's news is not its server's"
+    );
+    store.append(mine, server, EventKind::Created);
+    assert_eq!(for_server.await.expect("joined").expect("waited"), 3);
+
+    // A first wait on an interest, behind the top, looks again at once rather than sleep
+    // through what it has not read.
+    let started = std::time::Instant::now();
+    let late = wait(Interest::Project(theirs)).await.expect("joined");
+    assert_eq!(late.expect("waited"), 3);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let _ = stop.send(true);
+    reader.await.expect("the reader stops");
+}
+
 #[test]
 fn the_ring_keeps_the_newest_events_and_moves_its_base_past_the_dropped_ones() {
     let store = Memory::new();

@@ -32,6 +32,8 @@ pub const PASS_DURATION: &str = "fleet_worker_pass_duration_seconds";
 pub const PASS_FAILURES: &str = "fleet_worker_pass_failures_total";
 /// Events deleted from the global history for being older than the retention window.
 pub const EVENTS_PRUNED: &str = "fleet_events_pruned_total";
+/// Idempotency keys deleted for being older than their retention.
+pub const KEYS_PRUNED: &str = "fleet_idempotency_keys_pruned_total";
 
 /// Describes the metrics above to the installed recorder, the failure counter registered at
 /// zero so that its alert reads 0, not "no data", on a healthy service.
@@ -67,11 +69,22 @@ pub fn describe() {
         "Events deleted for being older than the retention window"
     );
     counter!(EVENTS_PRUNED).increment(0);
+    describe_counter!(
+        KEYS_PRUNED,
+        Unit::Count,
+        "Idempotency keys deleted for being older than their retention"
+    );
+    counter!(KEYS_PRUNED).increment(0);
 }
 
 /// Records events pruned.
 pub fn record_pruned(events: u64) {
     counter!(EVENTS_PRUNED).increment(events);
+}
+
+/// Records idempotency keys pruned.
+pub fn record_keys_pruned(keys: u64) {
+    counter!(KEYS_PRUNED).increment(keys);
 }
 
 /// Records how long one worker pass took.

@@ -133,6 +133,10 @@ pub struct Settings {
     /// its log [default: 604800, 7 days].
     #[arg(long, env = "FLEET_EVENT_RETENTION_S", value_name = "S")]
     pub event_retention_s: Option<u32>,
+    /// Seconds an `Idempotency-Key` is kept after its first request, 60 to 315,360,000, on
+    /// the service's clock; a retry after that runs anew [default: 86400, 24 hours].
+    #[arg(long, env = "FLEET_IDEMPOTENCY_RETENTION_S", value_name = "S")]
+    pub idempotency_retention_s: Option<u32>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -213,6 +217,7 @@ impl Settings {
                 db_pool_check_connections,
                 db_lock_timeout_ms,
                 event_retention_s,
+                idempotency_retention_s,
                 shutdown_timeout_s,
                 auth,
                 key_pepper,

@@ -12,9 +12,10 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
-use fleet_domain::ports::{ActionStore, Clock, Store, TenancyStore};
+use fleet_domain::ports::{ActionStore, Clock, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+    CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
+    ServerService, WatchService,
 };
 use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
 use fleet_ops::Ops;
@@ -34,6 +35,9 @@ use crate::probes::Probe;
 use crate::settings::ClockMode;
 use crate::store;
 use crate::workers::{EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
+
+/// The most response bytes an HTTP connection gathers before writing them out.
+const HTTP_WRITE_BUFFER: usize = 8 * 1024;
 
 /// fleetd, built and listening, not yet serving.
 pub struct Application {
@@ -111,6 +115,17 @@ impl Application {
                 watch_clock.clone(),
             ))
         };
+        let (key_clock, key_policy) = (
+            clock.clone(),
+            KeyPolicy {
+                retention: config.idempotency_retention,
+                ..KeyPolicy::default()
+            },
+        );
+        let idempotency = move |keys: Arc<dyn IdempotencyStore>| {
+            Arc::new(IdempotencyService::new(keys, key_clock.clone(), key_policy))
+        };
+        let background_keys = idempotency(opened.keys.clone());
         let background_projects = projects(opened.tenancy.clone());
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
@@ -142,6 +157,7 @@ impl Application {
                 servers: servers(store.clone()),
                 projects: background_projects,
                 watch: watch(store.clone(), opened.actions.clone()),
+                idempotency: background_keys.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -175,6 +191,7 @@ impl Application {
                     servers: servers(stores.store.clone()),
                     projects: projects(stores.tenancy),
                     watch: watch(stores.store, stores.actions),
+                    idempotency: idempotency(stores.keys),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
@@ -185,6 +202,13 @@ impl Application {
             http_app(ops.clone(), web::Data::new(state))
         })
         .workers(http_workers)
+        // A client that hangs up mid-request ends its request at once (actix otherwise
+        // keeps a wait's handler running to its timeout for a reader that is gone).
+        .h1_allow_half_closed(false)
+        // An event stream whose client reads slowly holds at most this much unsent (actix's
+        // default, 32 KiB, is 32 MiB over a thousand slow streams); larger single responses
+        // are still written whole.
+        .h1_write_buffer_size(HTTP_WRITE_BUFFER)
         .listen(listener)?
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()
@@ -200,6 +224,7 @@ impl Application {
                 events: fanout,
                 clock: clock.clone(),
                 retention: config.event_retention,
+                keys: background_keys,
                 logger: logger.new(o!("component" => "pruner")),
             }
             .spawn(stop.clone()),

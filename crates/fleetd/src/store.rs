@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use fleet_domain::ports::{ActionStore, EventLog, Store, StoreStatus, TenancyStore};
+use fleet_domain::ports::{
+    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+};
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 use slog::{Logger, o};
@@ -29,6 +31,8 @@ pub struct OpenedStore {
     pub events: Arc<dyn EventLog>,
     /// The same store's action records.
     pub actions: Arc<dyn ActionStore>,
+    /// The same store's idempotency keys.
+    pub keys: Arc<dyn IdempotencyStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -76,6 +80,7 @@ impl OpenedStore {
                 store: self.store.clone(),
                 tenancy: self.tenancy.clone(),
                 actions: self.actions.clone(),
+                keys: self.keys.clone(),
             });
         };
         let store = Arc::new(
@@ -86,7 +91,8 @@ impl OpenedStore {
         Ok(WorkerStores {
             store: store.clone(),
             tenancy: store.clone(),
-            actions: store,
+            actions: store.clone(),
+            keys: store,
         })
     }
 }
@@ -99,6 +105,8 @@ pub struct WorkerStores {
     pub tenancy: Arc<dyn TenancyStore>,
     /// Action records.
     pub actions: Arc<dyn ActionStore>,
+    /// Idempotency keys.
+    pub keys: Arc<dyn IdempotencyStore>,
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -135,6 +143,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             tenancy: Arc::new(store.clone()),
             events: Arc::new(store.clone()),
             actions: Arc::new(store.clone()),
+            keys: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -154,6 +163,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         tenancy: store.clone(),
         events: store.clone(),
         actions: store.clone(),
+        keys: store.clone(),
         store,
         description,
         postgres: None,

@@ -2,6 +2,7 @@
 //! the event history, and the metrics recorder's upkeep. Each stops when the shutdown signal
 //! is sent.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{Clock, EventLog, Store};
-use fleet_domain::service::{Engine, MAX_EVENTS};
+use fleet_domain::service::{Engine, IdempotencyService, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 use tokio::sync::watch;
@@ -116,13 +117,14 @@ impl EngineWorker {
     }
 }
 
-/// How often the event history is pruned.
+/// How often the event history and the idempotency keys are pruned.
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
-/// The most events one pruning statement deletes, so that no statement holds its locks long.
+/// The most rows one pruning statement deletes, so that no statement holds its locks long.
 pub const PRUNE_BATCH: u32 = 1_000;
 
 /// Deletes events older than the retention window, on the service's clock (so a virtual
-/// clock's advance ages them too), keeping each server's newest 100 for its log.
+/// clock's advance ages them too), keeping each server's newest 100 for its log; and
+/// idempotency keys older than theirs, on the same clock.
 pub struct Pruner {
     /// The event log.
     pub events: Arc<dyn EventLog>,
@@ -130,6 +132,8 @@ pub struct Pruner {
     pub clock: Arc<dyn Clock>,
     /// How long events are kept.
     pub retention: TimeDelta,
+    /// The idempotency keys, with their clock and retention.
+    pub keys: Arc<IdempotencyService>,
     /// Its logger.
     pub logger: Logger,
 }
@@ -146,34 +150,53 @@ impl Pruner {
                     _ = stop.changed() => break,
                 }
                 // A pass is a few short statements; stopping waits for it.
-                match self.prune().await {
-                    Ok(0) => {}
-                    Ok(pruned) => {
-                        metrics::record_pruned(pruned);
-                        slog::info!(self.logger, "events pruned"; "events" => pruned);
-                    }
-                    Err(e) => {
-                        metrics::record_pass_failure();
-                        slog::warn!(self.logger, "pruning events failed"; "error" => %e);
-                    }
-                }
+                let pruned = self.prune().await;
+                self.report("events", pruned, metrics::record_pruned);
+                let pruned = self.prune_keys().await;
+                self.report("idempotency keys", pruned, metrics::record_keys_pruned);
             }
         })
+    }
+
+    fn report(&self, what: &str, pruned: Result<u64, StoreError>, record: fn(u64)) {
+        match pruned {
+            Ok(0) => {}
+            Ok(pruned) => {
+                record(pruned);
+                slog::info!(self.logger, "pruned"; "what" => what, "deleted" => pruned);
+            }
+            Err(e) => {
+                metrics::record_pass_failure();
+                slog::warn!(self.logger, "pruning failed"; "what" => what, "error" => %e);
+            }
+        }
     }
 
     /// Deletes every event older than the window, a batch at a time; how many it deleted.
     pub async fn prune(&self) -> Result<u64, StoreError> {
         let before = self.clock.now() - self.retention;
-        let mut total = 0;
-        loop {
-            let pruned = self
-                .events
-                .prune_events(before, MAX_EVENTS, PRUNE_BATCH)
-                .await?;
-            total += u64::from(pruned);
-            if pruned < PRUNE_BATCH {
-                return Ok(total);
-            }
+        in_batches(|| self.events.prune_events(before, MAX_EVENTS, PRUNE_BATCH)).await
+    }
+
+    /// Deletes every idempotency key older than its retention, a batch at a time; how many
+    /// it deleted.
+    pub async fn prune_keys(&self) -> Result<u64, StoreError> {
+        in_batches(|| self.keys.prune(PRUNE_BATCH)).await
+    }
+}
+
+/// Runs `batch` until one deletes fewer than [`PRUNE_BATCH`] rows; how many they deleted.
+async fn in_batches<F, Fut>(batch: F) -> Result<u64, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<u32, StoreError>>,
+{
+    let mut total = 0;
+    loop {
+        let pruned = batch().await?;
+        total += u64::from(pruned);
+        if pruned < PRUNE_BATCH {
+            return Ok(total);
         }
     }
 }
@@ -196,14 +219,34 @@ mod tests {
     use std::sync::Mutex;
 
     use chrono::{DateTime, Utc};
-    use fleet_domain::{Event, EventHorizon, EventQuery, EventReadError};
+    use fleet_domain::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim};
+    use fleet_domain::ports::IdempotencyStore;
+    use fleet_domain::service::KeyPolicy;
+    use fleet_domain::{
+        Event, EventHorizon, EventQuery, EventReadError, ProjectId, StoredResponse,
+    };
 
     use super::*;
 
-    /// An event log that prunes as many events as it is told, and records what it was asked.
+    /// A store that prunes as many events, or keys, as it is told, and records what it was
+    /// asked: (before, keep per server, limit), keys with a keep of 0.
     struct Pruning {
         batches: Mutex<Vec<u32>>,
         asked: Mutex<Vec<(DateTime<Utc>, u32, u32)>>,
+    }
+
+    impl Pruning {
+        fn deleting(batches: Vec<u32>) -> Arc<Pruning> {
+            Arc::new(Pruning {
+                batches: Mutex::new(batches),
+                asked: Mutex::default(),
+            })
+        }
+
+        fn prune(&self, asked: (DateTime<Utc>, u32, u32)) -> Result<u32, StoreError> {
+            self.asked.lock().expect("asked").push(asked);
+            Ok(self.batches.lock().expect("batches").remove(0))
+        }
     }
 
     #[async_trait::async_trait]
@@ -226,11 +269,37 @@ mod tests {
             keep: u32,
             limit: u32,
         ) -> Result<u32, StoreError> {
-            self.asked
-                .lock()
-                .expect("asked")
-                .push((before, keep, limit));
-            Ok(self.batches.lock().expect("batches").remove(0))
+            self.prune((before, keep, limit))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl IdempotencyStore for Pruning {
+        async fn claim_key(&self, _: &KeyClaim) -> Result<Claimed, StoreError> {
+            unreachable!("the pruner claims nothing")
+        }
+
+        async fn complete_key(
+            &self,
+            _: ProjectId,
+            _: &IdempotencyKey,
+            _: ClaimToken,
+            _: &StoredResponse,
+        ) -> Result<bool, StoreError> {
+            unreachable!("the pruner answers nothing")
+        }
+
+        async fn release_key(
+            &self,
+            _: ProjectId,
+            _: &IdempotencyKey,
+            _: ClaimToken,
+        ) -> Result<bool, StoreError> {
+            unreachable!("the pruner releases nothing")
+        }
+
+        async fn prune_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError> {
+            self.prune((before, 0, limit))
         }
     }
 
@@ -242,19 +311,29 @@ mod tests {
         }
     }
 
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_225_600, 0).expect("time")
+    }
+
+    fn pruner(events: Arc<Pruning>, keys: Arc<Pruning>) -> Pruner {
+        let clock = Arc::new(At(now()));
+        let policy = KeyPolicy {
+            retention: TimeDelta::hours(24),
+            ..KeyPolicy::default()
+        };
+        Pruner {
+            events,
+            clock: clock.clone(),
+            retention: TimeDelta::days(7),
+            keys: Arc::new(IdempotencyService::new(keys, clock, policy)),
+            logger: Logger::root(slog::Discard, slog::o!()),
+        }
+    }
+
     #[tokio::test]
     async fn a_pass_prunes_batch_after_batch_until_one_is_not_full() {
-        let now = DateTime::from_timestamp(1_767_225_600, 0).expect("time");
-        let events = Arc::new(Pruning {
-            batches: Mutex::new(vec![PRUNE_BATCH, PRUNE_BATCH, 3]),
-            asked: Mutex::default(),
-        });
-        let pruner = Pruner {
-            events: events.clone(),
-            clock: Arc::new(At(now)),
-            retention: TimeDelta::days(7),
-            logger: Logger::root(slog::Discard, slog::o!()),
-        };
+        let events = Pruning::deleting(vec![PRUNE_BATCH, PRUNE_BATCH, 3]);
+        let pruner = pruner(events.clone(), Pruning::deleting(Vec::new()));
         let pruned = pruner.prune().await.expect("pruned");
         assert_eq!(pruned, u64::from(2 * PRUNE_BATCH + 3));
         let asked = events.asked.lock().expect("asked").clone();
@@ -262,8 +341,24 @@ mod tests {
         assert!(
             asked
                 .iter()
-                .all(|ask| *ask == (now - TimeDelta::days(7), MAX_EVENTS, PRUNE_BATCH)),
+                .all(|ask| *ask == (now() - TimeDelta::days(7), MAX_EVENTS, PRUNE_BATCH)),
             "{asked:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_are_pruned_in_batches_past_their_own_retention() {
+        let keys = Pruning::deleting(vec![PRUNE_BATCH, 0]);
+        let pruner = pruner(Pruning::deleting(Vec::new()), keys.clone());
+        assert_eq!(
+            pruner.prune_keys().await.expect("pruned"),
+            u64::from(PRUNE_BATCH)
+        );
+        let asked = keys.asked.lock().expect("asked").clone();
+        assert_eq!(
+            asked,
+            vec![(now() - TimeDelta::hours(24), 0, PRUNE_BATCH); 2],
+            "two statements, each before the keys' window"
         );
     }
 }

@@ -5,7 +5,7 @@ use fleet_client::types;
 
 use super::pages::every_page;
 use super::wait::until;
-use super::{Session, actions};
+use super::{Session, actions, bulk};
 use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
 use crate::exit::Exit;
 use crate::output::{fields, labels, maybe_time, money, or_dash, print, spent, table, time};
@@ -18,20 +18,26 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             name,
             wait,
             labels,
+            key,
         } => {
             let labels = (!labels.is_empty()).then(|| types::Labels(labels.into_iter().collect()));
-            let request = session.client.provision_server().body_map(|body| {
-                body.region(region)
-                    .type_(server_type)
-                    .name(name)
-                    .labels(labels)
-            });
+            let key = key.or_new();
+            let request = session
+                .client
+                .provision_server()
+                .idempotency_key(key.as_str())
+                .body_map(|body| {
+                    body.region(region)
+                        .type_(server_type)
+                        .name(name)
+                        .labels(labels)
+                });
             match request.send().await {
                 Ok(server) => {
                     let running = types::ServerState::Running;
                     settle(session, server.into_inner(), running, &wait).await
                 }
-                Err(e) => Err(session.failed(e).await),
+                Err(e) => Err(session.failed_keyed(e, &key).await),
             }
         }
         Servers::List(args) => list(session, args).await,
@@ -56,16 +62,18 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
             }
         }
         Servers::Actions(args) => actions::list(session, args).await,
-        Servers::Label { id, changes } => {
+        Servers::Label { id, changes, key } => {
             let patch = types::LabelPatch(changes.into_iter().collect());
+            let key = key.or_new();
             let request = session
                 .client
                 .update_server()
                 .id(id)
+                .idempotency_key(key.as_str())
                 .body_map(|body| body.labels(Some(patch)));
             match request.send().await {
                 Ok(server) => print(session.output, &*server, |s| vec![server_fields(s)]),
-                Err(e) => Err(session.failed(e).await),
+                Err(e) => Err(session.failed_keyed(e, &key).await),
             }
         }
         Servers::Billing(server) => {
@@ -84,16 +92,24 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
 }
 
 /// Asks for an action and prints the server as it answered (the state it is heading to, or
-/// as it was when there was nothing to do), or as it is once there with `--wait`.
+/// as it was when there was nothing to do), or as it is once there with `--wait`; with a
+/// selector, acts on every server it picks.
 async fn act(session: &Session, args: ActArgs, action: types::Action) -> Result<(), Exit> {
+    let key = args.key.or_new();
+    let id = match (args.id, args.selector) {
+        (_, Some(selector)) => return bulk::act(session, selector, action, &key).await,
+        (Some(id), None) => id,
+        (None, None) => return Err(Exit::usage("name a server's id, or --selector")),
+    };
     let request = session
         .client
         .act_on_server()
-        .id(args.server.id)
+        .id(id)
+        .idempotency_key(key.as_str())
         .body_map(|body| body.action(action));
     match request.send().await {
         Ok(server) => settle(session, server.into_inner(), leads_to(action), &args.wait).await,
-        Err(e) => Err(session.failed(e).await),
+        Err(e) => Err(session.failed_keyed(e, &key).await),
     }
 }
 

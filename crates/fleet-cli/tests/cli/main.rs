@@ -3,8 +3,10 @@
 //! statuses, stdout and stderr.
 
 mod fleetd;
+mod idempotency;
 mod run;
 
+mod bulk;
 mod labels;
 mod output;
 mod profiles;

@@ -59,7 +59,9 @@ impl Follower {
         if !events.is_empty() {
             return Ok(events);
         }
-        self.events.wait_beyond(self.query.after, patience).await?;
+        self.events
+            .wait_beyond_for(self.query.after, self.query.interest(), patience)
+            .await?;
         self.read().await
     }
 

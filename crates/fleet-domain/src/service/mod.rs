@@ -1,10 +1,12 @@
 //! The use cases: what clients and workers can do, each taking its ports by constructor.
 
 mod actions;
+mod bulk;
 mod catalog;
 mod clock;
 mod engine;
 mod follow;
+mod idempotency;
 mod input;
 mod projects;
 mod servers;
@@ -12,14 +14,22 @@ mod updates;
 mod wait;
 mod watch;
 
+pub use bulk::{BulkActRequest, BulkActResult, MAX_BULK_SERVERS};
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
 pub use follow::Follower;
+pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 pub use wait::Waiter;
 pub use watch::{EventPage, EventsRequest, WatchService};
+#[cfg(test)]
+mod bulk_tests;
+#[cfg(test)]
+mod conditional_tests;
+#[cfg(test)]
+mod idempotency_tests;
 #[cfg(test)]
 mod tenancy_tests;
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
 use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, Page, PageRequest};
 use crate::ports::{Applied, Clock, ProvisionStoreError, Store};
+use crate::precondition::{GenerationMatch, PreconditionFailed};
 use crate::selector::Selector;
 use crate::server::{Server, ServerFilter};
 use crate::service::engine::billed_by;
@@ -215,25 +216,10 @@ impl ServerService {
         caller: &Caller,
         request: ListRequest,
     ) -> Result<Page<ServerView>, ListError> {
-        if let Some(region) = request
-            .region
-            .as_ref()
-            .filter(|r| self.catalog.region(r).is_none())
+        if let Some((kind, name)) =
+            self.unknown_filter(request.region.as_deref(), request.server_type.as_deref())
         {
-            return Err(ListError::UnknownFilter {
-                kind: "region",
-                name: region.clone(),
-            });
-        }
-        if let Some(server_type) = request
-            .server_type
-            .as_ref()
-            .filter(|t| self.catalog.server_type(t).is_none())
-        {
-            return Err(ListError::UnknownFilter {
-                kind: "type",
-                name: server_type.clone(),
-            });
+            return Err(ListError::UnknownFilter { kind, name });
         }
         let limit =
             page_limit(request.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE).map_err(|given| {
@@ -257,6 +243,7 @@ impl ServerService {
             server_type: request.server_type,
             state: request.state,
             selector,
+            live_only: false,
         };
         let page = PageRequest {
             limit: limit + 1,
@@ -280,22 +267,57 @@ impl ServerService {
         })
     }
 
-    /// Starts, stops, reboots or terminates a server, as the lifecycle table says.
-    ///
-    /// When another writer changes the server between the read and the write, the action is
-    /// planned again from the new state, so of two conflicting actions exactly one wins.
+    /// The first filter that names a region or server type the catalog lacks: its kind
+    /// (`region` or `type`) and the name.
+    pub(super) fn unknown_filter(
+        &self,
+        region: Option<&str>,
+        server_type: Option<&str>,
+    ) -> Option<(&'static str, String)> {
+        if let Some(region) = region.filter(|r| self.catalog.region(r).is_none()) {
+            return Some(("region", region.to_owned()));
+        }
+        server_type
+            .filter(|t| self.catalog.server_type(t).is_none())
+            .map(|t| ("type", t.to_owned()))
+    }
+
+    /// Starts, stops, reboots or terminates a server, as the lifecycle table says; with
+    /// `expected`, only if the server is at one of its generations.
     pub async fn act(
         &self,
         caller: &Caller,
         id: ServerId,
         action: Action,
+        expected: Option<&GenerationMatch>,
         ctx: &RequestContext,
     ) -> Result<ActOutcome, ActError> {
+        let server = visible(&*self.store, caller, id)
+            .await?
+            .ok_or(ActError::NotFound(id))?;
+        caller.require(Role::Member)?;
+        self.act_on(caller, server, action, expected, ctx).await
+    }
+
+    /// Acts on `server` as read, for a caller allowed to.
+    ///
+    /// When another writer changes the server between the read and the write, the action is
+    /// planned again from the new state, so of two conflicting actions exactly one wins. A
+    /// conditional action is not: the store's generation guard refused to write over a
+    /// change the client has not seen, so the condition failed.
+    pub(super) async fn act_on(
+        &self,
+        caller: &Caller,
+        mut server: Server,
+        action: Action,
+        expected: Option<&GenerationMatch>,
+        ctx: &RequestContext,
+    ) -> Result<ActOutcome, ActError> {
+        let id = server.id;
         for _ in 0..ACT_ATTEMPTS {
-            let server = visible(&*self.store, caller, id)
-                .await?
-                .ok_or(ActError::NotFound(id))?;
-            caller.require(Role::Member)?;
+            if let Some(expected) = expected {
+                expected.check(server.generation)?;
+            }
             let now = self.clock.now();
             let Some(change) = lifecycle::plan_action(&server, action, now, &self.config, ctx)?
             else {
@@ -317,7 +339,14 @@ impl ServerService {
                 }
                 Applied::Missing => return Err(ActError::NotFound(id)),
                 Applied::QuotaExceeded(exceeded) => return Err(ActError::QuotaExceeded(exceeded)),
-                Applied::Stale => {}
+                Applied::Stale => {
+                    server = visible(&*self.store, caller, id)
+                        .await?
+                        .ok_or(ActError::NotFound(id))?;
+                    if expected.is_some() {
+                        return Err(stale(&server).into());
+                    }
+                }
             }
         }
         Err(ActError::Contended {
@@ -379,5 +408,13 @@ impl ServerService {
 
     pub(super) fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
         ServerView::at(server, now)
+    }
+}
+
+/// The failed condition of a conditional change the store found stale: `server` is as it
+/// is now.
+pub(super) fn stale(server: &Server) -> PreconditionFailed {
+    PreconditionFailed {
+        current_generation: server.generation,
     }
 }

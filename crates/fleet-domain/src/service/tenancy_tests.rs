@@ -55,7 +55,7 @@ async fn another_project_s_server_does_not_exist_for_a_member_or_viewer() {
         let me = caller(ProjectId::random(), role);
         assert!(matches!(svc.get(&me, id).await, Err(GetError::NotFound(_))));
         assert!(matches!(
-            svc.act(&me, id, Action::Stop, &ctx).await,
+            svc.act(&me, id, Action::Stop, None, &ctx).await,
             Err(ActError::NotFound(_))
         ));
         assert!(matches!(
@@ -92,7 +92,7 @@ async fn a_viewer_reads_but_neither_creates_nor_acts() {
         needed: Role::Member,
     };
     assert!(matches!(
-        svc.act(&viewer, id, Action::Stop, &RequestContext::api("r")).await,
+        svc.act(&viewer, id, Action::Stop, None, &RequestContext::api("r")).await,
         Err(ActError::Forbidden(f)) if f == forbidden
     ));
     let request = ProvisionRequest {

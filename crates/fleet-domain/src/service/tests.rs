@@ -207,7 +207,13 @@ async fn an_action_applies_a_guarded_change_carrying_the_request_id() {
         Ok(Applied::Done(Box::new(change.server.clone())))
     });
     let outcome = service(store, config())
-        .act(&admin(), id, Action::Stop, &RequestContext::api("req-9"))
+        .act(
+            &admin(),
+            id,
+            Action::Stop,
+            None,
+            &RequestContext::api("req-9"),
+        )
         .await
         .expect("stopped");
     assert!(outcome.changed);
@@ -242,11 +248,11 @@ async fn a_stale_write_is_replanned_from_the_new_state() {
     let svc = service(store, config());
     let ctx = RequestContext::api("r");
     let stop = svc
-        .act(&admin(), id, Action::Stop, &ctx)
+        .act(&admin(), id, Action::Stop, None, &ctx)
         .await
         .expect("a repeated stop is a no-op");
     assert!(!stop.changed);
-    let reboot = svc.act(&admin(), id, Action::Reboot, &ctx).await;
+    let reboot = svc.act(&admin(), id, Action::Reboot, None, &ctx).await;
     assert!(
         matches!(reboot, Err(ActError::Conflict(ref c)) if c.state == ServerState::Stopping),
         "the loser of a race gets the conflict: {reboot:?}"
@@ -272,10 +278,10 @@ async fn an_action_on_a_missing_server_or_a_failing_store_changes_nothing() {
     let id = server(ServerState::Running).id;
     let ctx = RequestContext::api("r");
     assert!(
-        matches!(svc.act(&admin(), id, Action::Stop, &ctx).await, Err(ActError::NotFound(got)) if got == id)
+        matches!(svc.act(&admin(), id, Action::Stop, None, &ctx).await, Err(ActError::NotFound(got)) if got == id)
     );
     assert!(matches!(
-        svc.act(&admin(), id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, None, &ctx).await,
         Err(ActError::Store(StoreError::Unavailable(_)))
     ));
 }
@@ -302,11 +308,11 @@ async fn a_server_deleted_under_an_action_is_not_found_and_endless_races_are_con
     let svc = service(store, config());
     let ctx = RequestContext::api("r");
     assert!(matches!(
-        svc.act(&admin(), id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, None, &ctx).await,
         Err(ActError::NotFound(got)) if got == id
     ));
     assert!(matches!(
-        svc.act(&admin(), id, Action::Stop, &ctx).await,
+        svc.act(&admin(), id, Action::Stop, None, &ctx).await,
         Err(ActError::Contended { id: got, attempts: 5 }) if got == id
     ));
 }
@@ -499,7 +505,7 @@ async fn an_action_that_closes_a_run_reports_what_it_billed() {
         .expect_apply()
         .returning(|change| Ok(Applied::Done(Box::new(change.server.clone()))));
     let outcome = service(store, config())
-        .act(&admin(), id, Action::Stop, &RequestContext::api("r"))
+        .act(&admin(), id, Action::Stop, None, &RequestContext::api("r"))
         .await
         .expect("stopped");
     assert_eq!(

@@ -20,7 +20,8 @@ use crate::state::ServerState;
 use crate::tenancy::{Caller, Role};
 use crate::testing::{at, config, server};
 
-fn service(store: MockStore) -> ServerService {
+/// The service over `store`, its clock at 40 s.
+pub(super) fn service(store: MockStore) -> ServerService {
     let mut clock = MockClock::new();
     clock.expect_now().return_const(at(40));
     ServerService::new(
@@ -178,7 +179,7 @@ async fn an_update_merges_the_labels_and_records_its_event() {
         labels: patch(&[("env", Some("prod")), ("tier", None), ("new", Some(""))]),
     };
     let view = service(store)
-        .update(&Caller::open(), id, update, &ctx())
+        .update(&Caller::open(), id, update, None, &ctx())
         .await
         .expect("updated");
     assert_eq!(view.server.name, "web-2");
@@ -198,7 +199,7 @@ async fn an_update_that_changes_nothing_writes_nothing() {
         labels: patch(&[("env", Some("dev")), ("absent", None)]),
     };
     let view = service(store)
-        .update(&Caller::open(), id, update, &ctx())
+        .update(&Caller::open(), id, update, None, &ctx())
         .await
         .expect("nothing to do");
     assert_eq!(view.server.generation, 0);
@@ -215,7 +216,9 @@ async fn a_bad_update_changes_nothing() {
         labels: patch(&[("fleet.dev/x", Some("y"))]),
         ..ServerUpdate::default()
     };
-    let refused = svc.update(&Caller::open(), id, reserved, &ctx()).await;
+    let refused = svc
+        .update(&Caller::open(), id, reserved, None, &ctx())
+        .await;
     assert!(
         matches!(
             refused,
@@ -230,7 +233,9 @@ async fn a_bad_update_changes_nothing() {
         labels: too_many.into_iter().collect(),
         ..ServerUpdate::default()
     };
-    let refused = svc.update(&Caller::open(), id, too_many, &ctx()).await;
+    let refused = svc
+        .update(&Caller::open(), id, too_many, None, &ctx())
+        .await;
     assert!(
         matches!(
             refused,
@@ -242,7 +247,7 @@ async fn a_bad_update_changes_nothing() {
         name: Some(" ".to_owned()),
         ..ServerUpdate::default()
     };
-    let refused = svc.update(&Caller::open(), id, blank, &ctx()).await;
+    let refused = svc.update(&Caller::open(), id, blank, None, &ctx()).await;
     assert!(
         matches!(refused, Err(UpdateError::InvalidName(_))),
         "{refused:?}"
@@ -278,7 +283,7 @@ async fn an_update_that_loses_a_race_is_planned_again_from_the_new_server() {
         ..ServerUpdate::default()
     };
     let view = service(store)
-        .update(&Caller::open(), id, update, &ctx())
+        .update(&Caller::open(), id, update, None, &ctx())
         .await
         .expect("updated");
     let labels: Vec<(&str, &str)> = view.server.labels.iter().collect();
@@ -306,7 +311,7 @@ async fn a_viewer_may_not_update_and_another_project_s_server_does_not_exist() {
         role: Role::Viewer,
         key: Some(KeyId::random()),
     };
-    let refused = svc.update(&viewer, id, update(), &ctx()).await;
+    let refused = svc.update(&viewer, id, update(), None, &ctx()).await;
     assert!(
         matches!(refused, Err(UpdateError::Forbidden(_))),
         "{refused:?}"
@@ -316,7 +321,7 @@ async fn a_viewer_may_not_update_and_another_project_s_server_does_not_exist() {
         role: Role::Member,
         key: Some(KeyId::random()),
     };
-    let refused = svc.update(&stranger, id, update(), &ctx()).await;
+    let refused = svc.update(&stranger, id, update(), None, &ctx()).await;
     assert!(
         matches!(refused, Err(UpdateError::NotFound(_))),
         "{refused:?}"

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::visible;
 use crate::error::WaitError;
-use crate::event::{EventQuery, EventReadError};
+use crate::event::{EventQuery, EventReadError, Interest};
 use crate::ids::ServerId;
 use crate::ports::{Clock, EventLog, Store};
 use crate::server::Server;
@@ -82,7 +82,10 @@ impl Waiter {
                     wanted: self.wanted.clone(),
                 });
             }
-            let latest = self.events.wait_beyond(self.seen, PATIENCE).await?;
+            let latest = self
+                .events
+                .wait_beyond_for(self.seen, Interest::Server(self.server.id), PATIENCE)
+                .await?;
             if latest > self.seen && self.touched().await? {
                 self.server = self
                     .store

@@ -8,7 +8,7 @@ use mockall::Sequence;
 
 use crate::action::{ActionCommand, ActionRecord, ActionStatus};
 use crate::error::{ActionError, EventsError, StoreError, WaitError};
-use crate::event::{Event, EventHorizon, EventKind, EventReadError, EventType};
+use crate::event::{Event, EventHorizon, EventKind, EventReadError, EventType, Interest};
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::page::Cursor;
 use crate::ports::{MockActionStore, MockClock, MockEventLog, MockStore};
@@ -309,10 +309,10 @@ async fn a_follower_returns_the_first_batch_then_waits_for_more_from_past_the_ho
     }
     ports
         .events
-        .expect_wait_beyond()
+        .expect_wait_beyond_for()
         .times(1)
-        .withf(|seen, _| *seen == 10)
-        .returning(|_, _| Ok(12));
+        .withf(|seen, interest, _| *seen == 10 && *interest == Interest::All)
+        .returning(|_, _, _| Ok(12));
     let mut follower = ports
         .service()
         .follow(&Caller::open(), after("2"))
@@ -390,11 +390,11 @@ async fn a_wait_reads_the_server_again_only_for_an_event_about_it() {
     for (seen, latest) in [(3, 3), (3, 5), (5, 8)] {
         ports
             .events
-            .expect_wait_beyond()
+            .expect_wait_beyond_for()
             .times(1)
             .in_sequence(&mut waits)
-            .withf(move |asked, _| *asked == seen)
-            .returning(move |_, _| Ok(latest));
+            .withf(move |asked, interest, _| *asked == seen && *interest == Interest::Server(id))
+            .returning(move |_, _, _| Ok(latest));
     }
     let other = server(ServerState::Running);
     let mut pages = Sequence::new();

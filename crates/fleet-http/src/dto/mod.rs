@@ -4,6 +4,7 @@
 //! field is refused (`optional`).
 
 mod action;
+mod bulk;
 mod catalog;
 mod clock;
 mod enums;
@@ -17,6 +18,9 @@ mod tenancy;
 mod watch;
 
 pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
+pub use bulk::{
+    BulkActionCounts, BulkActionOutcome, BulkActionReport, BulkActionRequest, BulkActionResult,
+};
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};

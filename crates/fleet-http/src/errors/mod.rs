@@ -3,9 +3,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use fleet_domain::PreconditionFailed;
 use fleet_domain::error::{
-    ActError, GetError, HistoryError, ListError, ProjectError, ProvisionError, StoreError,
-    UpdateError,
+    ActError, BulkActError, GetError, HistoryError, IdempotencyError, ListError, ProjectError,
+    ProvisionError, StoreError, UpdateError,
 };
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
@@ -13,6 +14,7 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Errors;
 
+use crate::conditional::ETag;
 use crate::problem::Problem;
 
 impl From<StoreError> for Problem {
@@ -64,6 +66,22 @@ impl From<QuotaExceeded> for Problem {
         problem.limit = Some(exceeded.limit);
         problem.used = Some(exceeded.used);
         problem.requested = Some(exceeded.requested);
+        problem
+    }
+}
+
+impl From<PreconditionFailed> for Problem {
+    fn from(failed: PreconditionFailed) -> Self {
+        let etag = ETag::at(failed.current_generation).to_string();
+        let mut problem = Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "precondition-failed",
+            format!(
+                "the server changed since the version If-Match names: its ETag is now \
+                 {etag}; nothing changed"
+            ),
+        );
+        problem.etag = Some(etag);
         problem
     }
 }
@@ -128,6 +146,7 @@ impl From<UpdateError> for Problem {
             UpdateError::NotFound(_) => Problem::not_found(detail),
             UpdateError::InvalidName(_) => Problem::unprocessable("invalid-name", detail),
             UpdateError::InvalidLabels(_) => Problem::unprocessable("invalid-labels", detail),
+            UpdateError::PreconditionFailed(failed) => failed.into(),
             UpdateError::Contended { .. } => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "contended",
@@ -157,7 +176,49 @@ impl From<ActError> for Problem {
                 format!("{error}; retry later"),
             ),
             ActError::QuotaExceeded(exceeded) => exceeded.into(),
+            ActError::PreconditionFailed(failed) => failed.into(),
             ActError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<BulkActError> for Problem {
+    fn from(error: BulkActError) -> Self {
+        let detail = error.to_string();
+        match error {
+            BulkActError::Forbidden(forbidden) => forbidden.into(),
+            BulkActError::NoSelector => Problem::unprocessable("label-selector-required", detail),
+            BulkActError::BadSelector(error) => ListError::BadSelector(error).into(),
+            // The types provisioning answers for the same names in a body.
+            BulkActError::UnknownFilter { kind: "region", .. } => {
+                Problem::unprocessable("unknown-region", detail)
+            }
+            BulkActError::UnknownFilter { .. } => {
+                Problem::unprocessable("unknown-server-type", detail)
+            }
+            BulkActError::TooMany { matched, .. } => {
+                let mut problem = Problem::unprocessable("too-many-servers", detail);
+                problem.matched = Some(matched);
+                problem
+            }
+            BulkActError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<IdempotencyError> for Problem {
+    fn from(error: IdempotencyError) -> Self {
+        let detail = error.to_string();
+        match error {
+            IdempotencyError::Forbidden(forbidden) => forbidden.into(),
+            IdempotencyError::Reused => Problem::unprocessable("idempotency-key-reused", detail),
+            IdempotencyError::InFlight => {
+                let mut problem =
+                    Problem::new(StatusCode::CONFLICT, "idempotency-key-in-flight", detail);
+                problem.retry_after_secs = Some(crate::idempotency::IN_FLIGHT_RETRY_AFTER);
+                problem
+            }
+            IdempotencyError::Store(e) => e.into(),
         }
     }
 }
@@ -213,7 +274,7 @@ impl From<ProjectError> for Problem {
 }
 
 /// Adds a response with the `Problem` schema for each status to an operation of the spec.
-fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
+pub(crate) fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, &str)]) {
     for (status, description) in statuses {
         op.responses.insert(
             status.to_string(),
@@ -292,7 +353,7 @@ failure!(
 failure!(
     /// Why reading a server failed.
     GetFailure {
-        400 => "The id is not a UUID.",
+        400 => "The id is not a UUID, or `If-None-Match` is malformed (`invalid-precondition`).",
         404 => "No server has this id.",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
@@ -311,11 +372,12 @@ failure!(
 failure!(
     /// Why updating a server failed.
     UpdateFailure {
-        400 => "The id is not a UUID, or the body is not valid JSON.",
+        400 => "The id is not a UUID, the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
         403 => "The key's role may not change servers (it takes `member`).",
         404 => "No server has this id.",
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
+        412 => "`If-Match` names no `ETag` the server is at: it changed since it was read (`precondition-failed`, with its current `etag`); nothing changed.",
         415 => "The body is not JSON (`application/merge-patch+json` or `application/json`).",
         422 => "The body names fields that cannot be patched (the problem names them) or sets `name` or `labels` to `null`, or has an invalid name, or labels that break the label rules or would leave more than 64 (`invalid-labels`, naming the label).",
         500 => "The service failed.",
@@ -326,14 +388,29 @@ failure!(
 failure!(
     /// Why an action failed.
     ActFailure {
-        400 => "The id is not a UUID, or the body is not valid JSON.",
+        400 => "The id is not a UUID, the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
         403 => "The key's role may not act on servers (it takes `member`), or a start would take the project past its vCPU quota (`quota-exceeded`: the problem names the `quota`, its `limit` and the `used` amount).",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
         408 => "The body did not arrive within 5 seconds.",
+        412 => "`If-Match` names no `ETag` the server is at: it changed since it was read (`precondition-failed`, with its current `etag`); nothing changed.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or an unknown action.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why a bulk action acted on no server (each server's own failure is in the report).
+    BulkActionFailure {
+        400 => "The body is not valid JSON, or the label selector is malformed (`invalid-label-selector`, with the `position` where it went wrong).",
+        403 => "The key's role may not act on servers (it takes `member`).",
+        408 => "The body did not arrive within 5 seconds.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or an unknown action, region or type; or the selector is empty (`label-selector-required`); or more than 1,000 servers match (`too-many-servers`, with how many `matched`).",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
@@ -555,6 +632,8 @@ mod tests {
                 400,
             ),
             (HistoryError::NotFound(id).into(), 404),
+            (IdempotencyError::Reused.into(), 422),
+            (IdempotencyError::InFlight.into(), 409),
             (
                 StoreError::Unavailable(anyhow_error("pool timed out")).into(),
                 503,

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod bulk;
 pub mod catalog;
 pub mod events;
 pub mod history;

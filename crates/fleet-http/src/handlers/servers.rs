@@ -3,19 +3,20 @@
 use std::time::Instant;
 
 use fleet_domain::ServerId;
-use fleet_domain::error::ActError;
 use fleet_domain::service::{ListRequest, ProvisionRequest};
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
 
 use crate::auth::ApiCaller;
 use crate::body::JsonBody;
+use crate::conditional::{IfMatch, IfNoneMatch};
 use crate::dto;
 use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure};
-use crate::metrics::{self, ActionOutcome};
+use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
+use crate::metrics;
 use crate::query::Query;
 use crate::request::ApiScope;
-use crate::responses::{ActionTaken, Created};
+use crate::responses::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 use crate::state::AppState;
 
 /// Provision a server
@@ -32,9 +33,12 @@ pub async fn provision(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
 
 /// Provision a server (alias)
@@ -50,10 +54,16 @@ pub async fn provision_alias(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     body: JsonBody<dto::ProvisionRequest>,
-) -> Result<Created, ProvisionFailure> {
-    provision_server(&state, &caller, &scope, body.into_inner()).await
+) -> Idempotent<Created, ProvisionFailure> {
+    let request = body.fingerprint(PROVISION, "");
+    let work = provision_server(&state, &caller, &scope, body.into_inner());
+    key.once(&state, &caller, request, work).await
 }
+
+/// What both provisioning routes are to an `Idempotency-Key`: one operation.
+const PROVISION: &str = "provisionServer";
 
 async fn provision_server(
     state: &AppState,
@@ -109,7 +119,8 @@ pub async fn list(
 
 /// Get a server
 ///
-/// The server with its timestamps and what it has cost so far.
+/// The server with its timestamps and what it has cost so far, and its `ETag`. With
+/// `If-None-Match` naming its current `ETag`, a 304 without a body.
 #[api_v2_operation(
     operation_id = "getServer",
     tags(Servers),
@@ -119,12 +130,18 @@ pub async fn get(
     state: web::Data<AppState>,
     caller: ApiCaller,
     id: web::Path<Uuid>,
-) -> Result<web::Json<dto::Server>, GetFailure> {
+    if_none_match: IfNoneMatch,
+) -> Result<ServerRead, GetFailure> {
     let view = state
         .servers
         .get(&caller, ServerId::from(id.into_inner()))
         .await?;
-    Ok(web::Json(view.into()))
+    let server = TaggedServer::from(view);
+    Ok(if if_none_match.holds_current(server.etag) {
+        ServerRead::NotModified(server.etag)
+    } else {
+        ServerRead::Changed(Box::new(server))
+    })
 }
 
 /// Update a server
@@ -134,6 +151,7 @@ pub async fn get(
 /// stay. Fields left out stay as they are; other fields cannot be patched (422). The change
 /// is recorded as a `server.updated` event; a patch that changes nothing records nothing.
 /// Sent as `application/merge-patch+json`, or as `application/json`, which means the same.
+/// With `If-Match`, only if the server is still at that `ETag` (else 412).
 #[api_v2_operation(
     operation_id = "updateServer",
     tags(Servers),
@@ -144,26 +162,44 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: JsonBody<dto::UpdateServerRequest>,
-) -> Result<web::Json<dto::Server>, UpdateFailure> {
+) -> Idempotent<Updated, UpdateFailure> {
+    let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("updateServer", &id.to_string());
+    let work = update_server(&state, &caller, &scope, id, body.into_inner(), &if_match);
+    key.once(&state, &caller, request, work).await
+}
+
+async fn update_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    body: dto::UpdateServerRequest,
+    if_match: &IfMatch,
+) -> Result<Updated, UpdateFailure> {
     let view = state
         .servers
         .update(
-            &caller,
-            ServerId::from(id.into_inner()),
-            body.into_inner().into(),
-            &scope.context(&caller),
+            caller,
+            id,
+            body.into(),
+            if_match.condition(),
+            &scope.context(caller),
         )
         .await?;
-    Ok(web::Json(view.into()))
+    Ok(Updated(view.into()))
 }
 
 /// Act on a server
 ///
 /// Start, stop, reboot or terminate. 202 when the server moved into the action's
 /// transitional state; 200 when it already was in, or heading to, that state (retrying is
-/// safe); 409 when its state does not allow the action.
+/// safe); 409 when its state does not allow the action. With `If-Match`, only if the server
+/// is still at that `ETag` (else 412).
 #[api_v2_operation(
     operation_id = "actOnServer",
     tags(Servers),
@@ -174,28 +210,37 @@ pub async fn act(
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
+    key: IdempotencyKeyHeader,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     body: JsonBody<dto::ActionRequest>,
-) -> Result<ActionTaken, ActFailure> {
-    let action: fleet_domain::Action = body.action.into();
+) -> Idempotent<ActionTaken, ActFailure> {
     let id = ServerId::from(id.into_inner());
+    let request = body.fingerprint("actOnServer", &id.to_string());
+    let work = act_on_server(&state, &caller, &scope, id, body.action.into(), &if_match);
+    key.once(&state, &caller, request, work).await
+}
+
+async fn act_on_server(
+    state: &AppState,
+    caller: &ApiCaller,
+    scope: &ApiScope,
+    id: ServerId,
+    action: fleet_domain::Action,
+    if_match: &IfMatch,
+) -> Result<ActionTaken, ActFailure> {
     let result = state
         .servers
-        .act(&caller, id, action, &scope.context(&caller))
+        .act(
+            caller,
+            id,
+            action,
+            if_match.condition(),
+            &scope.context(caller),
+        )
         .await;
-    let outcome = match &result {
-        Ok(outcome) if outcome.changed => ActionOutcome::Accepted,
-        Ok(_) => ActionOutcome::Noop,
-        Err(ActError::Forbidden(_)) => ActionOutcome::Forbidden,
-        Err(ActError::Conflict(_)) => ActionOutcome::Conflict,
-        Err(ActError::NotFound(_)) => ActionOutcome::NotFound,
-        Err(ActError::Contended { .. }) => ActionOutcome::Contended,
-        Err(ActError::QuotaExceeded(_)) => ActionOutcome::QuotaExceeded,
-        Err(ActError::Store(_)) => ActionOutcome::Failed,
-    };
-    metrics::record_action(action.as_str(), outcome, 1);
+    metrics::record_acted(action, &result);
     let outcome = result?;
-    metrics::record_billed("action", outcome.billed);
     Ok(ActionTaken {
         server: outcome.view.into(),
         changed: outcome.changed,

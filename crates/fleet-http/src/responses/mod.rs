@@ -12,7 +12,7 @@ use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
 pub use admin::{Deleted, KeyCreated, ProjectCreated};
-pub use servers::{ActionTaken, Created};
+pub use servers::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 pub use stream::EventStream;
 
 use crate::problem::Problem;

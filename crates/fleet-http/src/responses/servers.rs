@@ -1,9 +1,13 @@
-//! The servers' responses: a provisioned server, an action's outcome.
+//! The servers' responses: a provisioned server, a server read (or not modified), an
+//! updated one, an action's outcome; each with the server's `ETag`.
+
+use std::collections::BTreeMap;
 
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, Responder};
+use fleet_domain::service::ServerView;
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{
     DataType, DefaultOperationRaw, DefaultSchemaRaw, Either, Header, Response,
@@ -11,21 +15,78 @@ use paperclip::v2::models::{
 use paperclip::v2::schema::Apiv2Schema;
 
 use super::{json, schema_of};
+use crate::conditional::ETag;
 use crate::dto;
 
 fn server_schema() -> DefaultSchemaRaw {
     schema_of::<dto::Server>()
 }
 
-/// 201 with the new server and its `Location`.
-pub struct Created(pub dto::Server);
+/// A server as a response carries it, with its entity-tag.
+pub struct TaggedServer {
+    /// The server.
+    pub server: dto::Server,
+    /// Its `ETag`.
+    pub etag: ETag,
+}
+
+impl From<ServerView> for TaggedServer {
+    fn from(view: ServerView) -> Self {
+        Self {
+            etag: ETag::of(&view.server),
+            server: view.into(),
+        }
+    }
+}
+
+impl TaggedServer {
+    fn respond(&self, status: StatusCode) -> HttpResponse {
+        let mut response = json(status, &self.server);
+        self.etag.stamp(&mut response);
+        response
+    }
+}
+
+/// The `ETag` response header as the spec documents it.
+fn etag_header() -> BTreeMap<String, Header> {
+    BTreeMap::from([(
+        "ETag".to_owned(),
+        Header {
+            description: Some(
+                "The server's entity-tag: its generation, which every stored change to it \
+                 moves on (cost so far, computed when read, is not covered). Send it as \
+                 `If-Match` to change the server only as read, or as `If-None-Match` to \
+                 read it only when it changed."
+                    .to_owned(),
+            ),
+            data_type: Some(DataType::String),
+            ..Default::default()
+        },
+    )])
+}
+
+/// Documents a response of `status` with the server and its `ETag`.
+fn document_server(op: &mut DefaultOperationRaw, status: &str, description: &str) {
+    op.responses.insert(
+        status.to_owned(),
+        Either::Right(Response {
+            description: Some(description.to_owned()),
+            schema: Some(server_schema()),
+            headers: etag_header(),
+        }),
+    );
+}
+
+/// 201 with the new server, its `Location` and `ETag`.
+pub struct Created(pub TaggedServer);
 
 impl Responder for Created {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        let mut response = json(StatusCode::CREATED, &self.0);
-        if let Ok(location) = header::HeaderValue::from_str(&format!("/servers/{}", self.0.id)) {
+        let mut response = self.0.respond(StatusCode::CREATED);
+        let location = format!("/servers/{}", self.0.server.id);
+        if let Ok(location) = header::HeaderValue::from_str(&location) {
             response.headers_mut().insert(header::LOCATION, location);
         }
         response
@@ -36,26 +97,90 @@ impl Apiv2Schema for Created {}
 
 impl OperationModifier for Created {
     fn update_response(op: &mut DefaultOperationRaw) {
-        let mut headers = std::collections::BTreeMap::new();
-        headers.insert(
-            "Location".to_owned(),
-            Header {
-                description: Some("The path of the new server.".to_owned()),
-                data_type: Some(DataType::String),
-                ..Default::default()
-            },
-        );
+        document_server(op, "201", "Created: the server, in `provisioning`.");
+        if let Some(Either::Right(created)) = op.responses.get_mut("201") {
+            created.headers.insert(
+                "Location".to_owned(),
+                Header {
+                    description: Some("The path of the new server.".to_owned()),
+                    data_type: Some(DataType::String),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <dto::Server as OperationModifier>::update_definitions(map);
+    }
+}
+
+/// A server read: 200 with it, or 304 when the client's copy is current.
+pub enum ServerRead {
+    /// The server, which the client's copy is not.
+    Changed(Box<TaggedServer>),
+    /// The client's copy is current: its `ETag`, without a body.
+    NotModified(ETag),
+}
+
+impl Responder for ServerRead {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        match self {
+            Self::Changed(server) => server.respond(StatusCode::OK),
+            Self::NotModified(etag) => {
+                let mut response = HttpResponse::NotModified().finish();
+                etag.stamp(&mut response);
+                response
+            }
+        }
+    }
+}
+
+impl Apiv2Schema for ServerRead {}
+
+impl OperationModifier for ServerRead {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        document_server(op, "200", "The server.");
         op.responses.insert(
-            "201".to_owned(),
+            "304".to_owned(),
             Either::Right(Response {
-                description: Some("Created: the server, in `provisioning`.".to_owned()),
-                schema: Some(server_schema()),
-                headers,
+                description: Some(
+                    "Not modified: `If-None-Match` names the server's current `ETag` (or is \
+                     `*`); no body."
+                        .to_owned(),
+                ),
+                schema: None,
+                headers: etag_header(),
             }),
         );
     }
 
-    fn update_definitions(map: &mut std::collections::BTreeMap<String, DefaultSchemaRaw>) {
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <dto::Server as OperationModifier>::update_definitions(map);
+    }
+}
+
+/// 200 with the server as a change left it.
+pub struct Updated(pub TaggedServer);
+
+impl Responder for Updated {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        self.0.respond(StatusCode::OK)
+    }
+}
+
+impl Apiv2Schema for Updated {}
+
+impl OperationModifier for Updated {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        document_server(op, "200", "The server as updated.");
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
         <dto::Server as OperationModifier>::update_definitions(map);
     }
 }
@@ -63,7 +188,7 @@ impl OperationModifier for Created {
 /// 202 with the server in its transitional state, or 200 when the action was a no-op.
 pub struct ActionTaken {
     /// The server after the action.
-    pub server: dto::Server,
+    pub server: TaggedServer,
     /// False for a no-op.
     pub changed: bool,
 }
@@ -77,7 +202,7 @@ impl Responder for ActionTaken {
         } else {
             StatusCode::OK
         };
-        json(status, &self.server)
+        self.server.respond(status)
     }
 }
 
@@ -85,30 +210,21 @@ impl Apiv2Schema for ActionTaken {}
 
 impl OperationModifier for ActionTaken {
     fn update_response(op: &mut DefaultOperationRaw) {
-        for (status, description) in [
-            (
-                "202",
-                "Accepted: the server is now in the action's transitional state (or past it, \
-                 when the delay is zero).",
-            ),
-            (
-                "200",
-                "No-op: the server already is in, or is heading to, the state the action asks \
-                 for; nothing changed.",
-            ),
-        ] {
-            op.responses.insert(
-                status.to_owned(),
-                Either::Right(Response {
-                    description: Some(description.to_owned()),
-                    schema: Some(server_schema()),
-                    ..Default::default()
-                }),
-            );
-        }
+        document_server(
+            op,
+            "202",
+            "Accepted: the server is now in the action's transitional state (or past it, \
+             when the delay is zero).",
+        );
+        document_server(
+            op,
+            "200",
+            "No-op: the server already is in, or is heading to, the state the action asks \
+             for; nothing changed.",
+        );
     }
 
-    fn update_definitions(map: &mut std::collections::BTreeMap<String, DefaultSchemaRaw>) {
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
         <dto::Server as OperationModifier>::update_definitions(map);
     }
 }

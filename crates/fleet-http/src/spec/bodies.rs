@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The request bodies, each with an example that the service accepts (against the
 /// built-in catalog).
-pub(crate) fn examples() -> [(&'static str, Value); 8] {
+pub(crate) fn examples() -> [(&'static str, Value); 9] {
     [
         (
             "ProvisionRequest",
@@ -21,6 +21,10 @@ pub(crate) fn examples() -> [(&'static str, Value); 8] {
             json!({ "name": "web-2", "labels": { "env": "staging", "canary": "" , "tier": null } }),
         ),
         ("ActionRequest", json!({ "action": "stop" })),
+        (
+            "BulkActionRequest",
+            json!({ "label_selector": "env=dev,tier in (web,cache)", "action": "stop" }),
+        ),
         ("AdvanceRequest", json!({ "seconds": 3600 })),
         ("CreateProjectRequest", json!({ "name": "team-a" })),
         (

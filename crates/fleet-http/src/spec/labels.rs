@@ -70,6 +70,16 @@ pub fn label_patch() -> Bounds {
 /// generated clients use, and Python's) stays linear. Counting inside the grammar (`{0,31}`
 /// over a requirement) made `regress` take seconds to refuse 33 requirements.
 pub fn label_selector() -> Bounds {
+    selector(false)
+}
+
+/// A label selector with at least one requirement, as a bulk action takes it
+/// (`fleet_domain::service::ServerService::act_on_selected`).
+pub fn required_label_selector() -> Bounds {
+    selector(true)
+}
+
+fn selector(required: bool) -> Bounds {
     let ws = "[ \\t\\r\\n]*";
     let (key, value) = (key(), name());
     let set = format!("\\({ws}{value}(?:{ws},{ws}{value})*{ws}\\)");
@@ -85,11 +95,15 @@ pub fn label_selector() -> Bounds {
         "(?=[^(]*(?:\\([^,)]*(?:,[^,)]*){{0,{}}}\\)[^(]*)*$)",
         MAX_SET_VALUES - 1
     );
+    let listed = format!("{requirement}(?:{ws},{ws}{requirement})*{ws}");
+    let listed = if required {
+        listed
+    } else {
+        format!("(?:{listed})?")
+    };
     Bounds {
         max_length: Some(MAX_SELECTOR_LEN),
-        pattern: Some(format!(
-            "^{requirements}{values}{ws}(?:{requirement}(?:{ws},{ws}{requirement})*{ws})?$"
-        )),
+        pattern: Some(format!("^{requirements}{values}{ws}{listed}$")),
         ..Bounds::default()
     }
 }

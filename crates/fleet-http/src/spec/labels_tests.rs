@@ -33,6 +33,8 @@ impl Judge {
 
 static VALUE: LazyLock<Judge> = LazyLock::new(|| Judge::new(labels::label_value()));
 static SELECTOR: LazyLock<Judge> = LazyLock::new(|| Judge::new(labels::label_selector()));
+static REQUIRED_SELECTOR: LazyLock<Judge> =
+    LazyLock::new(|| Judge::new(labels::required_label_selector()));
 
 fn value_ok(text: &str) -> bool {
     validate_value("key", text).is_ok()
@@ -40,6 +42,11 @@ fn value_ok(text: &str) -> bool {
 
 fn selector_ok(text: &str) -> bool {
     Selector::parse(text).is_ok()
+}
+
+/// What a bulk action takes: a selector with a requirement.
+fn required_selector_ok(text: &str) -> bool {
+    Selector::parse(text).is_ok_and(|selector| !selector.is_empty())
 }
 
 fn agree(judge: &Judge, accepts: fn(&str) -> bool, text: &str) {
@@ -123,6 +130,7 @@ fn the_selector_pattern_is_the_service_s_parser() {
     for text in accepted {
         assert!(SELECTOR.accepts(text), "{text:?}");
         agree(&SELECTOR, selector_ok, text);
+        agree(&REQUIRED_SELECTOR, required_selector_ok, text);
     }
     let refused = [
         "env in ()",
@@ -166,12 +174,17 @@ fn the_selector_pattern_is_the_service_s_parser() {
     for text in refused {
         assert!(!SELECTOR.accepts(text), "{text:?}");
         agree(&SELECTOR, selector_ok, text);
+        agree(&REQUIRED_SELECTOR, required_selector_ok, text);
     }
     let bounded = bounded_selectors();
     assert!(bounded.iter().any(|text| SELECTOR.accepts(text)));
     assert!(bounded.iter().any(|text| !SELECTOR.accepts(text)));
     for text in bounded {
         agree(&SELECTOR, selector_ok, &text);
+        agree(&REQUIRED_SELECTOR, required_selector_ok, &text);
+    }
+    for empty in ["", " ", "\t\r\n"] {
+        assert!(!REQUIRED_SELECTOR.accepts(empty), "{empty:?}");
     }
 }
 
@@ -214,5 +227,11 @@ proptest! {
     ) {
         let text: String = indices.iter().map(|i| PIECES[*i]).collect();
         prop_assert_eq!(SELECTOR.accepts(&text), selector_ok(&text), "{:?}", text);
+        prop_assert_eq!(
+            REQUIRED_SELECTOR.accepts(&text),
+            required_selector_ok(&text),
+            "{:?}",
+            text
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::quota;
@@ -14,8 +15,11 @@ use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use serde_json::{Map, Value, json};
 
 use super::labels;
+use super::parameters::KEY_COMPONENT;
+use crate::conditional::tags;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
+use crate::idempotency::KEY_HEADER;
 
 /// Where a bound applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +28,11 @@ pub enum Place {
     Field(&'static str, &'static str),
     /// A query parameter of an operation: (operationId, parameter).
     Query(&'static str, &'static str),
+    /// A header parameter of an operation: (operationId, header).
+    OperationHeader(&'static str, &'static str),
+    /// A header parameter: its component in OpenAPI 3; in Swagger 2, the parameter of
+    /// every operation that takes it: (component, header).
+    Header(&'static str, &'static str),
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
@@ -141,6 +150,18 @@ fn query(operation: &'static str, parameter: &'static str, bounds: Bounds) -> Li
     }
 }
 
+fn header(operation: &'static str, name: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::OperationHeader(operation, name),
+        bounds,
+    }
+}
+
+/// `If-Match` and `If-None-Match` (`crate::conditional::tags`): `*` or entity-tags.
+pub fn entity_tags() -> Bounds {
+    Bounds::pattern(tags::PATTERN.to_owned())
+}
+
 /// The characters `str::trim` removes (Unicode `White_Space`).
 const WHITESPACE: &str =
     r"\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
@@ -188,6 +209,17 @@ pub fn project_name() -> Bounds {
         min_length: Some(1),
         max_length: Some(MAX_PROJECT_NAME),
         pattern: Some(format!("^[a-z0-9][a-z0-9-]{{0,{}}}$", MAX_PROJECT_NAME - 1)),
+        ..Bounds::default()
+    }
+}
+
+/// An `Idempotency-Key` (`fleet_domain::idempotency::IdempotencyKey::parse`), as sent: at
+/// most 255 characters, bare or in double quotes, each visible ASCII but `"` and `\`.
+pub fn idempotency_key() -> Bounds {
+    let key = r"[\x21\x23-\x5B\x5D-\x7E]+";
+    Bounds {
+        max_length: Some(MAX_KEY_CHARS),
+        pattern: Some(format!("^(?:\"{key}\"|{key})$")),
         ..Bounds::default()
     }
 }
@@ -246,6 +278,14 @@ pub fn table() -> Vec<Limit> {
         query("listServers", "label_selector", labels::label_selector()),
         query("listEvents", "label_selector", labels::label_selector()),
         query("streamEvents", "label_selector", labels::label_selector()),
+        field(
+            "BulkActionRequest",
+            "label_selector",
+            labels::required_label_selector(),
+        ),
+        header("getServer", "If-None-Match", entity_tags()),
+        header("updateServer", "If-Match", entity_tags()),
+        header("actOnServer", "If-Match", entity_tags()),
         Limit {
             place: Place::Map(
                 "Labels",
@@ -261,6 +301,10 @@ pub fn table() -> Vec<Limit> {
         Limit {
             place: Place::Map("LabelPatch", &[("UpdateServerRequest", "labels")]),
             bounds: labels::label_patch(),
+        },
+        Limit {
+            place: Place::Header(KEY_COMPONENT, KEY_HEADER),
+            bounds: idempotency_key(),
         },
     ]
 }
@@ -293,8 +337,16 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
             (place, _) => vec![place.clone()],
         };
         for place in places {
-            let written = schema_at(spec, &place, version)
-                .is_some_and(|schema| limit.bounds.write(schema, nullable));
+            let written = match (&place, version) {
+                (Place::Header(_, name), Version::Swagger2) => {
+                    let written: Vec<bool> = header_parameters(spec, name)
+                        .map(|parameter| limit.bounds.write(parameter, nullable))
+                        .collect();
+                    !written.is_empty() && written.into_iter().all(|w| w)
+                }
+                _ => schema_at(spec, &place, version)
+                    .is_some_and(|schema| limit.bounds.write(schema, nullable)),
+            };
             if !written {
                 missing.push(place);
             }
@@ -316,12 +368,16 @@ fn schema_at<'a>(
         (Place::Field(schema, property), Version::OpenApi3) => spec.pointer_mut(&format!(
             "/components/schemas/{schema}/properties/{property}"
         )),
-        (Place::Map(component, _), Version::OpenApi3) => {
+        (Place::Map(component, _) | Place::Header(component, _), Version::OpenApi3) => {
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
-        (Place::Map(..), Version::Swagger2) => None,
-        (Place::Query(operation, parameter), _) => {
-            let parameter = query_parameter(spec, operation, parameter)?;
+        (Place::Map(..) | Place::Header(..), Version::Swagger2) => None,
+        (Place::Query(operation, name), _) | (Place::OperationHeader(operation, name), _) => {
+            let location = match place {
+                Place::Query(..) => "query",
+                _ => "header",
+            };
+            let parameter = parameter(spec, operation, name, location)?;
             match version {
                 Version::Swagger2 => Some(parameter),
                 Version::OpenApi3 => parameter.get_mut("schema"),
@@ -331,16 +387,28 @@ fn schema_at<'a>(
     .and_then(Value::as_object_mut)
 }
 
-/// The query parameter `name` of the operation `operation_id`.
-fn query_parameter<'a>(
+/// Every header parameter `name` of a Swagger 2 document (the parameter is its schema).
+fn header_parameters<'a>(
+    spec: &'a mut Value,
+    name: &'a str,
+) -> impl Iterator<Item = &'a mut Map<String, Value>> {
+    super::parameters_mut(spec)
+        .filter(move |parameter| parameter["in"] == "header" && parameter["name"] == name)
+        .filter_map(Value::as_object_mut)
+}
+
+/// The parameter `name` in `location` (`query`, `header`) of the operation
+/// `operation_id`.
+fn parameter<'a>(
     spec: &'a mut Value,
     operation_id: &str,
     name: &str,
+    location: &str,
 ) -> Option<&'a mut Value> {
     super::operations_mut(spec)
         .find(|operation| operation["operationId"] == json!(operation_id))?
         .get_mut("parameters")?
         .as_array_mut()?
         .iter_mut()
-        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!("query"))
+        .find(|parameter| parameter["name"] == json!(name) && parameter["in"] == json!(location))
 }

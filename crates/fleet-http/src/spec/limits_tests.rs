@@ -3,6 +3,7 @@
 
 use std::sync::LazyLock;
 
+use fleet_domain::IdempotencyKey;
 use fleet_domain::project_update::{MAX_RATE_LIMIT_PER_MINUTE, rate_limit};
 use fleet_domain::service::validate_name;
 use fleet_domain::tenancy::{key_description, project_name};
@@ -121,6 +122,34 @@ fn the_project_name_bounds_are_the_service_s_check() {
     agree_everywhere(limits::project_name(), project_name_ok, &["a", "-"]);
 }
 
+fn idempotency_key_ok(text: &str) -> bool {
+    IdempotencyKey::parse(text).is_ok()
+}
+
+#[test]
+fn the_idempotency_key_bounds_are_the_service_s_check() {
+    let judge = Judge::new(limits::idempotency_key());
+    for c in characters() {
+        for text in around(c) {
+            agree(&judge, idempotency_key_ok, &text);
+            agree(&judge, idempotency_key_ok, &format!("\"{text}\""));
+        }
+    }
+    for n in [0, 1, 2, 253, 254, 255, 256] {
+        let bare = "k".repeat(n);
+        for text in [
+            bare.clone(),
+            format!("\"{bare}\""),
+            format!("\"{bare}"),
+            format!("{bare}\""),
+        ] {
+            agree(&judge, idempotency_key_ok, &text);
+        }
+    }
+    assert!(judge.accepts("8e03978e-40d5-43e8-bc93-6894a57f9324"));
+    assert!(judge.accepts("\"8e03978e-40d5-43e8-bc93-6894a57f9324\""));
+}
+
 /// The judges of the three text rules: (server name, key description, project name).
 static JUDGES: LazyLock<[Judge; 3]> = LazyLock::new(|| {
     [
@@ -198,6 +227,13 @@ fn the_examples_are_requests_the_service_accepts() {
                 })
             }
             "ActionRequest" => serde_json::from_value::<dto::ActionRequest>(example).map(drop),
+            // The selector's pattern is held to the parser by `labels_tests`.
+            "BulkActionRequest" => {
+                serde_json::from_value::<dto::BulkActionRequest>(example).map(|request| {
+                    let selector = fleet_domain::Selector::parse(&request.label_selector);
+                    assert!(selector.is_ok_and(|s| !s.is_empty()));
+                })
+            }
             "AdvanceRequest" => serde_json::from_value::<dto::AdvanceRequest>(example).map(drop),
             "CreateProjectRequest" | "UpdateProjectRequest" => {
                 assert!(within(&bounds(schema, "name"), &text(&example, "name")));

@@ -18,6 +18,8 @@ mod parameters;
 mod responses;
 mod security;
 #[cfg(test)]
+mod servers_tests;
+#[cfg(test)]
 mod tests;
 
 use paperclip::actix::OpenApiExt;
@@ -101,6 +103,7 @@ fn finish_v3(v3: &mut Value) {
     );
     security::bearer_scheme(v3);
     components::reference_named_types(v3);
+    parameters::idempotency_key_is_a_component(v3);
     bodies::close(v3.pointer_mut("/components/schemas"));
     limits::apply(v3, Version::OpenApi3);
     parameters::request_id_accepts_any_text(v3, |parameter| parameter.get_mut("schema"));

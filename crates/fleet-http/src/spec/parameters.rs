@@ -2,7 +2,12 @@
 //! several operations share.
 
 use fleet_domain::selector::{MAX_REQUIREMENTS, MAX_SET_VALUES};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::idempotency::KEY_HEADER;
+
+/// The component of an `Idempotency-Key`, which every operation that takes one refers to.
+pub(crate) const KEY_COMPONENT: &str = "IdempotencyKey";
 
 /// `X-Request-Id` is not a bound: an id the service does not keep (empty, longer than 128,
 /// other characters than its description lists) is replaced by a generated one, never
@@ -61,5 +66,32 @@ pub(crate) fn label_selectors_share_their_grammar(spec: &mut Value) {
         let own = parameter["description"].as_str().unwrap_or_default().trim();
         let description = format!("{own} {grammar}");
         parameter["description"] = Value::from(description.trim_start());
+    }
+}
+
+/// Every `Idempotency-Key` header refers to one `IdempotencyKey` component (its bounds are
+/// the limits table's), so a generated client has one type for it rather than one per
+/// operation.
+pub(crate) fn idempotency_key_is_a_component(v3: &mut Value) {
+    let mut used = false;
+    let schemas = super::parameters_mut(v3)
+        .filter(|parameter| parameter["in"] == "header" && parameter["name"] == KEY_HEADER)
+        .filter_map(|parameter| parameter.get_mut("schema"));
+    for schema in schemas {
+        *schema = json!({ "$ref": format!("#/components/schemas/{KEY_COMPONENT}") });
+        used = true;
+    }
+    let schemas = v3
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut);
+    if let (true, Some(schemas)) = (used, schemas) {
+        schemas.insert(
+            KEY_COMPONENT.to_owned(),
+            json!({
+                "type": "string",
+                "description": "A client's name for one request (draft-ietf-httpapi-idempotency-key-header): \
+                    bare or in double quotes, which name the same key.",
+            }),
+        );
     }
 }

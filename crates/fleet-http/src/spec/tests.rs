@@ -218,6 +218,10 @@ fn every_error_response_is_the_problem_in_both_media_types() {
                     }
                     continue;
                 }
+                if status.starts_with('3') {
+                    assert!(content.is_none(), "{method} {path} {status} has no body");
+                    continue;
+                }
                 errors += 1;
                 let content = content.expect("an error has a body");
                 let types: Vec<&String> = content.keys().collect();
@@ -446,4 +450,71 @@ fn every_label_selector_is_one_parameter_but_for_what_it_selects() {
             "{first}"
         );
     }
+}
+
+#[test]
+fn the_operations_that_take_an_idempotency_key_say_so_and_say_when_they_replay() {
+    let Specs { v2, v3 } = generate(false);
+    let keyed: BTreeSet<&str> = operations(&v3)
+        .filter(|(_, _, operation)| {
+            operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|parameter| {
+                    parameter["name"] == "Idempotency-Key"
+                        && parameter["in"] == "header"
+                        && parameter["required"] != true
+                        && parameter["schema"]["$ref"] == "#/components/schemas/IdempotencyKey"
+                })
+        })
+        .filter_map(|(_, _, operation)| operation["operationId"].as_str())
+        .collect();
+    assert_eq!(
+        keyed,
+        BTreeSet::from([
+            "actOnServer",
+            "actOnServers",
+            "provisionServer",
+            "provisionServerAlias",
+            "updateServer"
+        ])
+    );
+    for (_, _, operation) in operations(&v3) {
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        if !keyed.contains(id) {
+            continue;
+        }
+        let responses = operation["responses"].as_object().expect("responses");
+        for (status, response) in responses {
+            let says = |text: &str| {
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains(text))
+            };
+            match status.as_str() {
+                s if s.starts_with('2') => assert!(
+                    response["headers"]["Idempotent-Replayed"].is_object(),
+                    "{id} {status}"
+                ),
+                "400" => assert!(says("invalid-idempotency-key"), "{id}"),
+                "409" => assert!(says("idempotency-key-in-flight"), "{id}"),
+                "422" => assert!(says("idempotency-key-reused"), "{id}"),
+                _ => {}
+            }
+        }
+        for status in ["400", "409", "422"] {
+            assert!(responses.contains_key(status), "{id} {status}");
+        }
+    }
+    let bounds = &v3["components"]["schemas"]["IdempotencyKey"];
+    assert_eq!(bounds["maxLength"], 255);
+    let swagger2 = v2["paths"]["/servers"]["post"]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|parameter| parameter["name"] == "Idempotency-Key")
+        .expect("the header in Swagger 2");
+    assert_eq!(swagger2["maxLength"], 255);
+    assert_eq!(swagger2["pattern"], bounds["pattern"]);
 }

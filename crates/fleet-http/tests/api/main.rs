@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod http;
+mod idempotency;
 mod labels;
 mod limits;
 mod problems;

@@ -13,11 +13,12 @@ use actix_web::{App, web};
 use chrono::{DateTime, Utc};
 use fleet_domain::keys::{self, Pepper};
 use fleet_domain::ports::{
-    EventLog, MockActionStore, MockClock, MockEventLog, MockStore, MockStoreStatus,
-    MockTenancyStore, StoredKey,
+    EventLog, MockActionStore, MockClock, MockEventLog, MockIdempotencyStore, MockStore,
+    MockStoreStatus, MockTenancyStore, StoredKey,
 };
 use fleet_domain::service::{
-    CatalogService, Engine, ManualClock, ProjectService, ServerService, WatchService,
+    CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
+    ServerService, WatchService,
 };
 use fleet_domain::{
     ApiKey, Catalog, KeyId, Labels, LifecycleConfig, Money, ProjectId, Role, Server, ServerId,
@@ -110,6 +111,8 @@ pub struct Fixture {
     /// An event log to use in place of `events` (one whose waits really wait).
     pub log: Option<Arc<dyn EventLog>>,
     pub actions: MockActionStore,
+    /// The idempotency keys.
+    pub keys: MockIdempotencyStore,
     /// Ends the app's streams and waits.
     pub shutdown: Shutdown,
     pub mode: AuthMode,
@@ -128,6 +131,7 @@ impl Default for Fixture {
             events: MockEventLog::new(),
             log: None,
             actions: MockActionStore::new(),
+            keys: MockIdempotencyStore::new(),
             shutdown: Shutdown::never(),
             mode: AuthMode::Open,
             virtual_clock: false,
@@ -186,6 +190,8 @@ impl Fixture {
         );
         let log = self.log.unwrap_or_else(|| Arc::new(self.events));
         let watch = WatchService::new(store.clone(), log, Arc::new(self.actions), clock.clone());
+        let idempotency =
+            IdempotencyService::new(Arc::new(self.keys), clock.clone(), KeyPolicy::default());
         let projects = ProjectService::new(Arc::new(self.tenancy), clock, Pepper::default());
         let virtual_clock = self.virtual_clock.then(|| {
             VirtualClock::new(
@@ -201,6 +207,7 @@ impl Fixture {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
             watch: Arc::new(watch),
+            idempotency: Arc::new(idempotency),
         };
         web::Data::new(AppState::new(
             services,

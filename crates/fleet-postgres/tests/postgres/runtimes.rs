@@ -26,6 +26,17 @@ async fn waiting_on_locks(conn: &mut AsyncPgConnection) -> i64 {
     .await
 }
 
+/// Returns once every pooled connection waits on a lock.
+async fn all_waiting_on_the_lock(observer: &mut AsyncPgConnection) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while waiting_on_locks(observer).await < POOL as i64 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every pooled connection waits on the lock");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stopping() {
     let db = TestDb::new().await;
@@ -41,6 +52,12 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
 
     // An HTTP worker: a thread with a current-thread runtime of its own, which needs more
     // connections than the pool has open, so the pool opens them while it is the caller.
+    // Its reads wait on a lock until all of them hold a connection at once, so the pool
+    // must open every connection it has, whatever order the reads are scheduled in.
+    let mut admin = support::connect(&db.url).await;
+    let mut observer = support::connect(&db.url).await;
+    exec(&mut admin, "BEGIN").await;
+    exec(&mut admin, "LOCK TABLE servers IN ACCESS EXCLUSIVE MODE").await;
     let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let worker_store = store.clone();
@@ -58,6 +75,8 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
         });
         drop(runtime);
     });
+    all_waiting_on_the_lock(&mut observer).await;
+    exec(&mut admin, "COMMIT").await;
     assert!(
         opened_rx.await.expect("the worker reports"),
         "reads on the worker's runtime"
@@ -65,7 +84,6 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
     assert_eq!(store.pool_status(), (POOL, 0), "the worker filled the pool");
 
     // Every pooled connection busy with a query from this runtime, held up on a lock.
-    let mut admin = support::connect(&db.url).await;
     exec(&mut admin, "BEGIN").await;
     exec(&mut admin, "LOCK TABLE servers IN ACCESS EXCLUSIVE MODE").await;
     let in_flight: Vec<_> = (0..POOL)
@@ -74,14 +92,7 @@ async fn queries_in_flight_survive_the_runtime_that_opened_their_connection_stop
             tokio::spawn(async move { store.get(ServerId::random()).await })
         })
         .collect();
-    let mut observer = support::connect(&db.url).await;
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while waiting_on_locks(&mut observer).await < POOL as i64 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("every pooled connection waits on the lock");
+    all_waiting_on_the_lock(&mut observer).await;
 
     // The worker shuts down while those queries are in flight, then the lock goes.
     stop_tx.send(()).expect("the worker is waiting");

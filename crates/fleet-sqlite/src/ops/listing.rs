@@ -24,9 +24,10 @@
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
-use fleet_domain::page::PageRequest;
+use fleet_domain::page::{Cursor, PageRequest};
 use fleet_domain::selector::Requirement;
 use fleet_domain::server::{Server, ServerFilter};
+use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
 use crate::mapping::{id_text, micros, project_text};
@@ -51,9 +52,9 @@ pub(crate) fn list(
         .map(|selector| selector.requirements())
         .unwrap_or_default();
     if requirements.is_empty() {
-        return load(conn, page, filtered(filter, page));
+        return load(conn, page, filtered(filter, page.after));
     }
-    let walked = selected(filtered(filter, page), requirements, selector::lookup);
+    let walked = selected(filtered(filter, page.after), requirements, selector::lookup);
     let Some((at, id)) = nth(conn, filter, page, WINDOW)? else {
         return load(conn, page, walked);
     };
@@ -66,7 +67,11 @@ pub(crate) fn list(
     if found.len() >= page.limit as usize {
         return Ok(found);
     }
-    let listed = selected(filtered(filter, page), requirements, selector::membership);
+    let listed = selected(
+        filtered(filter, page.after),
+        requirements,
+        selector::membership,
+    );
     load(conn, page, listed)
 }
 
@@ -78,7 +83,7 @@ fn nth(
     page: &PageRequest,
     n: i64,
 ) -> Result<Option<(i64, String)>> {
-    Ok(filtered(filter, page)
+    Ok(filtered(filter, page.after)
         .select((servers::created_at, servers::id))
         .order((servers::created_at.asc(), servers::id.asc()))
         .offset(n - 1)
@@ -87,8 +92,21 @@ fn nth(
         .optional()?)
 }
 
-/// The servers the filters other than the selector let through, after the page's cursor.
-fn filtered<'a>(filter: &ServerFilter, page: &PageRequest) -> servers::BoxedQuery<'a, Sqlite> {
+/// How many servers match `filter`: every one must be found, so by the selector's lists.
+pub(crate) fn count(conn: &mut SqliteConnection, filter: &ServerFilter) -> Result<u64> {
+    let requirements = filter
+        .selector
+        .as_ref()
+        .map(|selector| selector.requirements())
+        .unwrap_or_default();
+    let count: i64 = selected(filtered(filter, None), requirements, selector::membership)
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// The servers the filters other than the selector let through, after `after`.
+fn filtered<'a>(filter: &ServerFilter, after: Option<Cursor>) -> servers::BoxedQuery<'a, Sqlite> {
     let mut query = servers::table.into_boxed();
     if let Some(project) = filter.project {
         query = query.filter(servers::project_id.eq(project_text(project)));
@@ -102,7 +120,10 @@ fn filtered<'a>(filter: &ServerFilter, page: &PageRequest) -> servers::BoxedQuer
     if let Some(state) = filter.state {
         query = query.filter(servers::state.eq(state.as_str()));
     }
-    if let Some(after) = page.after {
+    if filter.live_only {
+        query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+    }
+    if let Some(after) = after {
         let at = micros(after.created_at);
         query = query.filter(
             servers::created_at.gt(at).or(servers::created_at
@@ -145,7 +166,7 @@ fn load(
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
-    use fleet_domain::{Cursor, Selector, ServerState};
+    use fleet_domain::Selector;
 
     use super::*;
 

@@ -6,6 +6,7 @@ pub(crate) mod batch;
 pub(crate) mod changes;
 pub(crate) mod due;
 pub(crate) mod event_selector;
+pub(crate) mod idempotency;
 pub(crate) mod listing;
 pub(crate) mod pools;
 pub(crate) mod quotas;

@@ -13,7 +13,9 @@ use fleet_domain::tenancy::{ApiKey, Project};
 use crate::errors::TxError;
 use crate::mapping::{key_text, micros, project_text, rate_limit};
 use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
-use crate::schema::{actions, api_keys, events, project_quotas, projects, servers, usage_records};
+use crate::schema::{
+    actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
+};
 
 type Result<T> = std::result::Result<T, TxError>;
 
@@ -103,9 +105,9 @@ fn refuse_taken_name(conn: &mut SqliteConnection, name: &str, id: ProjectId) -> 
     Ok(())
 }
 
-/// Deletes a project whose servers are all terminated, with its keys and those servers'
-/// usage, events, action records and rows. Call inside a write transaction: no server can
-/// be provisioned into the project between the count and the deletes.
+/// Deletes a project whose servers are all terminated, with its API and idempotency keys and
+/// those servers' usage, events, action records and rows. Call inside a write transaction:
+/// no server can be provisioned into the project between the count and the deletes.
 pub(crate) fn delete_project(
     conn: &mut SqliteConnection,
     id: ProjectId,
@@ -136,6 +138,8 @@ pub(crate) fn delete_project(
     diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project()))).execute(conn)?;
     diesel::delete(servers::table.filter(servers::project_id.eq(&id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(&id))).execute(conn)?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::project_id.eq(&id)))
+        .execute(conn)?;
     diesel::delete(project_quotas::table.find(&id)).execute(conn)?;
     diesel::delete(projects::table.find(&id)).execute(conn)?;
     Ok(ProjectDeletion::Deleted)

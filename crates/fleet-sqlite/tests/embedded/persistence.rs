@@ -29,6 +29,7 @@ async fn a_server_survives_closing_and_reopening_the_file() {
             &Caller::open(),
             server.id,
             Action::Stop,
+            None,
             &RequestContext::api("req-stop"),
         )
         .await
@@ -84,6 +85,7 @@ async fn a_server_survives_closing_and_reopening_the_file() {
             &Caller::open(),
             server.id,
             Action::Start,
+            None,
             &RequestContext::api("req-start"),
         )
         .await

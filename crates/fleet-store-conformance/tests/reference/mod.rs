@@ -22,6 +22,7 @@ use quotas::QuotaState;
 use tenancy::Tenancy;
 use watching::Watching;
 
+mod keys;
 mod quotas;
 mod tenancy;
 mod watching;
@@ -41,6 +42,7 @@ struct State {
     tenancy: Tenancy,
     quota: QuotaState,
     watching: Watching,
+    keys: keys::Keys,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
 }
@@ -251,21 +253,7 @@ impl Store for MemoryStore {
         let mut servers: Vec<Server> = state
             .servers
             .values()
-            .filter(|s| filter.project.is_none_or(|p| p == s.project))
-            .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
-            .filter(|s| {
-                filter
-                    .server_type
-                    .as_ref()
-                    .is_none_or(|t| *t == s.server_type)
-            })
-            .filter(|s| filter.state.is_none_or(|st| st == s.state))
-            .filter(|s| {
-                filter
-                    .selector
-                    .as_ref()
-                    .is_none_or(|sel| sel.matches(&s.labels))
-            })
+            .filter(|s| matches(filter, s))
             .filter(|s| {
                 page.after
                     .is_none_or(|c| (s.created_at, s.id) > (c.created_at, c.id))
@@ -278,6 +266,15 @@ impl Store for MemoryStore {
             .skip(page.offset as usize)
             .take(page.limit as usize)
             .collect())
+    }
+
+    async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
+        let state = self.state()?;
+        Ok(state
+            .servers
+            .values()
+            .filter(|s| matches(filter, s))
+            .count() as u64)
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
@@ -404,4 +401,20 @@ impl StoreStatus for MemoryStore {
             })
             .collect())
     }
+}
+
+/// Whether `server` passes every filter of `filter`.
+fn matches(filter: &ServerFilter, server: &Server) -> bool {
+    filter.project.is_none_or(|p| p == server.project)
+        && filter.region.as_ref().is_none_or(|r| *r == server.region)
+        && filter
+            .server_type
+            .as_ref()
+            .is_none_or(|t| *t == server.server_type)
+        && filter.state.is_none_or(|st| st == server.state)
+        && !(filter.live_only && server.state == ServerState::Terminated)
+        && filter
+            .selector
+            .as_ref()
+            .is_none_or(|sel| sel.matches(&server.labels))
 }

@@ -153,6 +153,7 @@ impl TenancyStore for MemoryStore {
         }
         state.quota.limits.remove(&id);
         state.tenancy.keys.retain(|(key, _)| key.project != id);
+        state.keys.retain(|(project, _), _| *project != id);
         state.tenancy.projects.retain(|p| p.id != id);
         Ok(ProjectDeletion::Deleted)
     }

@@ -218,3 +218,80 @@ async fn a_client_of_a_closed_port_is_told_it_got_no_answer() {
         other => panic!("not unreachable: {other}"),
     }
 }
+
+/// The `ETag` of an answer the client received.
+fn etag<T>(response: &fleet_client::ResponseValue<T>) -> String {
+    response
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("an ETag")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_client_reads_and_acts_conditionally_and_in_bulk() {
+    let app = TestApp::spawn().await;
+    let client = Client::connect(&app.base, None).expect("client");
+    let labels = types::Labels(
+        [("env".to_owned(), "dev".parse().expect("a label value"))]
+            .into_iter()
+            .collect(),
+    );
+    let created = client
+        .provision_server()
+        .body_map(|body| {
+            body.region("us-east-1".to_owned())
+                .type_("t2.micro".to_owned())
+                .labels(Some(labels))
+        })
+        .send()
+        .await
+        .expect("provision");
+    let id = created.id;
+    advance(&client, 10).await;
+    let read = client.get_server().id(id).send().await.expect("get");
+    let current = etag(&read);
+
+    let cached = client
+        .get_server()
+        .id(id)
+        .if_none_match(current.clone())
+        .send()
+        .await
+        .expect_err("not modified");
+    assert!(fleet_client::is_not_modified(&cached), "{cached}");
+
+    let problem = refusal(
+        act(&client, id, "stop")
+            .if_match(etag(&created))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(problem.status, 412);
+    assert_eq!(problem.etag.as_deref(), Some(current.as_str()));
+
+    let report = client
+        .act_on_servers()
+        .body_map(|body| body.label_selector("env=dev").action(types::Action::Stop))
+        .send()
+        .await
+        .expect("bulk stop");
+    assert_eq!(report.matched, 1);
+    assert_eq!(report.counts.accepted, 1);
+    assert_eq!(report.results[0].server_id, id);
+    assert_eq!(
+        report.results[0].outcome,
+        types::BulkActionOutcome::Accepted
+    );
+    let changed = client
+        .get_server()
+        .id(id)
+        .if_none_match(current)
+        .send()
+        .await
+        .expect("changed since");
+    assert_eq!(changed.state.to_string(), "stopping");
+    app.shut_down().await.expect("shut down");
+}

@@ -5,10 +5,13 @@
 //! One test binary for the crate, so the tests link once, not once per file.
 
 mod bad_input;
+mod bulk;
 mod common;
+mod conditional;
 mod event_labels;
 mod generated_client;
 mod harness;
+mod idempotency;
 mod lifecycle;
 mod postgres;
 mod processes;

@@ -317,6 +317,7 @@ async fn a_fresh_fleetd_exports_its_known_counters_at_zero() {
             "not_found",
             "contended",
             "quota_exceeded",
+            "precondition_failed",
             "failed",
         ] {
             expected.push(format!(

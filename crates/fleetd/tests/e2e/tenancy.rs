@@ -21,7 +21,7 @@ const TTL_MS: u64 = 300;
 /// An SQLite database in a folder of its own, which lives as long as the folder value: an
 /// app's own folder goes when the app does, and these tests run a second app on the same
 /// database.
-fn sqlite() -> (tempfile::TempDir, String) {
+pub(crate) fn sqlite() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("fleet.db").display());
     (dir, url)
@@ -29,7 +29,7 @@ fn sqlite() -> (tempfile::TempDir, String) {
 
 /// A fleetd in keys mode on the virtual clock with a bootstrap admin key, on
 /// `database_url`; returns it and the admin key.
-async fn keys_app(database_url: String) -> (TestApp, String) {
+pub(crate) async fn keys_app(database_url: String) -> (TestApp, String) {
     let admin = fleetd::keys::generate().expect("a key").expose().to_owned();
     let app = keys_app_with(database_url, &admin).await;
     (app, admin)

@@ -247,6 +247,60 @@ async fn a_wait_answers_within_a_second_of_the_transition_on_the_system_clock() 
     app.shut_down().await.expect("clean shutdown");
 }
 
+/// The open watches of `kind` (`wait` or `stream`), as `/metrics` counts them.
+async fn open_watches(app: &TestApp, kind: &str) -> Option<u64> {
+    let text = app.metrics_text().await;
+    let label = format!("kind=\"{kind}\"");
+    text.lines()
+        .find(|line| line.starts_with("fleet_open_watches{") && line.contains(&label))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+/// Sends `GET path` on a connection of its own, waits until fleetd counts the watch of
+/// `kind` open, hangs up, and returns how long the watch outlived the connection.
+async fn hang_up_on(app: &TestApp, path: &str, kind: &str) -> Duration {
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut client = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut client, request.as_bytes())
+        .await
+        .expect("send the request");
+    let counted = |open: u64| async move {
+        tokio::time::timeout(LONG, async {
+            while open_watches(app, kind).await != Some(open) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok()
+    };
+    assert!(counted(1).await, "the {kind} is open");
+    let hung_up = Instant::now();
+    drop(client);
+    assert!(counted(0).await, "the {kind} outlived its client");
+    hung_up.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_or_stream_whose_client_hangs_up_ends_at_once() {
+    let app = TestApp::spawn().await;
+    // Provisioning on a virtual clock: the wait has nothing to answer until an advance.
+    let id = provisioned(&app, "abandoned").await;
+    let wait = format!("/servers/{id}/wait?state=running&timeout=60");
+    let outlived = hang_up_on(&app, &wait, "wait").await;
+    assert!(outlived < Duration::from_secs(2), "the wait: {outlived:?}");
+    // Keep-alives come every 15 s: the stream ends before it writes one.
+    let outlived = hang_up_on(&app, "/events/stream", "stream").await;
+    assert!(
+        outlived < Duration::from_secs(2),
+        "the stream: {outlived:?}"
+    );
+    app.shut_down().await.expect("clean shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wait_for_running_on_a_terminated_server_is_an_immediate_409() {
     let app = TestApp::spawn().await;
