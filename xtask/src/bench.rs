@@ -78,11 +78,15 @@ each ratio are the lowest and highest of its rounds' ratios: how much the machin
 during the phase. fleetd runs with its defaults (the mode given explicitly) plus whatever
 `FLEET_*` variables the bench's environment holds. fleetd's CPU time per request comes from
 `/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
-a second fresh database, measures list latency through fleetd, and runs one pass of each
-worker through the domain `Engine` over a `PgStore`, counting every SQL statement sent.
-The client, fleetd and Postgres share the machine's cores, so absolute figures move with
-the machine and its load; the ratios are what to compare. `cargo xtask bench --quick` is
-a smoke run for CI (debug build, small phases, 5,000 servers at scale, nothing written).
+a second fresh database with servers of three to five labels each, measures list latency
+through fleetd (the list phases' filters, each label selector operator and two
+conjunctions of labels, each with a state filter), and runs one pass of each worker
+through the domain `Engine` over a `PgStore`, counting every SQL statement sent; with
+`--sqlite` it seeds the same servers into an SQLite file and measures the same lists on it
+(`fleet-bench --scale-only` runs this part alone). The client, fleetd and Postgres share
+the machine's cores, so absolute figures move with the machine and its load; the ratios
+are what to compare. `cargo xtask bench --quick` is a smoke run for CI (debug build, small
+phases, 5,000 servers at scale, nothing written).
 ";
 
 /// Runs the bench; `args` are the task's arguments.
