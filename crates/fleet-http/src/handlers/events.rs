@@ -59,14 +59,9 @@ pub async fn stream(
     query: MultiQuery<dto::EventsParams, dto::StreamQuery>,
     last_event_id: LastEventId,
 ) -> Result<EventStream, StreamFailure> {
-    let mut params = query.into_inner();
-    if let LastEventId(Some(last)) = last_event_id {
-        params.after = Some(last);
-    }
-    let follower = state
-        .watch
-        .follow(&caller, events_request::<StreamFailure>(params)?)
-        .await?;
+    let mut request = events_request::<StreamFailure>(query.into_inner())?;
+    request.last_event_id = last_event_id.0;
+    let follower = state.watch.follow(&caller, request).await?;
     Ok(EventStream {
         follower,
         shutdown: state.shutdown.clone(),
@@ -94,6 +89,7 @@ fn events_request<F: From<Problem>>(params: dto::EventsParams) -> Result<EventsR
         server,
         types: params.types,
         label_selector: params.label_selector,
+        last_event_id: None,
     })
 }
 

@@ -139,13 +139,16 @@ async fn a_resumed_stream_misses_nothing_on_one_app(database_url: Option<String>
     app.get("/events?after=-1")
         .await
         .assert_problem(400, "invalid-cursor");
-    let resuming = app
-        .client()
-        .get(app.url("/events/stream"))
-        .header("Last-Event-ID", "-1");
-    app.send(resuming, "get", "/events/stream")
-        .await
-        .assert_problem(400, "invalid-cursor");
+    for (query, last_event_id) in [("", "-1"), ("?after=9223372036854775808", "0")] {
+        let path = format!("/events/stream{query}");
+        let resuming = app
+            .client()
+            .get(app.url(&path))
+            .header("Last-Event-ID", last_event_id);
+        app.send(resuming, "get", "/events/stream")
+            .await
+            .assert_problem(400, "invalid-cursor");
+    }
     app.shut_down().await.expect("clean shutdown");
 }
 
