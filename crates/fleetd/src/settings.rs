@@ -72,6 +72,11 @@ pub struct Settings {
     /// Clock [default: system].
     #[arg(long, env = "FLEET_CLOCK", value_enum)]
     pub clock: Option<ClockMode>,
+    /// Seed every random choice (server, action, project and request ids) from N, so a
+    /// scenario on the virtual clock replays byte for byte; the virtual clock then starts
+    /// at 2026-01-01T00:00:00Z. API keys stay random [default: none, random as usual].
+    #[arg(long, env = "FLEET_SEED", value_name = "N")]
+    pub seed: Option<u64>,
     /// A TOML catalog of regions and server types replacing the built-in one.
     #[arg(long, env = "FLEET_CATALOG", value_name = "PATH")]
     pub catalog: Option<PathBuf>,
@@ -200,6 +205,7 @@ impl Settings {
                 log_format,
                 log_level,
                 clock,
+                seed,
                 catalog,
                 worker_interval_ms,
                 batch_size,
