@@ -342,14 +342,12 @@ fn enter(
                 error: None,
             });
         }
-        EventKind::ActionRequested => {
-            if from.completes_to().is_some() {
-                change.end_action(ActionEnd {
-                    status: ActionStatus::Error,
-                    at,
-                    error: Some(format!("{} requested while {from}", verb(to))),
-                });
-            }
+        EventKind::ActionRequested if from.completes_to().is_some() => {
+            change.end_action(ActionEnd {
+                status: ActionStatus::Error,
+                at,
+                error: Some(format!("{} requested while {from}", verb(to))),
+            });
         }
         _ => {}
     }
