@@ -260,6 +260,16 @@ mod tests {
     }
 
     #[test]
+    fn a_seed_is_a_whole_number_of_64_bits() {
+        let seeded = Settings::from_toml("seed = 42\n").expect("valid");
+        assert_eq!(seeded.seed, Some(42));
+        for bad in ["seed = -1\n", "seed = \"42\"\n", "seed = 1.5\n"] {
+            let refused = Settings::from_toml(bad).expect_err(bad);
+            assert!(refused.contains("seed"), "{bad}: {refused}");
+        }
+    }
+
+    #[test]
     fn the_file_refuses_unknown_keys_and_wrong_types_naming_them() {
         let unknown = Settings::from_toml("bnid = \"x\"\n").expect_err("unknown key");
         assert!(unknown.contains("bnid"), "{unknown}");
