@@ -108,6 +108,14 @@ impl Entropy {
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
+    /// A number in `[0, 1)`, every value of 53 bits equally likely, from the stream of
+    /// `purpose` and `key`: what probabilities and distributions (fault rules) draw. Unseeded
+    /// the stream is seeded by the operating system, so the draws are as random as its own.
+    pub fn unit(&self, purpose: &str, key: &str) -> f64 {
+        let bits = self.draw(purpose, key, RngCore::next_u64);
+        (bits >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// A new server's id.
     pub fn server_id(&self) -> ServerId {
         ServerId::from(self.uuid(purpose::SERVER_ID, ""))

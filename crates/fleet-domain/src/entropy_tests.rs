@@ -102,3 +102,20 @@ fn without_a_seed_nothing_repeats() {
     assert_eq!(a.seed(), None);
     assert_eq!(Entropy::seeded(5).seed(), Some(5));
 }
+
+#[test]
+fn unit_draws_replay_under_a_seed_and_fill_the_interval() {
+    let (one, two) = (Entropy::seeded(3), Entropy::seeded(3));
+    let draws: Vec<f64> = (0..10_000).map(|_| one.unit("fault/r1/fire", "")).collect();
+    let again: Vec<f64> = (0..10_000).map(|_| two.unit("fault/r1/fire", "")).collect();
+    assert_eq!(draws, again);
+    assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
+    // 10,000 uniform draws: each tenth of the interval holds 1,000 ± 4 standard deviations.
+    for tenth in 0..10 {
+        let low = f64::from(tenth) / 10.0;
+        let count = draws.iter().filter(|u| (low..low + 0.1).contains(*u)).count();
+        assert!((880..=1_120).contains(&count), "{tenth}: {count}");
+    }
+    let os = Entropy::os();
+    assert_ne!(os.unit("p", ""), os.unit("p", ""));
+}
