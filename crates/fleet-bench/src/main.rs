@@ -50,6 +50,11 @@ struct Args {
     /// passes, without the phases that take most of a full run.
     #[arg(long)]
     scale_only: bool,
+    /// Only the watch phase (event streams and waits while provisioning), on its own
+    /// fleetd for each spread: for working on what it measures. Not written to
+    /// docs/benchmarks.md by `cargo xtask bench`.
+    #[arg(long, conflicts_with = "scale_only")]
+    watch_only: bool,
     /// Concurrent connections.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
     concurrency: u16,
@@ -162,6 +167,9 @@ async fn measure(
         scratch.join("fleetd-postgres.log"),
         scratch.join("fleetd-postgres-keys.log"),
     );
+    if args.watch_only {
+        return watch_only(args, &postgres, scratch).await;
+    }
     if !args.scale_only {
         runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, logs).await?);
     }
@@ -224,5 +232,33 @@ async fn measure(
                 .map(|l| l.errors),
         )
         .sum();
+    Ok((markdown, errors))
+}
+
+/// The watch phase alone, on Postgres (and SQLite with `--sqlite`): its sections and the
+/// number of failures.
+async fn watch_only(args: &Args, postgres: &Target<'_>, scratch: &Path) -> Result<(String, u64)> {
+    let sqlite_url = format!("sqlite://{}", scratch.join("watch.db").display());
+    let mut targets = vec![(postgres.store, postgres.database_url.to_owned())];
+    if args.sqlite {
+        targets.push(("SQLite", sqlite_url));
+    }
+    let sizes = args.sizes();
+    let concurrency = usize::from(args.concurrency);
+    let (mut markdown, mut errors) = (String::new(), 0);
+    for (store, url) in targets {
+        let mut runs = Vec::new();
+        for projects in [sizes.watch_projects, 1] {
+            let log = scratch.join(format!(
+                "fleetd-{}-watch-{projects}.log",
+                store.to_lowercase()
+            ));
+            runs.push(
+                watch::run(&args.fleetd, &url, sizes.watch, projects, concurrency, log).await?,
+            );
+        }
+        errors += runs.iter().map(watch::WatchRun::errors).sum::<u64>();
+        markdown.push_str(&watch::report::section(&runs, store, concurrency));
+    }
     Ok((markdown, errors))
 }

@@ -2,6 +2,8 @@
 //! syntax rules, so that selectors written for those clouds mean the same thing here.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
 /// The most labels one server may carry.
 pub const MAX_LABELS: usize = 64;
@@ -46,8 +48,14 @@ pub enum LabelError {
 }
 
 /// A server's labels, each key and value valid, at most [`MAX_LABELS`] of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Labels(BTreeMap<String, String>);
+///
+/// Kept as one shared text, `key=value` pairs ordered by key and joined by newlines (neither
+/// `=` nor a newline is valid in a key or a value, so the text is unambiguous and one set of
+/// labels has one text): every event carries its server's labels, the fan-out keeps ten
+/// thousand events in memory and hands each to every stream that follows it, so a copy must
+/// cost a reference count, not a map of strings.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Labels(Option<Arc<str>>);
 
 impl Labels {
     /// Checks every key and value a client sent; the reserved prefix is refused.
@@ -56,7 +64,7 @@ impl Labels {
             validate_client_key(key)?;
             validate_value(key, value)?;
         }
-        Labels::checked_count(map)
+        Labels::checked_count(&map)
     }
 
     /// Labels as stored; a store that finds one invalid reports the row as corrupt.
@@ -65,40 +73,59 @@ impl Labels {
             validate_key(key)?;
             validate_value(key, value)?;
         }
-        Labels::checked_count(map)
+        Labels::checked_count(&map)
     }
 
-    fn checked_count(map: BTreeMap<String, String>) -> Result<Labels, LabelError> {
+    /// Labels from validated pairs, in key order.
+    fn checked_count(map: &BTreeMap<String, String>) -> Result<Labels, LabelError> {
         if map.len() > MAX_LABELS {
             return Err(LabelError::TooMany(map.len()));
         }
-        Ok(Labels(map))
+        if map.is_empty() {
+            return Ok(Labels(None));
+        }
+        let mut text = String::new();
+        for (key, value) in map {
+            if !text.is_empty() {
+                text.push(PAIR_SEPARATOR);
+            }
+            text.push_str(key);
+            text.push(KEY_SEPARATOR);
+            text.push_str(value);
+        }
+        Ok(Labels(Some(text.into())))
     }
 
     /// The value of `key`, if the server carries it.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Every label, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0
+            .as_deref()
+            .into_iter()
+            .flat_map(|text| text.split(PAIR_SEPARATOR))
+            .map(|pair| pair.split_once(KEY_SEPARATOR).unwrap_or((pair, "")))
     }
 
     /// How many labels there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0
+            .as_deref()
+            .map_or(0, |text| text.matches(PAIR_SEPARATOR).count() + 1)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// These labels changed by a client's merge patch (RFC 7396): a value sets its label, a
     /// `None` removes it. All or nothing: on an error the labels are unchanged.
     pub fn patched(&self, patch: &BTreeMap<String, Option<String>>) -> Result<Labels, LabelError> {
-        let mut map = self.0.clone();
+        let mut map = self.to_map();
         for (key, value) in patch {
             validate_client_key(key)?;
             match value {
@@ -111,14 +138,27 @@ impl Labels {
                 }
             }
         }
-        Labels::checked_count(map)
+        Labels::checked_count(&map)
     }
 
-    /// The map inside, for adapters.
-    pub fn into_map(self) -> BTreeMap<String, String> {
-        self.0
+    /// The labels as a map, for adapters.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect()
     }
 }
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Between two labels in the shared text.
+const PAIR_SEPARATOR: char = '\n';
+/// Between a key and its value in the shared text.
+const KEY_SEPARATOR: char = '=';
 
 /// Checks a key a client sent: valid, and not under the reserved prefix.
 pub fn validate_client_key(key: &str) -> Result<(), LabelError> {

@@ -117,3 +117,32 @@ fn long_offenders_are_shortened_in_messages() {
     let message = validate_key(&key).expect_err("too long").to_string();
     assert!(message.len() < 300, "{message}");
 }
+
+#[test]
+fn labels_read_back_as_given_in_key_order_and_copies_share_their_text() {
+    let pairs = [
+        ("tier", "web"),
+        ("app.kubernetes.io/name", "api"),
+        ("empty", ""),
+    ];
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let labels = Labels::from_client(map.clone()).expect("valid");
+    assert_eq!(labels.len(), 3);
+    assert_eq!(labels.get("tier"), Some("web"));
+    assert_eq!(labels.get("empty"), Some(""));
+    assert_eq!(labels.get("tie"), None, "a prefix of a key is not the key");
+    assert_eq!(labels.get("web"), None, "a value is not a key");
+    let keys: Vec<&str> = labels.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["app.kubernetes.io/name", "empty", "tier"]);
+    assert_eq!(labels.to_map(), map);
+    assert_eq!(format!("{labels:?}"), format!("{map:?}"));
+    let copy = labels.clone();
+    assert!(matches!((&labels.0, &copy.0), (Some(a), Some(b)) if std::sync::Arc::ptr_eq(a, b)));
+    let none = Labels::from_client(BTreeMap::new()).expect("empty");
+    assert!(none.is_empty());
+    assert_eq!((none.len(), none.iter().count()), (0, 0));
+    assert_eq!(none, Labels::default());
+}

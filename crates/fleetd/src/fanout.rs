@@ -37,7 +37,7 @@ const RETRY_AFTER: Duration = Duration::from_millis(500);
 const INTERESTS_KEPT: usize = 1_024;
 
 /// The newest events, oldest first: every event with a sequence number in `(base, top]`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Ring {
     base: i64,
     events: VecDeque<Event>,
@@ -70,15 +70,24 @@ impl Ring {
         )
     }
 
-    /// Appends events read after the top, dropping the oldest beyond the capacity.
+    /// An empty ring after `base`, its room taken at once: filled one batch at a time, a
+    /// growing buffer would double past the capacity (to 16,384 slots for 10,000 events).
+    fn after(base: i64) -> Self {
+        Ring {
+            base,
+            events: VecDeque::with_capacity(RING_CAPACITY),
+        }
+    }
+
+    /// Appends events read after the top, dropping the oldest to stay within the capacity.
     fn extend(&mut self, events: Vec<Event>) {
         for event in events.into_iter().filter(|event| event.seq.is_some()) {
-            self.events.push_back(event);
-        }
-        while self.events.len() > RING_CAPACITY {
-            if let Some(dropped) = self.events.pop_front() {
+            if self.events.len() == RING_CAPACITY
+                && let Some(dropped) = self.events.pop_front()
+            {
                 self.base = dropped.seq.unwrap_or(self.base);
             }
+            self.events.push_back(event);
         }
     }
 
@@ -155,10 +164,7 @@ impl FanOut {
         let horizon = inner.horizon().await?;
         Ok(Arc::new(FanOut {
             inner,
-            ring: RwLock::new(Ring {
-                base: horizon.latest,
-                events: VecDeque::new(),
-            }),
+            ring: RwLock::new(Ring::after(horizon.latest)),
             top: watch::Sender::new(horizon.latest),
             interests: RwLock::default(),
             pruned_through: AtomicI64::new(horizon.pruned_through),

@@ -254,9 +254,14 @@ fn the_ring_keeps_the_newest_events_and_moves_its_base_past_the_dropped_ones() {
     for _ in 0..total {
         store.append(project, ServerId::random(), EventKind::Created);
     }
-    let mut ring = Ring::default();
+    let mut ring = Ring::after(0);
     ring.extend(store.events.lock().expect("events").clone());
     assert_eq!(ring.events.len(), RING_CAPACITY);
+    assert_eq!(
+        ring.events.capacity(),
+        RING_CAPACITY,
+        "never grown past its capacity"
+    );
     assert_eq!(ring.base, 10);
     assert_eq!(ring.top(), total as i64);
     assert!(ring.matching(&query(9)).is_none(), "event 10 is gone");

@@ -9,6 +9,12 @@ use clap::{Parser, Subcommand};
 use fleetd::keys::{self, KeyRole};
 use fleetd::{Application, Config, Settings, load_config, shutdown_signal, telemetry};
 
+/// jemalloc, with the defaults `.cargo/config.toml` builds in: an 8 KiB connection buffer of
+/// which a request touches one page costs one page, where glibc's in-band chunk headers
+/// made most of it resident, and freed pages go back at once (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A simulated cloud control plane.
 #[derive(Debug, Parser)]
 #[command(name = "fleetd", version, about)]

@@ -17,6 +17,8 @@ pub struct Follower {
     pending: Vec<Event>,
     /// The cursor it started from.
     origin: i64,
+    /// Whether its last read reached the end of the sequence (the page was not full).
+    caught_up: bool,
 }
 
 impl Follower {
@@ -26,6 +28,7 @@ impl Follower {
             events,
             query,
             pending: Vec::new(),
+            caught_up: false,
         }
     }
 
@@ -38,6 +41,12 @@ impl Follower {
     /// Where it is: every event it is to return comes after this sequence number.
     pub fn cursor(&self) -> i64 {
         self.query.after
+    }
+
+    /// Whether the last batch it read reached the end of the sequence: when it did not, more
+    /// is waiting and a reader should not pause before asking again.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up
     }
 
     /// Reads the first batch now (so a pruned cursor is refused at once); the first
@@ -77,6 +86,7 @@ impl Follower {
             .max()
             .unwrap_or(self.query.after);
         let full = events.len() >= self.query.limit as usize;
+        self.caught_up = !full;
         self.query.after = if full { last } else { last.max(horizon) };
         Ok(events)
     }

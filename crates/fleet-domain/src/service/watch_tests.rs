@@ -10,7 +10,7 @@ use crate::action::{ActionCommand, ActionRecord, ActionStatus};
 use crate::error::{ActionError, EventsError, StoreError, WaitError};
 use crate::event::{Event, EventHorizon, EventKind, EventReadError, EventType, Interest};
 use crate::ids::{ActionId, ProjectId, ServerId};
-use crate::page::Cursor;
+use crate::page::{Cursor, MAX_PAGE_SIZE};
 use crate::ports::{MockActionStore, MockClock, MockEventLog, MockStore};
 use crate::selector::Selector;
 use crate::server::Server;
@@ -323,6 +323,36 @@ async fn a_follower_returns_the_first_batch_then_waits_for_more_from_past_the_ho
     assert_eq!(follower.cursor(), 10, "past the horizon of a short batch");
     assert_eq!(follower.next(patience).await.expect("later"), [later]);
     assert_eq!(follower.cursor(), 12);
+}
+
+#[tokio::test]
+async fn a_follower_that_read_a_full_page_is_behind_until_a_short_one() {
+    let s = server(ServerState::Running);
+    let full: Vec<Event> = (1..=i64::from(MAX_PAGE_SIZE))
+        .map(|seq| event(seq, &s, EventKind::Billed))
+        .collect();
+    let mut ports = Ports::default();
+    ports.horizon_at(500);
+    let mut seq = Sequence::new();
+    for page in [full.clone(), vec![event(101, &s, EventKind::Billed)]] {
+        ports
+            .events
+            .expect_events_after()
+            .times(1)
+            .in_sequence(&mut seq)
+            .return_once(move |_| Ok(page));
+    }
+    let mut follower = ports
+        .service()
+        .follow(&Caller::open(), after("0"))
+        .await
+        .expect("following");
+    let patience = Duration::from_millis(1);
+    assert_eq!(follower.next(patience).await.expect("full"), full);
+    assert!(!follower.caught_up(), "a full page: more is waiting");
+    assert_eq!(follower.next(patience).await.expect("short").len(), 1);
+    assert!(follower.caught_up());
+    assert_eq!(follower.cursor(), 500);
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ impl TryFrom<Map<String, Value>> for Labels {
 
 impl From<fleet_domain::Labels> for Labels {
     fn from(labels: fleet_domain::Labels) -> Self {
-        Labels(labels.into_map())
+        Labels(labels.to_map())
     }
 }
 

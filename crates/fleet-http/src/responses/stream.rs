@@ -67,7 +67,8 @@ struct Open {
     follower: Follower,
     shutdown: Shutdown,
     logger: slog::Logger,
-    /// When the last batch went out.
+    /// When the last batch went out, if it left the stream caught up (one that is behind
+    /// does not pause).
     sent: Option<Instant>,
     _counted: OpenWatch,
 }
@@ -94,7 +95,8 @@ fn messages(stream: EventStream) -> impl Stream<Item = Result<sse::Event, serde_
                 batch = open.follower.next(PATIENCE) => match batch {
                     Ok(events) if events.is_empty() => {}
                     Ok(events) => {
-                        open.sent = Some(Instant::now());
+                        // A stream that is behind catches up at full speed.
+                        open.sent = open.follower.caught_up().then(Instant::now);
                         return Some((events, open));
                     }
                     Err(e) => {
