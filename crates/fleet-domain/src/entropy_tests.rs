@@ -113,7 +113,10 @@ fn unit_draws_replay_under_a_seed_and_fill_the_interval() {
     // 10,000 uniform draws: each tenth of the interval holds 1,000 ± 4 standard deviations.
     for tenth in 0..10 {
         let low = f64::from(tenth) / 10.0;
-        let count = draws.iter().filter(|u| (low..low + 0.1).contains(*u)).count();
+        let count = draws
+            .iter()
+            .filter(|u| (low..low + 0.1).contains(*u))
+            .count();
         assert!((880..=1_120).contains(&count), "{tenth}: {count}");
     }
     let os = Entropy::os();

@@ -43,6 +43,9 @@ pub struct RequestStep {
     pub method: String,
     /// The path and query, e.g. `/servers/${web}/action`.
     pub path: String,
+    /// Headers to send (e.g. `Idempotency-Key`, `If-Match`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// A JSON body.
     #[serde(default)]
     pub body: Option<Value>,

@@ -112,19 +112,28 @@ impl Http {
         &self,
         method: &Method,
         path: &str,
+        headers: &[(String, String)],
         body: Option<&Value>,
     ) -> Result<Answer, Failure> {
         let mut request = self
             .client
             .request(method.clone(), format!("{}{path}", self.base))
             .timeout(CALL_TIMEOUT);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Failure::Unreachable(e.to_string()))?;
+        let response = request.send().await.map_err(|e| {
+            // A path or header that makes no request is the scenario's fault, not the
+            // network's.
+            if e.is_builder() {
+                Failure::Step(format!("{method} {path} cannot be sent: {e}"))
+            } else {
+                Failure::Unreachable(e.to_string())
+            }
+        })?;
         let status = response.status().as_u16();
         let text = response
             .text()
@@ -151,6 +160,7 @@ impl Player {
                     number,
                     &Method::POST,
                     "/admin/clock/advance",
+                    &[],
                     Some(&body),
                     Some(200),
                 )
@@ -167,8 +177,13 @@ impl Player {
             .map_err(|_| format!("{:?} is not an HTTP method", step.method))?;
         let path = self.saved.text(&step.path)?;
         let body = step.body.as_ref().map(|b| self.saved.json(b)).transpose()?;
+        let headers = step
+            .headers
+            .iter()
+            .map(|(name, value)| Ok((name.clone(), self.saved.text(value)?)))
+            .collect::<Result<Vec<_>, String>>()?;
         let answer = self
-            .call(number, &method, &path, body.as_ref(), step.status)
+            .call(number, &method, &path, &headers, body.as_ref(), step.status)
             .await?;
         for (name, pointer) in &step.save {
             let value = answer
@@ -185,7 +200,14 @@ impl Player {
             (Some(rule), Some(name), _) => {
                 let rule = self.saved.json(rule)?;
                 let answer = self
-                    .call(number, &Method::POST, "/faults", Some(&rule), Some(201))
+                    .call(
+                        number,
+                        &Method::POST,
+                        "/faults",
+                        &[],
+                        Some(&rule),
+                        Some(201),
+                    )
                     .await?;
                 let id = answer
                     .body
@@ -197,7 +219,7 @@ impl Player {
             }
             (_, _, Some(name)) => {
                 let path = self.saved.text(&format!("/faults/${{{name}}}"))?;
-                self.call(number, &Method::DELETE, &path, None, None)
+                self.call(number, &Method::DELETE, &path, &[], None, None)
                     .await?;
                 Ok(format!("fault {name} removed"))
             }
@@ -225,7 +247,7 @@ impl Player {
         let deadline =
             tokio::time::Instant::now() + Duration::from_secs_f64(step.within.unwrap_or(0.0));
         loop {
-            let answer = self.http.send(&Method::GET, &path, None).await?;
+            let answer = self.http.send(&Method::GET, &path, &[], None).await?;
             let got = answer.body.pointer(&pointer).cloned();
             if got.as_ref() == Some(&wanted) {
                 self.recorder.answer(json!(number), "GET", &path, &answer);
@@ -249,10 +271,11 @@ impl Player {
         number: usize,
         method: &Method,
         path: &str,
+        headers: &[(String, String)],
         body: Option<&Value>,
         expected: Option<u16>,
     ) -> Result<Answer, Failure> {
-        let answer = self.http.send(method, path, body).await?;
+        let answer = self.http.send(method, path, headers, body).await?;
         self.recorder
             .answer(json!(number), method.as_str(), path, &answer);
         let fits = match expected {
@@ -292,7 +315,7 @@ impl Player {
         let (mut pages, mut after) = (Vec::new(), 0);
         loop {
             let path = format!("/events?after={after}&limit=100");
-            let page = self.http.send(&Method::GET, &path, None).await?;
+            let page = self.http.send(&Method::GET, &path, &[], None).await?;
             if page.status != 200 {
                 return Err(Failure::Step(format!(
                     "{path} answered {}: {}",
@@ -316,12 +339,12 @@ impl Player {
                 Some(cursor) => format!("/servers?limit=100&cursor={cursor}"),
                 None => "/servers?limit=100".to_owned(),
             };
-            let page = self.http.send(&Method::GET, &path, None).await?;
+            let page = self.http.send(&Method::GET, &path, &[], None).await?;
             for server in items(&page.body) {
                 let id = server["id"].as_str().unwrap_or_default();
                 let logs = self
                     .http
-                    .send(&Method::GET, &format!("/servers/{id}/logs"), None)
+                    .send(&Method::GET, &format!("/servers/{id}/logs"), &[], None)
                     .await?;
                 count += items(&logs.body).len();
             }

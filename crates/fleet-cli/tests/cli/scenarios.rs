@@ -148,3 +148,28 @@ async fn a_malformed_file_is_a_usage_error_naming_the_step() {
         ran.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_step_sends_its_headers() {
+    let shell = Shell::with_fleetd().await;
+    let file = shell.config.with_file_name("retry.yaml");
+    std::fs::create_dir_all(file.parent().expect("a directory")).expect("mkdir");
+    let provision = "method: POST, path: /servers, headers: {Idempotency-Key: once}, \
+                     body: {region: us-east-1, type: t2.micro}, status: 201";
+    std::fs::write(
+        &file,
+        format!(
+            "steps:\n\
+             - request: {{{provision}, save: {{first: /id}}}}\n\
+             - request: {{{provision}, save: {{retried: /id}}}}\n\
+             - expect: {{path: '/servers/${{retried}}', pointer: /id, equals: '${{first}}'}}\n"
+        ),
+    )
+    .expect("write");
+    let ran = shell
+        .at_fleetd(&["scenario", "run", file.to_str().expect("utf-8")])
+        .await;
+    assert_eq!(ran.code, 0, "the retry answered the first server: {ran:?}");
+    let servers = shell.client().list_servers().send().await.expect("servers");
+    assert_eq!(servers.items.len(), 1, "provisioned once");
+}
