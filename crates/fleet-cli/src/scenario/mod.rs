@@ -3,28 +3,28 @@
 //! steps build on what earlier ones did. With `--record FILE`, every answer and then the
 //! whole event log go into FILE as JSON lines.
 
+mod event_log;
 mod file;
+mod http;
 mod record;
 mod saved;
 
 use std::path::Path;
 use std::time::Duration;
 
-use fleet_client::{CALL_TIMEOUT, ClientInfo};
+use fleet_client::ClientInfo;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use self::file::{ExpectStep, FaultStep, RequestStep, Scenario, Step};
+use self::http::{Failure, Http};
 use self::record::{Answer, Recorder};
 use self::saved::Saved;
 use crate::commands::Session;
 use crate::exit::Exit;
 
-/// How often an `expect … within` asks again.
+/// How often an `expect … within` asks again, and the event log is read again.
 const POLL: Duration = Duration::from_millis(100);
-/// How long the final event log may take to hold every event (Postgres numbers events
-/// shortly after their commit).
-const EVENTS_SETTLE: Duration = Duration::from_secs(10);
 
 /// Runs the scenario in `path`.
 pub async fn run(session: &Session, path: &Path, record: Option<&Path>) -> Result<(), Exit> {
@@ -56,91 +56,13 @@ pub async fn run(session: &Session, path: &Path, record: Option<&Path>) -> Resul
         }
     }
     if player.recorder.is_recording() {
-        player
-            .record_events()
+        event_log::record(&player.http, &mut player.recorder)
             .await
-            .map_err(|failure| failure.exit(total + 1, &session.url))?;
+            .map_err(|failure| failure.exit_reading_the_log(&session.url))?;
     }
     player.recorder.finish().map_err(Exit::usage)?;
     println!("passed: {total} steps");
     Ok(())
-}
-
-/// Why a step failed.
-enum Failure {
-    /// The service did not answer.
-    Unreachable(String),
-    /// It answered otherwise than the step expects, or the step cannot be played.
-    Step(String),
-}
-
-impl Failure {
-    fn exit(self, number: usize, url: &str) -> Exit {
-        match self {
-            Failure::Unreachable(reason) => Exit::unreachable(format!(
-                "step {number}: could not reach fleet at {url}: {reason}"
-            )),
-            Failure::Step(reason) => {
-                Exit::refused(format!("the scenario failed at step {number}: {reason}"))
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Unreachable(reason) | Failure::Step(reason) => f.write_str(reason),
-        }
-    }
-}
-
-impl From<String> for Failure {
-    fn from(reason: String) -> Self {
-        Failure::Step(reason)
-    }
-}
-
-/// HTTP to the service, with the session's API key.
-struct Http {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Http {
-    async fn send(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &[(String, String)],
-        body: Option<&Value>,
-    ) -> Result<Answer, Failure> {
-        let mut request = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base))
-            .timeout(CALL_TIMEOUT);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| {
-            // A path or header that makes no request is the scenario's fault, not the
-            // network's.
-            if e.is_builder() {
-                Failure::Step(format!("{method} {path} cannot be sent: {e}"))
-            } else {
-                Failure::Unreachable(e.to_string())
-            }
-        })?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| Failure::Unreachable(e.to_string()))?;
-        Ok(Answer::new(status, &text))
-    }
 }
 
 struct Player {
@@ -291,71 +213,4 @@ impl Player {
             answer.status, answer.body
         )))
     }
-
-    /// Records the global event log from its start, page by page, once it holds every
-    /// event the servers' own logs hold.
-    async fn record_events(&mut self) -> Result<(), Failure> {
-        let expected = self.events_of_servers().await?;
-        let deadline = tokio::time::Instant::now() + EVENTS_SETTLE;
-        loop {
-            let pages = self.event_pages().await?;
-            let count: usize = pages.iter().map(|(_, page)| items(&page.body).len()).sum();
-            if count >= expected || tokio::time::Instant::now() >= deadline {
-                for (path, page) in &pages {
-                    self.recorder.answer(json!("events"), "GET", path, page);
-                }
-                return Ok(());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// The pages of `GET /events` from the start, up to the first empty one.
-    async fn event_pages(&self) -> Result<Vec<(String, Answer)>, Failure> {
-        let (mut pages, mut after) = (Vec::new(), 0);
-        loop {
-            let path = format!("/events?after={after}&limit=100");
-            let page = self.http.send(&Method::GET, &path, &[], None).await?;
-            if page.status != 200 {
-                return Err(Failure::Step(format!(
-                    "{path} answered {}: {}",
-                    page.status, page.body
-                )));
-            }
-            let done = items(&page.body).is_empty();
-            after = page.body["next_after"].as_i64().unwrap_or(after);
-            pages.push((path, page));
-            if done {
-                return Ok(pages);
-            }
-        }
-    }
-
-    /// How many events the logs of every server hold (each shows at most its newest 100).
-    async fn events_of_servers(&self) -> Result<usize, Failure> {
-        let (mut count, mut cursor) = (0, None::<String>);
-        loop {
-            let path = match &cursor {
-                Some(cursor) => format!("/servers?limit=100&cursor={cursor}"),
-                None => "/servers?limit=100".to_owned(),
-            };
-            let page = self.http.send(&Method::GET, &path, &[], None).await?;
-            for server in items(&page.body) {
-                let id = server["id"].as_str().unwrap_or_default();
-                let logs = self
-                    .http
-                    .send(&Method::GET, &format!("/servers/{id}/logs"), &[], None)
-                    .await?;
-                count += items(&logs.body).len();
-            }
-            match page.body["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return Ok(count),
-            }
-        }
-    }
-}
-
-fn items(body: &Value) -> &[Value] {
-    body["items"].as_array().map_or(&[], Vec::as_slice)
 }
