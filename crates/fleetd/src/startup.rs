@@ -137,6 +137,13 @@ impl Application {
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
         }
+        if config.seed.is_some() && config.clock == ClockMode::System {
+            slog::warn!(
+                logger,
+                "a seed on the system clock: ids replay, times and the \
+                order of background work do not (use --clock virtual to replay a run)"
+            );
+        }
         if config.auth.open_to_the_network(address) {
             slog::warn!(logger, "open mode on an address other hosts can reach: a request \
                 without an API key acts as the admin of the project default";
