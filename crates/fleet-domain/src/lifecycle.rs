@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, UsageRecord};
+use crate::entropy::Entropy;
 use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::labels::Labels;
@@ -144,12 +145,15 @@ impl StateChange {
 ///
 /// A transition that was already due by `now` but not yet completed by a worker is completed
 /// first, in the same change, so the action meets the state the server really is in.
+///
+/// The action record an accepted action opens takes its id from `ids`.
 pub fn plan_action(
     server: &Server,
     action: Action,
     now: DateTime<Utc>,
     config: &LifecycleConfig,
     ctx: &RequestContext,
+    ids: &Entropy,
 ) -> Result<Option<StateChange>, Conflict> {
     let overdue = plan_completion(server, now, config);
     let current = overdue.as_ref().map_or(server, |change| &change.server);
@@ -164,6 +168,7 @@ pub fn plan_action(
                 config,
                 ctx,
                 EventKind::ActionRequested,
+                Some(ids.action_id()),
             );
             Ok(Some(change))
         }
@@ -217,6 +222,7 @@ pub fn plan_reap(
     server: &Server,
     now: DateTime<Utc>,
     config: &LifecycleConfig,
+    ids: &Entropy,
 ) -> Option<StateChange> {
     let stopped_at = server.stopped_at?;
     if server.state != ServerState::Stopped || now - stopped_at < config.idle_timeout {
@@ -228,6 +234,7 @@ pub fn plan_reap(
         now,
         config,
         &RequestContext::reaper(),
+        ids,
     )
     .ok()
     .flatten()
@@ -261,6 +268,7 @@ pub fn plan_provision(
     now: DateTime<Utc>,
     config: &LifecycleConfig,
     ctx: &RequestContext,
+    ids: &Entropy,
 ) -> NewServer {
     let event = NewEvent {
         server_id: spec.id,
@@ -275,7 +283,7 @@ pub fn plan_provision(
     };
     let vcpus = spec.vcpus;
     let action = ActionRecord {
-        id: ActionId::random(),
+        id: ids.action_id(),
         project: spec.project,
         server_id: spec.id,
         command: ActionCommand::Provision,
@@ -314,6 +322,8 @@ pub fn plan_provision(
     }
 }
 
+/// Moves the change's server into `to` at `at`; a requested action opens its record with
+/// the id `opens`.
 fn enter(
     change: &mut StateChange,
     to: ServerState,
@@ -321,6 +331,7 @@ fn enter(
     config: &LifecycleConfig,
     ctx: &RequestContext,
     kind: EventKind,
+    opens: Option<ActionId>,
 ) {
     let from = change.server.state;
     match kind {
@@ -331,27 +342,27 @@ fn enter(
                 error: None,
             });
         }
-        EventKind::ActionRequested => {
-            if from.completes_to().is_some() {
-                change.end_action(ActionEnd {
-                    status: ActionStatus::Error,
-                    at,
-                    error: Some(format!("{} requested while {from}", verb(to))),
-                });
-            }
-            change.action_opened = Some(ActionRecord {
-                id: ActionId::random(),
-                project: change.server.project,
-                server_id: change.server.id,
-                command: ActionCommand::Lifecycle(action_into(to)),
-                status: ActionStatus::Running,
-                started_at: at,
-                finished_at: None,
-                error: None,
-                request_id: ctx.request_id.clone(),
+        EventKind::ActionRequested if from.completes_to().is_some() => {
+            change.end_action(ActionEnd {
+                status: ActionStatus::Error,
+                at,
+                error: Some(format!("{} requested while {from}", verb(to))),
             });
         }
         _ => {}
+    }
+    if let Some(id) = opens {
+        change.action_opened = Some(ActionRecord {
+            id,
+            project: change.server.project,
+            server_id: change.server.id,
+            command: ActionCommand::Lifecycle(action_into(to)),
+            status: ActionStatus::Running,
+            started_at: at,
+            finished_at: None,
+            error: None,
+            request_id: ctx.request_id.clone(),
+        });
     }
     let server = &mut change.server;
     server.state = to;
@@ -409,7 +420,15 @@ fn enter(
 fn complete(change: &mut StateChange, at: DateTime<Utc>, config: &LifecycleConfig) {
     if let Some(to) = change.server.state.completes_to() {
         let ctx = RequestContext::system();
-        enter(change, to, at, config, &ctx, EventKind::TransitionCompleted);
+        enter(
+            change,
+            to,
+            at,
+            config,
+            &ctx,
+            EventKind::TransitionCompleted,
+            None,
+        );
     }
 }
 
