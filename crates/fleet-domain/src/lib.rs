@@ -51,7 +51,7 @@ pub use precondition::{GenerationMatch, PreconditionFailed};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
 pub use selector::{Selector, SelectorError};
-pub use server::{NewServer, Server, ServerFilter};
+pub use server::{NewServer, Server, ServerFilter, TerminatedServers};
 pub use server_update::ServerUpdate;
 pub use state::{Action, Conflict, Decision, ServerState};
 pub use tenancy::{ApiKey, Caller, Project, Role};

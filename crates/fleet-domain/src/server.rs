@@ -82,6 +82,20 @@ pub struct ServerFilter {
     pub state: Option<ServerState>,
     /// Only servers whose labels satisfy this selector.
     pub selector: Option<Selector>,
-    /// Only servers not terminated.
-    pub live_only: bool,
+    /// Which terminated servers it lets through.
+    pub terminated: TerminatedServers,
+}
+
+/// Which terminated servers a filter lets through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TerminatedServers {
+    /// Every one the store holds.
+    #[default]
+    All,
+    /// Those terminated at or after this instant: lists hide servers terminated long ago,
+    /// as EC2 stops listing an instance about an hour after it terminated, so that a long
+    /// simulation's lists do not fill with them.
+    Since(DateTime<Utc>),
+    /// None: bulk actions select only servers that can still change.
+    None,
 }

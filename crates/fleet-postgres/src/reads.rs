@@ -8,7 +8,7 @@ use diesel::sql_types::{Bool, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::Event;
-use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState};
+use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState, TerminatedServers};
 use uuid::Uuid;
 
 use crate::errors::TxError;
@@ -81,8 +81,18 @@ fn matching(filter: &ServerFilter) -> servers::BoxedQuery<'static, Pg> {
     if let Some(state) = filter.state {
         query = query.filter(servers::state.eq(state.as_str()));
     }
-    if filter.live_only {
-        query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+    match filter.terminated {
+        TerminatedServers::All => {}
+        TerminatedServers::Since(instant) => {
+            query = query.filter(
+                servers::state
+                    .ne(ServerState::Terminated.as_str())
+                    .or(servers::terminated_at.ge(instant)),
+            );
+        }
+        TerminatedServers::None => {
+            query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+        }
     }
     for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
         query = query.filter(selector::condition(requirement));

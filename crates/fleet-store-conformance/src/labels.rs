@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{Applied, DueWork};
@@ -12,7 +12,7 @@ use fleet_domain::selector::{Selector, conformance};
 use fleet_domain::server_update::plan_update;
 use fleet_domain::{
     Action, EventType, Labels, ProjectId, RequestContext, Server, ServerFilter, ServerId,
-    ServerState,
+    ServerState, TerminatedServers,
 };
 
 use crate::fixtures::{
@@ -276,9 +276,10 @@ pub async fn stored_labels_that_break_the_rules_are_a_corrupt_row(
     }
 }
 
-/// `live_only` leaves terminated servers out, and `count` counts exactly what `list`
-/// lists, with a selector, the other filters and another project alike.
-pub async fn live_only_leaves_terminated_servers_out_and_count_agrees_with_list(
+/// `TerminatedServers::None` leaves terminated servers out, `Since` those terminated
+/// before its instant, and `count` counts exactly what `list` lists, with a selector, the
+/// other filters and another project alike.
+pub async fn terminated_servers_are_left_out_as_asked_and_count_agrees_with_list(
     store: Arc<dyn TestedStore>,
 ) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
@@ -295,10 +296,20 @@ pub async fn live_only_leaves_terminated_servers_out_and_count_agrees_with_list(
     act(&store, &servers[2], Action::Terminate, at(20)).await;
     complete(&store, &servers[4]).await;
     let live = |filter: ServerFilter| ServerFilter {
-        live_only: true,
+        terminated: TerminatedServers::None,
         ..filter
     };
-    let cases: [(ServerFilter, &[&str]); 7] = [
+    let ended = terminated.terminated_at.expect("terminated at");
+    let since = |instant: DateTime<Utc>| ServerFilter {
+        terminated: TerminatedServers::Since(instant),
+        ..ServerFilter::default()
+    };
+    let cases: [(ServerFilter, &[&str]); 9] = [
+        (since(ended), &["s0", "s1", "s2", "s3", "s4", "s5"]),
+        (
+            since(ended + TimeDelta::microseconds(1)),
+            &["s0", "s2", "s3", "s4", "s5"],
+        ),
         (selecting("env=dev"), &["s1", "s2", "s4", "s5"]),
         (live(selecting("env=dev")), &["s2", "s4", "s5"]),
         (

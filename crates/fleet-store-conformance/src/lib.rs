@@ -242,7 +242,7 @@ macro_rules! suite {
             labels_are_stored_as_given,
             an_update_rewrites_the_labels_selectors_see,
             a_stale_update_leaves_the_labels_alone,
-            live_only_leaves_terminated_servers_out_and_count_agrees_with_list,
+            terminated_servers_are_left_out_as_asked_and_count_agrees_with_list,
             a_claimed_key_is_held_until_answered_then_held_with_its_answer,
             keys_are_scoped_to_their_project,
             a_released_key_runs_anew_and_its_old_claim_answers_nothing,

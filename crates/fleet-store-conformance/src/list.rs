@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use fleet_domain::{Action, ProjectId, Server, ServerFilter, ServerState};
+use fleet_domain::{Action, ProjectId, Server, ServerFilter, ServerState, TerminatedServers};
 
 use crate::TestedStore;
 use crate::fixtures::{
@@ -68,7 +68,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             server_type: Some("t2.micro".to_owned()),
             state: Some(ServerState::Running),
             selector: None,
-            live_only: false,
+            terminated: TerminatedServers::All,
         },
         ServerFilter {
             project: Some(ProjectId::DEFAULT),
@@ -76,7 +76,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             server_type: Some("t2.micro".to_owned()),
             state: None,
             selector: None,
-            live_only: false,
+            terminated: TerminatedServers::All,
         },
         ServerFilter {
             project: None,
@@ -84,7 +84,7 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             state: Some(ServerState::Stopped),
             server_type: None,
             selector: None,
-            live_only: false,
+            terminated: TerminatedServers::All,
         },
         ServerFilter {
             region: Some("elsewhere".to_owned()),

@@ -48,6 +48,8 @@ pub struct Config {
     pub event_retention: TimeDelta,
     /// How long an idempotency key is kept after its first request.
     pub idempotency_retention: TimeDelta,
+    /// How long a terminated server stays in lists; `None`: as long as it is stored.
+    pub terminated_listed_for: Option<TimeDelta>,
     /// How requests are authenticated.
     pub auth: AuthConfig,
     /// The quotas every project created gets.
@@ -280,6 +282,15 @@ impl Config {
                 7 * DAY_S,
                 60..=3_650 * DAY_S,
             )?)),
+            terminated_listed_for: Some(in_range(
+                "terminated_listed_s",
+                "FLEET_TERMINATED_LISTED_S",
+                settings.terminated_listed_s,
+                3_600,
+                0..=3_650 * DAY_S,
+            )?)
+            .filter(|seconds| *seconds > 0)
+            .map(|seconds| TimeDelta::seconds(i64::from(seconds))),
             idempotency_retention: TimeDelta::seconds(i64::from(in_range(
                 "idempotency_retention_s",
                 "FLEET_IDEMPOTENCY_RETENTION_S",
@@ -368,6 +379,21 @@ mod tests {
         assert_eq!(config.lifecycle.delays, TransitionDelays::default());
         assert_eq!(config.event_retention, TimeDelta::days(7));
         assert_eq!(config.idempotency_retention, TimeDelta::hours(24));
+        assert_eq!(config.terminated_listed_for, Some(TimeDelta::hours(1)));
+    }
+
+    #[test]
+    fn terminated_servers_are_listed_for_the_period_or_for_ever_at_zero() {
+        let listed = |seconds| {
+            config(Settings {
+                terminated_listed_s: Some(seconds),
+                ..Default::default()
+            })
+            .expect("valid")
+            .terminated_listed_for
+        };
+        assert_eq!(listed(90), Some(TimeDelta::seconds(90)));
+        assert_eq!(listed(0), None);
     }
 
     #[test]

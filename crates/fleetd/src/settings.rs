@@ -142,6 +142,12 @@ pub struct Settings {
     /// the service's clock; a retry after that runs anew [default: 86400, 24 hours].
     #[arg(long, env = "FLEET_IDEMPOTENCY_RETENTION_S", value_name = "S")]
     pub idempotency_retention_s: Option<u32>,
+    /// Seconds a terminated server stays in `GET /servers` after it terminated, on the
+    /// service's clock, as EC2 lists an instance for about an hour; 0 lists it for as long
+    /// as it is stored. Listing by `state=terminated` and reading it by id always find it
+    /// [default: 3600].
+    #[arg(long, env = "FLEET_TERMINATED_LISTED_S", value_name = "S")]
+    pub terminated_listed_s: Option<u32>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -224,6 +230,7 @@ impl Settings {
                 db_lock_timeout_ms,
                 event_retention_s,
                 idempotency_retention_s,
+                terminated_listed_s,
                 shutdown_timeout_s,
                 auth,
                 key_pepper,

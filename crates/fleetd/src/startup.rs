@@ -98,11 +98,15 @@ impl Application {
         );
         let lifecycle = config.lifecycle;
         let (service_clock, service_ids) = (clock.clone(), entropy.clone());
+        let terminated_listed_for = config.terminated_listed_for;
         let servers = move |store: Arc<dyn Store>| {
-            Arc::new(
+            let service =
                 ServerService::new(store, service_clock.clone(), catalog.clone(), lifecycle)
-                    .with_entropy(service_ids.clone()),
-            )
+                    .with_entropy(service_ids.clone());
+            Arc::new(match terminated_listed_for {
+                Some(period) => service.listing_terminated_for(period),
+                None => service,
+            })
         };
         let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
         let (default_quotas, project_ids) = (config.default_quotas, entropy.clone());

@@ -1,6 +1,7 @@
 //! The event log at the end of a recorded run: `GET /events?after=0`, every page, read once
 //! it holds every event of the run.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -54,26 +55,35 @@ async fn event_pages(http: &Http) -> Result<Vec<(String, Answer)>, Failure> {
 }
 
 /// How many events the logs of every server hold (each shows at most its newest 100).
+/// Lists leave out servers terminated long ago (`FLEET_TERMINATED_LISTED_S`), so those
+/// are found by state as well.
 async fn events_of_servers(http: &Http) -> Result<usize, Failure> {
-    let (mut count, mut cursor) = (0, None::<String>);
-    loop {
-        let path = match &cursor {
-            Some(cursor) => format!("/servers?limit=100&cursor={cursor}"),
-            None => "/servers?limit=100".to_owned(),
-        };
-        let page = http.send(&Method::GET, &path, &[], None).await?;
-        for server in items(&page.body) {
-            let id = server["id"].as_str().unwrap_or_default();
-            let logs = http
-                .send(&Method::GET, &format!("/servers/{id}/logs"), &[], None)
-                .await?;
-            count += items(&logs.body).len();
-        }
-        match page.body["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return Ok(count),
+    let (mut count, mut seen) = (0, HashSet::new());
+    for filter in ["", "&state=terminated"] {
+        let mut cursor = None::<String>;
+        loop {
+            let path = match &cursor {
+                Some(cursor) => format!("/servers?limit=100{filter}&cursor={cursor}"),
+                None => format!("/servers?limit=100{filter}"),
+            };
+            let page = http.send(&Method::GET, &path, &[], None).await?;
+            for server in items(&page.body) {
+                let id = server["id"].as_str().unwrap_or_default();
+                if !seen.insert(id.to_owned()) {
+                    continue;
+                }
+                let logs = http
+                    .send(&Method::GET, &format!("/servers/{id}/logs"), &[], None)
+                    .await?;
+                count += items(&logs.body).len();
+            }
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
         }
     }
+    Ok(count)
 }
 
 fn items(body: &Value) -> &[Value] {

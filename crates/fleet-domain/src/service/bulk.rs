@@ -4,7 +4,7 @@ use crate::error::{ActError, BulkActError};
 use crate::event::RequestContext;
 use crate::page::PageRequest;
 use crate::selector::Selector;
-use crate::server::{Server, ServerFilter};
+use crate::server::{Server, ServerFilter, TerminatedServers};
 use crate::service::servers::{ActOutcome, ServerService};
 use crate::state::{Action, ServerState};
 use crate::tenancy::{Caller, Role};
@@ -66,7 +66,7 @@ impl ServerService {
             server_type: request.server_type,
             state: request.state,
             selector: Some(selector),
-            live_only: true,
+            terminated: TerminatedServers::None,
         };
         let servers = self
             .store

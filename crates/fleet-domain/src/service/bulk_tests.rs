@@ -6,7 +6,7 @@ use crate::event::RequestContext;
 use crate::ids::ProjectId;
 use crate::ports::{Applied, MockStore};
 use crate::selector::Selector;
-use crate::server::Server;
+use crate::server::{Server, TerminatedServers};
 use crate::service::{BulkActRequest, MAX_BULK_SERVERS};
 use crate::state::{Action, ServerState};
 use crate::tenancy::{Caller, Role};
@@ -83,7 +83,11 @@ async fn servers_are_selected_in_the_callers_project_alive_and_at_most_one_over_
         );
         assert_eq!(filter.state, Some(ServerState::Running));
         assert_eq!(filter.region.as_deref(), Some("us-east-1"));
-        assert!(filter.live_only, "terminated servers are never selected");
+        assert_eq!(
+            filter.terminated,
+            TerminatedServers::None,
+            "terminated servers are never selected"
+        );
         assert_eq!(page.limit as usize, MAX_BULK_SERVERS + 1);
         assert_eq!((page.after, page.offset), (None, 0));
         Ok(Vec::new())
@@ -118,7 +122,7 @@ async fn more_matches_than_the_cap_are_refused_whole_naming_the_count() {
             .collect())
     });
     store.expect_count().times(1).returning(|filter| {
-        assert!(filter.live_only);
+        assert_eq!(filter.terminated, TerminatedServers::None);
         Ok(1_234)
     });
     store.expect_apply().never();

@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::DateTime;
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::visible;
 use crate::action::{ActionEnd, ActionRecord};
@@ -21,7 +20,7 @@ use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, Page, Pa
 use crate::ports::{Applied, Clock, ProvisionStoreError, Store};
 use crate::precondition::{GenerationMatch, PreconditionFailed};
 use crate::selector::Selector;
-use crate::server::{Server, ServerFilter};
+use crate::server::{Server, ServerFilter, TerminatedServers};
 use crate::service::engine::billed_by;
 use crate::service::input::{page_limit, validate_name};
 use crate::state::{Action, ServerState, join};
@@ -116,6 +115,8 @@ pub struct ServerService {
     catalog: Arc<Catalog>,
     config: LifecycleConfig,
     pub(super) ids: Arc<Entropy>,
+    /// How long a terminated server stays in lists; `None`: for as long as it is stored.
+    terminated_listed_for: Option<TimeDelta>,
 }
 
 impl ServerService {
@@ -132,7 +133,17 @@ impl ServerService {
             catalog,
             config,
             ids: Arc::new(Entropy::os()),
+            terminated_listed_for: None,
         }
+    }
+
+    /// The service listing a terminated server only for `period` after it terminated
+    /// (EC2 lists one for about an hour), unless a list asks for `terminated` servers by
+    /// state; a server stays readable by its id, and in every count, for as long as it is
+    /// stored.
+    pub fn listing_terminated_for(mut self, period: TimeDelta) -> Self {
+        self.terminated_listed_for = Some(period);
+        self
     }
 
     /// The service drawing the ids of the servers and action records it creates from
@@ -248,13 +259,20 @@ impl ServerService {
         }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
         let selector = Selector::parse_filter(request.label_selector.as_deref())?;
+        let now = self.clock.now();
+        let terminated = match (request.state, self.terminated_listed_for) {
+            (None, Some(period)) => now
+                .checked_sub_signed(period)
+                .map_or(TerminatedServers::All, TerminatedServers::Since),
+            _ => TerminatedServers::All,
+        };
         let filter = ServerFilter {
             project: caller.scope(),
             region: request.region,
             server_type: request.server_type,
             state: request.state,
             selector,
-            live_only: false,
+            terminated,
         };
         let page = PageRequest {
             limit: limit + 1,
@@ -271,7 +289,6 @@ impl ServerService {
         } else {
             None
         };
-        let now = self.clock.now();
         Ok(Page {
             items: servers.into_iter().map(|s| self.view(s, now)).collect(),
             next,

@@ -14,7 +14,7 @@ use crate::event::{Actor, EventKind, RequestContext};
 use crate::lifecycle::{LifecycleConfig, TransitionDelays};
 use crate::page::{Cursor, MAX_OFFSET};
 use crate::ports::{Applied, DueWork, EarliestDue, MockClock, MockStore, ProvisionStoreError};
-use crate::server::Server;
+use crate::server::{Server, TerminatedServers};
 use crate::service::{Engine, ListRequest, ManualClock, ProvisionRequest, ServerService};
 use crate::state::{Action, ServerState};
 use crate::tenancy::Caller;
@@ -513,4 +513,41 @@ async fn an_action_that_closes_a_run_reports_what_it_billed() {
         2 * 11_600,
         "two hours closed by the stop"
     );
+}
+
+#[tokio::test]
+async fn lists_leave_out_servers_terminated_before_the_listing_period_unless_asked_by_state() {
+    let hour = TimeDelta::hours(1);
+    let cases = [
+        (Some(hour), None, TerminatedServers::Since(at(0) - hour)),
+        (
+            Some(hour),
+            Some(ServerState::Terminated),
+            TerminatedServers::All,
+        ),
+        (
+            Some(hour),
+            Some(ServerState::Running),
+            TerminatedServers::All,
+        ),
+        (None, None, TerminatedServers::All),
+    ];
+    for (period, state, expected) in cases {
+        let mut store = MockStore::new();
+        store
+            .expect_list()
+            .times(1)
+            .withf(move |filter, _| filter.terminated == expected)
+            .returning(|_, _| Ok(Vec::new()));
+        let svc = service(store, config());
+        let svc = match period {
+            Some(period) => svc.listing_terminated_for(period),
+            None => svc,
+        };
+        let request = ListRequest {
+            state,
+            ..ListRequest::default()
+        };
+        svc.list(&admin(), request).await.expect("listed");
+    }
 }

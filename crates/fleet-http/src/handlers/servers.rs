@@ -90,7 +90,9 @@ async fn provision_server(
 /// List servers
 ///
 /// A page of servers, oldest first, optionally filtered. Pass `next_cursor` back as `cursor`
-/// for the next page.
+/// for the next page. A server terminated more than an hour ago (the service's
+/// `FLEET_TERMINATED_LISTED_S`) is listed only when asked for by `state=terminated`, as EC2
+/// stops listing a terminated instance; it can still be read by its id.
 #[api_v2_operation(
     operation_id = "listServers",
     tags(Servers),

@@ -26,7 +26,7 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use fleet_domain::page::{Cursor, PageRequest};
 use fleet_domain::selector::Requirement;
-use fleet_domain::server::{Server, ServerFilter};
+use fleet_domain::server::{Server, ServerFilter, TerminatedServers};
 use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
@@ -120,8 +120,18 @@ fn filtered<'a>(filter: &ServerFilter, after: Option<Cursor>) -> servers::BoxedQ
     if let Some(state) = filter.state {
         query = query.filter(servers::state.eq(state.as_str()));
     }
-    if filter.live_only {
-        query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+    match filter.terminated {
+        TerminatedServers::All => {}
+        TerminatedServers::Since(instant) => {
+            query = query.filter(
+                servers::state
+                    .ne(ServerState::Terminated.as_str())
+                    .or(servers::terminated_at.ge(micros(instant))),
+            );
+        }
+        TerminatedServers::None => {
+            query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
+        }
     }
     if let Some(after) = after {
         let at = micros(after.created_at);

@@ -15,7 +15,7 @@ use fleet_domain::ports::{
 };
 use fleet_domain::{
     Event, IpPool, Labels, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
-    StateChange, UsageRecord,
+    StateChange, TerminatedServers, UsageRecord,
 };
 use fleet_store_conformance::Tamper;
 use quotas::QuotaState;
@@ -412,7 +412,11 @@ fn matches(filter: &ServerFilter, server: &Server) -> bool {
             .as_ref()
             .is_none_or(|t| *t == server.server_type)
         && filter.state.is_none_or(|st| st == server.state)
-        && !(filter.live_only && server.state == ServerState::Terminated)
+        && match filter.terminated {
+            TerminatedServers::All => true,
+            TerminatedServers::Since(instant) => server.terminated_at.is_none_or(|t| t >= instant),
+            TerminatedServers::None => server.state != ServerState::Terminated,
+        }
         && filter
             .selector
             .as_ref()

@@ -227,6 +227,38 @@ async fn an_idle_server_is_reaped_and_its_address_released() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_server_leaves_the_list_an_hour_after_it_terminated() {
+    let app = TestApp::spawn().await;
+    let id_of = |server: Value| server["id"].as_str().expect("id").to_owned();
+    let (gone, kept) = (
+        id_of(app.provision("gone").await),
+        id_of(app.provision("kept").await),
+    );
+    app.advance(10).await;
+    assert_eq!(app.act(&gone, "terminate").await.status, 202);
+    app.advance(10).await;
+    let names = |servers: Vec<Value>| -> Vec<String> {
+        let mut names: Vec<String> = servers
+            .iter()
+            .map(|s| s["name"].as_str().expect("name").to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(app.all_servers().await), ["gone", "kept"]);
+    app.advance(3_600).await;
+    assert_eq!(names(app.all_servers().await), ["kept"], "an hour later");
+    let terminated = app.get("/servers?state=terminated").await;
+    assert_eq!(
+        terminated.body["items"][0]["id"],
+        gone.as_str(),
+        "asked by state"
+    );
+    assert_eq!(app.server(&gone).await["state"], "terminated", "read by id");
+    assert_eq!(app.server(&kept).await["state"], "running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_follow_their_cursors_without_gaps_or_repeats() {
     let app = TestApp::spawn().await;
     let mut made = Vec::new();
