@@ -44,6 +44,7 @@ mod list;
 mod pools;
 mod provision;
 mod quotas;
+mod reasons;
 mod scoping;
 mod sequence;
 mod stats;
@@ -69,6 +70,7 @@ pub mod cases {
     pub use crate::pools::*;
     pub use crate::provision::*;
     pub use crate::quotas::*;
+    pub use crate::reasons::*;
     pub use crate::scoping::*;
     pub use crate::sequence::*;
     pub use crate::stats::*;
@@ -254,6 +256,8 @@ macro_rules! suite {
             events_keep_the_labels_their_server_had_when_they_happened,
             the_selector_table_selects_the_same_events_on_every_store,
             event_selectors_work_with_the_other_filters_and_the_cursor,
+            a_stop_s_reason_is_stored_with_the_server_and_its_events_and_a_start_clears_it,
+            the_reaper_s_reason_replaces_the_stop_s_through_to_terminated,
         );
     };
 }
