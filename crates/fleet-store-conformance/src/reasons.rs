@@ -8,12 +8,12 @@ use chrono::TimeDelta;
 use fleet_domain::lifecycle;
 use fleet_domain::ports::DueWork;
 use fleet_domain::{
-    Action, Event, EventKind, EventQuery, PageRequest, Server, ServerFilter, ServerState,
-    StateReason,
+    Action, EventKind, PageRequest, Server, ServerFilter, ServerState, StateReason,
 };
 
 use crate::TestedStore;
 use crate::fixtures::{act, at, config, get, pools, processed, running, stopped};
+use crate::sequence::sequenced;
 
 const SHUTDOWN: Option<StateReason> = Some(StateReason::UserInitiatedShutdown);
 
@@ -28,19 +28,6 @@ async fn history(
         .iter()
         .map(|e| (e.event.kind, e.event.reason))
         .collect()
-}
-
-/// The server's events in the global sequence after `after`.
-async fn sequence(store: &Arc<dyn TestedStore>, server: &Server, after: i64) -> Vec<Event> {
-    let query = EventQuery {
-        project: None,
-        after,
-        server: Some(server.id),
-        types: Vec::new(),
-        selector: None,
-        limit: 100,
-    };
-    store.events_after(&query).await.expect("events_after")
 }
 
 /// Completes every transition due by `now` in a worker's batch.
@@ -61,6 +48,7 @@ pub async fn a_stop_s_reason_is_stored_with_the_server_and_its_events_and_a_star
     store: Arc<dyn TestedStore>,
 ) {
     pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let start = store.horizon().await.expect("horizon").latest;
     let server = running(&store, "lab-a", at(0)).await;
     assert_eq!(server.state_reason, None);
     let stopping = act(&store, &server, Action::Stop, at(100)).await;
@@ -84,7 +72,7 @@ pub async fn a_stop_s_reason_is_stored_with_the_server_and_its_events_and_a_star
             (EventKind::TransitionCompleted, SHUTDOWN),
         ]
     );
-    let sequenced = sequence(&store, &server, 0).await;
+    let sequenced = sequenced(&store, start, 5).await;
     assert_eq!(
         sequenced.iter().map(|e| e.event.reason).collect::<Vec<_>>(),
         [None, None, SHUTDOWN, SHUTDOWN, SHUTDOWN],
