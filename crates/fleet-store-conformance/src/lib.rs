@@ -106,6 +106,9 @@ pub trait Tamper: Send + Sync {
     /// Writes `json` (an object of strings) as the server's stored labels, bypassing every
     /// check of the store.
     async fn write_labels(&self, server: ServerId, json: &str);
+    /// Writes `code` as the server's stored state reason, bypassing every check of the
+    /// store.
+    async fn write_state_reason(&self, server: ServerId, code: &str);
 }
 
 /// What a store's test harness hands a case: the store, kept alive (with anything that must
@@ -274,6 +277,7 @@ macro_rules! tampering_suite {
             a_write_held_up_by_another_writer_is_contended,
             a_request_that_waits_past_the_store_s_limit_is_saturated,
             stored_labels_that_break_the_rules_are_a_corrupt_row,
+            a_stored_state_reason_this_fleet_does_not_know_is_a_corrupt_row,
         );
     };
 }

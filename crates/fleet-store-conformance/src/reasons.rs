@@ -5,15 +5,16 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use fleet_domain::error::StoreError;
 use fleet_domain::lifecycle;
 use fleet_domain::ports::DueWork;
 use fleet_domain::{
     Action, EventKind, PageRequest, Server, ServerFilter, ServerState, StateReason,
 };
 
-use crate::TestedStore;
 use crate::fixtures::{act, at, config, get, pools, processed, running, stopped};
 use crate::sequence::sequenced;
+use crate::{Tamper, TestedStore};
 
 const SHUTDOWN: Option<StateReason> = Some(StateReason::UserInitiatedShutdown);
 
@@ -127,5 +128,38 @@ pub async fn the_reaper_s_reason_replaces_the_stop_s_through_to_terminated(
         listed.iter().map(|s| s.state_reason).collect::<Vec<_>>(),
         [idle],
         "a list reads the reason as a get does"
+    );
+}
+
+/// A state reason changed behind the store's back into a code this fleet does not know
+/// makes the server's row corrupt, naming the column, for reads and lists alike; a known
+/// code written so reads back as its reason.
+pub async fn a_stored_state_reason_this_fleet_does_not_know_is_a_corrupt_row(
+    store: Arc<dyn TestedStore>,
+    tamper: Arc<dyn Tamper>,
+) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let server = stopped(&store, "lab-a", at(0)).await;
+    tamper
+        .write_state_reason(server.id, "Client.UserInitiatedReboot")
+        .await;
+    let read = store.get(server.id).await;
+    assert!(
+        matches!(&read, Err(StoreError::Corrupt(row)) if row.column == "servers.state_reason"),
+        "{read:?}"
+    );
+    let listed = store
+        .list(&ServerFilter::default(), &PageRequest::default())
+        .await;
+    assert!(
+        matches!(&listed, Err(StoreError::Corrupt(row)) if row.column == "servers.state_reason"),
+        "{listed:?}"
+    );
+    tamper
+        .write_state_reason(server.id, "Server.ScheduledStop")
+        .await;
+    assert_eq!(
+        get(&store, server.id).await.state_reason,
+        Some(StateReason::ScheduledStop)
     );
 }
