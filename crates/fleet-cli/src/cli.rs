@@ -81,10 +81,27 @@ pub enum Command {
     /// Named profiles (URL and API key) in the config file.
     #[command(subcommand)]
     Profile(Profile),
+    /// Scenario files: requests, clock advances, fault rules and checks, played in order.
+    #[command(subcommand)]
+    Scenario(Scenario),
     /// Print a shell completion script (e.g. `fleet completions bash > /etc/bash_completion.d/fleet`).
     Completions {
         /// The shell to complete in.
         shell: Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Scenario {
+    /// Play a scenario (YAML, or TOML for a .toml file; see docs/scenarios/README.md),
+    /// printing each step; exits 1 at the first step that fails.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// Write every answer (status and body) and then the whole event log to this file
+        /// as JSON lines, so two runs can be compared byte for byte.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
     },
 }
 

@@ -7,6 +7,7 @@ mod commands;
 mod exit;
 mod output;
 mod profiles;
+mod scenario;
 mod settings;
 mod sse;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Scenario};
 use crate::commands::{Session, actions, catalog, clock, events, profile, servers};
 use crate::exit::Exit;
 
@@ -79,6 +80,10 @@ async fn run(cli: Cli, given: profile::Given) -> Result<(), Exit> {
         Command::Clock(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;
             clock::run(&session, command).await
+        }
+        Command::Scenario(Scenario::Run { file, record }) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            scenario::run(&session, &file, record.as_deref()).await
         }
     }
 }

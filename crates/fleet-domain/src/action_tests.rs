@@ -26,7 +26,13 @@ fn provisioning_opens_a_running_provision_record() {
         hourly_price: Money::from_micros(11_600),
         vcpus: 1,
     };
-    let new = lifecycle::plan_provision(spec.clone(), at(0), &config(), &ctx());
+    let new = lifecycle::plan_provision(
+        spec.clone(),
+        at(0),
+        &config(),
+        &ctx(),
+        &crate::Entropy::os(),
+    );
     assert_eq!(new.action.command, ActionCommand::Provision);
     assert_eq!(new.action.status, ActionStatus::Running);
     assert_eq!(new.action.server_id, spec.id);
@@ -45,6 +51,7 @@ fn an_accepted_action_opens_a_record_and_its_completion_ends_the_stored_one() {
         at(10),
         &cfg,
         &ctx(),
+        &crate::Entropy::os(),
     )
     .expect("allowed")
     .expect("a change");
@@ -75,6 +82,7 @@ fn an_action_that_completes_at_once_is_stored_already_succeeded() {
         at(5),
         &cfg,
         &ctx(),
+        &crate::Entropy::os(),
     )
     .expect("allowed")
     .expect("a change");
@@ -93,9 +101,16 @@ fn an_overdue_transition_ends_its_action_before_the_next_one_opens() {
     let cfg = config();
     let mut starting = server(ServerState::Starting);
     starting.transition_due_at = Some(at(3));
-    let change = lifecycle::plan_action(&starting, Action::Stop, at(50), &cfg, &ctx())
-        .expect("allowed")
-        .expect("a change");
+    let change = lifecycle::plan_action(
+        &starting,
+        Action::Stop,
+        at(50),
+        &cfg,
+        &ctx(),
+        &crate::Entropy::os(),
+    )
+    .expect("allowed")
+    .expect("a change");
     assert_eq!(
         change.action_ended.as_ref().map(|end| end.status),
         Some(ActionStatus::Success)
@@ -110,9 +125,16 @@ fn terminating_mid_transition_fails_the_running_action_with_the_reason() {
     let cfg = config();
     let mut starting = server(ServerState::Starting);
     starting.transition_due_at = Some(at(100));
-    let change = lifecycle::plan_action(&starting, Action::Terminate, at(1), &cfg, &ctx())
-        .expect("allowed")
-        .expect("a change");
+    let change = lifecycle::plan_action(
+        &starting,
+        Action::Terminate,
+        at(1),
+        &cfg,
+        &ctx(),
+        &crate::Entropy::os(),
+    )
+    .expect("allowed")
+    .expect("a change");
     let ended = change.action_ended.expect("the start ends");
     assert_eq!(ended.status, ActionStatus::Error);
     assert_eq!(
@@ -133,6 +155,7 @@ fn no_op_actions_open_no_record() {
         at(1),
         &config(),
         &ctx(),
+        &crate::Entropy::os(),
     )
     .expect("allowed");
     assert!(change.is_none());
@@ -144,7 +167,8 @@ fn the_reapers_terminations_have_their_own_event_type() {
     cfg.idle_timeout = TimeDelta::seconds(10);
     let mut stopped = server(ServerState::Stopped);
     stopped.stopped_at = Some(at(0));
-    let change = lifecycle::plan_reap(&stopped, at(20), &cfg).expect("reaped");
+    let change =
+        lifecycle::plan_reap(&stopped, at(20), &cfg, &crate::Entropy::os()).expect("reaped");
     let types: Vec<_> = change.events.iter().map(|e| e.event_type()).collect();
     assert_eq!(types, [EventType::ServerReaped]);
     assert!(

@@ -11,6 +11,7 @@
 pub mod action;
 pub mod billing;
 pub mod catalog;
+pub mod entropy;
 pub mod error;
 pub mod event;
 pub mod idempotency;
@@ -36,6 +37,7 @@ pub mod tenancy;
 pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 pub use billing::{BillingSummary, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
+pub use entropy::Entropy;
 pub use event::{
     Actor, Event, EventHorizon, EventKind, EventQuery, EventReadError, EventType, Interest,
     NewEvent, RequestContext,

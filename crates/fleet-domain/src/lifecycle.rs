@@ -5,6 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, UsageRecord};
+use crate::entropy::Entropy;
 use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::labels::Labels;
@@ -147,15 +148,18 @@ impl StateChange {
 ///
 /// A transition that was already due by `now` but not yet completed by a worker is completed
 /// first, in the same change, so the action meets the state the server really is in.
+///
+/// The action record an accepted action opens takes its id from `ids`.
 pub fn plan_action(
     server: &Server,
     action: Action,
     now: DateTime<Utc>,
     config: &LifecycleConfig,
     ctx: &RequestContext,
+    ids: &Entropy,
 ) -> Result<Option<StateChange>, Conflict> {
     let reason = StateReason::of_client(action);
-    plan_action_because(server, action, now, config, ctx, reason)
+    plan_action_because(server, action, now, config, ctx, ids, reason)
 }
 
 /// [`plan_action`] for an action taken for `reason`: the service's own (the reaper's, a
@@ -167,6 +171,7 @@ pub fn plan_action_because(
     now: DateTime<Utc>,
     config: &LifecycleConfig,
     ctx: &RequestContext,
+    ids: &Entropy,
     reason: Option<StateReason>,
 ) -> Result<Option<StateChange>, Conflict> {
     let overdue = plan_completion(server, now, config);
@@ -183,6 +188,7 @@ pub fn plan_action_because(
                 config,
                 ctx,
                 EventKind::ActionRequested,
+                Some(ids.action_id()),
             );
             Ok(Some(change))
         }
@@ -237,6 +243,7 @@ pub fn plan_reap(
     server: &Server,
     now: DateTime<Utc>,
     config: &LifecycleConfig,
+    ids: &Entropy,
 ) -> Option<StateChange> {
     let stopped_at = server.stopped_at?;
     if server.state != ServerState::Stopped || now - stopped_at < config.idle_timeout {
@@ -248,6 +255,7 @@ pub fn plan_reap(
         now,
         config,
         &RequestContext::reaper(),
+        ids,
         Some(StateReason::IdleReaped),
     )
     .ok()
@@ -283,6 +291,7 @@ pub fn plan_provision(
     now: DateTime<Utc>,
     config: &LifecycleConfig,
     ctx: &RequestContext,
+    ids: &Entropy,
 ) -> NewServer {
     let event = NewEvent {
         server_id: spec.id,
@@ -298,7 +307,7 @@ pub fn plan_provision(
     };
     let vcpus = spec.vcpus;
     let action = ActionRecord {
-        id: ActionId::random(),
+        id: ids.action_id(),
         project: spec.project,
         server_id: spec.id,
         command: ActionCommand::Provision,
@@ -338,9 +347,10 @@ pub fn plan_provision(
     }
 }
 
-/// Moves the change's server into `to`. Its state reason is the one it holds (an action's,
-/// set just before, or the one a completing transition began with) if `to` keeps one, and
-/// every event of the move carries it.
+/// Moves the change's server into `to` at `at`; a requested action opens its record with
+/// the id `opens`. Its state reason is the one it holds (an action's, set just before, or
+/// the one a completing transition began with) if `to` keeps one, and every event of the
+/// move carries it.
 fn enter(
     change: &mut StateChange,
     to: ServerState,
@@ -348,6 +358,7 @@ fn enter(
     config: &LifecycleConfig,
     ctx: &RequestContext,
     kind: EventKind,
+    opens: Option<ActionId>,
 ) {
     let from = change.server.state;
     let reason = change
@@ -363,27 +374,27 @@ fn enter(
                 error: None,
             });
         }
-        EventKind::ActionRequested => {
-            if from.completes_to().is_some() {
-                change.end_action(ActionEnd {
-                    status: ActionStatus::Error,
-                    at,
-                    error: Some(format!("{} requested while {from}", verb(to))),
-                });
-            }
-            change.action_opened = Some(ActionRecord {
-                id: ActionId::random(),
-                project: change.server.project,
-                server_id: change.server.id,
-                command: ActionCommand::Lifecycle(action_into(to)),
-                status: ActionStatus::Running,
-                started_at: at,
-                finished_at: None,
-                error: None,
-                request_id: ctx.request_id.clone(),
+        EventKind::ActionRequested if from.completes_to().is_some() => {
+            change.end_action(ActionEnd {
+                status: ActionStatus::Error,
+                at,
+                error: Some(format!("{} requested while {from}", verb(to))),
             });
         }
         _ => {}
+    }
+    if let Some(id) = opens {
+        change.action_opened = Some(ActionRecord {
+            id,
+            project: change.server.project,
+            server_id: change.server.id,
+            command: ActionCommand::Lifecycle(action_into(to)),
+            status: ActionStatus::Running,
+            started_at: at,
+            finished_at: None,
+            error: None,
+            request_id: ctx.request_id.clone(),
+        });
     }
     let server = &mut change.server;
     server.state = to;
@@ -443,7 +454,15 @@ fn enter(
 fn complete(change: &mut StateChange, at: DateTime<Utc>, config: &LifecycleConfig) {
     if let Some(to) = change.server.state.completes_to() {
         let ctx = RequestContext::system();
-        enter(change, to, at, config, &ctx, EventKind::TransitionCompleted);
+        enter(
+            change,
+            to,
+            at,
+            config,
+            &ctx,
+            EventKind::TransitionCompleted,
+            None,
+        );
     }
 }
 

@@ -18,9 +18,16 @@ fn apply(ledger: &mut Vec<UsageRecord>, change: StateChange) -> Server {
 }
 
 fn act(s: &Server, action: Action, second: i64, cfg: &LifecycleConfig) -> StateChange {
-    lifecycle::plan_action(s, action, at(second), cfg, &RequestContext::api("req-1"))
-        .expect("allowed")
-        .expect("not a no-op")
+    lifecycle::plan_action(
+        s,
+        action,
+        at(second),
+        cfg,
+        &RequestContext::api("req-1"),
+        &crate::Entropy::os(),
+    )
+    .expect("allowed")
+    .expect("not a no-op")
 }
 
 fn complete(s: &Server, second: i64, cfg: &LifecycleConfig) -> StateChange {
@@ -60,11 +67,28 @@ fn no_ops_and_conflicts_plan_nothing() {
     let ctx = RequestContext::api("r");
     let running = running_since(0);
     assert_eq!(
-        lifecycle::plan_action(&running, Action::Start, at(1), &cfg, &ctx),
+        lifecycle::plan_action(
+            &running,
+            Action::Start,
+            at(1),
+            &cfg,
+            &ctx,
+            &crate::Entropy::os()
+        ),
         Ok(None)
     );
     let stopped = server(ServerState::Stopped);
-    assert!(lifecycle::plan_action(&stopped, Action::Reboot, at(1), &cfg, &ctx).is_err());
+    assert!(
+        lifecycle::plan_action(
+            &stopped,
+            Action::Reboot,
+            at(1),
+            &cfg,
+            &ctx,
+            &crate::Entropy::os()
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -183,12 +207,12 @@ fn the_reaper_terminates_only_servers_idle_past_the_timeout() {
     let cfg = config();
     let mut s = server(ServerState::Stopped);
     s.stopped_at = Some(at(0));
-    assert!(lifecycle::plan_reap(&s, at(1_799), &cfg).is_none());
-    let change = lifecycle::plan_reap(&s, at(1_800), &cfg).expect("idle");
+    assert!(lifecycle::plan_reap(&s, at(1_799), &cfg, &crate::Entropy::os()).is_none());
+    let change = lifecycle::plan_reap(&s, at(1_800), &cfg, &crate::Entropy::os()).expect("idle");
     assert_eq!(change.server.state, ServerState::Terminating);
     assert_eq!(change.events[0].actor, Actor::Reaper);
     let running = running_since(0);
-    assert!(lifecycle::plan_reap(&running, at(99_999), &cfg).is_none());
+    assert!(lifecycle::plan_reap(&running, at(99_999), &cfg, &crate::Entropy::os()).is_none());
 }
 
 #[test]
@@ -276,6 +300,7 @@ fn an_action_on_an_overdue_transition_completes_it_first_in_the_same_change() {
         at(4),
         &cfg,
         &RequestContext::api("r"),
+        &crate::Entropy::os(),
     )
     .expect("allowed")
     .expect("the overdue completion is still written");

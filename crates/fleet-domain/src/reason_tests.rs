@@ -9,12 +9,13 @@ use crate::reason::StateReason;
 use crate::server::Server;
 use crate::state::{Action, ServerState};
 use crate::testing::{at, config, server};
-use crate::{Labels, ProjectId, ServerId};
+use crate::{Entropy, Labels, ProjectId, ServerId};
 
 const SHUTDOWN: Option<StateReason> = Some(StateReason::UserInitiatedShutdown);
 
 fn act(s: &Server, action: Action, second: i64, cfg: &LifecycleConfig) -> StateChange {
-    lifecycle::plan_action(s, action, at(second), cfg, &RequestContext::api("req-1"))
+    let ctx = RequestContext::api("req-1");
+    lifecycle::plan_action(s, action, at(second), cfg, &ctx, &Entropy::os())
         .expect("allowed")
         .expect("not a no-op")
 }
@@ -102,8 +103,9 @@ fn the_reaper_s_terminate_is_idle_reaped_and_replaces_the_stop_s_reason() {
     stopped.state_reason = SHUTDOWN;
     let cfg = config();
     let idle = cfg.idle_timeout.num_seconds();
-    assert!(lifecycle::plan_reap(&stopped, at(idle - 1), &cfg).is_none());
-    let reap = lifecycle::plan_reap(&stopped, at(idle), &cfg).expect("idle long enough");
+    assert!(lifecycle::plan_reap(&stopped, at(idle - 1), &cfg, &Entropy::os()).is_none());
+    let reap =
+        lifecycle::plan_reap(&stopped, at(idle), &cfg, &Entropy::os()).expect("idle long enough");
     let reaped = Some(StateReason::IdleReaped);
     assert_eq!(reap.server.state, ServerState::Terminating);
     assert_eq!(reap.server.state_reason, reaped);
@@ -132,6 +134,7 @@ fn an_action_for_a_reason_of_the_service_s_own_carries_it() {
         at(100),
         &config(),
         &RequestContext::system(),
+        &Entropy::os(),
         Some(StateReason::SpotInstanceTermination),
     )
     .expect("allowed")
@@ -149,6 +152,7 @@ fn a_reason_given_to_an_action_into_service_is_not_kept() {
         at(100),
         &config(),
         &RequestContext::system(),
+        &Entropy::os(),
         Some(StateReason::InternalError),
     )
     .expect("allowed")
@@ -200,6 +204,7 @@ fn a_new_server_and_its_creation_have_no_reason() {
         at(0),
         &config(),
         &RequestContext::api("req-new"),
+        &Entropy::os(),
     );
     assert_eq!(new.server.state_reason, None);
     assert_eq!(new.event.reason, None);

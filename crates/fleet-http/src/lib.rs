@@ -31,6 +31,7 @@ pub mod problem;
 pub mod query;
 pub mod request;
 mod responses;
+pub mod resume;
 mod routes;
 pub mod shutdown;
 pub mod spec;

@@ -29,7 +29,7 @@ pub use observe::observe;
 pub use ports::{MetricsExporter, NotReady, Readiness};
 pub use problem::{FailureCause, PROBLEM_JSON};
 pub use routes::{HEALTHZ_PATH, METRICS_PATH, Ops, PROMETHEUS_TEXT, READYZ_PATH, routes};
-pub use scope::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestScope, is_sane};
+pub use scope::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestIds, RequestScope, is_sane};
 
 #[cfg(test)]
 mod tests;

@@ -12,8 +12,8 @@ use actix_web::{Error, HttpMessage, web};
 
 use crate::labels::{self, OTHER_METHOD};
 use crate::problem::FailureCause;
-use crate::routes::Ops;
-use crate::scope::{REQUEST_ID_HEADER, RequestScope};
+use crate::routes::{self, Ops};
+use crate::scope::{REQUEST_ID_HEADER, RequestIds, RequestScope};
 
 /// The middleware (see the module documentation); wrap the whole application in it, with
 /// `actix_web::middleware::from_fn(fleet_ops::observe)`, after registering every route.
@@ -27,7 +27,12 @@ pub async fn observe(
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok());
-    let scope = RequestScope::new(incoming, &ops.logger);
+    let stream = if routes::is_operational(req.path()) {
+        RequestIds::OPERATIONAL
+    } else {
+        RequestIds::API
+    };
+    let scope = RequestScope::new(incoming, &ops.logger, || ops.request_ids.mint(stream));
     req.extensions_mut().insert(scope.clone());
     let method = labels::method(req.method());
     let sent = (method == OTHER_METHOD).then(|| labels::shown_method(req.method()).to_owned());

@@ -12,7 +12,7 @@ use slog::Logger;
 
 use crate::ports::{MetricsExporter, Readiness};
 use crate::problem::problem;
-use crate::{RequestScope, labels};
+use crate::{RequestIds, RequestScope, labels};
 
 /// Where the metrics are served.
 pub const METRICS_PATH: &str = "/metrics";
@@ -33,6 +33,13 @@ pub struct Ops {
     pub metrics: Arc<dyn MetricsExporter>,
     /// The logger request loggers derive from.
     pub logger: Logger,
+    /// Mints the ids of requests that come without one.
+    pub request_ids: RequestIds,
+}
+
+/// Whether `path` is one of the operational routes.
+pub(crate) fn is_operational(path: &str) -> bool {
+    [METRICS_PATH, HEALTHZ_PATH, READYZ_PATH].contains(&path)
 }
 
 /// Registers the operational routes; each answers other methods than GET with a 405 problem.

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::labels::{KNOWN_METHODS, OTHER_METHOD, UNMATCHED_ROUTE};
 use crate::metrics::HTTP_REQUESTS;
-use crate::{MetricsExporter, NotReady, Ops, Readiness, observe, routes};
+use crate::{MetricsExporter, NotReady, Ops, Readiness, RequestIds, observe, routes};
 
 struct Probe(Result<(), NotReady>);
 
@@ -49,10 +49,26 @@ fn app(
         InitError = (),
     >,
 > {
+    app_minting(ready, RequestIds::random())
+}
+
+fn app_minting(
+    ready: Result<(), NotReady>,
+    request_ids: RequestIds,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
     let ops = web::Data::new(Ops {
         readiness: Arc::new(Probe(ready)),
         metrics: Arc::new(Page),
         logger: slog::Logger::root(slog::Discard, slog::o!()),
+        request_ids,
     });
     App::new()
         .app_data(ops)
@@ -172,6 +188,34 @@ async fn the_request_id_is_kept_when_sane_and_echoed() {
         .and_then(|v| v.to_str().ok())
         .expect("id");
     assert!(uuid::Uuid::parse_str(echoed).is_ok(), "{echoed}");
+}
+
+#[actix_web::test]
+async fn probes_draw_their_request_ids_from_a_stream_of_their_own() {
+    let minted = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = minted.clone();
+    let ids = RequestIds::from_fn(move |stream| {
+        let mut log = log.lock().expect("lock");
+        log.push(stream.to_owned());
+        format!("{stream}-{}", log.len())
+    });
+    let app = test::init_service(app_minting(Ok(()), ids)).await;
+    let mut echoed = Vec::new();
+    for path in ["/healthz", "/readyz", "/metrics", "/things/7", "/nowhere"] {
+        let response = test::call_service(&app, TestRequest::get().uri(path).to_request()).await;
+        let id = response.headers().get("x-request-id").expect("echoed");
+        echoed.push(id.to_str().expect("text").to_owned());
+    }
+    assert_eq!(
+        echoed,
+        [
+            "operational-1",
+            "operational-2",
+            "operational-3",
+            "api-4",
+            "api-5"
+        ]
+    );
 }
 
 #[actix_web::test]

@@ -294,6 +294,7 @@ mod tests {
             at,
             &LifecycleConfig::default(),
             &RequestContext::api("req-1").by_key(Some(key)),
+            &fleet_domain::Entropy::os(),
         );
         let query = Provision {
             server: &new.server,

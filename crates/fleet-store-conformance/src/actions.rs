@@ -153,7 +153,9 @@ pub async fn actions_completed_at_once_and_the_reaper_s_are_recorded(store: Arc<
 
     let idle = stopped(&store, "lab-a", at(200)).await;
     let now = at(200) + config().idle_timeout + chrono::TimeDelta::minutes(1);
-    let reap = move |s: &fleet_domain::Server| lifecycle::plan_reap(s, now, &config());
+    let reap = move |s: &fleet_domain::Server| {
+        lifecycle::plan_reap(s, now, &config(), &fleet_domain::Entropy::os())
+    };
     let work = DueWork::Idle { stopped_by: now };
     assert_eq!(processed(&store, work, 10, &reap).await, 1);
     let newest = actions_of(&store, idle.id).await;
@@ -185,6 +187,7 @@ pub async fn a_no_op_action_records_nothing(store: Arc<dyn TestedStore>) {
         at(200),
         &config(),
         &fleet_domain::RequestContext::api("req-again"),
+        &fleet_domain::Entropy::os(),
     )
     .expect("allowed")
     .expect("the overdue start completes");

@@ -98,7 +98,7 @@ pub async fn process_due_idle_reaps_stopped_servers_oldest_first(store: Arc<dyn 
     let now = at(500) + TimeDelta::minutes(30);
     let plan = move |server: &fleet_domain::Server| {
         seen.note(server);
-        lifecycle::plan_reap(server, now, &config())
+        lifecycle::plan_reap(server, now, &config(), &fleet_domain::Entropy::os())
     };
     let work = DueWork::Idle {
         stopped_by: at(500),

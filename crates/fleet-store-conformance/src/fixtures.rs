@@ -102,6 +102,7 @@ pub(crate) fn new_server_in(
         now,
         &config(),
         &RequestContext::api(format!("req-{id}")),
+        &fleet_domain::Entropy::os(),
     )
 }
 
@@ -132,9 +133,16 @@ pub(crate) fn plan(
     now: DateTime<Utc>,
     config: &LifecycleConfig,
 ) -> StateChange {
-    lifecycle::plan_action(server, action, now, config, &RequestContext::api("req-act"))
-        .expect("the action is allowed")
-        .expect("the action changes the server")
+    lifecycle::plan_action(
+        server,
+        action,
+        now,
+        config,
+        &RequestContext::api("req-act"),
+        &fleet_domain::Entropy::os(),
+    )
+    .expect("the action is allowed")
+    .expect("the action changes the server")
 }
 
 /// Applies `action` at `now` with the suite's config.

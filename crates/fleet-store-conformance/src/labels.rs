@@ -51,6 +51,7 @@ pub(crate) async fn labelled(
         now,
         &config(),
         &RequestContext::api(format!("req-{id}")),
+        &fleet_domain::Entropy::os(),
     );
     store.provision(new).await.expect("provision")
 }

@@ -105,7 +105,7 @@ pub async fn the_reaper_s_reason_replaces_the_stop_s_through_to_terminated(
             stopped_by: at(100),
         },
         10,
-        &move |s: &Server| lifecycle::plan_reap(s, now, &config()),
+        &move |s: &Server| lifecycle::plan_reap(s, now, &config(), &fleet_domain::Entropy::os()),
     )
     .await;
     assert_eq!(reaped, 1);

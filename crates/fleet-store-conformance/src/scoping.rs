@@ -166,15 +166,23 @@ pub async fn events_keep_the_key_that_caused_them(store: Arc<dyn TestedStore>) {
         at(0),
         &config(),
         &by_key,
+        &fleet_domain::Entropy::os(),
     );
     let mut appended: Vec<NewEvent> = vec![new.event.clone()];
     let server = store.provision(new).await.expect("provision");
     let completion = lifecycle::plan_completion(&server, at(10), &config()).expect("due");
     appended.extend(completion.events.clone());
     let running = apply(&store, &completion).await;
-    let stop = lifecycle::plan_action(&running, Action::Stop, at(100), &config(), &by_key)
-        .expect("allowed")
-        .expect("a change");
+    let stop = lifecycle::plan_action(
+        &running,
+        Action::Stop,
+        at(100),
+        &config(),
+        &by_key,
+        &fleet_domain::Entropy::os(),
+    )
+    .expect("allowed")
+    .expect("a change");
     appended.extend(stop.events.clone());
     apply(&store, &stop).await;
 

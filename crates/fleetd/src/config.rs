@@ -30,6 +30,8 @@ pub struct Config {
     pub log_level: slog::Level,
     /// Which clock.
     pub clock: ClockMode,
+    /// The seed of every random choice but keys; `None`: the operating system's.
+    pub seed: Option<u64>,
     /// What the cloud offers.
     pub catalog: Catalog,
     /// Time between worker passes.
@@ -242,6 +244,7 @@ impl Config {
                 .unwrap_or_else(|| LogFormat::default_for(std::io::stdout().is_terminal())),
             log_level,
             clock: settings.clock.unwrap_or(ClockMode::System),
+            seed: settings.seed,
             catalog,
             worker_interval: Duration::from_millis(in_range(
                 "worker_interval_ms",

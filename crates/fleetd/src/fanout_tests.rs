@@ -291,6 +291,7 @@ async fn provision_labelled(store: &SqliteStore, name: &str, pairs: &[(&str, &st
         DateTime::from_timestamp(1_767_225_600, 0).expect("time"),
         &LifecycleConfig::default(),
         &RequestContext::api("req-table"),
+        &fleet_domain::Entropy::os(),
     );
     store.provision(new).await.expect("provision").id
 }

@@ -72,6 +72,11 @@ pub struct Settings {
     /// Clock [default: system].
     #[arg(long, env = "FLEET_CLOCK", value_enum)]
     pub clock: Option<ClockMode>,
+    /// Seed every random choice (server, action, project and request ids) from N, so a
+    /// scenario on the virtual clock replays byte for byte; the virtual clock then starts
+    /// at 2026-01-01T00:00:00Z. API keys stay random [default: none, random as usual].
+    #[arg(long, env = "FLEET_SEED", value_name = "N")]
+    pub seed: Option<u64>,
     /// A TOML catalog of regions and server types replacing the built-in one.
     #[arg(long, env = "FLEET_CATALOG", value_name = "PATH")]
     pub catalog: Option<PathBuf>,
@@ -200,6 +205,7 @@ impl Settings {
                 log_format,
                 log_level,
                 clock,
+                seed,
                 catalog,
                 worker_interval_ms,
                 batch_size,
@@ -251,6 +257,16 @@ mod tests {
         assert_eq!(merged.bind, Some("127.0.0.1:1".parse().expect("addr")));
         assert_eq!(merged.batch_size, Some(7));
         assert_eq!(merged.clock, None);
+    }
+
+    #[test]
+    fn a_seed_is_a_whole_number_of_64_bits() {
+        let seeded = Settings::from_toml("seed = 42\n").expect("valid");
+        assert_eq!(seeded.seed, Some(42));
+        for bad in ["seed = -1\n", "seed = \"42\"\n", "seed = 1.5\n"] {
+            let refused = Settings::from_toml(bad).expect_err(bad);
+            assert!(refused.contains("seed"), "{bad}: {refused}");
+        }
     }
 
     #[test]

@@ -12,20 +12,22 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
+use fleet_domain::Entropy;
+use fleet_domain::entropy::purpose;
 use fleet_domain::ports::{ActionStore, Clock, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
     CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
     ServerService, WatchService,
 };
 use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
-use fleet_ops::Ops;
+use fleet_ops::{Ops, RequestIds};
 use fleet_postgres::EventFeed;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::clock::SystemClock;
+use crate::clock::{self, SystemClock};
 use crate::config::Config;
 use crate::engine_metrics::EngineMetrics;
 use crate::fanout::FanOut;
@@ -74,11 +76,16 @@ impl Application {
         let catalog = Arc::new(config.catalog.clone());
         let catalog_service = Arc::new(CatalogService::new(catalog.clone(), opened.status.clone()));
         let manual = (config.clock == ClockMode::Virtual)
-            .then(|| Arc::new(ManualClock::new(SystemClock.now())));
+            .then(|| Arc::new(ManualClock::new(clock::virtual_start(config.seed))));
         let clock: Arc<dyn Clock> = match &manual {
             Some(manual) => manual.clone(),
             None => Arc::new(SystemClock),
         };
+        // One source for the whole process: every worker draws from the same streams.
+        let entropy = Arc::new(match config.seed {
+            Some(seed) => Entropy::seeded(seed),
+            None => Entropy::os(),
+        });
         let engine = Arc::new(
             Engine::new(
                 store.clone(),
@@ -86,24 +93,24 @@ impl Application {
                 config.lifecycle,
                 config.batch_size,
             )
-            .observed_by(Arc::new(EngineMetrics)),
+            .observed_by(Arc::new(EngineMetrics))
+            .with_entropy(entropy.clone()),
         );
         let lifecycle = config.lifecycle;
-        let service_clock = clock.clone();
+        let (service_clock, service_ids) = (clock.clone(), entropy.clone());
         let servers = move |store: Arc<dyn Store>| {
-            Arc::new(ServerService::new(
-                store,
-                service_clock.clone(),
-                catalog.clone(),
-                lifecycle,
-            ))
+            Arc::new(
+                ServerService::new(store, service_clock.clone(), catalog.clone(), lifecycle)
+                    .with_entropy(service_ids.clone()),
+            )
         };
         let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
-        let default_quotas = config.default_quotas;
+        let (default_quotas, project_ids) = (config.default_quotas, entropy.clone());
         let projects = move |tenancy: Arc<dyn TenancyStore>| {
             Arc::new(
                 ProjectService::new(tenancy, project_clock.clone(), pepper.clone())
-                    .with_default_quotas(default_quotas),
+                    .with_default_quotas(default_quotas)
+                    .with_entropy(project_ids.clone()),
             )
         };
         let (watch_clock, watched) = (clock.clone(), fanout.clone());
@@ -129,6 +136,13 @@ impl Application {
         let background_projects = projects(opened.tenancy.clone());
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
+        }
+        if config.seed.is_some() && config.clock == ClockMode::System {
+            slog::warn!(
+                logger,
+                "a seed on the system clock: ids replay, times and the \
+                order of background work do not (use --clock virtual to replay a run)"
+            );
         }
         if config.auth.open_to_the_network(address) {
             slog::warn!(logger, "open mode on an address other hosts can reach: a request \
@@ -177,6 +191,7 @@ impl Application {
                 logger: logger.new(o!("component" => "metrics")),
             }),
             logger: logger.new(o!("component" => "http")),
+            request_ids: request_ids(entropy.clone()),
         });
         // Each worker builds use cases over stores of its own, on its own thread (see
         // `OpenedStore::http_worker_stores`); one restarted after a panic builds new ones.
@@ -245,6 +260,7 @@ impl Application {
             "store" => &description,
             "clock" => format!("{:?}", config.clock).to_lowercase(),
             "auth" => config.auth.mode.as_str(),
+            "seed" => config.seed.map_or_else(|| "none".to_owned(), |seed| seed.to_string()),
             "swagger" => format!("http://{address}/swagger/"));
         Ok(Application {
             address,
@@ -291,6 +307,15 @@ impl Application {
         slog::info!(self.logger, "fleetd stopped");
         Ok(())
     }
+}
+
+/// The ids of requests that come without one: random, or drawn from the seeded stream of
+/// their class, so a replayed scenario's events and problems carry the same ids.
+fn request_ids(entropy: Arc<Entropy>) -> RequestIds {
+    if entropy.seed().is_none() {
+        return RequestIds::random();
+    }
+    RequestIds::from_fn(move |stream| entropy.uuid(purpose::REQUEST_ID, stream).to_string())
 }
 
 /// The HTTP application of one server worker: the operational routes first, then each

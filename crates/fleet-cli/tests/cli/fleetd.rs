@@ -36,8 +36,25 @@ impl Fleetd {
         Fleetd::start_on(clock, dir, port_zero).await
     }
 
+    /// fleetd in open mode on the virtual clock with `--seed seed`, with a database of its
+    /// own.
+    pub async fn start_seeded(seed: u64) -> Fleetd {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port_zero = "127.0.0.1:0".parse().expect("addr");
+        Fleetd::start_with(ClockMode::Virtual, Some(seed), dir, port_zero).await
+    }
+
     /// fleetd in open mode on `clock`, serving the database in `dir` at `bind`.
     pub async fn start_on(clock: ClockMode, dir: tempfile::TempDir, bind: SocketAddr) -> Fleetd {
+        Fleetd::start_with(clock, None, dir, bind).await
+    }
+
+    async fn start_with(
+        clock: ClockMode,
+        seed: Option<u64>,
+        dir: tempfile::TempDir,
+        bind: SocketAddr,
+    ) -> Fleetd {
         let settings = Settings {
             bind: Some(bind),
             database_url: Some(format!(
@@ -45,6 +62,7 @@ impl Fleetd {
                 dir.path().join("fleet.db").display()
             )),
             clock: Some(clock),
+            seed,
             ..Default::default()
         };
         let config =

@@ -11,4 +11,5 @@ mod labels;
 mod output;
 mod profiles;
 mod refusals;
+mod scenarios;
 mod watching;

@@ -62,6 +62,14 @@ impl Shell {
         Shell::with_fleetd_on(ClockMode::Virtual).await
     }
 
+    /// With a fleetd running on the virtual clock with `--seed seed`.
+    pub async fn with_seeded_fleetd(seed: u64) -> Shell {
+        Shell {
+            service: Some(Fleetd::start_seeded(seed).await),
+            ..Shell::offline()
+        }
+    }
+
     /// With a fleetd running on `clock`.
     pub async fn with_fleetd_on(clock: ClockMode) -> Shell {
         Shell {

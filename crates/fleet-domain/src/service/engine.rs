@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::entropy::Entropy;
 use crate::error::StoreError;
 use crate::lifecycle::{self, LifecycleConfig, StateChange};
 use crate::money::Money;
@@ -72,6 +73,7 @@ pub struct Engine {
     config: LifecycleConfig,
     batch_size: u32,
     observer: Option<Arc<dyn WorkObserver>>,
+    ids: Arc<Entropy>,
 }
 
 impl Engine {
@@ -88,7 +90,14 @@ impl Engine {
             config,
             batch_size: batch_size.max(1),
             observer: None,
+            ids: Arc::new(Entropy::os()),
         }
+    }
+
+    /// The same engine, drawing the ids of the action records its reaps open from `ids`
+    /// (the operating system by default).
+    pub fn with_entropy(self, ids: Arc<Entropy>) -> Self {
+        Self { ids, ..self }
     }
 
     /// The same engine, telling `observer` of every batch of work it commits.
@@ -150,8 +159,9 @@ impl Engine {
         let now = self.clock.now();
         let config = self.config;
         let stopped_by = now - config.idle_timeout;
+        let ids = self.ids.clone();
         self.drain(DueWork::Idle { stopped_by }, move |server| {
-            lifecycle::plan_reap(server, now, &config)
+            lifecycle::plan_reap(server, now, &config, &ids)
         })
         .await
     }

@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use crate::entropy::Entropy;
 use crate::error::{AuthError, ProjectError};
 use crate::ids::{KeyId, ProjectId};
 use crate::keys::{self, KeyText, Pepper, PresentedKey};
@@ -35,6 +36,7 @@ pub struct ProjectService {
     clock: Arc<dyn Clock>,
     pepper: Pepper,
     default_quotas: Quotas,
+    ids: Arc<Entropy>,
 }
 
 impl ProjectService {
@@ -45,7 +47,15 @@ impl ProjectService {
             clock,
             pepper,
             default_quotas: Quotas::NONE,
+            ids: Arc::new(Entropy::os()),
         }
+    }
+
+    /// The service drawing the ids of the projects it creates from `ids` (the operating
+    /// system by default). Keys stay the operating system's: see [`crate::entropy`].
+    pub fn with_entropy(mut self, ids: Arc<Entropy>) -> Self {
+        self.ids = ids;
+        self
     }
 
     /// The service giving every project it creates these quotas (none by default; the
@@ -97,7 +107,7 @@ impl ProjectService {
     ) -> Result<Project, ProjectError> {
         caller.require(Role::Admin)?;
         let project = Project {
-            id: ProjectId::random(),
+            id: self.ids.project_id(),
             name: tenancy::project_name(name)?,
             created_at: self.clock.now(),
             rate_limit_per_minute: None,

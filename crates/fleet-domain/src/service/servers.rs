@@ -10,6 +10,7 @@ use super::visible;
 use crate::action::{ActionEnd, ActionRecord};
 use crate::billing::{self, BillingSummary, UsageRecord};
 use crate::catalog::Catalog;
+use crate::entropy::Entropy;
 use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
 use crate::event::{Event, RequestContext};
 use crate::ids::ServerId;
@@ -114,6 +115,7 @@ pub struct ServerService {
     pub(super) clock: Arc<dyn Clock>,
     catalog: Arc<Catalog>,
     config: LifecycleConfig,
+    pub(super) ids: Arc<Entropy>,
 }
 
 impl ServerService {
@@ -129,7 +131,15 @@ impl ServerService {
             clock,
             catalog,
             config,
+            ids: Arc::new(Entropy::os()),
         }
+    }
+
+    /// The service drawing the ids of the servers and action records it creates from
+    /// `ids` (the operating system by default).
+    pub fn with_entropy(mut self, ids: Arc<Entropy>) -> Self {
+        self.ids = ids;
+        self
     }
 
     /// The catalog the service provisions from.
@@ -161,7 +171,7 @@ impl ServerService {
                 known: join(self.catalog.server_types().iter().map(|t| t.name.as_str())),
             })?;
         let labels = Labels::from_client(request.labels)?;
-        let id = ServerId::random();
+        let id = self.ids.server_id();
         let name = match request.name {
             Some(name) => validate_name(name)?,
             None => format!("{}-{}", server_type.name, &id.to_string()[..8]),
@@ -181,6 +191,7 @@ impl ServerService {
             now,
             &self.config,
             ctx,
+            &self.ids,
         );
         let mut action = new.action.clone();
         let created = self.store.provision(new).await.map_err(|e| match e {
@@ -319,7 +330,8 @@ impl ServerService {
                 expected.check(server.generation)?;
             }
             let now = self.clock.now();
-            let Some(change) = lifecycle::plan_action(&server, action, now, &self.config, ctx)?
+            let Some(change) =
+                lifecycle::plan_action(&server, action, now, &self.config, ctx, &self.ids)?
             else {
                 return Ok(ActOutcome {
                     view: self.view(server, now),

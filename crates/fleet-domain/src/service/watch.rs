@@ -17,10 +17,12 @@ use crate::tenancy::Caller;
 /// Which events a client reads or follows, as it gave them; validated by the use case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventsRequest {
-    /// The cursor: events after this sequence number (an event's `seq`, a page's
-    /// `next_after`, or a stream's `Last-Event-ID`). Absent, a page starts from the oldest
-    /// kept event and a stream from now.
+    /// The cursor: events after this sequence number (an event's `seq` or a page's
+    /// `next_after`). Absent, a page starts from the oldest kept event and a stream from now.
     pub after: Option<String>,
+    /// A reconnecting stream's `Last-Event-ID`: when sent, it takes the place of `after`
+    /// (which must still be a cursor if sent too, so no bad input passes unseen).
+    pub last_event_id: Option<String>,
     /// Only events of this server.
     pub server: Option<ServerId>,
     /// Only events of these types (by their public names); every type when empty.
@@ -100,7 +102,7 @@ impl WatchService {
         caller: &Caller,
         request: EventsRequest,
     ) -> Result<Follower, EventsError> {
-        let from_now = request.after.is_none();
+        let from_now = request.after.is_none() && request.last_event_id.is_none();
         let mut query = query(caller, request, MAX_PAGE_SIZE)?;
         if from_now {
             query.after = self.events.horizon().await?.latest;
@@ -113,10 +115,13 @@ impl WatchService {
 
 /// The store query of a client's request, scoped to what the caller sees.
 fn query(caller: &Caller, request: EventsRequest, limit: u32) -> Result<EventQuery, EventsError> {
-    let after = match request.after.as_deref() {
-        None => 0,
-        Some(text) => parse_cursor(text)?,
-    };
+    let after = request.after.as_deref().map(parse_cursor).transpose()?;
+    let resumed = request
+        .last_event_id
+        .as_deref()
+        .map(parse_cursor)
+        .transpose()?;
+    let after = resumed.or(after).unwrap_or(0);
     let types = request
         .types
         .iter()

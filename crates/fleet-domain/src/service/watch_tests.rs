@@ -126,6 +126,7 @@ async fn filters_and_limit_reach_the_log_as_typed_values() {
         server: Some(id),
         types: vec!["server.state_changed".into(), "server.reaped".into()],
         label_selector: Some("env=prod,tier notin (db)".into()),
+        last_event_id: None,
     };
     ports
         .service()
@@ -182,6 +183,33 @@ async fn bad_cursors_types_and_limits_are_refused_before_the_log_is_read() {
             "{bad}: follow"
         );
     }
+}
+
+#[tokio::test]
+async fn last_event_id_takes_the_place_of_after_which_must_still_be_a_cursor() {
+    let mut ports = Ports::default();
+    ports.horizon_at(50);
+    ports
+        .events
+        .expect_events_after()
+        .times(1)
+        .withf(|query| query.after == 9)
+        .returning(|_| Ok(Vec::new()));
+    let svc = ports.service();
+    let resuming = |after: &str| EventsRequest {
+        after: Some(after.to_owned()),
+        last_event_id: Some("9".to_owned()),
+        ..EventsRequest::default()
+    };
+    let follower = svc
+        .follow(&Caller::open(), resuming("3"))
+        .await
+        .expect("following");
+    assert_eq!(follower.origin(), 9, "from the Last-Event-ID, not `after`");
+    let refused = svc
+        .follow(&Caller::open(), resuming("9223372036854775808"))
+        .await;
+    assert!(matches!(refused, Err(EventsError::BadCursor { .. })));
 }
 
 #[tokio::test]

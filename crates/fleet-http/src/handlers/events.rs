@@ -1,7 +1,6 @@
 //! `/events` and `/events/stream`: the global event sequence, a page at a time or as
 //! Server-Sent Events.
 
-use actix_web::HttpRequest;
 use fleet_domain::ServerId;
 use fleet_domain::service::EventsRequest;
 use paperclip::actix::{api_v2_operation, web};
@@ -14,10 +13,8 @@ use crate::problem::Problem;
 use crate::query::MultiQuery;
 use crate::request::ApiScope;
 use crate::responses::EventStream;
+use crate::resume::LastEventId;
 use crate::state::AppState;
-
-/// The header a reconnecting Server-Sent Events client sends with the last id it received.
-pub const LAST_EVENT_ID: &str = "last-event-id";
 
 /// List events
 ///
@@ -56,26 +53,15 @@ pub async fn list(
     produces = "text/event-stream, application/problem+json"
 )]
 pub async fn stream(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: ApiCaller,
     scope: ApiScope,
     query: MultiQuery<dto::EventsParams, dto::StreamQuery>,
+    last_event_id: LastEventId,
 ) -> Result<EventStream, StreamFailure> {
-    let mut params = query.into_inner();
-    if let Some(last) = req.headers().get(LAST_EVENT_ID) {
-        let text = last.to_str().map_err(|_| {
-            StreamFailure::from(Problem::bad_request(
-                "invalid-cursor",
-                "Last-Event-ID must be a sequence number",
-            ))
-        })?;
-        params.after = Some(text.to_owned());
-    }
-    let follower = state
-        .watch
-        .follow(&caller, events_request::<StreamFailure>(params)?)
-        .await?;
+    let mut request = events_request::<StreamFailure>(query.into_inner())?;
+    request.last_event_id = last_event_id.0;
+    let follower = state.watch.follow(&caller, request).await?;
     Ok(EventStream {
         follower,
         shutdown: state.shutdown.clone(),
@@ -103,6 +89,7 @@ fn events_request<F: From<Problem>>(params: dto::EventsParams) -> Result<EventsR
         server,
         types: params.types,
         label_selector: params.label_selector,
+        last_event_id: None,
     })
 }
 

@@ -20,6 +20,7 @@ use crate::conditional::tags;
 use crate::handlers::admin::MAX_ADVANCE_SECONDS;
 use crate::handlers::wait::MAX_WAIT_SECONDS;
 use crate::idempotency::KEY_HEADER;
+use crate::resume;
 
 /// Where a bound applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,6 +287,11 @@ pub fn table() -> Vec<Limit> {
         header("getServer", "If-None-Match", entity_tags()),
         header("updateServer", "If-Match", entity_tags()),
         header("actOnServer", "If-Match", entity_tags()),
+        header(
+            "streamEvents",
+            resume::LAST_EVENT_ID,
+            Bounds::pattern(resume::PATTERN.to_owned()),
+        ),
         Limit {
             place: Place::Map(
                 "Labels",

@@ -289,6 +289,7 @@ async fn call(
         readiness: Arc::new(Probe(ready)),
         metrics: Arc::new(Metrics),
         logger,
+        request_ids: fleet_ops::RequestIds::random(),
     });
     let app = fleet_http::mount(App::new().app_data(ops).configure(fleet_ops::routes), state)
         .wrap(from_fn(fleet_ops::observe));

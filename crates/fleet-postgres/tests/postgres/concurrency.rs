@@ -133,6 +133,7 @@ async fn a_pool_of_n_gives_n_successes_and_clean_exhaustion_even_while_addresses
             t0() + TimeDelta::seconds(60),
             &config,
             &RequestContext::api("req-terminate"),
+            &fleet_domain::Entropy::os(),
         )
         .expect("terminate is allowed")
         .expect("terminate changes the server");

@@ -121,6 +121,7 @@ async fn provisioning_is_one_statement_and_updates_are_prepared_once_per_connect
             t0() + TimeDelta::seconds(at),
             &LifecycleConfig::default(),
             &RequestContext::system(),
+            &fleet_domain::Entropy::os(),
         )
         .expect("allowed")
         .expect("a change");

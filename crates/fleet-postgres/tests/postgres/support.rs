@@ -436,6 +436,7 @@ pub fn new_server(region: &str) -> NewServer {
         t0(),
         &LifecycleConfig::default(),
         &RequestContext::system(),
+        &fleet_domain::Entropy::os(),
     )
 }
 

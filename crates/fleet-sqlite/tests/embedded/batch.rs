@@ -58,6 +58,7 @@ async fn a_batch_writes_its_fresh_changes_and_nothing_of_its_stale_ones() {
             now,
             &config(),
             &RequestContext::api("req-end"),
+            &fleet_domain::Entropy::os(),
         )
         .expect("terminate is allowed")
         .expect("terminate changes the server");

@@ -175,6 +175,7 @@ async fn foreign_keys_are_enforced_again_after_migrating() {
         t0(),
         &config(),
         &RequestContext::api("req-orphan"),
+        &fleet_domain::Entropy::os(),
     );
     let id = orphan.server.id;
     let refused = fleet.store.provision(orphan).await;

@@ -93,7 +93,13 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
             hourly_price: Money::from_micros(11_600),
             vcpus: 1,
         };
-        let new = lifecycle::plan_provision(spec, t0(), &config(), &RequestContext::api("req"));
+        let new = lifecycle::plan_provision(
+            spec,
+            t0(),
+            &config(),
+            &RequestContext::api("req"),
+            &fleet_domain::Entropy::os(),
+        );
         store.provision(new).await.expect("provision");
     }
 
@@ -135,6 +141,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
             now,
             &config(),
             &RequestContext::api("req-end"),
+            &fleet_domain::Entropy::os(),
         )
         .expect("terminate is allowed")
         .expect("terminate changes the server");

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 use crate::common::pg::TempDatabase;
-use crate::common::sse::{Stream, events_after};
+use crate::common::sse::{Stream, until_listed};
 
 const LONG: Duration = Duration::from_secs(10);
 
@@ -80,7 +80,10 @@ async fn events_are_selected_by_the_labels_their_server_had(database_url: String
     }
     app.advance(30).await;
 
-    let all = events_after(&app.base, 0).await;
+    let all = until_listed(&app.base, 0, |e| {
+        e["server_id"] == b.as_str() && e["to_state"] == "stopped"
+    })
+    .await;
     let of_a: Vec<&Value> = all
         .iter()
         .filter(|e| e["server_id"] == a.as_str())

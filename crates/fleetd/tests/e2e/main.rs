@@ -8,6 +8,7 @@ mod bad_input;
 mod bulk;
 mod common;
 mod conditional;
+mod determinism;
 mod event_labels;
 mod generated_client;
 mod harness;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::common::pg::TempDatabase;
 use crate::common::process::Fleetd;
-use crate::common::sse::{Stream, events_after};
+use crate::common::sse::{Stream, until_listed};
 use crate::common::{TestApp, time};
 
 const LONG: Duration = Duration::from_secs(10);
@@ -66,19 +66,6 @@ async fn until(stream: &mut Stream, server: &str, event: &str) -> i64 {
         if message.data["server_id"] == server && message.event == event {
             return message.id;
         }
-    }
-}
-
-/// Every event after `after` once one of them passes `last`.
-async fn until_listed(base: &str, after: i64, last: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + LONG;
-    loop {
-        let events = events_after(base, after).await;
-        if events.iter().any(&last) {
-            return events;
-        }
-        assert!(Instant::now() < deadline, "not listed: {events:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -152,6 +139,16 @@ async fn a_resumed_stream_misses_nothing_on_one_app(database_url: Option<String>
     app.get("/events?after=-1")
         .await
         .assert_problem(400, "invalid-cursor");
+    for (query, last_event_id) in [("", "-1"), ("?after=9223372036854775808", "0")] {
+        let path = format!("/events/stream{query}");
+        let resuming = app
+            .client()
+            .get(app.url(&path))
+            .header("Last-Event-ID", last_event_id);
+        app.send(resuming, "get", "/events/stream")
+            .await
+            .assert_problem(400, "invalid-cursor");
+    }
     app.shut_down().await.expect("clean shutdown");
 }
 

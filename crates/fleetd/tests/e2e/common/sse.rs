@@ -137,3 +137,20 @@ pub async fn events_after(base: &str, after: i64) -> Vec<Value> {
         }
     }
 }
+
+/// Every event after `after` once one of them passes `last`: on Postgres an event is listed
+/// once the sequencer has numbered it, a moment after its commit.
+pub async fn until_listed(base: &str, after: i64, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let events = events_after(base, after).await;
+        if events.iter().any(&last) {
+            return events;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not listed: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
