@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::error::StoreError;
 use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::labels::Labels;
+use crate::reason::StateReason;
 use crate::selector::Selector;
 use crate::state::ServerState;
 
@@ -208,6 +209,11 @@ pub struct NewEvent {
     pub key: Option<KeyId>,
     /// A human-readable line.
     pub message: String,
+    /// The reason of the state change it records: the server's after the change (a stop's
+    /// events, its billing and its completion carry the stop's). `None` for a change into
+    /// service (a creation, a start, a reboot and their completions) and for an update,
+    /// which changes no state.
+    pub reason: Option<StateReason>,
 }
 
 impl NewEvent {

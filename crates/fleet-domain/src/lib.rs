@@ -1,8 +1,9 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
-//! This crate holds the server lifecycle state machine, uptime billing, IP pool arithmetic,
-//! the catalog, tenancy (projects, keys, roles), labels and label selectors, idempotency
-//! keys, the port traits the adapters implement, and the use cases that drive them.
+//! This crate holds the server lifecycle state machine and its state reasons, uptime
+//! billing, IP pool arithmetic, the catalog, tenancy (projects, keys, roles), labels and
+//! label selectors, idempotency keys, the port traits the adapters implement, and the use
+//! cases that drive them.
 //!
 //! It must never depend on an adapter crate, diesel, actix, paperclip, slog, an async
 //! runtime or any HTTP or SQL type, and it reads time only through the [`ports::Clock`] port.
@@ -25,6 +26,7 @@ pub mod ports;
 pub mod precondition;
 pub mod project_update;
 pub mod quota;
+pub mod reason;
 pub mod selector;
 pub mod server;
 pub mod server_update;
@@ -50,6 +52,7 @@ pub use page::{Cursor, Page, PageRequest};
 pub use precondition::{GenerationMatch, PreconditionFailed};
 pub use project_update::{ProjectChanges, ProjectUpdate};
 pub use quota::{ProjectQuotas, QuotaExceeded, QuotaKind, QuotaUse, Quotas};
+pub use reason::StateReason;
 pub use selector::{Selector, SelectorError};
 pub use server::{NewServer, Server, ServerFilter, TerminatedServers};
 pub use server_update::ServerUpdate;
@@ -62,5 +65,7 @@ mod action_tests;
 mod idempotency_tests;
 #[cfg(test)]
 mod lifecycle_tests;
+#[cfg(test)]
+mod reason_tests;
 #[cfg(test)]
 mod testing;

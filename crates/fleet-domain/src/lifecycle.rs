@@ -10,6 +10,7 @@ use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::ids::{ActionId, ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::money::Money;
+use crate::reason::StateReason;
 use crate::server::{NewServer, Server};
 use crate::state::{self, Action, Conflict, Decision, ServerState};
 
@@ -141,7 +142,9 @@ impl StateChange {
     }
 }
 
-/// What `action` does to `server` at `now`: a change, nothing (a no-op), or a conflict.
+/// What a client's `action` does to `server` at `now`: a change, nothing (a no-op), or a
+/// conflict. A stop or a terminate gives the server the reason `Client.UserInitiatedShutdown`
+/// ([`StateReason::of_client`]).
 ///
 /// A transition that was already due by `now` but not yet completed by a worker is completed
 /// first, in the same change, so the action meets the state the server really is in.
@@ -155,12 +158,29 @@ pub fn plan_action(
     ctx: &RequestContext,
     ids: &Entropy,
 ) -> Result<Option<StateChange>, Conflict> {
+    let reason = StateReason::of_client(action);
+    plan_action_because(server, action, now, config, ctx, ids, reason)
+}
+
+/// [`plan_action`] for an action taken for `reason`: the service's own (the reaper's, a
+/// fault's), which a client's action does not say. The server keeps the reason if the
+/// action takes it out of service (see [`crate::reason`]); an action into service clears it.
+pub fn plan_action_because(
+    server: &Server,
+    action: Action,
+    now: DateTime<Utc>,
+    config: &LifecycleConfig,
+    ctx: &RequestContext,
+    ids: &Entropy,
+    reason: Option<StateReason>,
+) -> Result<Option<StateChange>, Conflict> {
     let overdue = plan_completion(server, now, config);
     let current = overdue.as_ref().map_or(server, |change| &change.server);
     match state::decide(current.state, action)? {
         Decision::NoOp => Ok(overdue),
         Decision::Transition(to) => {
             let mut change = overdue.unwrap_or_else(|| StateChange::from(server));
+            change.server.state_reason = reason;
             enter(
                 &mut change,
                 to,
@@ -217,7 +237,8 @@ pub fn plan_accrual(
     (!change.usage.is_empty()).then_some(change)
 }
 
-/// Terminates `server` for the reaper if it has been stopped longer than the idle timeout.
+/// Terminates `server` for the reaper, with the reason `Client.IdleReaped`, if it has been
+/// stopped longer than the idle timeout.
 pub fn plan_reap(
     server: &Server,
     now: DateTime<Utc>,
@@ -228,13 +249,14 @@ pub fn plan_reap(
     if server.state != ServerState::Stopped || now - stopped_at < config.idle_timeout {
         return None;
     }
-    plan_action(
+    plan_action_because(
         server,
         Action::Terminate,
         now,
         config,
         &RequestContext::reaper(),
         ids,
+        Some(StateReason::IdleReaped),
     )
     .ok()
     .flatten()
@@ -263,6 +285,7 @@ pub struct ServerSpec {
 
 /// What provisioning `spec` at `now` asks the store to create: the server in `provisioning`,
 /// due to be running after the provisioning delay, and the event recording its creation.
+/// A new server is in service: it has no state reason, nor has its creation.
 pub fn plan_provision(
     spec: ServerSpec,
     now: DateTime<Utc>,
@@ -280,6 +303,7 @@ pub fn plan_provision(
         request_id: ctx.request_id.clone(),
         key: ctx.key,
         message: format!("provisioned as {} in {}", spec.server_type, spec.region),
+        reason: None,
     };
     let vcpus = spec.vcpus;
     let action = ActionRecord {
@@ -301,6 +325,7 @@ pub fn plan_provision(
         region: spec.region,
         server_type: spec.server_type,
         state: ServerState::Provisioning,
+        state_reason: None,
         ip: None,
         hourly_price: spec.hourly_price,
         generation: 0,
@@ -323,7 +348,9 @@ pub fn plan_provision(
 }
 
 /// Moves the change's server into `to` at `at`; a requested action opens its record with
-/// the id `opens`.
+/// the id `opens`. Its state reason is the one it holds (an action's, set just before, or
+/// the one a completing transition began with) if `to` keeps one, and every event of the
+/// move carries it.
 fn enter(
     change: &mut StateChange,
     to: ServerState,
@@ -334,6 +361,11 @@ fn enter(
     opens: Option<ActionId>,
 ) {
     let from = change.server.state;
+    let reason = change
+        .server
+        .state_reason
+        .filter(|_| StateReason::is_kept_in(to));
+    change.server.state_reason = reason;
     match kind {
         EventKind::TransitionCompleted if to.completes_to().is_none() => {
             change.end_action(ActionEnd {
@@ -385,6 +417,7 @@ fn enter(
             request_id: ctx.request_id.clone(),
             key: ctx.key,
             message: format!("run closed: {} s billed, {}", record.seconds, record.amount),
+            reason,
         });
         change.usage.push(record);
     }
@@ -411,6 +444,7 @@ fn enter(
         request_id: ctx.request_id.clone(),
         key: ctx.key,
         message,
+        reason,
     });
     if change.server.transition_due_at == Some(at) {
         complete(change, at, config);

@@ -9,6 +9,7 @@ use crate::event::NewEvent;
 use crate::ids::{ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::money::Money;
+use crate::reason::StateReason;
 use crate::selector::Selector;
 use crate::state::ServerState;
 
@@ -29,6 +30,9 @@ pub struct Server {
     pub server_type: String,
     /// Where it is in its lifecycle.
     pub state: ServerState,
+    /// Why it is out of service (stopping, stopped, terminating, terminated, failed);
+    /// `None` in service (see [`crate::reason`] for when it is set and cleared).
+    pub state_reason: Option<StateReason>,
     /// Its address; held from provisioning until it is terminated.
     pub ip: Option<Ipv4Addr>,
     /// The hourly price fixed when it was provisioned, so a catalog change never reprices it.

@@ -68,6 +68,7 @@ pub fn plan_update(
         request_id: ctx.request_id.clone(),
         key: ctx.key,
         message: format!("updated by {}: {}", ctx.actor, parts.join("; ")),
+        reason: None,
     });
     Some(change)
 }

@@ -41,6 +41,7 @@ pub fn server(state: ServerState) -> Server {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         state,
+        state_reason: None,
         ip: Some("10.0.0.1".parse().expect("valid ip")),
         hourly_price: Money::from_micros(11_600),
         generation: 0,
@@ -73,6 +74,7 @@ pub fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
             request_id: None,
             key: None,
             message: String::new(),
+            reason: None,
         },
     }
 }

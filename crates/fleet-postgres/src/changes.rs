@@ -24,7 +24,7 @@ use crate::{actions, fixed, mapping};
 const INSERT_CHUNK: usize = 2_000;
 
 /// Updates every server whose stored generation is still the one its change expects, in one
-/// statement. It writes the name, labels, state, generation, timestamps and billing columns
+/// statement. It writes the name, labels, state and its reason, generation, timestamps and billing columns
 /// from the changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
 /// change releases the address, their stored value otherwise. Only the id, project, region,
 /// type, price and creation time (which no change alters) are left out of the statement.
@@ -34,6 +34,7 @@ UPDATE servers AS s SET
     name = c.name,
     labels = c.labels,
     state = c.state,
+    state_reason = c.state_reason,
     generation = c.generation,
     updated_at = c.updated_at,
     started_at = c.started_at,
@@ -47,10 +48,11 @@ UPDATE servers AS s SET
     ip_offset = CASE WHEN c.release THEN NULL ELSE s.ip_offset END
 FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::timestamptz[],
             $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-            $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[], $15::jsonb[])
+            $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[], $15::jsonb[],
+            $16::text[])
     AS c(id, expected, name, state, generation, updated_at, started_at, stopped_at,
          terminated_at, transition_due_at, billed_until, billed_seconds,
-         billed_amount_micros, release, labels)
+         billed_amount_micros, release, labels, state_reason)
 WHERE s.id = c.id AND s.generation = c.expected
 RETURNING ",
     server_columns!("s.")
@@ -167,6 +169,7 @@ struct UpdateServers {
     billed_amount_micros: Vec<i64>,
     release: Vec<bool>,
     labels: Vec<serde_json::Value>,
+    state_reasons: Vec<Option<&'static str>>,
 }
 
 impl UpdateServers {
@@ -189,6 +192,9 @@ impl UpdateServers {
             billed_amount_micros: servers().map(|s| s.billed_amount.micros()).collect(),
             release: batch.iter().map(|(_, c)| c.release_address).collect(),
             labels: servers().map(|s| mapping::labels_json(&s.labels)).collect(),
+            state_reasons: servers()
+                .map(|s| mapping::reason_code(s.state_reason))
+                .collect(),
         }
     }
 }
@@ -214,6 +220,7 @@ impl QueryFragment<Pg> for UpdateServers {
             "13" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_amount_micros),
             "14" => out.push_bind_param::<Array<Bool>, _>(&self.release),
             "15" => out.push_bind_param::<Array<Jsonb>, _>(&self.labels),
+            "16" => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.state_reasons),
             other => Err(fixed::unknown_parameter("server update", other)),
         })
     }

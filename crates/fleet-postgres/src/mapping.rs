@@ -11,7 +11,7 @@ use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{IpPool, Labels, Money, Server, ServerState};
+use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
@@ -49,12 +49,24 @@ fn optional_state(column: &'static str, name: Option<&str>) -> Result<Option<Ser
     name.map(|name| state(column, name)).transpose()
 }
 
+/// A stored state reason of `column`, if it holds one.
+fn reason(column: &'static str, code: Option<&str>) -> Result<Option<StateReason>, BadRow> {
+    code.map(|code| StateReason::parse(code).ok_or_else(|| BadRow::new(column, code)))
+        .transpose()
+}
+
+/// A state reason as stored: its code.
+pub(crate) fn reason_code(reason: Option<StateReason>) -> Option<&'static str> {
+    reason.map(StateReason::code)
+}
+
 /// A stored server.
 pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
     Ok(Server {
         id: row.id.into(),
         project: row.project_id.into(),
         state: state("servers.state", &row.state)?,
+        state_reason: reason("servers.state_reason", row.state_reason.as_deref())?,
         ip: row.ip.map(ipv4).transpose()?,
         name: row.name,
         region: row.region,
@@ -111,6 +123,7 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
             request_id: row.request_id,
             key: row.key_id.map(Into::into),
             message: row.message,
+            reason: reason("events.reason", row.reason.as_deref())?,
         },
     })
 }
@@ -130,6 +143,7 @@ pub(crate) fn new_event_row(event: &NewEvent, server: &Server) -> NewEventRow {
         request_id: event.request_id.clone(),
         message: event.message.clone(),
         key_id: event.key.map(|key| key.as_uuid()),
+        reason: reason_code(event.reason),
     }
 }
 

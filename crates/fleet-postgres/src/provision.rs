@@ -58,17 +58,18 @@ WITH gate AS (
     INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset,
         hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
         terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
-        vcpus, labels)
+        vcpus, labels, state_reason)
     SELECT $2, $3, $4, $1, $5, $6, $7::inet + taken.ip_offset, taken.ip_offset, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17, $18, $28, $37
+        $11, $12, $13, $14, $15, $16, $17, $18, $28, $37, $38
     FROM taken
     RETURNING ",
     server_columns!(),
     "
 ), event AS (
     INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
-        actor, request_id, key_id, message, labels)
-    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26, labels FROM server
+        actor, request_id, key_id, message, labels, reason)
+    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26, labels, $39
+    FROM server
 ), action AS (
     INSERT INTO actions (id, project_id, server_id, command, status, started_at, finished_at,
         error, request_id)
@@ -90,6 +91,7 @@ struct Provision<'a> {
     action: NewActionRow,
     vcpus: i32,
     labels: serde_json::Value,
+    state_reason: Option<&'static str>,
     /// Whether the caller checked the project's quotas under its lock: otherwise a project
     /// with limits gets nothing from the statement (see [`provision`]).
     checked: bool,
@@ -147,6 +149,8 @@ impl<'a> Provision<'a> {
             "35" => out.push_bind_param::<Nullable<Text>, _>(&action.error),
             "36" => out.push_bind_param::<Nullable<Text>, _>(&action.request_id),
             "37" => out.push_bind_param::<Jsonb, _>(&self.labels),
+            "38" => out.push_bind_param::<Nullable<Text>, _>(&self.state_reason),
+            "39" => out.push_bind_param::<Nullable<Text>, _>(&event.reason),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
@@ -211,6 +215,7 @@ async fn insert(
         action: mapping::new_action_row(&new.action),
         vcpus,
         labels: mapping::labels_json(&server.labels),
+        state_reason: mapping::reason_code(server.state_reason),
         checked,
     }
     .get_result(conn)
@@ -302,13 +307,14 @@ mod tests {
             action: mapping::new_action_row(&new.action),
             vcpus: 1,
             labels: mapping::labels_json(&new.server.labels),
+            state_reason: None,
             checked: false,
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text and `$3` twice, so diesel numbers 40
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 42
         // placeholders.
-        assert!(sql.contains("$40") && !sql.contains("$41"), "{sql}");
+        assert!(sql.contains("$42") && !sql.contains("$43"), "{sql}");
         assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),
@@ -323,15 +329,16 @@ mod tests {
              \"t2.micro\", \"provisioning\", 10.0.0.1/32, 11600, 0, "
         );
         assert!(binds.starts_with(&expected), "{binds}");
-        // ...the labels after the vCPUs...
+        // ...the labels after the vCPUs, then its state reason (none for a new server)...
         assert!(
-            binds.contains(", 1, Object {\"env\": String(\"prod\")}, "),
+            binds.contains(", 1, Object {\"env\": String(\"prod\")}, None, "),
             "{binds}"
         );
-        // ...then the event's type after its kind, its actor, request id, key and message...
+        // ...then the event's type after its kind, its actor, request id, key, message and
+        // reason...
         let expected = format!(
             "\"created\", \"server.provisioned\", None, Some(\"provisioning\"), \"api\", \
-             Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\", "
+             Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\", None, "
         );
         assert!(binds.contains(&expected), "{binds}");
         // ...and the action record last: its id, command, status, times, error and request.

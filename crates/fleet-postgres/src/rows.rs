@@ -77,7 +77,9 @@ macro_rules! server_columns {
             $table,
             "billed_amount_micros, ",
             $table,
-            "labels"
+            "labels, ",
+            $table,
+            "state_reason"
         )
     };
 }
@@ -107,6 +109,7 @@ pub(crate) struct ServerRow {
     pub billed_seconds: i64,
     pub billed_amount_micros: i64,
     pub labels: serde_json::Value,
+    pub state_reason: Option<String>,
 }
 
 /// A row of `events` as read.
@@ -126,6 +129,7 @@ pub(crate) struct EventRow {
     pub seq: Option<i64>,
     pub project_id: Uuid,
     pub labels: serde_json::Value,
+    pub reason: Option<String>,
 }
 
 /// A row of `events` to insert: the id comes from its serial, the sequence number later,
@@ -145,6 +149,7 @@ pub(crate) struct NewEventRow {
     pub message: String,
     pub key_id: Option<Uuid>,
     pub labels: serde_json::Value,
+    pub reason: Option<&'static str>,
 }
 
 /// A row of `actions` as read.

@@ -106,6 +106,8 @@ diesel::table! {
         vcpus -> Int4,
         /// Its labels: a JSON object of strings (GIN-indexed for selectors).
         labels -> Jsonb,
+        /// Why it is out of service: a state reason code; NULL in service.
+        state_reason -> Nullable<Text>,
     }
 }
 
@@ -152,6 +154,8 @@ diesel::table! {
         project_id -> Uuid,
         /// Its server's labels when it happened: a JSON object of strings.
         labels -> Jsonb,
+        /// The state reason code of the change it records; NULL without one.
+        reason -> Nullable<Text>,
     }
 }
 

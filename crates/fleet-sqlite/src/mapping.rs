@@ -19,7 +19,7 @@ use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{Labels, StateChange};
+use fleet_domain::{Labels, StateChange, StateReason};
 
 use crate::rows::{
     ActionRow, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow,
@@ -73,6 +73,17 @@ fn state(column: &'static str, text: &str) -> Result<ServerState, BadRow> {
     text.parse().map_err(|_| BadRow::new(column, text))
 }
 
+/// A stored state reason of `column`, if it holds one.
+fn reason(column: &'static str, code: Option<&str>) -> Result<Option<StateReason>, BadRow> {
+    code.map(|code| StateReason::parse(code).ok_or_else(|| BadRow::new(column, code)))
+        .transpose()
+}
+
+/// A state reason as stored: its code.
+fn reason_code(reason: Option<StateReason>) -> Option<String> {
+    reason.map(|reason| reason.code().to_owned())
+}
+
 /// An address as stored.
 pub(crate) fn ip_text(ip: Ipv4Addr) -> String {
     ip.to_string()
@@ -93,6 +104,7 @@ impl ServerRow {
             region: server.region.clone(),
             server_type: server.server_type.clone(),
             state: server.state.as_str().to_owned(),
+            state_reason: reason_code(server.state_reason),
             ip: server.ip.map(ip_text),
             hourly_price_micros: server.hourly_price.micros(),
             generation: server.generation,
@@ -118,6 +130,7 @@ impl ServerRow {
             region: self.region,
             server_type: self.server_type,
             state: state("state", &self.state)?,
+            state_reason: reason("servers.state_reason", self.state_reason.as_deref())?,
             ip: self.ip.as_deref().map(ip).transpose()?,
             hourly_price: Money::from_micros(self.hourly_price_micros),
             generation: self.generation,
@@ -159,6 +172,7 @@ impl ServerUpdate {
             name: server.name.clone(),
             labels: labels_text(&server.labels),
             state: server.state.as_str().to_owned(),
+            state_reason: reason_code(server.state_reason),
             generation: server.generation,
             updated_at: micros(server.updated_at),
             started_at: server.started_at.map(micros),
@@ -195,6 +209,7 @@ impl NewEventRow {
             request_id: event.request_id.clone(),
             message: event.message.clone(),
             key_id: event.key.map(key_text),
+            reason: reason_code(event.reason),
         }
     }
 }
@@ -230,6 +245,7 @@ impl EventRow {
                     .map(|text| key_id("events.key_id", text))
                     .transpose()?,
                 message: row.message,
+                reason: reason("events.reason", row.reason.as_deref())?,
             },
         })
     }

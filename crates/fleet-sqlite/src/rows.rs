@@ -30,6 +30,7 @@ pub(crate) struct ServerRow {
     pub billed_seconds: i64,
     pub billed_amount_micros: i64,
     pub labels: String,
+    pub state_reason: Option<String>,
 }
 
 /// A new server's row with its vCPUs, which only provisioning writes (no read needs them
@@ -50,6 +51,7 @@ pub(crate) struct ServerUpdate {
     pub name: String,
     pub labels: String,
     pub state: String,
+    pub state_reason: Option<String>,
     pub generation: i64,
     pub updated_at: i64,
     pub started_at: Option<i64>,
@@ -96,6 +98,7 @@ pub(crate) struct NewEventRow {
     pub message: String,
     pub key_id: Option<String>,
     pub labels: String,
+    pub reason: Option<String>,
 }
 
 /// A row of `actions`, read and inserted whole.

@@ -60,6 +60,7 @@ diesel::table! {
         project_id -> Text,
         vcpus -> BigInt,
         labels -> Text,
+        state_reason -> Nullable<Text>,
     }
 }
 
@@ -87,6 +88,7 @@ diesel::table! {
         event_type -> Text,
         project_id -> Text,
         labels -> Text,
+        reason -> Nullable<Text>,
     }
 }
 

@@ -44,6 +44,7 @@ mod list;
 mod pools;
 mod provision;
 mod quotas;
+mod reasons;
 mod scoping;
 mod sequence;
 mod stats;
@@ -69,6 +70,7 @@ pub mod cases {
     pub use crate::pools::*;
     pub use crate::provision::*;
     pub use crate::quotas::*;
+    pub use crate::reasons::*;
     pub use crate::scoping::*;
     pub use crate::sequence::*;
     pub use crate::stats::*;
@@ -104,6 +106,9 @@ pub trait Tamper: Send + Sync {
     /// Writes `json` (an object of strings) as the server's stored labels, bypassing every
     /// check of the store.
     async fn write_labels(&self, server: ServerId, json: &str);
+    /// Writes `code` as the server's stored state reason, bypassing every check of the
+    /// store.
+    async fn write_state_reason(&self, server: ServerId, code: &str);
 }
 
 /// What a store's test harness hands a case: the store, kept alive (with anything that must
@@ -254,6 +259,8 @@ macro_rules! suite {
             events_keep_the_labels_their_server_had_when_they_happened,
             the_selector_table_selects_the_same_events_on_every_store,
             event_selectors_work_with_the_other_filters_and_the_cursor,
+            a_stop_s_reason_is_stored_with_the_server_and_its_events_and_a_start_clears_it,
+            the_reaper_s_reason_replaces_the_stop_s_through_to_terminated,
         );
     };
 }
@@ -270,6 +277,7 @@ macro_rules! tampering_suite {
             a_write_held_up_by_another_writer_is_contended,
             a_request_that_waits_past_the_store_s_limit_is_saturated,
             stored_labels_that_break_the_rules_are_a_corrupt_row,
+            a_stored_state_reason_this_fleet_does_not_know_is_a_corrupt_row,
         );
     };
 }

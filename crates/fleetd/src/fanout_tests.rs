@@ -52,6 +52,7 @@ impl Memory {
                 request_id: None,
                 key: None,
                 message: String::new(),
+                reason: None,
             },
         });
         self.latest.send_replace(seq);

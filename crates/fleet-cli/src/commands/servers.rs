@@ -195,7 +195,7 @@ fn servers_table(page: &types::ServerList) -> Table {
         table.add_row(vec![
             server.id.to_string(),
             server.name.clone(),
-            server.state.to_string(),
+            state(server),
             server.region.clone(),
             server.type_.clone(),
             server.ip.clone().unwrap_or_else(|| "-".to_owned()),
@@ -207,11 +207,24 @@ fn servers_table(page: &types::ServerList) -> Table {
     table
 }
 
+/// A server's state, with the code of its state reason when it has one:
+/// `stopped (Client.UserInitiatedShutdown)`.
+fn state(server: &types::Server) -> String {
+    match &server.state_reason {
+        Some(reason) => format!("{} ({})", server.state, reason.code),
+        None => server.state.to_string(),
+    }
+}
+
 fn server_fields(server: &types::Server) -> Table {
     let mut rows = vec![
         ("id", server.id.to_string()),
         ("name", server.name.clone()),
         ("state", server.state.to_string()),
+        (
+            "state reason",
+            or_dash(server.state_reason.as_ref().map(|r| r.message.clone())),
+        ),
         ("region", server.region.clone()),
         ("type", server.type_.clone()),
         ("ip", or_dash(server.ip.clone())),

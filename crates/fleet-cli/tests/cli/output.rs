@@ -87,3 +87,41 @@ async fn completions_print_a_script_for_each_shell() {
     let fish = shell.fleet(&[], &["completions", "fish"]).await.ok();
     assert!(fish.stdout.contains("complete -c fleet"), "{}", fish.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_server_shows_why_in_the_list_and_its_fields() {
+    let shell = Shell::with_fleetd().await;
+    let id = shell.create_server("us-east-1", "t2.micro").await;
+    shell.at_fleetd(&["clock", "advance", "1m"]).await.ok();
+    let running = shell.at_fleetd(&["servers", "get", &id]).await.ok();
+    let reason_line = |stdout: &str| {
+        stdout
+            .lines()
+            .find(|line| line.trim_start().starts_with("state reason"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("a state reason line: {stdout}"))
+    };
+    assert!(
+        reason_line(&running.stdout).trim_end().ends_with('-'),
+        "a running server has none: {}",
+        running.stdout
+    );
+
+    shell.at_fleetd(&["servers", "stop", &id]).await.ok();
+    shell.at_fleetd(&["clock", "advance", "1m"]).await.ok();
+    let shown = shell.at_fleetd(&["servers", "get", &id]).await.ok();
+    assert!(
+        reason_line(&shown.stdout)
+            .contains("Client.UserInitiatedShutdown: User initiated shutdown"),
+        "{}",
+        shown.stdout
+    );
+    let listed = shell.at_fleetd(&["servers", "list"]).await.ok();
+    assert!(
+        listed
+            .stdout
+            .contains("stopped (Client.UserInitiatedShutdown)"),
+        "{}",
+        listed.stdout
+    );
+}

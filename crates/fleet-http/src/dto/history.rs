@@ -6,7 +6,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Actor, Billing, EventType, Labels, Money, ServerState};
+use super::{Actor, Billing, EventType, Labels, Money, ServerState, StateReason};
 
 /// Something that happened to a server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
@@ -38,6 +38,11 @@ pub struct Event {
     /// The server's labels when it happened (after the change it records); `{}` when it
     /// had none.
     pub labels: Labels,
+    /// The state reason of the change it records (a stop's events and its completion
+    /// carry the stop's); absent for a change into service and for events that change no
+    /// state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<StateReason>,
 }
 
 impl From<fleet_domain::Event> for Event {
@@ -54,6 +59,7 @@ impl From<fleet_domain::Event> for Event {
             key_id: event.key.map(|key| key.as_uuid()),
             message: event.message,
             labels: stored.labels.into(),
+            reason: event.reason.map(Into::into),
         }
     }
 }

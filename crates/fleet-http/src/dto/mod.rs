@@ -13,6 +13,7 @@ mod labels;
 mod money;
 mod optional;
 mod quotas;
+mod reason;
 mod server;
 mod tenancy;
 mod watch;
@@ -28,6 +29,7 @@ pub use history::{BillingReport, Event, EventList, UsageRecord};
 pub use labels::{LabelPatch, Labels, UpdateServerRequest};
 pub use money::Money;
 pub use quotas::{ProjectQuotas, SetQuotasRequest};
+pub use reason::{StateReason, StateReasonCode};
 pub use server::{
     ActionRequest, Billing, HistoryQuery, ListQuery, ProvisionRequest, Server, ServerList,
 };

@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Action, ActionRecord, Labels, Money, ServerState};
+use super::{Action, ActionRecord, Labels, Money, ServerState, StateReason};
 
 /// A request to create a server.
 #[derive(Debug, Clone, Deserialize, Apiv2Schema)]
@@ -88,6 +88,11 @@ pub struct Server {
     pub server_type: String,
     /// Where it is in its lifecycle.
     pub state: ServerState,
+    /// Why it is out of service: set by the change that stopped, terminated or failed it
+    /// (kept through `stopping` into `stopped`, `terminating` into `terminated`), absent in
+    /// service (`provisioning`, `starting`, `running`, `rebooting`), as EC2's `StateReason`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<StateReason>,
     /// Its IPv4 address; absent once it is terminated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
@@ -127,6 +132,7 @@ impl From<ServerView> for Server {
             region: server.region,
             server_type: server.server_type,
             state: server.state.into(),
+            state_reason: server.state_reason.map(Into::into),
             ip: server.ip.map(|ip| ip.to_string()),
             created_at: server.created_at,
             updated_at: server.updated_at,

@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, Labels, ServerState};
+use super::{Actor, Labels, ServerState, StateReason};
 
 /// The public, stable name of what an event records. New types may be added; none is
 /// renamed or removed.
@@ -78,6 +78,11 @@ pub struct WatchEvent {
     /// The server's labels when it happened (after the change it records), which
     /// `label_selector` selects by; `{}` when it had none.
     pub labels: Labels,
+    /// The state reason of the change it records (a stop's events and its completion
+    /// carry the stop's); absent for a change into service and for events that change no
+    /// state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<StateReason>,
 }
 
 impl From<domain::Event> for WatchEvent {
@@ -95,6 +100,7 @@ impl From<domain::Event> for WatchEvent {
             request_id: event.request_id,
             message: event.message,
             labels: stored.labels.into(),
+            reason: event.reason.map(Into::into),
         }
     }
 }

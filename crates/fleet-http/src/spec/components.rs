@@ -82,6 +82,8 @@ pub(crate) fn named_types() -> Vec<Named> {
         named::<dto::ServerState>(),
         named::<dto::ServerType>(),
         named::<dto::SetQuotasRequest>(),
+        named::<dto::StateReason>(),
+        named::<dto::StateReasonCode>(),
         named::<dto::UpdateProjectRequest>(),
         named::<dto::UpdateServerRequest>(),
         named::<dto::UsageRecord>(),

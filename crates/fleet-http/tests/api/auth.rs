@@ -404,6 +404,7 @@ async fn an_event_shows_the_key_that_caused_it() {
                 request_id: Some("r".to_owned()),
                 key,
                 message: "created".to_owned(),
+                reason: None,
             },
         };
         Ok(vec![event(Some(key)), event(None)])

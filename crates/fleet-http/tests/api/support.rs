@@ -42,6 +42,7 @@ pub fn server(state: ServerState) -> Server {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         state,
+        state_reason: None,
         ip: Some("10.0.0.1".parse().expect("ip")),
         hourly_price: Money::from_micros(11_600),
         generation: 3,

@@ -38,6 +38,7 @@ fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
             request_id: Some("req-1".to_owned()),
             key: None,
             message: "provisioned".to_owned(),
+            reason: None,
         },
     }
 }

@@ -7,7 +7,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::{EventQuery, EventType};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
-use fleet_domain::{PageRequest, ProjectId, Selector, ServerFilter, ServerId, ServerState};
+use fleet_domain::{
+    PageRequest, ProjectId, Selector, ServerFilter, ServerId, ServerState, StateReason,
+};
 
 use crate::support::{self, TestDb, exec};
 
@@ -450,4 +452,92 @@ async fn events_from_before_event_labels_get_their_server_s_labels_and_selectors
             "{selector}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn servers_from_before_state_reasons_get_the_reason_of_the_action_that_took_them_out() {
+    let db = TestDb::new().await;
+    revert_from(&db.url, "2026-12-10-000000").await;
+    let mut conn = support::connect(&db.url).await;
+    exec(
+        &mut conn,
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('lab', '10.0.0.0/24', 254, 3)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset, \
+             hourly_price_micros, generation, created_at, updated_at, vcpus) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000005', \
+             '00000000-0000-0000-0000-000000000001', 'up', 'lab', 't2.micro', 'running', \
+             '10.0.0.1/32', 0, 11600, 2, '2026-01-01T00:00:00Z', '2026-01-01T00:00:30Z', 1), \
+                ('6f1e0c1a-0000-4000-8000-000000000006', \
+             '00000000-0000-0000-0000-000000000001', 'down', 'lab', 't2.micro', 'stopped', \
+             '10.0.0.2/32', 1, 11600, 4, '2026-01-01T00:00:00Z', '2026-01-01T00:00:30Z', 1), \
+                ('6f1e0c1a-0000-4000-8000-000000000007', \
+             '00000000-0000-0000-0000-000000000001', 'gone', 'lab', 't2.micro', \
+             'terminated', NULL, NULL, 11600, 6, '2026-01-01T00:00:00Z', \
+             '2026-01-01T00:00:30Z', 1)",
+    )
+    .await;
+    exec(
+        &mut conn,
+        "INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state, \
+             actor, message, seq) \
+         VALUES ('6f1e0c1a-0000-4000-8000-000000000006', \
+             '00000000-0000-0000-0000-000000000001', '2026-01-01T00:00:10Z', \
+             'action_requested', 'server.action_requested', 'running', 'stopping', 'api', \
+             'old', 1), \
+                ('6f1e0c1a-0000-4000-8000-000000000007', \
+             '00000000-0000-0000-0000-000000000001', '2026-01-01T00:00:10Z', \
+             'action_requested', 'server.action_requested', 'running', 'stopping', 'api', \
+             'old', 2), \
+                ('6f1e0c1a-0000-4000-8000-000000000007', \
+             '00000000-0000-0000-0000-000000000001', '2026-01-01T00:00:20Z', \
+             'action_requested', 'server.reaped', 'stopped', 'terminating', 'reaper', \
+             'old', 3)",
+    )
+    .await;
+    exec(&mut conn, "UPDATE event_sequence SET latest = 3").await;
+    let store = db.store().await;
+    store
+        .migrate()
+        .await
+        .expect("migrating the previous schema");
+    let reason = async |id: &str| {
+        let id: ServerId = id.parse().expect("an id");
+        store
+            .get(id)
+            .await
+            .expect("get")
+            .expect("the server")
+            .state_reason
+    };
+    assert_eq!(reason("6f1e0c1a-0000-4000-8000-000000000005").await, None);
+    assert_eq!(
+        reason("6f1e0c1a-0000-4000-8000-000000000006").await,
+        Some(StateReason::UserInitiatedShutdown)
+    );
+    assert_eq!(
+        reason("6f1e0c1a-0000-4000-8000-000000000007").await,
+        Some(StateReason::IdleReaped),
+        "the newest action out of service, the reaper's"
+    );
+    let events = store
+        .events_after(&EventQuery {
+            project: None,
+            after: 0,
+            server: None,
+            types: Vec::new(),
+            selector: None,
+            limit: 100,
+        })
+        .await
+        .expect("events_after");
+    assert_eq!(events.len(), 3);
+    assert!(
+        events.iter().all(|e| e.event.reason.is_none()),
+        "the history stays as it was recorded"
+    );
 }

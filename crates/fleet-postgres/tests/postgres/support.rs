@@ -387,6 +387,16 @@ impl Tamper for PgTamper {
             .await
             .unwrap_or_else(|e| panic!("writing labels {json}: {e}"));
     }
+
+    async fn write_state_reason(&self, server: ServerId, code: &str) {
+        let mut conn = connect(&self.0).await;
+        diesel::sql_query("UPDATE servers SET state_reason = $1 WHERE id = $2")
+            .bind::<Text, _>(code)
+            .bind::<diesel::sql_types::Uuid, _>(server.as_uuid())
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("writing the state reason {code}: {e}"));
+    }
 }
 
 /// A lock held by another connection, released when dropped.

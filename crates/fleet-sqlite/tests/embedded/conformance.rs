@@ -110,6 +110,14 @@ impl Tamper for FileTamper {
             .execute(&mut self.connect())
             .unwrap_or_else(|e| panic!("writing labels {json}: {e}"));
     }
+
+    async fn write_state_reason(&self, server: ServerId, code: &str) {
+        diesel::sql_query("UPDATE servers SET state_reason = ? WHERE id = ?")
+            .bind::<Text, _>(code)
+            .bind::<Text, _>(server.to_string())
+            .execute(&mut self.connect())
+            .unwrap_or_else(|e| panic!("writing the state reason {code}: {e}"));
+    }
 }
 
 /// Another connection's open write transaction, rolled back when dropped.

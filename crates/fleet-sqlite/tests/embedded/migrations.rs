@@ -10,7 +10,7 @@ use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{EventLog, ProjectDeletion, Store, StoreStatus, TenancyStore};
 use fleet_domain::{
     EventQuery, Money, PageRequest, ProjectId, RequestContext, Selector, ServerFilter, ServerId,
-    ServerState,
+    ServerState, StateReason,
 };
 
 use fleet_sqlite::{SqliteLocation, SqliteStore};
@@ -275,4 +275,74 @@ async fn events_from_before_event_labels_get_their_server_s_labels_and_selectors
             "{selector}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_from_before_state_reasons_get_the_reason_of_the_action_that_took_them_out() {
+    const STOPPED: &str = "6f1e0c1a-0000-4000-8000-000000000003";
+    const REAPED: &str = "6f1e0c1a-0000-4000-8000-000000000004";
+    let (_dir, path) = temp_db();
+    let mut conn = migrated_before(path.to_str().expect("a UTF-8 path"), "20261210000000");
+    conn.batch_execute(&format!(
+        "INSERT INTO ip_pools (region, cidr, size, next_offset) \
+         VALUES ('eu-west', '10.1.0.0/24', 254, 3);
+         INSERT INTO servers (id, project_id, name, region, server_type, state, ip,
+             hourly_price_micros, vcpus, generation, created_at, updated_at, billed_seconds,
+             billed_amount_micros)
+         VALUES ('{RUNNING}', '00000000-0000-0000-0000-000000000001', 'up', 'eu-west',
+             't2.micro', 'running', '10.1.0.1', 11600, 1, 2, {T0_MICROS}, {T0_MICROS}, 0, 0),
+                ('{STOPPED}', '00000000-0000-0000-0000-000000000001', 'down', 'eu-west',
+             't2.micro', 'stopped', '10.1.0.2', 11600, 1, 4, {T0_MICROS}, {T0_MICROS}, 0, 0),
+                ('{REAPED}', '00000000-0000-0000-0000-000000000001', 'gone', 'eu-west',
+             't2.micro', 'terminated', NULL, 11600, 1, 6, {T0_MICROS}, {T0_MICROS}, 0, 0);
+         INSERT INTO events (server_id, at, kind, from_state, to_state, actor, message, seq,
+             event_type, project_id)
+         VALUES ('{STOPPED}', {T0_MICROS}, 'action_requested', 'running', 'stopping', 'api',
+             'old', 1, 'server.action_requested', '00000000-0000-0000-0000-000000000001'),
+                ('{REAPED}', {T0_MICROS}, 'action_requested', 'running', 'stopping', 'api',
+             'old', 2, 'server.action_requested', '00000000-0000-0000-0000-000000000001'),
+                ('{REAPED}', {T0_MICROS}, 'action_requested', 'stopped', 'terminating',
+             'reaper', 'old', 3, 'server.reaped', '00000000-0000-0000-0000-000000000001');
+         UPDATE event_sequence SET latest = 3;"
+    ))
+    .expect("rows of the previous schema");
+    drop(conn);
+
+    let fleet = Fleet::file(&path, t0()).await;
+    let reason = async |id: &str| {
+        let server = fleet
+            .store
+            .get(id.parse().expect("an id"))
+            .await
+            .expect("get")
+            .expect("the server");
+        server.state_reason
+    };
+    assert_eq!(reason(RUNNING).await, None, "in service: none");
+    assert_eq!(
+        reason(STOPPED).await,
+        Some(StateReason::UserInitiatedShutdown)
+    );
+    assert_eq!(
+        reason(REAPED).await,
+        Some(StateReason::IdleReaped),
+        "the newest action out of service, the reaper's"
+    );
+    let events = fleet
+        .store
+        .events_after(&EventQuery {
+            project: None,
+            after: 0,
+            server: None,
+            types: Vec::new(),
+            selector: None,
+            limit: 100,
+        })
+        .await
+        .expect("events_after");
+    assert_eq!(events.len(), 3);
+    assert!(
+        events.iter().all(|e| e.event.reason.is_none()),
+        "the history stays as it was recorded"
+    );
 }

@@ -15,7 +15,7 @@ use fleet_domain::ports::{
 };
 use fleet_domain::{
     Event, IpPool, Labels, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
-    StateChange, TerminatedServers, UsageRecord,
+    StateChange, StateReason, TerminatedServers, UsageRecord,
 };
 use fleet_store_conformance::Tamper;
 use quotas::QuotaState;
@@ -45,13 +45,21 @@ struct State {
     keys: keys::Keys,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
+    /// Servers whose state reason was tampered into a code no reason has, with that code.
+    unreadable_reasons: HashMap<ServerId, String>,
 }
 
 impl State {
-    /// `server`, or the corrupt row its tampered labels make it.
+    /// `server`, or the corrupt row its tampered labels or state reason make it.
     fn readable(&self, server: &Server) -> Result<Server, StoreError> {
-        match self.unreadable_labels.get(&server.id) {
-            Some(text) => Err(StoreError::Corrupt(BadRow::new("servers.labels", text))),
+        if let Some(text) = self.unreadable_labels.get(&server.id) {
+            return Err(StoreError::Corrupt(BadRow::new("servers.labels", text)));
+        }
+        match self.unreadable_reasons.get(&server.id) {
+            Some(code) => Err(StoreError::Corrupt(BadRow::new(
+                "servers.state_reason",
+                code,
+            ))),
             None => Ok(server.clone()),
         }
     }
@@ -140,6 +148,23 @@ impl Tamper for MemoryTamper {
             }
             Err(_) => {
                 state.unreadable_labels.insert(server, json.to_owned());
+            }
+        }
+    }
+
+    async fn write_state_reason(&self, server: ServerId, code: &str) {
+        let mut state = self.0.state().expect("the state");
+        match StateReason::parse(code) {
+            Some(reason) => {
+                state.unreadable_reasons.remove(&server);
+                state
+                    .servers
+                    .get_mut(&server)
+                    .expect("a server")
+                    .state_reason = Some(reason);
+            }
+            None => {
+                state.unreadable_reasons.insert(server, code.to_owned());
             }
         }
     }

@@ -18,5 +18,6 @@ mod postgres;
 mod processes;
 mod quotas;
 mod rate_limits;
+mod state_reasons;
 mod tenancy;
 mod watching;

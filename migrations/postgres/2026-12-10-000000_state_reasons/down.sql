@@ -1,0 +1,2 @@
+ALTER TABLE events DROP COLUMN reason;
+ALTER TABLE servers DROP COLUMN state_reason;
