@@ -12,6 +12,7 @@ pub mod billing;
 pub mod catalog;
 pub mod error;
 pub mod event;
+pub mod faults;
 pub mod idempotency;
 pub mod ids;
 pub mod ip_pool;
@@ -39,7 +40,7 @@ pub use event::{
     NewEvent, RequestContext,
 };
 pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
-pub use ids::{ActionId, KeyId, ProjectId, ServerId};
+pub use ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};
