@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use fleet_domain::ServerId;
 use fleet_domain::ports::{
-    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+    ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
 };
 
 mod actions;
@@ -36,6 +36,7 @@ mod apply;
 mod concurrency;
 mod due;
 mod event_labels;
+mod faults;
 mod fixtures;
 mod history;
 mod idempotency;
@@ -62,6 +63,7 @@ pub mod cases {
     pub use crate::concurrency::*;
     pub use crate::due::*;
     pub use crate::event_labels::*;
+    pub use crate::faults::*;
     pub use crate::history::*;
     pub use crate::idempotency::*;
     pub use crate::labels::*;
@@ -78,12 +80,20 @@ pub mod cases {
 
 /// The ports a store adapter implements, as the cases use them.
 pub trait TestedStore:
-    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore
+    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + FaultStore
 {
 }
 
-impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + ?Sized>
-    TestedStore for T
+impl<
+    T: Store
+        + StoreStatus
+        + TenancyStore
+        + EventLog
+        + ActionStore
+        + IdempotencyStore
+        + FaultStore
+        + ?Sized,
+> TestedStore for T
 {
 }
 
@@ -254,6 +264,9 @@ macro_rules! suite {
             events_keep_the_labels_their_server_had_when_they_happened,
             the_selector_table_selects_the_same_events_on_every_store,
             event_selectors_work_with_the_other_filters_and_the_cursor,
+            fault_rules_are_kept_listed_by_project_and_deleted,
+            a_rule_fires_at_most_its_max_count_under_concurrency,
+            a_firing_on_a_server_appends_its_event_and_leaves_the_server,
         );
     };
 }
