@@ -268,9 +268,9 @@ diesel::table! {
         /// The rule as the client gave it (JSON text).
         spec -> Text,
         /// At most this many firings.
-        max_count -> Nullable<BigInt>,
+        max_count -> Nullable<Int8>,
         /// How often it fired.
-        fired -> BigInt,
+        fired -> Int8,
         /// When it was made.
         created_at -> Timestamptz,
     }
