@@ -6,6 +6,10 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::faults::{
+    MAX_FAULT_COUNT, MAX_LATENCY_MS, MAX_MATCH_VALUES, MAX_PROBLEM_TYPE_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
+};
 use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
@@ -53,6 +57,10 @@ pub struct Bounds {
     pub pattern: Option<String>,
     /// The fewest values of a repeated parameter accepted.
     pub min_items: Option<usize>,
+    /// The most values of an array accepted.
+    pub max_items: Option<usize>,
+    /// The only numbers accepted.
+    pub one_of: Option<&'static [i64]>,
     /// The most entries of a map accepted.
     pub max_properties: Option<usize>,
     /// The bounds of each value of a map (its `additionalProperties`).
@@ -105,6 +113,11 @@ impl Bounds {
         put("maxLength", self.max_length.map(Value::from));
         put("pattern", self.pattern.clone().map(Value::from));
         put("minItems", self.min_items.map(Value::from));
+        put("maxItems", self.max_items.map(Value::from));
+        put(
+            "enum",
+            self.one_of.map(|values| Value::from(values.to_vec())),
+        );
         put("maxProperties", self.max_properties.map(Value::from));
         put(nullable, self.nullable.then_some(Value::Bool(true)));
         keywords
@@ -224,9 +237,76 @@ pub fn idempotency_key() -> Bounds {
     }
 }
 
+/// The statuses an error fault may answer (`fleet_domain::faults::ErrorStatus`).
+pub const FAULT_STATUSES: [i64; 5] = [429, 500, 502, 503, 504];
+
+/// A fault's problem type (`fleet_domain::faults` checks it): lowercase letters, digits and
+/// inner hyphens, at most 64.
+pub fn problem_type() -> Bounds {
+    Bounds {
+        max_length: Some(MAX_PROBLEM_TYPE_CHARS),
+        pattern: Some(format!(
+            "^[a-z0-9](?:[a-z0-9-]{{0,{}}}[a-z0-9])?$",
+            MAX_PROBLEM_TYPE_CHARS - 2
+        )),
+        ..Bounds::default()
+    }
+}
+
+/// The bounds of a fault rule and its effect, in requests and in the responses that echo
+/// them.
+fn fault_limits() -> Vec<Limit> {
+    let names = || Bounds {
+        max_items: Some(MAX_MATCH_VALUES),
+        ..Bounds::default()
+    };
+    let delay = || Bounds::range(0, MAX_LATENCY_MS);
+    let count = || Bounds::range(1, MAX_FAULT_COUNT as i64);
+    let mut limits = vec![
+        field("CreateFaultRuleRequest", "probability", Bounds::range(0, 1)),
+        field("FaultRule", "probability", Bounds::range(0, 1)),
+        field("CreateFaultRuleRequest", "max_count", count()),
+        field("FaultRule", "max_count", count()),
+        field("CreateFaultRuleRequest", "regions", names()),
+        field("CreateFaultRuleRequest", "server_types", names()),
+        field("FaultRule", "regions", names()),
+        field("FaultRule", "server_types", names()),
+        field(
+            "CreateFaultRuleRequest",
+            "label_selector",
+            labels::label_selector(),
+        ),
+        field(
+            "FaultEffect",
+            "status",
+            Bounds {
+                one_of: Some(&FAULT_STATUSES),
+                ..Bounds::default()
+            },
+        ),
+        field("FaultEffect", "problem_type", problem_type()),
+        field(
+            "FaultEffect",
+            "retry_after_seconds",
+            Bounds::range(0, MAX_RETRY_AFTER_SECONDS),
+        ),
+        query("listFaultRules", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
+    ];
+    for property in ["ms", "min_ms", "max_ms", "mean_ms", "stddev_ms"] {
+        limits.push(field("FaultEffect", property, delay()));
+    }
+    limits
+}
+
 /// Every bound the service enforces on what clients send, and the same bounds on the
 /// responses that echo those values.
 pub fn table() -> Vec<Limit> {
+    let mut limits = server_project_and_key_limits();
+    limits.extend(fault_limits());
+    limits
+}
+
+fn server_project_and_key_limits() -> Vec<Limit> {
     let rate_limit = || Bounds::range(1, MAX_RATE_LIMIT_PER_MINUTE);
     let quota = || Bounds::range(0, quota::MAX_LIMIT);
     vec![
