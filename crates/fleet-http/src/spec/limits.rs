@@ -40,6 +40,14 @@ pub enum Place {
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
+    /// A property of an object that Swagger 2 inlines: of its component in OpenAPI 3; in
+    /// Swagger 2, of each copy in the definitions that hold it: (component, property,
+    /// [(schema, field holding it)]).
+    Nested(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    ),
 }
 
 /// The bounds of one value, as JSON Schema states them.
@@ -59,8 +67,6 @@ pub struct Bounds {
     pub min_items: Option<usize>,
     /// The most values of an array accepted.
     pub max_items: Option<usize>,
-    /// The only numbers accepted.
-    pub one_of: Option<&'static [i64]>,
     /// The most entries of a map accepted.
     pub max_properties: Option<usize>,
     /// The bounds of each value of a map (its `additionalProperties`).
@@ -114,10 +120,6 @@ impl Bounds {
         put("pattern", self.pattern.clone().map(Value::from));
         put("minItems", self.min_items.map(Value::from));
         put("maxItems", self.max_items.map(Value::from));
-        put(
-            "enum",
-            self.one_of.map(|values| Value::from(values.to_vec())),
-        );
         put("maxProperties", self.max_properties.map(Value::from));
         put(nullable, self.nullable.then_some(Value::Bool(true)));
         keywords
@@ -152,6 +154,21 @@ pub struct Limit {
 fn field(schema: &'static str, property: &'static str, bounds: Bounds) -> Limit {
     Limit {
         place: Place::Field(schema, property),
+        bounds,
+    }
+}
+
+/// A property of `FaultEffect`, which Swagger 2 inlines in the rule and its request.
+fn effect(property: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::Nested(
+            "FaultEffect",
+            property,
+            &[
+                ("CreateFaultRuleRequest", "effect"),
+                ("FaultRule", "effect"),
+            ],
+        ),
         bounds,
     }
 }
@@ -237,9 +254,6 @@ pub fn idempotency_key() -> Bounds {
     }
 }
 
-/// The statuses an error fault may answer (`fleet_domain::faults::ErrorStatus`).
-pub const FAULT_STATUSES: [i64; 5] = [429, 500, 502, 503, 504];
-
 /// A fault's problem type (`fleet_domain::faults` checks it): lowercase letters, digits and
 /// inner hyphens, at most 64.
 pub fn problem_type() -> Bounds {
@@ -276,24 +290,17 @@ fn fault_limits() -> Vec<Limit> {
             "label_selector",
             labels::label_selector(),
         ),
-        field(
-            "FaultEffect",
-            "status",
-            Bounds {
-                one_of: Some(&FAULT_STATUSES),
-                ..Bounds::default()
-            },
-        ),
-        field("FaultEffect", "problem_type", problem_type()),
-        field(
-            "FaultEffect",
+        // The status is one of five (words in its description): a range of them here.
+        effect("status", Bounds::range(429, 504)),
+        effect("problem_type", problem_type()),
+        effect(
             "retry_after_seconds",
             Bounds::range(0, MAX_RETRY_AFTER_SECONDS),
         ),
         query("listFaultRules", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
     ];
     for property in ["ms", "min_ms", "max_ms", "mean_ms", "stddev_ms"] {
-        limits.push(field("FaultEffect", property, delay()));
+        limits.push(effect(property, delay()));
     }
     limits
 }
@@ -414,6 +421,13 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
                 .iter()
                 .map(|(schema, property)| Place::Field(schema, property))
                 .collect(),
+            (Place::Nested(component, property, _), Version::OpenApi3) => {
+                vec![Place::Field(component, property)]
+            }
+            (Place::Nested(component, property, holders), Version::Swagger2) => holders
+                .iter()
+                .map(|holder| Place::Nested(component, property, std::slice::from_ref(holder)))
+                .collect(),
             (place, _) => vec![place.clone()],
         };
         for place in places {
@@ -452,6 +466,16 @@ fn schema_at<'a>(
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
         (Place::Map(..) | Place::Header(..), Version::Swagger2) => None,
+        (Place::Nested(_, property, holders), Version::Swagger2) => {
+            // `apply` gives each copy a place of its own, with one holder.
+            let (schema, field) = holders.first()?;
+            spec.pointer_mut(&format!(
+                "/definitions/{schema}/properties/{field}/properties/{property}"
+            ))
+        }
+        (Place::Nested(component, property, _), Version::OpenApi3) => spec.pointer_mut(&format!(
+            "/components/schemas/{component}/properties/{property}"
+        )),
         (Place::Query(operation, name), _) | (Place::OperationHeader(operation, name), _) => {
             let location = match place {
                 Place::Query(..) => "query",

@@ -254,6 +254,16 @@ fn the_examples_are_requests_the_service_accepts() {
             "SetQuotasRequest" => {
                 serde_json::from_value::<dto::SetQuotasRequest>(example).map(drop)
             }
+            "CreateFaultRuleRequest" => {
+                serde_json::from_value::<dto::CreateFaultRuleRequest>(example).map(|request| {
+                    let request = request.into_domain().expect("a rule's fields");
+                    let checked = request.spec.check();
+                    assert!(checked.is_ok(), "{checked:?}");
+                    for region in &request.spec.regions {
+                        assert!(catalog.region(region).is_some(), "{region}");
+                    }
+                })
+            }
             other => panic!("an example of {other}, which this test does not know"),
         };
         assert!(parsed.is_ok(), "{schema}: {parsed:?}");
