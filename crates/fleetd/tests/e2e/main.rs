@@ -9,6 +9,7 @@ mod bulk;
 mod common;
 mod conditional;
 mod event_labels;
+mod faults;
 mod generated_client;
 mod harness;
 mod idempotency;
