@@ -43,7 +43,7 @@ impl FaultRow {
 
     fn into_domain(self) -> Result<FaultRule, BadRow> {
         let bad = |column: &'static str, value: &str| BadRow::new(column, value);
-        Ok(StoredFault {
+        StoredFault {
             id: self
                 .id
                 .parse()
@@ -59,7 +59,7 @@ impl FaultRow {
             max_count: self.max_count,
             fired: self.fired,
         }
-        .into_rule()?)
+        .into_rule()
     }
 }
 
