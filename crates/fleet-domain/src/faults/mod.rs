@@ -23,6 +23,8 @@ pub use injector::{
     FaultBook, FaultDecision, FaultError, FaultInjector, FaultObserver, FaultRecord, InjectedFault,
     InjectorParts, Pause,
 };
+#[cfg(any(test, feature = "mock"))]
+pub use injector::{MockFaultObserver, MockPause};
 pub use matcher::{FaultMatch, FaultTarget, MAX_MATCH_VALUES};
 pub use operation::Operation;
 pub use rule::{

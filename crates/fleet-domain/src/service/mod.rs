@@ -31,6 +31,8 @@ mod bulk_tests;
 #[cfg(test)]
 mod conditional_tests;
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
 mod idempotency_tests;
 #[cfg(test)]
 mod tenancy_tests;

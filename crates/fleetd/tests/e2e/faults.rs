@@ -286,3 +286,57 @@ async fn a_bad_rule_is_a_422_naming_the_field_and_keeps_nothing() {
     assert_eq!(listed.body["items"], json!([]), "nothing kept");
     app.shut_down().await.expect("clean shutdown");
 }
+
+/// A member sees the rules of its project and those for every project, never another
+/// project's, and may not make or delete one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reads_the_rules_of_its_project_and_changes_none() {
+    let (_dir, url) = crate::tenancy::sqlite();
+    let (app, admin) = crate::tenancy::keys_app(url).await;
+    let admin = app.as_key(&admin);
+    let (a, b) = (
+        admin.create_project("faults-a").await,
+        admin.create_project("faults-b").await,
+    );
+    let (_, member) = admin.create_key(&a, "member").await;
+    let member = app.as_key(&member);
+    let mut ids = Vec::new();
+    for project in [json!(a), json!(b), Value::Null] {
+        let mut body = json!({ "operations": ["wait"], "effect": { "kind": "error" } });
+        if !project.is_null() {
+            body["project"] = project;
+        }
+        let created = admin.post("/faults", body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        ids.push(created.body["id"].as_str().expect("id").to_owned());
+    }
+    let listed = member.get("/faults").await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    // Made at one virtual instant: listed in id order, which is no order of making.
+    let seen: std::collections::BTreeSet<&str> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|rule| rule["id"].as_str())
+        .collect();
+    assert_eq!(seen, [ids[0].as_str(), ids[2].as_str()].into());
+    member
+        .get(&format!("/faults/{}", ids[1]))
+        .await
+        .assert_problem(404, "not-found");
+    member
+        .post("/faults", json!({ "effect": { "kind": "error" } }))
+        .await
+        .assert_problem(403, "forbidden");
+    member
+        .delete(&format!("/faults/{}", ids[0]))
+        .await
+        .assert_problem(403, "forbidden");
+    assert_eq!(
+        admin.get("/faults").await.body["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
+    app.shut_down().await.expect("clean shutdown");
+}
