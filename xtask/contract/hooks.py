@@ -56,6 +56,7 @@ ACCEPTED_REFUSALS = {
     "actOnServers": [*UNKNOWN_CATALOG_NAME, *KEY_TAKEN],
     "listServers": [*UNKNOWN_CATALOG_NAME, INVALID_CURSOR],
     "listServerActions": [INVALID_CURSOR],
+    "listFaultRules": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],
 }
 PROVISIONING = ["provisionServer", "provisionServerAlias"]
@@ -117,15 +118,15 @@ def mostly_known_catalog_names(context, body):
 NO_ONES_PROJECT = "00000000-0000-4000-8000-00000000fa17"
 
 
-@schemathesis.hook("map_body").apply_to(operation_id="createFaultRule")
-def fault_rules_hit_no_request_of_the_run(context, body):
-    """Scopes every generated fault rule to a project no request of the run is in: a rule
-    that fired would answer the run's other requests with the errors and delays it asked
-    for, which the checks would count against those operations. fleetd's
+@schemathesis.hook("before_call").apply_to(operation_id="createFaultRule")
+def fault_rules_hit_no_request_of_the_run(context, case, kwargs):
+    """Scopes every fault rule the run makes, in every phase (explicit examples and the
+    coverage phase included, which `map_body` does not see), to a project no request of the
+    run is in: a rule that fired would answer the run's other requests with the errors and
+    delays it asks for, which the checks count against those operations. fleetd's
     tests/e2e/faults.rs holds the rules' effects instead."""
-    if isinstance(body, dict):
-        body["project"] = NO_ONES_PROJECT
-    return body
+    if isinstance(case.body, dict):
+        case.body["project"] = NO_ONES_PROJECT
 
 
 # Label keys a generated one is swapped for: a name, a prefixed one, and the longest.
