@@ -9,6 +9,7 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{CreateFaultFailure, DeleteFaultFailure, FaultFailure, FaultsFailure};
+use crate::query::Query;
 use crate::responses::{Deleted, FaultRuleCreated};
 use crate::state::AppState;
 
@@ -45,9 +46,9 @@ pub async fn create(
 pub async fn list(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    query: web::Query<dto::FaultListQuery>,
+    query: Query<dto::FaultListQuery>,
 ) -> Result<web::Json<dto::FaultRuleList>, FaultsFailure> {
-    let query = query.into_inner();
+    let query = query.0;
     let page = state
         .faults
         .list(&caller, query.limit, query.cursor.as_deref())
