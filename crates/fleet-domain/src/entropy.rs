@@ -25,7 +25,8 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ids::{ActionId, ProjectId, ServerId};
+use crate::faults::Draw;
+use crate::ids::{ActionId, FaultRuleId, ProjectId, ServerId};
 
 /// The purposes fleet draws for. Their names are part of every seeded run: renaming one
 /// changes what a seed produces.
@@ -38,6 +39,11 @@ pub mod purpose {
     pub const PROJECT_ID: &str = "project-id";
     /// The ids of requests that arrive without one.
     pub const REQUEST_ID: &str = "request-id";
+    /// Fault rule ids.
+    pub const FAULT_RULE_ID: &str = "fault-rule-id";
+    /// Fault rules' draws; the key names the rule and what is drawn
+    /// (`fault/<rule id>/fire`, …).
+    pub const FAULT: &str = "fault";
 }
 
 /// Versions the derivation: a change of the hashing below must change this too.
@@ -121,6 +127,11 @@ impl Entropy {
         ServerId::from(self.uuid(purpose::SERVER_ID, ""))
     }
 
+    /// A new fault rule's id.
+    pub fn fault_rule_id(&self) -> FaultRuleId {
+        FaultRuleId::from(self.uuid(purpose::FAULT_RULE_ID, ""))
+    }
+
     /// A new action record's id.
     pub fn action_id(&self) -> ActionId {
         ActionId::from(self.uuid(purpose::ACTION_ID, ""))
@@ -129,6 +140,13 @@ impl Entropy {
     /// A new project's id.
     pub fn project_id(&self) -> ProjectId {
         ProjectId::from(self.uuid(purpose::PROJECT_ID, ""))
+    }
+}
+
+/// Fault rules draw from one stream per rule and purpose, named by the rule (`stream`).
+impl Draw for Entropy {
+    fn unit(&self, stream: &str) -> f64 {
+        Entropy::unit(self, purpose::FAULT, stream)
     }
 }
 

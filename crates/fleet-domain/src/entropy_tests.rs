@@ -122,3 +122,22 @@ fn unit_draws_replay_under_a_seed_and_fill_the_interval() {
     let os = Entropy::os();
     assert_ne!(os.unit("p", ""), os.unit("p", ""));
 }
+
+#[test]
+fn fault_rules_draw_and_are_named_from_streams_of_their_own() {
+    let (a, b) = (Entropy::seeded(7), Entropy::seeded(7));
+    let draws = |e: &Entropy| {
+        (0..3)
+            .map(|_| Draw::unit(e, "fault/r1/fire"))
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(draws(&a), draws(&b));
+    assert_eq!(a.fault_rule_id(), b.fault_rule_id());
+    let other = Entropy::seeded(7);
+    other.server_id();
+    assert_eq!(
+        Draw::unit(&other, "fault/r1/fire"),
+        Draw::unit(&Entropy::seeded(7), "fault/r1/fire"),
+        "a server id drawn first shifts no fault draw"
+    );
+}

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::event::EventReadError;
-use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
+use crate::faults::{FaultError, InjectedFault, InvalidFaultRule};
+use crate::ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
 use crate::keys::NoRandomness;
 use crate::labels::LabelError;
 use crate::page::BadCursor;
@@ -104,6 +105,9 @@ pub enum ProvisionError {
     /// The server would take the caller's project past a quota.
     #[error(transparent)]
     QuotaExceeded(QuotaExceeded),
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -115,6 +119,9 @@ pub enum GetError {
     /// No server has this id.
     #[error("server {0} not found")]
     NotFound(ServerId),
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -153,6 +160,9 @@ pub enum ListError {
     /// A label selector that does not parse or breaks a bound.
     #[error("invalid label selector: {0}")]
     BadSelector(#[from] SelectorError),
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -184,6 +194,9 @@ pub enum UpdateError {
         /// How many times the update was planned.
         attempts: usize,
     },
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -215,6 +228,9 @@ pub enum ActError {
         /// How many times the action was planned.
         attempts: usize,
     },
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -293,6 +309,9 @@ pub enum HistoryError {
         /// The largest page.
         max: u32,
     },
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -341,6 +360,9 @@ pub enum EventsError {
         /// Through where events were pruned.
         pruned_through: i64,
     },
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -383,6 +405,9 @@ pub enum WaitError {
         /// The states waited for.
         wanted: Vec<ServerState>,
     },
+    /// A fault rule answered instead of the operation: nothing changed.
+    #[error(transparent)]
+    Injected(InjectedFault),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -478,6 +503,106 @@ pub enum AuthError {
     /// The key was revoked.
     #[error("the key was revoked")]
     Revoked,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<FaultError> for ProvisionError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => ProvisionError::Injected(fault),
+            FaultError::Store(e) => ProvisionError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for GetError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => GetError::Injected(fault),
+            FaultError::Store(e) => GetError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for ListError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => ListError::Injected(fault),
+            FaultError::Store(e) => ListError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for UpdateError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => UpdateError::Injected(fault),
+            FaultError::Store(e) => UpdateError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for ActError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => ActError::Injected(fault),
+            FaultError::Store(e) => ActError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for HistoryError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => HistoryError::Injected(fault),
+            FaultError::Store(e) => HistoryError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for EventsError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => EventsError::Injected(fault),
+            FaultError::Store(e) => EventsError::Store(e),
+        }
+    }
+}
+
+impl From<FaultError> for WaitError {
+    fn from(error: FaultError) -> Self {
+        match error {
+            FaultError::Injected(fault) => WaitError::Injected(fault),
+            FaultError::Store(e) => WaitError::Store(e),
+        }
+    }
+}
+
+/// Why a fault rule could not be made, read, listed or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultRuleError {
+    /// Making and deleting rules takes the `admin` role.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No rule the caller sees has this id.
+    #[error("fault rule {0} not found")]
+    NotFound(FaultRuleId),
+    /// The rule breaks a rule of its own (the field is named).
+    #[error(transparent)]
+    Invalid(#[from] InvalidFaultRule),
+    /// A page size outside 1 to 100.
+    #[error("limit must be between 1 and {max}, got {given}")]
+    BadLimit {
+        /// What was given.
+        given: i64,
+        /// The largest page.
+        max: u32,
+    },
+    /// A cursor this service did not hand out.
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -20,11 +20,13 @@ pub enum Actor {
     System,
     /// The idle reaper.
     Reaper,
+    /// A fault rule (`/faults`).
+    Chaos,
 }
 
 impl Actor {
     /// Every actor.
-    pub const ALL: [Actor; 3] = [Actor::Api, Actor::System, Actor::Reaper];
+    pub const ALL: [Actor; 4] = [Actor::Api, Actor::System, Actor::Reaper, Actor::Chaos];
 
     /// The lowercase name used in the API and the stores.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Actor {
             Actor::Api => "api",
             Actor::System => "system",
             Actor::Reaper => "reaper",
+            Actor::Chaos => "chaos",
         }
     }
 
@@ -60,16 +63,19 @@ pub enum EventKind {
     Billed,
     /// A client changed the server's name or labels.
     Updated,
+    /// A fault rule hit an operation on the server (nothing about the server changed).
+    FaultInjected,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::Created,
         EventKind::ActionRequested,
         EventKind::TransitionCompleted,
         EventKind::Billed,
         EventKind::Updated,
+        EventKind::FaultInjected,
     ];
 
     /// The snake_case name used in the API and the stores.
@@ -80,6 +86,7 @@ impl EventKind {
             EventKind::TransitionCompleted => "transition_completed",
             EventKind::Billed => "billed",
             EventKind::Updated => "updated",
+            EventKind::FaultInjected => "fault_injected",
         }
     }
 
@@ -106,17 +113,20 @@ pub enum EventType {
     ServerReaped,
     /// A client changed the server's name or labels (`PATCH /servers/{id}`).
     ServerUpdated,
+    /// A fault rule hit an operation on the server (`/faults`); the server is unchanged.
+    ServerFaultInjected,
 }
 
 impl EventType {
     /// Every type, in a fixed order.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 7] = [
         EventType::ServerProvisioned,
         EventType::ServerActionRequested,
         EventType::ServerStateChanged,
         EventType::ServerBilled,
         EventType::ServerReaped,
         EventType::ServerUpdated,
+        EventType::ServerFaultInjected,
     ];
 
     /// The dotted name used in the API and the stores.
@@ -128,6 +138,7 @@ impl EventType {
             EventType::ServerBilled => "server.billed",
             EventType::ServerReaped => "server.reaped",
             EventType::ServerUpdated => "server.updated",
+            EventType::ServerFaultInjected => "server.fault_injected",
         }
     }
 
@@ -226,6 +237,7 @@ impl NewEvent {
             (EventKind::TransitionCompleted, _) => EventType::ServerStateChanged,
             (EventKind::Billed, _) => EventType::ServerBilled,
             (EventKind::Updated, _) => EventType::ServerUpdated,
+            (EventKind::FaultInjected, _) => EventType::ServerFaultInjected,
         }
     }
 }

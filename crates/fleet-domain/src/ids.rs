@@ -71,3 +71,8 @@ impl ProjectId {
     /// before projects existed; open mode acts as its admin.
     pub const DEFAULT: ProjectId = ProjectId(Uuid::from_u128(1));
 }
+
+uuid_id!(
+    /// The identity of a fault rule.
+    FaultRuleId
+);

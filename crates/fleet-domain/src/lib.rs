@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod entropy;
 pub mod error;
 pub mod event;
+pub mod faults;
 pub mod idempotency;
 pub mod ids;
 pub mod ip_pool;
@@ -43,7 +44,7 @@ pub use event::{
     NewEvent, RequestContext,
 };
 pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
-pub use ids::{ActionId, KeyId, ProjectId, ServerId};
+pub use ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};

@@ -9,9 +9,10 @@ use crate::action::ActionRecord;
 use crate::billing::UsageRecord;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
-use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest};
+use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest, NewEvent};
+use crate::faults::FaultRule;
 use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredResponse};
-use crate::ids::{ActionId, KeyId, ProjectId, ServerId};
+use crate::ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
@@ -471,6 +472,48 @@ pub trait IdempotencyStore: Send + Sync {
 
     /// Deletes at most `limit` keys made before `before`, oldest first; how many it deleted.
     async fn prune_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError>;
+}
+
+/// Which fault rules to list: those a project sees, or every one; then a page of them in
+/// creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FaultListing {
+    /// Only rules of this project and rules for every project; every rule when `None`.
+    pub visible_to: Option<ProjectId>,
+    /// At most this many.
+    pub limit: u32,
+    /// After this rule, in (creation time, id) order.
+    pub after: Option<(DateTime<Utc>, FaultRuleId)>,
+}
+
+/// The store of fault rules and how often each has fired.
+///
+/// `fire_fault` is what keeps a rule's `max_count` across every process sharing the store:
+/// it counts a firing in one statement only while the count is below the maximum.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait FaultStore: Send + Sync {
+    /// Stores a new rule.
+    async fn create_fault(&self, rule: &FaultRule) -> Result<(), StoreError>;
+
+    /// The rule with this id.
+    async fn fault(&self, id: FaultRuleId) -> Result<Option<FaultRule>, StoreError>;
+
+    /// A page of rules, oldest first.
+    async fn faults(&self, listing: &FaultListing) -> Result<Vec<FaultRule>, StoreError>;
+
+    /// Deletes a rule; `false` when there was none.
+    async fn delete_fault(&self, id: FaultRuleId) -> Result<bool, StoreError>;
+
+    /// Counts one firing of the rule if it exists and has fired fewer times than its
+    /// `max_count`, and appends `record` (an event of the server involved, if it still
+    /// exists, with its labels then) in the same transaction; `false`, with nothing
+    /// written, when it may not fire.
+    async fn fire_fault(
+        &self,
+        id: FaultRuleId,
+        record: Option<NewEvent>,
+    ) -> Result<bool, StoreError>;
 }
 
 #[cfg(test)]

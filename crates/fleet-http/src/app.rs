@@ -71,13 +71,15 @@ mod tests {
     use std::sync::Arc;
 
     use actix_web::test::{self, TestRequest};
+    use fleet_domain::faults::FaultBook;
     use fleet_domain::keys::Pepper;
     use fleet_domain::ports::{
-        MockActionStore, MockClock, MockEventLog, MockIdempotencyStore, MockStore, MockStoreStatus,
-        MockTenancyStore,
+        MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore, MockStore,
+        MockStoreStatus, MockTenancyStore,
     };
     use fleet_domain::service::{
-        CatalogService, IdempotencyService, KeyPolicy, ProjectService, ServerService, WatchService,
+        CatalogService, FaultService, IdempotencyService, KeyPolicy, ProjectService, ServerService,
+        WatchService,
     };
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
@@ -117,11 +119,18 @@ mod tests {
             Arc::new(MockClock::new()),
             KeyPolicy::default(),
         );
+        let faults = FaultService::new(
+            Arc::new(MockFaultStore::new()),
+            Arc::new(MockClock::new()),
+            Arc::new(Catalog::default()),
+            Arc::new(FaultBook::default()),
+        );
         let services = Services {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
             watch: Arc::new(watch),
             idempotency: Arc::new(idempotency),
+            faults: Arc::new(faults),
         };
         let state = web::Data::new(AppState::new(
             services,

@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod metrics;
 mod middleware;
 pub mod negotiate;
+pub mod pause;
 pub mod problem;
 pub mod query;
 pub mod request;

@@ -62,13 +62,15 @@ pub enum ActionOutcome {
     QuotaExceeded,
     /// `If-Match` named a version the server is no longer at; nothing changed.
     PreconditionFailed,
+    /// A fault rule answered an error instead; nothing changed.
+    Injected,
     /// The store failed.
     Failed,
 }
 
 impl ActionOutcome {
     /// Every outcome, in a fixed order.
-    pub const ALL: [ActionOutcome; 9] = [
+    pub const ALL: [ActionOutcome; 10] = [
         Self::Accepted,
         Self::Noop,
         Self::Forbidden,
@@ -77,6 +79,7 @@ impl ActionOutcome {
         Self::Contended,
         Self::QuotaExceeded,
         Self::PreconditionFailed,
+        Self::Injected,
         Self::Failed,
     ];
 
@@ -91,6 +94,7 @@ impl ActionOutcome {
             Err(ActError::Contended { .. }) => Self::Contended,
             Err(ActError::QuotaExceeded(_)) => Self::QuotaExceeded,
             Err(ActError::PreconditionFailed(_)) => Self::PreconditionFailed,
+            Err(ActError::Injected(_)) => Self::Injected,
             Err(ActError::Store(_)) => Self::Failed,
         }
     }
@@ -106,6 +110,7 @@ impl ActionOutcome {
             Self::Contended => "contended",
             Self::QuotaExceeded => "quota_exceeded",
             Self::PreconditionFailed => "precondition_failed",
+            Self::Injected => "fault_injected",
             Self::Failed => "failed",
         }
     }

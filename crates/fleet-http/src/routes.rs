@@ -3,7 +3,7 @@
 use paperclip::actix::web;
 
 use crate::handlers::{
-    actions, admin, bulk, catalog, events, history, keys, projects, quotas, servers, wait,
+    actions, admin, bulk, catalog, events, faults, history, keys, projects, quotas, servers, wait,
 };
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
@@ -51,7 +51,17 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::post().to(keys::create))
             .route(web::get().to(keys::list)),
     )
-    .service(web::resource("/keys/{id}").route(web::delete().to(keys::revoke)));
+    .service(web::resource("/keys/{id}").route(web::delete().to(keys::revoke)))
+    .service(
+        web::resource("/faults")
+            .route(web::post().to(faults::create))
+            .route(web::get().to(faults::list)),
+    )
+    .service(
+        web::resource("/faults/{id}")
+            .route(web::get().to(faults::get))
+            .route(web::delete().to(faults::delete)),
+    );
     if with_admin {
         cfg.service(web::resource("/admin/clock").route(web::get().to(admin::read)))
             .service(web::resource("/admin/clock/advance").route(web::post().to(admin::advance)));

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use fleet_domain::service::{
-    CatalogService, Engine, IdempotencyService, ManualClock, ProjectService, ServerService,
-    WatchService,
+    CatalogService, Engine, FaultService, IdempotencyService, ManualClock, ProjectService,
+    ServerService, WatchService,
 };
 use futures::lock::Mutex;
 
@@ -44,6 +44,8 @@ pub struct Services {
     pub watch: Arc<WatchService>,
     /// Idempotency keys.
     pub idempotency: Arc<IdempotencyService>,
+    /// Fault rules.
+    pub faults: Arc<FaultService>,
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
@@ -58,6 +60,8 @@ pub struct AppState {
     pub watch: Arc<WatchService>,
     /// Idempotency keys.
     pub idempotency: Arc<IdempotencyService>,
+    /// Fault rules.
+    pub faults: Arc<FaultService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
@@ -86,6 +90,7 @@ impl AppState {
             projects: services.projects,
             watch: services.watch,
             idempotency: services.idempotency,
+            faults: services.faults,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
@@ -103,6 +108,7 @@ impl AppState {
             projects: services.projects,
             watch: services.watch,
             idempotency: services.idempotency,
+            faults: services.faults,
             ..self.clone()
         }
     }

@@ -18,6 +18,7 @@ mod due;
 mod errors;
 mod event_log;
 mod event_store;
+mod fault_store;
 mod feed;
 mod fixed;
 mod idempotency;

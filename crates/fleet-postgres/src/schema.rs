@@ -261,3 +261,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     actions,
     usage_records
 );
+
+diesel::table! {
+    /// Fault rules: the matcher and effect as the client's JSON, and the firing counts.
+    fault_rules (id) {
+        /// Identity.
+        id -> Uuid,
+        /// The project it applies to; NULL for every project.
+        project_id -> Nullable<Uuid>,
+        /// The rule as the client gave it (JSON text).
+        spec -> Text,
+        /// At most this many firings.
+        max_count -> Nullable<Int8>,
+        /// How often it fired.
+        fired -> Int8,
+        /// When it was made.
+        created_at -> Timestamptz,
+    }
+}

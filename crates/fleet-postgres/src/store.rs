@@ -187,6 +187,11 @@ impl PgStore {
         Ok(sequencer::pass(&mut conn).await?)
     }
 
+    /// Wakes the process's sequencer after a commit that appended events.
+    pub(crate) fn events_committed(&self) {
+        self.shared.horizon.events_committed();
+    }
+
     pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
         self.pool
             .get()

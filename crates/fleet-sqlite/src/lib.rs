@@ -12,6 +12,7 @@
 mod db;
 mod errors;
 mod event_store;
+mod fault_store;
 mod horizon;
 mod key_store;
 mod location;

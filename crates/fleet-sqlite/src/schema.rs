@@ -285,3 +285,14 @@ mod tests {
         }
     }
 }
+
+diesel::table! {
+    fault_rules (id) {
+        id -> Text,
+        project_id -> Nullable<Text>,
+        spec -> Text,
+        max_count -> Nullable<BigInt>,
+        fired -> BigInt,
+        created_at -> BigInt,
+    }
+}

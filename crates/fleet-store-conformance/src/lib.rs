@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use fleet_domain::ServerId;
 use fleet_domain::ports::{
-    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+    ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
 };
 
 mod actions;
@@ -36,6 +36,7 @@ mod apply;
 mod concurrency;
 mod due;
 mod event_labels;
+mod faults;
 mod fixtures;
 mod history;
 mod idempotency;
@@ -63,6 +64,7 @@ pub mod cases {
     pub use crate::concurrency::*;
     pub use crate::due::*;
     pub use crate::event_labels::*;
+    pub use crate::faults::*;
     pub use crate::history::*;
     pub use crate::idempotency::*;
     pub use crate::labels::*;
@@ -80,12 +82,20 @@ pub mod cases {
 
 /// The ports a store adapter implements, as the cases use them.
 pub trait TestedStore:
-    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore
+    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + FaultStore
 {
 }
 
-impl<T: Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + ?Sized>
-    TestedStore for T
+impl<
+    T: Store
+        + StoreStatus
+        + TenancyStore
+        + EventLog
+        + ActionStore
+        + IdempotencyStore
+        + FaultStore
+        + ?Sized,
+> TestedStore for T
 {
 }
 
@@ -261,6 +271,9 @@ macro_rules! suite {
             event_selectors_work_with_the_other_filters_and_the_cursor,
             a_stop_s_reason_is_stored_with_the_server_and_its_events_and_a_start_clears_it,
             the_reaper_s_reason_replaces_the_stop_s_through_to_terminated,
+            fault_rules_are_kept_listed_by_project_and_deleted,
+            a_rule_fires_at_most_its_max_count_under_concurrency,
+            a_firing_on_a_server_appends_its_event_and_leaves_the_server,
         );
     };
 }

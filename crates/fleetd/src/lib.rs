@@ -15,6 +15,7 @@ pub mod config;
 pub mod database_url;
 pub mod engine_metrics;
 pub mod fanout;
+pub mod faults;
 pub mod keys;
 pub mod metrics;
 pub mod probes;

@@ -14,11 +14,13 @@ use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
 use fleet_domain::Entropy;
 use fleet_domain::entropy::purpose;
-use fleet_domain::ports::{ActionStore, Clock, IdempotencyStore, Store, TenancyStore};
+use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts};
+use fleet_domain::ports::{ActionStore, Clock, FaultStore, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
-    ServerService, WatchService,
+    CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
+    ProjectService, ServerService, WatchService,
 };
+use fleet_http::pause::TokioPause;
 use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
 use fleet_ops::{Ops, RequestIds};
 use fleet_postgres::EventFeed;
@@ -31,6 +33,7 @@ use crate::clock::{self, SystemClock};
 use crate::config::Config;
 use crate::engine_metrics::EngineMetrics;
 use crate::fanout::FanOut;
+use crate::faults::{FaultLog, FaultRefresher};
 use crate::keys;
 use crate::metrics::Exporter;
 use crate::probes::Probe;
@@ -96,13 +99,44 @@ impl Application {
             .observed_by(Arc::new(EngineMetrics))
             .with_entropy(entropy.clone()),
         );
+        // The rules in force, shared by every worker; each checks them with its own store.
+        let book = Arc::new(FaultBook::default());
+        let (injector_clock, injector_book, draws) = (clock.clone(), book.clone(), entropy.clone());
+        let fault_log = Arc::new(FaultLog {
+            logger: logger.new(o!("component" => "faults")),
+        });
+        let injector = move |faults: Arc<dyn FaultStore>| {
+            FaultInjector::new(InjectorParts {
+                book: injector_book.clone(),
+                store: faults,
+                clock: injector_clock.clone(),
+                draw: draws.clone(),
+                pause: Arc::new(TokioPause),
+                observer: fault_log.clone(),
+            })
+        };
+        let (fault_clock, fault_catalog, fault_ids) =
+            (clock.clone(), catalog.clone(), entropy.clone());
+        let fault_rules = move |faults: Arc<dyn FaultStore>| {
+            Arc::new(
+                FaultService::new(
+                    faults,
+                    fault_clock.clone(),
+                    fault_catalog.clone(),
+                    book.clone(),
+                )
+                .with_entropy(fault_ids.clone()),
+            )
+        };
         let lifecycle = config.lifecycle;
         let (service_clock, service_ids) = (clock.clone(), entropy.clone());
-        let terminated_listed_for = config.terminated_listed_for;
-        let servers = move |store: Arc<dyn Store>| {
+        let (terminated_listed_for, server_injector) =
+            (config.terminated_listed_for, injector.clone());
+        let servers = move |store: Arc<dyn Store>, faults: Arc<dyn FaultStore>| {
             let service =
                 ServerService::new(store, service_clock.clone(), catalog.clone(), lifecycle)
-                    .with_entropy(service_ids.clone());
+                    .with_entropy(service_ids.clone())
+                    .with_faults(server_injector(faults));
             Arc::new(match terminated_listed_for {
                 Some(period) => service.listing_terminated_for(period),
                 None => service,
@@ -118,13 +152,13 @@ impl Application {
             )
         };
         let (watch_clock, watched) = (clock.clone(), fanout.clone());
-        let watch = move |store: Arc<dyn Store>, actions: Arc<dyn ActionStore>| {
-            Arc::new(WatchService::new(
-                store,
-                watched.clone(),
-                actions,
-                watch_clock.clone(),
-            ))
+        let watch = move |store: Arc<dyn Store>,
+                          actions: Arc<dyn ActionStore>,
+                          faults: Arc<dyn FaultStore>| {
+            Arc::new(
+                WatchService::new(store, watched.clone(), actions, watch_clock.clone())
+                    .with_faults(injector(faults)),
+            )
         };
         let (key_clock, key_policy) = (
             clock.clone(),
@@ -138,6 +172,11 @@ impl Application {
         };
         let background_keys = idempotency(opened.keys.clone());
         let background_projects = projects(opened.tenancy.clone());
+        let background_faults = fault_rules(opened.faults.clone());
+        background_faults
+            .refresh()
+            .await
+            .context("reading the fault rules")?;
         if let Some(key) = &config.auth.bootstrap_admin_key {
             keys::install_bootstrap(&background_projects, key, &logger).await?;
         }
@@ -172,10 +211,11 @@ impl Application {
         let (stop_streams, streams_stop) = Shutdown::new();
         let state = AppState::new(
             Services {
-                servers: servers(store.clone()),
+                servers: servers(store.clone(), opened.faults.clone()),
                 projects: background_projects,
-                watch: watch(store.clone(), opened.actions.clone()),
+                watch: watch(store.clone(), opened.actions.clone(), opened.faults.clone()),
                 idempotency: background_keys.clone(),
+                faults: background_faults.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -207,10 +247,11 @@ impl Application {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
             let state = match opened.http_worker_stores(worker_pools[n]) {
                 Ok(stores) => state.with_services(Services {
-                    servers: servers(stores.store.clone()),
+                    servers: servers(stores.store.clone(), stores.faults.clone()),
                     projects: projects(stores.tenancy),
-                    watch: watch(stores.store, stores.actions),
+                    watch: watch(stores.store, stores.actions, stores.faults.clone()),
                     idempotency: idempotency(stores.keys),
+                    faults: fault_rules(stores.faults),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
@@ -245,6 +286,11 @@ impl Application {
                 retention: config.event_retention,
                 keys: background_keys,
                 logger: logger.new(o!("component" => "pruner")),
+            }
+            .spawn(stop.clone()),
+            FaultRefresher {
+                faults: background_faults,
+                logger: logger.new(o!("component" => "faults")),
             }
             .spawn(stop.clone()),
         ];

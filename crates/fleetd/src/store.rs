@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::{
-    ActionStore, EventLog, IdempotencyStore, Store, StoreStatus, TenancyStore,
+    ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
 };
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
@@ -33,6 +33,8 @@ pub struct OpenedStore {
     pub actions: Arc<dyn ActionStore>,
     /// The same store's idempotency keys.
     pub keys: Arc<dyn IdempotencyStore>,
+    /// The same store's fault rules.
+    pub faults: Arc<dyn FaultStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -81,6 +83,7 @@ impl OpenedStore {
                 tenancy: self.tenancy.clone(),
                 actions: self.actions.clone(),
                 keys: self.keys.clone(),
+                faults: self.faults.clone(),
             });
         };
         let store = Arc::new(
@@ -92,7 +95,8 @@ impl OpenedStore {
             store: store.clone(),
             tenancy: store.clone(),
             actions: store.clone(),
-            keys: store,
+            keys: store.clone(),
+            faults: store,
         })
     }
 }
@@ -107,6 +111,8 @@ pub struct WorkerStores {
     pub actions: Arc<dyn ActionStore>,
     /// Idempotency keys.
     pub keys: Arc<dyn IdempotencyStore>,
+    /// Fault rules, and their firings.
+    pub faults: Arc<dyn FaultStore>,
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -144,6 +150,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             events: Arc::new(store.clone()),
             actions: Arc::new(store.clone()),
             keys: Arc::new(store.clone()),
+            faults: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -164,6 +171,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         events: store.clone(),
         actions: store.clone(),
         keys: store.clone(),
+        faults: store.clone(),
         store,
         description,
         postgres: None,

@@ -149,5 +149,6 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     fleet_http::metrics::describe();
     crate::metrics::describe();
     crate::engine_metrics::describe();
+    crate::faults::describe();
     Ok(handle)
 }

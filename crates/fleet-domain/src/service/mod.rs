@@ -5,6 +5,7 @@ mod bulk;
 mod catalog;
 mod clock;
 mod engine;
+mod faults;
 mod follow;
 mod idempotency;
 mod input;
@@ -18,6 +19,7 @@ pub use bulk::{BulkActRequest, BulkActResult, MAX_BULK_SERVERS};
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
+pub use faults::{FaultService, NewFaultRule};
 pub use follow::Follower;
 pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};
@@ -28,6 +30,8 @@ pub use watch::{EventPage, EventsRequest, WatchService};
 mod bulk_tests;
 #[cfg(test)]
 mod conditional_tests;
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod idempotency_tests;
 #[cfg(test)]

@@ -11,7 +11,8 @@ use crate::billing::{self, BillingSummary, UsageRecord};
 use crate::catalog::Catalog;
 use crate::entropy::Entropy;
 use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, StoreError};
-use crate::event::{Event, RequestContext};
+use crate::event::{Actor, Event, RequestContext};
+use crate::faults::{FaultError, FaultInjector, FaultTarget, Operation};
 use crate::ids::ServerId;
 use crate::labels::Labels;
 use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
@@ -117,6 +118,7 @@ pub struct ServerService {
     pub(super) ids: Arc<Entropy>,
     /// How long a terminated server stays in lists; `None`: for as long as it is stored.
     terminated_listed_for: Option<TimeDelta>,
+    faults: Option<FaultInjector>,
 }
 
 impl ServerService {
@@ -134,6 +136,30 @@ impl ServerService {
             config,
             ids: Arc::new(Entropy::os()),
             terminated_listed_for: None,
+            faults: None,
+        }
+    }
+
+    /// The same service, checking every operation against the fault rules of `faults`
+    /// before it runs.
+    pub fn with_faults(self, faults: FaultInjector) -> Self {
+        Self {
+            faults: Some(faults),
+            ..self
+        }
+    }
+
+    /// Lets `operation` on `target` run (after any latency a fault rule adds) or refuses it
+    /// with a rule's error.
+    pub(super) async fn admit(
+        &self,
+        operation: Operation,
+        target: FaultTarget<'_>,
+        ctx: &RequestContext,
+    ) -> Result<(), FaultError> {
+        match &self.faults {
+            None => Ok(()),
+            Some(faults) => faults.admit(operation, target, ctx).await,
         }
     }
 
@@ -187,6 +213,13 @@ impl ServerService {
             Some(name) => validate_name(name)?,
             None => format!("{}-{}", server_type.name, &id.to_string()[..8]),
         };
+        let target = FaultTarget::Request {
+            project: caller.project,
+            region: &region.name,
+            server_type: &server_type.name,
+            labels: &labels,
+        };
+        self.admit(Operation::Provision, target, ctx).await?;
         let now = self.clock.now();
         let new = lifecycle::plan_provision(
             ServerSpec {
@@ -228,6 +261,12 @@ impl ServerService {
         let server = visible(&*self.store, caller, id)
             .await?
             .ok_or(GetError::NotFound(id))?;
+        self.admit(
+            Operation::Get,
+            FaultTarget::Server(&server),
+            &reader(caller),
+        )
+        .await?;
         Ok(self.view(server, self.clock.now()))
     }
 
@@ -259,6 +298,12 @@ impl ServerService {
         }
         let after = request.cursor.as_deref().map(Cursor::decode).transpose()?;
         let selector = Selector::parse_filter(request.label_selector.as_deref())?;
+        self.admit(
+            Operation::List,
+            FaultTarget::Project(caller.project),
+            &reader(caller),
+        )
+        .await?;
         let now = self.clock.now();
         let terminated = match (request.state, self.terminated_listed_for) {
             (None, Some(period)) => now
@@ -324,6 +369,8 @@ impl ServerService {
             .await?
             .ok_or(ActError::NotFound(id))?;
         caller.require(Role::Member)?;
+        self.admit(Operation::Act(action), FaultTarget::Server(&server), ctx)
+            .await?;
         self.act_on(caller, server, action, expected, ctx).await
     }
 
@@ -396,7 +443,13 @@ impl ServerService {
                 given,
                 max: MAX_EVENTS,
             })?;
-        self.require(caller, id).await?;
+        let server = self.require(caller, id).await?;
+        self.admit(
+            Operation::Events,
+            FaultTarget::Server(&server),
+            &reader(caller),
+        )
+        .await?;
         Ok(self.store.events(id, limit).await?)
     }
 
@@ -437,6 +490,16 @@ impl ServerService {
 
     pub(super) fn view(&self, server: Server, now: DateTime<Utc>) -> ServerView {
         ServerView::at(server, now)
+    }
+}
+
+/// The context a read records a fault under: reads carry no request context, so the event
+/// names the key but no request id.
+pub(super) fn reader(caller: &Caller) -> RequestContext {
+    RequestContext {
+        actor: Actor::Api,
+        request_id: None,
+        key: caller.key,
     }
 }
 

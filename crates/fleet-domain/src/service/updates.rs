@@ -3,6 +3,7 @@
 use super::visible;
 use crate::error::UpdateError;
 use crate::event::RequestContext;
+use crate::faults::{FaultTarget, Operation};
 use crate::ids::ServerId;
 use crate::ports::Applied;
 use crate::precondition::GenerationMatch;
@@ -37,6 +38,10 @@ impl ServerService {
             caller.require(Role::Member)?;
             // A patch that breaks the label rules is refused as such, whatever the condition.
             let labels = server.labels.patched(&update.labels)?;
+            if attempt == 0 {
+                self.admit(Operation::Update, FaultTarget::Server(&server), ctx)
+                    .await?;
+            }
             if let Some(expected) = expected {
                 // A second reading: the store's guard refused the write planned from the first.
                 if attempt > 0 {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::visible;
 use crate::error::WaitError;
 use crate::event::{EventQuery, EventReadError, Interest};
+use crate::faults::{FaultTarget, Operation};
 use crate::ids::ServerId;
 use crate::ports::{Clock, EventLog, Store};
 use crate::server::Server;
@@ -49,6 +50,8 @@ impl WatchService {
         let server = visible(&*self.store, caller, id)
             .await?
             .ok_or(WaitError::NotFound(id))?;
+        self.admit(caller, Operation::Wait, FaultTarget::Server(&server))
+            .await?;
         Ok(Waiter {
             store: self.store.clone(),
             events: self.events.clone(),

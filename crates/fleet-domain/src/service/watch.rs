@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use crate::error::EventsError;
 use crate::event::{Event, EventQuery, EventType};
+use crate::faults::{FaultError, FaultInjector, FaultTarget, Operation};
 use crate::ids::ServerId;
 use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::ports::{ActionStore, Clock, EventLog, Store};
 use crate::selector::Selector;
 use crate::service::follow::Follower;
 use crate::service::input::{echo, page_limit};
+use crate::service::servers::reader;
 use crate::state::join;
 use crate::tenancy::Caller;
 
@@ -48,6 +50,7 @@ pub struct WatchService {
     pub(super) events: Arc<dyn EventLog>,
     pub(super) actions: Arc<dyn ActionStore>,
     pub(super) clock: Arc<dyn Clock>,
+    pub(super) faults: Option<FaultInjector>,
 }
 
 impl WatchService {
@@ -63,6 +66,30 @@ impl WatchService {
             events,
             actions,
             clock,
+            faults: None,
+        }
+    }
+
+    /// The same service, checking event reads and waits against the fault rules of
+    /// `faults` before they run.
+    pub fn with_faults(self, faults: FaultInjector) -> Self {
+        Self {
+            faults: Some(faults),
+            ..self
+        }
+    }
+
+    /// Lets `operation` on `target` run (after any latency a fault rule adds) or refuses it
+    /// with a rule's error.
+    pub(super) async fn admit(
+        &self,
+        caller: &Caller,
+        operation: Operation,
+        target: FaultTarget<'_>,
+    ) -> Result<(), FaultError> {
+        match &self.faults {
+            None => Ok(()),
+            Some(faults) => faults.admit(operation, target, &reader(caller)).await,
         }
     }
 
@@ -82,6 +109,12 @@ impl WatchService {
         })?;
         let from_oldest = request.after.is_none();
         let mut query = query(caller, request, limit)?;
+        self.admit(
+            caller,
+            Operation::Events,
+            FaultTarget::Project(caller.project),
+        )
+        .await?;
         if from_oldest {
             // Not 0: once anything was pruned, that cursor would be refused as expired.
             query.after = self.events.horizon().await?.pruned_through;

@@ -109,7 +109,8 @@ impl OperationModifier for ApiCaller {
             Either::Right(Response {
                 description: Some(
                     "Over the rate limit of the key (of the client address, for a request \
-                     without a key): nothing was done; retry after `Retry-After` seconds."
+                     without a key), or throttled by a fault rule (`/faults`): nothing was \
+                     done; retry after `Retry-After` seconds."
                         .to_owned(),
                 ),
                 schema: Some(DefaultSchemaRaw {

@@ -107,6 +107,8 @@ pub enum Actor {
     System,
     /// The idle reaper.
     Reaper,
+    /// A fault rule (`/faults`).
+    Chaos,
 }
 
 impl From<domain::Actor> for Actor {
@@ -115,6 +117,7 @@ impl From<domain::Actor> for Actor {
             domain::Actor::Api => Self::Api,
             domain::Actor::System => Self::System,
             domain::Actor::Reaper => Self::Reaper,
+            domain::Actor::Chaos => Self::Chaos,
         }
     }
 }
@@ -133,6 +136,8 @@ pub enum EventType {
     Billed,
     /// A client changed the server's name or labels.
     Updated,
+    /// A fault rule hit an operation on the server; the server is unchanged.
+    FaultInjected,
 }
 
 impl From<domain::EventKind> for EventType {
@@ -143,6 +148,7 @@ impl From<domain::EventKind> for EventType {
             domain::EventKind::TransitionCompleted => Self::TransitionCompleted,
             domain::EventKind::Billed => Self::Billed,
             domain::EventKind::Updated => Self::Updated,
+            domain::EventKind::FaultInjected => Self::FaultInjected,
         }
     }
 }

@@ -8,6 +8,7 @@ mod bulk;
 mod catalog;
 mod clock;
 mod enums;
+mod faults;
 mod history;
 mod labels;
 mod money;
@@ -25,6 +26,10 @@ pub use bulk::{
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
+pub use faults::{
+    CreateFaultRuleRequest, FaultEffect, FaultEffectKind, FaultListQuery, FaultOperation,
+    FaultRule, FaultRuleList, LatencyDistribution,
+};
 pub use history::{BillingReport, Event, EventList, UsageRecord};
 pub use labels::{LabelPatch, Labels, UpdateServerRequest};
 pub use money::Money;

@@ -31,6 +31,9 @@ pub enum WatchEventType {
     /// A client changed the server's name or labels.
     #[serde(rename = "server.updated")]
     ServerUpdated,
+    /// A fault rule hit an operation on the server (`/faults`); the server is unchanged.
+    #[serde(rename = "server.fault_injected")]
+    ServerFaultInjected,
 }
 
 impl From<domain::EventType> for WatchEventType {
@@ -43,6 +46,7 @@ impl From<domain::EventType> for WatchEventType {
             T::ServerBilled => Self::ServerBilled,
             T::ServerReaped => Self::ServerReaped,
             T::ServerUpdated => Self::ServerUpdated,
+            T::ServerFaultInjected => Self::ServerFaultInjected,
         }
     }
 }

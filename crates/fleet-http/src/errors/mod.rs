@@ -5,9 +5,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use fleet_domain::PreconditionFailed;
 use fleet_domain::error::{
-    ActError, BulkActError, GetError, HistoryError, IdempotencyError, ListError, ProjectError,
-    ProvisionError, StoreError, UpdateError,
+    ActError, BulkActError, FaultRuleError, GetError, HistoryError, IdempotencyError, ListError,
+    ProjectError, ProvisionError, StoreError, UpdateError,
 };
+use fleet_domain::faults::{InjectedFault, InvalidFaultRule};
 use fleet_domain::quota::QuotaExceeded;
 use fleet_domain::tenancy::{Forbidden, InvalidText};
 use paperclip::actix::OperationModifier;
@@ -86,6 +87,36 @@ impl From<PreconditionFailed> for Problem {
     }
 }
 
+impl From<InjectedFault> for Problem {
+    fn from(fault: InjectedFault) -> Self {
+        let status =
+            StatusCode::from_u16(fault.status.code()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        let mut problem = Problem::new(status, &fault.problem_type, fault.to_string());
+        problem.retry_after_secs = fault.retry_after_seconds.map(u64::from);
+        problem
+    }
+}
+
+impl From<FaultRuleError> for Problem {
+    fn from(error: FaultRuleError) -> Self {
+        let detail = error.to_string();
+        match error {
+            FaultRuleError::Forbidden(forbidden) => forbidden.into(),
+            FaultRuleError::NotFound(_) => Problem::not_found(detail),
+            FaultRuleError::Invalid(_) => Problem::unprocessable("invalid-fault-rule", detail),
+            FaultRuleError::BadLimit { .. } => Problem::bad_request("invalid-query", detail),
+            FaultRuleError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
+            FaultRuleError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<InvalidFaultRule> for Problem {
+    fn from(invalid: InvalidFaultRule) -> Self {
+        FaultRuleError::Invalid(invalid).into()
+    }
+}
+
 impl From<ProvisionError> for Problem {
     fn from(error: ProvisionError) -> Self {
         let detail = error.to_string();
@@ -105,6 +136,7 @@ impl From<ProvisionError> for Problem {
             ProvisionError::QuotaExceeded(exceeded) => exceeded.into(),
             // The key's project, and with it the key, is gone: the key is no longer valid.
             ProvisionError::ProjectGone(_) => Problem::unauthorized(true).with_cause(detail),
+            ProvisionError::Injected(fault) => fault.into(),
             ProvisionError::Store(e) => e.into(),
         }
     }
@@ -114,6 +146,7 @@ impl From<GetError> for Problem {
     fn from(error: GetError) -> Self {
         match error {
             GetError::NotFound(_) => Problem::not_found(error.to_string()),
+            GetError::Injected(fault) => fault.into(),
             GetError::Store(e) => e.into(),
         }
     }
@@ -133,6 +166,7 @@ impl From<ListError> for Problem {
             }
             ListError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
             ListError::BadSelector(error) => Problem::invalid_label_selector(&error, detail),
+            ListError::Injected(fault) => fault.into(),
             ListError::Store(e) => e.into(),
         }
     }
@@ -152,6 +186,7 @@ impl From<UpdateError> for Problem {
                 "contended",
                 format!("{detail}; retry later"),
             ),
+            UpdateError::Injected(fault) => fault.into(),
             UpdateError::Store(e) => e.into(),
         }
     }
@@ -177,6 +212,7 @@ impl From<ActError> for Problem {
             ),
             ActError::QuotaExceeded(exceeded) => exceeded.into(),
             ActError::PreconditionFailed(failed) => failed.into(),
+            ActError::Injected(fault) => fault.into(),
             ActError::Store(e) => e.into(),
         }
     }
@@ -230,6 +266,7 @@ impl From<HistoryError> for Problem {
             HistoryError::BadLimit { .. } => {
                 Problem::bad_request("invalid-query", error.to_string())
             }
+            HistoryError::Injected(fault) => fault.into(),
             HistoryError::Store(e) => e.into(),
         }
     }
@@ -291,6 +328,9 @@ pub(crate) fn document_problems(op: &mut DefaultOperationRaw, statuses: &[(u16, 
     }
 }
 
+/// The statuses only a fault rule answers (it may also answer 429, 500 and 503).
+pub(crate) const FAULT_INJECTED: &str = "A fault rule (`/faults`) answered instead of the operation: nothing changed; retry after `Retry-After` seconds when it is sent.";
+
 macro_rules! failure {
     ($(#[$doc:meta])* $name:ident { $($status:literal => $description:expr,)+ }) => {
         $(#[$doc])*
@@ -346,7 +386,9 @@ failure!(
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or names an unknown region or type, or an invalid name, or labels that break the label rules (`invalid-labels`, naming the label).",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -356,7 +398,9 @@ failure!(
         400 => "The id is not a UUID, or `If-None-Match` is malformed (`invalid-precondition`).",
         404 => "No server has this id.",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -365,7 +409,9 @@ failure!(
     ListFailure {
         400 => "A filter, `limit`, `offset` or `cursor` is invalid, or the label selector (`invalid-label-selector`, with the `position` where it went wrong).",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -381,7 +427,9 @@ failure!(
         415 => "The body is not JSON (`application/merge-patch+json` or `application/json`).",
         422 => "The body names fields that cannot be patched (the problem names them) or sets `name` or `labels` to `null`, or has an invalid name, or labels that break the label rules or would leave more than 64 (`invalid-labels`, naming the label).",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -398,7 +446,9 @@ failure!(
         415 => "The body is not `application/json`.",
         422 => "The body has unknown or missing fields, or an unknown action.",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -422,7 +472,9 @@ failure!(
         400 => "The id is not a UUID, or `limit` is invalid.",
         404 => "No server has this id.",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -568,6 +620,50 @@ admin_failure!(
     RevokeKeyFailure {
         400 => "The id is not a UUID.",
         404 => "No key has this id.",
+    }
+);
+
+failure!(
+    /// Why creating a fault rule failed.
+    CreateFaultFailure {
+        400 => "The body is not valid JSON.",
+        403 => "Making fault rules takes the `admin` role.",
+        408 => "The body did not arrive within 5 seconds.",
+        413 => "The body is too large.",
+        415 => "The body is not `application/json`.",
+        422 => "The body has unknown or missing fields, or a field the rule's checks refuse (`invalid-fault-rule`, naming the field): an unknown operation, region or type, a probability outside 0 to 1, a malformed selector, a status that is not 429, 500, 502, 503 or 504, a delay out of range, `ends_at` not after `starts_at`, `max_ms` below `min_ms`.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why listing fault rules failed.
+    FaultsFailure {
+        400 => "`limit` or `cursor` is invalid.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why reading a fault rule failed.
+    FaultFailure {
+        400 => "The id is not a UUID.",
+        404 => "No rule that applies to the caller's project has this id.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why deleting a fault rule failed.
+    DeleteFaultFailure {
+        400 => "The id is not a UUID.",
+        403 => "Deleting fault rules takes the `admin` role.",
+        404 => "No rule has this id.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
 

@@ -8,7 +8,7 @@ use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw};
 use paperclip::v2::schema::Apiv2Errors;
 
-use super::document_problems;
+use super::{FAULT_INJECTED, document_problems};
 use crate::problem::Problem;
 
 impl From<EventsError> for Problem {
@@ -21,6 +21,7 @@ impl From<EventsError> for Problem {
             }
             EventsError::BadSelector(error) => Problem::invalid_label_selector(&error, detail),
             EventsError::Expired { .. } => Problem::new(StatusCode::GONE, "cursor-expired", detail),
+            EventsError::Injected(fault) => fault.into(),
             EventsError::Store(e) => e.into(),
         }
     }
@@ -37,6 +38,7 @@ impl From<WaitError> for Problem {
                 problem.state = Some(state.into());
                 problem
             }
+            WaitError::Injected(fault) => fault.into(),
             WaitError::Store(e) => e.into(),
         }
     }
@@ -83,7 +85,9 @@ failure!(
         400 => "`after` is not a sequence number, or `server_id`, `type` or `limit` is invalid (the problem names which), or the label selector (`invalid-label-selector`, with the `position` where it went wrong).",
         410 => "Events after `after` were pruned (older than the retention window): read the current state, then follow from a newer cursor.",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 
@@ -105,7 +109,9 @@ failure!(
         408 => "The timeout passed first; the problem's `state` is the server's state then.",
         409 => "The server is in a state from which none of the states asked for can be reached (waiting for `running` on a terminated server); the problem's `state` names it.",
         500 => "The service failed.",
+        502 => FAULT_INJECTED,
         503 => "The store is unavailable, overloaded or contended, or the service is shutting down; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
     }
 );
 

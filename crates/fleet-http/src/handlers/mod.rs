@@ -6,6 +6,7 @@ pub mod admin;
 pub mod bulk;
 pub mod catalog;
 pub mod events;
+pub mod faults;
 pub mod history;
 pub mod keys;
 pub mod projects;

@@ -1,4 +1,4 @@
-//! The admin API's responses: a created project or key, a deleted project.
+//! The admin API's responses: a created project, key or fault rule, a deleted one.
 
 use std::collections::BTreeMap;
 
@@ -51,6 +51,45 @@ impl OperationModifier for ProjectCreated {
 
     fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
         <dto::Project as OperationModifier>::update_definitions(map);
+    }
+}
+
+/// 201 with the new fault rule and its `Location`.
+pub struct FaultRuleCreated(pub dto::FaultRule);
+
+impl Responder for FaultRuleCreated {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        let mut response = json(StatusCode::CREATED, &self.0);
+        if let Ok(location) = HeaderValue::from_str(&format!("/faults/{}", self.0.id)) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    }
+}
+
+impl Apiv2Schema for FaultRuleCreated {}
+
+impl OperationModifier for FaultRuleCreated {
+    fn update_response(op: &mut DefaultOperationRaw) {
+        let location = Header {
+            description: Some("The path of the new rule.".to_owned()),
+            data_type: Some(DataType::String),
+            ..Default::default()
+        };
+        op.responses.insert(
+            "201".to_owned(),
+            Either::Right(Response {
+                description: Some("Created: the rule, in force at once.".to_owned()),
+                schema: Some(schema_of::<dto::FaultRule>()),
+                headers: BTreeMap::from([("Location".to_owned(), location)]),
+            }),
+        );
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <dto::FaultRule as OperationModifier>::update_definitions(map);
     }
 }
 

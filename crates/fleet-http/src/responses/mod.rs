@@ -11,7 +11,7 @@ use paperclip::v2::models::DefaultSchemaRaw;
 use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
-pub use admin::{Deleted, KeyCreated, ProjectCreated};
+pub use admin::{Deleted, FaultRuleCreated, KeyCreated, ProjectCreated};
 pub use servers::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 pub use stream::EventStream;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The request bodies, each with an example that the service accepts (against the
 /// built-in catalog).
-pub(crate) fn examples() -> [(&'static str, Value); 9] {
+pub(crate) fn examples() -> [(&'static str, Value); 10] {
     [
         (
             "ProvisionRequest",
@@ -39,8 +39,22 @@ pub(crate) fn examples() -> [(&'static str, Value); 9] {
             "SetQuotasRequest",
             json!({ "max_servers": 10, "max_vcpus": 32 }),
         ),
+        (
+            "CreateFaultRuleRequest",
+            json!({
+                "operations": ["provision", "action:start"],
+                "regions": ["us-east-1"],
+                "label_selector": "env=staging",
+                "probability": 0.25,
+                "max_count": 100,
+                "effect": { "kind": "error", "status": 503, "retry_after_seconds": 5 }
+            }),
+        ),
     ]
 }
+
+/// Objects nested in request bodies, closed as the bodies are.
+const NESTED_BODIES: [&str; 1] = ["FaultEffect"];
 
 /// Closes every request body's schema, in either version of the document (`schemas`:
 /// `definitions` or `components/schemas`).
@@ -48,7 +62,8 @@ pub(crate) fn close(schemas: Option<&mut Value>) {
     let Some(schemas) = schemas.and_then(Value::as_object_mut) else {
         return;
     };
-    for (name, _) in examples() {
+    let names = examples().map(|(name, _)| name);
+    for name in names.into_iter().chain(NESTED_BODIES) {
         if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
             schema.insert("additionalProperties".to_owned(), Value::Bool(false));
         }

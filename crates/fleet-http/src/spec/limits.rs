@@ -6,6 +6,10 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::faults::{
+    MAX_FAULT_COUNT, MAX_LATENCY_MS, MAX_MATCH_VALUES, MAX_PROBLEM_TYPE_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
+};
 use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
@@ -37,6 +41,14 @@ pub enum Place {
     /// A map: its component in OpenAPI 3; in Swagger 2, which inlines it, the properties
     /// of the definitions that hold it: (component, [(schema, property)]).
     Map(&'static str, &'static [(&'static str, &'static str)]),
+    /// A property of an object that Swagger 2 inlines: of its component in OpenAPI 3; in
+    /// Swagger 2, of each copy in the definitions that hold it: (component, property,
+    /// [(schema, field holding it)]).
+    Nested(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    ),
 }
 
 /// The bounds of one value, as JSON Schema states them.
@@ -54,6 +66,8 @@ pub struct Bounds {
     pub pattern: Option<String>,
     /// The fewest values of a repeated parameter accepted.
     pub min_items: Option<usize>,
+    /// The most values of an array accepted.
+    pub max_items: Option<usize>,
     /// The most entries of a map accepted.
     pub max_properties: Option<usize>,
     /// The bounds of each value of a map (its `additionalProperties`).
@@ -106,6 +120,7 @@ impl Bounds {
         put("maxLength", self.max_length.map(Value::from));
         put("pattern", self.pattern.clone().map(Value::from));
         put("minItems", self.min_items.map(Value::from));
+        put("maxItems", self.max_items.map(Value::from));
         put("maxProperties", self.max_properties.map(Value::from));
         put(nullable, self.nullable.then_some(Value::Bool(true)));
         keywords
@@ -140,6 +155,21 @@ pub struct Limit {
 fn field(schema: &'static str, property: &'static str, bounds: Bounds) -> Limit {
     Limit {
         place: Place::Field(schema, property),
+        bounds,
+    }
+}
+
+/// A property of `FaultEffect`, which Swagger 2 inlines in the rule and its request.
+fn effect(property: &'static str, bounds: Bounds) -> Limit {
+    Limit {
+        place: Place::Nested(
+            "FaultEffect",
+            property,
+            &[
+                ("CreateFaultRuleRequest", "effect"),
+                ("FaultRule", "effect"),
+            ],
+        ),
         bounds,
     }
 }
@@ -225,9 +255,66 @@ pub fn idempotency_key() -> Bounds {
     }
 }
 
+/// A fault's problem type (`fleet_domain::faults` checks it): lowercase letters, digits and
+/// inner hyphens, at most 64.
+pub fn problem_type() -> Bounds {
+    Bounds {
+        max_length: Some(MAX_PROBLEM_TYPE_CHARS),
+        pattern: Some(format!(
+            "^[a-z0-9](?:[a-z0-9-]{{0,{}}}[a-z0-9])?$",
+            MAX_PROBLEM_TYPE_CHARS - 2
+        )),
+        ..Bounds::default()
+    }
+}
+
+/// The bounds of a fault rule and its effect, in requests and in the responses that echo
+/// them.
+fn fault_limits() -> Vec<Limit> {
+    let names = || Bounds {
+        max_items: Some(MAX_MATCH_VALUES),
+        ..Bounds::default()
+    };
+    let delay = || Bounds::range(0, MAX_LATENCY_MS);
+    let count = || Bounds::range(1, MAX_FAULT_COUNT as i64);
+    let mut limits = vec![
+        field("CreateFaultRuleRequest", "probability", Bounds::range(0, 1)),
+        field("FaultRule", "probability", Bounds::range(0, 1)),
+        field("CreateFaultRuleRequest", "max_count", count()),
+        field("FaultRule", "max_count", count()),
+        field("CreateFaultRuleRequest", "regions", names()),
+        field("CreateFaultRuleRequest", "server_types", names()),
+        field("FaultRule", "regions", names()),
+        field("FaultRule", "server_types", names()),
+        field(
+            "CreateFaultRuleRequest",
+            "label_selector",
+            labels::label_selector(),
+        ),
+        // The status is one of five (words in its description): a range of them here.
+        effect("status", Bounds::range(429, 504)),
+        effect("problem_type", problem_type()),
+        effect(
+            "retry_after_seconds",
+            Bounds::range(0, MAX_RETRY_AFTER_SECONDS),
+        ),
+        query("listFaultRules", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
+    ];
+    for property in ["ms", "min_ms", "max_ms", "mean_ms", "stddev_ms"] {
+        limits.push(effect(property, delay()));
+    }
+    limits
+}
+
 /// Every bound the service enforces on what clients send, and the same bounds on the
 /// responses that echo those values.
 pub fn table() -> Vec<Limit> {
+    let mut limits = server_project_and_key_limits();
+    limits.extend(fault_limits());
+    limits
+}
+
+fn server_project_and_key_limits() -> Vec<Limit> {
     let rate_limit = || Bounds::range(1, MAX_RATE_LIMIT_PER_MINUTE);
     let quota = || Bounds::range(0, quota::MAX_LIMIT);
     vec![
@@ -340,6 +427,13 @@ pub fn apply(spec: &mut Value, version: Version) -> Vec<Place> {
                 .iter()
                 .map(|(schema, property)| Place::Field(schema, property))
                 .collect(),
+            (Place::Nested(component, property, _), Version::OpenApi3) => {
+                vec![Place::Field(component, property)]
+            }
+            (Place::Nested(component, property, holders), Version::Swagger2) => holders
+                .iter()
+                .map(|holder| Place::Nested(component, property, std::slice::from_ref(holder)))
+                .collect(),
             (place, _) => vec![place.clone()],
         };
         for place in places {
@@ -378,6 +472,16 @@ fn schema_at<'a>(
             spec.pointer_mut(&format!("/components/schemas/{component}"))
         }
         (Place::Map(..) | Place::Header(..), Version::Swagger2) => None,
+        (Place::Nested(_, property, holders), Version::Swagger2) => {
+            // `apply` gives each copy a place of its own, with one holder.
+            let (schema, field) = holders.first()?;
+            spec.pointer_mut(&format!(
+                "/definitions/{schema}/properties/{field}/properties/{property}"
+            ))
+        }
+        (Place::Nested(component, property, _), Version::OpenApi3) => spec.pointer_mut(&format!(
+            "/components/schemas/{component}/properties/{property}"
+        )),
         (Place::Query(operation, name), _) | (Place::OperationHeader(operation, name), _) => {
             let location = match place {
                 Place::Query(..) => "query",

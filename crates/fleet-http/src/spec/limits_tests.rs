@@ -191,6 +191,52 @@ fn the_numeric_bounds_are_the_service_s_checks() {
     assert_eq!(i64::from(MAX_RATE_LIMIT_PER_MINUTE), 1_000_000);
 }
 
+/// A fault effect whose `field` is `value`, as the service checks it.
+fn effect_with(field: &str, value: i64) -> Result<(), String> {
+    let mut effect = serde_json::json!({ "kind": "error", "distribution": "fixed" });
+    if ["ms", "min_ms", "max_ms", "mean_ms", "stddev_ms"].contains(&field) {
+        effect["kind"] = "latency".into();
+        effect["distribution"] = match field {
+            "ms" => "fixed",
+            "mean_ms" | "stddev_ms" => "normal",
+            _ => "uniform",
+        }
+        .into();
+        if field == "min_ms" {
+            effect["max_ms"] = fleet_domain::faults::MAX_LATENCY_MS.into();
+        }
+    }
+    effect[field] = value.into();
+    let request: dto::CreateFaultRuleRequest =
+        serde_json::from_value(serde_json::json!({ "effect": effect }))
+            .map_err(|e| e.to_string())?;
+    let request = request.into_domain().map_err(|e| e.to_string())?;
+    request.spec.check().map(drop).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_fault_bounds_are_the_service_s_checks() {
+    for limit in limits::table() {
+        let (Place::Nested("FaultEffect", field, _), Some(min), Some(max)) =
+            (&limit.place, limit.bounds.minimum, limit.bounds.maximum)
+        else {
+            continue;
+        };
+        assert!(effect_with(field, min).is_ok(), "{limit:?}");
+        assert!(effect_with(field, max).is_ok(), "{limit:?}");
+        assert!(effect_with(field, min - 1).is_err(), "{limit:?}");
+        assert!(effect_with(field, max + 1).is_err(), "{limit:?}");
+    }
+    let count = |n: i64| fleet_domain::faults::check_max_count(Some(n)).is_ok();
+    let bounds = limits::table()
+        .into_iter()
+        .find(|l| l.place == Place::Field("CreateFaultRuleRequest", "max_count"))
+        .expect("max_count's bound")
+        .bounds;
+    let (min, max) = (bounds.minimum.expect("min"), bounds.maximum.expect("max"));
+    assert!(count(min) && count(max) && !count(min - 1) && !count(max + 1));
+}
+
 #[test]
 fn the_examples_are_requests_the_service_accepts() {
     let bounds = |schema: &str, field: &str| {
@@ -253,6 +299,16 @@ fn the_examples_are_requests_the_service_accepts() {
             }
             "SetQuotasRequest" => {
                 serde_json::from_value::<dto::SetQuotasRequest>(example).map(drop)
+            }
+            "CreateFaultRuleRequest" => {
+                serde_json::from_value::<dto::CreateFaultRuleRequest>(example).map(|request| {
+                    let request = request.into_domain().expect("a rule's fields");
+                    let checked = request.spec.check();
+                    assert!(checked.is_ok(), "{checked:?}");
+                    for region in &request.spec.regions {
+                        assert!(catalog.region(region).is_some(), "{region}");
+                    }
+                })
             }
             other => panic!("an example of {other}, which this test does not know"),
         };

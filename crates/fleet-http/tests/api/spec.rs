@@ -221,7 +221,7 @@ fn enumerations_are_listed() {
     );
     assert_eq!(
         schemas["Actor"]["enum"],
-        serde_json::json!(["api", "system", "reaper"])
+        serde_json::json!(["api", "system", "reaper", "chaos"])
     );
 }
 
@@ -265,14 +265,16 @@ fn every_operation_needs_a_bearer_key_and_documents_its_401() {
 fn only_operations_that_need_a_role_document_403() {
     let v3 = spec::generate(true).v3;
     for (path, method, operation) in operations(&v3) {
-        // Changing servers takes `member`; projects, keys and the clock take `admin`;
-        // reading servers and the catalog takes any role.
+        // Changing servers takes `member`; projects, keys, the clock and changing fault
+        // rules take `admin`; reading servers, fault rules and the catalog takes any role.
         let changes_servers =
             (method == "post" || method == "patch") && path.starts_with("/server");
+        let changes_faults =
+            (method == "post" || method == "delete") && path.starts_with("/faults");
         let admin_only = ["/projects", "/keys", "/admin"]
             .iter()
             .any(|prefix| path.starts_with(prefix));
-        let needs_a_role = changes_servers || admin_only;
+        let needs_a_role = changes_servers || changes_faults || admin_only;
         assert_eq!(
             operation["responses"].get("403").is_some(),
             needs_a_role,

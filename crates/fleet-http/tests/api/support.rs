@@ -11,14 +11,15 @@ use actix_web::middleware::from_fn;
 use actix_web::test::{self, TestRequest};
 use actix_web::{App, web};
 use chrono::{DateTime, Utc};
+use fleet_domain::faults::FaultBook;
 use fleet_domain::keys::{self, Pepper};
 use fleet_domain::ports::{
-    EventLog, MockActionStore, MockClock, MockEventLog, MockIdempotencyStore, MockStore,
-    MockStoreStatus, MockTenancyStore, StoredKey,
+    EventLog, MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore,
+    MockStore, MockStoreStatus, MockTenancyStore, StoredKey,
 };
 use fleet_domain::service::{
-    CatalogService, Engine, IdempotencyService, KeyPolicy, ManualClock, ProjectService,
-    ServerService, WatchService,
+    CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
+    ProjectService, ServerService, WatchService,
 };
 use fleet_domain::{
     ApiKey, Catalog, KeyId, Labels, LifecycleConfig, Money, ProjectId, Role, Server, ServerId,
@@ -204,11 +205,18 @@ impl Fixture {
             Arc::new(Catalog::default()),
             Arc::new(MockStoreStatus::new()),
         );
+        let faults = FaultService::new(
+            Arc::new(MockFaultStore::new()),
+            Arc::new(ManualClock::new(t0())),
+            Arc::new(Catalog::default()),
+            Arc::new(FaultBook::default()),
+        );
         let services = Services {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
             watch: Arc::new(watch),
             idempotency: Arc::new(idempotency),
+            faults: Arc::new(faults),
         };
         web::Data::new(AppState::new(
             services,

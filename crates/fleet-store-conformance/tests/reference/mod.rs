@@ -22,6 +22,7 @@ use quotas::QuotaState;
 use tenancy::Tenancy;
 use watching::Watching;
 
+mod faults;
 mod keys;
 mod quotas;
 mod tenancy;
@@ -43,6 +44,7 @@ struct State {
     quota: QuotaState,
     watching: Watching,
     keys: keys::Keys,
+    faults: Vec<fleet_domain::faults::FaultRule>,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
     /// Servers whose state reason was tampered into a code no reason has, with that code.

@@ -10,6 +10,7 @@ mod common;
 mod conditional;
 mod determinism;
 mod event_labels;
+mod faults;
 mod generated_client;
 mod harness;
 mod idempotency;

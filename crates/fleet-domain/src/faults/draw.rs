@@ -1,0 +1,39 @@
+//! Where fault rules take their randomness from.
+
+/// A source of uniform draws in `[0, 1)`, one stream per purpose.
+///
+/// `stream` names what a draw is for (`fault/<rule id>/fire`, `fault/<rule id>/latency`),
+/// so that a seeded implementation can give each rule and purpose a stream of its own,
+/// stable under unrelated changes. [`OsDraw`] ignores it.
+pub trait Draw: Send + Sync {
+    /// A number in `[0, 1)`.
+    fn unit(&self, stream: &str) -> f64;
+}
+
+/// Draws from the operating system's generator: unseeded, as fleet is without `--seed`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsDraw;
+
+impl Draw for OsDraw {
+    fn unit(&self, _stream: &str) -> f64 {
+        // A failing OS generator makes the draw 0, which fires every rule whose probability
+        // is above 0: a fault injected rather than a panic in a request.
+        let bits = getrandom::u64().unwrap_or(0);
+        unit_from_bits(bits)
+    }
+}
+
+/// The top 53 bits of `bits` as a number in `[0, 1)`: every value equally likely.
+pub(crate) fn unit_from_bits(bits: u64) -> f64 {
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The same draw every time: for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct FixedDraw(pub f64);
+
+impl Draw for FixedDraw {
+    fn unit(&self, _stream: &str) -> f64 {
+        self.0
+    }
+}
