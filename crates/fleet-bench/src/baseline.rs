@@ -119,6 +119,9 @@ impl DbWorker {
                     &Some(request_id.as_str()),
                     // No labels, as the fleet phase provisions.
                     &serde_json::json!({}),
+                    // No state reason for a new server, nor for its event.
+                    &None::<&str>,
+                    &None::<&str>,
                 ],
             )
             .await?
