@@ -88,8 +88,8 @@ pub enum LatencyDistribution {
     Normal,
 }
 
-/// What a rule does when it fires. Fields that do not apply to `kind` (or to the
-/// latency's `distribution`) are ignored.
+/// What a rule does when it fires. A field that does not apply to `kind` (or to the
+/// latency's `distribution`) is refused, so a mistyped kind never leaves a setting unused.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEffect {
@@ -141,6 +141,7 @@ const DEFAULT_STATUS: i64 = 503;
 
 impl FaultEffect {
     fn draft(&self) -> Result<EffectDraft, InvalidFaultRule> {
+        self.refuse_inapplicable()?;
         match self.kind {
             None => Err(InvalidFaultRule {
                 field: "effect.kind",
@@ -169,6 +170,64 @@ impl FaultEffect {
                     },
                 },
             )),
+        }
+    }
+
+    /// Refuses the first field sent that `kind` and `distribution` do not use.
+    fn refuse_inapplicable(&self) -> Result<(), InvalidFaultRule> {
+        let error = self.kind == Some(FaultEffectKind::Error);
+        let latency = |distribution| {
+            self.kind == Some(FaultEffectKind::Latency)
+                && self.distribution.unwrap_or(LatencyDistribution::Fixed) == distribution
+        };
+        let fields = [
+            ("effect.status", self.status.is_some(), error),
+            ("effect.problem_type", self.problem_type.is_some(), error),
+            (
+                "effect.retry_after_seconds",
+                self.retry_after_seconds.is_some(),
+                error,
+            ),
+            (
+                "effect.distribution",
+                self.distribution.is_some(),
+                self.kind == Some(FaultEffectKind::Latency),
+            ),
+            (
+                "effect.ms",
+                self.ms.is_some(),
+                latency(LatencyDistribution::Fixed),
+            ),
+            (
+                "effect.min_ms",
+                self.min_ms.is_some(),
+                latency(LatencyDistribution::Uniform),
+            ),
+            (
+                "effect.max_ms",
+                self.max_ms.is_some(),
+                latency(LatencyDistribution::Uniform),
+            ),
+            (
+                "effect.mean_ms",
+                self.mean_ms.is_some(),
+                latency(LatencyDistribution::Normal),
+            ),
+            (
+                "effect.stddev_ms",
+                self.stddev_ms.is_some(),
+                latency(LatencyDistribution::Normal),
+            ),
+        ];
+        match fields
+            .into_iter()
+            .find(|(_, sent, applies)| *sent && !applies)
+        {
+            Some((field, _, _)) => Err(InvalidFaultRule {
+                field,
+                reason: "does not apply to this effect's kind and distribution".to_owned(),
+            }),
+            None => Ok(()),
         }
     }
 

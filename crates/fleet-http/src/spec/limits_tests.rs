@@ -193,7 +193,7 @@ fn the_numeric_bounds_are_the_service_s_checks() {
 
 /// A fault effect whose `field` is `value`, as the service checks it.
 fn effect_with(field: &str, value: i64) -> Result<(), String> {
-    let mut effect = serde_json::json!({ "kind": "error", "distribution": "fixed" });
+    let mut effect = serde_json::json!({ "kind": "error" });
     if ["ms", "min_ms", "max_ms", "mean_ms", "stddev_ms"].contains(&field) {
         effect["kind"] = "latency".into();
         effect["distribution"] = match field {
@@ -226,6 +226,32 @@ fn the_fault_bounds_are_the_service_s_checks() {
         assert!(effect_with(field, max).is_ok(), "{limit:?}");
         assert!(effect_with(field, min - 1).is_err(), "{limit:?}");
         assert!(effect_with(field, max + 1).is_err(), "{limit:?}");
+    }
+    let misplaced = |effect: serde_json::Value| {
+        let request: dto::CreateFaultRuleRequest =
+            serde_json::from_value(serde_json::json!({ "effect": effect })).expect("parsed");
+        request.into_domain().map(drop).map_err(|e| e.to_string())
+    };
+    for (effect, field) in [
+        (
+            serde_json::json!({"kind": "error", "mean_ms": 30_001}),
+            "effect.mean_ms",
+        ),
+        (
+            serde_json::json!({"kind": "error", "distribution": "fixed"}),
+            "effect.distribution",
+        ),
+        (
+            serde_json::json!({"kind": "latency", "ms": 5, "status": 503}),
+            "effect.status",
+        ),
+        (
+            serde_json::json!({"kind": "latency", "distribution": "uniform", "ms": 5}),
+            "effect.ms",
+        ),
+    ] {
+        let refused = misplaced(effect).expect_err(field);
+        assert!(refused.starts_with(field), "{refused}");
     }
     let count = |n: i64| fleet_domain::faults::check_max_count(Some(n)).is_ok();
     let bounds = limits::table()
