@@ -247,16 +247,15 @@ async fn watch_only(args: &Args, postgres: &Target<'_>, scratch: &Path) -> Resul
     let concurrency = usize::from(args.concurrency);
     let (mut markdown, mut errors) = (String::new(), 0);
     for (store, url) in targets {
-        let mut runs = Vec::new();
-        for projects in [sizes.watch_projects, 1] {
-            let log = scratch.join(format!(
-                "fleetd-{}-watch-{projects}.log",
-                store.to_lowercase()
-            ));
-            runs.push(
-                watch::run(&args.fleetd, &url, sizes.watch, projects, concurrency, log).await?,
-            );
-        }
+        let runs = watch::both_spreads(
+            &args.fleetd,
+            (store, &url),
+            sizes.watch,
+            sizes.watch_projects,
+            concurrency,
+            scratch,
+        )
+        .await?;
         errors += runs.iter().map(watch::WatchRun::errors).sum::<u64>();
         markdown.push_str(&watch::report::section(&runs, store, concurrency));
     }

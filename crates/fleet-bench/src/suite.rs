@@ -360,22 +360,15 @@ pub async fn run(
 
     // Last, each on a fleetd of its own with nothing else running beside it, so its memory
     // and CPU are the watchers' and the provisioning's alone.
-    let mut watched = Vec::new();
-    for projects in [sizes.watch_projects, 1] {
-        let store = target.store.to_lowercase();
-        let log = log_dir.join(format!("fleetd-{store}-watch-{projects}.log"));
-        watched.push(
-            watch::run(
-                binary,
-                target.database_url,
-                sizes.watch,
-                projects,
-                concurrency,
-                log,
-            )
-            .await?,
-        );
-    }
+    let watched = watch::both_spreads(
+        binary,
+        (target.store, target.database_url),
+        sizes.watch,
+        sizes.watch_projects,
+        concurrency,
+        &log_dir,
+    )
+    .await?;
     Ok(FleetRun {
         store: target.store,
         http_limit,

@@ -508,77 +508,31 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
-impl From<FaultError> for ProvisionError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => ProvisionError::Injected(fault),
-            FaultError::Store(e) => ProvisionError::Store(e),
+/// A use case's error from a fault check: the rule's error, or the store's failure while
+/// recording it.
+macro_rules! from_fault_error {
+    ($($error:ident),+) => {$(
+        impl From<FaultError> for $error {
+            fn from(error: FaultError) -> Self {
+                match error {
+                    FaultError::Injected(fault) => $error::Injected(fault),
+                    FaultError::Store(e) => $error::Store(e),
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl From<FaultError> for GetError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => GetError::Injected(fault),
-            FaultError::Store(e) => GetError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for ListError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => ListError::Injected(fault),
-            FaultError::Store(e) => ListError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for UpdateError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => UpdateError::Injected(fault),
-            FaultError::Store(e) => UpdateError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for ActError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => ActError::Injected(fault),
-            FaultError::Store(e) => ActError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for HistoryError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => HistoryError::Injected(fault),
-            FaultError::Store(e) => HistoryError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for EventsError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => EventsError::Injected(fault),
-            FaultError::Store(e) => EventsError::Store(e),
-        }
-    }
-}
-
-impl From<FaultError> for WaitError {
-    fn from(error: FaultError) -> Self {
-        match error {
-            FaultError::Injected(fault) => WaitError::Injected(fault),
-            FaultError::Store(e) => WaitError::Store(e),
-        }
-    }
-}
+from_fault_error!(
+    ProvisionError,
+    GetError,
+    ListError,
+    UpdateError,
+    ActError,
+    HistoryError,
+    EventsError,
+    WaitError
+);
 
 /// Why a fault rule could not be made, read, listed or deleted.
 #[derive(Debug, thiserror::Error)]

@@ -133,14 +133,12 @@ impl Application {
         let (terminated_listed_for, server_injector) =
             (config.terminated_listed_for, injector.clone());
         let servers = move |store: Arc<dyn Store>, faults: Arc<dyn FaultStore>| {
-            let service =
+            Arc::new(
                 ServerService::new(store, service_clock.clone(), catalog.clone(), lifecycle)
                     .with_entropy(service_ids.clone())
-                    .with_faults(server_injector(faults));
-            Arc::new(match terminated_listed_for {
-                Some(period) => service.listing_terminated_for(period),
-                None => service,
-            })
+                    .with_faults(server_injector(faults))
+                    .listing_terminated_for(terminated_listed_for),
+            )
         };
         let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
         let (default_quotas, project_ids) = (config.default_quotas, entropy.clone());

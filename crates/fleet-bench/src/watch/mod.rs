@@ -135,6 +135,28 @@ impl WatchRun {
     }
 }
 
+/// Runs the phase twice on `store` (its name, for the logs' names), each on a fleetd of its
+/// own: with the watchers dealt over `projects` projects, then all in one project. fleetd's
+/// logs go to `log_dir`.
+pub async fn both_spreads(
+    binary: &Path,
+    (store, database_url): (&str, &str),
+    sizes: WatchSizes,
+    projects: usize,
+    concurrency: usize,
+    log_dir: &Path,
+) -> Result<Vec<WatchRun>> {
+    let mut runs = Vec::new();
+    for projects in [projects, 1] {
+        let log = log_dir.join(format!(
+            "fleetd-{}-watch-{projects}.log",
+            store.to_lowercase()
+        ));
+        runs.push(run(binary, database_url, sizes, projects, concurrency, log).await?);
+    }
+    Ok(runs)
+}
+
 /// Runs the phase with the watchers dealt over `projects` projects: a fresh fleetd at
 /// `binary` in keys mode on `database_url`, writing to `log`.
 pub async fn run(

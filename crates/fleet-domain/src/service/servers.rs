@@ -164,11 +164,11 @@ impl ServerService {
     }
 
     /// The service listing a terminated server only for `period` after it terminated
-    /// (EC2 lists one for about an hour), unless a list asks for `terminated` servers by
-    /// state; a server stays readable by its id, and in every count, for as long as it is
-    /// stored.
-    pub fn listing_terminated_for(mut self, period: TimeDelta) -> Self {
-        self.terminated_listed_for = Some(period);
+    /// (EC2 lists one for about an hour; `None`: for as long as it is stored), unless a
+    /// list asks for `terminated` servers by state; a server stays readable by its id, and
+    /// in every count, for as long as it is stored.
+    pub fn listing_terminated_for(mut self, period: Option<TimeDelta>) -> Self {
+        self.terminated_listed_for = period;
         self
     }
 

@@ -539,11 +539,7 @@ async fn lists_leave_out_servers_terminated_before_the_listing_period_unless_ask
             .times(1)
             .withf(move |filter, _| filter.terminated == expected)
             .returning(|_, _| Ok(Vec::new()));
-        let svc = service(store, config());
-        let svc = match period {
-            Some(period) => svc.listing_terminated_for(period),
-            None => svc,
-        };
+        let svc = service(store, config()).listing_terminated_for(period);
         let request = ListRequest {
             state,
             ..ListRequest::default()
