@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::faults::Draw;
+use crate::faults::draw::unit_from_bits;
 use crate::ids::{ActionId, FaultRuleId, ProjectId, ServerId};
 
 /// The purposes fleet draws for. Their names are part of every seeded run: renaming one
@@ -118,8 +119,7 @@ impl Entropy {
     /// `purpose` and `key`: what probabilities and distributions (fault rules) draw. Unseeded
     /// the stream is seeded by the operating system, so the draws are as random as its own.
     pub fn unit(&self, purpose: &str, key: &str) -> f64 {
-        let bits = self.draw(purpose, key, RngCore::next_u64);
-        (bits >> 11) as f64 / (1u64 << 53) as f64
+        unit_from_bits(self.draw(purpose, key, RngCore::next_u64))
     }
 
     /// A new server's id.

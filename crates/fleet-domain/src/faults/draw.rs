@@ -4,23 +4,10 @@
 ///
 /// `stream` names what a draw is for (`fault/<rule id>/fire`, `fault/<rule id>/latency`),
 /// so that a seeded implementation can give each rule and purpose a stream of its own,
-/// stable under unrelated changes. [`OsDraw`] ignores it.
+/// stable under unrelated changes (`Entropy` does).
 pub trait Draw: Send + Sync {
     /// A number in `[0, 1)`.
     fn unit(&self, stream: &str) -> f64;
-}
-
-/// Draws from the operating system's generator: unseeded, as fleet is without `--seed`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsDraw;
-
-impl Draw for OsDraw {
-    fn unit(&self, _stream: &str) -> f64 {
-        // A failing OS generator makes the draw 0, which fires every rule whose probability
-        // is above 0: a fault injected rather than a panic in a request.
-        let bits = getrandom::u64().unwrap_or(0);
-        unit_from_bits(bits)
-    }
 }
 
 /// The top 53 bits of `bits` as a number in `[0, 1)`: every value equally likely.

@@ -6,7 +6,7 @@
 //! anything, against the rules held in memory by a [`FaultBook`]; [`FaultInjector`] decides,
 //! counts the firing in the store (so `max_count` holds across replicas) and records it.
 
-mod draw;
+pub(crate) mod draw;
 mod effect;
 mod injector;
 mod matcher;
@@ -14,7 +14,7 @@ mod operation;
 mod rule;
 mod stored;
 
-pub use draw::{Draw, FixedDraw, OsDraw};
+pub use draw::{Draw, FixedDraw};
 pub use effect::{
     DEFAULT_NORMAL_CLAMP, ErrorFault, ErrorStatus, FaultEffect, Latency, MAX_LATENCY_MS,
     MAX_PROBLEM_TYPE_CHARS, MAX_RETRY_AFTER_SECONDS,
