@@ -45,6 +45,9 @@ pub mod purpose {
     /// Fault rules' draws; the key names the rule and what is drawn
     /// (`fault/<rule id>/fire`, …).
     pub const FAULT: &str = "fault";
+    /// The engine's fault draws, one per key (`<rule id>/launch/<server id>/…`), not
+    /// streams: each depends on its key alone.
+    pub const FAULT_KEYED: &str = "fault-keyed";
 }
 
 /// Versions the derivation: a change of the hashing below must change this too.
@@ -147,6 +150,14 @@ impl Entropy {
 impl Draw for Entropy {
     fn unit(&self, stream: &str) -> f64 {
         Entropy::unit(self, purpose::FAULT, stream)
+    }
+
+    fn unit_keyed(&self, key: &str) -> f64 {
+        let seed = match self.seed {
+            Some(seed) => derive(seed, purpose::FAULT_KEYED, key),
+            None => os_seed(),
+        };
+        unit_from_bits(ChaCha20Rng::from_seed(seed).next_u64())
     }
 }
 

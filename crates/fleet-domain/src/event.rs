@@ -63,19 +63,22 @@ pub enum EventKind {
     Billed,
     /// A client changed the server's name or labels.
     Updated,
-    /// A fault rule hit an operation on the server (nothing about the server changed).
+    /// A fault rule hit an operation on the server, or its lifecycle.
     FaultInjected,
+    /// A fault rule warned that the server will be interrupted after a notice.
+    InterruptionWarning,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::Created,
         EventKind::ActionRequested,
         EventKind::TransitionCompleted,
         EventKind::Billed,
         EventKind::Updated,
         EventKind::FaultInjected,
+        EventKind::InterruptionWarning,
     ];
 
     /// The snake_case name used in the API and the stores.
@@ -87,6 +90,7 @@ impl EventKind {
             EventKind::Billed => "billed",
             EventKind::Updated => "updated",
             EventKind::FaultInjected => "fault_injected",
+            EventKind::InterruptionWarning => "interruption_warning",
         }
     }
 
@@ -113,13 +117,16 @@ pub enum EventType {
     ServerReaped,
     /// A client changed the server's name or labels (`PATCH /servers/{id}`).
     ServerUpdated,
-    /// A fault rule hit an operation on the server (`/faults`); the server is unchanged.
+    /// A fault rule hit an operation on the server, or its lifecycle (`/faults`).
     ServerFaultInjected,
+    /// A fault rule warned that the server will be interrupted after a notice, as a spot
+    /// instance is warned.
+    ServerInterruptionWarning,
 }
 
 impl EventType {
     /// Every type, in a fixed order.
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::ServerProvisioned,
         EventType::ServerActionRequested,
         EventType::ServerStateChanged,
@@ -127,6 +134,7 @@ impl EventType {
         EventType::ServerReaped,
         EventType::ServerUpdated,
         EventType::ServerFaultInjected,
+        EventType::ServerInterruptionWarning,
     ];
 
     /// The dotted name used in the API and the stores.
@@ -139,6 +147,7 @@ impl EventType {
             EventType::ServerReaped => "server.reaped",
             EventType::ServerUpdated => "server.updated",
             EventType::ServerFaultInjected => "server.fault_injected",
+            EventType::ServerInterruptionWarning => "server.interruption_warning",
         }
     }
 
@@ -197,6 +206,15 @@ impl RequestContext {
             key: None,
         }
     }
+
+    /// A fault rule's work on the lifecycle.
+    pub fn chaos() -> Self {
+        Self {
+            actor: Actor::Chaos,
+            request_id: None,
+            key: None,
+        }
+    }
 }
 
 /// An event about to be appended.
@@ -238,6 +256,7 @@ impl NewEvent {
             (EventKind::Billed, _) => EventType::ServerBilled,
             (EventKind::Updated, _) => EventType::ServerUpdated,
             (EventKind::FaultInjected, _) => EventType::ServerFaultInjected,
+            (EventKind::InterruptionWarning, _) => EventType::ServerInterruptionWarning,
         }
     }
 }

@@ -7,7 +7,8 @@ use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, UsageRecord};
 use crate::entropy::Entropy;
 use crate::event::{EventKind, NewEvent, RequestContext};
-use crate::ids::{ActionId, ProjectId, ServerId};
+use crate::faults::ChaosState;
+use crate::ids::{ActionId, FaultRuleId, ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::money::Money;
 use crate::reason::StateReason;
@@ -106,6 +107,9 @@ pub struct StateChange {
     /// The action record this change opens (an accepted action), already ended when its
     /// transition completed within the change.
     pub action_opened: Option<ActionRecord>,
+    /// The fault rules that fired in this change, each counted once in the same
+    /// transaction.
+    pub faults_fired: Vec<FaultRuleId>,
 }
 
 impl StateChange {
@@ -129,6 +133,7 @@ impl StateChange {
             release_address: false,
             action_ended: None,
             action_opened: None,
+            faults_fired: Vec::new(),
         }
     }
 
@@ -338,6 +343,7 @@ pub fn plan_provision(
         billed_until: None,
         billed_seconds: 0,
         billed_amount: Money::ZERO,
+        chaos: ChaosState::default(),
     };
     NewServer {
         server,
@@ -397,6 +403,7 @@ fn enter(
         });
     }
     let server = &mut change.server;
+    server.chaos = chaos_after(server.chaos, from, to);
     server.state = to;
     server.updated_at = at;
     server.transition_due_at = config.delays.of(to).map(|delay| at + delay);
@@ -463,6 +470,25 @@ fn complete(change: &mut StateChange, at: DateTime<Utc>, config: &LifecycleConfi
             EventKind::TransitionCompleted,
             None,
         );
+    }
+}
+
+/// What is left in store for a server moving from `from` to `to`: a transition's fault ends
+/// with the transition; a scheduled one lasts while the server stays up (a reboot keeps
+/// it). A new run (a launch or a start completing) has its schedule drawn afresh.
+fn chaos_after(chaos: ChaosState, from: ServerState, to: ServerState) -> ChaosState {
+    let up = |state| matches!(state, ServerState::Running | ServerState::Rebooting);
+    let keeps = chaos.pending.is_some_and(|p| p.is_scheduled()) && up(from) && up(to);
+    let new_run = to == ServerState::Running
+        && matches!(from, ServerState::Provisioning | ServerState::Starting);
+    match (keeps, new_run) {
+        (true, _) => chaos,
+        (false, true) => ChaosState::default(),
+        (false, false) => ChaosState {
+            pending: None,
+            due_at: None,
+            epoch: chaos.epoch,
+        },
     }
 }
 

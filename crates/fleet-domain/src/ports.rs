@@ -83,6 +83,17 @@ pub enum DueWork {
         /// Stopped at or before this.
         stopped_by: DateTime<Utc>,
     },
+    /// Servers with a pending fault due at or before this instant, earliest first.
+    Faults {
+        /// Due at or before this.
+        due_by: DateTime<Utc>,
+    },
+    /// Running servers whose fault schedule was drawn under another epoch than this one
+    /// (see `FaultBook::epoch`), by id.
+    Unscheduled {
+        /// The epoch in force.
+        epoch: i64,
+    },
 }
 
 /// The earliest instants at which timed work exists: where a manual clock must stop.
@@ -93,6 +104,8 @@ pub struct EarliestDue {
     pub transition: Option<DateTime<Utc>>,
     /// The oldest stop time of a stopped server.
     pub stopped: Option<DateTime<Utc>>,
+    /// The earliest pending fault's due time.
+    pub fault: Option<DateTime<Utc>>,
 }
 
 /// How a region's pool is used.
@@ -514,6 +527,19 @@ pub trait FaultStore: Send + Sync {
         id: FaultRuleId,
         record: Option<NewEvent>,
     ) -> Result<bool, StoreError>;
+
+    /// How many servers in `regions` (any when empty) of `server_types` (any when empty),
+    /// in `project` (every one when `None`), hold capacity: running or heading there.
+    async fn count_holding(
+        &self,
+        project: Option<ProjectId>,
+        regions: &[String],
+        server_types: &[String],
+    ) -> Result<u64, StoreError>;
+
+    /// Lets every transition the rule holds stuck go on: each falls due at `now`, as if it
+    /// had just been allowed to finish. Returns how many.
+    async fn release_stuck(&self, id: FaultRuleId, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 #[cfg(test)]

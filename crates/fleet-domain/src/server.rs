@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::action::ActionRecord;
 use crate::event::NewEvent;
+use crate::faults::ChaosState;
 use crate::ids::{ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::money::Money;
@@ -57,6 +58,8 @@ pub struct Server {
     pub billed_seconds: i64,
     /// Amount billed over its whole life.
     pub billed_amount: Money,
+    /// The faults rules have in store for it.
+    pub chaos: ChaosState,
 }
 
 /// What provisioning asks a store to create, in one transaction with an address.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
+use diesel::prelude::*;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -17,7 +18,7 @@ use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::rows::{FreeRow, ServerRow, server_columns};
-use crate::schema::{events, free_addresses, usage_records};
+use crate::schema::{events, fault_rules, free_addresses, usage_records};
 use crate::{actions, fixed, mapping};
 
 /// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
@@ -45,14 +46,18 @@ UPDATE servers AS s SET
     billed_seconds = c.billed_seconds,
     billed_amount_micros = c.billed_amount_micros,
     ip = CASE WHEN c.release THEN NULL ELSE s.ip END,
-    ip_offset = CASE WHEN c.release THEN NULL ELSE s.ip_offset END
+    ip_offset = CASE WHEN c.release THEN NULL ELSE s.ip_offset END,
+    chaos_pending = c.chaos_pending,
+    chaos_due_at = c.chaos_due_at,
+    chaos_epoch = c.chaos_epoch
 FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::timestamptz[],
             $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
             $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[], $15::jsonb[],
-            $16::text[])
+            $16::text[], $17::text[], $18::timestamptz[], $19::int8[])
     AS c(id, expected, name, state, generation, updated_at, started_at, stopped_at,
          terminated_at, transition_due_at, billed_until, billed_seconds,
-         billed_amount_micros, release, labels, state_reason)
+         billed_amount_micros, release, labels, state_reason, chaos_pending, chaos_due_at,
+         chaos_epoch)
 WHERE s.id = c.id AND s.generation = c.expected
 RETURNING ",
     server_columns!("s.")
@@ -138,10 +143,29 @@ pub(crate) async fn write(
             .execute(conn)
             .await?;
     }
+    count_faults(conn, applied.iter().map(|(_, change)| change)).await?;
     Ok(applied
         .iter()
         .filter_map(|(row, _)| written.remove(&row.id))
         .collect())
+}
+
+/// Counts the firings of fault rules the applied changes carry, one statement per rule.
+async fn count_faults(
+    conn: &mut AsyncPgConnection,
+    applied: impl Iterator<Item = &StateChange>,
+) -> Result<(), TxError> {
+    let mut counts: HashMap<Uuid, i64> = HashMap::new();
+    for rule in applied.flat_map(|change| &change.faults_fired) {
+        *counts.entry(rule.as_uuid()).or_default() += 1;
+    }
+    for (rule, count) in counts {
+        diesel::update(fault_rules::table.find(rule))
+            .set(fault_rules::fired.eq(fault_rules::fired + count))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn update_servers(
@@ -170,6 +194,9 @@ struct UpdateServers {
     release: Vec<bool>,
     labels: Vec<serde_json::Value>,
     state_reasons: Vec<Option<&'static str>>,
+    chaos_pending: Vec<Option<String>>,
+    chaos_due_at: Vec<Option<DateTime<Utc>>>,
+    chaos_epochs: Vec<i64>,
 }
 
 impl UpdateServers {
@@ -195,6 +222,11 @@ impl UpdateServers {
             state_reasons: servers()
                 .map(|s| mapping::reason_code(s.state_reason))
                 .collect(),
+            chaos_pending: servers()
+                .map(|s| s.chaos.pending.map(|p| p.encode()))
+                .collect(),
+            chaos_due_at: moments(|s| s.chaos.due_at),
+            chaos_epochs: servers().map(|s| s.chaos.epoch).collect(),
         }
     }
 }
@@ -221,6 +253,9 @@ impl QueryFragment<Pg> for UpdateServers {
             "14" => out.push_bind_param::<Array<Bool>, _>(&self.release),
             "15" => out.push_bind_param::<Array<Jsonb>, _>(&self.labels),
             "16" => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.state_reasons),
+            "17" => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.chaos_pending),
+            "18" => out.push_bind_param::<Moments, _>(&self.chaos_due_at),
+            "19" => out.push_bind_param::<Array<BigInt>, _>(&self.chaos_epochs),
             other => Err(fixed::unknown_parameter("server update", other)),
         })
     }

@@ -61,6 +61,29 @@ async fn claim(
                 .load(conn)
                 .await?
         }
+        DueWork::Faults { due_by } => {
+            s::servers
+                .filter(s::chaos_due_at.le(due_by))
+                .order((s::chaos_due_at, s::id))
+                .limit(limit)
+                .select(ServerRow::as_select())
+                .for_update()
+                .skip_locked()
+                .load(conn)
+                .await?
+        }
+        DueWork::Unscheduled { epoch } => {
+            s::servers
+                .filter(s::state.eq(fleet_domain::ServerState::Running.as_str()))
+                .filter(s::chaos_epoch.ne(epoch))
+                .order(s::id)
+                .limit(limit)
+                .select(ServerRow::as_select())
+                .for_update()
+                .skip_locked()
+                .load(conn)
+                .await?
+        }
         DueWork::Idle { stopped_by } => {
             s::servers
                 .filter(s::state.eq(fleet_domain::ServerState::Stopped.as_str()))
@@ -83,18 +106,22 @@ struct Earliest {
     transition: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     stopped: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    fault: Option<DateTime<Utc>>,
 }
 
 /// The earliest instant of each kind of work, each read from its partial index.
 pub(crate) async fn earliest(conn: &mut AsyncPgConnection) -> Result<EarliestDue, TxError> {
     let row = diesel::sql_query(
         "SELECT (SELECT min(transition_due_at) FROM servers) AS transition, \
-                (SELECT min(stopped_at) FROM servers WHERE state = 'stopped') AS stopped",
+                (SELECT min(stopped_at) FROM servers WHERE state = 'stopped') AS stopped, \
+                (SELECT min(chaos_due_at) FROM servers) AS fault",
     )
     .get_result::<Earliest>(conn)
     .await?;
     Ok(EarliestDue {
         transition: row.transition,
         stopped: row.stopped,
+        fault: row.fault,
     })
 }

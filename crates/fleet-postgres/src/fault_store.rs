@@ -5,15 +5,17 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use fleet_domain::faults::{FaultRule, StoredFault};
-use fleet_domain::ids::FaultRuleId;
+use chrono::{DateTime, Utc};
+use fleet_domain::ServerState;
+use fleet_domain::faults::{FaultRule, PendingFault, StoredFault};
+use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{FaultListing, FaultStore};
 use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::mapping;
 use crate::reads;
-use crate::schema::{events, fault_rules};
+use crate::schema::{events, fault_rules, servers};
 use crate::store::PgStore;
 
 /// A row of `fault_rules`, read and inserted whole.
@@ -130,6 +132,51 @@ impl FaultStore for PgStore {
             self.events_committed();
         }
         Ok(fired)
+    }
+
+    async fn count_holding(
+        &self,
+        project: Option<ProjectId>,
+        regions: &[String],
+        server_types: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let holding: Vec<&str> = ServerState::HOLDING_VCPUS.iter().map(|s| s.as_str()).collect();
+        let mut query = servers::table
+            .filter(servers::state.eq_any(holding))
+            .into_boxed();
+        if let Some(project) = project {
+            query = query.filter(servers::project_id.eq(project.as_uuid()));
+        }
+        if !regions.is_empty() {
+            query = query.filter(servers::region.eq_any(regions));
+        }
+        if !server_types.is_empty() {
+            query = query.filter(servers::server_type.eq_any(server_types));
+        }
+        let count: i64 = query
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(TxError::from)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn release_stuck(&self, id: FaultRuleId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let released = diesel::update(
+            servers::table.filter(servers::chaos_pending.eq(PendingFault::Stuck(id).encode())),
+        )
+        .set((
+            servers::transition_due_at.eq(now),
+            servers::chaos_pending.eq(None::<String>),
+            servers::chaos_due_at.eq(None::<DateTime<Utc>>),
+            servers::generation.eq(servers::generation + 1),
+        ))
+        .execute(&mut conn)
+        .await
+        .map_err(TxError::from)?;
+        Ok(released as u64)
     }
 }
 

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
@@ -60,9 +61,23 @@ pub(crate) fn reason_code(reason: Option<StateReason>) -> Option<&'static str> {
     reason.map(StateReason::code)
 }
 
+/// A stored pending fault, if the server has one.
+fn pending(text: Option<&str>) -> Result<Option<PendingFault>, BadRow> {
+    text.map(|text| {
+        PendingFault::decode(text).ok_or_else(|| BadRow::new("servers.chaos_pending", text))
+    })
+    .transpose()
+}
+
 /// A stored server.
 pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
+    let chaos = ChaosState {
+        pending: pending(row.chaos_pending.as_deref())?,
+        due_at: row.chaos_due_at,
+        epoch: row.chaos_epoch,
+    };
     Ok(Server {
+        chaos,
         id: row.id.into(),
         project: row.project_id.into(),
         state: state("servers.state", &row.state)?,

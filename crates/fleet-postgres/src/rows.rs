@@ -79,7 +79,13 @@ macro_rules! server_columns {
             $table,
             "labels, ",
             $table,
-            "state_reason"
+            "state_reason, ",
+            $table,
+            "chaos_pending, ",
+            $table,
+            "chaos_due_at, ",
+            $table,
+            "chaos_epoch"
         )
     };
 }
@@ -110,6 +116,9 @@ pub(crate) struct ServerRow {
     pub billed_amount_micros: i64,
     pub labels: serde_json::Value,
     pub state_reason: Option<String>,
+    pub chaos_pending: Option<String>,
+    pub chaos_due_at: Option<DateTime<Utc>>,
+    pub chaos_epoch: i64,
 }
 
 /// A row of `events` as read.

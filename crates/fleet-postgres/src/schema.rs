@@ -108,6 +108,12 @@ diesel::table! {
         labels -> Jsonb,
         /// Why it is out of service: a state reason code; NULL in service.
         state_reason -> Nullable<Text>,
+        /// The fault a rule has in store for it (`<what>:<rule id>`).
+        chaos_pending -> Nullable<Text>,
+        /// When that fault falls due.
+        chaos_due_at -> Nullable<Timestamptz>,
+        /// The epoch of the scheduled rules its schedule was drawn under.
+        chaos_epoch -> Int8,
     }
 }
 

@@ -5,15 +5,17 @@ use diesel::SqliteConnection;
 use diesel::prelude::*;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use fleet_domain::faults::{FaultRule, StoredFault};
-use fleet_domain::ids::FaultRuleId;
+use chrono::{DateTime, Utc};
+use fleet_domain::ServerState;
+use fleet_domain::faults::{FaultRule, PendingFault, StoredFault};
+use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{BadRow, FaultListing, FaultStore};
 
 use crate::errors::TxError;
 use crate::mapping::{micros, project_text};
 use crate::ops::{reads, sequence};
 use crate::rows::NewEventRow;
-use crate::schema::{events, fault_rules};
+use crate::schema::{events, fault_rules, servers};
 use crate::store::SqliteStore;
 
 /// A row of `fault_rules`, read and inserted whole.
@@ -142,6 +144,51 @@ impl FaultStore for SqliteStore {
             self.horizon_watch().reached(seq);
         }
         Ok(fired)
+    }
+
+    async fn count_holding(
+        &self,
+        project: Option<ProjectId>,
+        regions: &[String],
+        server_types: &[String],
+    ) -> Result<u64, StoreError> {
+        let (regions, server_types) = (regions.to_vec(), server_types.to_vec());
+        self.run(move |conn| {
+            let holding: Vec<&str> =
+                ServerState::HOLDING_VCPUS.iter().map(|s| s.as_str()).collect();
+            let mut query = servers::table
+                .filter(servers::state.eq_any(holding))
+                .into_boxed();
+            if let Some(project) = project {
+                query = query.filter(servers::project_id.eq(project_text(project)));
+            }
+            if !regions.is_empty() {
+                query = query.filter(servers::region.eq_any(regions));
+            }
+            if !server_types.is_empty() {
+                query = query.filter(servers::server_type.eq_any(server_types));
+            }
+            let count: i64 = query.count().get_result(conn)?;
+            Ok(u64::try_from(count).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn release_stuck(&self, id: FaultRuleId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let released = diesel::update(
+                servers::table.filter(servers::chaos_pending.eq(PendingFault::Stuck(id).encode())),
+            )
+            .set((
+                servers::transition_due_at.eq(micros(now)),
+                servers::chaos_pending.eq(None::<String>),
+                servers::chaos_due_at.eq(None::<i64>),
+                servers::generation.eq(servers::generation + 1),
+            ))
+            .execute(conn)?;
+            Ok(released as u64)
+        })
+        .await
     }
 }
 

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::UsageRecord;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ids::{ActionId, KeyId, ProjectId, ServerId};
 use fleet_domain::money::Money;
@@ -118,6 +119,9 @@ impl ServerRow {
             billed_seconds: server.billed_seconds,
             billed_amount_micros: server.billed_amount.micros(),
             labels: labels_text(&server.labels),
+            chaos_pending: server.chaos.pending.map(PendingFault::encode),
+            chaos_due_at: server.chaos.due_at.map(micros),
+            chaos_epoch: server.chaos.epoch,
         }
     }
 
@@ -144,6 +148,18 @@ impl ServerRow {
             billed_seconds: self.billed_seconds,
             billed_amount: Money::from_micros(self.billed_amount_micros),
             labels: labels("servers.labels", &self.labels)?,
+            chaos: ChaosState {
+                pending: self
+                    .chaos_pending
+                    .as_deref()
+                    .map(|text| {
+                        PendingFault::decode(text)
+                            .ok_or_else(|| BadRow::new("servers.chaos_pending", text))
+                    })
+                    .transpose()?,
+                due_at: optional_instant("chaos_due_at", self.chaos_due_at)?,
+                epoch: self.chaos_epoch,
+            },
         })
     }
 }
@@ -182,6 +198,9 @@ impl ServerUpdate {
             billed_until: server.billed_until.map(micros),
             billed_seconds: server.billed_seconds,
             billed_amount_micros: server.billed_amount.micros(),
+            chaos_pending: server.chaos.pending.map(PendingFault::encode),
+            chaos_due_at: server.chaos.due_at.map(micros),
+            chaos_epoch: server.chaos.epoch,
         }
     }
 }

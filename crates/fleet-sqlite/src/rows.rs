@@ -31,6 +31,9 @@ pub(crate) struct ServerRow {
     pub billed_amount_micros: i64,
     pub labels: String,
     pub state_reason: Option<String>,
+    pub chaos_pending: Option<String>,
+    pub chaos_due_at: Option<i64>,
+    pub chaos_epoch: i64,
 }
 
 /// A new server's row with its vCPUs, which only provisioning writes (no read needs them
@@ -61,6 +64,9 @@ pub(crate) struct ServerUpdate {
     pub billed_until: Option<i64>,
     pub billed_seconds: i64,
     pub billed_amount_micros: i64,
+    pub chaos_pending: Option<String>,
+    pub chaos_due_at: Option<i64>,
+    pub chaos_epoch: i64,
 }
 
 /// The address a server holds, read before a batch update releases it.

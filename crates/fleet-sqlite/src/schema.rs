@@ -61,6 +61,9 @@ diesel::table! {
         vcpus -> BigInt,
         labels -> Text,
         state_reason -> Nullable<Text>,
+        chaos_pending -> Nullable<Text>,
+        chaos_due_at -> Nullable<BigInt>,
+        chaos_epoch -> BigInt,
     }
 }
 

@@ -33,6 +33,7 @@ pub async fn earliest_due_reports_each_kind_of_work(store: Arc<dyn TestedStore>)
         EarliestDue {
             transition: Some(at(60)),
             stopped: Some(at(120)),
+            fault: None,
         }
     );
 }

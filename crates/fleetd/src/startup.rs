@@ -14,7 +14,7 @@ use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
 use fleet_domain::Entropy;
 use fleet_domain::entropy::purpose;
-use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts};
+use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts, LifecycleFaults};
 use fleet_domain::ports::{ActionStore, Clock, FaultStore, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
     CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
@@ -89,6 +89,12 @@ impl Application {
             Some(seed) => Entropy::seeded(seed),
             None => Entropy::os(),
         });
+        // The rules in force, shared by every worker and the engine; each request checks
+        // them with its own store.
+        let book = Arc::new(FaultBook::default());
+        let fault_log = Arc::new(FaultLog {
+            logger: logger.new(o!("component" => "faults")),
+        });
         let engine = Arc::new(
             Engine::new(
                 store.clone(),
@@ -97,14 +103,14 @@ impl Application {
                 config.batch_size,
             )
             .observed_by(Arc::new(EngineMetrics))
-            .with_entropy(entropy.clone()),
+            .with_entropy(entropy.clone())
+            .with_faults(LifecycleFaults::new(
+                book.clone(),
+                entropy.clone(),
+                fault_log.clone(),
+            )),
         );
-        // The rules in force, shared by every worker; each checks them with its own store.
-        let book = Arc::new(FaultBook::default());
         let (injector_clock, injector_book, draws) = (clock.clone(), book.clone(), entropy.clone());
-        let fault_log = Arc::new(FaultLog {
-            logger: logger.new(o!("component" => "faults")),
-        });
         let injector = move |faults: Arc<dyn FaultStore>| {
             FaultInjector::new(InjectorParts {
                 book: injector_book.clone(),

@@ -6,8 +6,13 @@
 /// so that a seeded implementation can give each rule and purpose a stream of its own,
 /// stable under unrelated changes (`Entropy` does).
 pub trait Draw: Send + Sync {
-    /// A number in `[0, 1)`.
+    /// A number in `[0, 1)`: the next of the stream.
     fn unit(&self, stream: &str) -> f64;
+
+    /// A number in `[0, 1)` that depends on the key alone (and the seed, when seeded): for
+    /// the engine's draws, which must come out the same whichever replica, batch or
+    /// restart makes them.
+    fn unit_keyed(&self, key: &str) -> f64;
 }
 
 /// The top 53 bits of `bits` as a number in `[0, 1)`: every value equally likely.
@@ -21,6 +26,10 @@ pub struct FixedDraw(pub f64);
 
 impl Draw for FixedDraw {
     fn unit(&self, _stream: &str) -> f64 {
+        self.0
+    }
+
+    fn unit_keyed(&self, _key: &str) -> f64 {
         self.0
     }
 }

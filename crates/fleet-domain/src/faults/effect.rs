@@ -1,13 +1,19 @@
 //! What a fault rule does when it fires.
 //!
-//! One variant per effect. The API effects (an error, added latency) are checked before an
-//! operation runs; lifecycle effects (failed provisioning, capacity, slow or stuck
-//! transitions, interruptions, host failure) will be further variants, checked where the
-//! lifecycle plans its changes. An effect is accepted only once something applies it.
+//! One variant per effect. The API effects (an error, added latency, a capacity refusal)
+//! are checked before an operation runs, so nothing changes; the lifecycle effects are
+//! applied by the engine where it plans a server's changes: failed launches, slow and stuck
+//! transitions when a transition falls due ([`crate::faults::chaos`]), interruptions and
+//! host failures on a schedule drawn for each running server.
 
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
+
+use crate::faults::operation::Operation;
+use crate::reason::StateReason;
+use crate::state::Action;
 
 /// The longest latency a rule may add, in milliseconds: longer would outlast client
 /// timeouts and hold a worker's request for nothing.
@@ -20,13 +26,24 @@ pub const MAX_PROBLEM_TYPE_CHARS: usize = 64;
 pub const DEFAULT_NORMAL_CLAMP: f64 = 4.0;
 
 /// What a rule does when it fires.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FaultEffect {
     /// The operation is refused with an error, and nothing changes.
     Error(ErrorFault),
     /// The operation runs after a delay.
     Latency(Latency),
+    /// Provisioning or a start is refused for want of capacity in the region and type.
+    Capacity(Capacity),
+    /// Provisioning fails when it would complete: the server ends `failed`.
+    LaunchFailure,
+    /// A transition takes longer: its delay is multiplied by a drawn factor.
+    Slow(Factor),
+    /// A transition never completes while the rule stands.
+    Stuck,
+    /// Running servers are interrupted, as spot instances are, after a warning.
+    Interruption(Interruption),
+    /// Running servers' hosts fail: they are stopped without warning.
+    HostFailure(Rate),
 }
 
 impl FaultEffect {
@@ -35,8 +52,160 @@ impl FaultEffect {
         match self {
             FaultEffect::Error(_) => "error",
             FaultEffect::Latency(_) => "latency",
+            FaultEffect::Capacity(_) => "capacity",
+            FaultEffect::LaunchFailure => "launch_failure",
+            FaultEffect::Slow(_) => "slow",
+            FaultEffect::Stuck => "stuck",
+            FaultEffect::Interruption(_) => "interruption",
+            FaultEffect::HostFailure(_) => "host_failure",
         }
     }
+
+    /// The operations it can apply to: an API effect to every one, capacity to those that
+    /// need some, a transition's effect to those that begin a transition, and a scheduled
+    /// one to none (it hits running servers, not requests).
+    pub fn applicable_operations(&self) -> &'static [Operation] {
+        match self {
+            FaultEffect::Error(_) | FaultEffect::Latency(_) => &Operation::ALL,
+            FaultEffect::Capacity(_) => &[Operation::Provision, Operation::Act(Action::Start)],
+            FaultEffect::LaunchFailure => &[Operation::Provision],
+            FaultEffect::Slow(_) | FaultEffect::Stuck => &Operation::TRANSITIONS,
+            FaultEffect::Interruption(_) | FaultEffect::HostFailure(_) => &[],
+        }
+    }
+
+    /// Whether it is checked before a request runs (rather than by the engine).
+    pub fn checked_on_requests(&self) -> bool {
+        matches!(
+            self,
+            FaultEffect::Error(_) | FaultEffect::Latency(_) | FaultEffect::Capacity(_)
+        )
+    }
+
+    /// Whether it acts on running servers on a schedule of its own, drawn per server.
+    pub fn is_scheduled(&self) -> bool {
+        matches!(self, FaultEffect::Interruption(_) | FaultEffect::HostFailure(_))
+    }
+}
+
+/// The problem type of a capacity refusal.
+pub const INSUFFICIENT_CAPACITY: &str = "insufficient-capacity";
+/// The largest running-server cap a capacity rule may set.
+pub const MAX_CAPACITY_CAP: u32 = 1_000_000;
+/// The largest factor a slow transition may be drawn with: a 5 s boot takes at most 14 h.
+pub const MAX_SLOW_FACTOR: f64 = 10_000.0;
+/// The highest rate of interruptions or host failures, per running server and hour.
+pub const MAX_RATE_PER_HOUR: f64 = 3_600.0;
+/// The longest interruption notice, in seconds.
+pub const MAX_NOTICE_SECONDS: u32 = 86_400;
+/// The notice a spot interruption gives: two minutes.
+pub const DEFAULT_NOTICE_SECONDS: u32 = 120;
+
+/// A capacity refusal: with `max_running`, only once that many servers of the rule's
+/// regions and types (in its project, or in all) hold capacity — running or heading there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    /// The cap; every matching request (at the rule's probability) is refused without one.
+    pub max_running: Option<u32>,
+    /// The `Retry-After` to send, in seconds.
+    pub retry_after_seconds: Option<u32>,
+}
+
+/// How much longer a slowed transition takes: its delay times a factor, drawn for each
+/// transition.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Factor {
+    /// Always this factor.
+    Fixed(f64),
+    /// Uniformly between two factors.
+    Uniform(f64, f64),
+    /// Normally distributed around a mean factor with a deviation, cut at four deviations
+    /// and kept between 1 and [`MAX_SLOW_FACTOR`].
+    Normal(f64, f64),
+}
+
+impl Factor {
+    /// The factor for two uniform draws in `[0, 1)` (the second used by `normal` only).
+    pub fn sample(&self, first: f64, second: f64) -> f64 {
+        let factor = match *self {
+            Factor::Fixed(factor) => factor,
+            Factor::Uniform(min, max) => min + first * (max - min),
+            Factor::Normal(mean, stddev) => mean + stddev * standard_normal(first, second),
+        };
+        factor.clamp(1.0, MAX_SLOW_FACTOR)
+    }
+}
+
+/// A standard normal value from two uniform draws (Box–Muller), cut at
+/// [`DEFAULT_NORMAL_CLAMP`] deviations.
+fn standard_normal(first: f64, second: f64) -> f64 {
+    // `1 - first` is in (0, 1], so its logarithm is finite.
+    let z = (-2.0 * (1.0 - first).ln()).sqrt() * (2.0 * std::f64::consts::PI * second).cos();
+    z.clamp(-DEFAULT_NORMAL_CLAMP, DEFAULT_NORMAL_CLAMP)
+}
+
+/// How often a scheduled effect hits each running server it matches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Expected hits per running server and hour: each server is hit after an exponentially
+    /// distributed time with this rate, as a Poisson process would.
+    pub per_hour: f64,
+}
+
+impl Rate {
+    /// The time until a hit, for a uniform draw in `[0, 1)`.
+    pub fn wait(&self, draw: f64) -> TimeDelta {
+        let hours = -(1.0 - draw).ln() / self.per_hour;
+        // Beyond a century is never, for a simulation: keep the arithmetic in range.
+        let micros = (hours * 3.6e9).min(3.2e15);
+        TimeDelta::microseconds(micros as i64)
+    }
+}
+
+/// What an interruption does after its notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterruptionAction {
+    /// The server is stopped (`Server.SpotInstanceShutdown`).
+    Stop,
+    /// The server is terminated (`Server.SpotInstanceTermination`).
+    Terminate,
+}
+
+impl InterruptionAction {
+    /// The name clients use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InterruptionAction::Stop => "stop",
+            InterruptionAction::Terminate => "terminate",
+        }
+    }
+
+    /// The action it takes.
+    pub fn action(self) -> Action {
+        match self {
+            InterruptionAction::Stop => Action::Stop,
+            InterruptionAction::Terminate => Action::Terminate,
+        }
+    }
+
+    /// The reason the server is given.
+    pub fn reason(self) -> StateReason {
+        match self {
+            InterruptionAction::Stop => StateReason::SpotInstanceShutdown,
+            InterruptionAction::Terminate => StateReason::SpotInstanceTermination,
+        }
+    }
+}
+
+/// Spot-style interruptions: a warning, then after the notice a stop or a termination.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interruption {
+    /// How often each matched running server is interrupted.
+    pub rate: Rate,
+    /// Seconds between the warning and the interruption.
+    pub notice_seconds: u32,
+    /// What the interruption does.
+    pub action: InterruptionAction,
 }
 
 /// The statuses an injected error may have: the ones real clouds answer when they fail or
@@ -154,11 +323,7 @@ impl Latency {
                 f64::from(min_ms) + first * f64::from(max_ms - min_ms)
             }
             Latency::Normal { mean_ms, stddev_ms } => {
-                // Box–Muller; `1 - first` is in (0, 1], so its logarithm is finite.
-                let z = (-2.0 * (1.0 - first).ln()).sqrt()
-                    * (2.0 * std::f64::consts::PI * second).cos();
-                let z = z.clamp(-DEFAULT_NORMAL_CLAMP, DEFAULT_NORMAL_CLAMP);
-                f64::from(mean_ms) + z * f64::from(stddev_ms)
+                f64::from(mean_ms) + standard_normal(first, second) * f64::from(stddev_ms)
             }
         };
         let bounded = ms.clamp(0.0, f64::from(MAX_LATENCY_MS));

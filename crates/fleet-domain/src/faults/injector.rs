@@ -1,16 +1,20 @@
 //! Deciding, before an operation runs, whether a fault rule hits it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 use crate::error::StoreError;
 use crate::event::{Actor, EventKind, NewEvent, RequestContext};
 use crate::faults::draw::Draw;
-use crate::faults::effect::{ErrorStatus, FaultEffect};
+use crate::faults::effect::{Capacity, ErrorStatus, FaultEffect, INSUFFICIENT_CAPACITY};
 use crate::faults::matcher::FaultTarget;
 use crate::faults::operation::Operation;
 use crate::faults::rule::FaultRule;
+use crate::faults::stored::encode_spec;
 use crate::ids::{FaultRuleId, ServerId};
 use crate::ports::{Clock, FaultStore};
 
@@ -22,6 +26,10 @@ use crate::ports::{Clock, FaultStore};
 pub struct FaultBook {
     any: AtomicBool,
     rules: RwLock<Arc<Vec<FaultRule>>>,
+    epoch: AtomicI64,
+    /// Firings the engine planned since the rules were last read, by rule: the store counts
+    /// them as their changes commit, and the next read brings its counts.
+    planned: Mutex<HashMap<FaultRuleId, u64>>,
 }
 
 impl std::fmt::Debug for FaultBook {
@@ -36,10 +44,39 @@ impl FaultBook {
     /// Puts `rules` (in creation order) in force instead of those before.
     pub fn replace(&self, rules: Vec<FaultRule>) {
         let any = !rules.is_empty();
+        let epoch = epoch_of(&rules);
         // A poisoned lock held a whole snapshot: the new one replaces it all the same.
         let mut slot = self.rules.write().unwrap_or_else(|e| e.into_inner());
         *slot = Arc::new(rules);
+        self.planned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.epoch.store(epoch, Ordering::Release);
         self.any.store(any, Ordering::Release);
+    }
+
+    /// Identifies the scheduled rules (interruptions, host failures) in force: 0 when there
+    /// is none, else a hash of their ids and specs, the same in every replica. A running
+    /// server whose schedule was drawn under another epoch has it drawn again.
+    pub fn epoch(&self) -> i64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Takes one firing of `rule` for a change the engine plans, unless its `max_count`
+    /// is reached counting the firings planned since the last read. Exact in one process;
+    /// replicas learn of each other's firings at their next read.
+    pub fn take_firing(&self, rule: &FaultRule) -> bool {
+        let mut planned = self.planned.lock().unwrap_or_else(|e| e.into_inner());
+        let count = planned.entry(rule.id).or_default();
+        if rule
+            .max_count
+            .is_some_and(|max| rule.fired.saturating_add(*count) >= max)
+        {
+            return false;
+        }
+        *count += 1;
+        true
     }
 
     /// The rules in force.
@@ -51,6 +88,23 @@ impl FaultBook {
     pub fn is_empty(&self) -> bool {
         !self.any.load(Ordering::Acquire)
     }
+}
+
+fn epoch_of(rules: &[FaultRule]) -> i64 {
+    let scheduled: Vec<&FaultRule> = rules.iter().filter(|r| r.effect.is_scheduled()).collect();
+    if scheduled.is_empty() {
+        return 0;
+    }
+    let mut hash = Sha256::new();
+    for rule in scheduled {
+        hash.update(rule.id.as_uuid().as_bytes());
+        hash.update(encode_spec(&rule.spec).as_bytes());
+    }
+    let digest: [u8; 32] = hash.finalize().into();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    // Never 0, which means "no schedule drawn".
+    i64::from_le_bytes(first).max(1)
 }
 
 /// Holds a request for a while: implemented by the driving adapter on its runtime, since
@@ -206,9 +260,19 @@ impl FaultInjector {
         let now = self.clock.now();
         let project = target.project();
         for rule in rules.iter() {
-            if rule.project.is_some_and(|p| p != project)
+            if !rule.effect.checked_on_requests()
+                || !rule.effect.applicable_operations().contains(&operation)
+                || rule.project.is_some_and(|p| p != project)
                 || rule.spent()
                 || !rule.matcher.applies(operation, &target, now)
+            {
+                continue;
+            }
+            if let FaultEffect::Capacity(Capacity {
+                max_running: Some(cap),
+                ..
+            }) = rule.effect
+                && !self.at_cap(rule, cap).await?
             {
                 continue;
             }
@@ -232,6 +296,18 @@ impl FaultInjector {
                     };
                     FaultDecision::Delay(latency.sample(first, second))
                 }
+                FaultEffect::Capacity(capacity) => FaultDecision::Fail(InjectedFault {
+                    rule: rule.id,
+                    status: ErrorStatus::Unavailable,
+                    problem_type: INSUFFICIENT_CAPACITY.to_owned(),
+                    retry_after_seconds: capacity.retry_after_seconds,
+                }),
+                // Applied by the engine, never on requests (filtered out above).
+                FaultEffect::LaunchFailure
+                | FaultEffect::Slow(_)
+                | FaultEffect::Stuck
+                | FaultEffect::Interruption(_)
+                | FaultEffect::HostFailure(_) => continue,
             };
             let record = FaultRecord {
                 rule: rule.id,
@@ -261,6 +337,24 @@ impl FaultInjector {
             return Ok(Some(decision));
         }
         Ok(None)
+    }
+}
+
+impl FaultInjector {
+    /// Whether `cap` servers of the rule's regions and types (in its project, or in any)
+    /// already hold capacity. Counted before the request runs, not under its lock:
+    /// requests racing past the cap together may all be let through, as a cloud's own
+    /// capacity view lags.
+    async fn at_cap(&self, rule: &FaultRule, cap: u32) -> Result<bool, StoreError> {
+        let holding = self
+            .store
+            .count_holding(
+                rule.project,
+                &rule.matcher.regions,
+                &rule.matcher.server_types,
+            )
+            .await?;
+        Ok(holding >= u64::from(cap))
     }
 }
 

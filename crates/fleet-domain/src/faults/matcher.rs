@@ -91,6 +91,12 @@ impl FaultMatch {
         {
             return false;
         }
+        self.covers(target)
+    }
+
+    /// Whether `target` is in the rule's regions, types and selector, whatever the
+    /// operation and time.
+    pub fn covers(&self, target: &FaultTarget<'_>) -> bool {
         let (region, server_type, labels) = match *target {
             FaultTarget::Request {
                 region,

@@ -6,18 +6,23 @@
 //! anything, against the rules held in memory by a [`FaultBook`]; [`FaultInjector`] decides,
 //! counts the firing in the store (so `max_count` holds across replicas) and records it.
 
+mod chaos;
 pub(crate) mod draw;
 mod effect;
 mod injector;
 mod matcher;
 mod operation;
+mod pending;
 mod rule;
 mod stored;
 
+pub use chaos::LifecycleFaults;
 pub use draw::{Draw, FixedDraw};
 pub use effect::{
-    DEFAULT_NORMAL_CLAMP, ErrorFault, ErrorStatus, FaultEffect, Latency, MAX_LATENCY_MS,
-    MAX_PROBLEM_TYPE_CHARS, MAX_RETRY_AFTER_SECONDS,
+    Capacity, DEFAULT_NORMAL_CLAMP, DEFAULT_NOTICE_SECONDS, ErrorFault, ErrorStatus, Factor,
+    FaultEffect, INSUFFICIENT_CAPACITY, Interruption, InterruptionAction, Latency,
+    MAX_CAPACITY_CAP, MAX_LATENCY_MS, MAX_NOTICE_SECONDS, MAX_PROBLEM_TYPE_CHARS,
+    MAX_RATE_PER_HOUR, MAX_RETRY_AFTER_SECONDS, MAX_SLOW_FACTOR, Rate,
 };
 pub use injector::{
     FaultBook, FaultDecision, FaultError, FaultInjector, FaultObserver, FaultRecord, InjectedFault,
@@ -27,8 +32,9 @@ pub use injector::{
 pub use injector::{MockFaultObserver, MockPause};
 pub use matcher::{FaultMatch, FaultTarget, MAX_MATCH_VALUES};
 pub use operation::Operation;
+pub use pending::{ChaosState, PendingFault};
 pub use rule::{
-    EffectDraft, FaultRule, FaultRuleDraft, InvalidFaultRule, LatencyDraft, MAX_FAULT_COUNT,
+    EffectDraft, FactorDraft, FaultRule, FaultRuleDraft, InvalidFaultRule, LatencyDraft, MAX_FAULT_COUNT,
     check_max_count,
 };
 pub use stored::{StoredFault, decode_spec, encode_spec};

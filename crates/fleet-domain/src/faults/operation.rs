@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::state::Action;
+use crate::state::{Action, ServerState};
 
 /// An API operation a fault can be injected into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +37,27 @@ impl Operation {
         Operation::Events,
         Operation::Wait,
     ];
+
+    /// The operations that begin a transition.
+    pub const TRANSITIONS: [Operation; 5] = [
+        Operation::Provision,
+        Operation::Act(Action::Start),
+        Operation::Act(Action::Stop),
+        Operation::Act(Action::Reboot),
+        Operation::Act(Action::Terminate),
+    ];
+
+    /// The operation that began the transitional state `state`, if it is one.
+    pub fn into_state(state: ServerState) -> Option<Operation> {
+        match state {
+            ServerState::Provisioning => Some(Operation::Provision),
+            ServerState::Starting => Some(Operation::Act(Action::Start)),
+            ServerState::Stopping => Some(Operation::Act(Action::Stop)),
+            ServerState::Rebooting => Some(Operation::Act(Action::Reboot)),
+            ServerState::Terminating => Some(Operation::Act(Action::Terminate)),
+            _ => None,
+        }
+    }
 
     /// The name clients use.
     pub fn as_str(self) -> &'static str {

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::faults::effect::{
-    ErrorFault, ErrorStatus, FaultEffect, Latency, MAX_LATENCY_MS, MAX_PROBLEM_TYPE_CHARS,
-    MAX_RETRY_AFTER_SECONDS,
+    Capacity, DEFAULT_NOTICE_SECONDS, ErrorFault, ErrorStatus, Factor, FaultEffect, Interruption,
+    InterruptionAction, Latency, MAX_CAPACITY_CAP, MAX_LATENCY_MS, MAX_NOTICE_SECONDS,
+    MAX_PROBLEM_TYPE_CHARS, MAX_RATE_PER_HOUR, MAX_RETRY_AFTER_SECONDS, MAX_SLOW_FACTOR, Rate,
 };
 use crate::faults::matcher::{FaultMatch, MAX_MATCH_VALUES};
 use crate::faults::operation::Operation;
@@ -89,6 +90,62 @@ pub enum EffectDraft {
     },
     /// Added latency.
     Latency(LatencyDraft),
+    /// Capacity refusals.
+    Capacity {
+        /// Refuse only once this many matching servers hold capacity.
+        #[serde(default)]
+        max_running: Option<i64>,
+        /// Seconds for `Retry-After`.
+        #[serde(default)]
+        retry_after_seconds: Option<i64>,
+    },
+    /// Failed launches.
+    LaunchFailure,
+    /// Slow transitions.
+    Slow(FactorDraft),
+    /// Stuck transitions.
+    Stuck,
+    /// Spot-style interruptions.
+    Interruption {
+        /// Expected interruptions per running server and hour.
+        rate_per_hour: f64,
+        /// Seconds of notice; 120 when absent.
+        #[serde(default)]
+        notice_seconds: Option<i64>,
+        /// `stop` or `terminate`; `terminate` when absent.
+        #[serde(default)]
+        action: Option<String>,
+    },
+    /// Host failures.
+    HostFailure {
+        /// Expected failures per running server and hour.
+        rate_per_hour: f64,
+    },
+}
+
+/// A slow transition's factor as a client sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "distribution", rename_all = "snake_case")]
+pub enum FactorDraft {
+    /// Always this factor.
+    Fixed {
+        /// The factor.
+        factor: f64,
+    },
+    /// Uniformly between two factors.
+    Uniform {
+        /// The smallest.
+        min_factor: f64,
+        /// The largest.
+        max_factor: f64,
+    },
+    /// Normally distributed.
+    Normal {
+        /// The mean.
+        mean_factor: f64,
+        /// The standard deviation.
+        stddev_factor: f64,
+    },
 }
 
 /// A latency as a client sends it.
@@ -157,8 +214,48 @@ impl FaultRuleDraft {
         {
             return Err(invalid("ends_at", "must be after starts_at"));
         }
-        Ok((matcher, self.effect.check()?))
+        let effect = self.effect.check()?;
+        applicable(&matcher, &effect, self.probability.is_some())?;
+        Ok((matcher, effect))
     }
+}
+
+/// Refuses a match its effect cannot honour: operations it never sees, or a probability
+/// where a rate decides.
+fn applicable(
+    matcher: &FaultMatch,
+    effect: &FaultEffect,
+    probability_given: bool,
+) -> Result<(), InvalidFaultRule> {
+    let allowed = effect.applicable_operations();
+    if let Some(ops) = &matcher.operations
+        && let Some(op) = ops.iter().find(|op| !allowed.contains(op))
+    {
+        let names: Vec<&str> = allowed.iter().map(|op| op.as_str()).collect();
+        let reason = if names.is_empty() {
+            format!(
+                "a {} rule hits running servers, not operations: leave operations out",
+                effect.kind()
+            )
+        } else {
+            format!(
+                "a {} rule cannot hit '{op}'; it hits {}",
+                effect.kind(),
+                names.join(", ")
+            )
+        };
+        return Err(invalid("operations", reason));
+    }
+    if probability_given && effect.is_scheduled() {
+        return Err(invalid(
+            "probability",
+            format!(
+                "a {} rule is drawn by its effect's rate_per_hour: leave probability out",
+                effect.kind()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn operations(names: &[String]) -> Result<Option<Vec<Operation>>, InvalidFaultRule> {
@@ -242,6 +339,99 @@ impl EffectDraft {
                 }))
             }
             EffectDraft::Latency(latency) => Ok(FaultEffect::Latency(latency.check()?)),
+            EffectDraft::Capacity {
+                max_running,
+                retry_after_seconds,
+            } => Ok(FaultEffect::Capacity(Capacity {
+                max_running: max_running
+                    .map(|n| bounded("effect.max_running", n, 0, MAX_CAPACITY_CAP))
+                    .transpose()?,
+                retry_after_seconds: retry_after_seconds
+                    .map(|s| bounded("effect.retry_after_seconds", s, 0, MAX_RETRY_AFTER_SECONDS))
+                    .transpose()?,
+            })),
+            EffectDraft::LaunchFailure => Ok(FaultEffect::LaunchFailure),
+            EffectDraft::Slow(factor) => Ok(FaultEffect::Slow(factor.check()?)),
+            EffectDraft::Stuck => Ok(FaultEffect::Stuck),
+            EffectDraft::Interruption {
+                rate_per_hour,
+                notice_seconds,
+                action,
+            } => Ok(FaultEffect::Interruption(Interruption {
+                rate: rate(*rate_per_hour)?,
+                notice_seconds: notice_seconds
+                    .map(|s| bounded("effect.notice_seconds", s, 0, MAX_NOTICE_SECONDS))
+                    .transpose()?
+                    .unwrap_or(DEFAULT_NOTICE_SECONDS),
+                action: match action.as_deref() {
+                    None | Some("terminate") => InterruptionAction::Terminate,
+                    Some("stop") => InterruptionAction::Stop,
+                    Some(other) => {
+                        return Err(invalid(
+                            "effect.action",
+                            format!("must be stop or terminate, got '{other}'"),
+                        ));
+                    }
+                },
+            })),
+            EffectDraft::HostFailure { rate_per_hour } => {
+                Ok(FaultEffect::HostFailure(rate(*rate_per_hour)?))
+            }
+        }
+    }
+}
+
+fn rate(per_hour: f64) -> Result<Rate, InvalidFaultRule> {
+    if per_hour > 0.0 && per_hour <= MAX_RATE_PER_HOUR {
+        Ok(Rate { per_hour })
+    } else {
+        Err(invalid(
+            "effect.rate_per_hour",
+            format!("must be above 0 and at most {MAX_RATE_PER_HOUR}, got {per_hour}"),
+        ))
+    }
+}
+
+impl FactorDraft {
+    fn check(&self) -> Result<Factor, InvalidFaultRule> {
+        let factor = |field: &'static str, value: f64| {
+            if (1.0..=MAX_SLOW_FACTOR).contains(&value) {
+                Ok(value)
+            } else {
+                Err(invalid(
+                    field,
+                    format!("must be between 1 and {MAX_SLOW_FACTOR}, got {value}"),
+                ))
+            }
+        };
+        match *self {
+            FactorDraft::Fixed { factor: value } => {
+                Ok(Factor::Fixed(factor("effect.factor", value)?))
+            }
+            FactorDraft::Uniform {
+                min_factor,
+                max_factor,
+            } => {
+                let min = factor("effect.min_factor", min_factor)?;
+                let max = factor("effect.max_factor", max_factor)?;
+                if max < min {
+                    return Err(invalid("effect.max_factor", "must be at least min_factor"));
+                }
+                Ok(Factor::Uniform(min, max))
+            }
+            FactorDraft::Normal {
+                mean_factor,
+                stddev_factor,
+            } => {
+                let mean = factor("effect.mean_factor", mean_factor)?;
+                if !(0.0..=MAX_SLOW_FACTOR).contains(&stddev_factor) {
+                    return Err(invalid(
+                        "effect.stddev_factor",
+                        format!("must be between 0 and {MAX_SLOW_FACTOR}, got {stddev_factor}"),
+                    ));
+                }
+                Ok(Factor::Normal(mean, stddev_factor))
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::entropy::Entropy;
 use crate::error::StoreError;
+use crate::faults::LifecycleFaults;
 use crate::lifecycle::{self, LifecycleConfig, StateChange};
 use crate::money::Money;
 use crate::ports::{Clock, DueWork, Planner, Store};
@@ -23,13 +24,16 @@ pub struct PassReport {
     pub accrued: u32,
     /// Idle servers terminated by the reaper.
     pub reaped: u32,
+    /// Changes fault rules made to the lifecycle: schedules drawn, warnings, interruptions,
+    /// host failures, held transitions resumed.
+    pub faulted: u32,
     /// The amount the changes of the pass added to the usage ledger.
     pub billed: Money,
 }
 
 impl PassReport {
     fn total(&self) -> u32 {
-        self.completed + self.accrued + self.reaped
+        self.completed + self.accrued + self.reaped + self.faulted
     }
 
     /// What one batch of `work` changed and billed.
@@ -42,6 +46,7 @@ impl PassReport {
             DueWork::Transitions { .. } => report.completed = changed,
             DueWork::Accruals { .. } => report.accrued = changed,
             DueWork::Idle { .. } => report.reaped = changed,
+            DueWork::Faults { .. } | DueWork::Unscheduled { .. } => report.faulted = changed,
         }
         report
     }
@@ -63,6 +68,15 @@ struct Drained {
     billed: Money,
 }
 
+impl Drained {
+    fn and(self, other: Drained) -> Drained {
+        Drained {
+            changed: self.changed + other.changed,
+            billed: self.billed + other.billed,
+        }
+    }
+}
+
 /// The lifecycle engine: the work that makes servers change on their own.
 ///
 /// Work is claimed through [`Store::process_due`], so several engines sharing one store
@@ -74,6 +88,7 @@ pub struct Engine {
     batch_size: u32,
     observer: Option<Arc<dyn WorkObserver>>,
     ids: Arc<Entropy>,
+    faults: Option<LifecycleFaults>,
 }
 
 impl Engine {
@@ -91,6 +106,15 @@ impl Engine {
             batch_size: batch_size.max(1),
             observer: None,
             ids: Arc::new(Entropy::os()),
+            faults: None,
+        }
+    }
+
+    /// The same engine, applying the lifecycle effects of fault rules.
+    pub fn with_faults(self, faults: LifecycleFaults) -> Self {
+        Self {
+            faults: Some(faults),
+            ..self
         }
     }
 
@@ -123,8 +147,10 @@ impl Engine {
         Ok(self.idle().await?.changed)
     }
 
-    /// One pass of every worker: transitions first, so billing sees the newest runs.
+    /// One pass of every worker: faults first, so an interruption closes its run before
+    /// billing passes it; transitions next, so billing sees the newest runs.
     pub async fn run_once(&self) -> Result<PassReport, StoreError> {
+        let faults = self.faults().await?;
         let transitions = self.transitions().await?;
         let accruals = self.accruals().await?;
         let idle = self.idle().await?;
@@ -132,15 +158,47 @@ impl Engine {
             completed: transitions.changed,
             accrued: accruals.changed,
             reaped: idle.changed,
-            billed: transitions.billed + accruals.billed + idle.billed,
+            faulted: faults.changed,
+            billed: faults.billed + transitions.billed + accruals.billed + idle.billed,
         })
+    }
+
+    /// Draws the schedules of running servers when the scheduled rules changed, then
+    /// carries out the pending faults that are due.
+    async fn faults(&self) -> Result<Drained, StoreError> {
+        let Some(faults) = &self.faults else {
+            return Ok(Drained::default());
+        };
+        let mut drained = Drained::default();
+        let epoch = faults.epoch();
+        if epoch != 0 {
+            let scheduler = faults.clone();
+            let scheduled = self
+                .drain(DueWork::Unscheduled { epoch }, move |server| {
+                    scheduler.plan_schedule(server, epoch)
+                })
+                .await?;
+            drained = drained.and(scheduled);
+        }
+        let now = self.clock.now();
+        let config = self.config;
+        let ids = self.ids.clone();
+        let planner = faults.clone();
+        let due = self
+            .drain(DueWork::Faults { due_by: now }, move |server| {
+                planner.plan_pending(server, now, &config, &ids)
+            })
+            .await?;
+        Ok(drained.and(due))
     }
 
     async fn transitions(&self) -> Result<Drained, StoreError> {
         let now = self.clock.now();
         let config = self.config;
-        self.drain(DueWork::Transitions { due_by: now }, move |server| {
-            lifecycle::plan_completion(server, now, &config)
+        let faults = self.faults.clone();
+        self.drain(DueWork::Transitions { due_by: now }, move |server| match &faults {
+            Some(faults) => faults.plan_transition(server, now, &config),
+            None => lifecycle::plan_completion(server, now, &config),
         })
         .await
     }
@@ -208,6 +266,7 @@ impl Engine {
         Ok([
             due.transition,
             due.stopped.map(|s| s + self.config.idle_timeout),
+            due.fault,
         ]
         .into_iter()
         .flatten()
@@ -256,6 +315,7 @@ fn add(a: PassReport, b: PassReport) -> PassReport {
         completed: a.completed + b.completed,
         accrued: a.accrued + b.accrued,
         reaped: a.reaped + b.reaped,
+        faulted: a.faulted + b.faulted,
         billed: a.billed + b.billed,
     }
 }
@@ -300,6 +360,9 @@ mod tests {
                 DueWork::Transitions { .. } => transition_batches.pop().unwrap_or(Ok(0)),
                 DueWork::Accruals { .. } => Ok(u32::from(plan(&running).is_some())),
                 DueWork::Idle { .. } => Err(StoreError::Unavailable(anyhow::anyhow!("gone"))),
+                DueWork::Faults { .. } | DueWork::Unscheduled { .. } => {
+                    unreachable!("an engine without fault rules has no fault work")
+                }
             });
         let mut clock = crate::ports::MockClock::new();
         clock.expect_now().return_const(at(3_600));

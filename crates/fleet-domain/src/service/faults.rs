@@ -134,12 +134,13 @@ impl FaultService {
     }
 
     /// Deletes a rule (admin only); it stops firing in this process at once, in others
-    /// within their next refresh.
+    /// within their next refresh. The transitions it held stuck go on: each falls due now.
     pub async fn delete(&self, caller: &Caller, id: FaultRuleId) -> Result<(), FaultRuleError> {
         caller.require(Role::Admin)?;
         if !self.store.delete_fault(id).await? {
             return Err(FaultRuleError::NotFound(id));
         }
+        self.store.release_stuck(id, self.clock.now()).await?;
         self.refresh().await?;
         Ok(())
     }

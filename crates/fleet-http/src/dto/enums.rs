@@ -136,8 +136,10 @@ pub enum EventType {
     Billed,
     /// A client changed the server's name or labels.
     Updated,
-    /// A fault rule hit an operation on the server; the server is unchanged.
+    /// A fault rule hit an operation on the server, or its lifecycle.
     FaultInjected,
+    /// A fault rule warned that the server will be interrupted after a notice.
+    InterruptionWarning,
 }
 
 impl From<domain::EventKind> for EventType {
@@ -149,6 +151,7 @@ impl From<domain::EventKind> for EventType {
             domain::EventKind::Billed => Self::Billed,
             domain::EventKind::Updated => Self::Updated,
             domain::EventKind::FaultInjected => Self::FaultInjected,
+            domain::EventKind::InterruptionWarning => Self::InterruptionWarning,
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Fault rules (`/faults`): what a client asks fleet to do wrong on purpose.
 //!
 //! The effect is one flat object whose `kind` says which of its fields apply (the others
-//! are ignored): paperclip describes no tagged union, and a flat object keeps the document
+//! are refused): paperclip describes no tagged union, and a flat object keeps the document
 //! one generated clients can use.
 
 use chrono::{DateTime, Utc};
 use fleet_domain::faults::{
-    self as domain, EffectDraft, ErrorFault, FaultRuleDraft, InvalidFaultRule, LatencyDraft,
+    self as domain, EffectDraft, ErrorFault, FactorDraft, FaultRuleDraft, InvalidFaultRule,
+    LatencyDraft,
 };
 use fleet_domain::page::Page;
 use fleet_domain::service::NewFaultRule;
@@ -73,27 +74,56 @@ pub enum FaultEffectKind {
     Error,
     /// Runs the operation after a delay.
     Latency,
+    /// Refuses `provision` or `action:start` with a 503 `insufficient-capacity` problem:
+    /// always (at the rule's probability), or once `max_running` servers of the rule's
+    /// regions and types hold capacity.
+    Capacity,
+    /// Provisioning fails when it would complete: the server ends `failed` with
+    /// `Server.InternalError`, its address released, nothing billed.
+    LaunchFailure,
+    /// A transition takes `factor` times its usual delay (drawn per transition).
+    Slow,
+    /// A transition never completes while the rule stands; deleting the rule (or its
+    /// `ends_at` passing) lets it complete.
+    Stuck,
+    /// Running servers matched are interrupted at `rate_per_hour` each: a
+    /// `server.interruption_warning` event, then after `notice_seconds` a stop or a
+    /// termination with `Server.SpotInstanceShutdown` or `Server.SpotInstanceTermination`.
+    Interruption,
+    /// Running servers matched lose their host at `rate_per_hour` each: stopped with
+    /// `Server.InternalError`, without warning.
+    HostFailure,
 }
 
-/// How an added latency is drawn.
+/// How a latency or a slow transition's factor is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
 #[serde(rename_all = "snake_case")]
 pub enum LatencyDistribution {
-    /// Always `ms`.
+    /// Always `ms` (or `factor`).
     Fixed,
-    /// Uniformly between `min_ms` and `max_ms`.
+    /// Uniformly between `min_ms` and `max_ms` (or `min_factor` and `max_factor`).
     Uniform,
-    /// Normally around `mean_ms` with `stddev_ms`, cut at 0, at four deviations and at
-    /// 30,000 ms.
+    /// Normally around `mean_ms` with `stddev_ms` (or `mean_factor` with `stddev_factor`),
+    /// cut at four deviations, at 0 and 30,000 ms (at 1 and 10,000 for a factor).
     Normal,
 }
 
-/// What a rule does when it fires. A field that does not apply to `kind` (or to the
-/// latency's `distribution`) is refused, so a mistyped kind never leaves a setting unused.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
+/// What an interruption does after its notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Apiv2Schema)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptionAction {
+    /// Stops the server (`Server.SpotInstanceShutdown`).
+    Stop,
+    /// Terminates the server (`Server.SpotInstanceTermination`).
+    Terminate,
+}
+
+/// What a rule does when it fires. A field that does not apply to `kind` (or to its
+/// `distribution`) is refused, so a mistyped kind never leaves a setting unused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Apiv2Schema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultEffect {
-    /// `error` or `latency`.
+    /// What the rule does.
     pub kind: Option<FaultEffectKind>,
     /// For `error`: the status answered, one of 429, 500, 502, 503, 504; 503 when left out.
     #[serde(default, deserialize_with = "super::optional::not_null")]
@@ -105,11 +135,16 @@ pub struct FaultEffect {
     #[serde(default, deserialize_with = "super::optional::not_null")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem_type: Option<String>,
-    /// For `error`: the `Retry-After` sent, in seconds; none when left out.
+    /// For `error` and `capacity`: the `Retry-After` sent, in seconds; none when left out.
     #[serde(default, deserialize_with = "super::optional::not_null")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<i64>,
-    /// For `latency`: how the delay is drawn; `fixed` when left out.
+    /// For `capacity`: refuse only once this many servers of the rule's regions and types
+    /// (in its project, or in all) are running or heading there; every time when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_running: Option<i64>,
+    /// For `latency` and `slow`: how the delay or factor is drawn; `fixed` when left out.
     #[serde(default, deserialize_with = "super::optional::not_null")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distribution: Option<LatencyDistribution>,
@@ -134,90 +169,173 @@ pub struct FaultEffect {
     #[serde(default, deserialize_with = "super::optional::not_null")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stddev_ms: Option<i64>,
+    /// For a `fixed` slow transition: the factor, 1 to 10,000; 10 when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<f64>,
+    /// For a `uniform` slow transition: the smallest factor, 1 to 10,000; 1 when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_factor: Option<f64>,
+    /// For a `uniform` slow transition: the largest factor, at least `min_factor`;
+    /// `min_factor` when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_factor: Option<f64>,
+    /// For a `normal` slow transition: the mean factor, 1 to 10,000; 1 when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_factor: Option<f64>,
+    /// For a `normal` slow transition: the standard deviation of the factor; 0 when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stddev_factor: Option<f64>,
+    /// For `interruption` and `host_failure` (required): how often each matched running
+    /// server is hit, per hour, above 0 and at most 3,600 (0.5: half of them within an
+    /// hour's exponential wait, on average).
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_per_hour: Option<f64>,
+    /// For `interruption`: seconds between the warning and the interruption, 0 to 86,400;
+    /// 120 (a spot instance's notice) when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice_seconds: Option<i64>,
+    /// For `interruption`: what happens after the notice; `terminate` when left out.
+    #[serde(default, deserialize_with = "super::optional::not_null")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<InterruptionAction>,
 }
 
 /// The status an error rule answers when it names none, as LocalStack's chaos rules do.
 const DEFAULT_STATUS: i64 = 503;
+/// The factor a fixed slow transition has when it names none.
+const DEFAULT_FACTOR: f64 = 10.0;
 
 impl FaultEffect {
     fn draft(&self) -> Result<EffectDraft, InvalidFaultRule> {
         self.refuse_inapplicable()?;
-        match self.kind {
-            None => Err(InvalidFaultRule {
+        let Some(kind) = self.kind else {
+            return Err(InvalidFaultRule {
                 field: "effect.kind",
-                reason: "name the effect: error or latency".to_owned(),
-            }),
-            Some(FaultEffectKind::Error) => Ok(EffectDraft::Error {
+                reason: "name the effect: error, latency, capacity, launch_failure, slow, \
+                         stuck, interruption or host_failure"
+                    .to_owned(),
+            });
+        };
+        let distribution = self.distribution.unwrap_or(LatencyDistribution::Fixed);
+        Ok(match kind {
+            FaultEffectKind::Error => EffectDraft::Error {
                 status: self.status.unwrap_or(DEFAULT_STATUS),
                 problem_type: self.problem_type.clone(),
                 retry_after_seconds: self.retry_after_seconds,
-            }),
-            Some(FaultEffectKind::Latency) => Ok(EffectDraft::Latency(
-                match self.distribution.unwrap_or(LatencyDistribution::Fixed) {
-                    LatencyDistribution::Fixed => LatencyDraft::Fixed {
-                        ms: self.ms.unwrap_or(0),
-                    },
-                    LatencyDistribution::Uniform => {
-                        let min_ms = self.min_ms.unwrap_or(0);
-                        LatencyDraft::Uniform {
-                            min_ms,
-                            max_ms: self.max_ms.unwrap_or(min_ms),
-                        }
-                    }
-                    LatencyDistribution::Normal => LatencyDraft::Normal {
-                        mean_ms: self.mean_ms.unwrap_or(0),
-                        stddev_ms: self.stddev_ms.unwrap_or(0),
-                    },
+            },
+            FaultEffectKind::Latency => EffectDraft::Latency(match distribution {
+                LatencyDistribution::Fixed => LatencyDraft::Fixed {
+                    ms: self.ms.unwrap_or(0),
                 },
-            )),
-        }
+                LatencyDistribution::Uniform => {
+                    let min_ms = self.min_ms.unwrap_or(0);
+                    LatencyDraft::Uniform {
+                        min_ms,
+                        max_ms: self.max_ms.unwrap_or(min_ms),
+                    }
+                }
+                LatencyDistribution::Normal => LatencyDraft::Normal {
+                    mean_ms: self.mean_ms.unwrap_or(0),
+                    stddev_ms: self.stddev_ms.unwrap_or(0),
+                },
+            }),
+            FaultEffectKind::Capacity => EffectDraft::Capacity {
+                max_running: self.max_running,
+                retry_after_seconds: self.retry_after_seconds,
+            },
+            FaultEffectKind::LaunchFailure => EffectDraft::LaunchFailure,
+            FaultEffectKind::Slow => EffectDraft::Slow(match distribution {
+                LatencyDistribution::Fixed => FactorDraft::Fixed {
+                    factor: self.factor.unwrap_or(DEFAULT_FACTOR),
+                },
+                LatencyDistribution::Uniform => {
+                    let min_factor = self.min_factor.unwrap_or(1.0);
+                    FactorDraft::Uniform {
+                        min_factor,
+                        max_factor: self.max_factor.unwrap_or(min_factor),
+                    }
+                }
+                LatencyDistribution::Normal => FactorDraft::Normal {
+                    mean_factor: self.mean_factor.unwrap_or(1.0),
+                    stddev_factor: self.stddev_factor.unwrap_or(0.0),
+                },
+            }),
+            FaultEffectKind::Stuck => EffectDraft::Stuck,
+            FaultEffectKind::Interruption => EffectDraft::Interruption {
+                rate_per_hour: self.rate()?,
+                notice_seconds: self.notice_seconds,
+                action: self.action.map(|action| match action {
+                    InterruptionAction::Stop => "stop".to_owned(),
+                    InterruptionAction::Terminate => "terminate".to_owned(),
+                }),
+            },
+            FaultEffectKind::HostFailure => EffectDraft::HostFailure {
+                rate_per_hour: self.rate()?,
+            },
+        })
+    }
+
+    fn rate(&self) -> Result<f64, InvalidFaultRule> {
+        self.rate_per_hour.ok_or_else(|| InvalidFaultRule {
+            field: "effect.rate_per_hour",
+            reason: "is required for this kind".to_owned(),
+        })
     }
 
     /// Refuses the first field sent that `kind` and `distribution` do not use.
     fn refuse_inapplicable(&self) -> Result<(), InvalidFaultRule> {
-        let error = self.kind == Some(FaultEffectKind::Error);
-        let latency = |distribution| {
-            self.kind == Some(FaultEffectKind::Latency)
-                && self.distribution.unwrap_or(LatencyDistribution::Fixed) == distribution
+        use FaultEffectKind as K;
+        use LatencyDistribution as D;
+        let is = |kinds: &[K]| self.kind.is_some_and(|kind| kinds.contains(&kind));
+        let drawn = |kind: K, distribution: D| {
+            self.kind == Some(kind) && self.distribution.unwrap_or(D::Fixed) == distribution
         };
         let fields = [
-            ("effect.status", self.status.is_some(), error),
-            ("effect.problem_type", self.problem_type.is_some(), error),
+            ("effect.status", self.status.is_some(), is(&[K::Error])),
+            ("effect.problem_type", self.problem_type.is_some(), is(&[K::Error])),
             (
                 "effect.retry_after_seconds",
                 self.retry_after_seconds.is_some(),
-                error,
+                is(&[K::Error, K::Capacity]),
             ),
+            ("effect.max_running", self.max_running.is_some(), is(&[K::Capacity])),
             (
                 "effect.distribution",
                 self.distribution.is_some(),
-                self.kind == Some(FaultEffectKind::Latency),
+                is(&[K::Latency, K::Slow]),
+            ),
+            ("effect.ms", self.ms.is_some(), drawn(K::Latency, D::Fixed)),
+            ("effect.min_ms", self.min_ms.is_some(), drawn(K::Latency, D::Uniform)),
+            ("effect.max_ms", self.max_ms.is_some(), drawn(K::Latency, D::Uniform)),
+            ("effect.mean_ms", self.mean_ms.is_some(), drawn(K::Latency, D::Normal)),
+            ("effect.stddev_ms", self.stddev_ms.is_some(), drawn(K::Latency, D::Normal)),
+            ("effect.factor", self.factor.is_some(), drawn(K::Slow, D::Fixed)),
+            ("effect.min_factor", self.min_factor.is_some(), drawn(K::Slow, D::Uniform)),
+            ("effect.max_factor", self.max_factor.is_some(), drawn(K::Slow, D::Uniform)),
+            ("effect.mean_factor", self.mean_factor.is_some(), drawn(K::Slow, D::Normal)),
+            (
+                "effect.stddev_factor",
+                self.stddev_factor.is_some(),
+                drawn(K::Slow, D::Normal),
             ),
             (
-                "effect.ms",
-                self.ms.is_some(),
-                latency(LatencyDistribution::Fixed),
+                "effect.rate_per_hour",
+                self.rate_per_hour.is_some(),
+                is(&[K::Interruption, K::HostFailure]),
             ),
             (
-                "effect.min_ms",
-                self.min_ms.is_some(),
-                latency(LatencyDistribution::Uniform),
+                "effect.notice_seconds",
+                self.notice_seconds.is_some(),
+                is(&[K::Interruption]),
             ),
-            (
-                "effect.max_ms",
-                self.max_ms.is_some(),
-                latency(LatencyDistribution::Uniform),
-            ),
-            (
-                "effect.mean_ms",
-                self.mean_ms.is_some(),
-                latency(LatencyDistribution::Normal),
-            ),
-            (
-                "effect.stddev_ms",
-                self.stddev_ms.is_some(),
-                latency(LatencyDistribution::Normal),
-            ),
+            ("effect.action", self.action.is_some(), is(&[K::Interruption])),
         ];
         match fields
             .into_iter()
@@ -232,24 +350,24 @@ impl FaultEffect {
     }
 
     fn from_domain(effect: &domain::FaultEffect) -> Self {
+        let of = |kind| Self {
+            kind: Some(kind),
+            ..Self::default()
+        };
         match effect {
             domain::FaultEffect::Error(ErrorFault {
                 status,
                 problem_type,
                 retry_after_seconds,
             }) => Self {
-                kind: Some(FaultEffectKind::Error),
                 status: Some(i64::from(status.code())),
                 problem_type: Some(problem_type.clone()),
                 retry_after_seconds: retry_after_seconds.map(i64::from),
-                ..Self::default()
+                ..of(FaultEffectKind::Error)
             },
             domain::FaultEffect::Latency(latency) => {
                 let ms = |v: u32| Some(i64::from(v));
-                let base = Self {
-                    kind: Some(FaultEffectKind::Latency),
-                    ..Self::default()
-                };
+                let base = of(FaultEffectKind::Latency);
                 match *latency {
                     domain::Latency::Fixed { ms: fixed } => Self {
                         distribution: Some(LatencyDistribution::Fixed),
@@ -270,6 +388,48 @@ impl FaultEffect {
                     },
                 }
             }
+            domain::FaultEffect::Capacity(capacity) => Self {
+                max_running: capacity.max_running.map(i64::from),
+                retry_after_seconds: capacity.retry_after_seconds.map(i64::from),
+                ..of(FaultEffectKind::Capacity)
+            },
+            domain::FaultEffect::LaunchFailure => of(FaultEffectKind::LaunchFailure),
+            domain::FaultEffect::Slow(factor) => {
+                let base = of(FaultEffectKind::Slow);
+                match *factor {
+                    domain::Factor::Fixed(factor) => Self {
+                        distribution: Some(LatencyDistribution::Fixed),
+                        factor: Some(factor),
+                        ..base
+                    },
+                    domain::Factor::Uniform(min, max) => Self {
+                        distribution: Some(LatencyDistribution::Uniform),
+                        min_factor: Some(min),
+                        max_factor: Some(max),
+                        ..base
+                    },
+                    domain::Factor::Normal(mean, stddev) => Self {
+                        distribution: Some(LatencyDistribution::Normal),
+                        mean_factor: Some(mean),
+                        stddev_factor: Some(stddev),
+                        ..base
+                    },
+                }
+            }
+            domain::FaultEffect::Stuck => of(FaultEffectKind::Stuck),
+            domain::FaultEffect::Interruption(interruption) => Self {
+                rate_per_hour: Some(interruption.rate.per_hour),
+                notice_seconds: Some(i64::from(interruption.notice_seconds)),
+                action: Some(match interruption.action {
+                    domain::InterruptionAction::Stop => InterruptionAction::Stop,
+                    domain::InterruptionAction::Terminate => InterruptionAction::Terminate,
+                }),
+                ..of(FaultEffectKind::Interruption)
+            },
+            domain::FaultEffect::HostFailure(rate) => Self {
+                rate_per_hour: Some(rate.per_hour),
+                ..of(FaultEffectKind::HostFailure)
+            },
         }
     }
 }

@@ -28,7 +28,7 @@ pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
 pub use enums::{Action, Actor, EventType, ServerState};
 pub use faults::{
     CreateFaultRuleRequest, FaultEffect, FaultEffectKind, FaultListQuery, FaultOperation,
-    FaultRule, FaultRuleList, LatencyDistribution,
+    FaultRule, FaultRuleList, InterruptionAction, LatencyDistribution,
 };
 pub use history::{BillingReport, Event, EventList, UsageRecord};
 pub use labels::{LabelPatch, Labels, UpdateServerRequest};

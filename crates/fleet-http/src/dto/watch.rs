@@ -31,9 +31,13 @@ pub enum WatchEventType {
     /// A client changed the server's name or labels.
     #[serde(rename = "server.updated")]
     ServerUpdated,
-    /// A fault rule hit an operation on the server (`/faults`); the server is unchanged.
+    /// A fault rule hit an operation on the server, or its lifecycle (`/faults`).
     #[serde(rename = "server.fault_injected")]
     ServerFaultInjected,
+    /// A fault rule warned that the server will be interrupted after a notice (by default
+    /// 120 s, as spot instances are warned); the event's `reason` says how.
+    #[serde(rename = "server.interruption_warning")]
+    ServerInterruptionWarning,
 }
 
 impl From<domain::EventType> for WatchEventType {
@@ -47,6 +51,7 @@ impl From<domain::EventType> for WatchEventType {
             T::ServerReaped => Self::ServerReaped,
             T::ServerUpdated => Self::ServerUpdated,
             T::ServerFaultInjected => Self::ServerFaultInjected,
+            T::ServerInterruptionWarning => Self::ServerInterruptionWarning,
         }
     }
 }

@@ -70,6 +70,7 @@ pub(crate) fn named_types() -> Vec<Named> {
         named::<dto::FaultOperation>(),
         named::<dto::FaultRule>(),
         named::<dto::FaultRuleList>(),
+        named::<dto::InterruptionAction>(),
         named::<dto::LatencyDistribution>(),
         named::<dto::KeyList>(),
         named::<dto::LabelPatch>(),

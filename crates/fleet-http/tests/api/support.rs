@@ -56,6 +56,7 @@ pub fn server(state: ServerState) -> Server {
         billed_until: None,
         billed_seconds: 0,
         billed_amount: Money::ZERO,
+        chaos: Default::default(),
     }
 }
 

@@ -32,7 +32,10 @@ UPDATE servers SET
     billed_until = c.billed_until,
     billed_seconds = c.billed_seconds,
     billed_amount_micros = c.billed_amount_micros,
-    ip = CASE WHEN c.release_address THEN NULL ELSE servers.ip END
+    ip = CASE WHEN c.release_address THEN NULL ELSE servers.ip END,
+    chaos_pending = c.chaos_pending,
+    chaos_due_at = c.chaos_due_at,
+    chaos_epoch = c.chaos_epoch
 FROM (SELECT value ->> 'id' AS id,
              value ->> 'expected' AS expected,
              value ->> 'release_address' AS release_address,
@@ -48,7 +51,10 @@ FROM (SELECT value ->> 'id' AS id,
              value ->> 'transition_due_at' AS transition_due_at,
              value ->> 'billed_until' AS billed_until,
              value ->> 'billed_seconds' AS billed_seconds,
-             value ->> 'billed_amount_micros' AS billed_amount_micros
+             value ->> 'billed_amount_micros' AS billed_amount_micros,
+             value ->> 'chaos_pending' AS chaos_pending,
+             value ->> 'chaos_due_at' AS chaos_due_at,
+             value ->> 'chaos_epoch' AS chaos_epoch
       FROM json_each(?)) AS c
 WHERE servers.id = c.id AND servers.generation = c.expected
 RETURNING *";

@@ -1,5 +1,7 @@
 //! Creating servers and applying guarded state changes.
 
+use std::collections::BTreeMap;
+
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use fleet_domain::ports::ProvisionStoreError;
@@ -13,7 +15,7 @@ use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
 use crate::ops::{actions, pools, quotas, reads, sequence, tenancy};
 use crate::rows::{NewEventRow, NewServerRow, ServerRow, UsageRow};
-use crate::schema::{events, servers, usage_records};
+use crate::schema::{events, fault_rules, servers, usage_records};
 
 /// Checks that the project exists and its quotas, allocates an address and inserts the
 /// server with its event (numbered) and the record of its provisioning. Returns the server
@@ -125,10 +127,25 @@ pub(crate) fn apply_all(
             .execute(conn)?;
     }
     pools::release(conn, &released)?;
+    count_faults(conn, &applied_changes)?;
     Ok(AppliedBatch {
         servers: applied,
         latest,
     })
+}
+
+/// Counts the firings of fault rules the applied changes carry, one statement per rule.
+fn count_faults(conn: &mut SqliteConnection, applied: &[&StateChange]) -> Result<(), TxError> {
+    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+    for rule in applied.iter().flat_map(|change| &change.faults_fired) {
+        *counts.entry(rule.to_string()).or_default() += 1;
+    }
+    for (rule, count) in counts {
+        diesel::update(fault_rules::table.find(rule))
+            .set(fault_rules::fired.eq(fault_rules::fired + count))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Whether applying `change` would take its server's project past its vCPU quota: only a

@@ -26,6 +26,13 @@ pub(crate) fn load(conn: &mut SqliteConnection, work: DueWork, limit: u32) -> Re
         DueWork::Accruals { watermark_by } => query
             .filter(servers::billed_until.le(micros(watermark_by)))
             .order((servers::billed_until.asc(), servers::id.asc())),
+        DueWork::Faults { due_by } => query
+            .filter(servers::chaos_due_at.le(micros(due_by)))
+            .order((servers::chaos_due_at.asc(), servers::id.asc())),
+        DueWork::Unscheduled { epoch } => query
+            .filter(servers::state.eq(ServerState::Running.as_str()))
+            .filter(servers::chaos_epoch.ne(epoch))
+            .order(servers::id.asc()),
         DueWork::Idle { stopped_by } => query
             .filter(servers::state.eq(ServerState::Stopped.as_str()))
             .filter(servers::stopped_at.le(micros(stopped_by)))
@@ -39,7 +46,7 @@ pub(crate) fn load(conn: &mut SqliteConnection, work: DueWork, limit: u32) -> Re
         .collect()
 }
 
-/// The earliest due transition and the oldest stop.
+/// The earliest due transition, the oldest stop and the earliest pending fault.
 pub(crate) fn earliest(conn: &mut SqliteConnection) -> Result<EarliestDue> {
     let transition: Option<i64> = servers::table
         .select(min(servers::transition_due_at))
@@ -48,9 +55,13 @@ pub(crate) fn earliest(conn: &mut SqliteConnection) -> Result<EarliestDue> {
         .filter(servers::state.eq(ServerState::Stopped.as_str()))
         .select(min(servers::stopped_at))
         .first(conn)?;
+    let fault: Option<i64> = servers::table
+        .select(min(servers::chaos_due_at))
+        .first(conn)?;
     Ok(EarliestDue {
         transition: instant(transition)?,
         stopped: instant(stopped)?,
+        fault: instant(fault)?,
     })
 }
 

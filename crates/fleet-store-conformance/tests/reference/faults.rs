@@ -2,8 +2,9 @@
 
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use fleet_domain::faults::FaultRule;
-use fleet_domain::ids::FaultRuleId;
+use chrono::{DateTime, Utc};
+use fleet_domain::faults::{ChaosState, FaultRule, PendingFault};
+use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{FaultListing, FaultStore};
 
 use super::MemoryStore;
@@ -72,5 +73,41 @@ impl FaultStore for MemoryStore {
             self.publish(&state);
         }
         Ok(true)
+    }
+
+    async fn count_holding(
+        &self,
+        project: Option<ProjectId>,
+        regions: &[String],
+        server_types: &[String],
+    ) -> Result<u64, StoreError> {
+        let state = self.state()?;
+        let holding = state.servers.values().filter(|s| {
+            s.state.holds_vcpus()
+                && project.is_none_or(|p| p == s.project)
+                && (regions.is_empty() || regions.contains(&s.region))
+                && (server_types.is_empty() || server_types.contains(&s.server_type))
+        });
+        Ok(holding.count() as u64)
+    }
+
+    async fn release_stuck(&self, id: FaultRuleId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.writable()?;
+        let mut state = self.state()?;
+        let mut released = 0;
+        for server in state.servers.values_mut() {
+            if server.chaos.pending == Some(PendingFault::Stuck(id)) {
+                server.transition_due_at = Some(now);
+                server.chaos = ChaosState {
+                    pending: None,
+                    due_at: None,
+                    epoch: server.chaos.epoch,
+                };
+                server.generation += 1;
+                released += 1;
+            }
+        }
+        self.publish(&state);
+        Ok(released)
     }
 }

@@ -355,6 +355,10 @@ impl Store for MemoryStore {
                     DueWork::Idle { stopped_by } => s
                         .stopped_at
                         .filter(|t| *t <= stopped_by && s.state == ServerState::Stopped),
+                    DueWork::Faults { due_by } => s.chaos.due_at.filter(|t| *t <= due_by),
+                    DueWork::Unscheduled { epoch } => (s.state == ServerState::Running
+                        && s.chaos.epoch != epoch)
+                        .then_some(chrono::DateTime::UNIX_EPOCH),
                 };
                 key.map(|k| (k, s.clone()))
             })
@@ -362,8 +366,16 @@ impl Store for MemoryStore {
         due.sort_by_key(|(k, s)| (*k, s.id));
         let mut changed = 0;
         for (_, server) in due.into_iter().take(limit as usize) {
-            if let Some(Applied::Done(_)) = plan(&server).map(|change| state.apply(&change)) {
+            let Some(change) = plan(&server) else {
+                continue;
+            };
+            if let Applied::Done(_) = state.apply(&change) {
                 changed += 1;
+                for fired in &change.faults_fired {
+                    if let Some(rule) = state.faults.iter_mut().find(|r| r.id == *fired) {
+                        rule.fired += 1;
+                    }
+                }
             }
         }
         self.publish(&state);
@@ -376,9 +388,11 @@ impl Store for MemoryStore {
         Ok(EarliestDue {
             transition: servers.clone().filter_map(|s| s.transition_due_at).min(),
             stopped: servers
+                .clone()
                 .filter(|s| s.state == ServerState::Stopped)
                 .filter_map(|s| s.stopped_at)
                 .min(),
+            fault: servers.filter_map(|s| s.chaos.due_at).min(),
         })
     }
 }

@@ -1,0 +1,22 @@
+DELETE FROM events WHERE kind = 'interruption_warning';
+
+ALTER TABLE events
+    DROP CONSTRAINT events_kind_check,
+    ADD CONSTRAINT events_kind_check CHECK (kind IN (
+        'created', 'action_requested', 'transition_completed', 'billed', 'updated',
+        'fault_injected')),
+    DROP CONSTRAINT events_event_type_known,
+    ADD CONSTRAINT events_event_type_known CHECK (event_type IN (
+        'server.provisioned', 'server.action_requested', 'server.state_changed',
+        'server.billed', 'server.reaped', 'server.updated', 'server.fault_injected'));
+
+-- A held transition is let go: it falls due at once.
+UPDATE servers SET transition_due_at = now()
+WHERE chaos_pending LIKE 'stuck:%' AND transition_due_at IS NULL;
+
+DROP INDEX servers_running_chaos_epoch;
+DROP INDEX servers_chaos_due;
+ALTER TABLE servers
+    DROP COLUMN chaos_epoch,
+    DROP COLUMN chaos_due_at,
+    DROP COLUMN chaos_pending;
