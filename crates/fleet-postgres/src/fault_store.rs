@@ -1,12 +1,12 @@
 //! The `FaultStore` port of [`PgStore`]: fault rules, and their firing counted in one
 //! guarded statement with the event it records.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use fleet_domain::ServerState;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use chrono::{DateTime, Utc};
-use fleet_domain::ServerState;
 use fleet_domain::faults::{FaultRule, PendingFault, StoredFault};
 use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{FaultListing, FaultStore};
@@ -141,7 +141,10 @@ impl FaultStore for PgStore {
         server_types: &[String],
     ) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
-        let holding: Vec<&str> = ServerState::HOLDING_VCPUS.iter().map(|s| s.as_str()).collect();
+        let holding: Vec<&str> = ServerState::HOLDING_VCPUS
+            .iter()
+            .map(|s| s.as_str())
+            .collect();
         let mut query = servers::table
             .filter(servers::state.eq_any(holding))
             .into_boxed();

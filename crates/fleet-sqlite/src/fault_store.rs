@@ -1,12 +1,12 @@
 //! The `FaultStore` port of [`SqliteStore`]: fault rules, and their firing counted in one
 //! guarded statement, in the write transaction that appends the event it records.
 
+use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::prelude::*;
+use fleet_domain::ServerState;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use chrono::{DateTime, Utc};
-use fleet_domain::ServerState;
 use fleet_domain::faults::{FaultRule, PendingFault, StoredFault};
 use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{BadRow, FaultListing, FaultStore};
@@ -154,8 +154,10 @@ impl FaultStore for SqliteStore {
     ) -> Result<u64, StoreError> {
         let (regions, server_types) = (regions.to_vec(), server_types.to_vec());
         self.run(move |conn| {
-            let holding: Vec<&str> =
-                ServerState::HOLDING_VCPUS.iter().map(|s| s.as_str()).collect();
+            let holding: Vec<&str> = ServerState::HOLDING_VCPUS
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
             let mut query = servers::table
                 .filter(servers::state.eq_any(holding))
                 .into_boxed();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_domain::faults::{FaultObserver, FaultRecord};
+use fleet_domain::faults::{FaultEffect, FaultObserver, FaultRecord};
 use fleet_domain::service::FaultService;
 use metrics::{Unit, counter, describe_counter};
 use slog::Logger;
@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 /// Faults injected, by kind (`error`, `latency`).
 pub const INJECTED: &str = "fleet_faults_injected_total";
 /// Every kind of fault, the label's fixed set.
-const KINDS: [&str; 2] = ["error", "latency"];
+const KINDS: [&str; 8] = FaultEffect::KINDS;
 /// How often the rules in force are read again from the store: how long a rule made or
 /// deleted through another replica takes to apply here.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);

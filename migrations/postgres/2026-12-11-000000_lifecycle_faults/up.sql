@@ -5,10 +5,18 @@
 --                  stuck transition, a warning, an interruption or a host failure to come;
 --   chaos_due_at   when it falls due (NULL: it waits on something else);
 --   chaos_epoch    the set of scheduled rules its schedule was drawn under (0: none drawn).
+--
+-- A failed launch releases its address: a `failed` server holds none, as a terminated one,
+-- and a failed server being terminated has none to hold.
 ALTER TABLE servers
     ADD COLUMN chaos_pending text,
     ADD COLUMN chaos_due_at timestamptz,
-    ADD COLUMN chaos_epoch bigint NOT NULL DEFAULT 0;
+    ADD COLUMN chaos_epoch bigint NOT NULL DEFAULT 0,
+    DROP CONSTRAINT servers_check1,
+    ADD CONSTRAINT servers_address_held
+        CHECK (CASE WHEN state IN ('terminated', 'failed') THEN ip IS NULL
+                    WHEN state = 'terminating' THEN true
+                    ELSE ip IS NOT NULL END);
 
 -- The engine claims due faults earliest first.
 CREATE INDEX servers_chaos_due ON servers (chaos_due_at, id) WHERE chaos_due_at IS NOT NULL;

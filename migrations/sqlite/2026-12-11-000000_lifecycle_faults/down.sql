@@ -1,12 +1,74 @@
--- A held transition is let go: it falls due at once.
+-- A held transition is let go: it falls due at once. A failed server, which holds no
+-- address since this migration, is counted terminated: the schema before it requires an
+-- address of every server but a terminated one.
 UPDATE servers SET transition_due_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000000
 WHERE chaos_pending LIKE 'stuck:%' AND transition_due_at IS NULL;
+UPDATE servers SET state = 'terminated', terminated_at = updated_at
+WHERE state IN ('failed', 'terminating') AND ip IS NULL;
 
-DROP INDEX servers_running_chaos_epoch;
-DROP INDEX servers_chaos_due;
-ALTER TABLE servers DROP COLUMN chaos_epoch;
-ALTER TABLE servers DROP COLUMN chaos_due_at;
-ALTER TABLE servers DROP COLUMN chaos_pending;
+CREATE TABLE servers_without_chaos (
+    id                TEXT PRIMARY KEY NOT NULL,
+    name              TEXT NOT NULL,
+    region            TEXT NOT NULL REFERENCES ip_pools (region),
+    server_type       TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('provisioning', 'running', 'starting',
+                          'stopping', 'stopped', 'rebooting', 'terminating', 'terminated', 'failed')),
+    ip                TEXT UNIQUE CHECK ((ip IS NULL) = (state = 'terminated')),
+    hourly_price_micros INTEGER NOT NULL CHECK (hourly_price_micros >= 0),
+    generation        INTEGER NOT NULL CHECK (generation >= 0),
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    started_at        INTEGER,
+    stopped_at        INTEGER,
+    terminated_at     INTEGER,
+    transition_due_at INTEGER,
+    billed_until      INTEGER,
+    billed_seconds    INTEGER NOT NULL CHECK (billed_seconds >= 0),
+    billed_amount_micros INTEGER NOT NULL,
+    project_id        TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000001'
+                          REFERENCES projects (id),
+    vcpus             INTEGER NOT NULL DEFAULT 0,
+    labels            TEXT NOT NULL DEFAULT '{}'
+                          CHECK (json_valid(labels) AND json_type(labels) = 'object'),
+    state_reason      TEXT
+) STRICT;
+
+INSERT INTO servers_without_chaos (id, name, region, server_type, state, ip,
+    hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
+    terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
+    project_id, vcpus, labels, state_reason)
+SELECT id, name, region, server_type, state, ip, hourly_price_micros, generation, created_at,
+       updated_at, started_at, stopped_at, terminated_at, transition_due_at, billed_until,
+       billed_seconds, billed_amount_micros, project_id, vcpus, labels, state_reason
+FROM servers;
+
+DROP TABLE servers;
+ALTER TABLE servers_without_chaos RENAME TO servers;
+
+CREATE INDEX servers_by_created ON servers (created_at, id);
+CREATE INDEX servers_by_region ON servers (region, created_at, id);
+CREATE INDEX servers_by_type ON servers (server_type, created_at, id);
+CREATE INDEX servers_by_state ON servers (state, created_at, id);
+CREATE INDEX servers_transition_due ON servers (transition_due_at)
+    WHERE transition_due_at IS NOT NULL;
+CREATE INDEX servers_open_runs ON servers (billed_until) WHERE billed_until IS NOT NULL;
+CREATE INDEX servers_stopped ON servers (stopped_at) WHERE state = 'stopped';
+CREATE INDEX servers_by_project ON servers (project_id, created_at, id);
+CREATE INDEX servers_by_project_state ON servers (project_id, state);
+
+CREATE TRIGGER server_labels_of_new_server AFTER INSERT ON servers
+BEGIN
+    INSERT INTO server_labels (server_id, key, value)
+    SELECT new.id, key, value FROM json_each(new.labels);
+END;
+
+CREATE TRIGGER server_labels_of_changed_server AFTER UPDATE OF labels ON servers
+WHEN old.labels IS NOT new.labels
+BEGIN
+    DELETE FROM server_labels WHERE server_id = new.id;
+    INSERT INTO server_labels (server_id, key, value)
+    SELECT new.id, key, value FROM json_each(new.labels);
+END;
 
 CREATE TABLE events_without_warnings (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,13 +1,87 @@
--- The lifecycle effects of fault rules (issue 17): what a rule has in store for a server is
--- kept on the server, so that the engine finds due faults by an index, as it finds due
--- transitions, and a restart or another replica carries them on.
+-- The lifecycle effects of fault rules (issue 17).
+--
+-- What a rule has in store for a server is kept on the server, so that the engine finds
+-- due faults by an index, as it finds due transitions, and a restart or another replica
+-- carries them on:
 --   chaos_pending  `<what>:<rule id>` (`fleet_domain::faults::PendingFault`): a slowed or
 --                  stuck transition, a warning, an interruption or a host failure to come;
 --   chaos_due_at   when it falls due, in microseconds (NULL: it waits on something else);
 --   chaos_epoch    the set of scheduled rules its schedule was drawn under (0: none drawn).
-ALTER TABLE servers ADD COLUMN chaos_pending TEXT;
-ALTER TABLE servers ADD COLUMN chaos_due_at INTEGER;
-ALTER TABLE servers ADD COLUMN chaos_epoch INTEGER NOT NULL DEFAULT 0;
+--
+-- A failed launch releases its address: a `failed` server holds none, as a terminated one,
+-- and a failed server being terminated has none to hold. The table is rebuilt to change that CHECK, as SQLite's procedure for schema changes
+-- asks (foreign keys are off while migrations run, and checked before they commit), with
+-- its indexes and the triggers that keep `server_labels`.
+CREATE TABLE servers_with_chaos (
+    id                TEXT PRIMARY KEY NOT NULL,
+    name              TEXT NOT NULL,
+    region            TEXT NOT NULL REFERENCES ip_pools (region),
+    server_type       TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('provisioning', 'running', 'starting',
+                          'stopping', 'stopped', 'rebooting', 'terminating', 'terminated', 'failed')),
+    -- One server per address. Every server holds one but a terminated or failed one (a
+    -- failed launch released it), and a failed one being terminated.
+    ip                TEXT UNIQUE CHECK (CASE WHEN state IN ('terminated', 'failed') THEN ip IS NULL
+                                         WHEN state = 'terminating' THEN 1
+                                         ELSE ip IS NOT NULL END),
+    hourly_price_micros INTEGER NOT NULL CHECK (hourly_price_micros >= 0),
+    generation        INTEGER NOT NULL CHECK (generation >= 0),
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    started_at        INTEGER,
+    stopped_at        INTEGER,
+    terminated_at     INTEGER,
+    transition_due_at INTEGER,
+    billed_until      INTEGER,
+    billed_seconds    INTEGER NOT NULL CHECK (billed_seconds >= 0),
+    billed_amount_micros INTEGER NOT NULL,
+    project_id        TEXT NOT NULL DEFAULT '00000000-0000-0000-0000-000000000001'
+                          REFERENCES projects (id),
+    vcpus             INTEGER NOT NULL DEFAULT 0,
+    labels            TEXT NOT NULL DEFAULT '{}'
+                          CHECK (json_valid(labels) AND json_type(labels) = 'object'),
+    state_reason      TEXT,
+    chaos_pending     TEXT,
+    chaos_due_at      INTEGER,
+    chaos_epoch       INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+INSERT INTO servers_with_chaos (id, name, region, server_type, state, ip,
+    hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
+    terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
+    project_id, vcpus, labels, state_reason)
+SELECT id, name, region, server_type, state, ip, hourly_price_micros, generation, created_at,
+       updated_at, started_at, stopped_at, terminated_at, transition_due_at, billed_until,
+       billed_seconds, billed_amount_micros, project_id, vcpus, labels, state_reason
+FROM servers;
+
+DROP TABLE servers;
+ALTER TABLE servers_with_chaos RENAME TO servers;
+
+CREATE INDEX servers_by_created ON servers (created_at, id);
+CREATE INDEX servers_by_region ON servers (region, created_at, id);
+CREATE INDEX servers_by_type ON servers (server_type, created_at, id);
+CREATE INDEX servers_by_state ON servers (state, created_at, id);
+CREATE INDEX servers_transition_due ON servers (transition_due_at)
+    WHERE transition_due_at IS NOT NULL;
+CREATE INDEX servers_open_runs ON servers (billed_until) WHERE billed_until IS NOT NULL;
+CREATE INDEX servers_stopped ON servers (stopped_at) WHERE state = 'stopped';
+CREATE INDEX servers_by_project ON servers (project_id, created_at, id);
+CREATE INDEX servers_by_project_state ON servers (project_id, state);
+
+CREATE TRIGGER server_labels_of_new_server AFTER INSERT ON servers
+BEGIN
+    INSERT INTO server_labels (server_id, key, value)
+    SELECT new.id, key, value FROM json_each(new.labels);
+END;
+
+CREATE TRIGGER server_labels_of_changed_server AFTER UPDATE OF labels ON servers
+WHEN old.labels IS NOT new.labels
+BEGIN
+    DELETE FROM server_labels WHERE server_id = new.id;
+    INSERT INTO server_labels (server_id, key, value)
+    SELECT new.id, key, value FROM json_each(new.labels);
+END;
 
 -- The engine claims due faults earliest first.
 CREATE INDEX servers_chaos_due ON servers (chaos_due_at, id) WHERE chaos_due_at IS NOT NULL;

@@ -149,10 +149,14 @@ impl LifecycleFaults {
                     FaultEffect::HostFailure(rate) => (rate, PendingFault::HostFailure(rule.id)),
                     _ => return None,
                 };
-                let from = [Some(run_start), Some(rule.created_at), rule.matcher.starts_at]
-                    .into_iter()
-                    .flatten()
-                    .max()?;
+                let from = [
+                    Some(run_start),
+                    Some(rule.created_at),
+                    rule.matcher.starts_at,
+                ]
+                .into_iter()
+                .flatten()
+                .max()?;
                 let key = format!(
                     "{}/{}/{}/{}",
                     rule.id,
@@ -220,7 +224,9 @@ impl LifecycleFaults {
                             ),
                             epoch: server.chaos.epoch,
                         };
-                        change.events.push(warning(server, at, rule, interruption.action));
+                        change
+                            .events
+                            .push(warning(server, at, rule, interruption.action));
                     }
                     _ => {
                         change = self

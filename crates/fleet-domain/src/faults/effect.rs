@@ -47,6 +47,18 @@ pub enum FaultEffect {
 }
 
 impl FaultEffect {
+    /// Every kind, as [`FaultEffect::kind`] names them.
+    pub const KINDS: [&'static str; 8] = [
+        "error",
+        "latency",
+        "capacity",
+        "launch_failure",
+        "slow",
+        "stuck",
+        "interruption",
+        "host_failure",
+    ];
+
     /// The kind, as metrics and events name it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -84,7 +96,10 @@ impl FaultEffect {
 
     /// Whether it acts on running servers on a schedule of its own, drawn per server.
     pub fn is_scheduled(&self) -> bool {
-        matches!(self, FaultEffect::Interruption(_) | FaultEffect::HostFailure(_))
+        matches!(
+            self,
+            FaultEffect::Interruption(_) | FaultEffect::HostFailure(_)
+        )
     }
 }
 
@@ -153,12 +168,12 @@ pub struct Rate {
 }
 
 impl Rate {
-    /// The time until a hit, for a uniform draw in `[0, 1)`.
+    /// The time until a hit, for a uniform draw in `[0, 1)`, in whole seconds (at least
+    /// one), as the clouds' own notices and billing count.
     pub fn wait(&self, draw: f64) -> TimeDelta {
-        let hours = -(1.0 - draw).ln() / self.per_hour;
+        let seconds = -(1.0 - draw).ln() / self.per_hour * 3_600.0;
         // Beyond a century is never, for a simulation: keep the arithmetic in range.
-        let micros = (hours * 3.6e9).min(3.2e15);
-        TimeDelta::microseconds(micros as i64)
+        TimeDelta::seconds(seconds.ceil().clamp(1.0, 3.2e9) as i64)
     }
 }
 

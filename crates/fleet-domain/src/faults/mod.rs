@@ -34,8 +34,8 @@ pub use matcher::{FaultMatch, FaultTarget, MAX_MATCH_VALUES};
 pub use operation::Operation;
 pub use pending::{ChaosState, PendingFault};
 pub use rule::{
-    EffectDraft, FactorDraft, FaultRule, FaultRuleDraft, InvalidFaultRule, LatencyDraft, MAX_FAULT_COUNT,
-    check_max_count,
+    EffectDraft, FactorDraft, FaultRule, FaultRuleDraft, InvalidFaultRule, LatencyDraft,
+    MAX_FAULT_COUNT, check_max_count,
 };
 pub use stored::{StoredFault, decode_spec, encode_spec};
 

@@ -196,10 +196,13 @@ impl Engine {
         let now = self.clock.now();
         let config = self.config;
         let faults = self.faults.clone();
-        self.drain(DueWork::Transitions { due_by: now }, move |server| match &faults {
-            Some(faults) => faults.plan_transition(server, now, &config),
-            None => lifecycle::plan_completion(server, now, &config),
-        })
+        self.drain(
+            DueWork::Transitions { due_by: now },
+            move |server| match &faults {
+                Some(faults) => faults.plan_transition(server, now, &config),
+                None => lifecycle::plan_completion(server, now, &config),
+            },
+        )
         .await
     }
 

@@ -299,27 +299,67 @@ impl FaultEffect {
         };
         let fields = [
             ("effect.status", self.status.is_some(), is(&[K::Error])),
-            ("effect.problem_type", self.problem_type.is_some(), is(&[K::Error])),
+            (
+                "effect.problem_type",
+                self.problem_type.is_some(),
+                is(&[K::Error]),
+            ),
             (
                 "effect.retry_after_seconds",
                 self.retry_after_seconds.is_some(),
                 is(&[K::Error, K::Capacity]),
             ),
-            ("effect.max_running", self.max_running.is_some(), is(&[K::Capacity])),
+            (
+                "effect.max_running",
+                self.max_running.is_some(),
+                is(&[K::Capacity]),
+            ),
             (
                 "effect.distribution",
                 self.distribution.is_some(),
                 is(&[K::Latency, K::Slow]),
             ),
             ("effect.ms", self.ms.is_some(), drawn(K::Latency, D::Fixed)),
-            ("effect.min_ms", self.min_ms.is_some(), drawn(K::Latency, D::Uniform)),
-            ("effect.max_ms", self.max_ms.is_some(), drawn(K::Latency, D::Uniform)),
-            ("effect.mean_ms", self.mean_ms.is_some(), drawn(K::Latency, D::Normal)),
-            ("effect.stddev_ms", self.stddev_ms.is_some(), drawn(K::Latency, D::Normal)),
-            ("effect.factor", self.factor.is_some(), drawn(K::Slow, D::Fixed)),
-            ("effect.min_factor", self.min_factor.is_some(), drawn(K::Slow, D::Uniform)),
-            ("effect.max_factor", self.max_factor.is_some(), drawn(K::Slow, D::Uniform)),
-            ("effect.mean_factor", self.mean_factor.is_some(), drawn(K::Slow, D::Normal)),
+            (
+                "effect.min_ms",
+                self.min_ms.is_some(),
+                drawn(K::Latency, D::Uniform),
+            ),
+            (
+                "effect.max_ms",
+                self.max_ms.is_some(),
+                drawn(K::Latency, D::Uniform),
+            ),
+            (
+                "effect.mean_ms",
+                self.mean_ms.is_some(),
+                drawn(K::Latency, D::Normal),
+            ),
+            (
+                "effect.stddev_ms",
+                self.stddev_ms.is_some(),
+                drawn(K::Latency, D::Normal),
+            ),
+            (
+                "effect.factor",
+                self.factor.is_some(),
+                drawn(K::Slow, D::Fixed),
+            ),
+            (
+                "effect.min_factor",
+                self.min_factor.is_some(),
+                drawn(K::Slow, D::Uniform),
+            ),
+            (
+                "effect.max_factor",
+                self.max_factor.is_some(),
+                drawn(K::Slow, D::Uniform),
+            ),
+            (
+                "effect.mean_factor",
+                self.mean_factor.is_some(),
+                drawn(K::Slow, D::Normal),
+            ),
             (
                 "effect.stddev_factor",
                 self.stddev_factor.is_some(),
@@ -335,7 +375,11 @@ impl FaultEffect {
                 self.notice_seconds.is_some(),
                 is(&[K::Interruption]),
             ),
-            ("effect.action", self.action.is_some(), is(&[K::Interruption])),
+            (
+                "effect.action",
+                self.action.is_some(),
+                is(&[K::Interruption]),
+            ),
         ];
         match fields
             .into_iter()

@@ -1,8 +1,8 @@
 //! The reference store's fault rules: a list in creation order, fired under the state lock.
 
+use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
-use chrono::{DateTime, Utc};
 use fleet_domain::faults::{ChaosState, FaultRule, PendingFault};
 use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::{FaultListing, FaultStore};

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::common::pg::TempDatabase;
 use crate::common::{TestApp, time};
 
-async fn on_both(case: impl AsyncFn(&TestApp)) {
+pub(crate) async fn on_both(case: impl AsyncFn(&TestApp)) {
     let sqlite = TestApp::spawn().await;
     case(&sqlite).await;
     sqlite.shut_down().await.expect("clean shutdown");
@@ -21,7 +21,7 @@ async fn on_both(case: impl AsyncFn(&TestApp)) {
 }
 
 /// Makes a rule; returns it as created.
-async fn rule(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn rule(app: &TestApp, body: Value) -> Value {
     let created = app.post("/faults", body).await;
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(
@@ -31,14 +31,14 @@ async fn rule(app: &TestApp, body: Value) -> Value {
     created.body
 }
 
-async fn fired(app: &TestApp, rule: &Value) -> u64 {
+pub(crate) async fn fired(app: &TestApp, rule: &Value) -> u64 {
     let id = rule["id"].as_str().expect("id");
     let read = app.get(&format!("/faults/{id}")).await;
     assert_eq!(read.status, 200, "{}", read.text);
     read.body["fired"].as_u64().expect("fired")
 }
 
-async fn running(app: &TestApp, name: &str) -> Value {
+pub(crate) async fn running(app: &TestApp, name: &str) -> Value {
     let server = app.provision(name).await;
     app.advance(10).await;
     let id = server["id"].as_str().expect("id");

@@ -15,6 +15,7 @@ mod generated_client;
 mod harness;
 mod idempotency;
 mod lifecycle;
+mod lifecycle_faults;
 mod postgres;
 mod processes;
 mod quotas;
