@@ -435,3 +435,7 @@ fn warning(
         reason: Some(action.reason()),
     }
 }
+
+#[cfg(test)]
+#[path = "chaos_tests.rs"]
+mod tests;

@@ -264,6 +264,58 @@ async fn a_bad_rule_is_a_422_naming_the_field_and_keeps_nothing() {
             }),
             "effect.max_ms",
         ),
+        (
+            json!({ "operations": ["get"], "effect": { "kind": "capacity" } }),
+            "operations",
+        ),
+        (
+            json!({ "operations": ["list"], "effect": { "kind": "stuck" } }),
+            "operations",
+        ),
+        (
+            json!({ "operations": ["action:stop"], "effect": { "kind": "launch_failure" } }),
+            "operations",
+        ),
+        (
+            json!({ "operations": ["provision"], "effect": { "kind": "interruption", "rate_per_hour": 1 } }),
+            "operations",
+        ),
+        (
+            json!({ "probability": 0.5, "effect": { "kind": "host_failure", "rate_per_hour": 1 } }),
+            "probability",
+        ),
+        (
+            json!({ "effect": { "kind": "interruption" } }),
+            "effect.rate_per_hour",
+        ),
+        (
+            json!({ "effect": { "kind": "interruption", "rate_per_hour": -2 } }),
+            "effect.rate_per_hour",
+        ),
+        (
+            json!({ "effect": { "kind": "interruption", "rate_per_hour": 1, "notice_seconds": -1 } }),
+            "effect.notice_seconds",
+        ),
+        (
+            json!({ "effect": { "kind": "slow", "factor": 0.5 } }),
+            "effect.factor",
+        ),
+        (
+            json!({ "effect": { "kind": "slow", "distribution": "uniform", "min_factor": 3, "max_factor": 2 } }),
+            "effect.max_factor",
+        ),
+        (
+            json!({ "effect": { "kind": "slow", "ms": 10 } }),
+            "effect.ms",
+        ),
+        (
+            json!({ "effect": { "kind": "capacity", "max_running": -1 } }),
+            "effect.max_running",
+        ),
+        (
+            json!({ "effect": { "kind": "stuck", "rate_per_hour": 1 } }),
+            "effect.rate_per_hour",
+        ),
     ];
     for (body, field) in cases {
         let refused = app.post("/faults", body.clone()).await;
@@ -282,6 +334,13 @@ async fn a_bad_rule_is_a_422_naming_the_field_and_keeps_nothing() {
         )
         .await;
     assert_eq!(unknown.status, 422, "{}", unknown.text);
+    let bad_action = app
+        .post(
+            "/faults",
+            json!({ "effect": { "kind": "interruption", "rate_per_hour": 1, "action": "reboot" } }),
+        )
+        .await;
+    assert_eq!(bad_action.status, 422, "{}", bad_action.text);
     let listed = app.get("/faults").await;
     assert_eq!(listed.body["items"], json!([]), "nothing kept");
     app.shut_down().await.expect("clean shutdown");

@@ -373,3 +373,110 @@ async fn a_host_failure_stops_a_running_server(app: &TestApp) {
 async fn a_host_failure_stops_the_server_with_an_internal_error() {
     on_both(a_host_failure_stops_a_running_server).await;
 }
+
+/// Every event of `event_type` in the global sequence.
+async fn every_event_of(app: &TestApp, event_type: &str) -> Vec<Value> {
+    let (mut events, mut after) = (Vec::new(), 0);
+    loop {
+        let page = app
+            .get(&format!(
+                "/events?type={event_type}&after={after}&limit=100"
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let items = page.body["items"].as_array().cloned().expect("items");
+        if items.is_empty() {
+            return events;
+        }
+        after = page.body["next_after"].as_i64().expect("next_after");
+        events.extend(items);
+    }
+}
+
+/// The global log once it holds `count` events of `event_type` (on Postgres, events are
+/// numbered by the sequencer shortly after their commit), or whatever it holds after 10 s.
+async fn settled(app: &TestApp, event_type: &str, count: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events = every_event_of(app, event_type).await;
+        if events.len() >= count || tokio::time::Instant::now() > deadline {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// 1,000 running servers under an interruption rule of 0.5 an hour: after two hours, the
+/// number interrupted is within four standard deviations of the rate's expectation, and
+/// each was warned exactly the notice before.
+async fn interruptions_follow_their_rate(app: &TestApp) {
+    const SERVERS: usize = 1_000;
+    for chunk in 0..SERVERS / 50 {
+        let launches = (0..50).map(|n| {
+            app.post(
+                "/servers",
+                json!({"region": "us-east-1", "type": "t2.micro", "name": format!("spot-{chunk}-{n}")}),
+            )
+        });
+        for launched in futures::future::join_all(launches).await {
+            assert_eq!(launched.status, 201, "{}", launched.text);
+        }
+    }
+    app.advance(10).await;
+    rule(
+        app,
+        json!({ "effect": { "kind": "interruption", "rate_per_hour": 0.5 } }),
+    )
+    .await;
+    app.advance(7_200).await;
+
+    // A warning comes after an exponential wait of rate 0.5 an hour; the interruption
+    // 120 s later, so within two hours only for a wait of at most 7,080 s.
+    let expected = |seconds: f64| {
+        let p = 1.0 - (-0.5 * seconds / 3_600.0).exp();
+        (SERVERS as f64 * p, (SERVERS as f64 * p * (1.0 - p)).sqrt())
+    };
+    let interrupted: Vec<Value> = settled(app, "server.action_requested", 1)
+        .await
+        .into_iter()
+        .filter(|e| e["actor"] == "chaos")
+        .collect();
+    let (mean, sigma) = expected(7_080.0);
+    let count = interrupted.len() as f64;
+    assert!(
+        (count - mean).abs() <= 4.0 * sigma,
+        "{count} interrupted; expected {mean:.0} ± {:.0}",
+        4.0 * sigma
+    );
+    let warnings = settled(app, "server.interruption_warning", interrupted.len()).await;
+    let (mean, sigma) = expected(7_200.0);
+    let warned = warnings.len() as f64;
+    assert!(
+        (warned - mean).abs() <= 4.0 * sigma,
+        "{warned} warned; expected {mean:.0} ± {:.0}",
+        4.0 * sigma
+    );
+    let warned_at: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> = warnings
+        .iter()
+        .map(|w| (w["server_id"].as_str().expect("server"), time(&w["at"])))
+        .collect();
+    assert_eq!(warned_at.len(), warnings.len(), "one warning per server");
+    for interruption in &interrupted {
+        let server = interruption["server_id"].as_str().expect("server");
+        assert_eq!(interruption["to_state"], "terminating");
+        assert_eq!(
+            interruption["reason"]["code"],
+            "Server.SpotInstanceTermination"
+        );
+        assert_eq!(
+            time(&interruption["at"]) - warned_at[server],
+            TimeDelta::seconds(120),
+            "warned the notice before: {interruption}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interruptions_of_a_thousand_servers_follow_the_rate() {
+    on_both(interruptions_follow_their_rate).await;
+}
