@@ -199,3 +199,132 @@ async fn every_server(app: &TestApp) -> BTreeSet<String> {
     }
     ids
 }
+
+/// The test's own choices for the long scenario: a fixed sequence (SplitMix64), the same
+/// in every run whatever fleetd's seed, so only fleetd's draws can make runs differ.
+struct Plan(u64);
+
+impl Plan {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % below
+    }
+}
+
+/// Fault rules of every kind drawn from fleetd's seed: errors, capacity refusals, failed
+/// launches, slow transitions, interruptions and host failures.
+fn chaos_rules() -> Vec<Value> {
+    vec![
+        json!({"operations": ["get"], "probability": 0.2,
+               "effect": {"kind": "error", "status": 503, "retry_after_seconds": 1}}),
+        json!({"operations": ["provision"], "probability": 0.2,
+               "effect": {"kind": "capacity"}}),
+        json!({"server_types": ["t2.small"], "effect": {"kind": "capacity", "max_running": 6}}),
+        json!({"probability": 0.25, "effect": {"kind": "launch_failure"}}),
+        json!({"operations": ["action:start", "action:stop", "action:reboot"], "probability": 0.5,
+               "effect": {"kind": "slow", "distribution": "uniform", "min_factor": 1, "max_factor": 20}}),
+        json!({"regions": ["eu-west-1"],
+               "effect": {"kind": "interruption", "rate_per_hour": 3, "notice_seconds": 60}}),
+        json!({"effect": {"kind": "host_failure", "rate_per_hour": 0.5}}),
+    ]
+}
+
+/// 200 steps under several fault rules: launches, actions, reads and moves of the clock,
+/// chosen by a fixed plan; every answer and the whole event log, as text.
+async fn chaos_run(seed: u64, postgres: bool) -> Vec<String> {
+    let store = Store::fresh(postgres).await;
+    let app = TestApp::spawn_with(Settings {
+        clock: Some(ClockMode::Virtual),
+        seed: Some(seed),
+        database_url: store.url(),
+        idle_timeout_s: Some(1_800),
+        ..Default::default()
+    })
+    .await;
+    let mut log = Transcript::default();
+    for rule in chaos_rules() {
+        log.record("fault", &app.post("/faults", rule).await);
+    }
+    let mut plan = Plan(17);
+    let mut ids: Vec<String> = Vec::new();
+    let places = [
+        ("us-east-1", "t2.micro"),
+        ("us-east-1", "t2.small"),
+        ("eu-west-1", "t2.micro"),
+        ("eu-west-1", "t2.small"),
+    ];
+    let actions = ["start", "stop", "reboot", "terminate"];
+    for step in 0..200 {
+        let roll = plan.next(100);
+        if roll < 25 || ids.is_empty() {
+            let (region, kind) = places[plan.next(4) as usize];
+            let body = json!({"region": region, "type": kind, "name": format!("s{step}")});
+            let created = log.record("provision", &app.post("/servers", body).await);
+            if let Some(id) = created["id"].as_str() {
+                ids.push(id.to_owned());
+            }
+        } else if roll < 55 {
+            let id = &ids[plan.next(ids.len() as u64) as usize];
+            let action = actions[plan.next(4) as usize];
+            log.record(action, &app.act(id, action).await);
+        } else if roll < 70 {
+            let id = &ids[plan.next(ids.len() as u64) as usize];
+            log.record("get", &app.get(&format!("/servers/{id}")).await);
+        } else if roll < 75 {
+            log.record("list", &app.get("/servers?limit=100").await);
+        } else {
+            let seconds = 1 + plan.next(900);
+            log.record(
+                "advance",
+                &app.post("/admin/clock/advance", json!({ "seconds": seconds }))
+                    .await,
+            );
+        }
+    }
+    log.record("faults", &app.get("/faults").await);
+    for id in &ids {
+        log.record("billing", &app.get(&format!("/servers/{id}/billing")).await);
+    }
+    let settled = settled_events(&app).await;
+    log.0.extend(settled.iter().map(Value::to_string));
+    app.shut_down().await.expect("a clean stop");
+    log.0
+}
+
+async fn chaos_replays_byte_for_byte(postgres: bool) {
+    let first = chaos_run(7, postgres).await;
+    let again = chaos_run(7, postgres).await;
+    for (one, two) in first.iter().zip(&again) {
+        assert_eq!(one, two, "the same seed, the same run");
+    }
+    assert_eq!(first.len(), again.len());
+    let text = first.join("\n");
+    for (what, sign) in [
+        ("an injected error", "urn:fleet:problem:service-unavailable"),
+        (
+            "a capacity refusal",
+            "urn:fleet:problem:insufficient-capacity",
+        ),
+        ("a failed launch", "\"to_state\":\"failed\""),
+        ("a slowed transition", "the transition was slowed"),
+        ("an interruption warning", "server.interruption_warning"),
+        ("a host failure", "the host failed"),
+    ] {
+        assert!(text.contains(sign), "the run shows {what}");
+    }
+    let other = chaos_run(8, postgres).await;
+    assert_ne!(other, first, "another seed, another run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_steps_of_chaos_replay_byte_for_byte_on_sqlite() {
+    chaos_replays_byte_for_byte(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_steps_of_chaos_replay_byte_for_byte_on_postgres() {
+    chaos_replays_byte_for_byte(true).await;
+}
