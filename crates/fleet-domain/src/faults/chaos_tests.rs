@@ -5,38 +5,10 @@ use chrono::TimeDelta;
 use super::*;
 use crate::billing;
 use crate::event::Actor;
-use crate::faults::{
-    EffectDraft, FactorDraft, FaultRuleDraft, FixedDraw, InterruptionAction, MockFaultObserver,
-};
+use crate::faults::tests::{draft, rule};
+use crate::faults::{EffectDraft, FactorDraft, FixedDraw, InterruptionAction, MockFaultObserver};
 use crate::ids::FaultRuleId;
-use crate::testing::{at, config, labels, server, t0};
-
-fn draft(effect: EffectDraft) -> FaultRuleDraft {
-    FaultRuleDraft {
-        operations: vec![],
-        regions: vec![],
-        server_types: vec![],
-        label_selector: None,
-        probability: None,
-        starts_at: None,
-        ends_at: None,
-        effect,
-    }
-}
-
-fn rule(spec: FaultRuleDraft) -> FaultRule {
-    let (matcher, effect) = spec.check().expect("a valid rule");
-    FaultRule {
-        id: FaultRuleId::random(),
-        project: None,
-        matcher,
-        effect,
-        max_count: None,
-        fired: 0,
-        created_at: t0(),
-        spec,
-    }
-}
+use crate::testing::{at, config, labels, server};
 
 fn interruption(rate: f64, action: &str) -> FaultRule {
     rule(draft(EffectDraft::Interruption {

@@ -11,7 +11,8 @@ use crate::service::ManualClock;
 use crate::state::{Action, ServerState};
 use crate::testing::{at, labels, server, t0};
 
-fn draft(effect: EffectDraft) -> FaultRuleDraft {
+/// A rule of `effect` that matches everything (shared with `chaos_tests.rs`).
+pub(crate) fn draft(effect: EffectDraft) -> FaultRuleDraft {
     FaultRuleDraft {
         operations: vec![],
         regions: vec![],
@@ -32,7 +33,7 @@ fn throttle() -> EffectDraft {
     }
 }
 
-fn rule(spec: FaultRuleDraft) -> FaultRule {
+pub(crate) fn rule(spec: FaultRuleDraft) -> FaultRule {
     let (matcher, effect) = spec.check().expect("a valid rule");
     FaultRule {
         id: FaultRuleId::random(),
