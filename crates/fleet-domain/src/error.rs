@@ -543,6 +543,12 @@ pub enum FaultRuleError {
     /// No rule the caller sees has this id.
     #[error("fault rule {0} not found")]
     NotFound(FaultRuleId),
+    /// There are as many rules as there may be.
+    #[error("there are already {max} fault rules; delete some first")]
+    TooMany {
+        /// The most rules there may be.
+        max: usize,
+    },
     /// The rule breaks a rule of its own (the field is named).
     #[error(transparent)]
     Invalid(#[from] InvalidFaultRule),

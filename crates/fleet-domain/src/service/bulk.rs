@@ -2,6 +2,7 @@
 
 use crate::error::{ActError, BulkActError};
 use crate::event::RequestContext;
+use crate::faults::{FaultTarget, Operation};
 use crate::page::PageRequest;
 use crate::selector::Selector;
 use crate::server::{Server, ServerFilter, TerminatedServers};
@@ -42,6 +43,7 @@ impl ServerService {
     /// Acts on every server of the caller's project (whatever its role) that the request's
     /// selector and filters pick, but terminated ones (kept for their history, they accept
     /// no action), each as its own action: one server's failure stops none of the others.
+    /// Fault rules are checked for each server, as for its own action.
     /// Servers are selected once, in creation order; more than [`MAX_BULK_SERVERS`] is
     /// refused before anything changes.
     pub async fn act_on_selected(
@@ -81,9 +83,17 @@ impl ServerService {
         }
         let mut results = Vec::with_capacity(servers.len());
         for server in servers {
-            let outcome = self
-                .act_on(caller, server.clone(), request.action, None, ctx)
-                .await;
+            let operation = Operation::Act(request.action);
+            let outcome = match self
+                .admit(operation, FaultTarget::Server(&server), ctx)
+                .await
+            {
+                Ok(()) => {
+                    self.act_on(caller, server.clone(), request.action, None, ctx)
+                        .await
+                }
+                Err(fault) => Err(ActError::from(fault)),
+            };
             results.push(BulkActResult { server, outcome });
         }
         Ok(results)

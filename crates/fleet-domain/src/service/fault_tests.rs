@@ -158,3 +158,34 @@ async fn an_injected_error_refuses_an_action_before_it_is_planned() {
         .await;
     assert!(matches!(refused, Err(ActError::Injected(_))), "{refused:?}");
 }
+
+#[tokio::test]
+async fn no_rule_is_made_past_the_most_there_may_be() {
+    use crate::error::FaultRuleError;
+    use crate::service::{FaultService, MAX_FAULT_RULES, NewFaultRule};
+
+    let book = Arc::new(FaultBook::default());
+    book.replace(vec![unavailable_rule(&["get"]); MAX_FAULT_RULES]);
+    let mut store = MockFaultStore::new();
+    store.expect_create_fault().never();
+    let rules = FaultService::new(
+        Arc::new(store),
+        Arc::new(ManualClock::new(t0())),
+        Arc::new(Catalog::default()),
+        book,
+    );
+    let refused = rules
+        .create(
+            &Caller::open(),
+            NewFaultRule {
+                project: None,
+                max_count: None,
+                spec: unavailable_rule(&["get"]).spec,
+            },
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(FaultRuleError::TooMany { max }) if max == MAX_FAULT_RULES),
+        "{refused:?}"
+    );
+}

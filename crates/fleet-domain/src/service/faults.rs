@@ -18,6 +18,10 @@ use crate::service::input::page_limit;
 use crate::state::join;
 use crate::tenancy::{Caller, Role};
 
+/// The most rules there may be (as this process last read them): each request that can
+/// be hit, and each engine pass, reads every rule in force.
+pub const MAX_FAULT_RULES: usize = 1_000;
+
 /// How many rules one read of the store takes when the book is refreshed.
 const REFRESH_BATCH: u32 = 500;
 
@@ -75,6 +79,12 @@ impl FaultService {
         caller.require(Role::Admin)?;
         let (matcher, effect) = request.spec.check()?;
         self.known_names(&matcher.regions, &matcher.server_types)?;
+        // Every request and every engine pass reads the rules in force: keep them few.
+        if self.book.snapshot().len() >= MAX_FAULT_RULES {
+            return Err(FaultRuleError::TooMany {
+                max: MAX_FAULT_RULES,
+            });
+        }
         let rule = FaultRule {
             id: self.ids.fault_rule_id(),
             project: request.project,

@@ -19,7 +19,7 @@ pub use bulk::{BulkActRequest, BulkActResult, MAX_BULK_SERVERS};
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
 pub use engine::{Engine, PassReport, WorkObserver};
-pub use faults::{FaultService, NewFaultRule};
+pub use faults::{FaultService, MAX_FAULT_RULES, NewFaultRule};
 pub use follow::Follower;
 pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};

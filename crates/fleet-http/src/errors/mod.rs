@@ -103,6 +103,9 @@ impl From<FaultRuleError> for Problem {
         match error {
             FaultRuleError::Forbidden(forbidden) => forbidden.into(),
             FaultRuleError::NotFound(_) => Problem::not_found(detail),
+            FaultRuleError::TooMany { .. } => {
+                Problem::new(StatusCode::CONFLICT, "too-many-fault-rules", detail)
+            }
             FaultRuleError::Invalid(_) => Problem::unprocessable("invalid-fault-rule", detail),
             FaultRuleError::BadLimit { .. } => Problem::bad_request("invalid-query", detail),
             FaultRuleError::BadCursor(_) => Problem::bad_request("invalid-cursor", detail),
@@ -631,7 +634,8 @@ failure!(
         408 => "The body did not arrive within 5 seconds.",
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
-        422 => "The body has unknown or missing fields, or a field the rule's checks refuse (`invalid-fault-rule`, naming the field): an unknown operation, region or type, a probability outside 0 to 1, a malformed selector, a status that is not 429, 500, 502, 503 or 504, a delay out of range, `ends_at` not after `starts_at`, `max_ms` below `min_ms`.",
+        409 => "There are already 1,000 rules (`too-many-fault-rules`): delete some first.",
+        422 => "The body has unknown or missing fields, or a field the rule's checks refuse (`invalid-fault-rule`, naming the field): an unknown operation, region or type, an operation the effect cannot hit, a probability outside 0 to 1 (or any on an `interruption` or `host_failure`, which a rate drives), a malformed selector, a status that is not 429, 500, 502, 503 or 504, a delay, factor, rate, notice or cap out of range, a field the effect's kind does not use, `ends_at` not after `starts_at`, a maximum below its minimum.",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }

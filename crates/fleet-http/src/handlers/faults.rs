@@ -15,9 +15,10 @@ use crate::state::AppState;
 
 /// Create a fault rule
 ///
-/// A rule that hits matching requests with an error (nothing changes) or added latency,
-/// before they run, in force on this replica at once and on the others within a second.
-/// Admin only.
+/// A rule that hits matching requests before they run (an error or a capacity refusal,
+/// which change nothing, or added latency), or the lifecycle of matching servers (failed
+/// launches, slow or stuck transitions, interruptions, host failures); in force on this
+/// replica at once and on the others within a second. Admin only.
 #[api_v2_operation(
     operation_id = "createFaultRule",
     tags(Faults),

@@ -480,3 +480,41 @@ async fn interruptions_follow_their_rate(app: &TestApp) {
 async fn interruptions_of_a_thousand_servers_follow_the_rate() {
     on_both(interruptions_follow_their_rate).await;
 }
+
+async fn a_bulk_action_meets_the_rules_server_by_server(app: &TestApp) {
+    for name in ["b-1", "b-2"] {
+        let body = json!({"region": "us-east-1", "type": "t2.micro", "name": name, "labels": {"tier": "batch"}});
+        assert_eq!(app.post("/servers", body).await.status, 201);
+    }
+    app.advance(10).await;
+    let once = rule(
+        app,
+        json!({
+            "operations": ["action:reboot"], "max_count": 1,
+            "effect": { "kind": "error", "status": 503 }
+        }),
+    )
+    .await;
+    let bulk = app
+        .post(
+            "/servers/actions",
+            json!({"action": "reboot", "label_selector": "tier=batch"}),
+        )
+        .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.text);
+    assert_eq!(bulk.body["counts"]["failed"], 1, "{}", bulk.text);
+    assert_eq!(bulk.body["counts"]["accepted"], 1, "{}", bulk.text);
+    let failed = &bulk.body["results"][0];
+    assert_eq!(failed["outcome"], "failed");
+    assert_eq!(failed["state"], "running", "nothing changed on it");
+    assert_eq!(
+        failed["problem"]["type"],
+        "urn:fleet:problem:service-unavailable"
+    );
+    assert_eq!(fired(app, &once).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_action_is_faulted_server_by_server() {
+    on_both(a_bulk_action_meets_the_rules_server_by_server).await;
+}
