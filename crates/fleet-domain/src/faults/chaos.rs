@@ -229,16 +229,14 @@ impl LifecycleFaults {
                             .push(warning(server, at, rule, interruption.action));
                     }
                     _ => {
-                        change = self
-                            .interrupt(
-                                server,
-                                at,
-                                Action::Stop,
-                                StateReason::InternalError,
-                                config,
-                                ids,
-                            )
-                            .unwrap_or_else(|| dropped(server));
+                        let stop = Action::Stop;
+                        let reason = StateReason::InternalError;
+                        // A server its state keeps from stopping is left as it is.
+                        let Some(stopped) = self.interrupt(server, at, stop, reason, config, ids)
+                        else {
+                            return Some(dropped(server));
+                        };
+                        change = stopped;
                     }
                 }
                 self.fired(rule, Operation::Act(Action::Stop), &mut change, at);
