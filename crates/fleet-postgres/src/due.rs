@@ -76,7 +76,7 @@ async fn claim(
             s::servers
                 .filter(s::state.eq(fleet_domain::ServerState::Running.as_str()))
                 .filter(s::chaos_epoch.ne(epoch))
-                .order(s::id)
+                .order((s::chaos_epoch, s::id))
                 .limit(limit)
                 .select(ServerRow::as_select())
                 .for_update()

@@ -456,6 +456,7 @@ async fn interruptions_follow_their_rate(app: &TestApp) {
         "{warned} warned; expected {mean:.0} ± {:.0}",
         4.0 * sigma
     );
+    eprintln!("{count} interrupted, {warned} warned, of {SERVERS}");
     let warned_at: std::collections::HashMap<&str, chrono::DateTime<chrono::Utc>> = warnings
         .iter()
         .map(|w| (w["server_id"].as_str().expect("server"), time(&w["at"])))
