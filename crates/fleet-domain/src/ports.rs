@@ -89,7 +89,7 @@ pub enum DueWork {
         due_by: DateTime<Utc>,
     },
     /// Running servers whose fault schedule was drawn under another epoch than this one
-    /// (see `FaultBook::epoch`), by epoch and id (the order of their partial index).
+    /// (see `FaultBook::epoch`), in the order of the store's index for them.
     Unscheduled {
         /// The epoch in force.
         epoch: i64,

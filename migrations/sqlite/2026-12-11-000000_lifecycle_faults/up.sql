@@ -86,11 +86,11 @@ END;
 -- The engine claims due faults earliest first.
 CREATE INDEX servers_chaos_due ON servers (chaos_due_at, id) WHERE chaos_due_at IS NOT NULL;
 
--- And running servers whose schedule is from another epoch, in the index's order (`state`
--- leads so that SQLite's planner, which prefers an index whose first column it matches by
--- equality, picks this one and sorts nothing).
-CREATE INDEX servers_running_chaos_epoch ON servers (state, chaos_epoch, id)
-    WHERE state = 'running';
+-- Running servers whose schedule is from another epoch are found through servers_by_state,
+-- in its order: an index of their own would be written by every change to a running server
+-- (SQLite rewrites the entries of every index on a column an UPDATE sets, and the batch
+-- update sets them all), to spare a scan that runs only while a scheduled rule exists and
+-- that `chaos_epoch <> ?` could not narrow anyway.
 
 -- A rule warns of an interruption with an event of its own kind and type. The table is
 -- rebuilt to widen its CHECKs, as SQLite's procedure for schema changes asks, keeping its

@@ -32,7 +32,7 @@ pub(crate) fn load(conn: &mut SqliteConnection, work: DueWork, limit: u32) -> Re
         DueWork::Unscheduled { epoch } => query
             .filter(servers::state.eq(ServerState::Running.as_str()))
             .filter(servers::chaos_epoch.ne(epoch))
-            .order((servers::chaos_epoch.asc(), servers::id.asc())),
+            .order((servers::created_at.asc(), servers::id.asc())),
         DueWork::Idle { stopped_by } => query
             .filter(servers::state.eq(ServerState::Stopped.as_str()))
             .filter(servers::stopped_at.le(micros(stopped_by)))
