@@ -484,11 +484,7 @@ fn chaos_after(chaos: ChaosState, from: ServerState, to: ServerState) -> ChaosSt
     match (keeps, new_run) {
         (true, _) => chaos,
         (false, true) => ChaosState::default(),
-        (false, false) => ChaosState {
-            pending: None,
-            due_at: None,
-            epoch: chaos.epoch,
-        },
+        (false, false) => chaos.cleared(),
     }
 }
 

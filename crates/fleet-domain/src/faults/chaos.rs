@@ -15,7 +15,7 @@ use crate::action::{ActionEnd, ActionStatus};
 use crate::entropy::Entropy;
 use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::faults::draw::Draw;
-use crate::faults::effect::{FaultEffect, InterruptionAction};
+use crate::faults::effect::{FaultEffect, Interruption};
 use crate::faults::injector::{FaultBook, FaultObserver, FaultRecord};
 use crate::faults::matcher::FaultTarget;
 use crate::faults::operation::Operation;
@@ -93,16 +93,10 @@ impl LifecycleFaults {
                 FaultEffect::Slow(_) => !slowed,
                 _ => false,
             };
-            if !hits_transitions || !self.applies(rule, operation, server, due) {
+            if !hits_transitions || !rule.hits(operation, &FaultTarget::Server(server), due) {
                 continue;
             }
-            let key = format!(
-                "{}/{}/{}/{}",
-                rule.id,
-                rule.effect.kind(),
-                server.id,
-                server.generation
-            );
+            let key = draw_key(rule, server, server.generation);
             if self.draw.unit_keyed(&key) >= rule.matcher.probability
                 || !self.book.take_firing(rule)
             {
@@ -157,13 +151,7 @@ impl LifecycleFaults {
                 .into_iter()
                 .flatten()
                 .max()?;
-                let key = format!(
-                    "{}/{}/{}/{}",
-                    rule.id,
-                    rule.effect.kind(),
-                    server.id,
-                    run_start.timestamp_micros()
-                );
+                let key = draw_key(rule, server, run_start.timestamp_micros());
                 let at = from + rate.wait(self.draw.unit_keyed(&key));
                 let in_window = rule.matcher.ends_at.is_none_or(|end| at < end);
                 in_window.then_some((at, pending))
@@ -198,7 +186,7 @@ impl LifecycleFaults {
             PendingFault::Slowed(_) => return None,
             PendingFault::Stuck(_) => {
                 change.server.transition_due_at = Some(due);
-                change.server.chaos = cleared(server.chaos);
+                change.server.chaos = server.chaos.cleared();
             }
             PendingFault::Interruption(_, action) => {
                 return self
@@ -224,9 +212,7 @@ impl LifecycleFaults {
                             ),
                             epoch: server.chaos.epoch,
                         };
-                        change
-                            .events
-                            .push(warning(server, at, rule, interruption.action));
+                        change.events.push(warning(server, at, rule, interruption));
                     }
                     _ => {
                         let stop = Action::Stop;
@@ -258,13 +244,6 @@ impl LifecycleFaults {
         plan_action_because(server, action, at, config, &ctx, ids, Some(reason))
             .ok()
             .flatten()
-    }
-
-    fn applies(&self, rule: &FaultRule, op: Operation, server: &Server, at: DateTime<Utc>) -> bool {
-        rule.project.is_none_or(|p| p == server.project)
-            && !rule.spent()
-            && rule.effect.applicable_operations().contains(&op)
-            && rule.matcher.applies(op, &FaultTarget::Server(server), at)
     }
 
     /// Counts the firing in `change` and records it: in the server's events (a warning is
@@ -321,19 +300,17 @@ fn what_it_did(effect: &FaultEffect) -> &'static str {
     }
 }
 
+/// The key of a draw of `rule` on `server`, for one transition (its generation) or one run
+/// (its start): the same whoever draws it.
+fn draw_key(rule: &FaultRule, server: &Server, of: i64) -> String {
+    format!("{}/{}/{}/{of}", rule.id, rule.effect.kind(), server.id)
+}
+
 /// A server left with nothing in store, its schedule to be drawn again.
 fn dropped(server: &Server) -> StateChange {
     let mut change = StateChange::from(server);
     change.server.chaos = ChaosState::default();
     change
-}
-
-fn cleared(chaos: ChaosState) -> ChaosState {
-    ChaosState {
-        pending: None,
-        due_at: None,
-        epoch: chaos.epoch,
-    }
 }
 
 /// Provisioning that fails instead of completing: the server ends `failed` with
@@ -407,12 +384,8 @@ fn warning(
     server: &Server,
     at: DateTime<Utc>,
     rule: &FaultRule,
-    action: InterruptionAction,
+    interruption: Interruption,
 ) -> NewEvent {
-    let notice = match rule.effect {
-        FaultEffect::Interruption(i) => i.notice_seconds,
-        _ => 0,
-    };
     NewEvent {
         server_id: server.id,
         at,
@@ -423,14 +396,12 @@ fn warning(
         request_id: None,
         key: None,
         message: format!(
-            "fault rule {}: interruption in {notice} s: the server will {}",
+            "fault rule {}: interruption in {} s: the server will {}",
             rule.id,
-            match action {
-                InterruptionAction::Stop => "stop",
-                InterruptionAction::Terminate => "terminate",
-            }
+            interruption.notice_seconds,
+            interruption.action.as_str()
         ),
-        reason: Some(action.reason()),
+        reason: Some(interruption.action.reason()),
     }
 }
 

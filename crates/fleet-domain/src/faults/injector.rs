@@ -258,14 +258,8 @@ impl FaultInjector {
     ) -> Result<Option<FaultDecision>, StoreError> {
         let rules = self.book.snapshot();
         let now = self.clock.now();
-        let project = target.project();
         for rule in rules.iter() {
-            if !rule.effect.checked_on_requests()
-                || !rule.effect.applicable_operations().contains(&operation)
-                || rule.project.is_some_and(|p| p != project)
-                || rule.spent()
-                || !rule.matcher.applies(operation, &target, now)
-            {
+            if !rule.effect.checked_on_requests() || !rule.hits(operation, &target, now) {
                 continue;
             }
             if let FaultEffect::Capacity(Capacity {

@@ -88,3 +88,14 @@ pub struct ChaosState {
     /// [`crate::faults::FaultBook::epoch`]); 0 when none was drawn for its current run.
     pub epoch: i64,
 }
+
+impl ChaosState {
+    /// Nothing pending, under the same epoch: the fault is over, the schedule's draw stands.
+    pub fn cleared(self) -> ChaosState {
+        ChaosState {
+            pending: None,
+            due_at: None,
+            epoch: self.epoch,
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::faults::effect::{
     InterruptionAction, Latency, MAX_CAPACITY_CAP, MAX_LATENCY_MS, MAX_NOTICE_SECONDS,
     MAX_PROBLEM_TYPE_CHARS, MAX_RATE_PER_HOUR, MAX_RETRY_AFTER_SECONDS, MAX_SLOW_FACTOR, Rate,
 };
-use crate::faults::matcher::{FaultMatch, MAX_MATCH_VALUES};
+use crate::faults::matcher::{FaultMatch, FaultTarget, MAX_MATCH_VALUES};
 use crate::faults::operation::Operation;
 use crate::ids::{FaultRuleId, ProjectId};
 use crate::selector::Selector;
@@ -41,6 +41,15 @@ impl FaultRule {
     /// Whether it has fired as often as it may (as last read: the store decides).
     pub fn spent(&self) -> bool {
         self.max_count.is_some_and(|max| self.fired >= max)
+    }
+
+    /// Whether the rule may fire on `operation` on `target` at `at`, before its draw: its
+    /// project, its count (as last read), its effect's operations and its match.
+    pub fn hits(&self, operation: Operation, target: &FaultTarget<'_>, at: DateTime<Utc>) -> bool {
+        self.project.is_none_or(|p| p == target.project())
+            && !self.spent()
+            && self.effect.applicable_operations().contains(&operation)
+            && self.matcher.applies(operation, target, at)
     }
 }
 
