@@ -567,3 +567,49 @@ pub enum FaultRuleError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a webhook subscription or its deliveries could not be made, read, changed or listed.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Changing subscriptions takes the `member` role.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No subscription the caller sees has this id.
+    #[error("webhook {0} not found")]
+    NotFound(crate::ids::WebhookId),
+    /// The subscription has no such delivery.
+    #[error("delivery {0} not found")]
+    DeliveryNotFound(crate::ids::DeliveryId),
+    /// The project has as many subscriptions as it may.
+    #[error("the project already has {max} webhooks; delete some first")]
+    TooMany {
+        /// The most a project may have.
+        max: u64,
+    },
+    /// The URL is refused.
+    #[error(transparent)]
+    BadUrl(#[from] crate::webhooks::BadWebhookUrl),
+    /// The label selector does not parse or breaks a bound.
+    #[error("invalid label selector: {0}")]
+    BadSelector(#[from] SelectorError),
+    /// The description is too long.
+    #[error("the description is {0} characters long; at most {max} are accepted", max = crate::webhooks::MAX_DESCRIPTION_LEN)]
+    BadDescription(usize),
+    /// A page size outside 1 to 100.
+    #[error("limit must be between 1 and {max}, got {given}")]
+    BadLimit {
+        /// What was given.
+        given: i64,
+        /// The largest page.
+        max: u32,
+    },
+    /// A cursor this service did not hand out.
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
+    /// No secret could be made.
+    #[error(transparent)]
+    NoRandomness(#[from] NoRandomness),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -76,3 +76,14 @@ uuid_id!(
     /// The identity of a fault rule.
     FaultRuleId
 );
+
+uuid_id!(
+    /// The identity of a webhook subscription.
+    WebhookId
+);
+
+uuid_id!(
+    /// The identity of one webhook delivery: the same on every attempt, so a receiver can
+    /// tell a retry from a new message (its `webhook-id` is this, as `msg_` and hex).
+    DeliveryId
+);

@@ -74,11 +74,17 @@ pub struct MintedKey {
 #[error("the system's random source failed: {0}")]
 pub struct NoRandomness(String);
 
+/// `N` bytes from the operating system's random source: what credentials are made of, never
+/// a seeded stream, so a replayed scenario never reproduces one.
+pub fn os_random<const N: usize>() -> Result<[u8; N], NoRandomness> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| NoRandomness(e.to_string()))?;
+    Ok(bytes)
+}
+
 /// Mints a key with a random id and 256 random bits of secret.
 pub fn mint(pepper: &Pepper) -> Result<MintedKey, NoRandomness> {
-    let mut secret = [0u8; SECRET_BYTES];
-    getrandom::fill(&mut secret).map_err(|e| NoRandomness(e.to_string()))?;
-    let secret = URL_SAFE_NO_PAD.encode(secret);
+    let secret = URL_SAFE_NO_PAD.encode(os_random::<SECRET_BYTES>()?);
     let id = KeyId::random();
     Ok(MintedKey {
         id,

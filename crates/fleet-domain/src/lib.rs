@@ -34,6 +34,7 @@ pub mod server_update;
 pub mod service;
 pub mod state;
 pub mod tenancy;
+pub mod webhooks;
 
 pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 pub use billing::{BillingSummary, UsageRecord};
@@ -44,7 +45,7 @@ pub use event::{
     NewEvent, RequestContext,
 };
 pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
-pub use ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
+pub use ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};

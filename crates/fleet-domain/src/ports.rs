@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest, NewEvent};
 use crate::faults::FaultRule;
 use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredResponse};
-use crate::ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
+use crate::ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::page::PageRequest;
@@ -21,6 +21,10 @@ use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
 use crate::server::{NewServer, Server, ServerFilter};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
+use crate::webhooks::{
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, Delivery, LeaseToken, NewDelivery,
+    Subscription,
+};
 
 /// The source of time. The domain never reads the system clock itself.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -306,8 +310,9 @@ pub trait EventLog: Send + Sync {
     }
 
     /// Deletes at most `limit` events recorded before `before`, except the newest
-    /// `keep_per_server` of each server (which its history keeps showing), and moves the
-    /// horizon's `pruned_through` past them; returns how many it deleted.
+    /// `keep_per_server` of each server (which its history keeps showing) and those an
+    /// enabled webhook subscription has not taken deliveries from yet (after its cursor),
+    /// and moves the horizon's `pruned_through` past them; returns how many it deleted.
     async fn prune_events(
         &self,
         before: DateTime<Utc>,
@@ -540,6 +545,174 @@ pub trait FaultStore: Send + Sync {
     /// Lets every transition the rule holds stuck go on: each falls due at `now`, as if it
     /// had just been allowed to finish. Returns how many.
     async fn release_stuck(&self, id: FaultRuleId, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+/// Which webhook subscriptions to list: a project's, or every one; then a page of them in
+/// creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookListing {
+    /// Only this project's; every one when `None`.
+    pub project: Option<ProjectId>,
+    /// At most this many.
+    pub limit: u32,
+    /// After this subscription, in (creation time, id) order.
+    pub after: Option<(DateTime<Utc>, WebhookId)>,
+}
+
+/// Which deliveries of a subscription to list, newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryListing {
+    /// The subscription.
+    pub webhook: WebhookId,
+    /// At most this many.
+    pub limit: u32,
+    /// After this delivery, in (creation time, id) descending order.
+    pub after: Option<(DateTime<Utc>, DeliveryId)>,
+}
+
+/// A claim of due deliveries for attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    /// Deliveries due at or before this instant (the service's clock).
+    pub due_by: DateTime<Utc>,
+    /// At most this many.
+    pub limit: u32,
+    /// At most this many of one subscription.
+    pub per_webhook: u32,
+    /// None of these subscriptions' (their receivers are busy in this process).
+    pub skip: Vec<WebhookId>,
+    /// How long the claim holds, on the store's own clock: after it, another process may
+    /// claim a delivery whose attempt was never recorded (its process died).
+    pub lease: Duration,
+    /// The claim's token, which recording an attempt must present.
+    pub token: LeaseToken,
+}
+
+/// How full the outbox is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    /// Pending deliveries of enabled subscriptions.
+    pub pending: u64,
+    /// When the longest-waiting of them was made.
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// The store of webhook subscriptions and their deliveries: the outbox.
+///
+/// Taking events into deliveries is guarded by the subscription's cursor, and a delivery is
+/// unique per subscription and event, so processes racing to take the same events store
+/// each delivery once; claims lock what they take (`SKIP LOCKED` on Postgres), so no two
+/// processes attempt one delivery at once.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new subscription.
+    async fn create_webhook(&self, webhook: &Subscription) -> Result<(), StoreError>;
+
+    /// The subscription with this id.
+    async fn webhook(&self, id: WebhookId) -> Result<Option<Subscription>, StoreError>;
+
+    /// A page of subscriptions, oldest first.
+    async fn webhooks(&self, listing: &WebhookListing) -> Result<Vec<Subscription>, StoreError>;
+
+    /// How many subscriptions a project has.
+    async fn count_webhooks(&self, project: ProjectId) -> Result<u64, StoreError>;
+
+    /// Every enabled subscription: what the outbox takes events for.
+    async fn enabled_webhooks(&self) -> Result<Vec<Subscription>, StoreError>;
+
+    /// Writes what a client or a rotation changed (URL, description, filter, enabled and
+    /// why not, secrets, the time of the change), and the cursor and failing time too when
+    /// `moved` (a re-enabled subscription starts from now); `false` when there is none.
+    async fn update_webhook(&self, webhook: &Subscription, moved: bool) -> Result<bool, StoreError>;
+
+    /// Deletes a subscription with its deliveries; `false` when there was none.
+    async fn delete_webhook(&self, id: WebhookId) -> Result<bool, StoreError>;
+
+    /// Stores `deliveries` (skipping any stored already) and moves the subscription's
+    /// cursor from `from` to `to`, in one transaction, only if the cursor is still at
+    /// `from`; `false`, with nothing written, when another process moved it first.
+    async fn enqueue_deliveries(
+        &self,
+        webhook: WebhookId,
+        from: i64,
+        to: i64,
+        deliveries: &[NewDelivery],
+    ) -> Result<bool, StoreError>;
+
+    /// Stores one delivery (a test message).
+    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<(), StoreError>;
+
+    /// Claims pending deliveries of enabled subscriptions that are due and not claimed
+    /// under a lease still running, earliest due first.
+    async fn claim_deliveries(
+        &self,
+        claim: &DeliveryClaim,
+    ) -> Result<Vec<ClaimedDelivery>, StoreError>;
+
+    /// Records an attempt and what it does to the subscription, in one transaction, if the
+    /// delivery is still claimed under the record's lease; `false`, with nothing written,
+    /// when it is not (the lease ran out and another process took it).
+    async fn record_attempt(&self, record: &AttemptRecord) -> Result<bool, StoreError>;
+
+    /// A page of a subscription's deliveries, newest first.
+    async fn deliveries(&self, listing: &DeliveryListing) -> Result<Vec<Delivery>, StoreError>;
+
+    /// A delivery of a subscription.
+    async fn delivery(
+        &self,
+        webhook: WebhookId,
+        id: DeliveryId,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// Makes a delivery pending and due at `now` again (its attempts so far are kept);
+    /// `None` when the subscription has no such delivery.
+    async fn retry_delivery(
+        &self,
+        webhook: WebhookId,
+        id: DeliveryId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// How full the outbox is.
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
+
+    /// Deletes at most `limit` deliveries that are settled (succeeded or failed) and were
+    /// made before `before`; how many it deleted.
+    async fn prune_deliveries(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError>;
+}
+
+/// A signed message ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// Where to.
+    pub url: String,
+    /// The `webhook-id` header.
+    pub id: String,
+    /// The `webhook-timestamp` header: Unix seconds on the wall clock.
+    pub timestamp: i64,
+    /// The `webhook-signature` header.
+    pub signature: String,
+    /// The body, sent as `application/json`.
+    pub body: String,
+}
+
+/// What sending a message met, and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The answer, or why there was none.
+    pub outcome: AttemptOutcome,
+    /// How long it took.
+    pub latency: Duration,
+}
+
+/// Sends webhook messages over HTTP: never following redirects, never connecting to an
+/// address the delivery policy forbids, within its timeouts.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Sends one message.
+    async fn send(&self, message: &OutgoingMessage) -> Sent;
 }
 
 #[cfg(test)]

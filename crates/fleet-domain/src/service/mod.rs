@@ -14,6 +14,8 @@ mod servers;
 mod updates;
 mod wait;
 mod watch;
+mod webhook_outbox;
+mod webhooks;
 
 pub use bulk::{BulkActRequest, BulkActResult, MAX_BULK_SERVERS};
 pub use catalog::CatalogService;
@@ -26,6 +28,10 @@ pub use input::{MAX_NAME_CHARS, validate_name};
 pub use projects::{Authenticated, CreatedKey, ProjectService};
 pub use wait::Waiter;
 pub use watch::{EventPage, EventsRequest, WatchService};
+pub use webhook_outbox::{
+    ClaimLimits, DispatcherParts, FillReport, TAKE_BATCH, WebhookDispatcher, WebhookOutbox,
+};
+pub use webhooks::{MAX_WEBHOOKS_PER_PROJECT, NewWebhook, WebhookService};
 #[cfg(test)]
 mod bulk_tests;
 #[cfg(test)]
