@@ -595,6 +595,9 @@ pub enum WebhookError {
     /// The description is too long.
     #[error("the description is {0} characters long; at most {max} are accepted", max = crate::webhooks::MAX_DESCRIPTION_LEN)]
     BadDescription(usize),
+    /// More event types than there are.
+    #[error("event_types lists {0} types; there are {max}, each listed at most once", max = crate::event::EventType::ALL.len())]
+    BadTypes(usize),
     /// A page size outside 1 to 100.
     #[error("limit must be between 1 and {max}, got {given}")]
     BadLimit {

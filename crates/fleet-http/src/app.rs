@@ -75,11 +75,11 @@ mod tests {
     use fleet_domain::keys::Pepper;
     use fleet_domain::ports::{
         MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore, MockStore,
-        MockStoreStatus, MockTenancyStore,
+        MockStoreStatus, MockTenancyStore, MockWebhookStore,
     };
     use fleet_domain::service::{
         CatalogService, FaultService, IdempotencyService, KeyPolicy, ProjectService, ServerService,
-        WatchService,
+        WatchService, WebhookService,
     };
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
@@ -131,6 +131,12 @@ mod tests {
             watch: Arc::new(watch),
             idempotency: Arc::new(idempotency),
             faults: Arc::new(faults),
+            webhooks: Arc::new(WebhookService::new(
+                Arc::new(MockWebhookStore::new()),
+                Arc::new(MockEventLog::new()),
+                Arc::new(MockClock::new()),
+                Default::default(),
+            )),
         };
         let state = web::Data::new(AppState::new(
             services,

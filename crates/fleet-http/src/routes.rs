@@ -4,6 +4,7 @@ use paperclip::actix::web;
 
 use crate::handlers::{
     actions, admin, bulk, catalog, events, faults, history, keys, projects, quotas, servers, wait,
+    webhooks,
 };
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
@@ -61,6 +62,29 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
         web::resource("/faults/{id}")
             .route(web::get().to(faults::get))
             .route(web::delete().to(faults::delete)),
+    )
+    .service(
+        web::resource("/webhooks")
+            .route(web::post().to(webhooks::create))
+            .route(web::get().to(webhooks::list)),
+    )
+    .service(
+        web::resource("/webhooks/{id}")
+            .route(web::get().to(webhooks::get))
+            .route(web::patch().to(webhooks::update))
+            .route(web::delete().to(webhooks::delete)),
+    )
+    .service(
+        web::resource("/webhooks/{id}/rotate-secret")
+            .route(web::post().to(webhooks::rotate_secret)),
+    )
+    .service(web::resource("/webhooks/{id}/test").route(web::post().to(webhooks::test)))
+    .service(
+        web::resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)),
+    )
+    .service(
+        web::resource("/webhooks/{id}/deliveries/{delivery_id}/retry")
+            .route(web::post().to(webhooks::retry)),
     );
     if with_admin {
         cfg.service(web::resource("/admin/clock").route(web::get().to(admin::read)))

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use fleet_domain::service::{
     CatalogService, Engine, FaultService, IdempotencyService, ManualClock, ProjectService,
-    ServerService, WatchService,
+    ServerService, WatchService, WebhookService,
 };
 use futures::lock::Mutex;
 
@@ -46,6 +46,8 @@ pub struct Services {
     pub idempotency: Arc<IdempotencyService>,
     /// Fault rules.
     pub faults: Arc<FaultService>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<WebhookService>,
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
@@ -62,6 +64,8 @@ pub struct AppState {
     pub idempotency: Arc<IdempotencyService>,
     /// Fault rules.
     pub faults: Arc<FaultService>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<WebhookService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
@@ -91,6 +95,7 @@ impl AppState {
             watch: services.watch,
             idempotency: services.idempotency,
             faults: services.faults,
+            webhooks: services.webhooks,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
@@ -109,6 +114,7 @@ impl AppState {
             watch: services.watch,
             idempotency: services.idempotency,
             faults: services.faults,
+            webhooks: services.webhooks,
             ..self.clone()
         }
     }

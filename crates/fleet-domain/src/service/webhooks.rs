@@ -292,6 +292,9 @@ fn checked_description(description: Option<String>) -> Result<String, WebhookErr
 }
 
 fn filter(types: Vec<EventType>, selector: Option<String>) -> Result<WebhookFilter, WebhookError> {
+    if types.len() > EventType::ALL.len() {
+        return Err(WebhookError::BadTypes(types.len()));
+    }
     let parsed = Selector::parse_filter(selector.as_deref())?;
     let mut types = types;
     types.sort_by_key(|t| t.as_str());

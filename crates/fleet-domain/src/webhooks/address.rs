@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
 
-/// The longest URL accepted.
+/// The longest URL accepted, in characters.
 pub const MAX_URL_LEN: usize = 2_048;
 
 /// The EC2 instance metadata service's IPv6 address.
@@ -106,7 +106,7 @@ fn canonical(address: IpAddr) -> IpAddr {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BadWebhookUrl {
     /// Longer than [`MAX_URL_LEN`].
-    #[error("the url is {0} bytes long; at most {MAX_URL_LEN} are accepted")]
+    #[error("the url is {0} characters long; at most {MAX_URL_LEN} are accepted")]
     TooLong(usize),
     /// Not a URL.
     #[error("the url is not a valid absolute URL: {0}")]
@@ -125,8 +125,9 @@ pub enum BadWebhookUrl {
 
 /// Checks a subscription's URL and returns it as it will be stored (normalised).
 pub fn check_url(text: &str, policy: &AddressPolicy) -> Result<String, BadWebhookUrl> {
-    if text.len() > MAX_URL_LEN {
-        return Err(BadWebhookUrl::TooLong(text.len()));
+    let length = text.chars().count();
+    if length > MAX_URL_LEN {
+        return Err(BadWebhookUrl::TooLong(length));
     }
     let url = Url::parse(text).map_err(|e| BadWebhookUrl::Malformed(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -140,9 +141,6 @@ pub fn check_url(text: &str, policy: &AddressPolicy) -> Result<String, BadWebhoo
         Some(Host::Ipv6(v6)) => policy.check(IpAddr::V6(v6))?,
         Some(Host::Domain(_)) => {}
         None => return Err(BadWebhookUrl::Malformed("it has no host".to_owned())),
-    }
-    if url.as_str().len() > MAX_URL_LEN {
-        return Err(BadWebhookUrl::TooLong(url.as_str().len()));
     }
     Ok(url.into())
 }

@@ -18,6 +18,7 @@ mod reason;
 mod server;
 mod tenancy;
 mod watch;
+mod webhooks;
 
 pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
 pub use bulk::{
@@ -44,5 +45,9 @@ pub use tenancy::{
 };
 pub use watch::{
     EventPage, EventsParams, EventsQuery, StreamQuery, WaitParams, WaitQuery, WatchEvent,
-    WatchEventType,
+    WatchEventData, WatchEventType,
+};
+pub use webhooks::{
+    CreateWebhookRequest, DeliveryStatus, UpdateWebhookRequest, Webhook, WebhookDelivery,
+    WebhookDeliveryList, WebhookList, WebhookListQuery, WebhookWithSecret,
 };

@@ -20,6 +20,17 @@ where
     }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an `Option<Option<T>>` field
+/// whose `null` means something: absent is `None`, `null` is `Some(None)` (serde reads a
+/// `null` and an absent field alike as `None` otherwise), a value is `Some(Some(_))`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

@@ -78,14 +78,8 @@ pub struct UpdateProjectRequest {
     pub name: Option<String>,
     /// Requests a minute each of the project's keys may make, 1 to 1,000,000, overriding
     /// the service's default; `null` clears the override.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::optional::present")]
     pub rate_limit_per_minute: Option<Option<i64>>,
-}
-
-/// A field that is present, `null` included (`Some(None)`): serde reads a `null` and an
-/// absent field alike as `None` otherwise, and here `null` clears while absent keeps.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(deserializer).map(Some)
 }
 
 impl From<UpdateProjectRequest> for domain::ProjectChanges {

@@ -56,6 +56,22 @@ impl From<domain::EventType> for WatchEventType {
     }
 }
 
+impl From<WatchEventType> for domain::EventType {
+    fn from(event_type: WatchEventType) -> Self {
+        use WatchEventType as W;
+        match event_type {
+            W::ServerProvisioned => Self::ServerProvisioned,
+            W::ServerActionRequested => Self::ServerActionRequested,
+            W::ServerStateChanged => Self::ServerStateChanged,
+            W::ServerBilled => Self::ServerBilled,
+            W::ServerReaped => Self::ServerReaped,
+            W::ServerUpdated => Self::ServerUpdated,
+            W::ServerFaultInjected => Self::ServerFaultInjected,
+            W::ServerInterruptionWarning => Self::ServerInterruptionWarning,
+        }
+    }
+}
+
 /// Something that happened in the fleet, with its place in the global sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
 pub struct WatchEvent {
@@ -111,6 +127,15 @@ impl From<domain::Event> for WatchEvent {
             labels: stored.labels.into(),
             reason: event.reason.map(Into::into),
         }
+    }
+}
+
+/// Webhook messages carry an event as `GET /events` shows it.
+pub struct WatchEventData;
+
+impl domain::webhooks::EventData for WatchEventData {
+    fn data(&self, event: &domain::Event) -> serde_json::Value {
+        serde_json::to_value(WatchEvent::from(event.clone())).unwrap_or_default()
     }
 }
 

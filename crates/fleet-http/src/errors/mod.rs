@@ -671,10 +671,15 @@ failure!(
     }
 );
 
-// After the macros, which it uses.
+// After the macros, which they use.
 mod watch;
+mod webhooks;
 
 pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
+pub use webhooks::{
+    CreateWebhookFailure, RetryDeliveryFailure, UpdateWebhookFailure, WebhookActionFailure,
+    WebhookFailure, WebhooksFailure,
+};
 
 #[cfg(test)]
 mod tests {

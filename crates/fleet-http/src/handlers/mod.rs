@@ -13,3 +13,4 @@ pub mod projects;
 pub mod quotas;
 pub mod servers;
 pub mod wait;
+pub mod webhooks;

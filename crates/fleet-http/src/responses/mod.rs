@@ -3,6 +3,7 @@
 mod admin;
 mod servers;
 mod stream;
+mod webhooks;
 
 use actix_web::HttpResponse;
 use actix_web::ResponseError;
@@ -14,6 +15,7 @@ use serde::Serialize;
 pub use admin::{Deleted, FaultRuleCreated, KeyCreated, ProjectCreated};
 pub use servers::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 pub use stream::EventStream;
+pub use webhooks::{DeliveryQueued, SecretRotated, WebhookCreated};
 
 use crate::problem::Problem;
 

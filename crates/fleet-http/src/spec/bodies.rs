@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The request bodies, each with an example that the service accepts (against the
 /// built-in catalog).
-pub(crate) fn examples() -> [(&'static str, Value); 10] {
+pub(crate) fn examples() -> [(&'static str, Value); 12] {
     [
         (
             "ProvisionRequest",
@@ -49,6 +49,19 @@ pub(crate) fn examples() -> [(&'static str, Value); 10] {
                 "max_count": 100,
                 "effect": { "kind": "error", "status": 503, "retry_after_seconds": 5 }
             }),
+        ),
+        (
+            "CreateWebhookRequest",
+            json!({
+                "url": "https://hooks.example.com/fleet",
+                "description": "chat-ops bot",
+                "event_types": ["server.state_changed", "server.fault_injected"],
+                "label_selector": "env=prod"
+            }),
+        ),
+        (
+            "UpdateWebhookRequest",
+            json!({ "enabled": false, "label_selector": null }),
         ),
     ]
 }

@@ -97,6 +97,14 @@ pub(crate) fn named_types() -> Vec<Named> {
         named::<dto::UsageRecord>(),
         named::<dto::WatchEvent>(),
         named::<dto::WatchEventType>(),
+        named::<dto::CreateWebhookRequest>(),
+        named::<dto::UpdateWebhookRequest>(),
+        named::<dto::Webhook>(),
+        named::<dto::WebhookWithSecret>(),
+        named::<dto::WebhookList>(),
+        named::<dto::DeliveryStatus>(),
+        named::<dto::WebhookDelivery>(),
+        named::<dto::WebhookDeliveryList>(),
     ]
 }
 

@@ -16,6 +16,8 @@ use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::quota;
 use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS};
 use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
+use fleet_domain::webhooks::{MAX_DESCRIPTION_LEN, MAX_URL_LEN};
+use fleet_domain::EventType;
 use serde_json::{Map, Value, json};
 
 use super::labels;
@@ -306,11 +308,50 @@ fn fault_limits() -> Vec<Limit> {
     limits
 }
 
+/// The bounds of a webhook subscription, in requests and in the responses that echo them.
+fn webhook_limits() -> Vec<Limit> {
+    let url = || Bounds {
+        min_length: Some(1),
+        max_length: Some(MAX_URL_LEN),
+        ..Bounds::default()
+    };
+    let description = || Bounds {
+        max_length: Some(MAX_DESCRIPTION_LEN),
+        ..Bounds::default()
+    };
+    let types = || Bounds {
+        max_items: Some(EventType::ALL.len()),
+        ..Bounds::default()
+    };
+    let page = || Bounds::range(1, MAX_PAGE_SIZE);
+    let mut limits = Vec::new();
+    for schema in ["CreateWebhookRequest", "UpdateWebhookRequest"] {
+        limits.push(field(schema, "url", url()));
+        limits.push(field(schema, "description", description()));
+        limits.push(field(schema, "event_types", types()));
+    }
+    limits.extend([
+        field("CreateWebhookRequest", "label_selector", labels::label_selector()),
+        field(
+            "UpdateWebhookRequest",
+            "label_selector",
+            labels::label_selector().or_null(),
+        ),
+        field("Webhook", "url", url()),
+        field("Webhook", "description", description()),
+        field("Webhook", "event_types", types()),
+        query("listWebhooks", "limit", page()),
+        query("listWebhookDeliveries", "limit", page()),
+    ]);
+    limits
+}
+
 /// Every bound the service enforces on what clients send, and the same bounds on the
 /// responses that echo those values.
 pub fn table() -> Vec<Limit> {
     let mut limits = server_project_and_key_limits();
     limits.extend(fault_limits());
+    limits.extend(webhook_limits());
     limits
 }
 

@@ -336,6 +336,19 @@ fn the_examples_are_requests_the_service_accepts() {
                     }
                 })
             }
+            "CreateWebhookRequest" => {
+                assert!(within(&bounds(schema, "url"), &text(&example, "url")));
+                serde_json::from_value::<dto::CreateWebhookRequest>(example).map(|request| {
+                    let url = fleet_domain::webhooks::check_url(
+                        &request.url,
+                        &fleet_domain::webhooks::AddressPolicy::default(),
+                    );
+                    assert!(url.is_ok(), "{url:?}");
+                })
+            }
+            "UpdateWebhookRequest" => {
+                serde_json::from_value::<dto::UpdateWebhookRequest>(example).map(drop)
+            }
             other => panic!("an example of {other}, which this test does not know"),
         };
         assert!(parsed.is_ok(), "{schema}: {parsed:?}");

@@ -157,6 +157,7 @@ fn optional_fields_are_not_required_and_only_a_meaningful_null_is_nullable() {
             "SetQuotasRequest.max_servers",
             "SetQuotasRequest.max_vcpus",
             "UpdateProjectRequest.rate_limit_per_minute",
+            "UpdateWebhookRequest.label_selector",
         ],
         "no field the service sends is ever null; a client clears a limit with null"
     );
@@ -265,8 +266,9 @@ fn every_operation_needs_a_bearer_key_and_documents_its_401() {
 fn only_operations_that_need_a_role_document_403() {
     let v3 = spec::generate(true).v3;
     for (path, method, operation) in operations(&v3) {
-        // Changing servers takes `member`; projects, keys, the clock and changing fault
-        // rules take `admin`; reading servers, fault rules and the catalog takes any role.
+        // Changing servers and webhooks takes `member`; projects, keys, the clock and
+        // changing fault rules take `admin`; reading servers, webhooks, fault rules and the
+        // catalog takes any role.
         let changes_servers =
             (method == "post" || method == "patch") && path.starts_with("/server");
         let changes_faults =
@@ -274,7 +276,9 @@ fn only_operations_that_need_a_role_document_403() {
         let admin_only = ["/projects", "/keys", "/admin"]
             .iter()
             .any(|prefix| path.starts_with(prefix));
-        let needs_a_role = changes_servers || changes_faults || admin_only;
+        let changes_webhooks =
+            ["post", "patch", "delete"].contains(&method.as_str()) && path.starts_with("/webhooks");
+        let needs_a_role = changes_servers || changes_faults || changes_webhooks || admin_only;
         assert_eq!(
             operation["responses"].get("403").is_some(),
             needs_a_role,

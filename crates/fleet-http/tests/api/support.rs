@@ -15,11 +15,11 @@ use fleet_domain::faults::FaultBook;
 use fleet_domain::keys::{self, Pepper};
 use fleet_domain::ports::{
     EventLog, MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore,
-    MockStore, MockStoreStatus, MockTenancyStore, StoredKey,
+    MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore, StoredKey,
 };
 use fleet_domain::service::{
     CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
-    ProjectService, ServerService, WatchService,
+    ProjectService, ServerService, WatchService, WebhookService,
 };
 use fleet_domain::{
     ApiKey, Catalog, KeyId, Labels, LifecycleConfig, Money, ProjectId, Role, Server, ServerId,
@@ -218,6 +218,12 @@ impl Fixture {
             watch: Arc::new(watch),
             idempotency: Arc::new(idempotency),
             faults: Arc::new(faults),
+            webhooks: Arc::new(WebhookService::new(
+                Arc::new(MockWebhookStore::new()),
+                Arc::new(MockEventLog::new()),
+                Arc::new(ManualClock::new(t0())),
+                Default::default(),
+            )),
         };
         web::Data::new(AppState::new(
             services,
