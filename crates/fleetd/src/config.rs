@@ -16,6 +16,7 @@ use fleet_postgres::PgPoolConfig;
 pub use crate::auth::AuthConfig;
 pub use crate::database_url::DatabaseUrl;
 use crate::settings::{ClockMode, LogFormat, Settings};
+use crate::webhook_config::{WebhookConfig, webhook_config};
 
 /// Everything fleetd needs to run, validated.
 #[derive(Debug, Clone)]
@@ -54,6 +55,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The quotas every project created gets.
     pub default_quotas: Quotas,
+    /// How webhook deliveries run.
+    pub webhooks: WebhookConfig,
 }
 
 /// The quotas of new projects: each setting unset is no limit.
@@ -238,6 +241,7 @@ impl Config {
             1..=30 * DAY_S,
         )?;
         Ok(Config {
+            webhooks: webhook_config(&settings)?,
             default_quotas,
             bind,
             database_url,

@@ -24,6 +24,8 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod webhook_config;
+pub mod webhooks;
 pub mod workers;
 
 use std::path::Path;

@@ -190,6 +190,29 @@ pub struct Settings {
     /// created from now on may hold, 0 to 1000000 [default: no limit].
     #[arg(long, env = "FLEET_DEFAULT_MAX_VCPUS", value_name = "N")]
     pub default_max_vcpus: Option<u32>,
+    /// Whether webhook deliveries may go to loopback and private addresses (link-local,
+    /// metadata, unspecified and multicast ones never); turn it off where fleet is exposed
+    /// [default: true].
+    #[arg(long, env = "FLEET_WEBHOOK_ALLOW_PRIVATE", value_name = "BOOL")]
+    pub webhook_allow_private: Option<bool>,
+    /// Milliseconds one webhook delivery attempt may take, answer included, 100 to 60,000
+    /// [default: 10000].
+    #[arg(long, env = "FLEET_WEBHOOK_TIMEOUT_MS", value_name = "MS")]
+    pub webhook_timeout_ms: Option<u64>,
+    /// The waits before each attempt of a webhook delivery, comma separated (`0s,5s,5m`),
+    /// the first attempt's first; each counted from when the attempt before was due
+    /// [default: 0s,5s,5m,30m,2h,5h,10h,14h,20h,24h].
+    #[arg(long, env = "FLEET_WEBHOOK_RETRY_SCHEDULE", value_name = "WAITS")]
+    pub webhook_retry_schedule: Option<String>,
+    /// How much each retry wait is stretched or shrunk at random, 0 to 0.5 [default: 0.1].
+    #[arg(long, env = "FLEET_WEBHOOK_RETRY_JITTER", value_name = "FRACTION")]
+    pub webhook_retry_jitter: Option<f64>,
+    /// Webhook deliveries this process attempts at once, 1 to 1,000 [default: 32].
+    #[arg(long, env = "FLEET_WEBHOOK_CONCURRENCY", value_name = "N")]
+    pub webhook_concurrency: Option<u32>,
+    /// Deliveries to one webhook this process attempts at once, 1 to 100 [default: 4].
+    #[arg(long, env = "FLEET_WEBHOOK_CONCURRENCY_PER_ENDPOINT", value_name = "N")]
+    pub webhook_concurrency_per_endpoint: Option<u32>,
 }
 
 macro_rules! merge_fields {
@@ -239,6 +262,12 @@ impl Settings {
                 bootstrap_admin_key,
                 default_max_servers,
                 default_max_vcpus,
+                webhook_allow_private,
+                webhook_timeout_ms,
+                webhook_retry_schedule,
+                webhook_retry_jitter,
+                webhook_concurrency,
+                webhook_concurrency_per_endpoint,
             ]
         )
     }

@@ -17,13 +17,16 @@ use fleet_domain::entropy::purpose;
 use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts, LifecycleFaults};
 use fleet_domain::ports::{ActionStore, Clock, FaultStore, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
-    ProjectService, ServerService, WatchService,
+    CatalogService, ClaimLimits, DispatcherParts, Engine, FaultService, IdempotencyService,
+    KeyPolicy, ManualClock, ProjectService, ServerService, WatchService, WebhookDispatcher,
+    WebhookOutbox, WebhookService,
 };
+use fleet_http::dto::WatchEventData;
 use fleet_http::pause::TokioPause;
 use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
 use fleet_ops::{Ops, RequestIds};
 use fleet_postgres::EventFeed;
+use fleet_webhooks::HttpSender;
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::{Logger, o};
 use tokio::sync::watch;
@@ -39,6 +42,7 @@ use crate::metrics::Exporter;
 use crate::probes::Probe;
 use crate::settings::ClockMode;
 use crate::store;
+use crate::webhooks::WebhookWorkers;
 use crate::workers::{EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
 
 /// The most response bytes an HTTP connection gathers before writing them out.
@@ -174,6 +178,42 @@ impl Application {
         let idempotency = move |keys: Arc<dyn IdempotencyStore>| {
             Arc::new(IdempotencyService::new(keys, key_clock.clone(), key_policy))
         };
+        let webhooks = Arc::new(
+            WebhookService::new(
+                opened.webhooks.clone(),
+                fanout.clone(),
+                clock.clone(),
+                config.webhooks.sender.policy,
+            )
+            .with_entropy(entropy.clone()),
+        );
+        let sender = HttpSender::new(config.webhooks.sender)
+            .context("building the HTTP client of webhook deliveries")?;
+        let webhook_workers = WebhookWorkers {
+            outbox: WebhookOutbox::new(
+                opened.webhooks.clone(),
+                fanout.clone(),
+                Arc::new(WatchEventData),
+            ),
+            dispatcher: Arc::new(WebhookDispatcher::new(DispatcherParts {
+                store: opened.webhooks.clone(),
+                sender: Arc::new(sender),
+                clock: clock.clone(),
+                wall: Arc::new(SystemClock),
+                schedule: config.webhooks.schedule.clone(),
+                draws: entropy.clone(),
+            })),
+            store: opened.webhooks.clone(),
+            events: fanout.clone(),
+            clock: clock.clone(),
+            limits: ClaimLimits {
+                batch: config.webhooks.concurrency,
+                per_webhook: config.webhooks.per_endpoint,
+                lease: config.webhooks.lease(),
+            },
+            concurrency: config.webhooks.concurrency,
+            logger: logger.new(o!("component" => "webhooks")),
+        };
         let background_keys = idempotency(opened.keys.clone());
         let background_projects = projects(opened.tenancy.clone());
         let background_faults = fault_rules(opened.faults.clone());
@@ -201,6 +241,7 @@ impl Application {
 
         let pool_status = opened.pool_status();
         let feed_store = opened.clone();
+        let delivery_store = opened.webhooks.clone();
         let description = opened.description.clone();
         let health = Arc::new(WorkerHealth::default());
         // Under the virtual clock, work runs when the clock is moved, in time order; a
@@ -220,6 +261,7 @@ impl Application {
                 watch: watch(store.clone(), opened.actions.clone(), opened.faults.clone()),
                 idempotency: background_keys.clone(),
                 faults: background_faults.clone(),
+                webhooks: webhooks.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -256,6 +298,7 @@ impl Application {
                     watch: watch(stores.store, stores.actions, stores.faults.clone()),
                     idempotency: idempotency(stores.keys),
                     faults: fault_rules(stores.faults),
+                    webhooks: webhooks.clone(),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
@@ -289,6 +332,7 @@ impl Application {
                 clock: clock.clone(),
                 retention: config.event_retention,
                 keys: background_keys,
+                webhooks: delivery_store,
                 logger: logger.new(o!("component" => "pruner")),
             }
             .spawn(stop.clone()),
@@ -298,6 +342,7 @@ impl Application {
             }
             .spawn(stop.clone()),
         ];
+        tasks.extend(webhook_workers.spawn(stop.clone()));
         if let Some(engine) = interval_engine {
             let worker = EngineWorker {
                 engine,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use fleet_domain::ports::{
     ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
+    WebhookStore,
 };
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
@@ -17,6 +18,11 @@ use crate::config::Config;
 /// virtual-clock move, a sequencer pass, a probe and a scrape use one each. (The event
 /// feed's listener holds one more, of its own.)
 pub const BACKGROUND_CONNECTIONS: usize = 5;
+
+/// The most Postgres connections the webhook workers hold, in a pool of their own so that
+/// many deliveries recording their attempts at once never hold up the lifecycle workers:
+/// the taker, the dispatcher's claims, the attempts' records and the metrics' sample.
+pub const WEBHOOK_CONNECTIONS: usize = 4;
 
 /// An open store, with what the start-up line and the metrics say about it.
 #[derive(Clone)]
@@ -35,6 +41,8 @@ pub struct OpenedStore {
     pub keys: Arc<dyn IdempotencyStore>,
     /// The same store's fault rules.
     pub faults: Arc<dyn FaultStore>,
+    /// The same store's webhooks and their outbox (on Postgres, over a pool of its own).
+    pub webhooks: Arc<dyn WebhookStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
@@ -143,7 +151,17 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             .migrate()
             .await
             .with_context(|| format!("migrating {url}"))?;
+        let webhooks = PgStore::connect(
+            url.expose(),
+            PgPoolConfig {
+                max_size: config.db_pool.max_size.min(WEBHOOK_CONNECTIONS),
+                ..config.db_pool.clone()
+            },
+        )
+        .await
+        .with_context(|| format!("connecting the webhook workers to {url}"))?;
         return Ok(OpenedStore {
+            webhooks: Arc::new(webhooks),
             store: Arc::new(store.clone()),
             status: Arc::new(store.clone()),
             tenancy: Arc::new(store.clone()),
@@ -172,6 +190,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         actions: store.clone(),
         keys: store.clone(),
         faults: store.clone(),
+        webhooks: store.clone(),
         store,
         description,
         postgres: None,

@@ -150,5 +150,6 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     crate::metrics::describe();
     crate::engine_metrics::describe();
     crate::faults::describe();
+    crate::webhooks::describe();
     Ok(handle)
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::TimeDelta;
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::{Clock, EventLog, Store};
+use fleet_domain::ports::{Clock, EventLog, Store, WebhookStore};
 use fleet_domain::service::{Engine, IdempotencyService, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
@@ -134,6 +134,8 @@ pub struct Pruner {
     pub retention: TimeDelta,
     /// The idempotency keys, with their clock and retention.
     pub keys: Arc<IdempotencyService>,
+    /// The webhook deliveries, whose settled ones are kept as long as events.
+    pub webhooks: Arc<dyn WebhookStore>,
     /// Its logger.
     pub logger: Logger,
 }
@@ -154,6 +156,8 @@ impl Pruner {
                 self.report("events", pruned, metrics::record_pruned);
                 let pruned = self.prune_keys().await;
                 self.report("idempotency keys", pruned, metrics::record_keys_pruned);
+                let pruned = self.prune_deliveries().await;
+                self.report("webhook deliveries", pruned, |_| {});
             }
         })
     }
@@ -176,6 +180,13 @@ impl Pruner {
     pub async fn prune(&self) -> Result<u64, StoreError> {
         let before = self.clock.now() - self.retention;
         in_batches(|| self.events.prune_events(before, MAX_EVENTS, PRUNE_BATCH)).await
+    }
+
+    /// Deletes every settled webhook delivery older than the events' window, a batch at a
+    /// time; how many it deleted.
+    pub async fn prune_deliveries(&self) -> Result<u64, StoreError> {
+        let before = self.clock.now() - self.retention;
+        in_batches(|| self.webhooks.prune_deliveries(before, PRUNE_BATCH)).await
     }
 
     /// Deletes every idempotency key older than its retention, a batch at a time; how many
@@ -326,6 +337,7 @@ mod tests {
             clock: clock.clone(),
             retention: TimeDelta::days(7),
             keys: Arc::new(IdempotencyService::new(keys, clock, policy)),
+            webhooks: Arc::new(fleet_domain::ports::MockWebhookStore::new()),
             logger: Logger::root(slog::Discard, slog::o!()),
         }
     }

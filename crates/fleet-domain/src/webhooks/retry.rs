@@ -74,6 +74,11 @@ impl RetrySchedule {
         Ok(Self { delays, jitter })
     }
 
+    /// The waits before each attempt, the first attempt's first.
+    pub fn delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
     /// How many attempts a delivery gets.
     pub fn attempts(&self) -> u32 {
         u32::try_from(self.delays.len()).unwrap_or(u32::MAX)

@@ -23,3 +23,5 @@ mod rate_limits;
 mod state_reasons;
 mod tenancy;
 mod watching;
+mod webhook_processes;
+mod webhooks;

@@ -5,6 +5,7 @@
 pub mod caller;
 pub mod pg;
 pub mod process;
+pub mod receiver;
 pub mod sse;
 
 use std::sync::{Arc, Mutex, OnceLock};
