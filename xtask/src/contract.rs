@@ -9,7 +9,9 @@
 //! 1. openapi-spec-validator validates both committed documents;
 //! 2. openapi-python-client generates a client from the document (any warning fails it),
 //!    which must have one model per named type, and `xtask/contract/lifecycle.py` drives a
-//!    server's whole life through it (its action records, events and waits included);
+//!    server's whole life through it (its action records, events and waits included), and
+//!    `xtask/contract/webhooks.py` verifies webhook deliveries to a receiver of its own with
+//!    the reference Standard Webhooks verifier (`standardwebhooks`);
 //! 3. schemathesis runs every check against every operation of the committed document,
 //!    the virtual clock's included. `xtask/contract/hooks.py` says what it accepts (a
 //!    request naming a region or server type the catalog lacks, or a cursor fleetd never
@@ -78,6 +80,7 @@ fn check(root: &Path, tools: &Tools, fleetd: &Fleetd, scratch: &Path, out: &Path
                 ),
             );
             step("the lifecycle script", lifecycle(root, tools, fleetd));
+            step("the webhooks script", webhooks(root, tools, fleetd));
         }
         Err(e) => step("generating the Python client", Err(e)),
     }
@@ -139,6 +142,24 @@ fn lifecycle(root: &Path, tools: &Tools, fleetd: &Fleetd) -> Result<()> {
     )?;
     eprintln!(
         "contract: the lifecycle script passed in {:.0?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Subscribes a receiver and verifies its deliveries with the reference Standard Webhooks
+/// verifier, through the installed client.
+fn webhooks(root: &Path, tools: &Tools, fleetd: &Fleetd) -> Result<()> {
+    let started = Instant::now();
+    crate::run(
+        tools
+            .python()
+            .arg(root.join(CONTRACT_DIR).join("webhooks.py"))
+            .arg(fleetd.url())
+            .env("FLEET_CONTRACT_KEY", &fleetd.key),
+    )?;
+    eprintln!(
+        "contract: the webhooks script passed in {:.0?}",
         started.elapsed()
     );
     Ok(())
