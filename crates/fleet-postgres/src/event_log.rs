@@ -15,12 +15,15 @@ use crate::schema::{event_sequence, events};
 use crate::selector;
 
 /// Deletes the oldest prunable events (sequenced, recorded before `$1`, not among the newest
-/// `$2` of their server as the server's history orders them) up to `$3` of them, and moves
+/// `$2` of their server as the server's history orders them, not after the cursor of an
+/// enabled webhook subscription, which has yet to take them) up to `$3` of them, and moves
 /// `pruned_through` past the highest number deleted, in one statement.
 const PRUNE: &str = "\
 WITH doomed AS (
     SELECT e.id FROM events AS e
     WHERE e.seq IS NOT NULL AND e.at < $1
+      AND e.seq <= (SELECT coalesce(min(cursor), 9223372036854775807)
+                    FROM webhook_subscriptions WHERE enabled)
       AND (e.at, e.id) <= (
           SELECT k.at, k.id FROM events AS k WHERE k.server_id = e.server_id
           ORDER BY k.at DESC, k.id DESC OFFSET $2 LIMIT 1)

@@ -1,7 +1,7 @@
 //! The Postgres store of fleet: the domain's store ports (`Store`, `StoreStatus`,
-//! `TenancyStore`, `EventLog`, `ActionStore`, `IdempotencyStore`) over diesel-async
-//! (`AsyncPgConnection`, no libpq) and a deadpool connection pool, with its migrations
-//! embedded from `migrations/postgres`.
+//! `TenancyStore`, `EventLog`, `ActionStore`, `IdempotencyStore`, `FaultStore`,
+//! `WebhookStore`) over diesel-async (`AsyncPgConnection`, no libpq) and a deadpool
+//! connection pool, with its migrations embedded from `migrations/postgres`.
 //!
 //! Every guarantee of the port holds across processes sharing the database: addresses are
 //! allocated under row locks in the provisioning statement, changes are guarded by the
@@ -35,6 +35,9 @@ mod selector;
 mod sequencer;
 mod store;
 mod tenancy;
+mod webhook_outbox;
+mod webhook_rows;
+mod webhook_store;
 mod writes;
 
 pub use config::PgPoolConfig;

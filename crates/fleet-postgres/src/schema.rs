@@ -285,3 +285,81 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    /// Webhook subscriptions: where a project's events go, which of them, the secrets that
+    /// sign them, and the outbox's cursor in the event sequence.
+    webhook_subscriptions (id) {
+        /// Identity.
+        id -> Uuid,
+        /// The project whose events it takes.
+        project_id -> Uuid,
+        /// Where deliveries go.
+        url -> Text,
+        /// What it is for.
+        description -> Text,
+        /// The event types it takes, comma-separated; '' for every type.
+        event_types -> Text,
+        /// The label selector as the client wrote it; NULL for every server.
+        label_selector -> Nullable<Text>,
+        /// Whether new events make deliveries and pending ones are sent.
+        enabled -> Bool,
+        /// Why fleet disabled it.
+        disabled_reason -> Nullable<Text>,
+        /// The signing secret (`whsec_...`).
+        secret -> Text,
+        /// The secret before the last rotation.
+        previous_secret -> Nullable<Text>,
+        /// Until when that one still signs.
+        previous_secret_until -> Nullable<Timestamptz>,
+        /// The last event sequence number it has taken deliveries from.
+        cursor -> Int8,
+        /// When its deliveries began failing without a success since.
+        failing_since -> Nullable<Timestamptz>,
+        /// When it was made.
+        created_at -> Timestamptz,
+        /// When it last changed.
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Webhook deliveries: the outbox, and the log of what became of each message.
+    webhook_deliveries (id) {
+        /// Identity, the message's `webhook-id`.
+        id -> Uuid,
+        /// The subscription.
+        webhook_id -> Uuid,
+        /// The event it carries; NULL for a test message.
+        event_seq -> Nullable<Int8>,
+        /// The message's type.
+        event_type -> Text,
+        /// The body sent on every attempt.
+        payload -> Text,
+        /// pending, succeeded or failed.
+        status -> Text,
+        /// Attempts made.
+        attempts -> Int4,
+        /// When it was made (the service's clock).
+        created_at -> Timestamptz,
+        /// When the next attempt is due (the service's clock).
+        next_attempt_at -> Nullable<Timestamptz>,
+        /// When the last attempt was made.
+        last_attempt_at -> Nullable<Timestamptz>,
+        /// The HTTP status of the last answer.
+        last_status -> Nullable<Int4>,
+        /// How long the last attempt took.
+        last_latency_ms -> Nullable<Int4>,
+        /// Why the last attempt got no answer.
+        last_error -> Nullable<Text>,
+        /// The claim holding it.
+        lease_token -> Nullable<Uuid>,
+        /// Until when that claim holds it (the database's clock).
+        lease_until -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(webhook_subscriptions -> projects (project_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (webhook_id));
+
+diesel::allow_tables_to_appear_in_same_query!(projects, webhook_subscriptions, webhook_deliveries);

@@ -16,6 +16,7 @@ use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
 use crate::schema::{
     actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
+    webhook_subscriptions,
 };
 
 /// The unique constraint on project names (named in the migration): its violation is a
@@ -155,6 +156,10 @@ pub(crate) async fn delete_project(
         .execute(conn)
         .await?;
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::project_id.eq(id)))
+        .execute(conn)
+        .await?;
+    // Their deliveries go with them (ON DELETE CASCADE).
+    diesel::delete(webhook_subscriptions::table.filter(webhook_subscriptions::project_id.eq(id)))
         .execute(conn)
         .await?;
     diesel::delete(project_quotas::table.find(id))

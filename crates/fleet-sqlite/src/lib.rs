@@ -1,6 +1,6 @@
 //! The embedded store: fleet's store ports (`Store`, `StoreStatus`, `TenancyStore`,
-//! `EventLog`, `ActionStore`, `IdempotencyStore`) over one SQLite database (file or
-//! memory), so a fresh checkout runs with no database to install.
+//! `EventLog`, `ActionStore`, `IdempotencyStore`, `FaultStore`, `WebhookStore`) over one
+//! SQLite database (file or memory), so a fresh checkout runs with no database to install.
 //!
 //! It holds every guarantee of the `Store` port that can hold in one process, and across
 //! processes sharing one file: every write is a `BEGIN IMMEDIATE` transaction, state changes
@@ -23,6 +23,9 @@ mod ops;
 mod rows;
 mod schema;
 mod store;
+mod webhook_outbox;
+mod webhook_rows;
+mod webhook_store;
 
 pub use location::{LocationError, SqliteLocation};
 pub use open::SqliteOptions;

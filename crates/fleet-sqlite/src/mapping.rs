@@ -32,11 +32,13 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
-fn instant(column: &'static str, micros: i64) -> Result<DateTime<Utc>, BadRow> {
+/// A stored instant of `column`.
+pub(crate) fn instant(column: &'static str, micros: i64) -> Result<DateTime<Utc>, BadRow> {
     DateTime::from_timestamp_micros(micros).ok_or_else(|| BadRow::new(column, micros))
 }
 
-fn optional_instant(
+/// A stored instant of `column`, if there is one.
+pub(crate) fn optional_instant(
     column: &'static str,
     micros: Option<i64>,
 ) -> Result<Option<DateTime<Utc>>, BadRow> {

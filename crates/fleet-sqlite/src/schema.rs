@@ -165,6 +165,51 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_records
 );
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        project_id -> Text,
+        url -> Text,
+        description -> Text,
+        event_types -> Text,
+        label_selector -> Nullable<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<BigInt>,
+        cursor -> BigInt,
+        failing_since -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_seq -> Nullable<BigInt>,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        created_at -> BigInt,
+        next_attempt_at -> Nullable<BigInt>,
+        last_attempt_at -> Nullable<BigInt>,
+        last_status -> Nullable<BigInt>,
+        last_latency_ms -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        lease_token -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(webhook_subscriptions -> projects (project_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (webhook_id));
+
+diesel::allow_tables_to_appear_in_same_query!(projects, webhook_subscriptions, webhook_deliveries);
+
 #[cfg(test)]
 mod tests {
     use diesel::prelude::*;
@@ -275,6 +320,29 @@ mod tests {
                 "usage_records",
                 diesel::debug_query::<Sqlite, _>(
                     &super::usage_records::table.select(super::usage_records::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "fault_rules",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::fault_rules::table.select(super::fault_rules::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "webhook_subscriptions",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::webhook_subscriptions::table
+                        .select(super::webhook_subscriptions::all_columns),
+                )
+                .to_string(),
+            ),
+            (
+                "webhook_deliveries",
+                diesel::debug_query::<Sqlite, _>(
+                    &super::webhook_deliveries::table
+                        .select(super::webhook_deliveries::all_columns),
                 )
                 .to_string(),
             ),

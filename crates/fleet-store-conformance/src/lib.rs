@@ -28,6 +28,7 @@ use std::time::Duration;
 use fleet_domain::ServerId;
 use fleet_domain::ports::{
     ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
+    WebhookStore,
 };
 
 mod actions;
@@ -51,6 +52,9 @@ mod sequence;
 mod stats;
 mod tampering;
 mod tenancy;
+mod webhook_claims;
+mod webhook_outbox;
+mod webhooks;
 
 #[cfg(test)]
 mod completeness;
@@ -78,11 +82,21 @@ pub mod cases {
     pub use crate::stats::*;
     pub use crate::tampering::*;
     pub use crate::tenancy::*;
+    pub use crate::webhook_claims::*;
+    pub use crate::webhook_outbox::*;
+    pub use crate::webhooks::*;
 }
 
 /// The ports a store adapter implements, as the cases use them.
 pub trait TestedStore:
-    Store + StoreStatus + TenancyStore + EventLog + ActionStore + IdempotencyStore + FaultStore
+    Store
+    + StoreStatus
+    + TenancyStore
+    + EventLog
+    + ActionStore
+    + IdempotencyStore
+    + FaultStore
+    + WebhookStore
 {
 }
 
@@ -94,6 +108,7 @@ impl<
         + ActionStore
         + IdempotencyStore
         + FaultStore
+        + WebhookStore
         + ?Sized,
 > TestedStore for T
 {
@@ -274,6 +289,21 @@ macro_rules! suite {
             fault_rules_are_kept_listed_by_project_and_deleted,
             a_rule_fires_at_most_its_max_count_under_concurrency,
             a_firing_on_a_server_appends_its_event_and_leaves_the_server,
+            webhooks_are_stored_listed_by_project_and_paged,
+            an_update_writes_the_cursor_and_failing_time_only_when_moved,
+            deleting_a_webhook_deletes_its_deliveries_and_a_project_its_webhooks,
+            events_after_the_lowest_enabled_cursor_are_not_pruned,
+            enqueueing_moves_the_cursor_once_and_stores_each_delivery_once,
+            concurrent_enqueues_from_one_cursor_have_one_winner,
+            deliveries_are_listed_newest_first_a_page_at_a_time,
+            a_retry_makes_a_delivery_due_now_and_keeps_its_lease,
+            outbox_stats_count_pending_deliveries_of_enabled_webhooks,
+            pruning_deletes_settled_deliveries_made_before_a_time_in_batches,
+            claims_take_due_deliveries_of_enabled_webhooks_earliest_first,
+            claims_honour_skip_per_webhook_and_limit,
+            a_claim_holds_its_lease_until_it_runs_out,
+            recording_needs_the_lease_and_writes_the_attempt_and_the_health,
+            concurrent_claims_never_take_a_delivery_twice,
         );
     };
 }

@@ -15,3 +15,4 @@ mod statements;
 mod support;
 mod tenancy;
 mod unavailable;
+mod webhooks;

@@ -9,13 +9,11 @@ use fleet_domain::ids::ProjectId;
 
 use crate::errors::TxError;
 use crate::mapping::{headers_text, micros, project_text};
+use crate::ops::DB_NOW;
 use crate::rows::HeldKeyRow;
 use crate::schema::idempotency_keys;
 
 type Result<T> = std::result::Result<T, TxError>;
-
-/// The database's clock, in microseconds since the epoch.
-const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";
 
 /// Inserts the claim, or takes over the key's record when it was made before the window
 /// or is an unanswered claim of the same request whose lease ran out; returns the token

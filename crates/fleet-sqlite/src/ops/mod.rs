@@ -17,3 +17,7 @@ pub(crate) mod tenancy;
 
 /// Rows per multi-row insert, far below SQLite's limit on bound parameters.
 pub(crate) const INSERT_CHUNK: usize = 500;
+
+/// The database's clock (the host's), in microseconds since the epoch, as every instant is
+/// stored: what leases are measured on.
+pub(crate) const DB_NOW: &str = "CAST(unixepoch('subsec') * 1000000 AS INTEGER)";

@@ -20,12 +20,15 @@ use crate::schema::{event_sequence, events};
 type Result<T> = std::result::Result<T, TxError>;
 
 /// Deletes the oldest prunable events (recorded before `?1`, not among the newest `?2` of
-/// their server as its history orders them, by id) up to `?3` of them, returning their
+/// their server as its history orders them, by id, not after the cursor of an enabled
+/// webhook subscription, which has yet to take them) up to `?3` of them, returning their
 /// numbers.
 const PRUNE: &str = "\
 WITH doomed AS (
     SELECT e.id FROM events AS e
     WHERE e.at < ?1
+      AND e.seq <= (SELECT coalesce(min(cursor), 9223372036854775807)
+                    FROM webhook_subscriptions WHERE enabled = 1)
       AND e.id <= (SELECT k.id FROM events AS k WHERE k.server_id = e.server_id
                    ORDER BY k.id DESC LIMIT 1 OFFSET ?2)
     ORDER BY e.seq

@@ -15,6 +15,7 @@ use crate::mapping::{key_text, micros, project_text, rate_limit};
 use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
 use crate::schema::{
     actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
+    webhook_subscriptions,
 };
 
 type Result<T> = std::result::Result<T, TxError>;
@@ -139,6 +140,9 @@ pub(crate) fn delete_project(
     diesel::delete(servers::table.filter(servers::project_id.eq(&id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(&id))).execute(conn)?;
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::project_id.eq(&id)))
+        .execute(conn)?;
+    // Their deliveries go with them (ON DELETE CASCADE).
+    diesel::delete(webhook_subscriptions::table.filter(webhook_subscriptions::project_id.eq(&id)))
         .execute(conn)?;
     diesel::delete(project_quotas::table.find(&id)).execute(conn)?;
     diesel::delete(projects::table.find(&id)).execute(conn)?;

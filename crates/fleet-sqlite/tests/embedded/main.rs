@@ -12,3 +12,4 @@ mod conformance;
 mod migrations;
 mod persistence;
 mod statements;
+mod webhooks;

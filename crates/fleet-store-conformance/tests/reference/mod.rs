@@ -27,6 +27,7 @@ mod keys;
 mod quotas;
 mod tenancy;
 mod watching;
+mod webhooks;
 
 struct Pool {
     cidr: IpPool,
@@ -45,6 +46,7 @@ struct State {
     watching: Watching,
     keys: keys::Keys,
     faults: Vec<fleet_domain::faults::FaultRule>,
+    webhooks: webhooks::Webhooks,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
     /// Servers whose state reason was tampered into a code no reason has, with that code.

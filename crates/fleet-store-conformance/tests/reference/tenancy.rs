@@ -154,6 +154,7 @@ impl TenancyStore for MemoryStore {
         state.quota.limits.remove(&id);
         state.tenancy.keys.retain(|(key, _)| key.project != id);
         state.keys.retain(|(project, _), _| *project != id);
+        state.webhooks.forget_project(id);
         state.tenancy.projects.retain(|p| p.id != id);
         Ok(ProjectDeletion::Deleted)
     }

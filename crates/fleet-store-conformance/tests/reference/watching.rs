@@ -95,7 +95,12 @@ impl EventLog for MemoryStore {
         self.writable()?;
         let mut state = self.state()?;
         let mut doomed = Vec::new();
-        for event in &state.events {
+        let bound = state.webhooks.lowest_enabled_cursor().unwrap_or(i64::MAX);
+        for event in state
+            .events
+            .iter()
+            .filter(|e| e.seq.is_some_and(|s| s <= bound))
+        {
             let newer = state
                 .events
                 .iter()
