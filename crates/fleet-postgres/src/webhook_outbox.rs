@@ -23,53 +23,20 @@ use crate::webhook_rows::{DeliveryRow, NewDeliveryRow, secrets, stored_count};
 /// Postgres's 65,535, so one batch of the outbox is one statement.
 const INSERT_CHUNK: usize = 500;
 
-/// The columns of [`DeliveryRow`], as the claim returns them.
-macro_rules! delivery_columns {
-    ($table:literal) => {
-        concat!(
-            $table,
-            ".id, ",
-            $table,
-            ".webhook_id, ",
-            $table,
-            ".event_seq, ",
-            $table,
-            ".event_type, ",
-            $table,
-            ".payload, ",
-            $table,
-            ".status, ",
-            $table,
-            ".attempts, ",
-            $table,
-            ".created_at, ",
-            $table,
-            ".next_attempt_at, ",
-            $table,
-            ".last_attempt_at, ",
-            $table,
-            ".last_status, ",
-            $table,
-            ".last_latency_ms, ",
-            $table,
-            ".last_error"
-        )
-    };
-}
-
 /// Claims the pending deliveries due by `$1` of enabled subscriptions not in `$2`, not held
 /// by a lease still running on the database's clock, at most `$3` of one subscription and
 /// `$4` in all, earliest due first, and leases them to the token `$5` for `$6`
 /// microseconds; returns them with what sending them needs.
 ///
-/// The candidates are ranked per subscription from the statement's snapshot; the rows are
-/// then locked `SKIP LOCKED`, and the pending and lease conditions are checked again on
-/// the locked row (a claim that committed meanwhile fails them), so two claims never take
-/// one delivery, and neither waits for the other.
-const CLAIM: &str = concat!(
-    "\
-WITH candidates AS (
-    SELECT d.id, row_number() OVER (
+/// The due deliveries are ranked per subscription from the statement's snapshot (through
+/// the index of pending deliveries by due time), and the first `$4` are picked; those rows
+/// are then locked `SKIP LOCKED` by primary key, and the pending and lease conditions are
+/// checked again on each locked row (a claim that committed meanwhile fails them). So two
+/// claims never take one delivery and neither waits for the other: a claim racing another
+/// for the same deliveries gets fewer, and the next takes the rest.
+const CLAIM: &str = "\
+WITH ranked AS (
+    SELECT d.id, d.next_attempt_at, row_number() OVER (
         PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS place
     FROM webhook_deliveries AS d
     JOIN webhook_subscriptions AS s ON s.id = d.webhook_id
@@ -77,27 +44,22 @@ WITH candidates AS (
       AND (d.lease_until IS NULL OR d.lease_until < now())
       AND s.enabled AND d.webhook_id <> ALL ($2)
 ), chosen AS (
-    SELECT d.id FROM webhook_deliveries AS d
-    WHERE d.id IN (SELECT id FROM candidates WHERE place <= $3)
+    SELECT d.id AS chosen_id FROM webhook_deliveries AS d
+    WHERE d.id = ANY (ARRAY(
+            SELECT id FROM ranked WHERE place <= $3 ORDER BY next_attempt_at, id LIMIT $4))
       AND d.status = 'pending'
       AND (d.lease_until IS NULL OR d.lease_until < now())
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT $4
     FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
     UPDATE webhook_deliveries AS d
     SET lease_token = $5, lease_until = now() + $6 * interval '1 microsecond'
-    FROM chosen WHERE d.id = chosen.id
-    RETURNING ",
-    delivery_columns!("d"),
-    "
+    FROM chosen WHERE d.id = chosen.chosen_id
+    RETURNING id, webhook_id, event_seq, event_type, payload, status, attempts, created_at,
+        next_attempt_at, last_attempt_at, last_status, last_latency_ms, last_error
 )
-SELECT ",
-    delivery_columns!("c"),
-    ", s.url, s.secret, s.previous_secret, s.previous_secret_until, s.failing_since
+SELECT c.*, s.url, s.secret, s.previous_secret, s.previous_secret_until, s.failing_since
 FROM claimed AS c JOIN webhook_subscriptions AS s ON s.id = c.webhook_id
-ORDER BY c.next_attempt_at, c.id"
-);
+ORDER BY c.next_attempt_at, c.id";
 
 /// [`CLAIM`] with its parameters, prepared once per connection: the dispatcher claims on
 /// every pass.
