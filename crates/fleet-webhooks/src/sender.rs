@@ -46,9 +46,6 @@ pub struct HttpSender {
 impl HttpSender {
     /// A sender with its own connection pool.
     pub fn new(settings: SenderSettings) -> Result<Self, reqwest::Error> {
-        // reqwest is built without a default TLS provider: ring is the one fleet uses. A
-        // provider installed already (by an embedding program) is kept.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .redirect(redirect::Policy::none())
             .no_proxy()

@@ -138,6 +138,7 @@ impl Config {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let auth = crate::auth::auth_config(&settings, bind)?;
         let default_quotas = default_quotas(&settings)?;
+        let webhooks = webhook_config(&settings)?;
         let db_pool = db_pool(&settings)?;
         let database_url = DatabaseUrl::from(
             settings
@@ -241,7 +242,7 @@ impl Config {
             1..=30 * DAY_S,
         )?;
         Ok(Config {
-            webhooks: webhook_config(&settings)?,
+            webhooks,
             default_quotas,
             bind,
             database_url,

@@ -23,8 +23,6 @@ pub struct Received {
     pub body: String,
     /// The body, parsed.
     pub json: Value,
-    /// The status it was answered with.
-    pub answered: u16,
 }
 
 impl Received {
@@ -170,7 +168,6 @@ async fn receive(
         json: serde_json::from_str(&text).unwrap_or(Value::Null),
         body: text,
         id,
-        answered: status,
     });
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a status")).finish()
 }
