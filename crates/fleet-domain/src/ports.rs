@@ -22,8 +22,7 @@ use crate::server::{NewServer, Server, ServerFilter};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
 use crate::webhooks::{
-    AttemptOutcome, AttemptRecord, ClaimedDelivery, Delivery, LeaseToken, NewDelivery,
-    Subscription,
+    AttemptOutcome, AttemptRecord, ClaimedDelivery, Delivery, LeaseToken, NewDelivery, Subscription,
 };
 
 /// The source of time. The domain never reads the system clock itself.
@@ -624,7 +623,8 @@ pub trait WebhookStore: Send + Sync {
     /// Writes what a client or a rotation changed (URL, description, filter, enabled and
     /// why not, secrets, the time of the change), and the cursor and failing time too when
     /// `moved` (a re-enabled subscription starts from now); `false` when there is none.
-    async fn update_webhook(&self, webhook: &Subscription, moved: bool) -> Result<bool, StoreError>;
+    async fn update_webhook(&self, webhook: &Subscription, moved: bool)
+    -> Result<bool, StoreError>;
 
     /// Deletes a subscription with its deliveries; `false` when there was none.
     async fn delete_webhook(&self, id: WebhookId) -> Result<bool, StoreError>;

@@ -79,9 +79,7 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::post().to(webhooks::rotate_secret)),
     )
     .service(web::resource("/webhooks/{id}/test").route(web::post().to(webhooks::test)))
-    .service(
-        web::resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)),
-    )
+    .service(web::resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)))
     .service(
         web::resource("/webhooks/{id}/deliveries/{delivery_id}/retry")
             .route(web::post().to(webhooks::retry)),

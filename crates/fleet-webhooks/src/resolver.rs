@@ -15,9 +15,8 @@ impl Resolve for PolicyResolver {
         let policy = self.policy;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut refusal = None;
             let allowed: Vec<SocketAddr> = resolved
                 .into_iter()
@@ -30,7 +29,9 @@ impl Resolve for PolicyResolver {
                 })
                 .collect();
             match (allowed.is_empty(), refusal) {
-                (true, Some(why)) => Err(format!("{host} resolves to a forbidden address: {why}").into()),
+                (true, Some(why)) => {
+                    Err(format!("{host} resolves to a forbidden address: {why}").into())
+                }
                 (true, None) => Err(format!("{host} resolves to no address").into()),
                 (false, _) => Ok(Box::new(allowed.into_iter()) as Addrs),
             }

@@ -75,7 +75,10 @@ impl HttpSender {
             .client
             .post(&message.url)
             .header(CONTENT_TYPE, "application/json")
-            .header(USER_AGENT, concat!("fleet-webhooks/", env!("CARGO_PKG_VERSION")))
+            .header(
+                USER_AGENT,
+                concat!("fleet-webhooks/", env!("CARGO_PKG_VERSION")),
+            )
             .header("webhook-id", &message.id)
             .header("webhook-timestamp", message.timestamp.to_string())
             .header("webhook-signature", &message.signature)
@@ -143,7 +146,11 @@ fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = DateTime::parse_from_rfc2822(value.trim()).ok()?;
-    Some((at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO))
+    Some(
+        (at.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]

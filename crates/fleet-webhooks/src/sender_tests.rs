@@ -141,8 +141,7 @@ async fn a_receiver_that_hangs_times_out() {
 async fn a_huge_answer_is_read_only_in_part() {
     static HUGE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let body = HUGE.get_or_init(|| {
-        let mut response =
-            b"HTTP/1.1 200 OK\r\ncontent-length: 8388608\r\n\r\n".to_vec();
+        let mut response = b"HTTP/1.1 200 OK\r\ncontent-length: 8388608\r\n\r\n".to_vec();
         response.resize(response.len() + 8 * 1024 * 1024, b'x');
         response
     });
@@ -160,7 +159,9 @@ async fn a_huge_answer_is_read_only_in_part() {
 async fn forbidden_addresses_are_never_connected_to() {
     let open = sender(Duration::from_secs(2), true);
     let metadata = open
-        .send(&message("http://169.254.169.254/latest/meta-data".to_owned()))
+        .send(&message(
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+        ))
         .await;
     assert!(
         matches!(&metadata.outcome, AttemptOutcome::NoResponse { error } if error.contains("link-local")),
@@ -173,9 +174,7 @@ async fn forbidden_addresses_are_never_connected_to() {
     )
     .await;
     let closed = sender(Duration::from_secs(2), false);
-    let by_address = closed
-        .send(&message(format!("http://{address}/")))
-        .await;
+    let by_address = closed.send(&message(format!("http://{address}/"))).await;
     assert!(
         matches!(&by_address.outcome, AttemptOutcome::NoResponse { error } if error.contains("private")),
         "{:?}",

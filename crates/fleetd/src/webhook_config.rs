@@ -48,10 +48,7 @@ pub fn webhook_config(settings: &Settings) -> Result<WebhookConfig, ConfigError>
         0.0..=0.5,
     )?;
     let schedule = match &settings.webhook_retry_schedule {
-        None => RetrySchedule::new(
-            RetrySchedule::standard().delays().to_vec(),
-            jitter,
-        ),
+        None => RetrySchedule::new(RetrySchedule::standard().delays().to_vec(), jitter),
         Some(text) => RetrySchedule::new(waits(text)?, jitter),
     }
     .map_err(|e| bad("webhook_retry_schedule", "FLEET_WEBHOOK_RETRY_SCHEDULE", e))?;
@@ -125,7 +122,10 @@ mod tests {
                 ..Settings::default()
             };
             let refused = webhook_config(&settings).expect_err(bad).to_string();
-            assert!(refused.contains("webhook_retry_schedule"), "{bad}: {refused}");
+            assert!(
+                refused.contains("webhook_retry_schedule"),
+                "{bad}: {refused}"
+            );
         }
         let jitter = Settings {
             webhook_retry_jitter: Some(0.9),

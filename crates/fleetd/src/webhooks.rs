@@ -10,7 +10,9 @@ use fleet_domain::WebhookId;
 use fleet_domain::ports::{Clock, EventLog, WebhookStore};
 use fleet_domain::service::{ClaimLimits, WebhookDispatcher, WebhookOutbox};
 use fleet_domain::webhooks::{ClaimedDelivery, WebhookHealth};
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
 use slog::Logger;
 use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
@@ -41,11 +43,19 @@ const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Describes the metrics to the installed recorder.
 pub fn describe() {
-    describe_counter!(DELIVERIES, Unit::Count, "Webhook delivery attempts, by outcome");
+    describe_counter!(
+        DELIVERIES,
+        Unit::Count,
+        "Webhook delivery attempts, by outcome"
+    );
     for outcome in OUTCOMES {
         counter!(DELIVERIES, "outcome" => outcome).increment(0);
     }
-    describe_histogram!(ATTEMPT_DURATION, Unit::Seconds, "Duration of webhook delivery attempts");
+    describe_histogram!(
+        ATTEMPT_DURATION,
+        Unit::Seconds,
+        "Duration of webhook delivery attempts"
+    );
     describe_gauge!(OUTBOX_PENDING, Unit::Count, "Pending webhook deliveries");
     describe_gauge!(
         OUTBOX_OLDEST,
@@ -226,7 +236,11 @@ impl Dispatcher {
             match dispatcher.attempt(&delivery).await {
                 Ok((record, stored)) => {
                     histogram!(ATTEMPT_DURATION).record(started.elapsed().as_secs_f64());
-                    let outcome = if stored { record.result().as_str() } else { "lost_lease" };
+                    let outcome = if stored {
+                        record.result().as_str()
+                    } else {
+                        "lost_lease"
+                    };
                     counter!(DELIVERIES, "outcome" => outcome).increment(1);
                     if let (true, WebhookHealth::Disable(reason)) = (stored, &record.health) {
                         counter!(DISABLED).increment(1);

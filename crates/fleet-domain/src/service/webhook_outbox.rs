@@ -56,7 +56,8 @@ impl WebhookOutbox {
         let mut report = FillReport::default();
         for webhook in self.store.enabled_webhooks().await? {
             let from = webhook.cursor;
-            let mut follower = Follower::new(self.events.clone(), webhook.pending_events(TAKE_BATCH));
+            let mut follower =
+                Follower::new(self.events.clone(), webhook.pending_events(TAKE_BATCH));
             let events = match follower.read().await {
                 Ok(events) => events,
                 Err(EventsError::Expired { pruned_through, .. }) => {

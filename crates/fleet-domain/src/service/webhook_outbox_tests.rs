@@ -153,7 +153,12 @@ async fn an_attempt_is_signed_at_wall_time_and_recorded_on_the_service_clock() {
         assert_eq!(message.timestamp, 1_700_000_000);
         assert_eq!(
             message.signature,
-            signature_header(&[&secret], &message.id, message.timestamp, message.body.as_bytes())
+            signature_header(
+                &[&secret],
+                &message.id,
+                message.timestamp,
+                message.body.as_bytes()
+            )
         );
         Sent {
             outcome: AttemptOutcome::Responded {

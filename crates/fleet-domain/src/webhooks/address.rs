@@ -95,9 +95,7 @@ impl AddressPolicy {
 /// An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is checked as the IPv4 address.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(address, IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
         v4 => v4,
     }
 }
@@ -253,7 +251,10 @@ mod tests {
             check_url("http://[::1]:8080/", &CLOSED),
             Err(BadWebhookUrl::Forbidden(ForbiddenAddress::Private(_)))
         ));
-        assert_eq!(literal_address("http://127.0.0.1:9/x"), Some(ip("127.0.0.1")));
+        assert_eq!(
+            literal_address("http://127.0.0.1:9/x"),
+            Some(ip("127.0.0.1"))
+        );
         assert_eq!(literal_address("http://example.com/x"), None);
     }
 }

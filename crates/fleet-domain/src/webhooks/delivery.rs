@@ -298,8 +298,8 @@ impl ClaimedDelivery {
             retry_after: Some(wait),
         } = &attempt.outcome
         {
-            let wait = TimeDelta::from_std((*wait).min(LONGEST_RETRY_AFTER))
-                .unwrap_or(TimeDelta::zero());
+            let wait =
+                TimeDelta::from_std((*wait).min(LONGEST_RETRY_AFTER)).unwrap_or(TimeDelta::zero());
             next = next.max(attempt.at + wait);
         }
         record.status = DeliveryStatus::Pending;

@@ -135,8 +135,12 @@ fn retry_after_on_429_and_503_pushes_the_next_attempt_back() {
 #[test]
 fn failing_for_five_days_disables_the_subscription() {
     let five_days = FAILING_FOR_LONGEST.num_seconds();
-    let just_before = claimed(1, 0, Some(0)).record(&answered(500, five_days - 1), &no_jitter(), 0.5);
-    assert_eq!(just_before.health, WebhookHealth::Failing(at(five_days - 1)));
+    let just_before =
+        claimed(1, 0, Some(0)).record(&answered(500, five_days - 1), &no_jitter(), 0.5);
+    assert_eq!(
+        just_before.health,
+        WebhookHealth::Failing(at(five_days - 1))
+    );
     let after = claimed(1, 0, Some(0)).record(&answered(500, five_days), &no_jitter(), 0.5);
     assert!(matches!(after.health, WebhookHealth::Disable(ref why) if why.contains("5 days")));
 }
@@ -149,7 +153,10 @@ fn delivery_ids_are_derived_from_subscription_and_event() {
     assert_ne!(id, DeliveryId::for_event(webhook, 43));
     assert_ne!(id, DeliveryId::for_event(WebhookId::random(), 42));
     let message = id.message_id();
-    assert!(message.starts_with("msg_") && message.len() == 36, "{message}");
+    assert!(
+        message.starts_with("msg_") && message.len() == 36,
+        "{message}"
+    );
     assert_eq!(DeliveryId::parse_message_id(&message), Some(id));
     assert_eq!(DeliveryId::parse_message_id(&id.to_string()), Some(id));
 }

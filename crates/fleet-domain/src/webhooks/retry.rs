@@ -65,7 +65,10 @@ impl RetrySchedule {
         if delays.is_empty() || delays.len() > Self::MAX_ATTEMPTS {
             return Err(BadSchedule::Attempts(delays.len()));
         }
-        if delays.iter().any(|d| *d > Duration::from_secs(7 * 24 * 3600)) {
+        if delays
+            .iter()
+            .any(|d| *d > Duration::from_secs(7 * 24 * 3600))
+        {
             return Err(BadSchedule::TooLong);
         }
         if !(0.0..=0.5).contains(&jitter) {
@@ -133,7 +136,10 @@ mod tests {
 
     #[test]
     fn bad_schedules_are_refused() {
-        assert_eq!(RetrySchedule::new(vec![], 0.1), Err(BadSchedule::Attempts(0)));
+        assert_eq!(
+            RetrySchedule::new(vec![], 0.1),
+            Err(BadSchedule::Attempts(0))
+        );
         assert_eq!(
             RetrySchedule::new(vec![Duration::from_secs(8 * 24 * 3600)], 0.1),
             Err(BadSchedule::TooLong)

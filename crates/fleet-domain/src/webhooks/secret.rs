@@ -28,7 +28,6 @@ pub struct WebhookSecret {
 #[error("not a webhook secret (whsec_ and the base64 of 24 to 64 bytes)")]
 pub struct BadSecret;
 
-
 impl WebhookSecret {
     /// A new secret from the operating system's randomness: never from a seed, so a
     /// replayed scenario never reproduces a credential.

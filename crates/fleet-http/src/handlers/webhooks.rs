@@ -35,7 +35,10 @@ pub async fn create(
     caller: ApiCaller,
     body: JsonBody<dto::CreateWebhookRequest>,
 ) -> Result<WebhookCreated, CreateWebhookFailure> {
-    let webhook = state.webhooks.create(&caller, body.into_inner().into()).await?;
+    let webhook = state
+        .webhooks
+        .create(&caller, body.into_inner().into())
+        .await?;
     Ok(WebhookCreated::new(webhook.into()))
 }
 
@@ -212,11 +215,7 @@ pub async fn retry(
     let (id, delivery) = path.into_inner();
     let delivery = state
         .webhooks
-        .retry(
-            &caller,
-            WebhookId::from(id),
-            DeliveryId::from(delivery),
-        )
+        .retry(&caller, WebhookId::from(id), DeliveryId::from(delivery))
         .await?;
     Ok(DeliveryQueued(delivery.into()))
 }

@@ -62,9 +62,15 @@ impl<const CREATED: bool> OperationModifier for WebhookSecretShown<CREATED> {
             ..Default::default()
         };
         let (status, description) = if CREATED {
-            ("201", "Created: the webhook, with its secret (shown this once).")
+            (
+                "201",
+                "Created: the webhook, with its secret (shown this once).",
+            )
         } else {
-            ("200", "The webhook, with its new secret (shown this once); the old one signs beside it for 24 hours.")
+            (
+                "200",
+                "The webhook, with its new secret (shown this once); the old one signs beside it for 24 hours.",
+            )
         };
         let mut headers = BTreeMap::from([("Cache-Control".to_owned(), no_store())]);
         if CREATED {

@@ -6,6 +6,7 @@
 //! Text rules that trim surrounding whitespace first are patterns on the whole text as
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
+use fleet_domain::EventType;
 use fleet_domain::faults::{
     MAX_FAULT_COUNT, MAX_LATENCY_MS, MAX_MATCH_VALUES, MAX_PROBLEM_TYPE_CHARS,
     MAX_RETRY_AFTER_SECONDS,
@@ -17,7 +18,6 @@ use fleet_domain::quota;
 use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS};
 use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use fleet_domain::webhooks::{MAX_DESCRIPTION_LEN, MAX_URL_LEN};
-use fleet_domain::EventType;
 use serde_json::{Map, Value, json};
 
 use super::labels;
@@ -331,7 +331,11 @@ fn webhook_limits() -> Vec<Limit> {
         limits.push(field(schema, "event_types", types()));
     }
     limits.extend([
-        field("CreateWebhookRequest", "label_selector", labels::label_selector()),
+        field(
+            "CreateWebhookRequest",
+            "label_selector",
+            labels::label_selector(),
+        ),
         field(
             "UpdateWebhookRequest",
             "label_selector",

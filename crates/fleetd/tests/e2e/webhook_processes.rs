@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common::pg::TempDatabase;
 use crate::common::process::Fleetd;
-use crate::common::receiver::{Receiver, Received, Script};
+use crate::common::receiver::{Received, Receiver, Script};
 
 /// One-second transitions, and a one-second delivery timeout (a lease of 7 s), so the work
 /// and the recovery happen within the test.
@@ -47,7 +47,9 @@ async fn provision_many(fleetd: &Fleetd, names: std::ops::Range<usize>) {
 async fn every_seq(fleetd: &Fleetd, mut after: i64) -> BTreeSet<i64> {
     let mut seqs = BTreeSet::new();
     loop {
-        let page = fleetd.get(&format!("/events?after={after}&limit=100")).await;
+        let page = fleetd
+            .get(&format!("/events?after={after}&limit=100"))
+            .await;
         let items = page["items"].as_array().expect("items");
         seqs.extend(items.iter().filter_map(|e| e["seq"].as_i64()));
         let next = page["next_after"].as_i64().expect("next_after");
@@ -73,21 +75,35 @@ async fn count_running(fleetd: &Fleetd) -> usize {
 }
 
 /// Waits until every server is running, then until the receiver has every event.
-async fn until_all_delivered(fleetd: &Fleetd, receiver: &Receiver, servers: usize) -> Vec<Received> {
+async fn until_all_delivered(
+    fleetd: &Fleetd,
+    receiver: &Receiver,
+    servers: usize,
+) -> Vec<Received> {
     let deadline = std::time::Instant::now() + PATIENCE;
     loop {
         let running = count_running(fleetd).await;
         if running == servers {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "{running} of {servers} running");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{running} of {servers} running"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let wanted = every_seq(fleetd, 0).await;
-    assert_eq!(wanted.len(), 2 * servers, "provisioned and running, for each server");
+    assert_eq!(
+        wanted.len(),
+        2 * servers,
+        "provisioned and running, for each server"
+    );
     receiver
         .until(PATIENCE, |got| {
-            let seqs: BTreeSet<i64> = got.iter().filter_map(|r| r.json["data"]["seq"].as_i64()).collect();
+            let seqs: BTreeSet<i64> = got
+                .iter()
+                .filter_map(|r| r.json["data"]["seq"].as_i64())
+                .collect();
             wanted.is_subset(&seqs)
         })
         .await
@@ -107,7 +123,9 @@ fn repeats(received: &[Received]) -> usize {
 }
 
 async fn subscribe(fleetd: &Fleetd, receiver: &Receiver) -> Value {
-    let (status, body) = fleetd.post("/webhooks", json!({ "url": receiver.url })).await;
+    let (status, body) = fleetd
+        .post("/webhooks", json!({ "url": receiver.url }))
+        .await;
     assert_eq!(status, 201, "{body}");
     body
 }
@@ -121,7 +139,11 @@ async fn two_replicas_deliver_each_message_once() {
     subscribe(&a, &receiver).await;
     tokio::join!(provision_many(&a, 0..250), provision_many(&b, 250..500));
     let received = until_all_delivered(&a, &receiver, 500).await;
-    assert_eq!(receiver.overlaps(), 0, "no delivery attempted twice at once");
+    assert_eq!(
+        receiver.overlaps(),
+        0,
+        "no delivery attempted twice at once"
+    );
     assert_eq!(repeats(&received), 0, "each delivered once");
     receiver.stop().await;
 }

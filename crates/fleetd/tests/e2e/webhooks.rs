@@ -21,14 +21,19 @@ async fn subscribe(app: &TestApp, body: Value) -> (String, String) {
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let id = reply.body["webhook"]["id"].as_str().expect("id").to_owned();
-    assert_eq!(reply.header("location"), Some(format!("/webhooks/{id}").as_str()));
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/webhooks/{id}").as_str())
+    );
     let secret = reply.body["secret"].as_str().expect("secret").to_owned();
     assert!(secret.starts_with("whsec_"), "{secret}");
     (id, secret)
 }
 
 async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
-    let reply = app.get(&format!("/webhooks/{webhook}/deliveries?limit=100")).await;
+    let reply = app
+        .get(&format!("/webhooks/{webhook}/deliveries?limit=100"))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body["items"].as_array().expect("items").clone()
 }
@@ -63,10 +68,18 @@ async fn every_event_arrives_signed(app: TestApp) {
     let (webhook, secret) = subscribe(&app, json!({ "url": receiver.url })).await;
     let read = app.get(&format!("/webhooks/{webhook}")).await;
     assert_eq!(read.status, 200);
-    assert!(read.body.get("secret").is_none(), "a read never shows the secret");
+    assert!(
+        read.body.get("secret").is_none(),
+        "a read never shows the secret"
+    );
     let mut ids = Vec::new();
     for n in 0..3 {
-        ids.push(app.provision(&format!("hooked-{n}")).await["id"].as_str().expect("id").to_owned());
+        ids.push(
+            app.provision(&format!("hooked-{n}")).await["id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
     }
     app.advance(60).await;
     assert_eq!(app.act(&ids[0], "stop").await.status, 202);
@@ -76,14 +89,20 @@ async fn every_event_arrives_signed(app: TestApp) {
     assert!(wanted.len() >= 9, "{events:?}");
     let received = receiver
         .until(PATIENCE, |got| {
-            let seqs: BTreeSet<i64> = got.iter().filter_map(|r| r.json["data"]["seq"].as_i64()).collect();
+            let seqs: BTreeSet<i64> = got
+                .iter()
+                .filter_map(|r| r.json["data"]["seq"].as_i64())
+                .collect();
             wanted.is_subset(&seqs)
         })
         .await;
     let wall = Utc::now().timestamp();
     for delivery in &received {
         assert!(delivery.signed_by(&secret), "{delivery:?}");
-        assert!((delivery.timestamp - wall).abs() < 300, "a wall-clock timestamp");
+        assert!(
+            (delivery.timestamp - wall).abs() < 300,
+            "a wall-clock timestamp"
+        );
         let event = events
             .iter()
             .find(|e| e["seq"] == delivery.json["data"]["seq"])
@@ -125,7 +144,9 @@ async fn a_failing_receiver_gets_the_message_again_at_the_scheduled_virtual_time
     .await;
     let receiver = Receiver::start(Script::FailFirst(3)).await;
     let (webhook, _) = subscribe(&app, json!({ "url": receiver.url })).await;
-    let queued = app.post(&format!("/webhooks/{webhook}/test"), json!({})).await;
+    let queued = app
+        .post(&format!("/webhooks/{webhook}/test"), json!({}))
+        .await;
     assert_eq!(queued.status, 202, "{}", queued.text);
     let created = time(&queued.body["created_at"]);
     let mut due = created;
@@ -135,15 +156,26 @@ async fn a_failing_receiver_gets_the_message_again_at_the_scheduled_virtual_time
         assert_eq!(delivery["last_response_status"], 500);
         assert_eq!(time(&delivery["last_attempt_at"]), due, "attempt {attempt}");
         due += TimeDelta::seconds(wait);
-        assert_eq!(time(&delivery["next_attempt_at"]), due, "after attempt {attempt}");
+        assert_eq!(
+            time(&delivery["next_attempt_at"]),
+            due,
+            "after attempt {attempt}"
+        );
         app.advance(wait).await;
     }
     let delivered = after_attempts(&app, &webhook, 4).await;
     assert_eq!(delivered["status"], "succeeded", "{delivered}");
-    assert_eq!(time(&delivered["last_attempt_at"]), created + TimeDelta::seconds(2_105));
+    assert_eq!(
+        time(&delivered["last_attempt_at"]),
+        created + TimeDelta::seconds(2_105)
+    );
     let received = receiver.received();
     assert_eq!(received.len(), 4);
-    assert!(received.iter().all(|r| r.id == received[0].id && r.body == received[0].body));
+    assert!(
+        received
+            .iter()
+            .all(|r| r.id == received[0].id && r.body == received[0].body)
+    );
     assert_eq!(received[0].json["type"], "webhook.test");
     receiver.stop().await;
     app.shut_down().await.expect("shut down");
@@ -154,15 +186,26 @@ async fn gone_disables_the_webhook_and_says_why() {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start(Script::Always(410)).await;
     let (webhook, _) = subscribe(&app, json!({ "url": receiver.url })).await;
-    app.post(&format!("/webhooks/{webhook}/test"), json!({})).await;
+    app.post(&format!("/webhooks/{webhook}/test"), json!({}))
+        .await;
     let delivery = after_attempts(&app, &webhook, 1).await;
     assert_eq!(delivery["status"], "failed", "{delivery}");
     let read = app.get(&format!("/webhooks/{webhook}")).await.body;
     assert_eq!(read["enabled"], false, "{read}");
-    assert!(read["disabled_reason"].as_str().unwrap_or("").contains("410"), "{read}");
+    assert!(
+        read["disabled_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("410"),
+        "{read}"
+    );
     app.provision("after-gone").await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    assert_eq!(receiver.received().len(), 1, "nothing more goes to a disabled webhook");
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "nothing more goes to a disabled webhook"
+    );
     assert_eq!(deliveries(&app, &webhook).await.len(), 1);
     receiver.stop().await;
     app.shut_down().await.expect("shut down");
@@ -177,7 +220,9 @@ async fn a_rotated_secret_signs_beside_the_new_one() {
         json!({ "url": receiver.url, "event_types": ["server.provisioned"] }),
     )
     .await;
-    let rotated = app.post(&format!("/webhooks/{webhook}/rotate-secret"), json!({})).await;
+    let rotated = app
+        .post(&format!("/webhooks/{webhook}/rotate-secret"), json!({}))
+        .await;
     assert_eq!(rotated.status, 200, "{}", rotated.text);
     assert_eq!(rotated.header("cache-control"), Some("no-store"));
     let new = rotated.body["secret"].as_str().expect("secret").to_owned();
@@ -208,14 +253,23 @@ async fn bad_urls_and_filters_are_refused_naming_the_reason() {
     ] {
         let reply = app.post("/webhooks", json!({ "url": url })).await;
         let problem = reply.assert_problem(422, "invalid-webhook-url");
-        assert!(problem["detail"].as_str().unwrap_or("").contains(reason), "{url}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap_or("").contains(reason),
+            "{url}: {problem}"
+        );
     }
     let reply = app
-        .post("/webhooks", json!({ "url": "http://127.0.0.1:9/", "label_selector": "env in (" }))
+        .post(
+            "/webhooks",
+            json!({ "url": "http://127.0.0.1:9/", "label_selector": "env in (" }),
+        )
         .await;
     reply.assert_problem(400, "invalid-label-selector");
     let reply = app
-        .post("/webhooks", json!({ "url": "http://127.0.0.1:9/", "event_types": ["server.exploded"] }))
+        .post(
+            "/webhooks",
+            json!({ "url": "http://127.0.0.1:9/", "event_types": ["server.exploded"] }),
+        )
         .await;
     assert_eq!(reply.status, 422, "{}", reply.text);
     let listed = app.get("/webhooks").await;
@@ -228,9 +282,14 @@ async fn bad_urls_and_filters_are_refused_naming_the_reason() {
         ..Default::default()
     })
     .await;
-    let reply = closed.post("/webhooks", json!({ "url": "http://127.0.0.1:8080/hook" })).await;
+    let reply = closed
+        .post("/webhooks", json!({ "url": "http://127.0.0.1:8080/hook" }))
+        .await;
     let problem = reply.assert_problem(422, "invalid-webhook-url");
-    assert!(problem["detail"].as_str().unwrap_or("").contains("private"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("private"),
+        "{problem}"
+    );
     closed.shut_down().await.expect("shut down");
 }
 
@@ -239,13 +298,18 @@ async fn another_projects_webhooks_are_not_found() {
     let (_dir, url) = crate::tenancy::sqlite();
     let (app, admin) = crate::tenancy::keys_app(url).await;
     let admin = app.as_key(&admin);
-    let reply = admin.post("/webhooks", json!({ "url": "http://127.0.0.1:9/hook" })).await;
+    let reply = admin
+        .post("/webhooks", json!({ "url": "http://127.0.0.1:9/hook" }))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     let webhook = reply.body["webhook"]["id"].as_str().expect("id").to_owned();
     let project = admin.create_project("webhook-tenant").await;
     let (_, member) = admin.create_key(&project, "member").await;
     let other = app.as_key(&member);
-    other.get(&format!("/webhooks/{webhook}")).await.assert_problem(404, "not-found");
+    other
+        .get(&format!("/webhooks/{webhook}"))
+        .await
+        .assert_problem(404, "not-found");
     other
         .post(&format!("/webhooks/{webhook}/test"), json!({}))
         .await
@@ -272,15 +336,25 @@ async fn a_receiver_that_hangs_does_not_stall_the_others() {
     let (stuck, _) = subscribe(&app, json!({ "url": hanging.url })).await;
     let (fine, _) = subscribe(&app, json!({ "url": healthy.url })).await;
     for _ in 0..10 {
-        app.post(&format!("/webhooks/{stuck}/test"), json!({})).await;
+        app.post(&format!("/webhooks/{stuck}/test"), json!({}))
+            .await;
     }
     let started = std::time::Instant::now();
     app.post(&format!("/webhooks/{fine}/test"), json!({})).await;
-    healthy.until(Duration::from_secs(5), |got| got.len() == 1).await;
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    healthy
+        .until(Duration::from_secs(5), |got| got.len() == 1)
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let timed_out = after_attempts(&app, &stuck, 1).await;
     assert!(
-        timed_out["last_error"].as_str().unwrap_or("").contains("no answer within"),
+        timed_out["last_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no answer within"),
         "{timed_out}"
     );
     hanging.stop().await;

@@ -97,7 +97,11 @@ impl Receiver {
     }
 
     /// Waits until `done` holds of what arrived, at most `limit`.
-    pub async fn until(&self, limit: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn until(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let deadline = Instant::now() + limit;
         loop {
             let received = self.received();
