@@ -53,6 +53,7 @@ mod stats;
 mod tampering;
 mod tenancy;
 mod webhook_claims;
+mod webhook_fixtures;
 mod webhook_outbox;
 mod webhooks;
 

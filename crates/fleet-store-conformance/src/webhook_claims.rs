@@ -17,7 +17,7 @@ use fleet_domain::webhooks::{
 use crate::TestedStore;
 use crate::fixtures::at;
 use crate::tenancy::project;
-use crate::webhooks::{
+use crate::webhook_fixtures::{
     added, claim, claimed, claimed_ids, created, delivery, failure, pending, recorded, secret,
     stored, subscription, success, test_delivery,
 };
@@ -180,7 +180,7 @@ pub async fn recording_needs_the_lease_and_writes_the_attempt_and_the_health(
         ..failure(&taken[0], 15, DeliveryStatus::Pending)
     };
     let forged = AttemptRecord {
-        lease: crate::webhooks::token(),
+        lease: crate::webhook_fixtures::token(),
         ..unavailable.clone()
     };
     assert!(!store.record_attempt(&forged).await.expect("record_attempt"));

@@ -12,7 +12,7 @@ use fleet_domain::webhooks::{DeliveryStatus, NewDelivery, Subscription};
 use crate::TestedStore;
 use crate::fixtures::at;
 use crate::tenancy::project;
-use crate::webhooks::{
+use crate::webhook_fixtures::{
     added, all_deliveries, claim, claimed, created, delivery, event_delivery, failure, pending,
     recorded, stats, stored, subscription, success, test_delivery,
 };
