@@ -32,6 +32,11 @@ const CONDITIONAL: &[(&str, &str, bool)] = &[
         false,
     ),
     (
+        "fleet_webhook_attempt_duration_seconds",
+        "appears after the first webhook delivery attempt",
+        false,
+    ),
+    (
         "fleet_db_pool_connections",
         "exported with the Postgres store only",
         true,
