@@ -580,6 +580,18 @@ pub enum WebhookError {
     /// The subscription has no such delivery.
     #[error("delivery {0} not found")]
     DeliveryNotFound(crate::ids::DeliveryId),
+    /// The subscription was written by someone else (another request, or the dispatcher
+    /// disabling it) every time this change was about to be written over what it read.
+    #[error(
+        "webhook {id} changed while this request was changing it, {attempts} times in a row; \
+         read it again and retry"
+    )]
+    ChangedConcurrently {
+        /// The subscription.
+        id: crate::ids::WebhookId,
+        /// How many times the change was tried.
+        attempts: u32,
+    },
     /// The project has as many subscriptions as it may.
     #[error("the project already has {max} webhooks; delete some first")]
     TooMany {

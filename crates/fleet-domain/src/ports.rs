@@ -558,6 +558,19 @@ pub struct WebhookListing {
     pub after: Option<(DateTime<Utc>, WebhookId)>,
 }
 
+/// What [`WebhookStore::update_webhook`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookWrite {
+    /// The subscription was written, and its generation is one more than the one written
+    /// over.
+    Done,
+    /// Nothing was written: the stored subscription's generation is no longer the one the
+    /// update was made from (a client, a rotation or an attempt wrote it since).
+    Stale,
+    /// Nothing was written: there is no such subscription.
+    Missing,
+}
+
 /// Which deliveries of a subscription to list, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryListing {
@@ -622,9 +635,15 @@ pub trait WebhookStore: Send + Sync {
 
     /// Writes what a client or a rotation changed (URL, description, filter, enabled and
     /// why not, secrets, the time of the change), and the cursor and failing time too when
-    /// `moved` (a re-enabled subscription starts from now); `false` when there is none.
-    async fn update_webhook(&self, webhook: &Subscription, moved: bool)
-    -> Result<bool, StoreError>;
+    /// `moved` (a re-enabled subscription starts from now), only if the stored
+    /// subscription's generation is still `webhook.generation` (the one it was read at),
+    /// and moves the generation one on; [`WebhookWrite::Stale`], with nothing written, when
+    /// the subscription was written since, [`WebhookWrite::Missing`] when there is none.
+    async fn update_webhook(
+        &self,
+        webhook: &Subscription,
+        moved: bool,
+    ) -> Result<WebhookWrite, StoreError>;
 
     /// Deletes a subscription with its deliveries; `false` when there was none.
     async fn delete_webhook(&self, id: WebhookId) -> Result<bool, StoreError>;
@@ -640,8 +659,9 @@ pub trait WebhookStore: Send + Sync {
         deliveries: &[NewDelivery],
     ) -> Result<bool, StoreError>;
 
-    /// Stores one delivery (a test message).
-    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<(), StoreError>;
+    /// Stores one delivery (a test message); `false`, with nothing written, when its
+    /// subscription does not exist (it was deleted since it was read).
+    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<bool, StoreError>;
 
     /// Claims pending deliveries of enabled subscriptions that are due and not claimed
     /// under a lease still running, earliest due first.
@@ -653,6 +673,11 @@ pub trait WebhookStore: Send + Sync {
     /// Records an attempt and what it does to the subscription, in one transaction, if the
     /// delivery is still claimed under the record's lease; `false`, with nothing written,
     /// when it is not (the lease ran out and another process took it).
+    ///
+    /// The subscription's row is written only when its health changes: its failing time
+    /// set or cleared, or the subscription disabled (with the reason, and `updated_at` set
+    /// to the attempt's time); each such write moves its generation one on, so an update
+    /// made from an earlier read is [`WebhookWrite::Stale`] rather than undoing it.
     async fn record_attempt(&self, record: &AttemptRecord) -> Result<bool, StoreError>;
 
     /// A page of a subscription's deliveries, newest first.

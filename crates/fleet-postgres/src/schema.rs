@@ -320,6 +320,8 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When it last changed.
         updated_at -> Timestamptz,
+        /// The row's version: one more on every write of its settings or health.
+        generation -> Int8,
     }
 }
 

@@ -143,7 +143,10 @@ pub(crate) async fn claim(
 }
 
 /// Moves the subscription's cursor from `from` to `to` and stores the deliveries not
-/// stored yet; `false`, with nothing written, when the cursor was not at `from`. Call
+/// stored yet; `false`, with nothing written, when the cursor was not at `from`. The
+/// subscription's generation is left alone: the cursor has a compare-and-set of its own,
+/// and an update writes it only when re-enabling, to start from the events there are then
+/// (a batch taken meanwhile is taken again, its deliveries stored once). Call
 /// inside a transaction: the cursor's row lock makes a racing process wait, then find the
 /// cursor moved.
 pub(crate) async fn enqueue(
@@ -199,18 +202,27 @@ pub(crate) async fn record(
     }
     let webhook = webhook_subscriptions::table.find(record.webhook.as_uuid());
     let failing_since = webhook_subscriptions::failing_since;
+    let generation = webhook_subscriptions::generation;
+    // Every write of the subscription moves its generation on, so a client's update made
+    // from an earlier read is stale rather than undoing it.
     match &record.health {
         // Only a subscription that was failing is written: a success of a healthy one,
-        // the common case, leaves its row (and its lock) alone.
+        // the common case, leaves its row (and its lock, and its generation) alone.
         WebhookHealth::Healthy => {
             diesel::update(webhook.filter(failing_since.is_not_null()))
-                .set(failing_since.eq(None::<DateTime<Utc>>))
+                .set((
+                    failing_since.eq(None::<DateTime<Utc>>),
+                    generation.eq(generation + 1),
+                ))
                 .execute(conn)
                 .await?
         }
         WebhookHealth::Failing(since) => {
             diesel::update(webhook.filter(failing_since.is_null()))
-                .set(failing_since.eq(Some(*since)))
+                .set((
+                    failing_since.eq(Some(*since)),
+                    generation.eq(generation + 1),
+                ))
                 .execute(conn)
                 .await?
         }
@@ -219,6 +231,8 @@ pub(crate) async fn record(
                 .set((
                     webhook_subscriptions::enabled.eq(false),
                     webhook_subscriptions::disabled_reason.eq(Some(reason.as_str())),
+                    webhook_subscriptions::updated_at.eq(record.at),
+                    generation.eq(generation + 1),
                 ))
                 .execute(conn)
                 .await?

@@ -26,10 +26,11 @@ pub(crate) struct SubscriptionRow {
     cursor: i64,
     failing_since: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    generation: i64,
 }
 
 /// What a client or a rotation changes on a subscription: everything but its identity,
-/// project, cursor, failing time and creation time.
+/// project, cursor, failing time, creation time and generation.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = webhook_subscriptions, check_for_backend(diesel::pg::Pg))]
 #[diesel(treat_none_as_null = true)]
@@ -76,6 +77,7 @@ impl SubscriptionRow {
             cursor: webhook.cursor,
             failing_since: webhook.failing_since,
             created_at: webhook.created_at,
+            generation: webhook.generation,
         }
     }
 
@@ -98,6 +100,7 @@ impl SubscriptionRow {
             failing_since: self.failing_since,
             created_at: self.created_at,
             updated_at: settings.updated_at,
+            generation: self.generation,
         })
     }
 }

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use fleet_domain::error::StoreError;
 use fleet_domain::ids::{DeliveryId, ProjectId, WebhookId};
 use fleet_domain::ports::{
-    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore,
+    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore, WebhookWrite,
 };
 use fleet_domain::webhooks::{
     AttemptRecord, ClaimedDelivery, Delivery, DeliveryStatus, NewDelivery, Subscription,
@@ -109,18 +109,26 @@ impl WebhookStore for PgStore {
         subscriptions(rows)
     }
 
+    /// One `UPDATE … WHERE id = $1 AND generation = $2`: a write racing it waits for its
+    /// row lock, then finds the generation moved and writes nothing. Only when nothing was
+    /// written is the row looked for, to tell a stale update from a missing subscription.
     async fn update_webhook(
         &self,
         webhook: &Subscription,
         moved: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<WebhookWrite, StoreError> {
         let mut conn = self.conn().await?;
-        let target = webhook_subscriptions::table.find(webhook.id.as_uuid());
+        let id = webhook.id.as_uuid();
+        let generation = webhook_subscriptions::generation;
+        let target = webhook_subscriptions::table
+            .find(id)
+            .filter(generation.eq(webhook.generation));
         let settings = Settings::from_domain(webhook);
         let updated = if moved {
             diesel::update(target)
                 .set((
                     settings,
+                    generation.eq(generation + 1),
                     webhook_subscriptions::cursor.eq(webhook.cursor),
                     webhook_subscriptions::failing_since.eq(webhook.failing_since),
                 ))
@@ -128,11 +136,23 @@ impl WebhookStore for PgStore {
                 .await
         } else {
             diesel::update(target)
-                .set(settings)
+                .set((settings, generation.eq(generation + 1)))
                 .execute(&mut conn)
                 .await
         };
-        Ok(updated.map_err(TxError::from)? == 1)
+        if updated.map_err(TxError::from)? == 1 {
+            return Ok(WebhookWrite::Done);
+        }
+        let exists: bool =
+            diesel::select(diesel::dsl::exists(webhook_subscriptions::table.find(id)))
+                .get_result(&mut conn)
+                .await
+                .map_err(TxError::from)?;
+        Ok(if exists {
+            WebhookWrite::Stale
+        } else {
+            WebhookWrite::Missing
+        })
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> Result<bool, StoreError> {
@@ -159,14 +179,31 @@ impl WebhookStore for PgStore {
         .map_err(StoreError::from)
     }
 
-    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<(), StoreError> {
+    /// The subscription's row is locked `FOR KEY SHARE` before the insert, in its
+    /// transaction: a subscription deleted before is not found (`false`), and one being
+    /// deleted is deleted after the insert commits, with the delivery.
+    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        diesel::insert_into(webhook_deliveries::table)
-            .values(NewDeliveryRow::from_domain(delivery))
-            .execute(&mut conn)
-            .await
-            .map_err(TxError::from)?;
-        Ok(())
+        let row = NewDeliveryRow::from_domain(delivery);
+        conn.transaction::<_, TxError, _>(async |conn| {
+            let webhook: Option<uuid::Uuid> = webhook_subscriptions::table
+                .find(delivery.webhook.as_uuid())
+                .select(webhook_subscriptions::id)
+                .for_key_share()
+                .first(conn)
+                .await
+                .optional()?;
+            if webhook.is_none() {
+                return Ok(false);
+            }
+            diesel::insert_into(webhook_deliveries::table)
+                .values(row)
+                .execute(conn)
+                .await?;
+            Ok(true)
+        })
+        .await
+        .map_err(StoreError::from)
     }
 
     async fn claim_deliveries(

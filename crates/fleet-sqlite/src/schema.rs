@@ -182,6 +182,7 @@ diesel::table! {
         failing_since -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        generation -> BigInt,
     }
 }
 

@@ -109,7 +109,10 @@ pub(crate) fn claim(
 }
 
 /// Moves the subscription's cursor from `from` to `to` and stores the deliveries not
-/// stored yet; `false`, with nothing written, when the cursor was not at `from`. Call
+/// stored yet; `false`, with nothing written, when the cursor was not at `from`. The
+/// subscription's generation is left alone: the cursor has a compare-and-set of its own,
+/// and an update writes it only when re-enabling, to start from the events there are then
+/// (a batch taken meanwhile is taken again, its deliveries stored once). Call
 /// inside a write transaction.
 pub(crate) fn enqueue(
     conn: &mut SqliteConnection,
@@ -158,17 +161,26 @@ pub(crate) fn record(conn: &mut SqliteConnection, record: &AttemptRecord) -> Res
     }
     let webhook = webhook_subscriptions::table.find(record.webhook.to_string());
     let failing_since = webhook_subscriptions::failing_since;
+    let generation = webhook_subscriptions::generation;
+    // Every write of the subscription moves its generation on, so a client's update made
+    // from an earlier read is stale rather than undoing it; a success of a healthy one
+    // writes nothing.
     match &record.health {
         WebhookHealth::Healthy => diesel::update(webhook.filter(failing_since.is_not_null()))
-            .set(failing_since.eq(None::<i64>))
+            .set((failing_since.eq(None::<i64>), generation.eq(generation + 1)))
             .execute(conn)?,
         WebhookHealth::Failing(since) => diesel::update(webhook.filter(failing_since.is_null()))
-            .set(failing_since.eq(Some(micros(*since))))
+            .set((
+                failing_since.eq(Some(micros(*since))),
+                generation.eq(generation + 1),
+            ))
             .execute(conn)?,
         WebhookHealth::Disable(reason) => diesel::update(webhook)
             .set((
                 webhook_subscriptions::enabled.eq(false),
                 webhook_subscriptions::disabled_reason.eq(Some(reason.as_str())),
+                webhook_subscriptions::updated_at.eq(micros(record.at)),
+                generation.eq(generation + 1),
             ))
             .execute(conn)?,
     };

@@ -27,10 +27,11 @@ pub(crate) struct SubscriptionRow {
     cursor: i64,
     failing_since: Option<i64>,
     created_at: i64,
+    generation: i64,
 }
 
 /// What a client or a rotation changes on a subscription: everything but its identity,
-/// project, cursor, failing time and creation time.
+/// project, cursor, failing time, creation time and generation.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = webhook_subscriptions, check_for_backend(Sqlite))]
 #[diesel(treat_none_as_null = true)]
@@ -78,6 +79,7 @@ impl SubscriptionRow {
             cursor: webhook.cursor,
             failing_since: webhook.failing_since.map(micros),
             created_at: micros(webhook.created_at),
+            generation: webhook.generation,
         }
     }
 
@@ -103,6 +105,7 @@ impl SubscriptionRow {
             )?,
             created_at: instant("webhook_subscriptions.created_at", self.created_at)?,
             updated_at: instant("webhook_subscriptions.updated_at", settings.updated_at)?,
+            generation: self.generation,
         })
     }
 }

@@ -7,7 +7,7 @@ use diesel::sql_types::BigInt;
 use fleet_domain::error::StoreError;
 use fleet_domain::ids::{DeliveryId, ProjectId, WebhookId};
 use fleet_domain::ports::{
-    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore,
+    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore, WebhookWrite,
 };
 use fleet_domain::webhooks::{
     AttemptRecord, ClaimedDelivery, Delivery, DeliveryStatus, NewDelivery, Subscription,
@@ -107,28 +107,47 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
+    /// One `UPDATE … WHERE id = ?1 AND generation = ?2`; only when it wrote nothing is the
+    /// row looked for, to tell a stale update from a missing subscription.
     async fn update_webhook(
         &self,
         webhook: &Subscription,
         moved: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<WebhookWrite, StoreError> {
         let id = webhook.id.to_string();
+        let expected = webhook.generation;
         let settings = Settings::from_domain(webhook);
         let (cursor, failing_since) = (webhook.cursor, webhook.failing_since.map(micros));
         self.run(move |conn| {
-            let target = webhook_subscriptions::table.find(id);
+            let generation = webhook_subscriptions::generation;
+            let target = webhook_subscriptions::table
+                .find(&id)
+                .filter(generation.eq(expected));
             let updated = if moved {
                 diesel::update(target)
                     .set((
                         settings,
+                        generation.eq(generation + 1),
                         webhook_subscriptions::cursor.eq(cursor),
                         webhook_subscriptions::failing_since.eq(failing_since),
                     ))
                     .execute(conn)?
             } else {
-                diesel::update(target).set(settings).execute(conn)?
+                diesel::update(target)
+                    .set((settings, generation.eq(generation + 1)))
+                    .execute(conn)?
             };
-            Ok(updated == 1)
+            if updated == 1 {
+                return Ok(WebhookWrite::Done);
+            }
+            let exists: bool =
+                diesel::select(diesel::dsl::exists(webhook_subscriptions::table.find(&id)))
+                    .get_result(conn)?;
+            Ok(if exists {
+                WebhookWrite::Stale
+            } else {
+                WebhookWrite::Missing
+            })
         })
         .await
     }
@@ -158,13 +177,21 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
-    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<(), StoreError> {
+    /// The subscription is looked for in the insert's write transaction, which no delete
+    /// can interleave with: `false` when it is gone.
+    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<bool, StoreError> {
         let delivery = delivery.clone();
         self.run(move |conn| {
-            diesel::insert_into(webhook_deliveries::table)
-                .values(NewDeliveryRow::from_domain(&delivery))
-                .execute(conn)?;
-            Ok(())
+            conn.immediate_transaction(|conn| {
+                let webhook = webhook_subscriptions::table.find(delivery.webhook.to_string());
+                if !diesel::select(diesel::dsl::exists(webhook)).get_result::<bool>(conn)? {
+                    return Ok(false);
+                }
+                diesel::insert_into(webhook_deliveries::table)
+                    .values(NewDeliveryRow::from_domain(&delivery))
+                    .execute(conn)?;
+                Ok(true)
+            })
         })
         .await
     }

@@ -54,6 +54,7 @@ mod tampering;
 mod tenancy;
 mod webhook_claims;
 mod webhook_fixtures;
+mod webhook_generations;
 mod webhook_outbox;
 mod webhooks;
 
@@ -84,6 +85,7 @@ pub mod cases {
     pub use crate::tampering::*;
     pub use crate::tenancy::*;
     pub use crate::webhook_claims::*;
+    pub use crate::webhook_generations::*;
     pub use crate::webhook_outbox::*;
     pub use crate::webhooks::*;
 }
@@ -305,6 +307,10 @@ macro_rules! suite {
             a_claim_holds_its_lease_until_it_runs_out,
             recording_needs_the_lease_and_writes_the_attempt_and_the_health,
             concurrent_claims_never_take_a_delivery_twice,
+            a_stale_update_writes_nothing_and_reports_stale,
+            a_disable_by_an_attempt_makes_an_update_from_an_earlier_read_stale,
+            concurrent_updates_from_one_read_have_one_winner,
+            adding_a_delivery_to_a_missing_webhook_returns_false,
         );
     };
 }

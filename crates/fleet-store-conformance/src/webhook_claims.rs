@@ -162,7 +162,9 @@ pub async fn a_claim_holds_its_lease_until_it_runs_out(store: Arc<dyn TestedStor
 
 /// An attempt is recorded only under the lease it was made under, once, and writes the
 /// delivery's new state and clears its lease; it leaves its subscription failing since the
-/// first failure, heals it on a success, and disables it, with the reason, when asked.
+/// first failure, heals it on a success, and disables it, with the reason and the time,
+/// when asked. Each change of the subscription moves its generation on; an attempt that
+/// changes nothing of it leaves it.
 pub async fn recording_needs_the_lease_and_writes_the_attempt_and_the_health(
     store: Arc<dyn TestedStore>,
 ) {
@@ -203,7 +205,11 @@ pub async fn recording_needs_the_lease_and_writes_the_attempt_and_the_health(
         delivery(&store, hook.id, retried.id).await,
         Some(after_one.clone())
     );
-    assert_eq!(stored(&store, hook.id).await.failing_since, Some(at(15)));
+    let failing = stored(&store, hook.id).await;
+    assert_eq!(
+        (failing.failing_since, failing.generation),
+        (Some(at(15)), 1)
+    );
     assert!(
         !store
             .record_attempt(&unavailable)
@@ -231,14 +237,14 @@ pub async fn recording_needs_the_lease_and_writes_the_attempt_and_the_health(
         (None, Some("connection refused"))
     );
     assert_eq!(
-        stored(&store, hook.id).await.failing_since,
-        Some(at(15)),
-        "failing since the first failure"
+        stored(&store, hook.id).await,
+        failing,
+        "failing since the first failure, and not written again"
     );
 
     recorded(&store, &success(&taken[1], 340)).await;
     let healed = stored(&store, hook.id).await;
-    assert_eq!(healed.failing_since, None);
+    assert_eq!((healed.failing_since, healed.generation), (None, 2));
     let settled = delivery(&store, hook.id, delivered.id)
         .await
         .expect("stored");
@@ -257,8 +263,14 @@ pub async fn recording_needs_the_lease_and_writes_the_attempt_and_the_health(
     recorded(&store, &disabling).await;
     let disabled = stored(&store, hook.id).await;
     assert_eq!(
-        (disabled.enabled, disabled.disabled_reason),
-        (false, Some(gone))
+        disabled,
+        Subscription {
+            enabled: false,
+            disabled_reason: Some(gone),
+            updated_at: at(2_000),
+            generation: 3,
+            ..healed
+        }
     );
     added(&store, test_delivery(hook.id, 2_001)).await;
     assert_eq!(claimed(&store, &claim(3_000, 10, 10, vec![])).await, []);

@@ -47,6 +47,7 @@ pub(crate) fn subscription(project: ProjectId, seconds: i64) -> Subscription {
         failing_since: None,
         created_at: at(seconds),
         updated_at: at(seconds),
+        generation: 0,
     }
 }
 
@@ -94,7 +95,10 @@ pub(crate) fn test_delivery(webhook: WebhookId, seconds: i64) -> NewDelivery {
 
 /// Stores a delivery with `add_delivery` and returns it.
 pub(crate) async fn added(store: &Arc<dyn TestedStore>, delivery: NewDelivery) -> NewDelivery {
-    store.add_delivery(&delivery).await.expect("add_delivery");
+    assert!(
+        store.add_delivery(&delivery).await.expect("add_delivery"),
+        "the subscription of {delivery:?} exists"
+    );
     delivery
 }
 

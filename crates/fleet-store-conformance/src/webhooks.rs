@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use fleet_domain::event::EventType;
 use fleet_domain::ids::{ProjectId, WebhookId};
-use fleet_domain::ports::{ProjectDeletion, WebhookListing};
+use fleet_domain::ports::{ProjectDeletion, WebhookListing, WebhookWrite};
 use fleet_domain::selector::Selector;
 use fleet_domain::webhooks::{SigningSecrets, Subscription, WebhookFilter};
 
@@ -111,7 +111,8 @@ pub async fn webhooks_are_stored_listed_by_project_and_paged(store: Arc<dyn Test
 }
 
 /// An update writes what a client or a rotation changes, and the cursor and the failing
-/// time only when the subscription moved (re-enabled); an unknown subscription is `false`.
+/// time only when the subscription moved (re-enabled), and moves the generation one on; an
+/// unknown subscription is `Missing`.
 pub async fn an_update_writes_the_cursor_and_failing_time_only_when_moved(
     store: Arc<dyn TestedStore>,
 ) {
@@ -137,12 +138,16 @@ pub async fn an_update_writes_the_cursor_and_failing_time_only_when_moved(
         updated_at: at(50),
         ..original.clone()
     };
-    assert!(store.update_webhook(&changed, false).await.expect("update"));
+    assert_eq!(
+        store.update_webhook(&changed, false).await.expect("update"),
+        WebhookWrite::Done
+    );
     assert_eq!(
         stored(&store, original.id).await,
         Subscription {
             cursor: 10,
             failing_since: Some(at(5)),
+            generation: 1,
             ..changed.clone()
         },
         "without a move the cursor and the failing time stay"
@@ -160,21 +165,32 @@ pub async fn an_update_writes_the_cursor_and_failing_time_only_when_moved(
         cursor: 120,
         failing_since: None,
         updated_at: at(60),
+        generation: 1,
         ..changed
     };
-    assert!(store.update_webhook(&moved, true).await.expect("update"));
-    assert_eq!(stored(&store, original.id).await, moved);
+    assert_eq!(
+        store.update_webhook(&moved, true).await.expect("update"),
+        WebhookWrite::Done
+    );
+    assert_eq!(
+        stored(&store, original.id).await,
+        Subscription {
+            generation: 2,
+            ..moved.clone()
+        }
+    );
 
     let unknown = Subscription {
         id: WebhookId::random(),
         ..moved
     };
     for with_move in [false, true] {
-        assert!(
-            !store
+        assert_eq!(
+            store
                 .update_webhook(&unknown, with_move)
                 .await
-                .expect("update")
+                .expect("update"),
+            WebhookWrite::Missing
         );
     }
     assert_eq!(store.webhook(unknown.id).await.expect("webhook"), None);
@@ -293,11 +309,12 @@ pub async fn events_after_the_lowest_enabled_cursor_are_not_pruned(store: Arc<dy
         cursor: latest,
         ..slow
     };
-    assert!(
+    assert_eq!(
         store
             .update_webhook(&caught_up, true)
             .await
-            .expect("update")
+            .expect("update"),
+        WebhookWrite::Done
     );
     assert_eq!(prune().await, 2, "now up to the fast one's");
     assert_eq!(pruned_through().await, seqs[4]);
@@ -306,11 +323,12 @@ pub async fn events_after_the_lowest_enabled_cursor_are_not_pruned(store: Arc<dy
         enabled: false,
         ..fast
     };
-    assert!(
+    assert_eq!(
         store
             .update_webhook(&disabled, false)
             .await
-            .expect("update")
+            .expect("update"),
+        WebhookWrite::Done
     );
     assert_eq!(
         prune().await,

@@ -8,7 +8,11 @@
 -- pruned. The filter is kept as the client wrote it: `event_types` the comma-separated type
 -- names ('' for every type), `label_selector` the selector's text. The secrets are kept in
 -- the clear, as the signatures need them: `whsec_` and base64; the one rotated out signs
--- beside the current one until `previous_secret_until`.
+-- beside the current one until `previous_secret_until`. `generation` is the row's version
+-- for optimistic concurrency: a client's change or a rotation is written only over the
+-- generation it read, and moves it one on, as does an attempt that changes the
+-- subscription's health (`failing_since`, or disabling it), so none of them undoes
+-- another. Taking events moves only `cursor`, under its own compare-and-set, and leaves it.
 CREATE TABLE webhook_subscriptions (
     id                    TEXT    PRIMARY KEY NOT NULL,
     project_id            TEXT    NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -25,6 +29,7 @@ CREATE TABLE webhook_subscriptions (
     failing_since         INTEGER,
     created_at            INTEGER NOT NULL,
     updated_at            INTEGER NOT NULL,
+    generation            INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
     -- A rotated-out secret comes with the time it stops signing.
     CHECK ((previous_secret IS NULL) = (previous_secret_until IS NULL))
 ) STRICT;

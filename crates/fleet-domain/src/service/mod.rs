@@ -31,7 +31,7 @@ pub use watch::{EventPage, EventsRequest, WatchService};
 pub use webhook_outbox::{
     ClaimLimits, DispatcherParts, FillReport, TAKE_BATCH, WebhookDispatcher, WebhookOutbox,
 };
-pub use webhooks::{MAX_WEBHOOKS_PER_PROJECT, NewWebhook, WebhookService};
+pub use webhooks::{MAX_WEBHOOKS_PER_PROJECT, NewWebhook, WEBHOOK_WRITE_RETRIES, WebhookService};
 #[cfg(test)]
 mod bulk_tests;
 #[cfg(test)]

@@ -43,6 +43,7 @@ fn subscription(cursor: i64, types: Vec<EventType>) -> Subscription {
         failing_since: None,
         created_at: at(0),
         updated_at: at(0),
+        generation: 0,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::error::WebhookError;
 use crate::event::EventType;
 use crate::ids::{DeliveryId, ProjectId, ServerId, WebhookId};
 use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page};
-use crate::ports::{Clock, DeliveryListing, EventLog, WebhookListing, WebhookStore};
+use crate::ports::{Clock, DeliveryListing, EventLog, WebhookListing, WebhookStore, WebhookWrite};
 use crate::selector::Selector;
 use crate::service::input::page_limit;
 use crate::tenancy::{Caller, Role};
@@ -25,6 +25,11 @@ use crate::webhooks::{
 /// The most subscriptions a project may have: the outbox reads every enabled one's events
 /// on each pass.
 pub const MAX_WEBHOOKS_PER_PROJECT: u64 = 25;
+
+/// How many times a change found stale (the subscription written since it was read) is
+/// read and made again before the request gives up: a change is tried this many times and
+/// one more in all.
+pub const WEBHOOK_WRITE_RETRIES: u32 = 3;
 
 /// A subscription as a client asks for it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,6 +113,7 @@ impl WebhookService {
             failing_since: None,
             created_at: now,
             updated_at: now,
+            generation: 0,
         };
         self.store.create_webhook(&webhook).await?;
         Ok(webhook)
@@ -144,6 +150,12 @@ impl WebhookService {
 
     /// Changes a subscription (member or admin). Enabling a disabled one starts it from
     /// now: the events it missed while disabled are not delivered.
+    ///
+    /// The change is made to the subscription as read and written only over that read, so
+    /// whatever was written meanwhile (another change, a rotation, the dispatcher disabling
+    /// it) is kept: a field the request leaves alone stays as it is now, not as it was read.
+    /// When the subscription was written since the read, it is read and the change made
+    /// again, up to [`WEBHOOK_WRITE_RETRIES`] times.
     pub async fn update(
         &self,
         caller: &Caller,
@@ -151,21 +163,38 @@ impl WebhookService {
         changes: SubscriptionChanges,
     ) -> Result<Subscription, WebhookError> {
         caller.require(Role::Member)?;
-        let mut webhook = self.get(caller, id).await?;
-        if let Some(url) = changes.url {
-            webhook.url = check_url(&url, &self.policy)?;
+        for _ in 0..=WEBHOOK_WRITE_RETRIES {
+            let mut webhook = self.get(caller, id).await?;
+            let moved = self.change(&mut webhook, &changes).await?;
+            if let Some(written) = self.write(webhook, moved).await? {
+                return Ok(written);
+            }
         }
-        if let Some(description) = changes.description {
-            webhook.description = checked_description(Some(description))?;
+        Err(changed_concurrently(id))
+    }
+
+    /// Makes `changes` to `webhook`; whether it moved (was enabled, and so starts from the
+    /// events there are now).
+    async fn change(
+        &self,
+        webhook: &mut Subscription,
+        changes: &SubscriptionChanges,
+    ) -> Result<bool, WebhookError> {
+        if let Some(url) = &changes.url {
+            webhook.url = check_url(url, &self.policy)?;
+        }
+        if let Some(description) = &changes.description {
+            webhook.description = checked_description(Some(description.clone()))?;
         }
         let selector = changes
             .selector
+            .clone()
             .unwrap_or_else(|| webhook.filter.selector_text.clone());
         let types = changes
             .types
+            .clone()
             .unwrap_or_else(|| webhook.filter.types.clone());
         webhook.filter = filter(types, selector)?;
-        let now = self.clock.now();
         let enabling = changes.enabled == Some(true) && !webhook.enabled;
         if let Some(enabled) = changes.enabled {
             webhook.enabled = enabled;
@@ -175,11 +204,25 @@ impl WebhookService {
             webhook.cursor = self.events.horizon().await?.latest;
             webhook.failing_since = None;
         }
-        webhook.updated_at = now;
-        if !self.store.update_webhook(&webhook, enabling).await? {
-            return Err(WebhookError::NotFound(id));
+        webhook.updated_at = self.clock.now();
+        Ok(enabling)
+    }
+
+    /// Writes `webhook` over the generation it was read at: the subscription as stored
+    /// now, or `None` when it was written since (stale).
+    async fn write(
+        &self,
+        mut webhook: Subscription,
+        moved: bool,
+    ) -> Result<Option<Subscription>, WebhookError> {
+        match self.store.update_webhook(&webhook, moved).await? {
+            WebhookWrite::Done => {
+                webhook.generation += 1;
+                Ok(Some(webhook))
+            }
+            WebhookWrite::Stale => Ok(None),
+            WebhookWrite::Missing => Err(WebhookError::NotFound(webhook.id)),
         }
-        Ok(webhook)
     }
 
     /// Deletes a subscription and its deliveries (member or admin).
@@ -194,21 +237,26 @@ impl WebhookService {
 
     /// Gives a subscription a new secret (member or admin); the old one keeps signing
     /// beside it for a day, so receivers can switch without losing a message. The answer
-    /// holds the new secret.
+    /// holds the new secret. A rotation written over a stale read is made again over a new
+    /// one (see [`WebhookService::update`]), so of two rotations at once the second keeps
+    /// the first's secret signing beside its own.
     pub async fn rotate_secret(
         &self,
         caller: &Caller,
         id: WebhookId,
     ) -> Result<Subscription, WebhookError> {
         caller.require(Role::Member)?;
-        let mut webhook = self.get(caller, id).await?;
-        let now = self.clock.now();
-        webhook.secrets = webhook.secrets.rotated(WebhookSecret::generate()?, now);
-        webhook.updated_at = now;
-        if !self.store.update_webhook(&webhook, false).await? {
-            return Err(WebhookError::NotFound(id));
+        let next = WebhookSecret::generate()?;
+        for _ in 0..=WEBHOOK_WRITE_RETRIES {
+            let mut webhook = self.get(caller, id).await?;
+            let now = self.clock.now();
+            webhook.secrets = webhook.secrets.rotated(next.clone(), now);
+            webhook.updated_at = now;
+            if let Some(written) = self.write(webhook, false).await? {
+                return Ok(written);
+            }
         }
-        Ok(webhook)
+        Err(changed_concurrently(id))
     }
 
     /// Queues a `webhook.test` message to the subscription (member or admin), delivered
@@ -225,11 +273,15 @@ impl WebhookService {
             payload: test_message(webhook.id, now),
             created_at: now,
         };
-        self.store.add_delivery(&delivery).await?;
+        // The subscription may be deleted between the read and the insert, and with it the
+        // delivery once stored: either way it is the subscription that is not found.
+        if !self.store.add_delivery(&delivery).await? {
+            return Err(WebhookError::NotFound(id));
+        }
         self.store
             .delivery(webhook.id, delivery.id)
             .await?
-            .ok_or(WebhookError::DeliveryNotFound(delivery.id))
+            .ok_or(WebhookError::NotFound(id))
     }
 
     /// A page of a subscription's deliveries, newest first.
@@ -268,6 +320,13 @@ impl WebhookService {
             .retry_delivery(webhook.id, delivery, self.clock.now())
             .await?
             .ok_or(WebhookError::DeliveryNotFound(delivery))
+    }
+}
+
+fn changed_concurrently(id: WebhookId) -> WebhookError {
+    WebhookError::ChangedConcurrently {
+        id,
+        attempts: WEBHOOK_WRITE_RETRIES + 1,
     }
 }
 
@@ -335,3 +394,7 @@ fn paged<T>(
     };
     Page { items, next }
 }
+
+#[cfg(test)]
+#[path = "webhooks_tests.rs"]
+mod tests;

@@ -97,6 +97,12 @@ pub struct Subscription {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// The version of its stored row: 0 when made, one more on every write of its settings
+    /// or health (a client's change, a rotation, an attempt that disables it or changes its
+    /// failing time). An update writes only over the generation it read, so no write is
+    /// lost to another made since (optimistic concurrency); taking events, which moves only
+    /// the cursor under a guard of its own, leaves it alone.
+    pub generation: i64,
 }
 
 impl Subscription {

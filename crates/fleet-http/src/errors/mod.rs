@@ -677,8 +677,8 @@ mod webhooks;
 
 pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
 pub use webhooks::{
-    CreateWebhookFailure, RetryDeliveryFailure, UpdateWebhookFailure, WebhookActionFailure,
-    WebhookFailure, WebhooksFailure,
+    CreateWebhookFailure, RetryDeliveryFailure, RotateWebhookSecretFailure, UpdateWebhookFailure,
+    WebhookActionFailure, WebhookFailure, WebhooksFailure,
 };
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use paperclip::v2::schema::Apiv2Errors;
 use super::document_problems;
 use crate::problem::Problem;
 
+/// The 409 of the operations that write a webhook over what they read.
+const CHANGED_CONCURRENTLY: &str = "The webhook was changed by something else (another request, or fleet disabling it after failed deliveries) each time this change was about to be written, 4 times in a row (`webhook-changed-concurrently`); nothing was changed. Read it again and retry.";
+
 impl From<WebhookError> for Problem {
     fn from(error: WebhookError) -> Self {
         let detail = error.to_string();
@@ -20,6 +23,9 @@ impl From<WebhookError> for Problem {
             }
             WebhookError::TooMany { .. } => {
                 Problem::new(StatusCode::CONFLICT, "too-many-webhooks", detail)
+            }
+            WebhookError::ChangedConcurrently { .. } => {
+                Problem::new(StatusCode::CONFLICT, "webhook-changed-concurrently", detail)
             }
             WebhookError::BadUrl(_) => Problem::unprocessable("invalid-webhook-url", detail),
             WebhookError::BadSelector(error) => Problem::invalid_label_selector(&error, detail),
@@ -77,6 +83,7 @@ failure!(
         403 => "Changing webhooks takes the `member` role.",
         404 => "No webhook of the caller's project has this id.",
         408 => "The body did not arrive within 5 seconds.",
+        409 => CHANGED_CONCURRENTLY,
         413 => "The body is too large.",
         415 => "The body is not `application/json`.",
         422 => "The body has unknown fields, an unknown event type or more than 8 (`invalid-event-types`), a description over 256 characters (`invalid-description`), or a refused URL (`invalid-webhook-url`).",
@@ -86,7 +93,19 @@ failure!(
 );
 
 failure!(
-    /// Why an action on a webhook (delete, rotate its secret, test it) failed.
+    /// Why rotating a webhook's secret failed.
+    RotateWebhookSecretFailure {
+        400 => "The id is not a UUID.",
+        403 => "Changing webhooks takes the `member` role.",
+        404 => "No webhook of the caller's project has this id.",
+        409 => CHANGED_CONCURRENTLY,
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why an action on a webhook (delete it, test it) failed.
     WebhookActionFailure {
         400 => "The id is not a UUID.",
         403 => "Changing webhooks takes the `member` role.",
@@ -106,3 +125,27 @@ failure!(
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
     }
 );
+
+#[cfg(test)]
+mod tests {
+    use fleet_domain::ids::WebhookId;
+
+    use super::*;
+
+    #[test]
+    fn a_change_that_kept_meeting_another_is_a_409_naming_the_webhook() {
+        let id = WebhookId::random();
+        let problem = Problem::from(WebhookError::ChangedConcurrently { id, attempts: 4 });
+        assert_eq!(problem.status, 409);
+        assert_eq!(
+            problem.problem_type,
+            "urn:fleet:problem:webhook-changed-concurrently"
+        );
+        assert!(problem.detail.contains(&id.to_string()), "{problem}");
+        let tries = fleet_domain::service::WEBHOOK_WRITE_RETRIES + 1;
+        assert!(
+            CHANGED_CONCURRENTLY.contains(&format!(", {tries} times in a row")),
+            "the documented 409 counts the tries as the service makes them"
+        );
+    }
+}

@@ -9,8 +9,8 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{
-    CreateWebhookFailure, RetryDeliveryFailure, UpdateWebhookFailure, WebhookActionFailure,
-    WebhookFailure, WebhooksFailure,
+    CreateWebhookFailure, RetryDeliveryFailure, RotateWebhookSecretFailure, UpdateWebhookFailure,
+    WebhookActionFailure, WebhookFailure, WebhooksFailure,
 };
 use crate::query::Query;
 use crate::responses::{Deleted, DeliveryQueued, SecretRotated, WebhookCreated};
@@ -86,7 +86,9 @@ pub async fn get(
 /// Change a webhook
 ///
 /// Changes the fields given; `enabled: false` stops its deliveries and `enabled: true`
-/// resumes them with the events from then on.
+/// resumes them with the events from then on. The fields not given keep their values as
+/// they are when the change is written: a change never undoes another made meanwhile (nor
+/// fleet disabling the webhook).
 #[api_v2_operation(
     operation_id = "updateWebhook",
     tags(Webhooks),
@@ -143,7 +145,7 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     caller: ApiCaller,
     id: web::Path<Uuid>,
-) -> Result<SecretRotated, WebhookActionFailure> {
+) -> Result<SecretRotated, RotateWebhookSecretFailure> {
     let webhook = state
         .webhooks
         .rotate_secret(&caller, WebhookId::from(id.into_inner()))

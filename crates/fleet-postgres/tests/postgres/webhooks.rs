@@ -32,6 +32,7 @@ fn webhook() -> Subscription {
         failing_since: None,
         created_at: t0(),
         updated_at: t0(),
+        generation: 0,
     }
 }
 
@@ -42,7 +43,7 @@ async fn an_unreadable_webhook_row_is_corrupt_and_never_shows_its_secret() {
     let mut conn = support::connect(&db.url).await;
     let hook = webhook();
     store.create_webhook(&hook).await.expect("create_webhook");
-    store
+    let added = store
         .add_delivery(&NewDelivery {
             id: DeliveryId::random(),
             webhook: hook.id,
@@ -53,6 +54,7 @@ async fn an_unreadable_webhook_row_is_corrupt_and_never_shows_its_secret() {
         })
         .await
         .expect("add_delivery");
+    assert!(added, "the subscription exists");
     for (column, value) in [
         ("secret", format!("'{SHORT_SECRET}'")),
         (

@@ -36,6 +36,7 @@ fn webhook() -> Subscription {
         failing_since: None,
         created_at: t0(),
         updated_at: t0(),
+        generation: 0,
     }
 }
 
@@ -49,7 +50,7 @@ async fn an_unreadable_webhook_row_is_corrupt_and_never_shows_its_secret() {
         SqliteConnection::establish(path.to_str().expect("a UTF-8 path")).expect("a connection");
     let hook = webhook();
     store.create_webhook(&hook).await.expect("create_webhook");
-    store
+    let added = store
         .add_delivery(&NewDelivery {
             id: DeliveryId::random(),
             webhook: hook.id,
@@ -60,6 +61,7 @@ async fn an_unreadable_webhook_row_is_corrupt_and_never_shows_its_secret() {
         })
         .await
         .expect("add_delivery");
+    assert!(added, "the subscription exists");
     let restore = format!(
         "UPDATE webhook_subscriptions SET secret = '{}', event_types = '', \
          label_selector = NULL",

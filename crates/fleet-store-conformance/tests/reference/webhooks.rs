@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
 use fleet_domain::ids::{DeliveryId, ProjectId, WebhookId};
 use fleet_domain::ports::{
-    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore,
+    DeliveryClaim, DeliveryListing, OutboxStats, WebhookListing, WebhookStore, WebhookWrite,
 };
 use fleet_domain::webhooks::{
     AttemptRecord, ClaimedDelivery, Delivery, DeliveryStatus, LeaseToken, NewDelivery,
@@ -182,14 +182,24 @@ impl State {
             .iter_mut()
             .find(|w| w.id == record.webhook)
         {
+            // Each change of the subscription moves its generation on.
             match &record.health {
-                WebhookHealth::Healthy => webhook.failing_since = None,
+                WebhookHealth::Healthy => {
+                    if webhook.failing_since.take().is_some() {
+                        webhook.generation += 1;
+                    }
+                }
                 WebhookHealth::Failing(since) => {
-                    webhook.failing_since.get_or_insert(*since);
+                    if webhook.failing_since.is_none() {
+                        webhook.failing_since = Some(*since);
+                        webhook.generation += 1;
+                    }
                 }
                 WebhookHealth::Disable(reason) => {
                     webhook.enabled = false;
                     webhook.disabled_reason = Some(reason.clone());
+                    webhook.updated_at = record.at;
+                    webhook.generation += 1;
                 }
             }
         }
@@ -248,7 +258,7 @@ impl WebhookStore for MemoryStore {
         &self,
         webhook: &Subscription,
         moved: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<WebhookWrite, StoreError> {
         self.writable()?;
         let mut state = self.state()?;
         let Some(stored) = state
@@ -257,15 +267,19 @@ impl WebhookStore for MemoryStore {
             .iter_mut()
             .find(|w| w.id == webhook.id)
         else {
-            return Ok(false);
+            return Ok(WebhookWrite::Missing);
         };
+        if stored.generation != webhook.generation {
+            return Ok(WebhookWrite::Stale);
+        }
         let (cursor, failing_since) = (stored.cursor, stored.failing_since);
         *stored = webhook.clone();
+        stored.generation += 1;
         if !moved {
             stored.cursor = cursor;
             stored.failing_since = failing_since;
         }
-        Ok(true)
+        Ok(WebhookWrite::Done)
     }
 
     async fn delete_webhook(&self, id: WebhookId) -> Result<bool, StoreError> {
@@ -297,11 +311,11 @@ impl WebhookStore for MemoryStore {
         Ok(true)
     }
 
-    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<(), StoreError> {
+    async fn add_delivery(&self, delivery: &NewDelivery) -> Result<bool, StoreError> {
         self.writable()?;
         let mut state = self.state()?;
         if state.webhooks.find(delivery.webhook).is_none() {
-            return Err(missing("webhook", delivery.webhook));
+            return Ok(false);
         }
         if !state.webhooks.insert(delivery) {
             return Err(StoreError::Unknown(anyhow::anyhow!(
@@ -309,7 +323,7 @@ impl WebhookStore for MemoryStore {
                 delivery.id
             )));
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn claim_deliveries(
