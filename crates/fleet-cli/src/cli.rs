@@ -22,8 +22,8 @@ Settings: each of --url, --api-key and --profile is taken from its flag, else fr
 environment variable, else (url and key) from the profile, else the default. Without
 --profile, the profile named `default` is used when the config file has one.";
 
-/// Drives a fleet service: servers, their actions and events, the catalog and the virtual
-/// clock.
+/// Drives a fleet service: servers, their actions and events, webhooks, the catalog and the
+/// virtual clock.
 #[derive(Debug, Parser)]
 #[command(name = "fleet", version, after_help = EXIT_STATUS)]
 pub struct Cli {
@@ -78,6 +78,10 @@ pub enum Command {
     /// The virtual clock of a fleetd started with `--clock virtual` (admin).
     #[command(subcommand)]
     Clock(Clock),
+    /// Webhooks: the project's events POSTed to a URL as they happen, signed, retried on
+    /// failure; their deliveries.
+    #[command(subcommand)]
+    Webhooks(Webhooks),
     /// Named profiles (URL and API key) in the config file.
     #[command(subcommand)]
     Profile(Profile),
@@ -261,8 +265,8 @@ pub struct EventsArgs {
     #[arg(long = "server")]
     pub server: Option<Uuid>,
     /// Only events of this type (repeat for several): server.provisioned,
-    /// server.action_requested, server.state_changed, server.billed, server.reaped or
-    /// server.updated.
+    /// server.action_requested, server.state_changed, server.billed, server.reaped,
+    /// server.updated, server.fault_injected or server.interruption_warning.
     #[arg(long = "type")]
     pub types: Vec<types::WatchEventType>,
     /// Only events whose labels (their server's when they happened) match this selector,
@@ -348,6 +352,118 @@ fn label_selector<T: std::str::FromStr>(text: &str) -> Result<T, String> {
 fn bulk_selector(text: &str) -> Result<types::BulkActionRequestLabelSelector, String> {
     text.parse()
         .map_err(|_| format!("not a label selector with a requirement: {SELECTOR}"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Webhooks {
+    /// Subscribe a URL to the project's events from now on; prints the webhook and its
+    /// signing secret, which is shown this once only.
+    Create {
+        /// The URL deliveries go to (the webhook's `url`): http(s), without credentials, not
+        /// a link-local or metadata address. Not `--url`, which names the fleet service.
+        #[arg(long, value_name = "URL", value_parser = webhook_url::<types::CreateWebhookRequestUrl>)]
+        endpoint: types::CreateWebhookRequestUrl,
+        #[command(flatten)]
+        filters: WebhookFilters<types::CreateWebhookRequestLabelSelector>,
+        /// What it is for, at most 256 characters.
+        #[arg(long, value_parser = webhook_description::<types::CreateWebhookRequestDescription>)]
+        description: Option<types::CreateWebhookRequestDescription>,
+        /// Create it disabled: it delivers nothing until `webhooks update ID --enable`.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// List the project's webhooks, oldest first.
+    List(PageArgs),
+    /// Show one webhook (never its secret).
+    Get(WebhookId),
+    /// Change a webhook's endpoint, filters, description, or whether it delivers; what is not
+    /// given stays as it is. Event types and a selector can be replaced, not cleared: the
+    /// client cannot send the API's empty list or null (recreate the webhook for that).
+    #[command(group(ArgGroup::new("change").required(true).multiple(true).args([
+        "endpoint", "event_types", "label_selector", "description", "enable", "disable",
+    ])))]
+    Update {
+        /// The webhook's id (a UUID).
+        id: Uuid,
+        /// A new URL for deliveries, checked as on creation.
+        #[arg(long, value_name = "URL", value_parser = webhook_url::<types::UpdateWebhookRequestUrl>)]
+        endpoint: Option<types::UpdateWebhookRequestUrl>,
+        #[command(flatten)]
+        filters: WebhookFilters<types::UpdateWebhookRequestLabelSelector>,
+        /// A new description, at most 256 characters.
+        #[arg(long, value_parser = webhook_description::<types::UpdateWebhookRequestDescription>)]
+        description: Option<types::UpdateWebhookRequestDescription>,
+        /// Resume deliveries, with the events from now on (those of the time it was
+        /// disabled are not delivered).
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Stop deliveries.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Delete a webhook and its delivery log; nothing more is sent to it.
+    Delete(WebhookId),
+    /// Give a webhook a new signing secret, printed this once only; for 24 hours
+    /// deliveries are signed by the old one too.
+    RotateSecret(WebhookId),
+    /// Queue a `webhook.test` message to a webhook, delivered and retried like an event;
+    /// prints the delivery (`webhooks deliveries ID` shows its attempts).
+    Test(WebhookId),
+    /// A webhook's deliveries, newest first: status, attempts, the last answer.
+    Deliveries(DeliveriesArgs),
+    /// Try a delivery again now, whatever became of it (same `webhook-id` and body).
+    Retry {
+        /// The webhook's id (a UUID).
+        id: Uuid,
+        /// The delivery's id (a UUID), as `webhooks deliveries` prints it.
+        delivery_id: Uuid,
+    },
+}
+
+/// The webhook a command is about.
+#[derive(Debug, Args)]
+pub struct WebhookId {
+    /// The webhook's id (a UUID).
+    pub id: Uuid,
+}
+
+/// Which events a webhook takes; `S` is the label selector of the request it goes in.
+#[derive(Debug, Args)]
+pub struct WebhookFilters<S>
+where
+    S: std::str::FromStr + Clone + Send + Sync + 'static,
+{
+    /// Only events of this type (repeat for several, at most 8): server.provisioned,
+    /// server.action_requested, server.state_changed, server.billed, server.reaped,
+    /// server.updated, server.fault_injected or server.interruption_warning [default on
+    /// create: every type].
+    #[arg(long = "event-type", value_name = "TYPE")]
+    pub event_types: Vec<types::WatchEventType>,
+    /// Only events of servers whose labels match this selector, e.g. 'env=prod,tier!=db'.
+    #[arg(short = 'l', long, value_name = "SELECTOR", value_parser = label_selector::<S>)]
+    pub label_selector: Option<S>,
+}
+
+/// Paging of `webhooks deliveries`.
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    #[command(flatten)]
+    pub webhook: WebhookId,
+    #[command(flatten)]
+    pub page: PageArgs,
+}
+
+/// A webhook URL of a length the document allows, checked before anything is sent; what
+/// else makes one acceptable (scheme, credentials, address) the service checks.
+fn webhook_url<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| "a webhook URL has 1 to 2,048 characters".to_owned())
+}
+
+/// A webhook description the document allows, checked before anything is sent.
+fn webhook_description<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse()
+        .map_err(|_| "a description has at most 256 characters".to_owned())
 }
 
 #[derive(Debug, Subcommand)]

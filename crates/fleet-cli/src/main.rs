@@ -17,7 +17,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, Scenario};
-use crate::commands::{Session, actions, catalog, clock, events, profile, servers};
+use crate::commands::{Session, actions, catalog, clock, events, profile, servers, webhooks};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -80,6 +80,10 @@ async fn run(cli: Cli, given: profile::Given) -> Result<(), Exit> {
         Command::Clock(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;
             clock::run(&session, command).await
+        }
+        Command::Webhooks(command) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            webhooks::run(&session, command).await
         }
         Command::Scenario(Scenario::Run { file, record }) => {
             let session = Session::open(settings::target(&global)?, global.output)?;

@@ -10,6 +10,7 @@ mod pages;
 pub mod profile;
 pub mod servers;
 mod wait;
+pub mod webhooks;
 
 use fleet_client::types::Problem;
 use fleet_client::{Client, Failure};

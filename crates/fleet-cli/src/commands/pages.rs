@@ -45,3 +45,25 @@ impl Page for types::ActionList {
         self.next_cursor = next.next_cursor;
     }
 }
+
+impl Page for types::WebhookList {
+    fn take_next_cursor(&mut self) -> Option<String> {
+        self.next_cursor.take()
+    }
+
+    fn append(&mut self, next: Self) {
+        self.items.extend(next.items);
+        self.next_cursor = next.next_cursor;
+    }
+}
+
+impl Page for types::WebhookDeliveryList {
+    fn take_next_cursor(&mut self) -> Option<String> {
+        self.next_cursor.take()
+    }
+
+    fn append(&mut self, next: Self) {
+        self.items.extend(next.items);
+        self.next_cursor = next.next_cursor;
+    }
+}

@@ -13,3 +13,4 @@ mod profiles;
 mod refusals;
 mod scenarios;
 mod watching;
+mod webhooks;
