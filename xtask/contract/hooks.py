@@ -47,7 +47,19 @@ KEY_TAKEN = ["urn:fleet:problem:idempotency-key-reused", "urn:fleet:problem:idem
 # `max_ms` at least `min_ms`, a status among five within the range the schema states, a
 # region or type of the catalog) are words in its description, which no schema states.
 INVALID_FAULT_RULE = "urn:fleet:problem:invalid-fault-rule"
+# A webhook's URL is checked beyond what a schema states (that it parses as an absolute
+# URL, http or https, without credentials, not aimed at a forbidden address), a project
+# holds at most 25 webhooks (state, not schema), and a change racing another is refused.
+WEBHOOK_REFUSALS = [
+    "urn:fleet:problem:invalid-webhook-url",
+    "urn:fleet:problem:too-many-webhooks",
+    "urn:fleet:problem:webhook-changed-concurrently",
+]
 ACCEPTED_REFUSALS = {
+    "createWebhook": WEBHOOK_REFUSALS,
+    "updateWebhook": WEBHOOK_REFUSALS,
+    "listWebhooks": [INVALID_CURSOR],
+    "listWebhookDeliveries": [INVALID_CURSOR],
     "createFaultRule": [INVALID_FAULT_RULE],
     "provisionServer": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
     "provisionServerAlias": [*UNKNOWN_CATALOG_NAME, INVALID_LABELS, *KEY_TAKEN],
@@ -127,6 +139,24 @@ def mostly_known_catalog_names(context, body):
             digest = zlib.crc32(value.encode("utf-8", "surrogatepass"))
             if digest % 4 != 1:
                 body[field] = names[digest % len(names)]
+    return body
+
+
+# Where the run's webhooks deliver: the discard port of this host, which refuses at once,
+# so no delivery of the run leaves the machine or waits on a name lookup.
+WEBHOOK_URLS = ["http://127.0.0.1:9/hook", "http://127.0.0.1:9/a/b?c=d", "https://127.0.0.1:9/"]
+
+
+@schemathesis.hook("map_body").apply_to(operation_id=["createWebhook", "updateWebhook"])
+def mostly_valid_webhook_urls(context, body):
+    """Replaces three in four generated URLs (which are mostly not URLs) with ones fleetd
+    delivers to, chosen from the generated text so that a seed replays the same requests;
+    the others test the refusal of a bad one."""
+    if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+        return body
+    digest = zlib.crc32(body["url"].encode("utf-8", "surrogatepass"))
+    if digest % 4 != 1:
+        body["url"] = WEBHOOK_URLS[digest % len(WEBHOOK_URLS)]
     return body
 
 
