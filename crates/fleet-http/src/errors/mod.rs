@@ -677,8 +677,8 @@ mod webhooks;
 
 pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
 pub use webhooks::{
-    CreateWebhookFailure, RetryDeliveryFailure, RotateWebhookSecretFailure, UpdateWebhookFailure,
-    WebhookActionFailure, WebhookFailure, WebhooksFailure,
+    CreateWebhookFailure, DeliveriesFailure, RetryDeliveryFailure, RotateWebhookSecretFailure,
+    UpdateWebhookFailure, WebhookActionFailure, WebhookFailure, WebhooksFailure,
 };
 
 #[cfg(test)]

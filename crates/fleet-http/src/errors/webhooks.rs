@@ -57,8 +57,17 @@ failure!(
 );
 
 failure!(
-    /// Why listing webhooks or deliveries failed.
+    /// Why listing webhooks failed.
     WebhooksFailure {
+        400 => "`limit` or `cursor` is invalid.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why listing a webhook's deliveries failed.
+    DeliveriesFailure {
         400 => "The id is not a UUID, or `limit` or `cursor` is invalid.",
         404 => "No webhook of the caller's project has this id.",
         500 => "The service failed.",

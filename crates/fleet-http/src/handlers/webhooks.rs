@@ -9,8 +9,8 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{
-    CreateWebhookFailure, RetryDeliveryFailure, RotateWebhookSecretFailure, UpdateWebhookFailure,
-    WebhookActionFailure, WebhookFailure, WebhooksFailure,
+    CreateWebhookFailure, DeliveriesFailure, RetryDeliveryFailure, RotateWebhookSecretFailure,
+    UpdateWebhookFailure, WebhookActionFailure, WebhookFailure, WebhooksFailure,
 };
 use crate::query::Query;
 use crate::responses::{Deleted, DeliveryQueued, SecretRotated, WebhookCreated};
@@ -187,7 +187,7 @@ pub async fn deliveries(
     caller: ApiCaller,
     id: web::Path<Uuid>,
     query: Query<dto::WebhookListQuery>,
-) -> Result<web::Json<dto::WebhookDeliveryList>, WebhooksFailure> {
+) -> Result<web::Json<dto::WebhookDeliveryList>, DeliveriesFailure> {
     let query = query.0;
     let page = state
         .webhooks
