@@ -7,7 +7,7 @@ use crate::keys_mode;
 use crate::load::PhaseResult;
 use crate::scale::{QueryKind, ScaleReport};
 use crate::suite::{DbLimit, FleetRun};
-use crate::watch;
+use crate::{watch, webhooks};
 
 /// Most statements a batch of a worker pass may send for the pass to count as growing with
 /// the batches rather than the servers.
@@ -96,6 +96,11 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
     }
     out.push('\n');
     out.push_str(&watch::report::section(&run.watch, run.store, concurrency));
+    out.push_str(&webhooks::report::section(
+        &run.webhooks,
+        run.store,
+        concurrency,
+    ));
     out
 }
 
@@ -252,11 +257,11 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
             format!("{rss:.1} MiB"),
             rss <= RSS_TARGET_MIB,
         );
-        for row in run
+        let watched = run
             .watch
             .iter()
-            .flat_map(|w| watch::report::targets(w, run.store))
-        {
+            .flat_map(|w| watch::report::targets(w, run.store));
+        for row in watched.chain(webhooks::report::targets(&run.webhooks, run.store)) {
             check(&row.target, row.measured, row.met);
         }
     }

@@ -19,6 +19,7 @@ use crate::keys_mode::{self, KeysMode};
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
 use crate::watch::{self, WatchRun, WatchSizes};
+use crate::webhooks::{self, WebhookRun};
 
 /// A phase compared with another (a database limit, or the same reads in open mode) runs in
 /// this many rounds, alternating with the other's rounds, so a burst of other load on the
@@ -55,6 +56,8 @@ pub struct Sizes {
     /// The projects the watchers are dealt over in the watch phase's first spread (the
     /// second puts them all in one project).
     pub watch_projects: usize,
+    /// The webhook phase's provisionings of each side (with 10 webhooks, and with none).
+    pub webhook_provisions: u64,
 }
 
 /// Which database limit a fleet phase is compared with.
@@ -110,6 +113,8 @@ pub struct FleetRun {
     pub peak_rss_kib: u64,
     /// The watch phase, for each spread of the watchers over projects.
     pub watch: Vec<WatchRun>,
+    /// The webhook phase.
+    pub webhooks: WebhookRun,
 }
 
 impl FleetRun {
@@ -359,7 +364,7 @@ pub async fn run(
     bench.fleetd.stop()?;
 
     // Last, each on a fleetd of its own with nothing else running beside it, so its memory
-    // and CPU are the watchers' and the provisioning's alone.
+    // and CPU are the watchers' (then the webhooks') and the provisioning's alone.
     let watched = watch::both_spreads(
         binary,
         (target.store, target.database_url),
@@ -367,6 +372,18 @@ pub async fn run(
         sizes.watch_projects,
         concurrency,
         &log_dir,
+    )
+    .await?;
+    let webhook_log = log_dir.join(format!(
+        "fleetd-{}-webhooks.log",
+        target.store.to_lowercase()
+    ));
+    let webhooks = webhooks::run(
+        binary,
+        target.database_url,
+        sizes.webhook_provisions,
+        concurrency,
+        webhook_log,
     )
     .await?;
     Ok(FleetRun {
@@ -379,5 +396,6 @@ pub async fn run(
         clock_moves,
         peak_rss_kib,
         watch: watched,
+        webhooks,
     })
 }

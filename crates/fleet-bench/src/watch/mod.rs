@@ -41,8 +41,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use self::ledger::{Ledger, request_id};
-pub use self::side::Side;
-use self::side::{Usage, sample_rss};
+pub use self::side::{Side, Usage, sample_rss};
 use self::subscriber::Deliveries;
 use self::waiter::Waited;
 use self::watchers::{ProjectKey, Watchers};
