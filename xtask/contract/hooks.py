@@ -144,6 +144,7 @@ def mostly_known_catalog_names(context, body):
 
 # Where the run's webhooks deliver: the discard port of this host, which refuses at once,
 # so no delivery of the run leaves the machine or waits on a name lookup.
+WEBHOOK_URL_MAX_CHARS = 2048
 WEBHOOK_URLS = ["http://127.0.0.1:9/hook", "http://127.0.0.1:9/a/b?c=d", "https://127.0.0.1:9/"]
 
 
@@ -151,8 +152,10 @@ WEBHOOK_URLS = ["http://127.0.0.1:9/hook", "http://127.0.0.1:9/a/b?c=d", "https:
 def mostly_valid_webhook_urls(context, body):
     """Replaces three in four generated URLs (which are mostly not URLs) with ones fleetd
     delivers to, chosen from the generated text so that a seed replays the same requests;
-    the others test the refusal of a bad one."""
-    if not isinstance(body, dict) or not isinstance(body.get("url"), str):
+    the others test the refusal of a bad one. A URL outside the schema's length bounds
+    is kept: it is a negative case, which fleetd must refuse as generated."""
+    url = body.get("url") if isinstance(body, dict) else None
+    if not isinstance(url, str) or not 1 <= len(url) <= WEBHOOK_URL_MAX_CHARS:
         return body
     digest = zlib.crc32(body["url"].encode("utf-8", "surrogatepass"))
     if digest % 4 != 1:
