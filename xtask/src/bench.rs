@@ -1,10 +1,13 @@
-//! `cargo xtask bench [--quick] [--sqlite]`: builds fleetd and fleet-bench, runs the bench
-//! against a Postgres found or started for it, and writes `docs/benchmarks.md`.
+//! `cargo xtask bench [--quick] [--sqlite] [--ledger-only]`: builds fleetd and fleet-bench,
+//! runs the bench against a Postgres found or started for it, and writes
+//! `docs/benchmarks.md`.
 //!
 //! The full run builds in release mode and rewrites the results part of
 //! `docs/benchmarks.md`, keeping the notes below [`NOTES_MARKER`]. `--quick` is a smoke run
 //! for CI: a debug build (which the test build has mostly made already), small phases, and
-//! nothing written — its figures say nothing about speed.
+//! nothing written — its figures say nothing about speed. `--ledger-only` runs the ledger
+//! phase alone, on both stores (`fleet-bench --ledger-only`), and writes nothing either: a
+//! part of a run is not a run.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -86,18 +89,35 @@ through the domain `Engine` over a `PgStore`, counting every SQL statement sent;
 (`fleet-bench --scale-only` runs this part alone). The client, fleetd and Postgres share
 the machine's cores, so absolute figures move with the machine and its load; the ratios
 are what to compare. `cargo xtask bench --quick` is a smoke run for CI (debug build, small
-phases, 5,000 servers at scale, nothing written).
+phases, 5,000 servers at scale, 200 servers for 5 days in the ledger phase, nothing written).
+
+Usage ledger (issue 23): last in each run, on a fresh database of its own (and with
+`--sqlite` a fresh SQLite file), a fresh fleetd in open mode provisions 10,000 servers over
+the same N connections, the clock moves 10 s to complete them, then 30 days with them all
+running, a day a call (`POST /admin/clock/advance` answers once every accrual due is
+written): the time that takes (the target is per server-day: 120 s on Postgres and 60 s on
+SQLite for 10,000 servers × 30 days), the rows of `usage_records` per server-day, and the
+ledger's size per server-month (Postgres `pg_total_relation_size`, SQLite `dbstat`, read
+with fleetd stopped). Then `GET /servers/{id}/billing?limit=100` of 200 servers, one request
+at a time, the first page and the next through its `next_cursor`, each page checked as a
+client would (records that follow each other, a cursor whenever there are more); on
+Postgres after `ANALYZE usage_records`. `cargo xtask bench --ledger-only` runs this part
+alone, on both stores.
 ";
 
 /// Runs the bench; `args` are the task's arguments.
 pub fn bench(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut sqlite = false;
+    let mut ledger_only = false;
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
             "--sqlite" => sqlite = true,
-            other => bail!("unknown bench option '{other}' (expected --quick, --sqlite)"),
+            "--ledger-only" => ledger_only = true,
+            other => {
+                bail!("unknown bench option '{other}' (expected --quick, --sqlite, --ledger-only)")
+            }
         }
     }
     let database = postgres::find_or_start()?;
@@ -128,10 +148,14 @@ pub fn bench(args: &[String]) -> Result<()> {
     if sqlite {
         bench.arg("--sqlite");
     }
+    if ledger_only {
+        bench.arg("--ledger-only");
+    }
     let load = load_average();
     run(&mut bench)?;
-    if quick {
-        eprintln!("xtask: quick run done (docs/benchmarks.md is only written by a full run)");
+    if quick || ledger_only {
+        let what = if quick { "quick run" } else { "ledger phase" };
+        eprintln!("xtask: {what} done (docs/benchmarks.md is only written by a full run)");
         return Ok(());
     }
 

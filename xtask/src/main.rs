@@ -26,6 +26,7 @@ tasks:
   migrate   apply the Postgres migrations to DATABASE_URL
   bench     benchmarks into docs/benchmarks.md [--sqlite: also on SQLite]
             [--quick: a CI smoke run, debug build, writes nothing]
+            [--ledger-only: the usage ledger phase alone, on both stores, writes nothing]
   contract  docs/openapi.json against a running fleetd: schemathesis, and a generated
             Python client driving a server's life (needs python3)
   deploy-check  validate deploy/ (Compose, Kubernetes, Prometheus, Grafana) against a running fleetd

@@ -12,6 +12,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use serde::de::DeserializeOwned;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
@@ -89,6 +90,21 @@ impl Conn {
     /// `GET path`.
     pub async fn get(&mut self, path: &str) -> Result<Response, String> {
         self.send(Method::GET, path, None, &[]).await
+    }
+
+    /// `GET path`, which must answer 200; anything else is an error naming the request.
+    pub async fn get_ok(&mut self, path: &str) -> Result<Response> {
+        self.get(path)
+            .await
+            .and_then(|r| r.expect(StatusCode::OK, &format!("GET {path}")))
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// `GET path`, which must answer 200 with a `T` as JSON.
+    pub async fn get_json<T: DeserializeOwned>(&mut self, path: &str) -> Result<T> {
+        let response = self.get_ok(path).await?;
+        serde_json::from_slice(&response.body)
+            .with_context(|| format!("GET {path} answered an unreadable body"))
     }
 
     /// `POST path` with a JSON body.

@@ -56,6 +56,29 @@ impl PhaseResult {
     pub fn max_ms(&self) -> f64 {
         self.latency.max() as f64 / 1_000.0
     }
+
+    /// No request yet, for requests timed one by one with [`PhaseResult::record`].
+    pub fn empty(name: &str) -> PhaseResult {
+        PhaseResult {
+            name: name.to_owned(),
+            requests: 0,
+            errors: 0,
+            first_error: None,
+            elapsed: Duration::ZERO,
+            latency: new_histogram(),
+        }
+    }
+
+    /// A request that took `latency` and ended in `outcome`.
+    pub fn record(&mut self, latency: Duration, outcome: Result<(), String>) {
+        self.requests += 1;
+        self.elapsed += latency;
+        record(&mut self.latency, latency);
+        if let Err(e) = outcome {
+            self.errors += 1;
+            self.first_error.get_or_insert(e);
+        }
+    }
 }
 
 /// Runs `total` requests of `op` over `workers` (one in flight per worker); `op` gets its

@@ -10,6 +10,7 @@ mod database;
 mod fleetd;
 mod http;
 mod keys_mode;
+mod ledger;
 mod load;
 mod phases;
 mod report;
@@ -26,6 +27,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use crate::database::Database;
+use crate::ledger::{LedgerRun, LedgerSize, LedgerStore};
 use crate::scale::{ScaleSize, SqliteScale};
 use crate::suite::{FleetRun, Sizes, Target};
 use crate::watch::WatchSizes;
@@ -61,6 +63,12 @@ struct Args {
     /// on what it measures. Not written to docs/benchmarks.md by `cargo xtask bench`.
     #[arg(long, conflicts_with_all = ["scale_only", "watch_only"])]
     webhooks_only: bool,
+    /// Only the ledger phase (servers running for days of the virtual clock: the time it
+    /// takes, the usage rows and their size, billing pages' latency), on both stores
+    /// whether or not `--sqlite` is given: for working on what it measures. Not written to
+    /// docs/benchmarks.md by `cargo xtask bench`.
+    #[arg(long, conflicts_with_all = ["scale_only", "watch_only", "webhooks_only"])]
+    ledger_only: bool,
     /// Concurrent connections.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
     concurrency: u16,
@@ -110,6 +118,17 @@ impl Args {
         }
     }
 
+    fn ledger_size(&self) -> LedgerSize {
+        LedgerSize {
+            // Five days write more than a page of records per server, so the quick run
+            // follows a cursor too.
+            servers: if self.quick { 200 } else { 10_000 },
+            days: if self.quick { 5 } else { 30 },
+            reads: if self.quick { 100 } else { 200 },
+            concurrency: usize::from(self.concurrency),
+        }
+    }
+
     fn scale_size(&self) -> ScaleSize {
         ScaleSize {
             servers: if self.quick { 5_000 } else { 100_000 },
@@ -137,12 +156,20 @@ async fn bench(args: &Args) -> Result<()> {
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let db = Database::create(&args.postgres, &format!("fleet_bench_{pid}")).await?;
     let scale_db = Database::create(&args.postgres, &format!("fleet_bench_{pid}_scale")).await?;
-    let measured = measure(args, &db, &scale_db, &scratch).await;
+    let ledger_db = Database::create(&args.postgres, &format!("fleet_bench_{pid}_ledger")).await?;
+    let dbs = Databases {
+        run: &db,
+        scale: &scale_db,
+        ledger: &ledger_db,
+    };
+    let measured = measure(args, &dbs, &scratch).await;
     let dropped = db.drop_now().await;
     let scale_dropped = scale_db.drop_now().await;
+    let ledger_dropped = ledger_db.drop_now().await;
     let (markdown, errors) = measured?;
     dropped?;
     scale_dropped?;
+    ledger_dropped?;
     println!("{markdown}");
     if let Some(path) = &args.markdown {
         std::fs::write(path, &markdown).with_context(|| format!("writing {}", path.display()))?;
@@ -158,15 +185,20 @@ async fn bench(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// The bench's fresh databases, each dropped at the end.
+struct Databases<'a> {
+    /// The fleet runs'.
+    run: &'a Database,
+    /// The scale test's.
+    scale: &'a Database,
+    /// The ledger phase's.
+    ledger: &'a Database,
+}
+
 /// Every measurement; the Markdown and the number of failed requests.
-async fn measure(
-    args: &Args,
-    db: &Database,
-    scale_db: &Database,
-    scratch: &Path,
-) -> Result<(String, u64)> {
+async fn measure(args: &Args, dbs: &Databases<'_>, scratch: &Path) -> Result<(String, u64)> {
     let concurrency = usize::from(args.concurrency);
-    let url = db.url()?;
+    let url = dbs.run.url()?;
     let mut runs: Vec<FleetRun> = Vec::new();
     let postgres = Target {
         store: "Postgres",
@@ -182,6 +214,14 @@ async fn measure(
     }
     if args.webhooks_only {
         return webhooks_only(args, &postgres, scratch).await;
+    }
+    if args.ledger_only {
+        let ledgers = ledger_runs(args, dbs.ledger, scratch, true).await?;
+        let rows = ledgers.iter().flat_map(ledger::report::targets);
+        let mut markdown = report::targets_table(rows);
+        markdown.extend(ledgers.iter().map(ledger::report::section));
+        let errors = ledgers.iter().map(LedgerRun::errors).sum();
+        return Ok((markdown, errors));
     }
     if !args.scale_only {
         runs.push(suite::run(&args.fleetd, &postgres, args.sizes(), concurrency, logs).await?);
@@ -207,22 +247,28 @@ async fn measure(
     });
     let scale = scale::run(
         &args.fleetd,
-        &scale_db.url()?,
+        &dbs.scale.url()?,
         &args.scale_size(),
         log,
         sqlite,
     )
     .await?;
+    let ledgers = if args.scale_only {
+        Vec::new()
+    } else {
+        ledger_runs(args, dbs.ledger, scratch, args.sqlite).await?
+    };
 
     let mut markdown = format!(
         "Postgres: {}.\n\n",
         database::describe(&args.postgres).await?
     );
-    markdown.push_str(&report::targets(&runs, concurrency, Some(&scale)));
+    markdown.push_str(&report::targets(&runs, concurrency, Some(&scale), &ledgers));
     for run in &runs {
         markdown.push_str(&report::fleet_run(run, concurrency));
     }
     markdown.push_str(&report::scale(&scale));
+    markdown.extend(ledgers.iter().map(ledger::report::section));
     let errors = runs
         .iter()
         .flat_map(FleetRun::measured)
@@ -235,9 +281,10 @@ async fn measure(
         }))
         .chain(
             runs.iter()
-                .flat_map(|run| run.watch.iter().map(|w| w.errors())),
+                .flat_map(|run| run.watch.iter().map(|w| w.sides.errors())),
         )
-        .chain(runs.iter().map(|run| run.webhooks.errors()))
+        .chain(runs.iter().map(|run| run.webhooks.sides.errors()))
+        .chain(ledgers.iter().map(LedgerRun::errors))
         .chain(
             scale
                 .stores
@@ -270,7 +317,7 @@ async fn watch_only(args: &Args, postgres: &Target<'_>, scratch: &Path) -> Resul
             scratch,
         )
         .await?;
-        errors += runs.iter().map(watch::WatchRun::errors).sum::<u64>();
+        errors += runs.iter().map(|run| run.sides.errors()).sum::<u64>();
         markdown.push_str(&watch::report::section(&runs, store, concurrency));
     }
     Ok((markdown, errors))
@@ -300,16 +347,33 @@ async fn webhooks_only(
             log,
         )
         .await?;
-        errors += run.errors();
+        errors += run.sides.errors();
         rows.extend(webhooks::report::targets(&run, store));
         sections.push_str(&webhooks::report::section(&run, store, concurrency));
     }
-    let mut markdown = String::from("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
-    for row in rows {
-        let met = if row.met { "yes" } else { "**no**" };
-        markdown.push_str(&format!("| {} | {} | {met} |\n", row.target, row.measured));
-    }
-    markdown.push('\n');
+    let mut markdown = report::targets_table(rows);
     markdown.push_str(&sections);
     Ok((markdown, errors))
+}
+
+/// The ledger phase on Postgres, in the fresh database `db`, and on a fresh SQLite file if
+/// `sqlite`.
+async fn ledger_runs(
+    args: &Args,
+    db: &Database,
+    scratch: &Path,
+    sqlite: bool,
+) -> Result<Vec<LedgerRun>> {
+    let url = db.url()?;
+    let file = scratch.join("ledger.db");
+    let mut stores = vec![LedgerStore::Postgres(&url)];
+    if sqlite {
+        stores.push(LedgerStore::Sqlite(&file));
+    }
+    let mut runs = Vec::new();
+    for store in stores {
+        let log = scratch.join(format!("fleetd-{}-ledger.log", store.name().to_lowercase()));
+        runs.push(ledger::run(&args.fleetd, store, args.ledger_size(), log).await?);
+    }
+    Ok(runs)
 }

@@ -195,13 +195,7 @@ struct ClockReading {
 
 /// fleetd's virtual clock.
 pub async fn clock_now(conn: &mut Conn) -> Result<DateTime<Utc>> {
-    let response = conn
-        .get("/admin/clock")
-        .await
-        .map_err(anyhow::Error::msg)?
-        .expect(StatusCode::OK, "GET /admin/clock")
-        .map_err(anyhow::Error::msg)?;
-    let reading: ClockReading = serde_json::from_slice(&response.body)?;
+    let reading: ClockReading = conn.get_json("/admin/clock").await?;
     Ok(reading.now)
 }
 

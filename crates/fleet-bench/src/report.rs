@@ -4,10 +4,11 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use crate::keys_mode;
+use crate::ledger::LedgerRun;
 use crate::load::PhaseResult;
 use crate::scale::{QueryKind, ScaleReport};
 use crate::suite::{DbLimit, FleetRun};
-use crate::{watch, webhooks};
+use crate::{ledger, watch, webhooks};
 
 /// Most statements a batch of a worker pass may send for the pass to count as growing with
 /// the batches rather than the servers.
@@ -181,9 +182,9 @@ pub fn scale(report: &ScaleReport) -> String {
             store.store
         );
         for (_, list) in &store.lists {
-            list_row(&mut out, list, &format!("`{}`", list.name));
+            latency_row(&mut out, list, &format!("`{}`", list.name));
         }
-        list_row(
+        latency_row(
             &mut out,
             &store.loaded,
             &format!(
@@ -197,7 +198,8 @@ pub fn scale(report: &ScaleReport) -> String {
     out
 }
 
-fn list_row(out: &mut String, r: &PhaseResult, name: &str) {
+/// A row of `r`'s latencies: `name`, requests, p50, p99 and max in ms, errors.
+pub fn latency_row(out: &mut String, r: &PhaseResult, name: &str) {
     let _ = writeln!(
         out,
         "| {name} | {} | {:.2} | {:.2} | {:.2} | {} |",
@@ -209,16 +211,44 @@ fn list_row(out: &mut String, r: &PhaseResult, name: &str) {
     );
 }
 
-/// The targets of issue 7, each with the figure measured and whether it is met.
-pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport>) -> String {
-    let mut out = String::from("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
-    let mut check = |target: &str, measured: String, met: bool| {
-        let _ = writeln!(
-            out,
-            "| {target} | {measured} | {} |",
-            if met { "yes" } else { "**no**" }
-        );
-    };
+/// A target: what it is, what was measured, whether it was met.
+pub struct TargetRow {
+    /// The target.
+    pub target: String,
+    /// The figure measured.
+    pub measured: String,
+    /// Whether it was met.
+    pub met: bool,
+}
+
+/// The targets section of `rows` alone (a run of one phase).
+pub fn targets_table(rows: impl IntoIterator<Item = TargetRow>) -> String {
+    let mut out = String::from(TARGETS_HEADER);
+    for row in rows {
+        target_line(&mut out, &row.target, &row.measured, row.met);
+    }
+    out.push('\n');
+    out
+}
+
+const TARGETS_HEADER: &str = "### Targets\n\n| target | measured | met |\n|---|---|---|\n";
+
+fn target_line(out: &mut String, target: &str, measured: &str, met: bool) {
+    let met = if met { "yes" } else { "**no**" };
+    let _ = writeln!(out, "| {target} | {measured} | {met} |");
+}
+
+/// The targets of issue 7 and of the phases since, each with the figure measured and
+/// whether it is met.
+pub fn targets(
+    runs: &[FleetRun],
+    concurrency: usize,
+    scale: Option<&ScaleReport>,
+    ledgers: &[LedgerRun],
+) -> String {
+    let mut out = String::from(TARGETS_HEADER);
+    let mut check =
+        |target: &str, measured: String, met: bool| target_line(&mut out, target, &measured, met);
     for run in runs {
         for phase in &run.phases {
             let (db, goal) = match phase.db_limit {
@@ -310,8 +340,25 @@ pub fn targets(runs: &[FleetRun], concurrency: usize, scale: Option<&ScaleReport
             );
         }
     }
+    for row in ledgers.iter().flat_map(ledger::report::targets) {
+        check(&row.target, row.measured, row.met);
+    }
     out.push('\n');
     out
+}
+
+/// A note line for the first error of each of `results` and for the first three of
+/// `failures`.
+pub fn failure_notes(out: &mut String, results: &[&PhaseResult], failures: &[String]) {
+    let errors = results.iter().filter_map(|r| r.first_error.clone());
+    for failure in errors.chain(failures.iter().take(3).cloned()) {
+        let _ = writeln!(out, "  - failure: `{failure}`");
+    }
+}
+
+/// KiB as MiB.
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 /// "N rounds: min–max" of the rounds' ratios.

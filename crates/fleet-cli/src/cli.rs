@@ -145,9 +145,10 @@ pub enum Servers {
     /// A server's newest events, newest first.
     Logs(ServerId),
     /// A server's provisioning and actions, newest first.
-    Actions(ServerActionsArgs),
-    /// A server's usage ledger and what it has cost.
-    Billing(ServerId),
+    Actions(ServerPageArgs),
+    /// What a server has cost, and its usage ledger, oldest first: a page of records (100
+    /// unless `--limit` says), or every one with `--all`.
+    Billing(ServerPageArgs),
     /// Set (KEY=VALUE) or remove (KEY-) labels of a server; its other labels stay.
     Label {
         /// The server's id (a UUID).
@@ -214,9 +215,9 @@ pub struct WaitArgs {
     pub timeout: Duration,
 }
 
-/// Paging of `servers actions`.
+/// A server and the page of one of its histories (`servers actions`, `servers billing`).
 #[derive(Debug, Args)]
-pub struct ServerActionsArgs {
+pub struct ServerPageArgs {
     #[command(flatten)]
     pub server: ServerId,
     #[command(flatten)]

@@ -8,6 +8,11 @@
 //! server's watermark (`Server::billed_until`), and moves the watermark in the same change,
 //! so no second is billed twice and none is lost.
 //!
+//! Accruals end on the clock's period boundaries ([`period_end`]): with the default hourly
+//! period a running server writes one record per clock hour, the first and last of a run
+//! covering its part of their hour, so records line up with hourly cost buckets and a day
+//! costs 24 rows whatever the accrual timing.
+//!
 //! Rounding: a record's amount is the price of the server's cumulative billed seconds after
 //! it minus the price before it, each rounded down to a micro-unit. So the records of a
 //! server always add up to exactly `floor(total_seconds × hourly / 3600)`.
@@ -36,6 +41,15 @@ pub struct UsageRecord {
     pub hourly_price: Money,
     /// The amount charged.
     pub amount: Money,
+}
+
+/// A usage record as the ledger keeps it, with its position among its server's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Orders a server's records oldest first; a page cursor names it.
+    pub position: i64,
+    /// The record.
+    pub record: UsageRecord,
 }
 
 /// What a server has cost so far.
@@ -95,6 +109,28 @@ pub fn close_run(server: &mut Server, at: DateTime<Utc>) -> Option<UsageRecord> 
     let seconds = remaining.max(MINIMUM_RUN_SECONDS - already_billed);
     let period_end = watermark + TimeDelta::seconds(remaining);
     Some(charge(server, watermark, period_end, seconds))
+}
+
+/// The end of the billing period `watermark` lies in: the next multiple of `period` since
+/// the Unix epoch, in whole seconds, plus the watermark's sub-second part. A run starts at
+/// any instant; keeping its fraction of a second makes every record whole seconds long, so
+/// periods never lose or add a second, while their ends stay within a second of the clock's
+/// boundaries (the hour, by default).
+pub fn period_end(watermark: DateTime<Utc>, period: TimeDelta) -> DateTime<Utc> {
+    let period = period.num_seconds().max(1);
+    let into_period = watermark.timestamp().rem_euclid(period);
+    watermark + TimeDelta::seconds(period - into_period)
+}
+
+/// The instant before which every watermark with a period ended by `now` lies: the last
+/// period boundary at or before `now`, in whole seconds. A watermark just under it whose
+/// sub-second part is not yet past may be not quite due; planning it changes nothing, and
+/// [`period_end`] grows with the watermark, so the due ones come first in watermark order.
+pub fn accruals_due_before(now: DateTime<Utc>, period: TimeDelta) -> DateTime<Utc> {
+    let period = period.num_seconds().max(1);
+    let into_period = now.timestamp().rem_euclid(period);
+    let subsecond = TimeDelta::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+    now - TimeDelta::seconds(into_period) - subsecond
 }
 
 /// Opens a run at `at`.

@@ -309,6 +309,9 @@ pub enum HistoryError {
         /// The largest page.
         max: u32,
     },
+    /// A page cursor this service did not hand out.
+    #[error(transparent)]
+    BadCursor(#[from] BadCursor),
     /// A fault rule answered instead of the operation: nothing changed.
     #[error(transparent)]
     Injected(InjectedFault),

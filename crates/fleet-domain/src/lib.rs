@@ -37,7 +37,7 @@ pub mod tenancy;
 pub mod webhooks;
 
 pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
-pub use billing::{BillingSummary, UsageRecord};
+pub use billing::{BillingSummary, LedgerEntry, UsageRecord};
 pub use catalog::{Catalog, CatalogError, RegionSpec, ServerTypeSpec};
 pub use entropy::Entropy;
 pub use event::{
@@ -63,6 +63,8 @@ pub use tenancy::{ApiKey, Caller, Project, Role};
 
 #[cfg(test)]
 mod action_tests;
+#[cfg(test)]
+mod billing_tests;
 #[cfg(test)]
 mod idempotency_tests;
 #[cfg(test)]

@@ -71,7 +71,8 @@ impl Default for TransitionDelays {
 pub struct LifecycleConfig {
     /// Transitional state durations.
     pub delays: TransitionDelays,
-    /// How often an open run is accrued into the ledger.
+    /// The length of a usage record of an open run, aligned to the clock (an hour, by
+    /// default: one record per server and clock hour).
     pub billing_period: TimeDelta,
     /// A server stopped longer than this is terminated by the reaper.
     pub idle_timeout: TimeDelta,
@@ -81,7 +82,7 @@ impl Default for LifecycleConfig {
     fn default() -> Self {
         Self {
             delays: TransitionDelays::default(),
-            billing_period: TimeDelta::seconds(60),
+            billing_period: TimeDelta::hours(1),
             idle_timeout: TimeDelta::minutes(30),
         }
     }
@@ -219,12 +220,12 @@ pub fn plan_completion(
 /// The most billing periods one accrual bills; a longer backlog is billed over several.
 pub const MAX_PERIODS_PER_ACCRUAL: usize = 1_000;
 
-/// Accrues `server`'s open run into the ledger, one record per whole billing period that has
-/// passed by `now` since its watermark; what is left of a period waits for the next accrual.
+/// Accrues `server`'s open run into the ledger, one record per billing period that has
+/// ended by `now` since its watermark; what is left of a period waits for the next accrual.
 ///
-/// Records are aligned to the run's periods, so the ledger is the same whether a worker
-/// accrued every period as it ended or caught up later (after a restart, or a virtual clock
-/// moved by an hour at once).
+/// Records end on the clock's period boundaries ([`billing::period_end`]), so the ledger is
+/// the same whether a worker accrued every period as it ended or caught up later (after a
+/// restart, or a virtual clock moved by a month at once).
 pub fn plan_accrual(
     server: &Server,
     now: DateTime<Utc>,
@@ -232,7 +233,7 @@ pub fn plan_accrual(
 ) -> Option<StateChange> {
     let mut change = StateChange::from(server);
     while change.usage.len() < MAX_PERIODS_PER_ACCRUAL {
-        let period_end = change.server.billed_until? + config.billing_period;
+        let period_end = billing::period_end(change.server.billed_until?, config.billing_period);
         if period_end > now {
             break;
         }

@@ -61,6 +61,27 @@ impl Cursor {
     }
 }
 
+/// Where the next page of a server's usage ledger starts: after the record at this
+/// position (the store's order of a server's records, oldest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerCursor(pub i64);
+
+impl LedgerCursor {
+    /// The opaque text handed to clients.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("l1|{}", self.0))
+    }
+
+    /// Reads a cursor from its opaque text.
+    pub fn decode(text: &str) -> Result<Self, BadCursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| BadCursor)?;
+        let raw = String::from_utf8(bytes).map_err(|_| BadCursor)?;
+        let position = raw.strip_prefix("l1|").ok_or(BadCursor)?;
+        let position: i64 = position.parse().map_err(|_| BadCursor)?;
+        (position >= 0).then_some(Self(position)).ok_or(BadCursor)
+    }
+}
+
 /// Which page to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -103,6 +124,26 @@ mod tests {
             id: ServerId::random(),
         };
         assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
+    }
+
+    #[test]
+    fn a_ledger_cursor_survives_its_round_trip_and_refuses_foreign_text() {
+        let cursor = LedgerCursor(1_234_567);
+        assert_eq!(LedgerCursor::decode(&cursor.encode()), Ok(cursor));
+        let server_cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("valid"),
+            id: ServerId::random(),
+        };
+        for text in [
+            "",
+            "12",
+            &server_cursor.encode(),
+            &URL_SAFE_NO_PAD.encode("l1|-5"),
+            &URL_SAFE_NO_PAD.encode("l1|x"),
+            &URL_SAFE_NO_PAD.encode("l1|99999999999999999999"),
+        ] {
+            assert_eq!(LedgerCursor::decode(text), Err(BadCursor), "{text}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::action::ActionRecord;
-use crate::billing::UsageRecord;
+use crate::billing::LedgerEntry;
 use crate::catalog::RegionSpec;
 use crate::error::StoreError;
 use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest, NewEvent};
@@ -15,7 +15,7 @@ use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredRe
 use crate::ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
-use crate::page::PageRequest;
+use crate::page::{LedgerCursor, PageRequest};
 use crate::project_update::ProjectUpdate;
 use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
 use crate::server::{NewServer, Server, ServerFilter};
@@ -76,10 +76,10 @@ pub enum DueWork {
         /// Completion due at or before this.
         due_by: DateTime<Utc>,
     },
-    /// Open runs whose watermark is at or before this instant, oldest first.
+    /// Open runs whose watermark is before this instant, oldest first.
     Accruals {
-        /// Watermark at or before this.
-        watermark_by: DateTime<Utc>,
+        /// Watermark strictly before this (`billing::accruals_due_before`).
+        watermark_before: DateTime<Utc>,
     },
     /// Stopped servers stopped at or before this instant, oldest first.
     Idle {
@@ -256,8 +256,18 @@ pub trait Store: Send + Sync {
     /// The newest `limit` events of a server, newest first.
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError>;
 
-    /// A server's usage records, oldest first.
-    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError>;
+    /// Up to `limit` of a server's usage records, oldest first, after `after`.
+    async fn usage(
+        &self,
+        id: ServerId,
+        after: Option<LedgerCursor>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError>;
+
+    /// Deletes up to `limit` usage records whose period ended before `ended_before`, oldest
+    /// first; how many it deleted. Servers' totals keep what they billed.
+    async fn prune_usage(&self, ended_before: DateTime<Utc>, limit: u32)
+    -> Result<u32, StoreError>;
 
     /// Claims up to `limit` servers with `work` due, so that no other process can claim them
     /// at the same time, applies what `plan` makes of each, and returns how many changed.

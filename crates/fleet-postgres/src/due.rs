@@ -50,9 +50,9 @@ async fn claim(
                 .load(conn)
                 .await?
         }
-        DueWork::Accruals { watermark_by } => {
+        DueWork::Accruals { watermark_before } => {
             s::servers
-                .filter(s::billed_until.le(watermark_by))
+                .filter(s::billed_until.lt(watermark_before))
                 .order((s::billed_until, s::id))
                 .limit(limit)
                 .select(ServerRow::as_select())

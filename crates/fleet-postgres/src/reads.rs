@@ -1,13 +1,15 @@
 //! Reads: one server, lists, histories, counts.
 
+use chrono::{DateTime, Utc};
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Bool, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use fleet_domain::billing::UsageRecord;
+use fleet_domain::billing::LedgerEntry;
 use fleet_domain::event::Event;
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState, TerminatedServers};
 use uuid::Uuid;
 
@@ -119,18 +121,28 @@ pub(crate) async fn events(
         .map_err(TxError::Corrupt)
 }
 
-/// A server's usage records, oldest first.
+/// Up to `limit` of a server's usage records after `after`, oldest first.
 pub(crate) async fn usage(
     conn: &mut AsyncPgConnection,
     id: ServerId,
-) -> Result<Vec<UsageRecord>, TxError> {
-    let rows = usage_records::table
+    after: Option<LedgerCursor>,
+    limit: u32,
+) -> Result<Vec<LedgerEntry>, TxError> {
+    let rows: Vec<(i64, UsageRow)> = usage_records::table
         .filter(usage_records::server_id.eq(id.as_uuid()))
+        .filter(usage_records::id.gt(after.map_or(0, |cursor| cursor.0)))
         .order(usage_records::id)
-        .select(UsageRow::as_select())
+        .limit(i64::from(limit))
+        .select((usage_records::id, UsageRow::as_select()))
         .load(conn)
         .await?;
-    Ok(rows.into_iter().map(mapping::usage).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(position, row)| LedgerEntry {
+            position,
+            record: mapping::usage(row),
+        })
+        .collect())
 }
 
 /// How many servers are in each state that has any.
@@ -170,3 +182,20 @@ impl QueryFragment<Pg> for ServerById {
         out.push_bind_param::<SqlUuid, _>(&self.0)
     }
 }
+
+/// Deletes up to `limit` usage records whose period ended before `ended_before`, oldest first.
+pub(crate) async fn prune_usage(
+    conn: &mut AsyncPgConnection,
+    ended_before: DateTime<Utc>,
+    limit: u32,
+) -> Result<u32, TxError> {
+    let deleted = diesel::sql_query(PRUNE_USAGE)
+        .bind::<Timestamptz, _>(ended_before)
+        .bind::<BigInt, _>(i64::from(limit))
+        .execute(conn)
+        .await?;
+    Ok(u32::try_from(deleted).unwrap_or(u32::MAX))
+}
+
+const PRUNE_USAGE: &str = "DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records \
+     WHERE period_end < $1 ORDER BY period_end LIMIT $2)";

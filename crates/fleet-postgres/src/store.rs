@@ -18,10 +18,11 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use fleet_domain::billing::UsageRecord;
+use fleet_domain::billing::LedgerEntry;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::{
     Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
     ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
@@ -341,9 +342,23 @@ impl Store for PgStore {
         Ok(reads::events(&mut conn, id, limit).await?)
     }
 
-    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
+    async fn usage(
+        &self,
+        id: ServerId,
+        after: Option<LedgerCursor>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
         let mut conn = self.conn().await?;
-        Ok(reads::usage(&mut conn, id).await?)
+        Ok(reads::usage(&mut conn, id, after, limit).await?)
+    }
+
+    async fn prune_usage(
+        &self,
+        ended_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::prune_usage(&mut conn, ended_before, limit).await?)
     }
 
     async fn process_due(

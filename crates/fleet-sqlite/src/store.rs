@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use fleet_domain::StateChange;
+use fleet_domain::billing::LedgerEntry;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ids::{KeyId, ProjectId, ServerId};
-use fleet_domain::page::PageRequest;
+use fleet_domain::page::{LedgerCursor, PageRequest};
 use fleet_domain::ports::{
     Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
     ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
@@ -19,7 +21,6 @@ use fleet_domain::quota::{ProjectQuotas, Quotas};
 use fleet_domain::server::{NewServer, Server, ServerFilter};
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{StateChange, UsageRecord};
 
 use crate::db::{Db, roll_back_leftovers};
 use crate::errors::TxError;
@@ -162,8 +163,23 @@ impl Store for SqliteStore {
         self.run(move |conn| reads::events(conn, id, limit)).await
     }
 
-    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
-        self.run(move |conn| reads::usage(conn, id)).await
+    async fn usage(
+        &self,
+        id: ServerId,
+        after: Option<LedgerCursor>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        self.run(move |conn| reads::usage(conn, id, after, limit))
+            .await
+    }
+
+    async fn prune_usage(
+        &self,
+        ended_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        self.run(move |conn| reads::prune_usage(conn, ended_before, limit))
+            .await
     }
 
     /// The claim is a `BEGIN IMMEDIATE` transaction held from reading the due servers to

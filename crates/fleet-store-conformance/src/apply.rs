@@ -6,7 +6,9 @@ use fleet_domain::ports::{Applied, DueWork};
 use fleet_domain::{Action, Server, ServerId, ServerState, lifecycle};
 
 use crate::TestedStore;
-use crate::fixtures::{act, apply, at, config, get, plan, pools, processed, running, unnumbered};
+use crate::fixtures::{
+    act, apply, at, config, get, ledger, plan, pools, processed, running, unnumbered,
+};
 
 /// A change updates every field of the server and appends its events and usage.
 pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dyn TestedStore>) {
@@ -29,7 +31,7 @@ pub async fn apply_updates_the_server_and_appends_events_and_usage(store: Arc<dy
         .map(|e| e.event.clone())
         .collect();
     assert_eq!(newest, change.events);
-    assert_eq!(store.usage(server.id).await.expect("usage"), change.usage);
+    assert_eq!(ledger(&store, server.id).await, change.usage);
 }
 
 /// A change planned from an old generation is `Stale` and writes nothing at all.
@@ -40,7 +42,7 @@ pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn Tested
     let terminate = plan(&server, Action::Terminate, at(100), &config());
     let stopped = apply(&store, &stop).await;
     let events = unnumbered(store.events(server.id, 100).await.expect("events"));
-    let usage = store.usage(server.id).await.expect("usage");
+    let usage = ledger(&store, server.id).await;
     assert_eq!(
         store.apply(&terminate).await.expect("apply"),
         Applied::Stale,
@@ -51,7 +53,7 @@ pub async fn apply_with_a_stale_generation_changes_nothing(store: Arc<dyn Tested
         unnumbered(store.events(server.id, 100).await.expect("events")),
         events
     );
-    assert_eq!(store.usage(server.id).await.expect("usage"), usage);
+    assert_eq!(ledger(&store, server.id).await, usage);
     let usage_now = store.pool_usage().await.expect("pool_usage");
     assert_eq!(
         usage_now[0].allocated, 1,
@@ -78,7 +80,7 @@ pub async fn apply_to_an_unknown_server_is_missing(store: Arc<dyn TestedStore>) 
     assert_eq!(store.apply(&change).await.expect("apply"), Applied::Missing);
     assert_eq!(store.get(ghost).await.expect("get"), None);
     assert!(store.events(ghost, 100).await.expect("events").is_empty());
-    assert!(store.usage(ghost).await.expect("usage").is_empty());
+    assert!(ledger(&store, ghost).await.is_empty());
 }
 
 /// Every field a change carries is written, the name included, whether the change comes

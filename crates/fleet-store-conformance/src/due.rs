@@ -11,7 +11,7 @@ use fleet_domain::{Action, ServerState};
 use crate::TestedStore;
 use crate::fixtures::stopped;
 use crate::fixtures::{
-    Offered, act, at, complete, config, get, pools, processed, provision, running,
+    Offered, act, at, complete, config, get, ledger, pools, processed, provision, running,
 };
 
 /// Only transitions due by the instant are offered, earliest first, at most `limit` a call,
@@ -62,23 +62,23 @@ pub async fn process_due_accruals_bills_open_runs_oldest_first(store: Arc<dyn Te
         lifecycle::plan_accrual(server, now, &config())
     };
     let work = DueWork::Accruals {
-        watermark_by: at(40),
+        watermark_before: at(40),
     };
     assert_eq!(processed(&store, work, 1, &plan).await, 1);
     assert_eq!(offered.take(), vec![first.clone()]);
     assert_eq!(processed(&store, work, 10, &plan).await, 1);
     assert_eq!(offered.take(), vec![second.clone()]);
     assert_eq!(processed(&store, work, 10, &plan).await, 0);
-    // One whole billing period each; the rest of the next period waits for it to end.
-    let ledger = store.usage(first.id).await.expect("usage");
-    assert_eq!(ledger.len(), 1);
+    // Each up to the minute it started in; the rest of the next minute waits for it to end.
+    let first_ledger = ledger(&store, first.id).await;
+    assert_eq!(first_ledger.len(), 1);
     assert_eq!(
-        (ledger[0].period_start, ledger[0].period_end),
-        (at(10), at(70))
+        (first_ledger[0].period_start, first_ledger[0].period_end),
+        (at(10), at(60))
     );
-    assert_eq!(get(&store, first.id).await.billed_until, Some(at(70)));
-    assert_eq!(get(&store, second.id).await.billed_seconds, 60);
-    assert!(store.usage(young.id).await.expect("usage").is_empty());
+    assert_eq!(get(&store, first.id).await.billed_until, Some(at(60)));
+    assert_eq!(get(&store, second.id).await.billed_seconds, 30);
+    assert!(ledger(&store, young.id).await.is_empty());
     assert_eq!(get(&store, down.id).await, down);
 }
 

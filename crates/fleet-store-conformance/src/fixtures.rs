@@ -7,9 +7,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use fleet_domain::ServerFilter;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, LifecycleConfig, ServerSpec, StateChange, TransitionDelays};
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::{Applied, DueWork, Planner};
 use fleet_domain::{
     Action, Event, IpPool, Labels, Money, NewServer, ProjectId, RequestContext, Server, ServerId,
+    UsageRecord,
 };
 
 use crate::TestedStore;
@@ -266,4 +268,20 @@ pub(crate) fn unnumbered(events: Vec<Event>) -> Vec<Event> {
         .into_iter()
         .map(|event| Event { seq: None, ..event })
         .collect()
+}
+
+/// Every usage record of a server, oldest first, read three at a time so that each case
+/// that reads a ledger also pages it.
+pub(crate) async fn ledger(store: &Arc<dyn TestedStore>, id: ServerId) -> Vec<UsageRecord> {
+    let mut records = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.usage(id, after, 3).await.expect("usage");
+        let full = page.len() == 3;
+        after = page.last().map(|entry| LedgerCursor(entry.position));
+        records.extend(page.into_iter().map(|entry| entry.record));
+        if !full {
+            return records;
+        }
+    }
 }

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::{Action, NewEvent, ServerId, lifecycle};
 
 use crate::TestedStore;
-use crate::fixtures::{apply, at, config, get, instant_config, plan, pools, provision, running};
+use crate::fixtures::{
+    apply, at, config, get, instant_config, ledger, plan, pools, provision, running,
+};
 
 /// Events come newest first, `limit` caps them to the newest, and each server has its own.
 pub async fn events_are_newest_first_and_windowed(store: Arc<dyn TestedStore>) {
@@ -90,7 +93,7 @@ pub async fn history_of_an_unknown_server_is_empty(store: Arc<dyn TestedStore>) 
     running(&store, "lab-a", at(0)).await;
     let ghost = ServerId::random();
     assert!(store.events(ghost, 100).await.expect("events").is_empty());
-    assert!(store.usage(ghost).await.expect("usage").is_empty());
+    assert!(ledger(&store, ghost).await.is_empty());
 }
 
 /// Accruals and the closing of a run append records oldest first; they add up to the
@@ -109,19 +112,76 @@ pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn TestedStore>
     let stop = plan(&server, Action::Stop, at(400), &config());
     expected.extend(stop.usage.clone());
     server = apply(&store, &stop).await;
-    let ledger = store.usage(server.id).await.expect("usage");
-    assert_eq!(ledger, expected);
-    assert_eq!(ledger.len(), 4);
+    let records = ledger(&store, server.id).await;
+    assert_eq!(records, expected);
+    assert_eq!(records.len(), 4);
     assert!(
-        ledger
+        records
             .windows(2)
             .all(|w| w[0].period_end == w[1].period_start)
     );
-    let seconds: i64 = ledger.iter().map(|r| r.seconds).sum();
-    let amount: i64 = ledger.iter().map(|r| r.amount.micros()).sum();
+    let seconds: i64 = records.iter().map(|r| r.seconds).sum();
+    let amount: i64 = records.iter().map(|r| r.amount.micros()).sum();
     let stored = get(&store, server.id).await;
     assert_eq!(stored.billed_seconds, seconds);
     assert_eq!(stored.billed_amount.micros(), amount);
     assert_eq!(stored.billed_until, None, "the run is closed");
-    assert!(store.usage(other.id).await.expect("usage").is_empty());
+    assert!(ledger(&store, other.id).await.is_empty());
+}
+
+/// A server's ledger pages by position, each page after the previous one's last record;
+/// pruning deletes only records whose period ended before its instant, oldest first, up to
+/// its limit, and leaves the servers' totals as they were.
+pub async fn usage_pages_follow_positions_and_pruning_takes_the_oldest_first(
+    store: Arc<dyn TestedStore>,
+) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let mut server = running(&store, "lab-a", at(0)).await;
+    let mut other = running(&store, "lab-a", at(0)).await;
+    for minutes in 1..=4 {
+        let now = at(60 * minutes);
+        for s in [&mut server, &mut other] {
+            let change = lifecycle::plan_accrual(s, now, &config()).expect("an accrual");
+            *s = apply(&store, &change).await;
+        }
+    }
+    let all = store.usage(server.id, None, 100).await.expect("usage");
+    assert_eq!(all.len(), 4, "[10,60) and three whole minutes");
+    let first = store.usage(server.id, None, 2).await.expect("usage");
+    let rest = store
+        .usage(server.id, Some(LedgerCursor(first[1].position)), 100)
+        .await
+        .expect("usage");
+    assert_eq!([first, rest].concat(), all);
+    let last = all.last().map(|entry| LedgerCursor(entry.position));
+    assert!(
+        store
+            .usage(server.id, last, 100)
+            .await
+            .expect("usage")
+            .is_empty()
+    );
+
+    let totals = get(&store, server.id).await;
+    assert_eq!(store.prune_usage(at(121), 3).await.expect("pruned"), 3);
+    let left: Vec<_> = ledger(&store, server.id)
+        .await
+        .into_iter()
+        .chain(ledger(&store, other.id).await)
+        .collect();
+    assert_eq!(
+        left.len(),
+        5,
+        "one of the four records ended before 121 s is left"
+    );
+    assert_eq!(left.iter().filter(|r| r.period_end < at(121)).count(), 1);
+    assert_eq!(store.prune_usage(at(121), 3).await.expect("pruned"), 1);
+    assert_eq!(store.prune_usage(at(121), 3).await.expect("pruned"), 0);
+    assert!(
+        ledger(&store, server.id)
+            .await
+            .iter()
+            .all(|r| r.period_end >= at(121))
+    );
+    assert_eq!(get(&store, server.id).await, totals, "totals stay");
 }

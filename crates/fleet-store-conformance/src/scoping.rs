@@ -14,8 +14,8 @@ use fleet_domain::{
 
 use crate::TestedStore;
 use crate::fixtures::{
-    PRICE, VCPUS, act, all_servers, apply, at, complete, config, get, ids, list, new_server_in,
-    pools, provision, unnumbered,
+    PRICE, VCPUS, act, all_servers, apply, at, complete, config, get, ids, ledger, list,
+    new_server_in, pools, provision, unnumbered,
 };
 use crate::tenancy::{hash_of, key, project, stored};
 
@@ -63,7 +63,7 @@ async fn record(
     (
         store.get(id).await.expect("get"),
         unnumbered(store.events(id, 1000).await.expect("events")),
-        store.usage(id).await.expect("usage"),
+        ledger(store, id).await,
         store
             .server_actions(id, &page)
             .await
@@ -257,7 +257,7 @@ pub async fn deleting_a_project_removes_everything_of_it_and_nothing_else(
         complete(&store, &terminating).await
     };
     assert!(
-        !store.usage(billed.id).await.expect("usage").is_empty(),
+        !ledger(&store, billed.id).await.is_empty(),
         "the case deletes usage"
     );
     assert_eq!(

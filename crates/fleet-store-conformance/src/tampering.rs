@@ -92,7 +92,7 @@ pub async fn a_request_that_waits_past_the_store_s_limit_is_saturated(
         };
         busy.process_due(
             DueWork::Accruals {
-                watermark_by: at(3_600),
+                watermark_before: at(3_600),
             },
             10,
             &slow,

@@ -51,6 +51,8 @@ pub struct Config {
     pub idempotency_retention: TimeDelta,
     /// How long a terminated server stays in lists; `None`: as long as it is stored.
     pub terminated_listed_for: Option<TimeDelta>,
+    /// How long usage records are kept after their period ended; `None`: for ever.
+    pub usage_retention: Option<TimeDelta>,
     /// How requests are authenticated.
     pub auth: AuthConfig,
     /// The quotas every project created gets.
@@ -231,7 +233,7 @@ impl Config {
             "billing_period_s",
             "FLEET_BILLING_PERIOD_S",
             settings.billing_period_s,
-            60,
+            3_600,
             1..=DAY_S,
         )?;
         let idle_timeout = in_range(
@@ -292,6 +294,15 @@ impl Config {
                 "FLEET_TERMINATED_LISTED_S",
                 settings.terminated_listed_s,
                 3_600,
+                0..=3_650 * DAY_S,
+            )?)
+            .filter(|seconds| *seconds > 0)
+            .map(|seconds| TimeDelta::seconds(i64::from(seconds))),
+            usage_retention: Some(in_range(
+                "usage_retention_s",
+                "FLEET_USAGE_RETENTION_S",
+                settings.usage_retention_s,
+                0,
                 0..=3_650 * DAY_S,
             )?)
             .filter(|seconds| *seconds > 0)
@@ -385,6 +396,28 @@ mod tests {
         assert_eq!(config.event_retention, TimeDelta::days(7));
         assert_eq!(config.idempotency_retention, TimeDelta::hours(24));
         assert_eq!(config.terminated_listed_for, Some(TimeDelta::hours(1)));
+        assert_eq!(config.lifecycle.billing_period, TimeDelta::hours(1));
+        assert_eq!(config.usage_retention, None, "usage is kept for ever");
+    }
+
+    #[test]
+    fn a_usage_retention_keeps_records_that_long_and_zero_for_ever() {
+        let kept = |seconds| {
+            config(Settings {
+                usage_retention_s: Some(seconds),
+                ..Settings::default()
+            })
+            .expect("valid")
+            .usage_retention
+        };
+        assert_eq!(kept(90 * 86_400), Some(TimeDelta::days(90)));
+        assert_eq!(kept(0), None);
+        let err = config(Settings {
+            usage_retention_s: Some(u32::MAX),
+            ..Settings::default()
+        })
+        .expect_err("past ten years");
+        assert!(err.to_string().contains("usage_retention_s"), "{err}");
     }
 
     #[test]

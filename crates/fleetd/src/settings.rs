@@ -101,7 +101,9 @@ pub struct Settings {
     /// Seconds from terminating to terminated [default: 3].
     #[arg(long, env = "FLEET_TERMINATING_DELAY_S", value_name = "S")]
     pub terminating_delay_s: Option<u32>,
-    /// Seconds between billing accruals of a running server [default: 60].
+    /// Seconds a usage record of a running server covers, 1 to 86,400, aligned to the clock:
+    /// one record per server and clock hour by default; 60 for a record a minute
+    /// [default: 3600].
     #[arg(long, env = "FLEET_BILLING_PERIOD_S", value_name = "S")]
     pub billing_period_s: Option<u32>,
     /// Seconds a server may stay stopped before the reaper terminates it [default: 1800].
@@ -148,6 +150,11 @@ pub struct Settings {
     /// [default: 3600].
     #[arg(long, env = "FLEET_TERMINATED_LISTED_S", value_name = "S")]
     pub terminated_listed_s: Option<u32>,
+    /// Seconds usage records are kept after their period ended, on the service's clock, 0
+    /// to 315,360,000; 0 keeps them for ever. Pruning keeps each server's billed totals
+    /// [default: 0].
+    #[arg(long, env = "FLEET_USAGE_RETENTION_S", value_name = "S")]
+    pub usage_retention_s: Option<u32>,
     /// Seconds in-flight requests get to finish on shutdown [default: 30].
     #[arg(long, env = "FLEET_SHUTDOWN_TIMEOUT_S", value_name = "S")]
     pub shutdown_timeout_s: Option<u32>,
@@ -254,6 +261,7 @@ impl Settings {
                 event_retention_s,
                 idempotency_retention_s,
                 terminated_listed_s,
+                usage_retention_s,
                 shutdown_timeout_s,
                 auth,
                 key_pepper,

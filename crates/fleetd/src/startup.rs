@@ -333,6 +333,8 @@ impl Application {
                 retention: config.event_retention,
                 keys: background_keys,
                 webhooks: delivery_store,
+                ledger: store.clone(),
+                usage_retention: config.usage_retention,
                 logger: logger.new(o!("component" => "pruner")),
             }
             .spawn(stop.clone()),

@@ -136,6 +136,10 @@ pub struct Pruner {
     pub keys: Arc<IdempotencyService>,
     /// The webhook deliveries, whose settled ones are kept as long as events.
     pub webhooks: Arc<dyn WebhookStore>,
+    /// The usage ledger.
+    pub ledger: Arc<dyn Store>,
+    /// How long usage records are kept after their period ended; `None`: for ever.
+    pub usage_retention: Option<TimeDelta>,
     /// Its logger.
     pub logger: Logger,
 }
@@ -158,6 +162,8 @@ impl Pruner {
                 self.report("idempotency keys", pruned, metrics::record_keys_pruned);
                 let pruned = self.prune_deliveries().await;
                 self.report("webhook deliveries", pruned, |_| {});
+                let pruned = self.prune_usage().await;
+                self.report("usage records", pruned, |_| {});
             }
         })
     }
@@ -187,6 +193,16 @@ impl Pruner {
     pub async fn prune_deliveries(&self) -> Result<u64, StoreError> {
         let before = self.clock.now() - self.retention;
         in_batches(|| self.webhooks.prune_deliveries(before, PRUNE_BATCH)).await
+    }
+
+    /// Deletes every usage record whose period ended before the ledger's retention, a
+    /// batch at a time; how many it deleted. Nothing when records are kept for ever.
+    pub async fn prune_usage(&self) -> Result<u64, StoreError> {
+        let Some(retention) = self.usage_retention else {
+            return Ok(0);
+        };
+        let before = self.clock.now() - retention;
+        in_batches(|| self.ledger.prune_usage(before, PRUNE_BATCH)).await
     }
 
     /// Deletes every idempotency key older than its retention, a batch at a time; how many
@@ -338,8 +354,34 @@ mod tests {
             retention: TimeDelta::days(7),
             keys: Arc::new(IdempotencyService::new(keys, clock, policy)),
             webhooks: Arc::new(fleet_domain::ports::MockWebhookStore::new()),
+            ledger: Arc::new(fleet_domain::ports::MockStore::new()),
+            usage_retention: None,
             logger: Logger::root(slog::Discard, slog::o!()),
         }
+    }
+
+    #[tokio::test]
+    async fn usage_records_are_pruned_in_batches_past_their_retention_and_kept_without_one() {
+        let none = Pruning::deleting(Vec::new());
+        let kept = pruner(none.clone(), none.clone());
+        assert_eq!(kept.prune_usage().await.expect("nothing to do"), 0);
+
+        let mut ledger = fleet_domain::ports::MockStore::new();
+        let mut batches = vec![PRUNE_BATCH, 7].into_iter();
+        ledger
+            .expect_prune_usage()
+            .withf(|before, limit| *before == now() - TimeDelta::days(90) && *limit == PRUNE_BATCH)
+            .times(2)
+            .returning(move |_, _| Ok(batches.next().unwrap_or(0)));
+        let pruner = Pruner {
+            ledger: Arc::new(ledger),
+            usage_retention: Some(TimeDelta::days(90)),
+            ..pruner(none.clone(), none)
+        };
+        assert_eq!(
+            pruner.prune_usage().await.expect("pruned"),
+            u64::from(PRUNE_BATCH + 7)
+        );
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use self::ledger::{Ledger, request_id};
-pub use self::side::{Side, Usage, sample_rss};
+pub use self::side::{Rounds, Side, Sides, Usage, sample_rss};
 use self::subscriber::Deliveries;
 use self::waiter::Waited;
 use self::watchers::{ProjectKey, Watchers};
@@ -94,12 +94,9 @@ pub struct WatchRun {
     pub projects: usize,
     /// Its sizes.
     pub sizes: WatchSizes,
-    /// Provisioning without watchers.
-    pub without: Side,
-    /// Provisioning with the watchers open.
-    pub with: Side,
-    /// with ÷ without for each pair of rounds.
-    pub round_ratios: Vec<f64>,
+    /// Provisioning without watchers and with them open, and the failures besides the
+    /// provisioning's: streams and waits that failed, deliveries missing.
+    pub sides: Sides,
     /// The events of the provisionings with watchers, as the subscribers received them.
     pub deliveries: Deliveries,
     /// How many deliveries there were to be (each event, once per subscriber of its project).
@@ -117,21 +114,6 @@ pub struct WatchRun {
     pub opening_rss_kib: (u64, u64),
     /// The waiters.
     pub waits: Waits,
-    /// Failures besides the provisioning's: streams and waits that failed, deliveries
-    /// missing.
-    pub failures: Vec<String>,
-}
-
-impl WatchRun {
-    /// with ÷ without over the whole phase.
-    pub fn ratio(&self) -> f64 {
-        self.with.result.rps() / self.without.result.rps()
-    }
-
-    /// Every failure: provisionings, streams, waits and deliveries missing.
-    pub fn errors(&self) -> u64 {
-        self.without.result.errors + self.with.result.errors + self.failures.len() as u64
-    }
 }
 
 /// Runs the phase twice on `store` (its name, for the logs' names), each on a fleetd of its
@@ -189,14 +171,11 @@ pub async fn run(
         concurrency,
         ticks: fleetd::clock_ticks_per_second(),
     };
-    let mut without: Option<Side> = None;
-    let mut with: Option<Side> = None;
+    let mut rounds = Rounds::default();
     let mut watched = Watched::default();
-    let mut round_ratios = Vec::new();
     for round in 0..ROUNDS {
         let (base, count) = share(sizes.provisions, round, ROUNDS);
         let numbers = base..base + count;
-        let mut pair = Vec::new();
         for watching in [round % 2 == 1, round % 2 == 0] {
             let side = if watching {
                 phase
@@ -205,15 +184,8 @@ pub async fn run(
             } else {
                 phase.without_watchers(numbers.clone()).await?
             };
-            pair.push((watching, side.result.rps()));
-            let done = if watching { &mut with } else { &mut without };
-            *done = Some(match done.take() {
-                Some(done) => done.then(side),
-                None => side,
-            });
+            rounds.add(watching, side);
         }
-        let rate = |watching: bool| pair.iter().find(|p| p.0 == watching).map_or(0.0, |p| p.1);
-        round_ratios.push(rate(true) / rate(false));
     }
     let mut deliveries = watched.deliveries;
     deliveries.settle(&phase.ledger);
@@ -223,9 +195,7 @@ pub async fn run(
     Ok(WatchRun {
         projects,
         sizes,
-        without: without.context("no rounds ran")?,
-        with: with.context("no rounds ran")?,
-        round_ratios,
+        sides: rounds.finish(watched.failures)?,
         deliveries,
         expected: watched.expected,
         longest_drain: watched.longest_drain,
@@ -234,7 +204,6 @@ pub async fn run(
         watched_rss_kib: watched.rss_kib,
         opening_rss_kib: watched.opening_rss_kib.unwrap_or_default(),
         waits: watched.waits,
-        failures: watched.failures,
     })
 }
 

@@ -1,11 +1,10 @@
 //! The watch phase as Markdown: its section of a fleet run and its rows of the targets.
 
 use std::fmt::Write;
-use std::time::Duration;
 
+use super::WatchRun;
 use super::subscriber::Deliveries;
-use super::{Side, WatchRun};
-use crate::report::spread;
+use crate::report::{TargetRow, mib, spread};
 
 /// The delivery delay target at the 99th percentile, in milliseconds (issue 15).
 pub const DELAY_P99_TARGET_MS: f64 = 100.0;
@@ -30,16 +29,6 @@ impl WatchRun {
     }
 }
 
-/// A target: what it is, what was measured, whether it was met.
-pub struct TargetRow {
-    /// The target.
-    pub target: String,
-    /// The figure measured.
-    pub measured: String,
-    /// Whether it was met.
-    pub met: bool,
-}
-
 /// The targets of `run` on `store`.
 pub fn targets(run: &WatchRun, store: &str) -> Vec<TargetRow> {
     let what = format!("{store}, {}", run.label());
@@ -59,17 +48,16 @@ pub fn targets(run: &WatchRun, store: &str) -> Vec<TargetRow> {
             measured: format!("{rss:.1} MiB (VmHWM)"),
             met: rss <= WATCHED_RSS_TARGET_MIB,
         },
-        TargetRow {
-            target: format!(
+        run.sides.ratio_target(
+            format!(
                 "provisioning with the watchers ≥ {WATCHED_PROVISIONING_TARGET} × without ({what})"
             ),
-            measured: format!("{:.2} ({})", run.ratio(), spread(&run.round_ratios)),
-            met: run.ratio() >= WATCHED_PROVISIONING_TARGET,
-        },
+            WATCHED_PROVISIONING_TARGET,
+        ),
         TargetRow {
             target: format!("every event delivered, every wait answered, no errors ({what})"),
-            measured: format!("{} errors", run.errors()),
-            met: run.errors() == 0,
+            measured: format!("{} errors", run.sides.errors()),
+            met: run.sides.errors() == 0,
         },
     ]
 }
@@ -90,11 +78,12 @@ pub fn section(runs: &[WatchRun], store: &str, concurrency: usize) -> String {
     for run in runs {
         let with = format!(
             "with them: **{:.2}** × without ({})",
-            run.ratio(),
-            spread(&run.round_ratios)
+            run.sides.ratio(),
+            spread(&run.sides.round_ratios)
         );
-        side_row(&mut out, &run.label(), "without watchers", &run.without);
-        side_row(&mut out, &run.label(), &with, &run.with);
+        let label = run.label();
+        run.sides.without.row(&mut out, &label, "without watchers");
+        run.sides.with.row(&mut out, &label, &with);
     }
     out.push_str(
         "\nDeliveries (every event of a provisioning with the watchers open, to every stream \
@@ -113,29 +102,6 @@ pub fn section(runs: &[WatchRun], store: &str, concurrency: usize) -> String {
     }
     out.push('\n');
     out
-}
-
-fn side_row(out: &mut String, label: &str, side_name: &str, side: &Side) {
-    let r = &side.result;
-    let per = |cpu: Option<Duration>| {
-        cpu.map_or("—".to_owned(), |cpu| {
-            format!("{:.0}", cpu.as_secs_f64() * 1e6 / r.requests.max(1) as f64)
-        })
-    };
-    let busy = side
-        .machine_busy
-        .map_or("—".to_owned(), |b| format!("{:.0} %", b * 100.0));
-    let _ = writeln!(
-        out,
-        "| {label} | {side_name} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {busy} |",
-        r.requests,
-        r.rps(),
-        r.ms_at(0.5),
-        r.ms_at(0.99),
-        r.errors,
-        per(side.fleetd_cpu),
-        per(side.bench_cpu),
-    );
 }
 
 fn delivery_row(out: &mut String, run: &WatchRun) {
@@ -193,19 +159,9 @@ fn notes(out: &mut String, run: &WatchRun) {
         waits.released,
         waits.waiters,
     );
-    let provisioning = [&run.without.result, &run.with.result]
-        .into_iter()
-        .filter_map(|r| r.first_error.clone());
-    let failures = run.failures.iter().take(3).cloned();
-    for failure in provisioning.chain(failures) {
-        let _ = writeln!(out, "  - failure: `{failure}`");
-    }
+    run.sides.failure_notes(out);
 }
 
 fn ms(micros: u64) -> f64 {
     micros as f64 / 1_000.0
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use futures::future::join_all;
 use futures::{StreamExt, TryStreamExt, stream};
-use hyper::StatusCode;
 use hyper::header::HeaderValue;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -164,12 +163,7 @@ async fn settle(addr: SocketAddr, wanted: (u64, u64)) -> Result<()> {
 
 /// fleetd's gauge of open watches (`fleet_open_watches`): (streams, waits).
 async fn open_watches(conn: &mut Conn) -> Result<(u64, u64)> {
-    let response = conn
-        .get("/metrics")
-        .await
-        .map_err(anyhow::Error::msg)?
-        .expect(StatusCode::OK, "GET /metrics")
-        .map_err(anyhow::Error::msg)?;
+    let response = conn.get_ok("/metrics").await?;
     let text = String::from_utf8_lossy(&response.body);
     let gauge = |kind: &str| {
         let name = format!("fleet_open_watches{{kind=\"{kind}\"}} ");

@@ -38,7 +38,7 @@ use crate::http::Conn;
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker};
 use crate::suite::share;
-use crate::watch::{ROUNDS, Side, Usage, sample_rss};
+use crate::watch::{ROUNDS, Rounds, Side, Sides, Usage, sample_rss};
 
 /// Webhooks subscribed in the rounds with them.
 pub const HOOKS: usize = 10;
@@ -61,12 +61,10 @@ const DELIVERIES_METRIC: &str = "fleet_webhook_deliveries_total";
 pub struct WebhookRun {
     /// Provisionings of each side, over all rounds.
     pub provisions: u64,
-    /// Provisioning with no webhook enabled.
-    pub without: Side,
-    /// Provisioning with the 10 enabled (CPU until the round's last delivery).
-    pub with: Side,
-    /// with ÷ without for each pair of rounds.
-    pub round_ratios: Vec<f64>,
+    /// Provisioning with no webhook enabled, and with the 10 enabled (CPU until the round's
+    /// last delivery); and the failures besides the provisioning's: deliveries missing or
+    /// extra, events not counted.
+    pub sides: Sides,
     /// The events the rounds without webhooks made, by type, counted through `GET /events`.
     pub events_without: BTreeMap<String, u64>,
     /// The same for the rounds with them.
@@ -86,9 +84,6 @@ pub struct WebhookRun {
     pub without_rss_kib: Vec<u64>,
     /// fleetd's `fleet_webhook_deliveries_total` at the end, by outcome.
     pub attempts: BTreeMap<String, u64>,
-    /// Failures besides the provisioning's: deliveries missing or extra, events not
-    /// counted.
-    pub failures: Vec<String>,
 }
 
 /// What the receiver logged.
@@ -138,18 +133,6 @@ impl Spans {
     }
 }
 
-impl WebhookRun {
-    /// with ÷ without over the whole phase.
-    pub fn ratio(&self) -> f64 {
-        self.with.result.rps() / self.without.result.rps()
-    }
-
-    /// Every failure: provisionings, and deliveries or events amiss.
-    pub fn errors(&self) -> u64 {
-        self.without.result.errors + self.with.result.errors + self.failures.len() as u64
-    }
-}
-
 /// Runs the phase with `provisions` provisionings a side on a fresh fleetd at `binary` in
 /// open mode on `database_url`, writing to `log`.
 pub async fn run(
@@ -176,12 +159,9 @@ pub async fn run(
         enabled: false,
         gathered: Gathered::default(),
     };
-    let mut without: Option<Side> = None;
-    let mut with: Option<Side> = None;
-    let mut round_ratios = Vec::new();
+    let mut rounds = Rounds::default();
     for round in 0..ROUNDS {
         let (base, count) = share(provisions, round, ROUNDS);
-        let mut pair = Vec::new();
         for hooked in [round % 2 == 1, round % 2 == 0] {
             // Each side its own request numbers, so both place servers alike.
             let first = base + if hooked { provisions } else { 0 };
@@ -191,15 +171,8 @@ pub async fn run(
             } else {
                 phase.without_hooks(numbers).await?
             };
-            pair.push((hooked, side.result.rps()));
-            let done = if hooked { &mut with } else { &mut without };
-            *done = Some(match done.take() {
-                Some(done) => done.then(side),
-                None => side,
-            });
+            rounds.add(hooked, side);
         }
-        let rate = |hooked: bool| pair.iter().find(|p| p.0 == hooked).map_or(0.0, |p| p.1);
-        round_ratios.push(rate(true) / rate(false));
     }
     tokio::time::sleep(SETTLE).await;
     let attempts = phase.attempts().await?;
@@ -224,9 +197,7 @@ pub async fn run(
     fleetd.stop()?;
     Ok(WebhookRun {
         provisions,
-        without: without.context("no rounds ran")?,
-        with: with.context("no rounds ran")?,
-        round_ratios,
+        sides: rounds.finish(g.failures)?,
         events_without: g.events_without,
         events_with: g.events_with,
         expected: g.expected,
@@ -236,7 +207,6 @@ pub async fn run(
         with_rss_kib: g.rss_kib,
         without_rss_kib: g.rss_without_kib,
         attempts,
-        failures: g.failures,
     })
 }
 
@@ -406,13 +376,7 @@ impl Phase<'_> {
         let mut admin = self.admin().await?;
         loop {
             let path = format!("/events?after={}&limit={EVENTS_PAGE}", self.cursor);
-            let response = admin
-                .get(&path)
-                .await
-                .and_then(|r| r.expect(StatusCode::OK, &path))
-                .map_err(anyhow::Error::msg)?;
-            let page: Page = serde_json::from_slice(&response.body)
-                .with_context(|| format!("{path} answered an unreadable page"))?;
+            let page: Page = admin.get_json(&path).await?;
             let read = page.items.len();
             for item in page.items {
                 *counted.entry(item.kind).or_insert(0) += 1;
@@ -460,13 +424,7 @@ impl Phase<'_> {
 
     /// fleetd's delivery attempts by outcome, from `/metrics`.
     async fn attempts(&self) -> Result<BTreeMap<String, u64>> {
-        let response = self
-            .admin()
-            .await?
-            .get("/metrics")
-            .await
-            .and_then(|r| r.expect(StatusCode::OK, "GET /metrics"))
-            .map_err(anyhow::Error::msg)?;
+        let response = self.admin().await?.get_ok("/metrics").await?;
         let text = String::from_utf8_lossy(&response.body);
         let mut attempts = BTreeMap::new();
         for line in text.lines() {
@@ -495,13 +453,7 @@ async fn sequence_end(conn: &mut Conn) -> Result<i64> {
         next_after: i64,
     }
     let path = format!("/events?server_id={NO_SERVER}&limit=1");
-    let response = conn
-        .get(&path)
-        .await
-        .and_then(|r| r.expect(StatusCode::OK, &path))
-        .map_err(anyhow::Error::msg)?;
-    let page: Page = serde_json::from_slice(&response.body)
-        .with_context(|| format!("{path} answered an unreadable page"))?;
+    let page: Page = conn.get_json(&path).await?;
     if page.next_after < 0 {
         bail!("{path} answered a negative cursor");
     }

@@ -2,12 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::time::Duration;
 
 use super::{HOOKS, WebhookRun};
-use crate::report::spread;
-use crate::watch::Side;
-use crate::watch::report::TargetRow;
+use crate::report::{TargetRow, mib, spread};
 
 /// The least provisioning rate with 10 webhooks, as a share of the rate with none (issue 18).
 pub const HOOKED_PROVISIONING_TARGET: f64 = 0.8;
@@ -15,23 +12,22 @@ pub const HOOKED_PROVISIONING_TARGET: f64 = 0.8;
 /// The targets of `run` on `store`.
 pub fn targets(run: &WebhookRun, store: &str) -> Vec<TargetRow> {
     vec![
-        TargetRow {
-            target: format!(
+        run.sides.ratio_target(
+            format!(
                 "provisioning with {HOOKS} webhooks ≥ {HOOKED_PROVISIONING_TARGET} × with none \
                  ({store})"
             ),
-            measured: format!("{:.2} ({})", run.ratio(), spread(&run.round_ratios)),
-            met: run.ratio() >= HOOKED_PROVISIONING_TARGET,
-        },
+            HOOKED_PROVISIONING_TARGET,
+        ),
         TargetRow {
             target: format!("every webhook delivery received once, no errors ({store})"),
             measured: format!(
                 "{} of {} received, {} errors",
                 run.received.distinct,
                 run.expected,
-                run.errors()
+                run.sides.errors()
             ),
-            met: run.errors() == 0,
+            met: run.sides.errors() == 0,
         },
     ]
 }
@@ -49,14 +45,19 @@ pub fn section(run: &WebhookRun, store: &str, concurrency: usize) -> String {
         run.provisions,
         super::ROUNDS,
     );
-    side_row(
+    run.sides.without.row(
         &mut out,
         "none (no webhook in the first round, the 10 disabled in the others)",
         "—",
-        &run.without,
     );
-    let ratio = format!("**{:.2}** ({})", run.ratio(), spread(&run.round_ratios));
-    side_row(&mut out, &format!("{HOOKS} enabled"), &ratio, &run.with);
+    let ratio = format!(
+        "**{:.2}** ({})",
+        run.sides.ratio(),
+        spread(&run.sides.round_ratios)
+    );
+    run.sides
+        .with
+        .row(&mut out, &format!("{HOOKS} enabled"), &ratio);
     let spans = &run.spans;
     let r = &run.received;
     let _ = write!(
@@ -110,37 +111,9 @@ pub fn section(run: &WebhookRun, store: &str, concurrency: usize) -> String {
         spans.first_to_last.as_secs_f64(),
         spans.after_provisioning.as_secs_f64(),
     );
-    let provisioning = [&run.without.result, &run.with.result]
-        .into_iter()
-        .filter_map(|r| r.first_error.clone());
-    for failure in provisioning.chain(run.failures.iter().take(3).cloned()) {
-        let _ = writeln!(out, "  - failure: `{failure}`");
-    }
+    run.sides.failure_notes(&mut out);
     out.push('\n');
     out
-}
-
-fn side_row(out: &mut String, label: &str, ratio: &str, side: &Side) {
-    let r = &side.result;
-    let per = |cpu: Option<Duration>| {
-        cpu.map_or("—".to_owned(), |cpu| {
-            format!("{:.0}", cpu.as_secs_f64() * 1e6 / r.requests.max(1) as f64)
-        })
-    };
-    let busy = side
-        .machine_busy
-        .map_or("—".to_owned(), |b| format!("{:.0} %", b * 100.0));
-    let _ = writeln!(
-        out,
-        "| {label} | {ratio} | {} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {busy} |",
-        r.requests,
-        r.rps(),
-        r.ms_at(0.5),
-        r.ms_at(0.99),
-        r.errors,
-        per(side.fleetd_cpu),
-        per(side.bench_cpu),
-    );
 }
 
 /// `a 3, b 1`, or `none`.
@@ -153,8 +126,4 @@ fn types(counts: &BTreeMap<String, u64>) -> String {
         .map(|(kind, count)| format!("`{kind}` {count}"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }

@@ -6,7 +6,7 @@ use fleet_client::types;
 
 use super::Session;
 use super::pages::every_page;
-use crate::cli::{Actions, Output, ServerActionsArgs};
+use crate::cli::{Actions, Output, ServerPageArgs};
 use crate::exit::Exit;
 use crate::output::{fields, maybe_time, or_dash, print, table, time};
 
@@ -20,7 +20,7 @@ pub async fn run(session: &Session, command: Actions) -> Result<(), Exit> {
 }
 
 /// A server's actions: one page, or every page with `--all` (printed as one list).
-pub async fn list(session: &Session, args: ServerActionsArgs) -> Result<(), Exit> {
+pub async fn list(session: &Session, args: ServerPageArgs) -> Result<(), Exit> {
     let mut page = fetch_page(session, &args, args.page.cursor.clone()).await?;
     if args.page.all {
         page = every_page(page, async |next| {
@@ -40,7 +40,7 @@ pub async fn list(session: &Session, args: ServerActionsArgs) -> Result<(), Exit
 
 async fn fetch_page(
     session: &Session,
-    args: &ServerActionsArgs,
+    args: &ServerPageArgs,
     cursor: Option<String>,
 ) -> Result<types::ActionList, Exit> {
     let mut request = session.client.list_server_actions().id(args.server.id);

@@ -24,46 +24,26 @@ pub async fn every_page<P: Page>(
     Ok(page)
 }
 
-impl Page for types::ServerList {
-    fn take_next_cursor(&mut self) -> Option<String> {
-        self.next_cursor.take()
-    }
+/// Implements [`Page`] for a page type by the field its items are in.
+macro_rules! paged_by {
+    ($($page:ty => $items:ident),+ $(,)?) => {$(
+        impl Page for $page {
+            fn take_next_cursor(&mut self) -> Option<String> {
+                self.next_cursor.take()
+            }
 
-    fn append(&mut self, next: Self) {
-        self.items.extend(next.items);
-        self.next_cursor = next.next_cursor;
-    }
+            fn append(&mut self, next: Self) {
+                self.$items.extend(next.$items);
+                self.next_cursor = next.next_cursor;
+            }
+        }
+    )+};
 }
 
-impl Page for types::ActionList {
-    fn take_next_cursor(&mut self) -> Option<String> {
-        self.next_cursor.take()
-    }
-
-    fn append(&mut self, next: Self) {
-        self.items.extend(next.items);
-        self.next_cursor = next.next_cursor;
-    }
-}
-
-impl Page for types::WebhookList {
-    fn take_next_cursor(&mut self) -> Option<String> {
-        self.next_cursor.take()
-    }
-
-    fn append(&mut self, next: Self) {
-        self.items.extend(next.items);
-        self.next_cursor = next.next_cursor;
-    }
-}
-
-impl Page for types::WebhookDeliveryList {
-    fn take_next_cursor(&mut self) -> Option<String> {
-        self.next_cursor.take()
-    }
-
-    fn append(&mut self, next: Self) {
-        self.items.extend(next.items);
-        self.next_cursor = next.next_cursor;
-    }
+paged_by! {
+    types::ServerList => items,
+    types::ActionList => items,
+    types::WebhookList => items,
+    types::WebhookDeliveryList => items,
+    types::BillingReport => records,
 }

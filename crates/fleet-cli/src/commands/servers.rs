@@ -6,7 +6,7 @@ use fleet_client::types;
 use super::pages::every_page;
 use super::wait::until;
 use super::{Session, actions, bulk};
-use crate::cli::{ActArgs, ListArgs, Servers, WaitArgs};
+use crate::cli::{ActArgs, ListArgs, Output, ServerPageArgs, Servers, WaitArgs};
 use crate::exit::Exit;
 use crate::output::{fields, labels, maybe_time, money, or_dash, print, spent, table, time};
 
@@ -76,18 +76,7 @@ pub async fn run(session: &Session, command: Servers) -> Result<(), Exit> {
                 Err(e) => Err(session.failed_keyed(e, &key).await),
             }
         }
-        Servers::Billing(server) => {
-            match session
-                .client
-                .get_server_billing()
-                .id(server.id)
-                .send()
-                .await
-            {
-                Ok(report) => print(session.output, &*report, billing_tables),
-                Err(e) => Err(session.failed(e).await),
-            }
-        }
+        Servers::Billing(args) => billing(session, args).await,
     }
 }
 
@@ -281,6 +270,43 @@ fn events_table(events: &types::EventList) -> Table {
         ]);
     }
     table
+}
+
+/// A server's totals and a page of its ledger, or every page with `--all`.
+async fn billing(session: &Session, args: ServerPageArgs) -> Result<(), Exit> {
+    let mut report = billing_page(session, &args, args.page.cursor.clone()).await?;
+    if args.page.all {
+        report = every_page(report, async |next| {
+            billing_page(session, &args, Some(next)).await
+        })
+        .await?;
+    }
+    print(session.output, &report, billing_tables)?;
+    if let (Some(next), Output::Table) = (&report.next_cursor, session.output) {
+        eprintln!(
+            "more: fleet servers billing {} --cursor {next} (or --all)",
+            args.server.id
+        );
+    }
+    Ok(())
+}
+
+async fn billing_page(
+    session: &Session,
+    args: &ServerPageArgs,
+    cursor: Option<String>,
+) -> Result<types::BillingReport, Exit> {
+    let mut request = session.client.get_server_billing().id(args.server.id);
+    if let Some(limit) = args.page.limit {
+        request = request.limit(limit);
+    }
+    if let Some(cursor) = cursor {
+        request = request.cursor(cursor);
+    }
+    match request.send().await {
+        Ok(report) => Ok(report.into_inner()),
+        Err(e) => Err(session.failed(e).await),
+    }
 }
 
 fn billing_tables(report: &types::BillingReport) -> Vec<Table> {

@@ -64,6 +64,33 @@ async fn advancing_the_clock_by_a_human_duration_runs_the_server() {
         "{}",
         billing.stdout
     );
+    // Stopped, the run's closing record joins the hourly ones: the ledger reads a record a
+    // page, with the cursor of the next, or whole with `--all`.
+    shell.at_fleetd(&["servers", "stop", &id]).await.ok();
+    let first = shell
+        .at_fleetd(&["servers", "billing", &id, "--limit", "1"])
+        .await
+        .ok();
+    assert!(
+        first
+            .stderr
+            .contains(&format!("more: fleet servers billing {id} --cursor ")),
+        "{}",
+        first.stderr
+    );
+    let whole = shell
+        .at_fleetd(&[
+            "servers", "billing", &id, "--limit", "1", "--all", "-o", "json",
+        ])
+        .await
+        .ok()
+        .json();
+    let records = whole["records"].as_array().expect("records");
+    assert!(records.len() >= 2, "{whole}");
+    for pair in records.windows(2) {
+        assert_eq!(pair[0]["period_end"], pair[1]["period_start"], "{whole}");
+    }
+    assert!(whole.get("next_cursor").is_none(), "{whole}");
     let logs = shell.at_fleetd(&["servers", "logs", &id]).await.ok();
     assert!(
         logs.stdout.contains("transition_completed"),

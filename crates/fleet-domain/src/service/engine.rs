@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::billing;
 use crate::entropy::Entropy;
 use crate::error::StoreError;
 use crate::faults::LifecycleFaults;
@@ -209,8 +210,8 @@ impl Engine {
     async fn accruals(&self) -> Result<Drained, StoreError> {
         let now = self.clock.now();
         let config = self.config;
-        let watermark_by = now - config.billing_period;
-        self.drain(DueWork::Accruals { watermark_by }, move |server| {
+        let watermark_before = billing::accruals_due_before(now, config.billing_period);
+        self.drain(DueWork::Accruals { watermark_before }, move |server| {
             lifecycle::plan_accrual(server, now, &config)
         })
         .await

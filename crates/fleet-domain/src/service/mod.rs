@@ -50,7 +50,8 @@ mod update_tests;
 mod watch_tests;
 
 pub use servers::{
-    ActOutcome, ListRequest, MAX_EVENTS, ProvisionRequest, ServerService, ServerView, UsageReport,
+    ActOutcome, ListRequest, MAX_EVENTS, MAX_USAGE_RECORDS, ProvisionRequest, ServerService,
+    ServerView, UsageReport,
 };
 
 /// The server, if it exists and the caller sees its project: one of another project does not

@@ -17,7 +17,9 @@ use crate::ids::ServerId;
 use crate::labels::Labels;
 use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
-use crate::page::{Cursor, DEFAULT_PAGE_SIZE, MAX_OFFSET, MAX_PAGE_SIZE, Page, PageRequest};
+use crate::page::{
+    Cursor, DEFAULT_PAGE_SIZE, LedgerCursor, MAX_OFFSET, MAX_PAGE_SIZE, Page, PageRequest,
+};
 use crate::ports::{Applied, Clock, ProvisionStoreError, Store};
 use crate::precondition::{GenerationMatch, PreconditionFailed};
 use crate::selector::Selector;
@@ -32,6 +34,9 @@ use crate::tenancy::{Caller, Role};
 pub(super) const ACT_ATTEMPTS: usize = 5;
 /// The most events one history read returns.
 pub const MAX_EVENTS: u32 = 100;
+/// The most usage records one page of a server's billing holds, and the page size when none
+/// is asked for.
+pub const MAX_USAGE_RECORDS: u32 = 100;
 
 /// A request to create a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,13 +105,15 @@ pub struct ActOutcome {
     pub billed: Money,
 }
 
-/// A server's usage ledger.
+/// A page of a server's usage ledger, with its totals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageReport {
     /// The server, with its running totals.
     pub view: ServerView,
-    /// Its usage records, oldest first.
+    /// A page of its usage records, oldest first.
     pub records: Vec<UsageRecord>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<LedgerCursor>,
 }
 
 /// The client-facing use cases.
@@ -453,13 +460,34 @@ impl ServerService {
         Ok(self.store.events(id, limit).await?)
     }
 
-    /// A server's usage records and totals.
-    pub async fn usage(&self, caller: &Caller, id: ServerId) -> Result<UsageReport, HistoryError> {
+    /// A server's totals and a page of its usage records, oldest first: at most `limit`
+    /// (1 to 100, 100 when absent), after the `cursor` of the previous page.
+    pub async fn usage(
+        &self,
+        caller: &Caller,
+        id: ServerId,
+        limit: Option<i64>,
+        cursor: Option<&str>,
+    ) -> Result<UsageReport, HistoryError> {
+        let limit = page_limit(limit, MAX_USAGE_RECORDS, MAX_USAGE_RECORDS).map_err(|given| {
+            HistoryError::BadLimit {
+                given,
+                max: MAX_USAGE_RECORDS,
+            }
+        })?;
+        let after = cursor.map(LedgerCursor::decode).transpose()?;
         let server = self.require(caller, id).await?;
-        let records = self.store.usage(id).await?;
+        let mut entries = self.store.usage(id, after, limit + 1).await?;
+        let next = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(|entry| LedgerCursor(entry.position))
+        } else {
+            None
+        };
         Ok(UsageReport {
             view: self.view(server, self.clock.now()),
-            records,
+            records: entries.into_iter().map(|entry| entry.record).collect(),
+            next,
         })
     }
 

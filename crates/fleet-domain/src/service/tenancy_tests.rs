@@ -63,7 +63,7 @@ async fn another_project_s_server_does_not_exist_for_a_member_or_viewer() {
             Err(HistoryError::NotFound(_))
         ));
         assert!(matches!(
-            svc.usage(&me, id).await,
+            svc.usage(&me, id, None, None).await,
             Err(HistoryError::NotFound(_))
         ));
     }

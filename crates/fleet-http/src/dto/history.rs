@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use fleet_domain::service::UsageReport;
 use paperclip::actix::Apiv2Schema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Actor, Billing, EventType, Labels, Money, ServerState, StateReason};
@@ -100,17 +100,30 @@ impl From<fleet_domain::UsageRecord> for UsageRecord {
     }
 }
 
-/// A server's usage ledger and totals.
+/// A server's totals and a page of its usage ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
 pub struct BillingReport {
     /// The server.
     pub server_id: Uuid,
     /// Its state now.
     pub state: ServerState,
-    /// Its usage records, oldest first.
+    /// A page of its usage records, oldest first: one per clock hour of a run by default
+    /// (the billing period), the first and last of a run covering its part of their hour.
     pub records: Vec<UsageRecord>,
+    /// Pass as `cursor` to read the next page of records; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// Its totals, counting the open run.
     pub billing: Billing,
+}
+
+/// Paging of a server's usage records.
+#[derive(Debug, Clone, Default, Deserialize, Apiv2Schema)]
+pub struct BillingQuery {
+    /// Page size, 1 to 100; 100 when left out.
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 impl From<UsageReport> for BillingReport {
@@ -121,6 +134,7 @@ impl From<UsageReport> for BillingReport {
             state: server.state.into(),
             billing: Billing::new(server.hourly_price, &report.view.billing),
             records: report.records.into_iter().map(Into::into).collect(),
+            next_cursor: report.next.map(|cursor| cursor.encode()),
         }
     }
 }

@@ -31,7 +31,7 @@ pub use faults::{
     CreateFaultRuleRequest, FaultEffect, FaultEffectKind, FaultListQuery, FaultOperation,
     FaultRule, FaultRuleList, InterruptionAction, LatencyDistribution,
 };
-pub use history::{BillingReport, Event, EventList, UsageRecord};
+pub use history::{BillingQuery, BillingReport, Event, EventList, UsageRecord};
 pub use labels::{LabelPatch, Labels, UpdateServerRequest};
 pub use money::Money;
 pub use quotas::{ProjectQuotas, SetQuotasRequest};

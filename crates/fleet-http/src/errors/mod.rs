@@ -269,6 +269,7 @@ impl From<HistoryError> for Problem {
             HistoryError::BadLimit { .. } => {
                 Problem::bad_request("invalid-query", error.to_string())
             }
+            HistoryError::BadCursor(_) => Problem::bad_request("invalid-cursor", error.to_string()),
             HistoryError::Injected(fault) => fault.into(),
             HistoryError::Store(e) => e.into(),
         }
@@ -472,7 +473,7 @@ failure!(
 failure!(
     /// Why reading a server's history failed.
     HistoryFailure {
-        400 => "The id is not a UUID, or `limit` is invalid.",
+        400 => "The id is not a UUID, `limit` is invalid, or `cursor` is not one fleetd handed out (`invalid-cursor`).",
         404 => "No server has this id.",
         500 => "The service failed.",
         502 => FAULT_INJECTED,

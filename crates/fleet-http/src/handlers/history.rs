@@ -34,7 +34,8 @@ pub async fn events(
 
 /// Get a server's billing
 ///
-/// Its usage ledger, oldest first, and its totals counting the open run.
+/// Its totals counting the open run, and a page of its usage ledger, oldest first: at most
+/// `limit` records (1 to 100, 100 when left out), after the `cursor` of the previous page.
 #[api_v2_operation(
     operation_id = "getServerBilling",
     tags(Servers),
@@ -44,10 +45,17 @@ pub async fn billing(
     state: web::Data<AppState>,
     caller: ApiCaller,
     id: web::Path<Uuid>,
+    query: Query<dto::BillingQuery>,
 ) -> Result<web::Json<dto::BillingReport>, HistoryFailure> {
+    let query = query.into_inner();
     let report = state
         .servers
-        .usage(&caller, ServerId::from(id.into_inner()))
+        .usage(
+            &caller,
+            ServerId::from(id.into_inner()),
+            query.limit,
+            query.cursor.as_deref(),
+        )
         .await?;
     Ok(web::Json(report.into()))
 }

@@ -15,7 +15,7 @@ use fleet_domain::idempotency::MAX_KEY_CHARS;
 use fleet_domain::page::{MAX_OFFSET, MAX_PAGE_SIZE};
 use fleet_domain::project_update::MAX_RATE_LIMIT_PER_MINUTE;
 use fleet_domain::quota;
-use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS};
+use fleet_domain::service::{MAX_EVENTS, MAX_NAME_CHARS, MAX_USAGE_RECORDS};
 use fleet_domain::tenancy::{MAX_DESCRIPTION, MAX_PROJECT_NAME};
 use fleet_domain::webhooks::{MAX_DESCRIPTION_LEN, MAX_URL_LEN};
 use serde_json::{Map, Value, json};
@@ -387,6 +387,11 @@ fn server_project_and_key_limits() -> Vec<Limit> {
         query("listServers", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
         query("listServers", "offset", Bounds::range(0, MAX_OFFSET as i64)),
         query("getServerEvents", "limit", Bounds::range(1, MAX_EVENTS)),
+        query(
+            "getServerBilling",
+            "limit",
+            Bounds::range(1, MAX_USAGE_RECORDS),
+        ),
         query("listEvents", "limit", Bounds::range(1, MAX_PAGE_SIZE)),
         query("listEvents", "after", Bounds::at_least(0)),
         query("streamEvents", "after", Bounds::at_least(0)),

@@ -23,8 +23,8 @@ pub(crate) fn load(conn: &mut SqliteConnection, work: DueWork, limit: u32) -> Re
         DueWork::Transitions { due_by } => query
             .filter(servers::transition_due_at.le(micros(due_by)))
             .order((servers::transition_due_at.asc(), servers::id.asc())),
-        DueWork::Accruals { watermark_by } => query
-            .filter(servers::billed_until.le(micros(watermark_by)))
+        DueWork::Accruals { watermark_before } => query
+            .filter(servers::billed_until.lt(micros(watermark_before)))
             .order((servers::billed_until.asc(), servers::id.asc())),
         DueWork::Faults { due_by } => query
             .filter(servers::chaos_due_at.le(micros(due_by)))

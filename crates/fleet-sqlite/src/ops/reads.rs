@@ -1,17 +1,20 @@
 //! Reads: single statements outside any transaction (WAL gives each a consistent snapshot).
 
+use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use fleet_domain::billing::UsageRecord;
+use diesel::sql_types::BigInt;
+use fleet_domain::billing::LedgerEntry;
 use fleet_domain::event::Event;
 use fleet_domain::ids::ServerId;
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::BadRow;
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
-use crate::mapping::id_text;
+use crate::mapping::{id_text, micros};
 use crate::rows::{EventRow, ServerRow, UsageRow};
 use crate::schema::{events, servers, usage_records};
 
@@ -46,14 +49,26 @@ pub(crate) fn events(conn: &mut SqliteConnection, id: ServerId, limit: u32) -> R
 }
 
 /// A server's usage records, oldest first.
-pub(crate) fn usage(conn: &mut SqliteConnection, id: ServerId) -> Result<Vec<UsageRecord>> {
+pub(crate) fn usage(
+    conn: &mut SqliteConnection,
+    id: ServerId,
+    after: Option<LedgerCursor>,
+    limit: u32,
+) -> Result<Vec<LedgerEntry>> {
     usage_records::table
         .filter(usage_records::server_id.eq(id_text(id)))
+        .filter(usage_records::id.gt(after.map_or(0, |cursor| cursor.0)))
         .order(usage_records::id.asc())
-        .select(UsageRow::as_select())
+        .limit(i64::from(limit))
+        .select((usage_records::id, UsageRow::as_select()))
         .load(conn)?
         .into_iter()
-        .map(|row: UsageRow| Ok(row.into_domain()?))
+        .map(|(position, row): (i64, UsageRow)| {
+            Ok(LedgerEntry {
+                position,
+                record: row.into_domain()?,
+            })
+        })
         .collect()
 }
 
@@ -70,3 +85,19 @@ pub(crate) fn count_by_state(conn: &mut SqliteConnection) -> Result<Vec<(ServerS
         })
         .collect()
 }
+
+/// Deletes up to `limit` usage records whose period ended before `ended_before`, oldest first.
+pub(crate) fn prune_usage(
+    conn: &mut SqliteConnection,
+    ended_before: DateTime<Utc>,
+    limit: u32,
+) -> Result<u32> {
+    let deleted = diesel::sql_query(PRUNE_USAGE)
+        .bind::<BigInt, _>(micros(ended_before))
+        .bind::<BigInt, _>(i64::from(limit))
+        .execute(conn)?;
+    Ok(u32::try_from(deleted).unwrap_or(u32::MAX))
+}
+
+const PRUNE_USAGE: &str = "DELETE FROM usage_records WHERE id IN (SELECT id FROM usage_records \
+     WHERE period_end < ?1 ORDER BY period_end LIMIT ?2)";

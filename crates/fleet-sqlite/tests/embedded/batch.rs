@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use fleet_domain::lifecycle;
 use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
 use fleet_domain::{Action, EventKind, RequestContext, ServerId, ServerState, StateChange};
+use fleet_domain::{billing, lifecycle};
 use fleet_sqlite::SqliteLocation;
 
 use crate::common::{Fleet, config, t0};
@@ -35,7 +35,7 @@ async fn a_batch_writes_its_fresh_changes_and_nothing_of_its_stale_ones() {
         .store
         .process_due(
             DueWork::Accruals {
-                watermark_by: now - config().billing_period,
+                watermark_before: billing::accruals_due_before(now, config().billing_period),
             },
             50,
             &move |s| lifecycle::plan_accrual(s, now, &config()).map(&accrue),
@@ -44,9 +44,10 @@ async fn a_batch_writes_its_fresh_changes_and_nothing_of_its_stale_ones() {
         .expect("process_due");
     assert_eq!(accrued, 3);
     for id in &ids {
-        let usage = fleet.store.usage(*id).await.expect("usage");
-        let seconds: Vec<i64> = usage.iter().map(|r| r.seconds).collect();
-        let expected = if stale.contains(id) { vec![] } else { vec![60] };
+        let usage = fleet.store.usage(*id, None, 100).await.expect("usage");
+        let seconds: Vec<i64> = usage.iter().map(|e| e.record.seconds).collect();
+        // Running from 10 s, billed up to the end of its first clock minute.
+        let expected = if stale.contains(id) { vec![] } else { vec![50] };
         assert_eq!(seconds, expected, "usage of {id}");
     }
 

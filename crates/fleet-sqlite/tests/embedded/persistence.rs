@@ -37,7 +37,7 @@ async fn a_server_survives_closing_and_reopening_the_file() {
     fleet.advance(TimeDelta::minutes(1)).await;
     let before = fleet
         .servers
-        .usage(&Caller::open(), server.id)
+        .usage(&Caller::open(), server.id, None, None)
         .await
         .expect("usage");
     let events_before = fleet
@@ -53,7 +53,7 @@ async fn a_server_survives_closing_and_reopening_the_file() {
     let reopened = Fleet::file(&path, now).await;
     let after = reopened
         .servers
-        .usage(&Caller::open(), server.id)
+        .usage(&Caller::open(), server.id, None, None)
         .await
         .expect("usage");
     assert_eq!(after.view.server, before.view.server);

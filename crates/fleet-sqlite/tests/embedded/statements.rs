@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::TimeDelta;
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+use fleet_domain::billing;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::{Applied, DueWork, Store, StoreStatus};
@@ -116,7 +117,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
     let accruals = counted_pass(
         &store,
         DueWork::Accruals {
-            watermark_by: now - config().billing_period,
+            watermark_before: billing::accruals_due_before(now, config().billing_period),
         },
         move |s| lifecycle::plan_accrual(s, now, &config()),
         n,
@@ -167,8 +168,8 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
         .expect("get")
         .expect("stored");
     assert_eq!(sample.state, ServerState::Terminated);
-    let usage = store.usage(sample.id).await.expect("usage");
-    let billed: i64 = usage.iter().map(|r| r.seconds).sum();
+    let usage = store.usage(sample.id, None, 100).await.expect("usage");
+    let billed: i64 = usage.iter().map(|e| e.record.seconds).sum();
     assert_eq!(billed, 90, "accrued and closed without a gap or an overlap");
     [completions, accruals, terminations]
 }

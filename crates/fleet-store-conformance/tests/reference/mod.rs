@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
+use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::{
     Applied, BadRow, DueWork, EarliestDue, Planner, PoolCidrChanged, PoolUsage,
     ProvisionStoreError, Store, StoreStatus,
 };
 use fleet_domain::{
-    Event, IpPool, Labels, NewServer, PageRequest, Server, ServerFilter, ServerId, ServerState,
-    StateChange, StateReason, TerminatedServers, UsageRecord,
+    Event, IpPool, Labels, LedgerEntry, NewServer, PageRequest, Server, ServerFilter, ServerId,
+    ServerState, StateChange, StateReason, TerminatedServers,
 };
 use fleet_store_conformance::Tamper;
 use quotas::QuotaState;
@@ -40,7 +41,9 @@ struct State {
     pools: HashMap<String, Pool>,
     servers: HashMap<ServerId, Server>,
     events: Vec<Event>,
-    usage: Vec<UsageRecord>,
+    usage: Vec<LedgerEntry>,
+    /// The last usage record's position: a table's serial, never reused.
+    usage_position: i64,
     tenancy: Tenancy,
     quota: QuotaState,
     watching: Watching,
@@ -201,7 +204,13 @@ impl State {
             self.end_action(change.server.id, end);
         }
         self.watching.actions.extend(change.action_opened.clone());
-        self.usage.extend(change.usage.iter().cloned());
+        for record in &change.usage {
+            self.usage_position += 1;
+            self.usage.push(LedgerEntry {
+                position: self.usage_position,
+                record: record.clone(),
+            });
+        }
         Applied::Done(Box::new(change.server.clone()))
     }
 }
@@ -327,14 +336,40 @@ impl Store for MemoryStore {
         Ok(events)
     }
 
-    async fn usage(&self, id: ServerId) -> Result<Vec<UsageRecord>, StoreError> {
+    async fn usage(
+        &self,
+        id: ServerId,
+        after: Option<LedgerCursor>,
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
         let state = self.state()?;
+        let after = after.map_or(0, |cursor| cursor.0);
         Ok(state
             .usage
             .iter()
-            .filter(|u| u.server_id == id)
+            .filter(|u| u.record.server_id == id && u.position > after)
+            .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn prune_usage(
+        &self,
+        ended_before: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<u32, StoreError> {
+        let mut state = self.state()?;
+        let mut oldest: Vec<(chrono::DateTime<chrono::Utc>, i64)> = state
+            .usage
+            .iter()
+            .filter(|u| u.record.period_end < ended_before)
+            .map(|u| (u.record.period_end, u.position))
+            .collect();
+        oldest.sort();
+        oldest.truncate(limit as usize);
+        let gone: std::collections::HashSet<i64> = oldest.iter().map(|(_, p)| *p).collect();
+        state.usage.retain(|u| !gone.contains(&u.position));
+        Ok(gone.len() as u32)
     }
 
     async fn process_due(
@@ -351,8 +386,8 @@ impl Store for MemoryStore {
             .filter_map(|s| {
                 let key = match work {
                     DueWork::Transitions { due_by } => s.transition_due_at.filter(|t| *t <= due_by),
-                    DueWork::Accruals { watermark_by } => {
-                        s.billed_until.filter(|t| *t <= watermark_by)
+                    DueWork::Accruals { watermark_before } => {
+                        s.billed_until.filter(|t| *t < watermark_before)
                     }
                     DueWork::Idle { stopped_by } => s
                         .stopped_at

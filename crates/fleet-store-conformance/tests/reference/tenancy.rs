@@ -148,7 +148,7 @@ impl TenancyStore for MemoryStore {
             state.servers.remove(&server);
             state.events.retain(|e| e.event.server_id != server);
             state.watching.actions.retain(|a| a.server_id != server);
-            state.usage.retain(|u| u.server_id != server);
+            state.usage.retain(|u| u.record.server_id != server);
             state.quota.vcpus.remove(&server);
         }
         state.quota.limits.remove(&id);

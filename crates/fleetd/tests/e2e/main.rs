@@ -5,6 +5,7 @@
 //! One test binary for the crate, so the tests link once, not once per file.
 
 mod bad_input;
+mod billing_history;
 mod bulk;
 mod common;
 mod conditional;
