@@ -18,8 +18,8 @@ use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::rows::{FreeRow, ServerRow, server_columns};
-use crate::schema::{events, fault_rules, free_addresses, usage_records};
-use crate::{actions, fixed, mapping};
+use crate::schema::{events, fault_rules, free_addresses};
+use crate::{actions, fixed, mapping, usage};
 
 /// Rows per multi-row insert, well under Postgres's 65,535 bind parameters.
 const INSERT_CHUNK: usize = 2_000;
@@ -117,16 +117,7 @@ pub(crate) async fn write(
             .filter_map(|(_, change)| change.action_opened.as_ref()),
     )
     .await?;
-    let usage_rows: Vec<_> = applied
-        .iter()
-        .flat_map(|(_, change)| change.usage.iter().map(mapping::new_usage_row))
-        .collect();
-    for chunk in usage_rows.chunks(INSERT_CHUNK) {
-        diesel::insert_into(usage_records::table)
-            .values(chunk)
-            .execute(conn)
-            .await?;
-    }
+    usage::append(conn, applied.iter().flat_map(|(_, change)| &change.usage)).await?;
     let freed: Vec<FreeRow> = applied
         .iter()
         .filter(|(_, change)| change.release_address)

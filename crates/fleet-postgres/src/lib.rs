@@ -35,6 +35,7 @@ mod selector;
 mod sequencer;
 mod store;
 mod tenancy;
+mod usage;
 mod webhook_outbox;
 mod webhook_rows;
 mod webhook_store;

@@ -16,8 +16,8 @@ use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    ActionRow, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, NewUsageRow,
-    PoolRow, ProjectChangeset, ProjectRow, ServerRow, UsageRow,
+    ActionRow, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, PoolRow,
+    ProjectChangeset, ProjectRow, ServerRow, UsageRow,
 };
 
 /// An address as stored in an `inet` column.
@@ -203,18 +203,6 @@ pub(crate) fn usage(row: UsageRow) -> UsageRecord {
         seconds: row.seconds,
         hourly_price: Money::from_micros(row.hourly_price_micros),
         amount: Money::from_micros(row.amount_micros),
-    }
-}
-
-/// The row of a usage record to append.
-pub(crate) fn new_usage_row(record: &UsageRecord) -> NewUsageRow {
-    NewUsageRow {
-        server_id: record.server_id.as_uuid(),
-        period_start: record.period_start,
-        period_end: record.period_end,
-        seconds: record.seconds,
-        hourly_price_micros: record.hourly_price.micros(),
-        amount_micros: record.amount.micros(),
     }
 }
 

@@ -203,18 +203,6 @@ pub(crate) struct UsageRow {
     pub amount_micros: i64,
 }
 
-/// A row of `usage_records` to insert.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = usage_records)]
-pub(crate) struct NewUsageRow {
-    pub server_id: Uuid,
-    pub period_start: DateTime<Utc>,
-    pub period_end: DateTime<Utc>,
-    pub seconds: i64,
-    pub hourly_price_micros: i64,
-    pub amount_micros: i64,
-}
-
 /// A row of `projects`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]

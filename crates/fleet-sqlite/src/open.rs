@@ -45,8 +45,11 @@ pub(crate) fn connect(
             "cannot open the SQLite database {location}: {e}"
         ))
     })?;
+    // A file is read through a memory map and a 64 MiB page cache: reading its pages with
+    // read(2) into SQLite's default 2 MiB cache spent more time copying than querying once
+    // the ledger outgrew it (docs/benchmarks.md, the ledger phase).
     let journal = if file {
-        "PRAGMA journal_mode = WAL;"
+        "PRAGMA journal_mode = WAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536;"
     } else {
         ""
     };

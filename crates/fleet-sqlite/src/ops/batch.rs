@@ -59,6 +59,49 @@ FROM (SELECT value ->> 'id' AS id,
 WHERE servers.id = c.id AND servers.generation = c.expected
 RETURNING *";
 
+/// The same update for the changes that move only a server's generation and billing (an
+/// accrual): it sets those columns only where every other column already holds what the
+/// change writes and no address is released, so what it writes is what [`UPDATE_SERVERS`]
+/// would. SQLite rewrites the entry of every index on a column an UPDATE sets, whatever
+/// its value, and the full statement sets the columns of eleven indexes; this one, of one.
+/// A server it wrote is past its expected generation, so the full statement after it
+/// leaves it alone.
+const UPDATE_BILLING: &str = "\
+UPDATE servers SET
+    generation = c.generation,
+    updated_at = c.updated_at,
+    billed_until = c.billed_until,
+    billed_seconds = c.billed_seconds,
+    billed_amount_micros = c.billed_amount_micros
+FROM (SELECT value ->> 'id' AS id,
+             value ->> 'expected' AS expected,
+             value ->> 'release_address' AS release_address,
+             value ->> 'name' AS name,
+             value ->> 'labels' AS labels,
+             value ->> 'state' AS state,
+             value ->> 'state_reason' AS state_reason,
+             value ->> 'generation' AS generation,
+             value ->> 'updated_at' AS updated_at,
+             value ->> 'started_at' AS started_at,
+             value ->> 'stopped_at' AS stopped_at,
+             value ->> 'terminated_at' AS terminated_at,
+             value ->> 'transition_due_at' AS transition_due_at,
+             value ->> 'billed_until' AS billed_until,
+             value ->> 'billed_seconds' AS billed_seconds,
+             value ->> 'billed_amount_micros' AS billed_amount_micros,
+             value ->> 'chaos_pending' AS chaos_pending,
+             value ->> 'chaos_due_at' AS chaos_due_at,
+             value ->> 'chaos_epoch' AS chaos_epoch
+      FROM json_each(?)) AS c
+WHERE servers.id = c.id AND servers.generation = c.expected AND NOT c.release_address
+  AND servers.name = c.name AND servers.labels = c.labels AND servers.state = c.state
+  AND servers.state_reason IS c.state_reason AND servers.started_at IS c.started_at
+  AND servers.stopped_at IS c.stopped_at AND servers.terminated_at IS c.terminated_at
+  AND servers.transition_due_at IS c.transition_due_at
+  AND servers.chaos_pending IS c.chaos_pending AND servers.chaos_due_at IS c.chaos_due_at
+  AND servers.chaos_epoch = c.chaos_epoch
+RETURNING *";
+
 /// The addresses held by the servers whose changes release them, read before the update
 /// (`RETURNING` sees the row after it, without its address).
 const HELD_ADDRESSES: &str = "\
@@ -84,8 +127,9 @@ pub(crate) struct Written {
     pub released: Option<Ipv4Addr>,
 }
 
-/// Applies each change whose server is still at its expected generation, in at most two
-/// statements (a read of the addresses to release, if any is, and the update). A batch holds
+/// Applies each change whose server is still at its expected generation, in at most three
+/// statements (a read of the addresses to release, if any is, the billing-only update and
+/// the full one). A batch holds
 /// one change per server: a later change to a server already in it is stale, as it would be
 /// after the first. Returns what each change wrote, in order, `None` where stale. Call
 /// inside a write transaction, which keeps the addresses read equal to those released.
@@ -119,12 +163,13 @@ pub(crate) fn update_all(
     } else {
         HashMap::new()
     };
-    let mut written: HashMap<String, ServerRow> = diesel::sql_query(UPDATE_SERVERS)
-        .bind::<Text, _>(&batch)
-        .load::<ServerRow>(conn)?
-        .into_iter()
-        .map(|row| (row.id.clone(), row))
-        .collect();
+    let mut written: HashMap<String, ServerRow> = HashMap::with_capacity(guarded.len());
+    for statement in [UPDATE_BILLING, UPDATE_SERVERS] {
+        let rows = diesel::sql_query(statement)
+            .bind::<Text, _>(&batch)
+            .load::<ServerRow>(conn)?;
+        written.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
     changes
         .iter()
         .map(|change| {
