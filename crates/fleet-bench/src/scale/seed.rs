@@ -49,9 +49,9 @@ SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
        NULL,
        CASE WHEN slot >= 15 THEN $1::timestamptz - interval '1 second' END,
        CASE WHEN state IN ('running', 'rebooting')
-            THEN $1::timestamptz - interval '2 minutes' END,
-       CASE WHEN state = 'provisioning' THEN 0 ELSE 86280 END,
-       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END,
+            THEN $1::timestamptz - interval '62 minutes' END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE 82680 END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 82680 / 3600 END,
        jsonb_build_object(
            'env', (ARRAY['prod', 'staging', 'dev'])[1 + i % 3],
            'tier', (ARRAY['web', 'db', 'cache', 'batch'])[1 + i % 4],

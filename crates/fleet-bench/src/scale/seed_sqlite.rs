@@ -58,9 +58,9 @@ SELECT printf('5eed0000-0000-4000-8000-%012x', i), 'seed-' || i, region, server_
        CASE WHEN state IN ('stopped', 'starting') THEN ?1 - 3600000000 END,
        NULL,
        CASE WHEN slot >= 15 THEN ?1 - 1000000 END,
-       CASE WHEN state IN ('running', 'rebooting') THEN ?1 - 120000000 END,
-       CASE WHEN state = 'provisioning' THEN 0 ELSE 86280 END,
-       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 86280 / 3600 END,
+       CASE WHEN state IN ('running', 'rebooting') THEN ?1 - 3720000000 END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE 82680 END,
+       CASE WHEN state = 'provisioning' THEN 0 ELSE price * 82680 / 3600 END,
        json_patch(json_patch(
            json_object(
                'env', json_extract('[\"prod\", \"staging\", \"dev\"]', '$[' || (i % 3) || ']'),
