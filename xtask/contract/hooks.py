@@ -26,7 +26,7 @@ import schemathesis
 # What a schema-valid request may be refused for, by operation: a region or server type
 # the catalog lacks (the types fleetd answers, 422 in a body, 400 in a query; a bulk
 # action's filters are optional, so only the ones it sends are swapped); when
-# listing, a cursor fleetd did not hand out (opaque, so its validity is no schema's either);
+# listing (or paging a billing history), a cursor fleetd did not hand out (opaque, so its validity is no schema's either);
 # and a wait whose timeout passed first (408, which no schema can foresee: on the virtual
 # clock only an advance moves a server on).
 UNKNOWN_CATALOG_NAME = ["urn:fleet:problem:unknown-region", "urn:fleet:problem:unknown-server-type"]
@@ -68,6 +68,7 @@ ACCEPTED_REFUSALS = {
     "actOnServers": [*UNKNOWN_CATALOG_NAME, *KEY_TAKEN],
     "listServers": [*UNKNOWN_CATALOG_NAME, INVALID_CURSOR],
     "listServerActions": [INVALID_CURSOR],
+    "getServerBilling": [INVALID_CURSOR],
     "listFaultRules": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],
 }
