@@ -14,10 +14,38 @@ use crate::errors::TxError;
 use crate::mapping::{id_text, ip};
 use crate::rows::{HeldAddress, ServerRow, ServerUpdate};
 
+/// The bound batch as a table `c`: one row per change, a column per field of [`Guarded`].
+macro_rules! changes_table {
+    () => {
+        "FROM (SELECT value ->> 'id' AS id,
+             value ->> 'expected' AS expected,
+             value ->> 'release_address' AS release_address,
+             value ->> 'name' AS name,
+             value ->> 'labels' AS labels,
+             value ->> 'state' AS state,
+             value ->> 'state_reason' AS state_reason,
+             value ->> 'generation' AS generation,
+             value ->> 'updated_at' AS updated_at,
+             value ->> 'started_at' AS started_at,
+             value ->> 'stopped_at' AS stopped_at,
+             value ->> 'terminated_at' AS terminated_at,
+             value ->> 'transition_due_at' AS transition_due_at,
+             value ->> 'billed_until' AS billed_until,
+             value ->> 'billed_seconds' AS billed_seconds,
+             value ->> 'billed_amount_micros' AS billed_amount_micros,
+             value ->> 'chaos_pending' AS chaos_pending,
+             value ->> 'chaos_due_at' AS chaos_due_at,
+             value ->> 'chaos_epoch' AS chaos_epoch
+      FROM json_each(?)) AS c
+"
+    };
+}
+
 /// Moves every server whose stored generation is still the one its change expects to what
 /// the change makes of it, releasing its address if the change says so. Columns no change
 /// alters (identity, placement, price, creation time) are kept as stored.
-const UPDATE_SERVERS: &str = "\
+const UPDATE_SERVERS: &str = concat!(
+    "\
 UPDATE servers SET
     name = c.name,
     labels = c.labels,
@@ -36,28 +64,11 @@ UPDATE servers SET
     chaos_pending = c.chaos_pending,
     chaos_due_at = c.chaos_due_at,
     chaos_epoch = c.chaos_epoch
-FROM (SELECT value ->> 'id' AS id,
-             value ->> 'expected' AS expected,
-             value ->> 'release_address' AS release_address,
-             value ->> 'name' AS name,
-             value ->> 'labels' AS labels,
-             value ->> 'state' AS state,
-             value ->> 'state_reason' AS state_reason,
-             value ->> 'generation' AS generation,
-             value ->> 'updated_at' AS updated_at,
-             value ->> 'started_at' AS started_at,
-             value ->> 'stopped_at' AS stopped_at,
-             value ->> 'terminated_at' AS terminated_at,
-             value ->> 'transition_due_at' AS transition_due_at,
-             value ->> 'billed_until' AS billed_until,
-             value ->> 'billed_seconds' AS billed_seconds,
-             value ->> 'billed_amount_micros' AS billed_amount_micros,
-             value ->> 'chaos_pending' AS chaos_pending,
-             value ->> 'chaos_due_at' AS chaos_due_at,
-             value ->> 'chaos_epoch' AS chaos_epoch
-      FROM json_each(?)) AS c
-WHERE servers.id = c.id AND servers.generation = c.expected
-RETURNING *";
+",
+    changes_table!(),
+    "WHERE servers.id = c.id AND servers.generation = c.expected
+RETURNING *"
+);
 
 /// The same update for the changes that move only a server's generation and billing (an
 /// accrual): it sets those columns only where every other column already holds what the
@@ -66,41 +77,25 @@ RETURNING *";
 /// its value, and the full statement sets the columns of eleven indexes; this one, of one.
 /// A server it wrote is past its expected generation, so the full statement after it
 /// leaves it alone.
-const UPDATE_BILLING: &str = "\
+const UPDATE_BILLING: &str = concat!(
+    "\
 UPDATE servers SET
     generation = c.generation,
     updated_at = c.updated_at,
     billed_until = c.billed_until,
     billed_seconds = c.billed_seconds,
     billed_amount_micros = c.billed_amount_micros
-FROM (SELECT value ->> 'id' AS id,
-             value ->> 'expected' AS expected,
-             value ->> 'release_address' AS release_address,
-             value ->> 'name' AS name,
-             value ->> 'labels' AS labels,
-             value ->> 'state' AS state,
-             value ->> 'state_reason' AS state_reason,
-             value ->> 'generation' AS generation,
-             value ->> 'updated_at' AS updated_at,
-             value ->> 'started_at' AS started_at,
-             value ->> 'stopped_at' AS stopped_at,
-             value ->> 'terminated_at' AS terminated_at,
-             value ->> 'transition_due_at' AS transition_due_at,
-             value ->> 'billed_until' AS billed_until,
-             value ->> 'billed_seconds' AS billed_seconds,
-             value ->> 'billed_amount_micros' AS billed_amount_micros,
-             value ->> 'chaos_pending' AS chaos_pending,
-             value ->> 'chaos_due_at' AS chaos_due_at,
-             value ->> 'chaos_epoch' AS chaos_epoch
-      FROM json_each(?)) AS c
-WHERE servers.id = c.id AND servers.generation = c.expected AND NOT c.release_address
+",
+    changes_table!(),
+    "WHERE servers.id = c.id AND servers.generation = c.expected AND NOT c.release_address
   AND servers.name = c.name AND servers.labels = c.labels AND servers.state = c.state
   AND servers.state_reason IS c.state_reason AND servers.started_at IS c.started_at
   AND servers.stopped_at IS c.stopped_at AND servers.terminated_at IS c.terminated_at
   AND servers.transition_due_at IS c.transition_due_at
   AND servers.chaos_pending IS c.chaos_pending AND servers.chaos_due_at IS c.chaos_due_at
   AND servers.chaos_epoch = c.chaos_epoch
-RETURNING *";
+RETURNING *"
+);
 
 /// The addresses held by the servers whose changes release them, read before the update
 /// (`RETURNING` sees the row after it, without its address).
