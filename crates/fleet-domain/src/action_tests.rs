@@ -24,6 +24,7 @@ fn provisioning_opens_a_running_provision_record() {
         region: "us-east-1".to_owned(),
         server_type: "t2.micro".to_owned(),
         hourly_price: Money::from_micros(11_600),
+        policy: crate::billing::BillingPolicy::default(),
         vcpus: 1,
     };
     let new = lifecycle::plan_provision(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 
-use crate::billing::{self, MINIMUM_RUN_SECONDS, UsageRecord};
+use crate::billing::{self, BillingPolicy, MINIMUM_RUN_SECONDS, RunCharge, UsageRecord};
 use crate::lifecycle::{self, LifecycleConfig};
 use crate::money::Money;
 use crate::server::Server;
@@ -107,19 +107,45 @@ fn runs() -> impl Strategy<Value = Vec<Run>> {
 /// Bills `runs` of a server at `hourly` with records `period_s` long; its ledger and the
 /// server after the last run.
 fn bill(runs: &[Run], hourly: i64, period_s: i64) -> (Vec<UsageRecord>, Server) {
+    bill_under(runs, hourly, period_s, BillingPolicy::default(), 0)
+}
+
+/// Bills `runs` under `policy`, shifted `offset_ms` later, the server stopped between runs
+/// and terminated an hour after the last, a worker accruing at each run's accrual points
+/// and at its end.
+fn bill_under(
+    runs: &[Run],
+    hourly: i64,
+    period_s: i64,
+    policy: BillingPolicy,
+    offset_ms: i64,
+) -> (Vec<UsageRecord>, Server) {
     let cfg = LifecycleConfig {
         billing_period: TimeDelta::seconds(period_s),
         ..config()
     };
-    let mut s = server(ServerState::Running);
+    let mut s = server(ServerState::Provisioning);
     s.hourly_price = Money::from_micros(hourly);
+    s.policy = policy;
     let mut ledger = Vec::new();
+    let move_to = |s: &mut Server, ledger: &mut Vec<UsageRecord>, to, at_ms| {
+        ledger.extend(billing::on_transition(
+            s,
+            to,
+            millis(at_ms),
+            cfg.billing_period,
+        ));
+        s.state = to;
+    };
+    let mut end_ms = offset_ms;
     for run in runs {
-        billing::open_run(&mut s, millis(run.start_ms));
+        let start_ms = offset_ms + run.start_ms;
+        end_ms = start_ms + run.length_ms;
+        move_to(&mut s, &mut ledger, ServerState::Running, start_ms);
         let mut points: Vec<i64> = run
             .accruals
             .iter()
-            .map(|f| run.start_ms + (f * run.length_ms as f64) as i64)
+            .map(|f| start_ms + (f * run.length_ms as f64) as i64)
             .collect();
         points.sort_unstable();
         for point in points {
@@ -128,10 +154,32 @@ fn bill(runs: &[Run], hourly: i64, period_s: i64) -> (Vec<UsageRecord>, Server) 
                 s = change.server;
             }
         }
-        let closed = billing::close_run(&mut s, millis(run.start_ms + run.length_ms));
-        ledger.extend(closed);
+        move_to(&mut s, &mut ledger, ServerState::Stopped, end_ms);
     }
+    move_to(
+        &mut s,
+        &mut ledger,
+        ServerState::Terminated,
+        end_ms + HOUR * 1_000,
+    );
     (ledger, s)
+}
+
+fn policies() -> impl Strategy<Value = BillingPolicy> {
+    let run = prop_oneof![
+        (0i64..600, 0i64..50_000).prop_map(|(seconds, micros)| RunCharge::PerSecond {
+            minimum_seconds: seconds,
+            minimum_amount: Money::from_micros(micros),
+        }),
+        Just(RunCharge::PerHour),
+        (0i64..100_000_000).prop_map(|cap| RunCharge::HourlyCappedMonthly {
+            monthly_cap: Money::from_micros(cap),
+        }),
+    ];
+    (run, proptest::option::of(1u8..=100)).prop_map(|(run, stopped_percent)| BillingPolicy {
+        run,
+        stopped_percent,
+    })
 }
 
 proptest! {
@@ -186,5 +234,48 @@ proptest! {
             });
             prop_assert!(on_the_hour || closing, "{:?}", record);
         }
+    }
+
+    /// Under every policy the ledger is the same whatever the record period: the same
+    /// seconds and micro-units, which are the server's totals; no record overlaps another or
+    /// spans two months; a capped server is never charged more than its cap in a month; and
+    /// the stopped time is billed only where the policy says.
+    #[test]
+    fn every_policy_keeps_the_ledger_whatever_the_period(
+        runs in runs(),
+        hourly in 0i64..100_000_000,
+        other_period in 1i64..=86_400,
+        policy in policies(),
+        offset_days in 0i64..60,
+    ) {
+        let offset_ms = offset_days * 86_400_000;
+        let mut totals = Vec::new();
+        for period in [60, HOUR, other_period] {
+            let (ledger, s) = bill_under(&runs, hourly, period, policy, offset_ms);
+            let seconds: i64 = ledger.iter().map(|r| r.seconds).sum();
+            let amount = ledger.iter().fold(Money::ZERO, |sum, r| sum + r.amount);
+            prop_assert_eq!(amount, s.billed_amount, "period {}", period);
+            prop_assert_eq!(seconds, s.billed_seconds + s.billed_stopped_seconds);
+            prop_assert_eq!(s.billed_until, None, "terminated: nothing open");
+            for pair in ledger.windows(2) {
+                prop_assert!(pair[0].period_end <= pair[1].period_start, "no overlap");
+            }
+            let mut months: std::collections::BTreeMap<i32, Money> = Default::default();
+            for record in &ledger {
+                let month = billing::month_index(record.period_start);
+                prop_assert!(record.period_end <= billing::month_end(record.period_start), "{:?}", record);
+                let sum = months.entry(month).or_default();
+                *sum = *sum + record.amount;
+            }
+            if let Some(cap) = policy.monthly_cap() {
+                prop_assert!(months.values().all(|sum| *sum <= cap), "{:?} over {}", months, cap);
+            }
+            if policy.stopped_percent.is_none() {
+                prop_assert_eq!(s.billed_stopped_seconds, 0);
+            }
+            totals.push((seconds, amount, months));
+        }
+        prop_assert_eq!(&totals[0], &totals[1]);
+        prop_assert_eq!(&totals[0], &totals[2]);
     }
 }

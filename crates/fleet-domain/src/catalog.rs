@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 
+use crate::billing::{BillingPolicy, PolicySpec};
 use crate::ip_pool::IpPool;
 use crate::money::Money;
 
@@ -29,6 +30,9 @@ pub struct ServerTypeSpec {
     pub memory_mib: u32,
     /// Price per hour of uptime, in micro-units.
     pub hourly_price_micros: i64,
+    /// How its servers' time is charged; the catalog's default when unset.
+    #[serde(default)]
+    pub billing: Option<PolicySpec>,
 }
 
 impl ServerTypeSpec {
@@ -43,6 +47,8 @@ impl ServerTypeSpec {
 pub struct Catalog {
     regions: Vec<RegionSpec>,
     server_types: Vec<ServerTypeSpec>,
+    /// Each server type's policy, in catalog order.
+    policies: Vec<BillingPolicy>,
 }
 
 /// The unvalidated shape of a catalog file.
@@ -53,6 +59,9 @@ pub struct CatalogFile {
     pub regions: Vec<RegionSpec>,
     /// Server types with their prices.
     pub server_types: Vec<ServerTypeSpec>,
+    /// The billing policy of types that name none (per second, 60 s minimum, if unset).
+    #[serde(default)]
+    pub billing: Option<PolicySpec>,
 }
 
 /// Why a catalog was rejected; each variant names the bad entry.
@@ -89,6 +98,14 @@ pub enum CatalogError {
         /// Its pool.
         second_cidr: String,
     },
+    /// A billing policy that does not hold together.
+    #[error("billing of server type '{name}': {problem}")]
+    BadPolicy {
+        /// The type's name.
+        name: String,
+        /// What is wrong with its policy.
+        problem: &'static str,
+    },
     /// A server type with zero vCPUs or memory, or a negative price.
     #[error("server type '{name}': {problem}")]
     BadServerType {
@@ -104,6 +121,15 @@ impl Catalog {
     pub fn new(
         regions: Vec<RegionSpec>,
         server_types: Vec<ServerTypeSpec>,
+    ) -> Result<Self, CatalogError> {
+        Self::with_default_billing(regions, server_types, PolicySpec::default())
+    }
+
+    /// A validated catalog whose types that name no billing policy take `default_billing`.
+    pub fn with_default_billing(
+        regions: Vec<RegionSpec>,
+        server_types: Vec<ServerTypeSpec>,
+        default_billing: PolicySpec,
     ) -> Result<Self, CatalogError> {
         if regions.is_empty() {
             return Err(CatalogError::Empty("region"));
@@ -143,15 +169,32 @@ impl Catalog {
                 });
             }
         }
+        let policies = server_types
+            .iter()
+            .map(|t| {
+                t.billing
+                    .unwrap_or(default_billing)
+                    .resolve(t.hourly_price())
+                    .map_err(|problem| CatalogError::BadPolicy {
+                        name: t.name.clone(),
+                        problem,
+                    })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             regions,
             server_types,
+            policies,
         })
     }
 
     /// A validated catalog from the shape of a catalog file.
     pub fn from_file(file: CatalogFile) -> Result<Self, CatalogError> {
-        Self::new(file.regions, file.server_types)
+        Self::with_default_billing(
+            file.regions,
+            file.server_types,
+            file.billing.unwrap_or_default(),
+        )
     }
 
     /// The regions, in catalog order.
@@ -173,6 +216,16 @@ impl Catalog {
     pub fn server_type(&self, name: &str) -> Option<&ServerTypeSpec> {
         self.server_types.iter().find(|t| t.name == name)
     }
+
+    /// The billing policy of `server_type` (a type of this catalog; the default policy for
+    /// any other).
+    pub fn policy(&self, server_type: &ServerTypeSpec) -> BillingPolicy {
+        self.server_types
+            .iter()
+            .position(|t| t.name == server_type.name)
+            .map(|i| self.policies[i])
+            .unwrap_or_default()
+    }
 }
 
 impl Default for Catalog {
@@ -187,6 +240,7 @@ impl Default for Catalog {
             vcpus,
             memory_mib,
             hourly_price_micros,
+            billing: None,
         };
         Catalog::new(
             vec![

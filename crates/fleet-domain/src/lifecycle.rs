@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
-use crate::billing::{self, UsageRecord};
+use crate::billing::{self, BillingPolicy, MonthToDate, UsageRecord};
 use crate::entropy::Entropy;
 use crate::event::{EventKind, NewEvent, RequestContext};
 use crate::faults::ChaosState;
@@ -233,11 +233,13 @@ pub fn plan_accrual(
 ) -> Option<StateChange> {
     let mut change = StateChange::from(server);
     while change.usage.len() < MAX_PERIODS_PER_ACCRUAL {
-        let period_end = billing::period_end(change.server.billed_until?, config.billing_period);
-        if period_end > now {
+        let watermark = change.server.billed_until?;
+        let end = billing::period_end(watermark, config.billing_period)
+            .min(billing::month_end(watermark));
+        if end > now {
             break;
         }
-        let record = billing::accrue(&mut change.server, period_end)?;
+        let record = billing::accrue(&mut change.server, end)?;
         change.usage.push(record);
     }
     (!change.usage.is_empty()).then_some(change)
@@ -285,6 +287,8 @@ pub struct ServerSpec {
     pub server_type: String,
     /// The hourly price it will be billed at.
     pub hourly_price: Money,
+    /// How its time will be charged.
+    pub policy: BillingPolicy,
     /// Its type's vCPUs, counted against its project's vCPU quota.
     pub vcpus: u32,
 }
@@ -343,7 +347,10 @@ pub fn plan_provision(
         transition_due_at: Some(now + config.delays.provisioning),
         billed_until: None,
         billed_seconds: 0,
+        billed_stopped_seconds: 0,
         billed_amount: Money::ZERO,
+        policy: spec.policy,
+        month_to_date: MonthToDate::default(),
         chaos: ChaosState::default(),
     };
     NewServer {
@@ -404,19 +411,17 @@ fn enter(
         });
     }
     let server = &mut change.server;
+    let closes_run = from.is_billable() && !to.is_billable() && server.billed_until.is_some();
+    let records = billing::on_transition(server, to, at, config.billing_period);
     server.chaos = chaos_after(server.chaos, from, to);
     server.state = to;
     server.updated_at = at;
     server.transition_due_at = config.delays.of(to).map(|delay| at + delay);
-    let opens_run = to == ServerState::Running
-        && matches!(from, ServerState::Provisioning | ServerState::Starting);
-    if opens_run {
-        billing::open_run(server, at);
-    }
-    let closes_run = from.is_billable() && !to.is_billable();
-    if let Some(record) = closes_run.then(|| billing::close_run(server, at)).flatten() {
+    if closes_run {
+        let seconds: i64 = records.iter().map(|r| r.seconds).sum();
+        let amount = records.iter().fold(Money::ZERO, |sum, r| sum + r.amount);
         change.events.push(NewEvent {
-            server_id: record.server_id,
+            server_id: change.server.id,
             at,
             kind: EventKind::Billed,
             from_state: None,
@@ -424,11 +429,11 @@ fn enter(
             actor: ctx.actor,
             request_id: ctx.request_id.clone(),
             key: ctx.key,
-            message: format!("run closed: {} s billed, {}", record.seconds, record.amount),
+            message: format!("run closed: {seconds} s billed, {amount}"),
             reason,
         });
-        change.usage.push(record);
     }
+    change.usage.extend(records);
     match to {
         ServerState::Stopped => change.server.stopped_at = Some(at),
         ServerState::Terminated => {

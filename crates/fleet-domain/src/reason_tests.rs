@@ -199,6 +199,7 @@ fn a_new_server_and_its_creation_have_no_reason() {
             region: "us-east-1".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            policy: crate::billing::BillingPolicy::default(),
             vcpus: 1,
         },
         at(0),

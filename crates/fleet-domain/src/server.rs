@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use chrono::{DateTime, Utc};
 
 use crate::action::ActionRecord;
+use crate::billing::{BillingPolicy, MonthToDate};
 use crate::event::NewEvent;
 use crate::faults::ChaosState;
 use crate::ids::{ProjectId, ServerId};
@@ -54,10 +55,16 @@ pub struct Server {
     pub transition_due_at: Option<DateTime<Utc>>,
     /// The billing watermark of the open run: billed up to here. `None` when no run is open.
     pub billed_until: Option<DateTime<Utc>>,
-    /// Seconds billed over its whole life.
+    /// Seconds of running billed over its whole life, rounding included.
     pub billed_seconds: i64,
+    /// Seconds of being stopped billed over its whole life (its policy's stopped price).
+    pub billed_stopped_seconds: i64,
     /// Amount billed over its whole life.
     pub billed_amount: Money,
+    /// How its time is charged: its type's policy when it was provisioned.
+    pub policy: BillingPolicy,
+    /// What it has been charged in the month of its latest usage record.
+    pub month_to_date: MonthToDate,
     /// The faults rules have in store for it.
     pub chaos: ChaosState,
 }

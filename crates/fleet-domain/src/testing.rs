@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::billing::{BillingPolicy, MonthToDate};
 use crate::event::{Actor, Event, EventKind, NewEvent};
 use crate::ids::{ProjectId, ServerId};
 use crate::labels::Labels;
@@ -53,7 +54,10 @@ pub fn server(state: ServerState) -> Server {
         transition_due_at: None,
         billed_until: None,
         billed_seconds: 0,
+        billed_stopped_seconds: 0,
         billed_amount: Money::ZERO,
+        policy: BillingPolicy::default(),
+        month_to_date: MonthToDate::default(),
         chaos: Default::default(),
     }
 }

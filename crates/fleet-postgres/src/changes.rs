@@ -11,7 +11,9 @@ use diesel::QueryResult;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
-use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::{Server, StateChange};
 use uuid::Uuid;
@@ -49,15 +51,19 @@ UPDATE servers AS s SET
     ip_offset = CASE WHEN c.release THEN NULL ELSE s.ip_offset END,
     chaos_pending = c.chaos_pending,
     chaos_due_at = c.chaos_due_at,
-    chaos_epoch = c.chaos_epoch
+    chaos_epoch = c.chaos_epoch,
+    billed_stopped_seconds = c.billed_stopped_seconds,
+    month_index = c.month_index,
+    month_billed_micros = c.month_billed_micros
 FROM unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::int8[], $6::timestamptz[],
             $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
             $11::timestamptz[], $12::int8[], $13::int8[], $14::bool[], $15::jsonb[],
-            $16::text[], $17::text[], $18::timestamptz[], $19::int8[])
+            $16::text[], $17::text[], $18::timestamptz[], $19::int8[], $20::int8[],
+            $21::int4[], $22::int8[])
     AS c(id, expected, name, state, generation, updated_at, started_at, stopped_at,
          terminated_at, transition_due_at, billed_until, billed_seconds,
          billed_amount_micros, release, labels, state_reason, chaos_pending, chaos_due_at,
-         chaos_epoch)
+         chaos_epoch, billed_stopped_seconds, month_index, month_billed_micros)
 WHERE s.id = c.id AND s.generation = c.expected
 RETURNING ",
     server_columns!("s.")
@@ -188,6 +194,9 @@ struct UpdateServers {
     chaos_pending: Vec<Option<String>>,
     chaos_due_at: Vec<Option<DateTime<Utc>>>,
     chaos_epochs: Vec<i64>,
+    billed_stopped_seconds: Vec<i64>,
+    month_indexes: Vec<i32>,
+    month_billed_micros: Vec<i64>,
 }
 
 impl UpdateServers {
@@ -218,6 +227,9 @@ impl UpdateServers {
                 .collect(),
             chaos_due_at: moments(|s| s.chaos.due_at),
             chaos_epochs: servers().map(|s| s.chaos.epoch).collect(),
+            billed_stopped_seconds: servers().map(|s| s.billed_stopped_seconds).collect(),
+            month_indexes: servers().map(|s| s.month_to_date.month).collect(),
+            month_billed_micros: servers().map(|s| s.month_to_date.amount.micros()).collect(),
         }
     }
 }
@@ -247,6 +259,9 @@ impl QueryFragment<Pg> for UpdateServers {
             "17" => out.push_bind_param::<Array<Nullable<Text>>, _>(&self.chaos_pending),
             "18" => out.push_bind_param::<Moments, _>(&self.chaos_due_at),
             "19" => out.push_bind_param::<Array<BigInt>, _>(&self.chaos_epochs),
+            "20" => out.push_bind_param::<Array<BigInt>, _>(&self.billed_stopped_seconds),
+            "21" => out.push_bind_param::<Array<Integer>, _>(&self.month_indexes),
+            "22" => out.push_bind_param::<Array<BigInt>, _>(&self.month_billed_micros),
             other => Err(fixed::unknown_parameter("server update", other)),
         })
     }

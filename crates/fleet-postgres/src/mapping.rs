@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
-use fleet_domain::billing::UsageRecord;
+use fleet_domain::billing::{BillingPolicy, MonthToDate, UsageRecord};
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
@@ -96,7 +96,14 @@ pub(crate) fn server(row: ServerRow) -> Result<Server, BadRow> {
         transition_due_at: row.transition_due_at,
         billed_until: row.billed_until,
         billed_seconds: row.billed_seconds,
+        billed_stopped_seconds: row.billed_stopped_seconds,
         billed_amount: Money::from_micros(row.billed_amount_micros),
+        policy: BillingPolicy::decode(&row.billing_policy)
+            .ok_or_else(|| BadRow::new("servers.billing_policy", &row.billing_policy))?,
+        month_to_date: MonthToDate {
+            month: row.month_index,
+            amount: Money::from_micros(row.month_billed_micros),
+        },
         labels: labels("servers.labels", row.labels)?,
     })
 }

@@ -58,9 +58,9 @@ WITH gate AS (
     INSERT INTO servers (id, project_id, name, region, server_type, state, ip, ip_offset,
         hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at,
         terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros,
-        vcpus, labels, state_reason)
+        vcpus, labels, state_reason, billing_policy)
     SELECT $2, $3, $4, $1, $5, $6, $7::inet + taken.ip_offset, taken.ip_offset, $8, $9, $10,
-        $11, $12, $13, $14, $15, $16, $17, $18, $28, $37, $38
+        $11, $12, $13, $14, $15, $16, $17, $18, $28, $37, $38, $40
     FROM taken
     RETURNING ",
     server_columns!(),
@@ -92,6 +92,7 @@ struct Provision<'a> {
     vcpus: i32,
     labels: serde_json::Value,
     state_reason: Option<&'static str>,
+    billing_policy: String,
     /// Whether the caller checked the project's quotas under its lock: otherwise a project
     /// with limits gets nothing from the statement (see [`provision`]).
     checked: bool,
@@ -151,6 +152,7 @@ impl<'a> Provision<'a> {
             "37" => out.push_bind_param::<Jsonb, _>(&self.labels),
             "38" => out.push_bind_param::<Nullable<Text>, _>(&self.state_reason),
             "39" => out.push_bind_param::<Nullable<Text>, _>(&event.reason),
+            "40" => out.push_bind_param::<Text, _>(&self.billing_policy),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }
@@ -216,6 +218,7 @@ async fn insert(
         vcpus,
         labels: mapping::labels_json(&server.labels),
         state_reason: mapping::reason_code(server.state_reason),
+        billing_policy: server.policy.encode(),
         checked,
     }
     .get_result(conn)
@@ -289,6 +292,7 @@ mod tests {
                 region: "lab".to_owned(),
                 server_type: "t2.micro".to_owned(),
                 hourly_price: Money::from_micros(11_600),
+                policy: fleet_domain::billing::BillingPolicy::default(),
                 vcpus: 1,
             },
             at,
@@ -308,13 +312,14 @@ mod tests {
             vcpus: 1,
             labels: mapping::labels_json(&new.server.labels),
             state_reason: None,
+            billing_policy: new.server.policy.encode(),
             checked: false,
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text and `$3` twice, so diesel numbers 42
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 43
         // placeholders.
-        assert!(sql.contains("$42") && !sql.contains("$43"), "{sql}");
+        assert!(sql.contains("$43") && !sql.contains("$44"), "{sql}");
         assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),

@@ -85,7 +85,15 @@ macro_rules! server_columns {
             $table,
             "chaos_due_at, ",
             $table,
-            "chaos_epoch"
+            "chaos_epoch, ",
+            $table,
+            "billing_policy, ",
+            $table,
+            "billed_stopped_seconds, ",
+            $table,
+            "month_index, ",
+            $table,
+            "month_billed_micros"
         )
     };
 }
@@ -119,6 +127,10 @@ pub(crate) struct ServerRow {
     pub chaos_pending: Option<String>,
     pub chaos_due_at: Option<DateTime<Utc>>,
     pub chaos_epoch: i64,
+    pub billing_policy: String,
+    pub billed_stopped_seconds: i64,
+    pub month_index: i32,
+    pub month_billed_micros: i64,
 }
 
 /// A row of `events` as read.

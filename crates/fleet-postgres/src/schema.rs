@@ -114,6 +114,10 @@ diesel::table! {
         chaos_due_at -> Nullable<Timestamptz>,
         /// The epoch of the scheduled rules its schedule was drawn under.
         chaos_epoch -> Int8,
+        billing_policy -> Text,
+        billed_stopped_seconds -> Int8,
+        month_index -> Int4,
+        month_billed_micros -> Int8,
     }
 }
 

@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
-use fleet_domain::billing::UsageRecord;
+use fleet_domain::billing::{BillingPolicy, MonthToDate, UsageRecord};
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
@@ -124,6 +124,10 @@ impl ServerRow {
             chaos_pending: server.chaos.pending.map(PendingFault::encode),
             chaos_due_at: server.chaos.due_at.map(micros),
             chaos_epoch: server.chaos.epoch,
+            billing_policy: server.policy.encode(),
+            billed_stopped_seconds: server.billed_stopped_seconds,
+            month_index: server.month_to_date.month,
+            month_billed_micros: server.month_to_date.amount.micros(),
         }
     }
 
@@ -148,7 +152,14 @@ impl ServerRow {
             transition_due_at: optional_instant("transition_due_at", self.transition_due_at)?,
             billed_until: optional_instant("billed_until", self.billed_until)?,
             billed_seconds: self.billed_seconds,
+            billed_stopped_seconds: self.billed_stopped_seconds,
             billed_amount: Money::from_micros(self.billed_amount_micros),
+            policy: BillingPolicy::decode(&self.billing_policy)
+                .ok_or_else(|| BadRow::new("servers.billing_policy", &self.billing_policy))?,
+            month_to_date: MonthToDate {
+                month: self.month_index,
+                amount: Money::from_micros(self.month_billed_micros),
+            },
             labels: labels("servers.labels", &self.labels)?,
             chaos: ChaosState {
                 pending: self
@@ -203,6 +214,9 @@ impl ServerUpdate {
             chaos_pending: server.chaos.pending.map(PendingFault::encode),
             chaos_due_at: server.chaos.due_at.map(micros),
             chaos_epoch: server.chaos.epoch,
+            billed_stopped_seconds: server.billed_stopped_seconds,
+            month_index: server.month_to_date.month,
+            month_billed_micros: server.month_to_date.amount.micros(),
         }
     }
 }

@@ -34,6 +34,10 @@ pub(crate) struct ServerRow {
     pub chaos_pending: Option<String>,
     pub chaos_due_at: Option<i64>,
     pub chaos_epoch: i64,
+    pub billing_policy: String,
+    pub billed_stopped_seconds: i64,
+    pub month_index: i32,
+    pub month_billed_micros: i64,
 }
 
 /// A new server's row with its vCPUs, which only provisioning writes (no read needs them
@@ -67,6 +71,9 @@ pub(crate) struct ServerUpdate {
     pub chaos_pending: Option<String>,
     pub chaos_due_at: Option<i64>,
     pub chaos_epoch: i64,
+    pub billed_stopped_seconds: i64,
+    pub month_index: i32,
+    pub month_billed_micros: i64,
 }
 
 /// The address a server holds, read before a batch update releases it.

@@ -64,6 +64,10 @@ diesel::table! {
         chaos_pending -> Nullable<Text>,
         chaos_due_at -> Nullable<BigInt>,
         chaos_epoch -> BigInt,
+        billing_policy -> Text,
+        billed_stopped_seconds -> BigInt,
+        month_index -> Integer,
+        month_billed_micros -> BigInt,
     }
 }
 

@@ -99,6 +99,7 @@ pub(crate) fn new_server_in(
             region: region.to_owned(),
             server_type: server_type.to_owned(),
             hourly_price: PRICE,
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: VCPUS,
         },
         now,

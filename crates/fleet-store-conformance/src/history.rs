@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
+use fleet_domain::billing::{BillingPolicy, RunCharge};
 use fleet_domain::page::LedgerCursor;
-use fleet_domain::{Action, NewEvent, ServerId, lifecycle};
+use fleet_domain::{Action, Money, NewEvent, ServerId, lifecycle};
 
 use crate::TestedStore;
 use crate::fixtures::{
-    apply, at, config, get, instant_config, ledger, plan, pools, provision, running,
+    apply, at, complete, config, get, instant_config, ledger, new_server, plan, pools, provision,
+    running,
 };
 
 /// Events come newest first, `limit` caps them to the newest, and each server has its own.
@@ -114,7 +116,11 @@ pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn TestedStore>
     server = apply(&store, &stop).await;
     let records = ledger(&store, server.id).await;
     assert_eq!(records, expected);
-    assert_eq!(records.len(), 4);
+    assert_eq!(
+        records.len(),
+        3 + 4,
+        "the stop bills [190, 400) in periods, as accruals"
+    );
     assert!(
         records
             .windows(2)
@@ -127,6 +133,45 @@ pub async fn usage_ledger_is_append_only_and_adds_up(store: Arc<dyn TestedStore>
     assert_eq!(stored.billed_amount.micros(), amount);
     assert_eq!(stored.billed_until, None, "the run is closed");
     assert!(ledger(&store, other.id).await.is_empty());
+}
+
+/// A server keeps the billing policy it was provisioned with, and what a policy that bills
+/// stopped time under a monthly cap writes (stopped seconds, the month so far) reads back
+/// as written.
+pub async fn a_server_keeps_its_policy_and_its_month_to_date(store: Arc<dyn TestedStore>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let policy = BillingPolicy {
+        run: RunCharge::HourlyCappedMonthly {
+            monthly_cap: Money::from_micros(20_000),
+        },
+        stopped_percent: Some(50),
+    };
+    let mut new = new_server("lab-a", "t2.micro", at(0));
+    new.server.policy = policy;
+    let server = store.provision(new).await.expect("provision");
+    assert_eq!(server.policy, policy);
+    let server = complete(&store, &server).await;
+    let stop = plan(&server, Action::Stop, at(4_000), &config());
+    let stopping = apply(&store, &stop).await;
+    assert_eq!(
+        stopping.billed_seconds,
+        2 * 3_600,
+        "two started hours, under the cap"
+    );
+    let accrual = lifecycle::plan_accrual(&stopping, at(9_000), &config()).expect("stopped time");
+    let stored = apply(&store, &accrual).await;
+    assert!(stored.billed_stopped_seconds > 0);
+    assert_eq!(stored.month_to_date, accrual.server.month_to_date);
+    assert_eq!(stored.billed_amount, Money::from_micros(20_000), "the cap");
+    let read = get(&store, stored.id).await;
+    assert_eq!(
+        (read.policy, read.billed_stopped_seconds, read.month_to_date),
+        (
+            policy,
+            accrual.server.billed_stopped_seconds,
+            accrual.server.month_to_date
+        )
+    );
 }
 
 /// A server's ledger pages by position, each page after the previous one's last record;

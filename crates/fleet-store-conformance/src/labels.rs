@@ -46,6 +46,7 @@ pub(crate) async fn labelled(
             region: "lab-a".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: PRICE,
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: VCPUS,
         },
         now,

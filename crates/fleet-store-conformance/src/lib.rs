@@ -233,6 +233,7 @@ macro_rules! suite {
             events_at_the_same_instant_keep_their_order,
             history_of_an_unknown_server_is_empty,
             usage_ledger_is_append_only_and_adds_up,
+            a_server_keeps_its_policy_and_its_month_to_date,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,
             process_due_transitions_claims_due_rows_earliest_first,
             process_due_accruals_bills_open_runs_oldest_first,

@@ -161,6 +161,7 @@ pub async fn events_keep_the_key_that_caused_them(store: Arc<dyn TestedStore>) {
             region: "lab-a".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: PRICE,
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: VCPUS,
         },
         at(0),

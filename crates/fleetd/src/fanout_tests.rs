@@ -286,6 +286,7 @@ async fn provision_labelled(store: &SqliteStore, name: &str, pairs: &[(&str, &st
             region: "lab".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: 1,
         },
         DateTime::from_timestamp(1_767_225_600, 0).expect("time"),

@@ -237,6 +237,7 @@ impl ServerService {
                 region: region.name.clone(),
                 server_type: server_type.name.clone(),
                 hourly_price: server_type.hourly_price(),
+                policy: self.catalog.policy(server_type),
                 vcpus: server_type.vcpus,
             },
             now,

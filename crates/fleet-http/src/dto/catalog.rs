@@ -4,7 +4,7 @@ use fleet_domain::ports::PoolUsage;
 use paperclip::actix::Apiv2Schema;
 use serde::Serialize;
 
-use super::Money;
+use super::{BillingPolicy, Money};
 
 /// How a region's address pool is used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Apiv2Schema)]
@@ -39,6 +39,8 @@ pub struct ServerType {
     pub memory_mib: u32,
     /// Price per hour of uptime.
     pub hourly_price: Money,
+    /// How its servers' time is charged.
+    pub billing: BillingPolicy,
 }
 
 /// What the cloud offers.
@@ -79,6 +81,7 @@ impl Catalog {
                 vcpus: t.vcpus,
                 memory_mib: t.memory_mib,
                 hourly_price: t.hourly_price().into(),
+                billing: catalog.policy(t).into(),
             })
             .collect();
         Self {

@@ -132,7 +132,7 @@ impl From<UsageReport> for BillingReport {
         Self {
             server_id: server.id.as_uuid(),
             state: server.state.into(),
-            billing: Billing::new(server.hourly_price, &report.view.billing),
+            billing: Billing::new(server, &report.view.billing),
             records: report.records.into_iter().map(Into::into).collect(),
             next_cursor: report.next.map(|cursor| cursor.encode()),
         }

@@ -4,6 +4,7 @@
 //! field is refused (`optional`).
 
 mod action;
+mod billing_policy;
 mod bulk;
 mod catalog;
 mod clock;
@@ -21,6 +22,7 @@ mod watch;
 mod webhooks;
 
 pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
+pub use billing_policy::{BillingPolicy, BillingPolicyName};
 pub use bulk::{
     BulkActionCounts, BulkActionOutcome, BulkActionReport, BulkActionRequest, BulkActionResult,
 };

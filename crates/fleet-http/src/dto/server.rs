@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Action, ActionRecord, Labels, Money, ServerState, StateReason};
+use super::{Action, ActionRecord, BillingPolicy, Labels, Money, ServerState, StateReason};
 
 /// A request to create a server.
 #[derive(Debug, Clone, Deserialize, Apiv2Schema)]
@@ -42,25 +42,29 @@ pub struct ActionRequest {
 pub struct Billing {
     /// The price per hour of uptime, fixed when the server was provisioned.
     pub hourly_price: Money,
-    /// Seconds recorded in the usage ledger.
+    /// How its time is charged, fixed when the server was provisioned.
+    pub policy: BillingPolicy,
+    /// Seconds recorded in the usage ledger (running, and stopped if the policy bills it).
     pub billed_seconds: i64,
     /// Amount recorded in the usage ledger.
     pub billed: Money,
-    /// Seconds of the open run not yet in the ledger, as run so far: not rounded up to the
-    /// 60-second minimum a run is billed when it closes.
+    /// Seconds since the ledger's last record of an open run (or of a stopped server the
+    /// policy bills), as run so far: not rounded up as the policy rounds a run when it ends
+    /// (a minimum, or the last started hour).
     pub unbilled_seconds: i64,
-    /// Ledger seconds plus the open run's unbilled seconds (without the minimum).
+    /// Ledger seconds plus the unbilled seconds (without the rounding).
     pub total_seconds: i64,
-    /// The cost of `total_seconds`: what the server has cost so far. Stopping a run
-    /// younger than 60 seconds bills the full 60.
+    /// What the server has cost so far: the ledger plus the unbilled seconds as an accrual
+    /// prices them. Ending a run may add its policy's rounding.
     pub total: Money,
 }
 
 impl Billing {
-    /// The billing of a server at the given price.
-    pub fn new(hourly_price: fleet_domain::Money, summary: &BillingSummary) -> Self {
+    /// The billing of a server.
+    pub fn new(server: &fleet_domain::Server, summary: &BillingSummary) -> Self {
         Self {
-            hourly_price: hourly_price.into(),
+            hourly_price: server.hourly_price.into(),
+            policy: server.policy.into(),
             billed_seconds: summary.billed_seconds,
             billed: summary.billed_amount.into(),
             unbilled_seconds: summary.unbilled_seconds,
@@ -124,6 +128,7 @@ pub struct Server {
 impl From<ServerView> for Server {
     fn from(view: ServerView) -> Self {
         let server = view.server;
+        let billing = Billing::new(&server, &view.billing);
         Self {
             id: server.id.as_uuid(),
             project_id: server.project.as_uuid(),
@@ -140,7 +145,7 @@ impl From<ServerView> for Server {
             stopped_at: server.stopped_at,
             terminated_at: server.terminated_at,
             transition_due_at: server.transition_due_at,
-            billing: Billing::new(server.hourly_price, &view.billing),
+            billing,
             action: view.action.map(Into::into),
         }
     }

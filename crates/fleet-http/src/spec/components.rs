@@ -49,6 +49,8 @@ pub(crate) fn named_types() -> Vec<Named> {
         named::<dto::AdvanceRequest>(),
         named::<dto::ApiKey>(),
         named::<dto::Billing>(),
+        named::<dto::BillingPolicy>(),
+        named::<dto::BillingPolicyName>(),
         named::<dto::BillingReport>(),
         named::<dto::BulkActionCounts>(),
         named::<dto::BulkActionOutcome>(),

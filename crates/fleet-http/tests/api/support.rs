@@ -55,7 +55,10 @@ pub fn server(state: ServerState) -> Server {
         transition_due_at: None,
         billed_until: None,
         billed_seconds: 0,
+        billed_stopped_seconds: 0,
         billed_amount: Money::ZERO,
+        policy: fleet_domain::billing::BillingPolicy::default(),
+        month_to_date: fleet_domain::billing::MonthToDate::default(),
         chaos: Default::default(),
     }
 }

@@ -431,6 +431,7 @@ pub fn new_server(region: &str) -> NewServer {
             region: region.to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: 1,
         },
         t0(),

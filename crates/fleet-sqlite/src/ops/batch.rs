@@ -35,7 +35,10 @@ macro_rules! changes_table {
              value ->> 'billed_amount_micros' AS billed_amount_micros,
              value ->> 'chaos_pending' AS chaos_pending,
              value ->> 'chaos_due_at' AS chaos_due_at,
-             value ->> 'chaos_epoch' AS chaos_epoch
+             value ->> 'chaos_epoch' AS chaos_epoch,
+             value ->> 'billed_stopped_seconds' AS billed_stopped_seconds,
+             value ->> 'month_index' AS month_index,
+             value ->> 'month_billed_micros' AS month_billed_micros
       FROM json_each(?)) AS c
 "
     };
@@ -63,7 +66,10 @@ UPDATE servers SET
     ip = CASE WHEN c.release_address THEN NULL ELSE servers.ip END,
     chaos_pending = c.chaos_pending,
     chaos_due_at = c.chaos_due_at,
-    chaos_epoch = c.chaos_epoch
+    chaos_epoch = c.chaos_epoch,
+    billed_stopped_seconds = c.billed_stopped_seconds,
+    month_index = c.month_index,
+    month_billed_micros = c.month_billed_micros
 ",
     changes_table!(),
     "WHERE servers.id = c.id AND servers.generation = c.expected
@@ -84,7 +90,10 @@ UPDATE servers SET
     updated_at = c.updated_at,
     billed_until = c.billed_until,
     billed_seconds = c.billed_seconds,
-    billed_amount_micros = c.billed_amount_micros
+    billed_amount_micros = c.billed_amount_micros,
+    billed_stopped_seconds = c.billed_stopped_seconds,
+    month_index = c.month_index,
+    month_billed_micros = c.month_billed_micros
 ",
     changes_table!(),
     "WHERE servers.id = c.id AND servers.generation = c.expected AND NOT c.release_address

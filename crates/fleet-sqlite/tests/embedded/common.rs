@@ -32,6 +32,7 @@ pub fn catalog() -> Arc<Catalog> {
                 vcpus: 1,
                 memory_mib: 1024,
                 hourly_price_micros: 11_600,
+                billing: None,
             }],
         )
         .expect("a valid catalog"),

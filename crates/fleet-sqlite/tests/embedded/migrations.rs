@@ -170,6 +170,7 @@ async fn foreign_keys_are_enforced_again_after_migrating() {
             region: "eu-west".to_owned(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: 1,
         },
         t0(),

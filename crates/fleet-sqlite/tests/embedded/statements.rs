@@ -92,6 +92,7 @@ async fn statements_per_pass(path: PathBuf, n: usize) -> [usize; 3] {
             region: region.name.clone(),
             server_type: "t2.micro".to_owned(),
             hourly_price: Money::from_micros(11_600),
+            policy: fleet_domain::billing::BillingPolicy::default(),
             vcpus: 1,
         };
         let new = lifecycle::plan_provision(
