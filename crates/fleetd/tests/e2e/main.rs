@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod billing_history;
+mod billing_policies;
 mod bulk;
 mod common;
 mod conditional;
