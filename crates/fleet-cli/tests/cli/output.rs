@@ -152,3 +152,15 @@ async fn a_stopped_server_shows_why_in_the_list_and_its_fields() {
         listed.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_table_shows_each_type_s_billing_policy() {
+    let shell = Shell::with_fleetd().await;
+    let table = shell.at_fleetd(&["catalog"]).await.ok();
+    let micro = table
+        .stdout
+        .lines()
+        .find(|line| line.contains("t2.micro"))
+        .expect("t2.micro listed");
+    assert!(micro.contains("per_second, min 60 s"), "{}", table.stdout);
+}
