@@ -11,6 +11,7 @@
 pub mod action;
 pub mod billing;
 pub mod catalog;
+pub mod costs;
 pub mod entropy;
 pub mod error;
 pub mod event;

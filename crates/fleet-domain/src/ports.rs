@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::action::ActionRecord;
 use crate::billing::LedgerEntry;
 use crate::catalog::RegionSpec;
+use crate::costs::{GroupKey, HourlyCost};
 use crate::error::StoreError;
 use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest, NewEvent};
 use crate::faults::FaultRule;
@@ -346,6 +347,26 @@ pub trait ActionStore: Send + Sync {
         server: ServerId,
         page: &PageRequest,
     ) -> Result<Vec<ActionRecord>, StoreError>;
+}
+
+/// Reads for cost reports.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait CostStore: Send + Sync {
+    /// The usage records of `project`'s servers (every project's for `None`) whose period
+    /// starts in `[from, to)`, summed per clock hour of their start (UTC) and per value of
+    /// each of `group_by`'s keys, in its order. A server's label is read as it is now.
+    async fn hourly_costs(
+        &self,
+        project: Option<ProjectId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group_by: &[GroupKey],
+    ) -> Result<Vec<HourlyCost>, StoreError>;
+
+    /// The servers of `project` (every project's for `None`) whose billing is open: those
+    /// with a watermark, running or (if their policy bills it) stopped.
+    async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError>;
 }
 
 /// What operators, probes and the catalog read about the store as a whole, apart from the

@@ -1,0 +1,98 @@
+//! Cost reports and forecasts, scoped to what the caller sees.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::costs::{
+    self, CostQuery, CostReport, Forecast, ForecastError, Granularity, check_until, open_costs,
+    projection,
+};
+use crate::error::StoreError;
+use crate::ports::{Clock, CostStore};
+use crate::tenancy::Caller;
+
+/// Why a forecast was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum ForecastFailure {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `until` is out of range.
+    #[error(transparent)]
+    Refused(#[from] ForecastError),
+}
+
+/// What the caller's servers cost, by time and group, and what they are heading for.
+pub struct CostService {
+    store: Arc<dyn CostStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl CostService {
+    /// The service over a store, on a clock.
+    pub fn new(store: Arc<dyn CostStore>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The report of `query` over the caller's project (every project for an admin): the
+    /// ledger's records plus what open billing has accrued up to now.
+    pub async fn report(
+        &self,
+        caller: &Caller,
+        query: CostQuery,
+    ) -> Result<CostReport, StoreError> {
+        let now = self.clock.now();
+        let scope = caller.scope();
+        let mut hourly = self
+            .store
+            .hourly_costs(scope, query.from, query.to, &query.group_by)
+            .await?;
+        if query.to > query.from.min(now) {
+            for server in self.store.open_billing(scope).await? {
+                hourly.extend(open_costs(&server, now, &query));
+            }
+        }
+        Ok(costs::build_report(query, hourly))
+    }
+
+    /// The forecast up to `until` (the end of the current month when `None`): the month so
+    /// far plus what the servers billing now add, each held in its current state.
+    pub async fn forecast(
+        &self,
+        caller: &Caller,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Forecast, ForecastFailure> {
+        let now = self.clock.now();
+        let month_start = Granularity::Month.start_of(now);
+        let until = until.unwrap_or_else(|| Granularity::Month.next(month_start));
+        check_until(now, until)?;
+        let scope = caller.scope();
+        let open = self.store.open_billing(scope).await?;
+        let mut actual = self
+            .store
+            .hourly_costs(scope, month_start, now, &[])
+            .await?;
+        let so_far = CostQuery {
+            from: month_start,
+            to: now,
+            granularity: Granularity::Month,
+            group_by: Vec::new(),
+        };
+        for server in &open {
+            actual.extend(open_costs(server, now, &so_far));
+        }
+        let actual = costs::build_report(so_far, actual).total;
+        let (projected, hourly_rate) = projection(&open, now, until);
+        Ok(Forecast {
+            from: month_start,
+            now,
+            until,
+            actual,
+            projected,
+            total: actual + projected,
+            hourly_rate,
+            billing_servers: open.len() as u64,
+        })
+    }
+}
