@@ -14,6 +14,7 @@
 mod actions;
 mod changes;
 mod config;
+mod costs;
 mod due;
 mod errors;
 mod event_log;

@@ -8,13 +8,14 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use fleet_domain::StateChange;
 use fleet_domain::billing::LedgerEntry;
 use fleet_domain::catalog::RegionSpec;
+use fleet_domain::costs::{GroupKey, HourlyCost};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::page::{LedgerCursor, PageRequest};
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
-    ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
+    Applied, CostStore, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
+    ProjectStoreError, ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::quota::{ProjectQuotas, Quotas};
@@ -27,7 +28,7 @@ use crate::errors::TxError;
 use crate::horizon::Horizon;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
-use crate::ops::{changes, due, listing, pools, quotas, reads, sequence, tenancy};
+use crate::ops::{changes, costs, due, listing, pools, quotas, reads, sequence, tenancy};
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -222,6 +223,26 @@ impl Store for SqliteStore {
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
         self.run(due::earliest).await
+    }
+}
+
+#[async_trait::async_trait]
+impl CostStore for SqliteStore {
+    async fn hourly_costs(
+        &self,
+        project: Option<ProjectId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group_by: &[GroupKey],
+    ) -> Result<Vec<HourlyCost>, StoreError> {
+        let group_by = group_by.to_vec();
+        self.run(move |conn| costs::hourly(conn, project, from, to, &group_by))
+            .await
+    }
+
+    async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError> {
+        self.run(move |conn| costs::open_billing(conn, project))
+            .await
     }
 }
 

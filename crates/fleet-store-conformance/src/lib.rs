@@ -27,14 +27,15 @@ use std::time::Duration;
 
 use fleet_domain::ServerId;
 use fleet_domain::ports::{
-    ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
-    WebhookStore,
+    ActionStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus,
+    TenancyStore, WebhookStore,
 };
 
 mod actions;
 mod addresses;
 mod apply;
 mod concurrency;
+mod costs;
 mod due;
 mod event_labels;
 mod faults;
@@ -68,6 +69,7 @@ pub mod cases {
     pub use crate::addresses::*;
     pub use crate::apply::*;
     pub use crate::concurrency::*;
+    pub use crate::costs::*;
     pub use crate::due::*;
     pub use crate::event_labels::*;
     pub use crate::faults::*;
@@ -100,6 +102,7 @@ pub trait TestedStore:
     + IdempotencyStore
     + FaultStore
     + WebhookStore
+    + CostStore
 {
 }
 
@@ -112,6 +115,7 @@ impl<
         + IdempotencyStore
         + FaultStore
         + WebhookStore
+        + CostStore
         + ?Sized,
 > TestedStore for T
 {
@@ -234,6 +238,7 @@ macro_rules! suite {
             history_of_an_unknown_server_is_empty,
             usage_ledger_is_append_only_and_adds_up,
             a_server_keeps_its_policy_and_its_month_to_date,
+            costs_sum_the_ledger_per_hour_and_group,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,
             process_due_transitions_claims_due_rows_earliest_first,
             process_due_accruals_bills_open_runs_oldest_first,

@@ -41,7 +41,7 @@ pub(crate) fn condition(requirement: &Requirement) -> Condition {
 }
 
 /// The JSON path of `key` at the top of the object.
-fn path(key: &str) -> String {
+pub(crate) fn path(key: &str) -> String {
     format!("$.\"{key}\"")
 }
 

@@ -4,6 +4,7 @@
 pub(crate) mod actions;
 pub(crate) mod batch;
 pub(crate) mod changes;
+pub(crate) mod costs;
 pub(crate) mod due;
 pub(crate) mod event_selector;
 pub(crate) mod idempotency;

@@ -23,6 +23,7 @@ use quotas::QuotaState;
 use tenancy::Tenancy;
 use watching::Watching;
 
+mod costs;
 mod faults;
 mod keys;
 mod quotas;
