@@ -71,6 +71,10 @@ ACCEPTED_REFUSALS = {
     "getServerBilling": [INVALID_CURSOR],
     "listFaultRules": [INVALID_CURSOR],
     "waitForServer": ["urn:fleet:problem:wait-timeout"],
+    # A range must run forward and fit 10,000 buckets, and group keys must not repeat: rules
+    # between parameters (or of a list in one) no schema states.
+    "getCosts": ["urn:fleet:problem:invalid-range", "urn:fleet:problem:invalid-group-by"],
+    "getCostForecast": ["urn:fleet:problem:invalid-range"],
 }
 PROVISIONING = ["provisionServer", "provisionServerAlias"]
 LABELLING = [*PROVISIONING, "updateServer"]

@@ -74,12 +74,12 @@ mod tests {
     use fleet_domain::faults::FaultBook;
     use fleet_domain::keys::Pepper;
     use fleet_domain::ports::{
-        MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore, MockStore,
-        MockStoreStatus, MockTenancyStore, MockWebhookStore,
+        MockActionStore, MockClock, MockCostStore, MockEventLog, MockFaultStore,
+        MockIdempotencyStore, MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore,
     };
     use fleet_domain::service::{
-        CatalogService, FaultService, IdempotencyService, KeyPolicy, ProjectService, ServerService,
-        WatchService, WebhookService,
+        CatalogService, CostService, FaultService, IdempotencyService, KeyPolicy, ProjectService,
+        ServerService, WatchService, WebhookService,
     };
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
@@ -136,6 +136,10 @@ mod tests {
                 Arc::new(MockEventLog::new()),
                 Arc::new(MockClock::new()),
                 Default::default(),
+            )),
+            costs: Arc::new(CostService::new(
+                Arc::new(MockCostStore::new()),
+                Arc::new(MockClock::new()),
             )),
         };
         let state = web::Data::new(AppState::new(

@@ -33,6 +33,28 @@ pub fn problem_media_type(req: &HttpRequest) -> &'static str {
     }
 }
 
+/// The media type of a CSV export.
+pub const CSV: &str = "text/csv";
+
+/// Whether the request asks for CSV rather than JSON: `text/csv` accepted (by name or as
+/// `text/*`) with a higher quality than `application/json`.
+pub fn prefers_csv(req: &HttpRequest) -> bool {
+    let Ok(accept) = Accept::parse(req) else {
+        return false;
+    };
+    let csv = accept
+        .0
+        .iter()
+        .filter(|item| {
+            item.item.essence_str() == CSV
+                || (item.item.type_() == mime::TEXT && item.item.subtype() == mime::STAR)
+        })
+        .map(|item| item.quality)
+        .max()
+        .unwrap_or(Quality::ZERO);
+    csv > Quality::ZERO && csv > quality_of(&accept, JSON)
+}
+
 /// The quality `accept` gives `essence`: that of the most specific range matching it.
 fn quality_of(accept: &Accept, essence: &str) -> Quality {
     accept

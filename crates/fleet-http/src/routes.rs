@@ -3,8 +3,8 @@
 use paperclip::actix::web;
 
 use crate::handlers::{
-    actions, admin, bulk, catalog, events, faults, history, keys, projects, quotas, servers, wait,
-    webhooks,
+    actions, admin, bulk, catalog, costs, events, faults, history, keys, projects, quotas, servers,
+    wait, webhooks,
 };
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
@@ -31,6 +31,8 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     .service(web::resource("/events").route(web::get().to(events::list)))
     .service(web::resource("/events/stream").route(web::get().to(events::stream)))
     .service(web::resource("/catalog").route(web::get().to(catalog::catalog)))
+    .service(web::resource("/costs").route(web::get().to(costs::report)))
+    .service(web::resource("/costs/forecast").route(web::get().to(costs::forecast)))
     .service(
         web::resource("/projects")
             .route(web::post().to(projects::create))

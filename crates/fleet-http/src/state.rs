@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use fleet_domain::service::{
-    CatalogService, Engine, FaultService, IdempotencyService, ManualClock, ProjectService,
-    ServerService, WatchService, WebhookService,
+    CatalogService, CostService, Engine, FaultService, IdempotencyService, ManualClock,
+    ProjectService, ServerService, WatchService, WebhookService,
 };
 use futures::lock::Mutex;
 
@@ -48,6 +48,8 @@ pub struct Services {
     pub faults: Arc<FaultService>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<WebhookService>,
+    /// Cost reports and forecasts.
+    pub costs: Arc<CostService>,
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
@@ -66,6 +68,8 @@ pub struct AppState {
     pub faults: Arc<FaultService>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<WebhookService>,
+    /// Cost reports and forecasts.
+    pub costs: Arc<CostService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
@@ -96,6 +100,7 @@ impl AppState {
             idempotency: services.idempotency,
             faults: services.faults,
             webhooks: services.webhooks,
+            costs: services.costs,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
@@ -115,6 +120,7 @@ impl AppState {
             idempotency: services.idempotency,
             faults: services.faults,
             webhooks: services.webhooks,
+            costs: services.costs,
             ..self.clone()
         }
     }

@@ -17,9 +17,9 @@ use fleet_domain::entropy::purpose;
 use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts, LifecycleFaults};
 use fleet_domain::ports::{ActionStore, Clock, FaultStore, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, ClaimLimits, DispatcherParts, Engine, FaultService, IdempotencyService,
-    KeyPolicy, ManualClock, ProjectService, ServerService, WatchService, WebhookDispatcher,
-    WebhookOutbox, WebhookService,
+    CatalogService, ClaimLimits, CostService, DispatcherParts, Engine, FaultService,
+    IdempotencyService, KeyPolicy, ManualClock, ProjectService, ServerService, WatchService,
+    WebhookDispatcher, WebhookOutbox, WebhookService,
 };
 use fleet_http::dto::WatchEventData;
 use fleet_http::pause::TokioPause;
@@ -187,6 +187,7 @@ impl Application {
             )
             .with_entropy(entropy.clone()),
         );
+        let costs = Arc::new(CostService::new(opened.costs.clone(), clock.clone()));
         let sender = HttpSender::new(config.webhooks.sender)
             .context("building the HTTP client of webhook deliveries")?;
         let webhook_workers = WebhookWorkers {
@@ -262,6 +263,7 @@ impl Application {
                 idempotency: background_keys.clone(),
                 faults: background_faults.clone(),
                 webhooks: webhooks.clone(),
+                costs: costs.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -299,6 +301,7 @@ impl Application {
                     idempotency: idempotency(stores.keys),
                     faults: fault_rules(stores.faults),
                     webhooks: webhooks.clone(),
+                    costs: costs.clone(),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::{
-    ActionStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus, TenancyStore,
-    WebhookStore,
+    ActionStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus,
+    TenancyStore, WebhookStore,
 };
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
@@ -41,6 +41,8 @@ pub struct OpenedStore {
     pub keys: Arc<dyn IdempotencyStore>,
     /// The same store's fault rules.
     pub faults: Arc<dyn FaultStore>,
+    /// The same store's cost reads.
+    pub costs: Arc<dyn CostStore>,
     /// The same store's webhooks and their outbox (on Postgres, over a pool of its own).
     pub webhooks: Arc<dyn WebhookStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
@@ -169,6 +171,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             actions: Arc::new(store.clone()),
             keys: Arc::new(store.clone()),
             faults: Arc::new(store.clone()),
+            costs: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -191,6 +194,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         keys: store.clone(),
         faults: store.clone(),
         webhooks: store.clone(),
+        costs: store.clone(),
         store,
         description,
         postgres: None,

@@ -8,6 +8,7 @@ mod billing_policy;
 mod bulk;
 mod catalog;
 mod clock;
+mod costs;
 mod enums;
 mod faults;
 mod history;
@@ -28,6 +29,10 @@ pub use bulk::{
 };
 pub use catalog::{Catalog, Pool, Region, ServerType};
 pub use clock::{AdvanceReport, AdvanceRequest, ClockReading};
+pub use costs::{
+    CostBucket, CostForecast, CostGranularity, CostGroup, CostGroupKey, CostQuery, CostReport,
+    ForecastQuery,
+};
 pub use enums::{Action, Actor, EventType, ServerState};
 pub use faults::{
     CreateFaultRuleRequest, FaultEffect, FaultEffectKind, FaultListQuery, FaultOperation,

@@ -482,6 +482,50 @@ failure!(
     }
 );
 
+impl From<fleet_domain::costs::CostQueryError> for Problem {
+    fn from(error: fleet_domain::costs::CostQueryError) -> Self {
+        use fleet_domain::costs::CostQueryError as E;
+        let slug = match error {
+            E::Reversed { .. } | E::TooManyBuckets { .. } => "invalid-range",
+            E::UnknownGranularity(_) => "invalid-query",
+            E::UnknownGroupKey(_)
+            | E::BadLabelKey(..)
+            | E::DuplicateGroupKey(_)
+            | E::TooManyGroupKeys => "invalid-group-by",
+        };
+        Problem::bad_request(slug, error.to_string())
+    }
+}
+
+impl From<fleet_domain::service::ForecastFailure> for Problem {
+    fn from(failure: fleet_domain::service::ForecastFailure) -> Self {
+        match failure {
+            fleet_domain::service::ForecastFailure::Store(e) => e.into(),
+            fleet_domain::service::ForecastFailure::Refused(e) => {
+                Problem::bad_request("invalid-range", e.to_string())
+            }
+        }
+    }
+}
+
+failure!(
+    /// Why a cost report failed.
+    CostReportFailure {
+        400 => "A parameter is malformed (`invalid-query`), `to` is not after `from` or the range has more than 10,000 buckets of the `granularity` (`invalid-range`), or `group_by` names an unknown, repeated or fourth key (`invalid-group-by`); the problem names the parameter and the limit.",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
+failure!(
+    /// Why a cost forecast failed.
+    CostForecastFailure {
+        400 => "`until` is malformed (`invalid-query`), or not after now or more than 366 days ahead (`invalid-range`).",
+        500 => "The service failed.",
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+    }
+);
+
 failure!(
     /// Why reading the catalog failed.
     CatalogFailure {

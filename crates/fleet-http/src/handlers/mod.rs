@@ -5,6 +5,7 @@ pub mod actions;
 pub mod admin;
 pub mod bulk;
 pub mod catalog;
+pub mod costs;
 pub mod events;
 pub mod faults;
 pub mod history;

@@ -1,6 +1,7 @@
 //! Success responses whose status or headers depend on the outcome, documented in the spec.
 
 mod admin;
+mod costs;
 mod servers;
 mod stream;
 mod webhooks;
@@ -13,6 +14,7 @@ use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
 pub use admin::{Deleted, FaultRuleCreated, KeyCreated, ProjectCreated};
+pub use costs::CostReportResponse;
 pub use servers::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 pub use stream::EventStream;
 pub use webhooks::{DeliveryQueued, SecretRotated, WebhookCreated};

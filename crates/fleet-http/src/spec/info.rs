@@ -30,6 +30,10 @@ pub(crate) fn base() -> DefaultApiRaw {
         ),
         tag("Catalog", "Regions, address pools and server types."),
         tag(
+            "Costs",
+            "Cost reports by time and group (JSON or CSV), and the month's forecast.",
+        ),
+        tag(
             "Projects",
             "Projects, the accounts servers belong to (admin role).",
         ),

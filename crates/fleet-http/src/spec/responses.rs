@@ -8,6 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::problem::PROBLEM_JSON;
 
 const JSON: &str = "application/json";
+/// The media type of a CSV export (`GET /costs`), offered beside JSON.
+const CSV: &str = "text/csv";
 /// The media type of Server-Sent Events (`GET /events/stream`).
 pub(crate) const EVENT_STREAM: &str = "text/event-stream";
 
@@ -45,8 +47,12 @@ pub(crate) fn media_types(v3: &mut Value) {
             } else {
                 JSON
             };
+            let csv = content.contains_key(CSV);
             content.clear();
             content.insert(media_type.to_owned(), media);
+            if csv {
+                content.insert(CSV.to_owned(), json!({ "schema": { "type": "string" } }));
+            }
         }
     }
 }

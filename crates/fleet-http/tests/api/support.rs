@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use fleet_domain::faults::FaultBook;
 use fleet_domain::keys::{self, Pepper};
 use fleet_domain::ports::{
-    EventLog, MockActionStore, MockClock, MockEventLog, MockFaultStore, MockIdempotencyStore,
-    MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore, StoredKey,
+    EventLog, MockActionStore, MockClock, MockCostStore, MockEventLog, MockFaultStore,
+    MockIdempotencyStore, MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore,
+    StoredKey,
 };
 use fleet_domain::service::{
-    CatalogService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
+    CatalogService, CostService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
     ProjectService, ServerService, WatchService, WebhookService,
 };
 use fleet_domain::{
@@ -226,6 +227,10 @@ impl Fixture {
                 Arc::new(MockEventLog::new()),
                 Arc::new(ManualClock::new(t0())),
                 Default::default(),
+            )),
+            costs: Arc::new(CostService::new(
+                Arc::new(MockCostStore::new()),
+                Arc::new(ManualClock::new(t0())),
             )),
         };
         web::Data::new(AppState::new(

@@ -10,6 +10,7 @@ mod billing_policies;
 mod bulk;
 mod common;
 mod conditional;
+mod costs;
 mod determinism;
 mod event_labels;
 mod faults;
