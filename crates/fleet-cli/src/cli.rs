@@ -75,6 +75,10 @@ pub enum Command {
     Actions(Actions),
     /// The regions, their address pools, and the server types with their prices.
     Catalog,
+    /// What the project's servers cost (every project's, for an admin key): the current
+    /// month by day unless told, grouped as asked; `fleet costs forecast` for where the
+    /// month is heading.
+    Costs(CostsArgs),
     /// The virtual clock of a fleetd started with `--clock virtual` (admin).
     #[command(subcommand)]
     Clock(Clock),
@@ -498,4 +502,59 @@ pub enum Profile {
     },
     /// The profiles of the config file, keys masked.
     List,
+}
+
+/// `fleet costs`: a report's range and shape, or a forecast.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct CostsArgs {
+    /// Where the month is heading instead of a report.
+    #[command(subcommand)]
+    pub command: Option<CostsCommand>,
+    /// Start of the range, RFC 3339 [default: the start of the month on the service's
+    /// clock].
+    #[arg(long)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// End of the range, RFC 3339 [default: the end of that month].
+    #[arg(long)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// How long the buckets are [default: day].
+    #[arg(long, value_enum)]
+    pub granularity: Option<CostGranularity>,
+    /// What to group by, comma-separated: up to three of project, region, type, server
+    /// and label:KEY.
+    #[arg(long)]
+    pub group_by: Option<String>,
+}
+
+/// A report's bucket length.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CostGranularity {
+    /// Clock hours.
+    Hour,
+    /// Days.
+    Day,
+    /// Calendar months.
+    Month,
+}
+
+impl From<CostGranularity> for types::CostGranularity {
+    fn from(granularity: CostGranularity) -> Self {
+        match granularity {
+            CostGranularity::Hour => Self::Hour,
+            CostGranularity::Day => Self::Day,
+            CostGranularity::Month => Self::Month,
+        }
+    }
+}
+
+/// `fleet costs …`.
+#[derive(Debug, Subcommand)]
+pub enum CostsCommand {
+    /// The month so far plus what the servers billing now add, each held in its state.
+    Forecast {
+        /// Where the forecast ends, RFC 3339 [default: the end of the month].
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }

@@ -17,7 +17,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, Scenario};
-use crate::commands::{Session, actions, catalog, clock, events, profile, servers, webhooks};
+use crate::commands::{
+    Session, actions, catalog, clock, costs, events, profile, servers, webhooks,
+};
 use crate::exit::Exit;
 
 fn main() -> ExitCode {
@@ -76,6 +78,10 @@ async fn run(cli: Cli, given: profile::Given) -> Result<(), Exit> {
         Command::Catalog => {
             let session = Session::open(settings::target(&global)?, global.output)?;
             catalog::run(&session).await
+        }
+        Command::Costs(args) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            costs::run(&session, args).await
         }
         Command::Clock(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;

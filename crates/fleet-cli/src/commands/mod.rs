@@ -4,6 +4,7 @@ pub mod actions;
 mod bulk;
 pub mod catalog;
 pub mod clock;
+pub mod costs;
 pub mod events;
 mod follow;
 mod pages;

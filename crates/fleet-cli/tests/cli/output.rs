@@ -164,3 +164,46 @@ async fn the_catalog_table_shows_each_type_s_billing_policy() {
         .expect("t2.micro listed");
     assert!(micro.contains("per_second, min 60 s"), "{}", table.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn costs_of_the_month_by_group_and_the_forecast_agree_with_the_servers() {
+    let shell = Shell::with_fleetd().await;
+    let id = shell.create_server("eu-west-1", "m5.large").await;
+    shell.at_fleetd(&["clock", "advance", "2h"]).await.ok();
+    let report = shell
+        .at_fleetd(&["costs", "--group-by", "region,type", "-o", "json"])
+        .await
+        .ok()
+        .json();
+    let server = shell
+        .at_fleetd(&["servers", "get", &id, "-o", "json"])
+        .await
+        .ok()
+        .json();
+    assert!(report["total"]["micros"].as_i64() > Some(0), "{report}");
+    assert_eq!(
+        report["total"]["micros"], server["billing"]["total"]["micros"],
+        "the month so far is the server's cost"
+    );
+    assert_eq!(report["group_by"], serde_json::json!(["region", "type"]));
+    let table = shell
+        .at_fleetd(&["costs", "--granularity", "hour", "--group-by", "region"])
+        .await
+        .ok();
+    assert!(
+        table.stdout.contains("REGION") && table.stdout.contains("eu-west-1"),
+        "{}",
+        table.stdout
+    );
+    assert!(table.stdout.contains("TOTAL"), "{}", table.stdout);
+    let forecast = shell.at_fleetd(&["costs", "forecast"]).await.ok();
+    assert!(
+        forecast.stdout.contains("servers billing"),
+        "{}",
+        forecast.stdout
+    );
+
+    let refused = shell.at_fleetd(&["costs", "--group-by", "zone"]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("zone"), "{}", refused.stderr);
+}

@@ -78,10 +78,13 @@ pub fn open_costs(server: &Server, until: DateTime<Utc>, query: &CostQuery) -> V
         .collect()
 }
 
+/// A bucket's amount and seconds by group values.
+type GroupSums = BTreeMap<Vec<Option<String>>, (Money, i64)>;
+
 /// The report of `query` from hourly costs (the ledger's and the open accruals').
 pub fn build_report(query: CostQuery, hourly: Vec<HourlyCost>) -> CostReport {
     let starts = query.bucket_starts();
-    let mut sums: BTreeMap<DateTime<Utc>, BTreeMap<Vec<Option<String>>, (Money, i64)>> = starts
+    let mut sums: BTreeMap<DateTime<Utc>, GroupSums> = starts
         .iter()
         .map(|start| (*start, BTreeMap::new()))
         .collect();

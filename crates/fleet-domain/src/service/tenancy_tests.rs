@@ -382,3 +382,47 @@ async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
         Err(ProjectError::Invalid(_))
     ));
 }
+
+/// A cost report or forecast reads the caller's project only; an admin's, every project.
+#[tokio::test]
+async fn costs_are_read_for_the_caller_s_project_and_for_every_project_by_an_admin() {
+    use crate::costs::{CostQuery, Granularity};
+    use crate::ports::MockCostStore;
+    use crate::service::CostService;
+
+    let own = ProjectId::random();
+    for (role, scope) in [
+        (Role::Viewer, Some(own)),
+        (Role::Member, Some(own)),
+        (Role::Admin, None),
+    ] {
+        let mut store = MockCostStore::new();
+        store
+            .expect_hourly_costs()
+            .withf(move |project, _, _, _| *project == scope)
+            .times(2)
+            .returning(|_, _, _, _| Ok(Vec::new()));
+        store
+            .expect_open_billing()
+            .withf(move |project| *project == scope)
+            .times(2)
+            .returning(|_| Ok(Vec::new()));
+        let costs = CostService::new(Arc::new(store), clock());
+        let query = CostQuery::new(
+            t0() - chrono::TimeDelta::days(1),
+            t0(),
+            Granularity::Day,
+            "",
+        )
+        .expect("a query");
+        let report = costs
+            .report(&caller(own, role), query)
+            .await
+            .expect("report");
+        assert_eq!(report.total, crate::Money::ZERO);
+        costs
+            .forecast(&caller(own, role), None)
+            .await
+            .expect("forecast");
+    }
+}
