@@ -1,10 +1,12 @@
 //! A cost report as JSON or, for a client that asks for `text/csv`, as CSV.
 
+use std::collections::BTreeMap;
+
 use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, Responder, ResponseError};
 use paperclip::actix::OperationModifier;
-use paperclip::v2::models::{DefaultOperationRaw, Either, Response};
+use paperclip::v2::models::{DefaultOperationRaw, DefaultSchemaRaw, Either, Response};
 use paperclip::v2::schema::Apiv2Schema;
 
 use super::{json, schema_of};
@@ -89,5 +91,9 @@ impl OperationModifier for CostReportResponse {
                 headers: Default::default(),
             }),
         );
+    }
+
+    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
+        <dto::CostReport as OperationModifier>::update_definitions(map);
     }
 }
