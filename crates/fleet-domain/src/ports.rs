@@ -16,6 +16,7 @@ use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredRe
 use crate::ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
+use crate::money::Money;
 use crate::page::{LedgerCursor, PageRequest};
 use crate::project_update::ProjectUpdate;
 use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
@@ -383,6 +384,22 @@ pub trait StoreStatus: Send + Sync {
 
     /// How many servers are in each state (states with none may be left out).
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError>;
+
+    /// What the servers billing now cost per hour, by region and type (those with none may
+    /// be left out): a running server its price, a stopped one whose policy bills it its
+    /// stopped price ([`crate::billing::BillingPolicy::stopped_price`]).
+    async fn cost_rates(&self) -> Result<Vec<CostRate>, StoreError>;
+}
+
+/// What the servers billing now in one region and of one type cost per hour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CostRate {
+    /// The region.
+    pub region: String,
+    /// The server type.
+    pub server_type: String,
+    /// Their hourly cost.
+    pub hourly: Money,
 }
 
 /// Why a project could not be stored.

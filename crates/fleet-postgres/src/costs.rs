@@ -7,7 +7,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use fleet_domain::costs::{GroupKey, HourlyCost};
 use fleet_domain::error::StoreError;
-use fleet_domain::ports::CostStore;
+use fleet_domain::ports::{CostRate, CostStore};
 use fleet_domain::{Money, ProjectId, Server};
 
 use crate::errors::TxError;
@@ -65,6 +65,45 @@ fn label_key(group_by: &[GroupKey], i: usize) -> Option<String> {
         Some(GroupKey::Label(key)) => Some(key.clone()),
         _ => None,
     }
+}
+
+/// The hourly cost of the servers billing now, by region and type: a running (or
+/// rebooting) server's price, or a stopped one's share of it, the percent its policy text
+/// holds after `+stopped:` (`BillingPolicy::encode`), rounded down per server as
+/// `BillingPolicy::stopped_price` rounds it.
+const COST_RATES: &str = "\
+SELECT region, server_type, sum(CASE WHEN state IN ('running', 'rebooting')
+        THEN hourly_price_micros
+        ELSE hourly_price_micros * split_part(billing_policy, '+stopped:', 2)::int8 / 100
+    END)::int8 AS hourly
+FROM servers
+WHERE billed_until IS NOT NULL
+GROUP BY region, server_type";
+
+/// One region and type's hourly cost.
+#[derive(QueryableByName)]
+struct RateRow {
+    #[diesel(sql_type = Text)]
+    region: String,
+    #[diesel(sql_type = Text)]
+    server_type: String,
+    #[diesel(sql_type = BigInt)]
+    hourly: i64,
+}
+
+/// What the servers billing now cost per hour, by region and type.
+pub(crate) async fn rates(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> Result<Vec<CostRate>, TxError> {
+    let rows: Vec<RateRow> = diesel::sql_query(COST_RATES).load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| CostRate {
+            region: row.region,
+            server_type: row.server_type,
+            hourly: Money::from_micros(row.hourly),
+        })
+        .collect())
 }
 
 #[async_trait::async_trait]

@@ -24,8 +24,8 @@ use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::{
-    Applied, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion, ProjectStoreError,
-    ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
+    Applied, CostRate, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
+    ProjectStoreError, ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::quota::{ProjectQuotas, Quotas};
@@ -407,6 +407,11 @@ impl StoreStatus for PgStore {
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
         let mut conn = self.conn().await?;
         Ok(reads::count_by_state(&mut conn).await?)
+    }
+
+    async fn cost_rates(&self) -> Result<Vec<CostRate>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(crate::costs::rates(&mut conn).await?)
     }
 }
 

@@ -14,7 +14,7 @@ use fleet_domain::event::Event;
 use fleet_domain::ids::{KeyId, ProjectId, ServerId};
 use fleet_domain::page::{LedgerCursor, PageRequest};
 use fleet_domain::ports::{
-    Applied, CostStore, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
+    Applied, CostRate, CostStore, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
     ProjectStoreError, ProvisionStoreError, Store, StoreStatus, StoredKey, TenancyStore,
 };
 use fleet_domain::project_update::ProjectUpdate;
@@ -262,6 +262,10 @@ impl StoreStatus for SqliteStore {
 
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
         self.run(reads::count_by_state).await
+    }
+
+    async fn cost_rates(&self) -> Result<Vec<CostRate>, StoreError> {
+        self.run(costs::rates).await
     }
 }
 

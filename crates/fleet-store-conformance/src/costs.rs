@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use fleet_domain::billing::{BillingPolicy, RunCharge};
 use fleet_domain::costs::{Granularity, GroupKey, HourlyCost};
 use fleet_domain::{Action, LifecycleConfig, Money, ProjectId, Server, lifecycle};
 
 use crate::TestedStore;
-use crate::fixtures::{apply, at, complete, config, ledger, plan, pools, running};
+use crate::fixtures::{apply, at, complete, config, ledger, new_server, plan, pools, running};
 
 const HOUR: i64 = 3_600;
 
@@ -167,5 +168,45 @@ pub async fn costs_sum_the_ledger_per_hour_and_group(store: Arc<dyn TestedStore>
             .await
             .expect("open")
             .is_empty()
+    );
+}
+
+/// The cost rate per region and type: a running server's price, a stopped one's share
+/// under a policy that bills it, nothing for one under a policy that does not.
+pub async fn cost_rates_add_running_prices_and_stopped_shares(store: Arc<dyn TestedStore>) {
+    pools(
+        &store,
+        &[("lab-a", "10.10.0.0/24"), ("lab-b", "10.11.0.0/24")],
+    )
+    .await;
+    let price = running(&store, "lab-a", at(0)).await.hourly_price;
+    running(&store, "lab-a", at(0)).await;
+    let free_when_stopped = running(&store, "lab-b", at(0)).await;
+    let mut new = new_server("lab-b", "t2.micro", at(0));
+    new.server.policy = BillingPolicy {
+        run: RunCharge::PerHour,
+        stopped_percent: Some(40),
+    };
+    let half_billed = complete(&store, &store.provision(new).await.expect("provision")).await;
+    for server in [&free_when_stopped, &half_billed] {
+        let stopping = apply(&store, &plan(server, Action::Stop, at(600), &config())).await;
+        complete(&store, &stopping).await;
+    }
+    let mut rates = store.cost_rates().await.expect("rates");
+    rates.sort_by(|a, b| a.region.cmp(&b.region));
+    let rates: Vec<_> = rates
+        .into_iter()
+        .map(|r| (r.region, r.server_type, r.hourly))
+        .collect();
+    assert_eq!(
+        rates,
+        [
+            ("lab-a".to_owned(), "t2.micro".to_owned(), price + price),
+            (
+                "lab-b".to_owned(),
+                "t2.micro".to_owned(),
+                Money::from_micros(price.micros() * 40 / 100)
+            ),
+        ]
     );
 }

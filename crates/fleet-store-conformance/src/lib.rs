@@ -239,6 +239,7 @@ macro_rules! suite {
             usage_ledger_is_append_only_and_adds_up,
             a_server_keeps_its_policy_and_its_month_to_date,
             costs_sum_the_ledger_per_hour_and_group,
+            cost_rates_add_running_prices_and_stopped_shares,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,
             process_due_transitions_claims_due_rows_earliest_first,
             process_due_accruals_bills_open_runs_oldest_first,

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fleet_domain::ServerState;
 use fleet_domain::ports::StoreStatus;
+use fleet_domain::{Catalog, ServerState};
 use fleet_ops::MetricsExporter;
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
@@ -20,6 +20,9 @@ pub const SERVERS: &str = "fleet_servers";
 pub const POOL_FREE: &str = "fleet_pool_free_addresses";
 /// Allocated addresses of each region's pool.
 pub const POOL_ALLOCATED: &str = "fleet_pool_allocated_addresses";
+/// What the servers billing now cost per hour, in the catalog's currency, by region and
+/// type.
+pub const COST_RATE: &str = "fleet_cost_rate_per_hour";
 /// Connections the database pools (each HTTP worker's and the background one) hold.
 pub const DB_POOL_SIZE: &str = "fleet_db_pool_connections";
 /// Connections of the database pools in use.
@@ -55,6 +58,10 @@ pub fn describe() {
         "Connections the database pools hold"
     );
     describe_gauge!(DB_POOL_IN_USE, Unit::Count, "Database connections in use");
+    describe_gauge!(
+        COST_RATE,
+        "What the servers billing now cost per hour (USD), by region and type"
+    );
     describe_histogram!(
         TRANSITION_LAG,
         Unit::Seconds,
@@ -108,6 +115,8 @@ pub struct Exporter {
     pub handle: PrometheusHandle,
     /// The store to sample.
     pub store: Arc<dyn StoreStatus>,
+    /// The regions and types whose cost rate is exported, at zero when nothing bills.
+    pub catalog: Arc<Catalog>,
     /// The database pool's (size, in use), for stores with a pool.
     pub pool_status: Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>>,
     /// Where sampling failures go.
@@ -137,6 +146,21 @@ impl MetricsExporter for Exporter {
                 }
             }
             Err(e) => slog::warn!(self.logger, "sampling address pools failed"; "error" => %e),
+        }
+        match self.store.cost_rates().await {
+            Ok(rates) => {
+                for region in self.catalog.regions() {
+                    for server_type in self.catalog.server_types() {
+                        let micros = rates
+                            .iter()
+                            .find(|r| r.region == region.name && r.server_type == server_type.name)
+                            .map_or(0, |r| r.hourly.micros());
+                        gauge!(COST_RATE, "region" => region.name.clone(), "type" => server_type.name.clone())
+                            .set(micros as f64 / 1e6);
+                    }
+                }
+            }
+            Err(e) => slog::warn!(self.logger, "sampling cost rates failed"; "error" => %e),
         }
         if let Some(status) = &self.pool_status {
             let (size, in_use) = status();

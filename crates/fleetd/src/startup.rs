@@ -81,6 +81,7 @@ impl Application {
             .await
             .context("reading the event sequence")?;
         let catalog = Arc::new(config.catalog.clone());
+        let priced = catalog.clone();
         let catalog_service = Arc::new(CatalogService::new(catalog.clone(), opened.status.clone()));
         let manual = (config.clock == ClockMode::Virtual)
             .then(|| Arc::new(ManualClock::new(clock::virtual_start(config.seed))));
@@ -279,6 +280,7 @@ impl Application {
             metrics: Arc::new(Exporter {
                 handle: metrics.clone(),
                 store: opened.status.clone(),
+                catalog: priced,
                 pool_status,
                 logger: logger.new(o!("component" => "metrics")),
             }),

@@ -12,7 +12,8 @@ use super::files::{
 };
 
 /// Metrics the dashboard must chart: servers by state, provisioning rate and latency, HTTP
-/// errors, billing accrued, reaped servers, free addresses per pool.
+/// errors, billing accrued, the cost rate by region and type, reaped servers, free
+/// addresses per pool.
 const DASHBOARD_MUST_USE: &[&str] = &[
     "fleet_servers",
     "fleet_provision_duration_seconds_count",
@@ -20,6 +21,7 @@ const DASHBOARD_MUST_USE: &[&str] = &[
     "fleet_http_requests_total",
     "fleet_billed_micros_total",
     "fleet_billing_accruals_total",
+    "fleet_cost_rate_per_hour",
     "fleet_servers_reaped_total",
     "fleet_pool_free_addresses",
 ];

@@ -86,6 +86,8 @@ impl BillingPolicy {
     }
 
     /// The text a store keeps, e.g. `per_second:60:0`, `hourly_capped_monthly:7795200+stopped:100`.
+    /// Stores read the stopped percent in SQL as the number after `+stopped:` (the cost
+    /// rate gauge), so that part keeps its form.
     pub fn encode(&self) -> String {
         let run = match self.run {
             RunCharge::PerSecond {

@@ -6,6 +6,7 @@ use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use fleet_domain::costs::{GroupKey, HourlyCost};
+use fleet_domain::ports::CostRate;
 use fleet_domain::{Money, ProjectId, Server};
 
 use super::event_selector::path;
@@ -100,6 +101,44 @@ pub(crate) fn hourly(
             })
         })
         .collect()
+}
+
+/// The hourly cost of the servers billing now, by region and type: a running (or
+/// rebooting) server's price, or a stopped one's share of it, the percent its policy text
+/// holds after `+stopped:` (`BillingPolicy::encode`), rounded down per server as
+/// `BillingPolicy::stopped_price` rounds it.
+const COST_RATES: &str = "\
+SELECT region, server_type, sum(CASE WHEN state IN ('running', 'rebooting')
+        THEN hourly_price_micros
+        ELSE hourly_price_micros
+            * CAST(substr(billing_policy, instr(billing_policy, '+stopped:') + 9) AS INTEGER) / 100
+    END) AS hourly
+FROM servers
+WHERE billed_until IS NOT NULL
+GROUP BY region, server_type";
+
+/// One region and type's hourly cost.
+#[derive(QueryableByName)]
+struct RateRow {
+    #[diesel(sql_type = Text)]
+    region: String,
+    #[diesel(sql_type = Text)]
+    server_type: String,
+    #[diesel(sql_type = BigInt)]
+    hourly: i64,
+}
+
+/// What the servers billing now cost per hour, by region and type.
+pub(crate) fn rates(conn: &mut SqliteConnection) -> Result<Vec<CostRate>> {
+    let rows: Vec<RateRow> = diesel::sql_query(COST_RATES).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| CostRate {
+            region: row.region,
+            server_type: row.server_type,
+            hourly: Money::from_micros(row.hourly),
+        })
+        .collect())
 }
 
 /// The servers of `project` (all for `None`) with a watermark.

@@ -480,6 +480,35 @@ impl StoreStatus for MemoryStore {
             })
             .collect())
     }
+
+    async fn cost_rates(&self) -> Result<Vec<fleet_domain::ports::CostRate>, StoreError> {
+        let state = self.state()?;
+        let mut rates: BTreeMap<(String, String), fleet_domain::Money> = BTreeMap::new();
+        for server in state.servers.values().filter(|s| s.billed_until.is_some()) {
+            let hourly = match fleet_domain::billing::Accrual::of(server.state, &server.policy) {
+                Some(fleet_domain::billing::Accrual::Run) => server.hourly_price,
+                Some(fleet_domain::billing::Accrual::Stopped) => server
+                    .policy
+                    .stopped_price(server.hourly_price)
+                    .unwrap_or_default(),
+                None => continue,
+            };
+            let rate = rates
+                .entry((server.region.clone(), server.server_type.clone()))
+                .or_default();
+            *rate = *rate + hourly;
+        }
+        Ok(rates
+            .into_iter()
+            .map(
+                |((region, server_type), hourly)| fleet_domain::ports::CostRate {
+                    region,
+                    server_type,
+                    hourly,
+                },
+            )
+            .collect())
+    }
 }
 
 /// Whether `server` passes every filter of `filter`.

@@ -112,6 +112,15 @@ async fn costs_agree_with_billing(app: &TestApp) {
         .sum();
     assert_eq!(csv_micros, billed, "{text}");
 
+    let metrics = app.metrics_text().await;
+    for gauge in [
+        "fleet_cost_rate_per_hour{region=\"us-east-1\",type=\"t2.micro\"} 0.0116",
+        "fleet_cost_rate_per_hour{region=\"eu-west-1\",type=\"m5.large\"} 0.096",
+        "fleet_cost_rate_per_hour{region=\"eu-west-1\",type=\"t2.micro\"} 0",
+    ] {
+        assert!(metrics.contains(gauge), "{gauge} missing from /metrics");
+    }
+
     let forecast = app.get("/costs/forecast").await;
     assert_eq!(forecast.status, 200, "{}", forecast.text);
     assert_eq!(forecast.body["billing_servers"], 2);
