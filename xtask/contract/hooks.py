@@ -275,9 +275,10 @@ def mostly_forward_cost_ranges(context, query):
 @schemathesis.hook("map_query").apply_to(operation_id="getCostForecast")
 def mostly_future_forecasts(context, query):
     """Three in four generated forecasts end 1 to 300 days after the system clock's now,
-    which fleetd's virtual clock starts from (until the run moves it on), chosen from the
-    generated text so that a seed replays the same requests: a generated instant is almost
-    always in the past, so the forecast itself would go untested."""
+    which fleetd's virtual clock starts from (until the run moves it on); which ones, and
+    how many days, come from the generated text, so a seed replays the same choices. A
+    generated instant is almost always in the past, so the forecast itself would go
+    untested."""
     if not isinstance(query, dict) or not isinstance(query.get("until"), str):
         return query
     digest = zlib.crc32(query["until"].encode("utf-8", "surrogatepass"))
