@@ -73,6 +73,7 @@ impl DbWorker {
         let request_id = Uuid::new_v4().to_string();
         let none: Option<DateTime<Utc>> = None;
         let first = IpAddr::V4(self.first_address(&region.name).await?);
+        let policy = catalog.policy(server_type).encode();
         let row = self
             .client
             .query_opt(
@@ -122,6 +123,8 @@ impl DbWorker {
                     // No state reason for a new server, nor for its event.
                     &None::<&str>,
                     &None::<&str>,
+                    // The type's billing policy, which the server keeps.
+                    &policy,
                 ],
             )
             .await?
