@@ -167,12 +167,30 @@ fn a_schedule_is_the_earliest_rule_keyed_by_seed_server_and_run() {
     let warn_at = first.server.chaos.due_at.expect("a due time");
     assert!(warn_at > at(10), "after the run began");
     assert_eq!(warn_at.timestamp_subsec_micros(), 0, "whole seconds");
-    let other = seeded(8).plan_schedule(&running, 99).expect("a change");
-    assert_ne!(other.server.chaos.due_at, Some(warn_at), "another seed");
-    let mut next_run = running.clone();
-    next_run.started_at = Some(at(20));
-    let rerun = seeded(7).plan_schedule(&next_run, 99).expect("a change");
-    assert_ne!(rerun.server.chaos.due_at, Some(warn_at), "another run");
+    // A draw is whole seconds (36 s on average here), so two keys may land on the same
+    // second by chance: other seeds, and other runs, must not all draw this one.
+    let other_seeds: Vec<_> = (8..13)
+        .map(|seed| seeded(seed).plan_schedule(&running, 99).expect("a change"))
+        .map(|change| change.server.chaos.due_at)
+        .collect();
+    assert!(
+        other_seeds.iter().any(|due| *due != Some(warn_at)),
+        "other seeds draw other times: {other_seeds:?}"
+    );
+    let other_runs: Vec<_> = (2..7)
+        .map(|start| {
+            let mut next_run = running.clone();
+            next_run.started_at = Some(at(start * 10));
+            let change = seeded(7).plan_schedule(&next_run, 99).expect("a change");
+            change.server.chaos.due_at.map(|due| due - at(start * 10))
+        })
+        .collect();
+    assert!(
+        other_runs
+            .iter()
+            .any(|after| *after != Some(warn_at - at(10))),
+        "other runs draw other delays: {other_runs:?}"
+    );
 }
 
 #[test]
