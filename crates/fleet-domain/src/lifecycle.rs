@@ -233,9 +233,7 @@ pub fn plan_accrual(
 ) -> Option<StateChange> {
     let mut change = StateChange::from(server);
     while change.usage.len() < MAX_PERIODS_PER_ACCRUAL {
-        let watermark = change.server.billed_until?;
-        let end = billing::period_end(watermark, config.billing_period)
-            .min(billing::month_end(watermark));
+        let end = billing::piece_end(change.server.billed_until?, Some(config.billing_period));
         if end > now {
             break;
         }

@@ -125,6 +125,11 @@ pub async fn costs_sum_the_ledger_per_hour_and_group(store: Arc<dyn TestedStore>
         .hourly_costs(None, from, to, &[GroupKey::Project, GroupKey::Type])
         .await
         .expect("costs");
+    assert_eq!(
+        total(&by_project_and_type),
+        total(&grouped),
+        "the same ledger, grouped otherwise"
+    );
     assert!(by_project_and_type.iter().all(|c| c.keys
         == [
             Some(ProjectId::DEFAULT.to_string()),

@@ -120,9 +120,28 @@ impl Accrual {
     }
 }
 
-/// Bills `server` from its watermark up to `until`, one record per piece: a piece ends at
-/// `until`, at the end of a calendar month (UTC) and, with `period`, at each period end.
-/// What the server accrues is what its current state does.
+/// Where the piece of billing from `watermark` ends: at the end of its calendar month (UTC)
+/// or, with `period`, of its period, whichever comes first.
+pub fn piece_end(watermark: DateTime<Utc>, period: Option<TimeDelta>) -> DateTime<Utc> {
+    let month = month_end(watermark);
+    period.map_or(month, |period| month.min(period_end(watermark, period)))
+}
+
+/// What `server` costs per hour in its current state: its price while it runs, its
+/// policy's stopped price while it is stopped (if the policy bills that), nothing otherwise.
+pub fn hourly_rate(server: &Server) -> Money {
+    match Accrual::of(server.state, &server.policy) {
+        Some(Accrual::Run) => server.hourly_price,
+        Some(Accrual::Stopped) => server
+            .policy
+            .stopped_price(server.hourly_price)
+            .unwrap_or(Money::ZERO),
+        None => Money::ZERO,
+    }
+}
+
+/// Bills `server` from its watermark up to `until`, one record per piece ([`piece_end`]),
+/// the last ending at `until`. What the server accrues is what its current state does.
 pub fn accrue_through(
     server: &mut Server,
     until: DateTime<Utc>,
@@ -130,11 +149,7 @@ pub fn accrue_through(
 ) -> Vec<UsageRecord> {
     let mut records = Vec::new();
     while let Some(watermark) = server.billed_until {
-        let mut end = month_end(watermark).min(until);
-        if let Some(period) = period {
-            end = end.min(period_end(watermark, period));
-        }
-        match accrue(server, end) {
+        match accrue(server, piece_end(watermark, period).min(until)) {
             Some(record) => records.push(record),
             None => break,
         }
@@ -217,13 +232,10 @@ fn close_run(server: &mut Server, at: DateTime<Utc>) -> Option<UsageRecord> {
             (hours * SECONDS_PER_HOUR - run_seconds, Money::ZERO)
         }
     };
-    let run_billed = run_seconds + extra_seconds;
+    // What the whole run costs with its extra seconds, priced as `charge` prices it.
     let after = Money::for_seconds(server.hourly_price, server.billed_seconds + extra_seconds);
-    let run_start_total = Money::for_seconds(
-        server.hourly_price,
-        server.billed_seconds + extra_seconds - run_billed,
-    );
-    let shortfall = (minimum_amount - (after - run_start_total)).max(Money::ZERO);
+    let before_run = Money::for_seconds(server.hourly_price, server.billed_seconds - run_seconds);
+    let shortfall = (minimum_amount - (after - before_run)).max(Money::ZERO);
     if extra_seconds == 0 && shortfall == Money::ZERO {
         return None;
     }

@@ -61,15 +61,6 @@ impl Default for BillingPolicy {
 }
 
 impl BillingPolicy {
-    /// The policy's name as the catalog and the API spell it.
-    pub fn name(&self) -> &'static str {
-        match self.run {
-            RunCharge::PerSecond { .. } => "per_second",
-            RunCharge::PerHour => "per_hour",
-            RunCharge::HourlyCappedMonthly { .. } => "hourly_capped_monthly",
-        }
-    }
-
     /// The monthly cap, if the policy has one.
     pub fn monthly_cap(&self) -> Option<Money> {
         match self.run {
@@ -212,37 +203,39 @@ impl PolicySpec {
             Some(_) => Err(field),
             None => Ok(()),
         };
+        let per_second_only = || {
+            foreign(
+                self.minimum_seconds,
+                "minimum_seconds is for per_second only",
+            )?;
+            foreign(self.minimum_micros, "minimum_micros is for per_second only")
+        };
+        let capped_only = || {
+            foreign(
+                self.monthly_cap_micros,
+                "monthly_cap_micros is for hourly_capped_monthly only",
+            )
+        };
         let run = match self.policy {
             PolicyName::PerSecond => {
-                foreign(
-                    self.monthly_cap_micros,
-                    "monthly_cap_micros is for hourly_capped_monthly only",
-                )?;
+                capped_only()?;
                 RunCharge::PerSecond {
                     minimum_seconds: self.minimum_seconds.unwrap_or(MINIMUM_RUN_SECONDS),
                     minimum_amount: Money::from_micros(self.minimum_micros.unwrap_or(0)),
                 }
             }
-            PolicyName::PerHour | PolicyName::HourlyCappedMonthly => {
-                foreign(
-                    self.minimum_seconds,
-                    "minimum_seconds is for per_second only",
-                )?;
-                foreign(self.minimum_micros, "minimum_micros is for per_second only")?;
-                match self.policy {
-                    PolicyName::PerHour => {
-                        foreign(
-                            self.monthly_cap_micros,
-                            "monthly_cap_micros is for hourly_capped_monthly only",
-                        )?;
-                        RunCharge::PerHour
-                    }
-                    _ => RunCharge::HourlyCappedMonthly {
-                        monthly_cap: Money::from_micros(
-                            self.monthly_cap_micros
-                                .unwrap_or(hourly.micros().saturating_mul(DEFAULT_CAP_HOURS)),
-                        ),
-                    },
+            PolicyName::PerHour => {
+                per_second_only()?;
+                capped_only()?;
+                RunCharge::PerHour
+            }
+            PolicyName::HourlyCappedMonthly => {
+                per_second_only()?;
+                RunCharge::HourlyCappedMonthly {
+                    monthly_cap: Money::from_micros(
+                        self.monthly_cap_micros
+                            .unwrap_or(hourly.micros().saturating_mul(DEFAULT_CAP_HOURS)),
+                    ),
                 }
             }
         };

@@ -259,6 +259,27 @@ fn a_policy_field_that_does_not_belong_or_is_out_of_range_is_refused() {
     );
 }
 
+#[test]
+fn text_near_a_policy_is_no_policy() {
+    for text in [
+        "",
+        "per_second",
+        "per_second:60",
+        "per_second:60:0:1",
+        "per_second:-1:0",
+        "per_second:60:-5",
+        "per_hour:1",
+        "per_hour+stopped:0",
+        "per_hour+stopped:101",
+        "per_hour+stopped:",
+        "hourly_capped_monthly",
+        "hourly_capped_monthly:-1",
+        "per_minute:60:0",
+    ] {
+        assert_eq!(BillingPolicy::decode(text), None, "{text:?}");
+    }
+}
+
 proptest! {
     /// What a store keeps reads back as the same policy; anything else is not a policy.
     #[test]

@@ -66,15 +66,7 @@ pub fn projection(servers: &[Server], now: DateTime<Utc>, until: DateTime<Utc>) 
         let before = accrued.billed_amount;
         billing::accrue_through(&mut accrued, until, None);
         projected = projected + (accrued.billed_amount - before);
-        rate = rate
-            + match billing::Accrual::of(server.state, &server.policy) {
-                Some(billing::Accrual::Run) => server.hourly_price,
-                Some(billing::Accrual::Stopped) => server
-                    .policy
-                    .stopped_price(server.hourly_price)
-                    .unwrap_or(Money::ZERO),
-                None => Money::ZERO,
-            };
+        rate = rate + billing::hourly_rate(server);
     }
     (projected, rate)
 }

@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc};
+
+use crate::billing;
 
 use crate::labels::{self, LabelError};
 use crate::server::Server;
@@ -50,15 +52,7 @@ impl Granularity {
         match self {
             Granularity::Hour => start + TimeDelta::hours(1),
             Granularity::Day => start + TimeDelta::days(1),
-            Granularity::Month => {
-                let (year, month) = match start.month() {
-                    12 => (start.year() + 1, 1),
-                    month => (start.year(), month + 1),
-                };
-                NaiveDate::from_ymd_opt(year, month, 1)
-                    .and_then(|d| d.and_hms_opt(0, 0, 0))
-                    .map_or(DateTime::<Utc>::MAX_UTC, |d| d.and_utc())
-            }
+            Granularity::Month => billing::month_end(start),
         }
     }
 }

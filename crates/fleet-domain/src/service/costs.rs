@@ -9,7 +9,9 @@ use crate::costs::{
     projection,
 };
 use crate::error::StoreError;
+use crate::ids::ProjectId;
 use crate::ports::{Clock, CostStore};
+use crate::server::Server;
 use crate::tenancy::Caller;
 
 /// Why a forecast was not made.
@@ -36,7 +38,8 @@ impl CostService {
     }
 
     /// The report of `query` over the caller's project (every project for an admin): the
-    /// ledger's records plus what open billing has accrued up to now.
+    /// ledger's records plus what open billing has accrued up to now (which a range wholly
+    /// after now cannot hold, so it is not read for one).
     pub async fn report(
         &self,
         caller: &Caller,
@@ -44,16 +47,11 @@ impl CostService {
     ) -> Result<CostReport, StoreError> {
         let now = self.clock.now();
         let scope = caller.scope();
-        let mut hourly = self
-            .store
-            .hourly_costs(scope, query.from, query.to, &query.group_by)
-            .await?;
-        if query.to > query.from.min(now) {
-            for server in self.store.open_billing(scope).await? {
-                hourly.extend(open_costs(&server, now, &query));
-            }
-        }
-        Ok(costs::build_report(query, hourly))
+        let open = match query.from < now {
+            true => self.store.open_billing(scope).await?,
+            false => Vec::new(),
+        };
+        self.summed(scope, query, &open, now).await
     }
 
     /// The forecast up to `until` (the end of the current month when `None`): the month so
@@ -69,20 +67,13 @@ impl CostService {
         check_until(now, until)?;
         let scope = caller.scope();
         let open = self.store.open_billing(scope).await?;
-        let mut actual = self
-            .store
-            .hourly_costs(scope, month_start, now, &[])
-            .await?;
         let so_far = CostQuery {
             from: month_start,
             to: now,
             granularity: Granularity::Month,
             group_by: Vec::new(),
         };
-        for server in &open {
-            actual.extend(open_costs(server, now, &so_far));
-        }
-        let actual = costs::build_report(so_far, actual).total;
+        let actual = self.summed(scope, so_far, &open, now).await?.total;
         let (projected, hourly_rate) = projection(&open, now, until);
         Ok(Forecast {
             from: month_start,
@@ -94,5 +85,24 @@ impl CostService {
             hourly_rate,
             billing_servers: open.len() as u64,
         })
+    }
+
+    /// The report of `query` over `scope`: the ledger's hours plus those `open` (the servers
+    /// billing now) have accrued up to `now`.
+    async fn summed(
+        &self,
+        scope: Option<ProjectId>,
+        query: CostQuery,
+        open: &[Server],
+        now: DateTime<Utc>,
+    ) -> Result<CostReport, StoreError> {
+        let mut hourly = self
+            .store
+            .hourly_costs(scope, query.from, query.to, &query.group_by)
+            .await?;
+        for server in open {
+            hourly.extend(open_costs(server, now, &query));
+        }
+        Ok(costs::build_report(query, hourly))
     }
 }

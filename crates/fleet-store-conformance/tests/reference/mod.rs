@@ -485,14 +485,7 @@ impl StoreStatus for MemoryStore {
         let state = self.state()?;
         let mut rates: BTreeMap<(String, String), fleet_domain::Money> = BTreeMap::new();
         for server in state.servers.values().filter(|s| s.billed_until.is_some()) {
-            let hourly = match fleet_domain::billing::Accrual::of(server.state, &server.policy) {
-                Some(fleet_domain::billing::Accrual::Run) => server.hourly_price,
-                Some(fleet_domain::billing::Accrual::Stopped) => server
-                    .policy
-                    .stopped_price(server.hourly_price)
-                    .unwrap_or_default(),
-                None => continue,
-            };
+            let hourly = fleet_domain::billing::hourly_rate(server);
             let rate = rates
                 .entry((server.region.clone(), server.server_type.clone()))
                 .or_default();
