@@ -631,3 +631,26 @@ pub enum WebhookError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why a budget could not be made, read or deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum BudgetError {
+    /// Making and deleting budgets takes the `member` role.
+    #[error(transparent)]
+    Forbidden(#[from] Forbidden),
+    /// No budget the caller sees has this id.
+    #[error("budget {0} not found")]
+    NotFound(crate::ids::BudgetId),
+    /// The budget breaks a rule (the field is named).
+    #[error(transparent)]
+    Invalid(#[from] crate::budgets::BadBudget),
+    /// The project has as many budgets as it may.
+    #[error("the project already has {max} budgets; delete some first")]
+    TooMany {
+        /// The most a project may have.
+        max: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,9 +1,10 @@
-//! Lifecycle events: the per-server history of what happened, when, and who asked.
+//! Events: the history of what happened to servers and budgets, when, and who asked.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::budgets::BudgetCrossing;
 use crate::error::StoreError;
 use crate::ids::{KeyId, ProjectId, ServerId};
 use crate::labels::Labels;
@@ -67,11 +68,13 @@ pub enum EventKind {
     FaultInjected,
     /// A fault rule warned that the server will be interrupted after a notice.
     InterruptionWarning,
+    /// A budget's spending crossed one of its thresholds.
+    BudgetThresholdCrossed,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Created,
         EventKind::ActionRequested,
         EventKind::TransitionCompleted,
@@ -79,6 +82,7 @@ impl EventKind {
         EventKind::Updated,
         EventKind::FaultInjected,
         EventKind::InterruptionWarning,
+        EventKind::BudgetThresholdCrossed,
     ];
 
     /// The snake_case name used in the API and the stores.
@@ -91,6 +95,7 @@ impl EventKind {
             EventKind::Updated => "updated",
             EventKind::FaultInjected => "fault_injected",
             EventKind::InterruptionWarning => "interruption_warning",
+            EventKind::BudgetThresholdCrossed => "budget_threshold_crossed",
         }
     }
 
@@ -122,11 +127,14 @@ pub enum EventType {
     /// A fault rule warned that the server will be interrupted after a notice, as a spot
     /// instance is warned.
     ServerInterruptionWarning,
+    /// A budget's spending (or forecast) crossed 50, 80 or 100 % of its monthly amount,
+    /// announced once per threshold per month.
+    BudgetThresholdCrossed,
 }
 
 impl EventType {
     /// Every type, in a fixed order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::ServerProvisioned,
         EventType::ServerActionRequested,
         EventType::ServerStateChanged,
@@ -135,6 +143,7 @@ impl EventType {
         EventType::ServerUpdated,
         EventType::ServerFaultInjected,
         EventType::ServerInterruptionWarning,
+        EventType::BudgetThresholdCrossed,
     ];
 
     /// The dotted name used in the API and the stores.
@@ -148,6 +157,7 @@ impl EventType {
             EventType::ServerUpdated => "server.updated",
             EventType::ServerFaultInjected => "server.fault_injected",
             EventType::ServerInterruptionWarning => "server.interruption_warning",
+            EventType::BudgetThresholdCrossed => "budget.threshold_crossed",
         }
     }
 
@@ -220,8 +230,8 @@ impl RequestContext {
 /// An event about to be appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    /// The server it is about.
-    pub server_id: ServerId,
+    /// What it is about.
+    pub subject: EventSubject,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// What happened.
@@ -245,7 +255,32 @@ pub struct NewEvent {
     pub reason: Option<StateReason>,
 }
 
+/// What an event is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSubject {
+    /// A server: its lifecycle, billing, labels and faults.
+    Server(ServerId),
+    /// A budget of the project, with what its crossing recorded.
+    Budget(BudgetCrossing),
+}
+
 impl NewEvent {
+    /// The server it is about, if it is about one.
+    pub fn server_id(&self) -> Option<ServerId> {
+        match &self.subject {
+            EventSubject::Server(id) => Some(*id),
+            EventSubject::Budget(_) => None,
+        }
+    }
+
+    /// The budget crossing it records, if it records one.
+    pub fn budget(&self) -> Option<&BudgetCrossing> {
+        match &self.subject {
+            EventSubject::Server(_) => None,
+            EventSubject::Budget(crossing) => Some(crossing),
+        }
+    }
+
     /// Its public type: the kind, with the reaper's terminations told apart.
     pub fn event_type(&self) -> EventType {
         match (self.kind, self.actor) {
@@ -257,6 +292,7 @@ impl NewEvent {
             (EventKind::Updated, _) => EventType::ServerUpdated,
             (EventKind::FaultInjected, _) => EventType::ServerFaultInjected,
             (EventKind::InterruptionWarning, _) => EventType::ServerInterruptionWarning,
+            (EventKind::BudgetThresholdCrossed, _) => EventType::BudgetThresholdCrossed,
         }
     }
 }
@@ -271,9 +307,10 @@ pub struct Event {
     /// after N misses none (see [`crate::ports::EventLog`]). `None` for an event committed but
     /// not yet sequenced, which only a server's own history (`Store::events`) can show.
     pub seq: Option<i64>,
-    /// The project of its server.
+    /// The project of its server or budget.
     pub project: ProjectId,
-    /// The labels its server had when it happened (after the change it records): a
+    /// The labels its server had when it happened (after the change it records), `{}` for
+    /// an event about no server: a
     /// snapshot the store takes from the server it writes in the same transaction, so a
     /// later relabelling leaves it as it was. Events recorded before events kept labels
     /// carry their server's labels as the migration that added them found them.
@@ -285,7 +322,7 @@ pub struct Event {
 /// Which events to read from the global sequence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventQuery {
-    /// Only events of this project's servers; `None` reads every project's (for an admin,
+    /// Only events of this project's servers and budgets; `None` reads every project's (for an admin,
     /// who sees every project, as with servers, and for the service's own fan-out).
     pub project: Option<ProjectId>,
     /// Only events with a sequence number above this; 0 reads from the start.
@@ -307,7 +344,7 @@ impl EventQuery {
         self.project.is_none_or(|project| project == event.project)
             && self
                 .server
-                .is_none_or(|server| server == event.event.server_id)
+                .is_none_or(|server| Some(server) == event.event.server_id())
             && (self.types.is_empty() || self.types.contains(&event.event.event_type()))
             && self
                 .selector

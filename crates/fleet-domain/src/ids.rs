@@ -83,6 +83,11 @@ uuid_id!(
 );
 
 uuid_id!(
+    /// The identity of a budget.
+    BudgetId
+);
+
+uuid_id!(
     /// The identity of one webhook delivery: the same on every attempt, so a receiver can
     /// tell a retry from a new message (its `webhook-id` is this, as `msg_` and hex).
     DeliveryId

@@ -1,7 +1,7 @@
 //! The rules of the simulated cloud, written once and free of I/O.
 //!
 //! This crate holds the server lifecycle state machine and its state reasons, uptime
-//! billing, IP pool arithmetic, the catalog, tenancy (projects, keys, roles), labels and
+//! billing and budgets, IP pool arithmetic, the catalog, tenancy (projects, keys, roles), labels and
 //! label selectors, idempotency keys, the port traits the adapters implement, and the use
 //! cases that drive them.
 //!
@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod billing;
+pub mod budgets;
 pub mod catalog;
 pub mod costs;
 pub mod entropy;
@@ -46,7 +47,7 @@ pub use event::{
     NewEvent, RequestContext,
 };
 pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
-pub use ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
+pub use ids::{ActionId, BudgetId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};

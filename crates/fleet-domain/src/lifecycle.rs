@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
 use crate::billing::{self, BillingPolicy, MonthToDate, UsageRecord};
 use crate::entropy::Entropy;
-use crate::event::{EventKind, NewEvent, RequestContext};
+use crate::event::{EventKind, EventSubject, NewEvent, RequestContext};
 use crate::faults::ChaosState;
 use crate::ids::{ActionId, FaultRuleId, ProjectId, ServerId};
 use crate::labels::Labels;
@@ -302,7 +302,7 @@ pub fn plan_provision(
     ids: &Entropy,
 ) -> NewServer {
     let event = NewEvent {
-        server_id: spec.id,
+        subject: EventSubject::Server(spec.id),
         at: now,
         kind: EventKind::Created,
         from_state: None,
@@ -419,7 +419,7 @@ fn enter(
         let seconds: i64 = records.iter().map(|r| r.seconds).sum();
         let amount = records.iter().fold(Money::ZERO, |sum, r| sum + r.amount);
         change.events.push(NewEvent {
-            server_id: change.server.id,
+            subject: EventSubject::Server(change.server.id),
             at,
             kind: EventKind::Billed,
             from_state: None,
@@ -446,7 +446,7 @@ fn enter(
         _ => format!("{} requested by {}: {from} → {to}", verb(to), ctx.actor),
     };
     change.events.push(NewEvent {
-        server_id: change.server.id,
+        subject: EventSubject::Server(change.server.id),
         at,
         kind,
         from_state: Some(from),

@@ -7,13 +7,16 @@ use chrono::{DateTime, Utc};
 
 use crate::action::ActionRecord;
 use crate::billing::LedgerEntry;
+use crate::budgets::{Budget, Crossed};
 use crate::catalog::RegionSpec;
 use crate::costs::{GroupKey, HourlyCost};
 use crate::error::StoreError;
 use crate::event::{Event, EventHorizon, EventQuery, EventReadError, Interest, NewEvent};
 use crate::faults::FaultRule;
 use crate::idempotency::{ClaimToken, Claimed, IdempotencyKey, KeyClaim, StoredResponse};
-use crate::ids::{ActionId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
+use crate::ids::{
+    ActionId, BudgetId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId,
+};
 use crate::ip_pool::IpPool;
 use crate::lifecycle::StateChange;
 use crate::money::Money;
@@ -368,6 +371,37 @@ pub trait CostStore: Send + Sync {
     /// The servers of `project` (every project's for `None`) whose billing is open: those
     /// with a watermark, running or (if their policy bills it) stopped.
     async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError>;
+}
+
+/// Budgets, and the announcements of their crossings.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait BudgetStore: Send + Sync {
+    /// Stores a new budget.
+    async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError>;
+
+    /// The budget with this id, if any.
+    async fn budget(&self, id: BudgetId) -> Result<Option<Budget>, StoreError>;
+
+    /// The budgets of `project` (every project's for `None`), oldest first.
+    async fn budgets(&self, project: Option<ProjectId>) -> Result<Vec<Budget>, StoreError>;
+
+    /// How many budgets `project` has.
+    async fn count_budgets(&self, project: ProjectId) -> Result<u64, StoreError>;
+
+    /// Deletes a budget; whether it existed. Its events stay.
+    async fn delete_budget(&self, id: BudgetId) -> Result<bool, StoreError>;
+
+    /// Moves the budget's mark from `from` to `to` and appends `events` (in the budget's
+    /// project, with no labels), in one transaction, only if the mark is still `from`:
+    /// whether it was moved. Of several processes seeing the same crossing, one announces it.
+    async fn record_crossing(
+        &self,
+        id: BudgetId,
+        from: Crossed,
+        to: Crossed,
+        events: &[NewEvent],
+    ) -> Result<bool, StoreError>;
 }
 
 /// What operators, probes and the catalog read about the store as a whole, apart from the

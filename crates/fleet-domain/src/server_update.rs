@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{EventKind, NewEvent, RequestContext};
+use crate::event::{EventKind, EventSubject, NewEvent, RequestContext};
 use crate::labels::Labels;
 use crate::lifecycle::StateChange;
 use crate::server::Server;
@@ -59,7 +59,7 @@ pub fn plan_update(
     change.server.labels = labels;
     change.server.updated_at = now;
     change.events.push(NewEvent {
-        server_id: server.id,
+        subject: EventSubject::Server(server.id),
         at: now,
         kind: EventKind::Updated,
         from_state: None,

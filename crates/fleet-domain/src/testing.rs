@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing::{BillingPolicy, MonthToDate};
-use crate::event::{Actor, Event, EventKind, NewEvent};
+use crate::event::{Actor, Event, EventKind, EventSubject, NewEvent};
 use crate::ids::{ProjectId, ServerId};
 use crate::labels::Labels;
 use crate::lifecycle::LifecycleConfig;
@@ -70,7 +70,7 @@ pub fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
         project: server.project,
         labels: server.labels.clone(),
         event: NewEvent {
-            server_id: server.id,
+            subject: EventSubject::Server(server.id),
             at: at(seq),
             kind,
             from_state: None,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::action::{ActionEnd, ActionStatus};
 use crate::entropy::Entropy;
-use crate::event::{EventKind, NewEvent, RequestContext};
+use crate::event::{EventKind, EventSubject, NewEvent, RequestContext};
 use crate::faults::draw::Draw;
 use crate::faults::effect::{FaultEffect, Interruption};
 use crate::faults::injector::{FaultBook, FaultObserver, FaultRecord};
@@ -266,7 +266,7 @@ impl LifecycleFaults {
             change.events.insert(
                 0,
                 NewEvent {
-                    server_id: change.server.id,
+                    subject: EventSubject::Server(change.server.id),
                     at,
                     kind: EventKind::FaultInjected,
                     from_state: None,
@@ -331,7 +331,7 @@ fn launch_failure(server: &Server, due: DateTime<Utc>) -> StateChange {
         error: Some("the launch failed: Server.InternalError".to_owned()),
     });
     change.events.push(NewEvent {
-        server_id: server.id,
+        subject: EventSubject::Server(server.id),
         at: due,
         kind: EventKind::TransitionCompleted,
         from_state: Some(ServerState::Provisioning),
@@ -387,7 +387,7 @@ fn warning(
     interruption: Interruption,
 ) -> NewEvent {
     NewEvent {
-        server_id: server.id,
+        subject: EventSubject::Server(server.id),
         at,
         kind: EventKind::InterruptionWarning,
         from_state: None,

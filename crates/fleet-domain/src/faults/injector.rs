@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 use crate::error::StoreError;
-use crate::event::{Actor, EventKind, NewEvent, RequestContext};
+use crate::event::{Actor, EventKind, EventSubject, NewEvent, RequestContext};
 use crate::faults::draw::Draw;
 use crate::faults::effect::{Capacity, ErrorStatus, FaultEffect, INSUFFICIENT_CAPACITY};
 use crate::faults::matcher::FaultTarget;
@@ -311,7 +311,7 @@ impl FaultInjector {
                 summary: summary(rule.id, &decision, operation),
             };
             let event = record.server.map(|server_id| NewEvent {
-                server_id,
+                subject: EventSubject::Server(server_id),
                 at: now,
                 kind: EventKind::FaultInjected,
                 from_state: None,

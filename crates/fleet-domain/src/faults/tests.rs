@@ -302,7 +302,7 @@ async fn an_error_rule_refuses_and_records_an_event_by_chaos() {
         .withf(move |rule, event| {
             *rule == id
                 && event.as_ref().is_some_and(|e| {
-                    e.server_id == server_id
+                    e.server_id() == Some(server_id)
                         && e.actor == Actor::Chaos
                         && e.kind == EventKind::FaultInjected
                         && e.request_id.as_deref() == Some("req-1")

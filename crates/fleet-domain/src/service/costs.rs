@@ -4,13 +4,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::budgets::selector_keys;
 use crate::costs::{
-    self, CostQuery, CostReport, Forecast, ForecastError, Granularity, check_until, open_costs,
-    projection,
+    self, CostQuery, CostReport, Forecast, ForecastError, Granularity, GroupKey, check_until,
+    open_costs, projection,
 };
 use crate::error::StoreError;
 use crate::ids::ProjectId;
+use crate::labels::Labels;
+use crate::money::Money;
 use crate::ports::{Clock, CostStore};
+use crate::selector::Selector;
 use crate::server::Server;
 use crate::tenancy::Caller;
 
@@ -87,6 +91,42 @@ impl CostService {
         })
     }
 
+    /// What `project`'s servers (those `selector` matches as they are labelled now, whole
+    /// month) have cost in the month so far, and what they will have cost by its end at
+    /// the rate of those billing now: a budget's two measures. The month is read as a
+    /// report grouped by the selector's keys, whose groups are matched against it.
+    pub async fn month_so_far(
+        &self,
+        project: ProjectId,
+        selector: Option<&Selector>,
+    ) -> Result<(Money, Money), StoreError> {
+        let now = self.clock.now();
+        let month_start = Granularity::Month.start_of(now);
+        let keys = selector.map(selector_keys).unwrap_or_default();
+        let open: Vec<Server> = self
+            .store
+            .open_billing(Some(project))
+            .await?
+            .into_iter()
+            .filter(|server| selector.is_none_or(|s| s.matches(&server.labels)))
+            .collect();
+        let query = CostQuery {
+            from: month_start,
+            to: now,
+            granularity: Granularity::Month,
+            group_by: keys.iter().cloned().map(GroupKey::Label).collect(),
+        };
+        let report = self.summed(Some(project), query, &open, now).await?;
+        let actual = report
+            .buckets
+            .iter()
+            .flat_map(|bucket| &bucket.groups)
+            .filter(|group| selector.is_none_or(|s| s.matches(&group_labels(&keys, &group.keys))))
+            .fold(Money::ZERO, |sum, group| sum + group.amount);
+        let (projected, _) = projection(&open, now, Granularity::Month.next(month_start));
+        Ok((actual, actual + projected))
+    }
+
     /// The report of `query` over `scope`: the ledger's hours plus those `open` (the servers
     /// billing now) have accrued up to `now`.
     async fn summed(
@@ -105,4 +145,15 @@ impl CostService {
         }
         Ok(costs::build_report(query, hourly))
     }
+}
+
+/// The labels a group of a report by `keys` stands for: each key with its value, the unset
+/// ones left out (a value the store holds is one a client set, so it is kept as stored).
+fn group_labels(keys: &[String], values: &[Option<String>]) -> Labels {
+    let map = keys
+        .iter()
+        .zip(values)
+        .filter_map(|(key, value)| Some((key.clone(), value.clone()?)))
+        .collect();
+    Labels::from_stored(map).unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! The use cases: what clients and workers can do, each taking its ports by constructor.
 
 mod actions;
+mod budgets;
 mod bulk;
 mod catalog;
 mod clock;
@@ -18,6 +19,7 @@ mod watch;
 mod webhook_outbox;
 mod webhooks;
 
+pub use budgets::{BudgetService, BudgetStatus};
 pub use bulk::{BulkActRequest, BulkActResult, MAX_BULK_SERVERS};
 pub use catalog::CatalogService;
 pub use clock::ManualClock;
