@@ -15,7 +15,8 @@ use crate::schema::{event_sequence, events};
 use crate::selector;
 
 /// Deletes the oldest prunable events (sequenced, recorded before `$1`, not among the newest
-/// `$2` of their server as the server's history orders them, not after the cursor of an
+/// `$2` of their server as the server's history orders them (an event about a budget has
+/// no server to keep it), not after the cursor of an
 /// enabled webhook subscription, which has yet to take them) up to `$3` of them, and moves
 /// `pruned_through` past the highest number deleted, in one statement.
 const PRUNE: &str = "\
@@ -24,9 +25,9 @@ WITH doomed AS (
     WHERE e.seq IS NOT NULL AND e.at < $1
       AND e.seq <= (SELECT coalesce(min(cursor), 9223372036854775807)
                     FROM webhook_subscriptions WHERE enabled)
-      AND (e.at, e.id) <= (
+      AND (e.server_id IS NULL OR (e.at, e.id) <= (
           SELECT k.at, k.id FROM events AS k WHERE k.server_id = e.server_id
-          ORDER BY k.at DESC, k.id DESC OFFSET $2 LIMIT 1)
+          ORDER BY k.at DESC, k.id DESC OFFSET $2 LIMIT 1))
     ORDER BY e.seq
     LIMIT $3
 ), deleted AS (

@@ -206,7 +206,10 @@ async fn fire(
     let Some(event) = record else {
         return Ok((true, false));
     };
-    let Some(server) = reads::get(conn, event.server_id).await? else {
+    let Some(server_id) = event.server_id() else {
+        return Ok((true, false));
+    };
+    let Some(server) = reads::get(conn, server_id).await? else {
         return Ok((true, false));
     };
     diesel::insert_into(events::table)

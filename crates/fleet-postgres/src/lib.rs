@@ -12,6 +12,7 @@
 //! This crate depends on the domain only: never on actix, HTTP types, or another adapter.
 
 mod actions;
+mod budget_store;
 mod changes;
 mod config;
 mod costs;

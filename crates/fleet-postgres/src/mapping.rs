@@ -6,7 +6,9 @@ use std::num::NonZeroU32;
 
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::{BillingPolicy, MonthToDate, UsageRecord};
+use fleet_domain::budgets::StoredCrossing;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::ids::ProjectId;
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ports::BadRow;
@@ -16,7 +18,7 @@ use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    ActionRow, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, PoolRow,
+    ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, PoolRow,
     ProjectChangeset, ProjectRow, ServerRow, UsageRow,
 };
 
@@ -134,7 +136,7 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
         project: row.project_id.into(),
         labels: labels("events.labels", row.labels)?,
         event: NewEvent {
-            server_id: row.server_id.into(),
+            subject: subject(row.server_id, row.budget)?,
             at: row.at,
             kind: EventKind::parse(&row.kind)
                 .ok_or_else(|| BadRow::new("events.kind", &row.kind))?,
@@ -150,12 +152,35 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
     })
 }
 
+/// What an event row is about: its server, or the budget its crossing columns record.
+fn subject(
+    server: Option<uuid::Uuid>,
+    budget: BudgetColumns,
+) -> Result<fleet_domain::event::EventSubject, BadRow> {
+    let shown = format!("server {server:?}, budget {:?}", budget.budget_id);
+    StoredCrossing {
+        budget: budget.budget_id.map(Into::into),
+        threshold: budget.budget_threshold.map(i64::from),
+        amount_micros: budget.budget_amount_micros,
+        spent_micros: budget.budget_spent_micros,
+        basis: budget.budget_basis,
+    }
+    .subject(server.map(Into::into))
+    .ok_or_else(|| BadRow::new("events.budget_id", shown))
+}
+
 /// The row of an event of `server` (as the change that records it writes it) to append.
 pub(crate) fn new_event_row(event: &NewEvent, server: &Server) -> NewEventRow {
+    event_row(event, server.project, &server.labels)
+}
+
+/// The row of an event in `project` whose labels are `labels`, to append.
+pub(crate) fn event_row(event: &NewEvent, project: ProjectId, labels: &Labels) -> NewEventRow {
+    let crossing = StoredCrossing::of(event.budget());
     NewEventRow {
-        server_id: event.server_id.as_uuid(),
-        project_id: server.project.as_uuid(),
-        labels: labels_json(&server.labels),
+        server_id: event.server_id().map(|id| id.as_uuid()),
+        project_id: project.as_uuid(),
+        labels: labels_json(labels),
         event_type: event.event_type().as_str(),
         at: event.at,
         kind: event.kind.as_str(),
@@ -166,6 +191,13 @@ pub(crate) fn new_event_row(event: &NewEvent, server: &Server) -> NewEventRow {
         message: event.message.clone(),
         key_id: event.key.map(|key| key.as_uuid()),
         reason: reason_code(event.reason),
+        budget: BudgetColumns {
+            budget_id: crossing.budget.map(|id| id.as_uuid()),
+            budget_threshold: crossing.threshold.and_then(|t| i16::try_from(t).ok()),
+            budget_amount_micros: crossing.amount_micros,
+            budget_spent_micros: crossing.spent_micros,
+            budget_basis: crossing.basis,
+        },
     }
 }
 

@@ -138,7 +138,7 @@ pub(crate) struct ServerRow {
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct EventRow {
     pub id: i64,
-    pub server_id: Uuid,
+    pub server_id: Option<Uuid>,
     pub at: DateTime<Utc>,
     pub kind: String,
     pub from_state: Option<String>,
@@ -151,6 +151,19 @@ pub(crate) struct EventRow {
     pub project_id: Uuid,
     pub labels: serde_json::Value,
     pub reason: Option<String>,
+    #[diesel(embed)]
+    pub budget: BudgetColumns,
+}
+
+/// The columns of `events` that record a budget's crossing, all NULL for other events.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct BudgetColumns {
+    pub budget_id: Option<Uuid>,
+    pub budget_threshold: Option<i16>,
+    pub budget_amount_micros: Option<i64>,
+    pub budget_spent_micros: Option<i64>,
+    pub budget_basis: Option<String>,
 }
 
 /// A row of `events` to insert: the id comes from its serial, the sequence number later,
@@ -158,7 +171,7 @@ pub(crate) struct EventRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = events)]
 pub(crate) struct NewEventRow {
-    pub server_id: Uuid,
+    pub server_id: Option<Uuid>,
     pub project_id: Uuid,
     pub event_type: &'static str,
     pub at: DateTime<Utc>,
@@ -171,6 +184,8 @@ pub(crate) struct NewEventRow {
     pub key_id: Option<Uuid>,
     pub labels: serde_json::Value,
     pub reason: Option<&'static str>,
+    #[diesel(embed)]
+    pub budget: BudgetColumns,
 }
 
 /// A row of `actions` as read.

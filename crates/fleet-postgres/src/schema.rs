@@ -138,8 +138,8 @@ diesel::table! {
     events (id) {
         /// Append order.
         id -> Int8,
-        /// The server.
-        server_id -> Uuid,
+        /// The server; NULL for an event about a budget.
+        server_id -> Nullable<Uuid>,
         /// When.
         at -> Timestamptz,
         /// What happened.
@@ -166,6 +166,16 @@ diesel::table! {
         labels -> Jsonb,
         /// The state reason code of the change it records; NULL without one.
         reason -> Nullable<Text>,
+        /// The budget a `budget.threshold_crossed` event is about; NULL for the others.
+        budget_id -> Nullable<Uuid>,
+        /// The threshold crossed, in percent.
+        budget_threshold -> Nullable<Int2>,
+        /// The budget's monthly amount.
+        budget_amount_micros -> Nullable<Int8>,
+        /// What was spent (or forecast) when it was crossed.
+        budget_spent_micros -> Nullable<Int8>,
+        /// `actual` or `forecast`: which `budget_spent_micros` is.
+        budget_basis -> Nullable<Text>,
     }
 }
 
@@ -369,3 +379,27 @@ diesel::joinable!(webhook_subscriptions -> projects (project_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(projects, webhook_subscriptions, webhook_deliveries);
+
+diesel::table! {
+    /// Budgets: a monthly amount for a project's servers, and what it has announced.
+    budgets (id) {
+        /// Its id.
+        id -> Uuid,
+        /// Its project.
+        project_id -> Uuid,
+        /// What it is for.
+        name -> Text,
+        /// The monthly amount.
+        amount_micros -> Int8,
+        /// The selector of the servers it counts, as written; NULL for all.
+        label_selector -> Nullable<Text>,
+        /// `actual` or `forecast`.
+        basis -> Text,
+        /// The month of its highest announced threshold (months since 1970-01).
+        crossed_month -> Int4,
+        /// That threshold, in percent; 0 for none.
+        crossed_percent -> Int2,
+        /// When it was made.
+        created_at -> Timestamptz,
+    }
+}

@@ -143,7 +143,7 @@ pub(crate) async fn delete_project(
     diesel::delete(usage_records::table.filter(usage_records::server_id.eq_any(of_project())))
         .execute(conn)
         .await?;
-    diesel::delete(events::table.filter(events::server_id.eq_any(of_project())))
+    diesel::delete(events::table.filter(events::project_id.eq(id)))
         .execute(conn)
         .await?;
     diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project())))

@@ -216,7 +216,10 @@ fn fire(
     let Some(event) = record else {
         return Ok((true, None));
     };
-    let Some(server) = reads::get(conn, event.server_id)? else {
+    let Some(server_id) = event.server_id() else {
+        return Ok((true, None));
+    };
+    let Some(server) = reads::get(conn, server_id)? else {
         return Ok((true, None));
     };
     let seq = sequence::take(conn, 1)?;

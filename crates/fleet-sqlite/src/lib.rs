@@ -9,6 +9,7 @@
 //! It depends on `fleet-domain`, diesel and tokio: never on another adapter (Postgres, HTTP)
 //! or on `fleetd`, and no type of its rows, schema or SQL leaves the crate.
 
+mod budget_store;
 mod db;
 mod errors;
 mod event_store;

@@ -10,7 +10,8 @@ use std::num::NonZeroU32;
 use chrono::{DateTime, Utc};
 use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::{BillingPolicy, MonthToDate, UsageRecord};
-use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
+use fleet_domain::budgets::StoredCrossing;
+use fleet_domain::event::{Actor, Event, EventKind, EventSubject, NewEvent};
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ids::{ActionId, KeyId, ProjectId, ServerId};
@@ -23,7 +24,8 @@ use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{Labels, StateChange, StateReason};
 
 use crate::rows::{
-    ActionRow, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow, ProjectChangeset, ProjectRow,
+    ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow,
+    ProjectChangeset, ProjectRow,
     ServerRow, ServerUpdate, UsageRow,
 };
 
@@ -48,6 +50,25 @@ pub(crate) fn optional_instant(
 /// A server id as stored: the hyphenated lowercase UUID, which sorts as the UUID does.
 pub(crate) fn id_text(id: ServerId) -> String {
     id.to_string()
+}
+
+/// What an event row is about: its server, or the budget its crossing columns record.
+fn subject(server: Option<&str>, budget: BudgetColumns) -> Result<EventSubject, BadRow> {
+    let shown = format!("server {server:?}, budget {:?}", budget.budget_id);
+    let budget_id = budget
+        .budget_id
+        .as_deref()
+        .map(|text| text.parse().map_err(|_| BadRow::new("events.budget_id", text)))
+        .transpose()?;
+    StoredCrossing {
+        budget: budget_id,
+        threshold: budget.budget_threshold,
+        amount_micros: budget.budget_amount_micros,
+        spent_micros: budget.budget_spent_micros,
+        basis: budget.budget_basis,
+    }
+    .subject(server.map(server_id).transpose()?)
+    .ok_or_else(|| BadRow::new("events.budget_id", shown))
 }
 
 fn server_id(text: &str) -> Result<ServerId, BadRow> {
@@ -230,12 +251,18 @@ impl NewEventRow {
     /// The row that appends `event` of `server` (as the change that records it writes it),
     /// as number `seq`.
     pub(crate) fn from_domain(event: &NewEvent, server: &Server, seq: i64) -> Self {
+        Self::in_project(event, server.project, &server.labels, seq)
+    }
+
+    /// The row that appends `event` in `project` with `labels`, as number `seq`.
+    pub(crate) fn in_project(event: &NewEvent, project: ProjectId, labels: &Labels, seq: i64) -> Self {
+        let crossing = StoredCrossing::of(event.budget());
         Self {
             seq,
-            project_id: project_text(server.project),
-            labels: labels_text(&server.labels),
+            project_id: project_text(project),
+            labels: labels_text(labels),
             event_type: event.event_type().as_str().to_owned(),
-            server_id: id_text(event.server_id),
+            server_id: event.server_id().map(id_text),
             at: micros(event.at),
             kind: event.kind.as_str().to_owned(),
             from_state: event.from_state.map(|s| s.as_str().to_owned()),
@@ -245,6 +272,13 @@ impl NewEventRow {
             message: event.message.clone(),
             key_id: event.key.map(key_text),
             reason: reason_code(event.reason),
+            budget: BudgetColumns {
+                budget_id: crossing.budget.map(|id| id.to_string()),
+                budget_threshold: crossing.threshold,
+                budget_amount_micros: crossing.amount_micros,
+                budget_spent_micros: crossing.spent_micros,
+                budget_basis: crossing.basis,
+            },
         }
     }
 }
@@ -259,7 +293,7 @@ impl EventRow {
             project: project_id("events.project_id", &row.project_id)?,
             labels: labels("events.labels", &row.labels)?,
             event: NewEvent {
-                server_id: server_id(&row.server_id)?,
+                subject: subject(row.server_id.as_deref(), row.budget)?,
                 at: instant("event at", row.at)?,
                 kind: EventKind::parse(&row.kind).ok_or_else(|| BadRow::new("kind", &row.kind))?,
                 from_state: row

@@ -101,7 +101,7 @@ pub(crate) struct NewEventRow {
     pub seq: i64,
     pub project_id: String,
     pub event_type: String,
-    pub server_id: String,
+    pub server_id: Option<String>,
     pub at: i64,
     pub kind: String,
     pub from_state: Option<String>,
@@ -112,6 +112,19 @@ pub(crate) struct NewEventRow {
     pub key_id: Option<String>,
     pub labels: String,
     pub reason: Option<String>,
+    #[diesel(embed)]
+    pub budget: BudgetColumns,
+}
+
+/// The columns of `events` that record a budget's crossing, all NULL for other events.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct BudgetColumns {
+    pub budget_id: Option<String>,
+    pub budget_threshold: Option<i64>,
+    pub budget_amount_micros: Option<i64>,
+    pub budget_spent_micros: Option<i64>,
+    pub budget_basis: Option<String>,
 }
 
 /// A row of `actions`, read and inserted whole.

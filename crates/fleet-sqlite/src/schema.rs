@@ -82,7 +82,7 @@ diesel::table! {
 diesel::table! {
     events (id) {
         id -> BigInt,
-        server_id -> Text,
+        server_id -> Nullable<Text>,
         at -> BigInt,
         kind -> Text,
         from_state -> Nullable<Text>,
@@ -96,6 +96,25 @@ diesel::table! {
         project_id -> Text,
         labels -> Text,
         reason -> Nullable<Text>,
+        budget_id -> Nullable<Text>,
+        budget_threshold -> Nullable<BigInt>,
+        budget_amount_micros -> Nullable<BigInt>,
+        budget_spent_micros -> Nullable<BigInt>,
+        budget_basis -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    budgets (id) {
+        id -> Text,
+        project_id -> Text,
+        name -> Text,
+        amount_micros -> BigInt,
+        label_selector -> Nullable<Text>,
+        basis -> Text,
+        crossed_month -> Integer,
+        crossed_percent -> BigInt,
+        created_at -> BigInt,
     }
 }
 

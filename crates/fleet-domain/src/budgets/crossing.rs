@@ -1,7 +1,8 @@
 //! Which thresholds a budget's spending has newly crossed.
 
 use super::{Budget, BudgetBasis, THRESHOLDS};
-use crate::ids::BudgetId;
+use crate::event::EventSubject;
+use crate::ids::{BudgetId, ServerId};
 use crate::money::Money;
 
 /// The highest threshold a budget has announced, and the month it did (months since
@@ -27,6 +28,65 @@ pub struct BudgetCrossing {
     pub spent: Money,
     /// Whether `spent` is the month so far or the forecast for it.
     pub basis: BudgetBasis,
+}
+
+/// The columns a store keeps an event's crossing in, as read: all present for an event
+/// about a budget, all absent for one about a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredCrossing {
+    /// The budget.
+    pub budget: Option<BudgetId>,
+    /// The threshold, in percent.
+    pub threshold: Option<i64>,
+    /// The amount, in micro-units.
+    pub amount_micros: Option<i64>,
+    /// What was spent or forecast, in micro-units.
+    pub spent_micros: Option<i64>,
+    /// `actual` or `forecast`.
+    pub basis: Option<String>,
+}
+
+impl StoredCrossing {
+    /// The columns of `crossing`, or all absent.
+    pub fn of(crossing: Option<&BudgetCrossing>) -> StoredCrossing {
+        let Some(c) = crossing else {
+            return StoredCrossing::default();
+        };
+        StoredCrossing {
+            budget: Some(c.budget),
+            threshold: Some(i64::from(c.threshold)),
+            amount_micros: Some(c.amount.micros()),
+            spent_micros: Some(c.spent.micros()),
+            basis: Some(c.basis.as_str().to_owned()),
+        }
+    }
+
+    /// What an event with these columns and this server is about, or `None` when they
+    /// do not make one subject (a store's row the domain cannot read).
+    pub fn subject(self, server: Option<ServerId>) -> Option<EventSubject> {
+        match (server, self) {
+            (Some(server), StoredCrossing { budget: None, .. }) => Some(EventSubject::Server(server)),
+            (
+                None,
+                StoredCrossing {
+                    budget: Some(budget),
+                    threshold: Some(threshold),
+                    amount_micros: Some(amount),
+                    spent_micros: Some(spent),
+                    basis: Some(basis),
+                },
+            ) => Some(EventSubject::Budget(BudgetCrossing {
+                budget,
+                threshold: THRESHOLDS
+                    .into_iter()
+                    .find(|t| i64::from(*t) == threshold)?,
+                amount: Money::from_micros(amount),
+                spent: Money::from_micros(spent),
+                basis: BudgetBasis::parse(&basis)?,
+            })),
+            _ => None,
+        }
+    }
 }
 
 /// The thresholds `spent` crosses in `month` that `budget` has not announced yet, lowest

@@ -9,8 +9,10 @@
 //! checking at once one announces each crossing.
 
 mod crossing;
+mod stored;
 
-pub use crossing::{BudgetCrossing, Crossed, crossings};
+pub use crossing::{BudgetCrossing, Crossed, StoredCrossing, crossings};
+pub use stored::StoredBudget;
 
 use chrono::{DateTime, Utc};
 

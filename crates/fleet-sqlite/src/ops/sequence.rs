@@ -20,7 +20,8 @@ use crate::schema::{event_sequence, events};
 type Result<T> = std::result::Result<T, TxError>;
 
 /// Deletes the oldest prunable events (recorded before `?1`, not among the newest `?2` of
-/// their server as its history orders them, by id, not after the cursor of an enabled
+/// their server as its history orders them, by id (an event about a budget has no server
+/// to keep it), not after the cursor of an enabled
 /// webhook subscription, which has yet to take them) up to `?3` of them, returning their
 /// numbers.
 const PRUNE: &str = "\
@@ -29,8 +30,8 @@ WITH doomed AS (
     WHERE e.at < ?1
       AND e.seq <= (SELECT coalesce(min(cursor), 9223372036854775807)
                     FROM webhook_subscriptions WHERE enabled = 1)
-      AND e.id <= (SELECT k.id FROM events AS k WHERE k.server_id = e.server_id
-                   ORDER BY k.id DESC LIMIT 1 OFFSET ?2)
+      AND (e.server_id IS NULL OR e.id <= (SELECT k.id FROM events AS k
+                   WHERE k.server_id = e.server_id ORDER BY k.id DESC LIMIT 1 OFFSET ?2))
     ORDER BY e.seq
     LIMIT ?3
 )

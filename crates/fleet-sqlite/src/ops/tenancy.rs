@@ -135,7 +135,7 @@ pub(crate) fn delete_project(
     };
     diesel::delete(usage_records::table.filter(usage_records::server_id.eq_any(of_project())))
         .execute(conn)?;
-    diesel::delete(events::table.filter(events::server_id.eq_any(of_project()))).execute(conn)?;
+    diesel::delete(events::table.filter(events::project_id.eq(&id))).execute(conn)?;
     diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project()))).execute(conn)?;
     diesel::delete(servers::table.filter(servers::project_id.eq(&id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::project_id.eq(&id))).execute(conn)?;
