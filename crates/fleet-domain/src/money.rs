@@ -48,6 +48,27 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount a decimal string of currency units gives (`100`, `12.5`, `0.000001`: at
+    /// most six places, no sign, no exponent), or `None` when it is not one or overflows.
+    pub fn parse_decimal(text: &str) -> Option<Money> {
+        let (units, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if units.is_empty() || !digits(units) || !digits(fraction) || fraction.len() > 6 {
+            return None;
+        }
+        if text.ends_with('.') {
+            return None;
+        }
+        let units: i64 = units.parse().ok()?;
+        let fraction: i64 = format!("{fraction:0<6}").parse().ok()?;
+        units
+            .checked_mul(MICROS_PER_UNIT)?
+            .checked_add(fraction)
+            .map(Money)
+    }
+}
+
 impl Add for Money {
     type Output = Money;
 
@@ -74,6 +95,32 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn decimals_parse_to_micros_and_malformed_ones_do_not() {
+        for (text, micros) in [
+            ("100", 100_000_000),
+            ("12.5", 12_500_000),
+            ("0.000001", 1),
+            ("0", 0),
+        ] {
+            assert_eq!(Money::parse_decimal(text), Some(Money::from_micros(micros)));
+        }
+        for text in [
+            "",
+            ".5",
+            "1.",
+            "-1",
+            "+1",
+            "1e3",
+            "1.0000001",
+            "1,5",
+            " 1",
+            "99999999999999",
+        ] {
+            assert_eq!(Money::parse_decimal(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn an_hour_costs_the_hourly_price() {

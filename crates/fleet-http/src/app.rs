@@ -74,12 +74,12 @@ mod tests {
     use fleet_domain::faults::FaultBook;
     use fleet_domain::keys::Pepper;
     use fleet_domain::ports::{
-        MockActionStore, MockClock, MockCostStore, MockEventLog, MockFaultStore,
+        MockActionStore, MockBudgetStore, MockClock, MockCostStore, MockEventLog, MockFaultStore,
         MockIdempotencyStore, MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore,
     };
     use fleet_domain::service::{
-        CatalogService, CostService, FaultService, IdempotencyService, KeyPolicy, ProjectService,
-        ServerService, WatchService, WebhookService,
+        BudgetService, CatalogService, CostService, FaultService, IdempotencyService, KeyPolicy,
+        ProjectService, ServerService, WatchService, WebhookService,
     };
     use fleet_domain::{Catalog, LifecycleConfig};
     use serde_json::Value;
@@ -125,6 +125,10 @@ mod tests {
             Arc::new(Catalog::default()),
             Arc::new(FaultBook::default()),
         );
+        let costs = Arc::new(CostService::new(
+            Arc::new(MockCostStore::new()),
+            Arc::new(MockClock::new()),
+        ));
         let services = Services {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
@@ -137,8 +141,10 @@ mod tests {
                 Arc::new(MockClock::new()),
                 Default::default(),
             )),
-            costs: Arc::new(CostService::new(
-                Arc::new(MockCostStore::new()),
+            costs: costs.clone(),
+            budgets: Arc::new(BudgetService::new(
+                Arc::new(MockBudgetStore::new()),
+                costs,
                 Arc::new(MockClock::new()),
             )),
         };

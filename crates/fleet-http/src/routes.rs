@@ -3,8 +3,8 @@
 use paperclip::actix::web;
 
 use crate::handlers::{
-    actions, admin, bulk, catalog, costs, events, faults, history, keys, projects, quotas, servers,
-    wait, webhooks,
+    actions, admin, budgets, bulk, catalog, costs, events, faults, history, keys, projects, quotas,
+    servers, wait, webhooks,
 };
 
 /// The routes of the spec; the virtual clock's only in virtual-clock mode.
@@ -33,6 +33,16 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
     .service(web::resource("/catalog").route(web::get().to(catalog::catalog)))
     .service(web::resource("/costs").route(web::get().to(costs::report)))
     .service(web::resource("/costs/forecast").route(web::get().to(costs::forecast)))
+    .service(
+        web::resource("/budgets")
+            .route(web::post().to(budgets::create))
+            .route(web::get().to(budgets::list)),
+    )
+    .service(
+        web::resource("/budgets/{id}")
+            .route(web::get().to(budgets::get))
+            .route(web::delete().to(budgets::delete)),
+    )
     .service(
         web::resource("/projects")
             .route(web::post().to(projects::create))

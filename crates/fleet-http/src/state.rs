@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use fleet_domain::service::{
-    CatalogService, CostService, Engine, FaultService, IdempotencyService, ManualClock,
-    ProjectService, ServerService, WatchService, WebhookService,
+    BudgetService, CatalogService, CostService, Engine, FaultService, IdempotencyService,
+    ManualClock, ProjectService, ServerService, WatchService, WebhookService,
 };
 use futures::lock::Mutex;
 
@@ -50,6 +50,8 @@ pub struct Services {
     pub webhooks: Arc<WebhookService>,
     /// Cost reports and forecasts.
     pub costs: Arc<CostService>,
+    /// Budgets.
+    pub budgets: Arc<BudgetService>,
 }
 
 /// The state every handler can reach; made once by [`AppState::new`], and given to each
@@ -70,6 +72,8 @@ pub struct AppState {
     pub webhooks: Arc<WebhookService>,
     /// Cost reports and forecasts.
     pub costs: Arc<CostService>,
+    /// Budgets.
+    pub budgets: Arc<BudgetService>,
     /// Who is calling; one per process, shared by every worker (with its key cache).
     pub auth: Authenticator,
     /// The catalog and its pools' usage.
@@ -101,6 +105,7 @@ impl AppState {
             faults: services.faults,
             webhooks: services.webhooks,
             costs: services.costs,
+            budgets: services.budgets,
             auth,
             catalog,
             virtual_clock: virtual_clock.map(Arc::new),
@@ -121,6 +126,7 @@ impl AppState {
             faults: services.faults,
             webhooks: services.webhooks,
             costs: services.costs,
+            budgets: services.budgets,
             ..self.clone()
         }
     }

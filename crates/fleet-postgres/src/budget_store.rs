@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use fleet_domain::Labels;
 use fleet_domain::budgets::{Budget, Crossed, StoredBudget};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::NewEvent;
 use fleet_domain::ids::{BudgetId, ProjectId};
 use fleet_domain::ports::{BadRow, BudgetStore};
-use fleet_domain::Labels;
 use uuid::Uuid;
 
 use crate::errors::TxError;

@@ -8,9 +8,9 @@ use fleet_domain::action::{ActionCommand, ActionRecord, ActionStatus};
 use fleet_domain::billing::{BillingPolicy, MonthToDate, UsageRecord};
 use fleet_domain::budgets::StoredCrossing;
 use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
-use fleet_domain::ids::ProjectId;
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
+use fleet_domain::ids::ProjectId;
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -18,8 +18,8 @@ use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
-    ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow, PoolRow,
-    ProjectChangeset, ProjectRow, ServerRow, UsageRow,
+    ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow,
+    PoolRow, ProjectChangeset, ProjectRow, ServerRow, UsageRow,
 };
 
 /// An address as stored in an `inet` column.

@@ -50,7 +50,10 @@ impl BudgetRow {
     }
 
     fn into_domain(self) -> Result<Budget, BadRow> {
-        let id = self.id.parse().map_err(|_| BadRow::new("budgets.id", &self.id))?;
+        let id = self
+            .id
+            .parse()
+            .map_err(|_| BadRow::new("budgets.id", &self.id))?;
         let project = self
             .project_id
             .parse()
@@ -75,7 +78,9 @@ impl BudgetStore for SqliteStore {
     async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError> {
         let row = BudgetRow::from_domain(budget);
         self.run(move |conn| {
-            diesel::insert_into(budgets::table).values(&row).execute(conn)?;
+            diesel::insert_into(budgets::table)
+                .values(&row)
+                .execute(conn)?;
             Ok(())
         })
         .await
@@ -180,6 +185,8 @@ fn cross(
         .zip(first..)
         .map(|(event, seq)| NewEventRow::in_project(event, project, &Labels::default(), seq))
         .collect();
-    diesel::insert_into(events::table).values(&rows).execute(conn)?;
+    diesel::insert_into(events::table)
+        .values(&rows)
+        .execute(conn)?;
     Ok(Some(first + events.len() as i64 - 1))
 }

@@ -25,8 +25,7 @@ use fleet_domain::{Labels, StateChange, StateReason};
 
 use crate::rows::{
     ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow,
-    ProjectChangeset, ProjectRow,
-    ServerRow, ServerUpdate, UsageRow,
+    ProjectChangeset, ProjectRow, ServerRow, ServerUpdate, UsageRow,
 };
 
 /// An instant as stored.
@@ -58,7 +57,10 @@ fn subject(server: Option<&str>, budget: BudgetColumns) -> Result<EventSubject, 
     let budget_id = budget
         .budget_id
         .as_deref()
-        .map(|text| text.parse().map_err(|_| BadRow::new("events.budget_id", text)))
+        .map(|text| {
+            text.parse()
+                .map_err(|_| BadRow::new("events.budget_id", text))
+        })
         .transpose()?;
     StoredCrossing {
         budget: budget_id,
@@ -255,7 +257,12 @@ impl NewEventRow {
     }
 
     /// The row that appends `event` in `project` with `labels`, as number `seq`.
-    pub(crate) fn in_project(event: &NewEvent, project: ProjectId, labels: &Labels, seq: i64) -> Self {
+    pub(crate) fn in_project(
+        event: &NewEvent,
+        project: ProjectId,
+        labels: &Labels,
+        seq: i64,
+    ) -> Self {
         let crossing = StoredCrossing::of(event.budget());
         Self {
             seq,

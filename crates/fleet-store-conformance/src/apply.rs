@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use fleet_domain::event::EventSubject;
 use fleet_domain::ports::{Applied, DueWork};
 use fleet_domain::{Action, Server, ServerId, ServerState, lifecycle};
 
@@ -72,7 +73,7 @@ pub async fn apply_to_an_unknown_server_is_missing(store: Arc<dyn TestedStore>) 
     let ghost = ServerId::random();
     change.server.id = ghost;
     for event in &mut change.events {
-        event.server_id = ghost;
+        event.subject = EventSubject::Server(ghost);
     }
     for record in &mut change.usage {
         record.server_id = ghost;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use fleet_domain::ServerId;
-use fleet_domain::event::{Actor, EventKind, EventType, NewEvent};
+use fleet_domain::event::{Actor, EventKind, EventSubject, EventType, NewEvent};
 use fleet_domain::faults::{EffectDraft, FaultRule, FaultRuleDraft, LatencyDraft};
 use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::FaultListing;
@@ -53,7 +53,7 @@ fn ids(rules: &[FaultRule]) -> Vec<FaultRuleId> {
 
 fn chaos_event(server: ServerId, rule: FaultRuleId) -> NewEvent {
     NewEvent {
-        server_id: server,
+        subject: EventSubject::Server(server),
         at: at(30),
         kind: EventKind::FaultInjected,
         from_state: None,

@@ -55,7 +55,7 @@ pub async fn events_are_newest_first_and_windowed(store: Arc<dyn TestedStore>) {
     assert_eq!(got(3).await, newest_first[..3].to_vec());
     assert_eq!(got(1000).await, newest_first);
     let theirs = store.events(other.id, 100).await.expect("events");
-    assert!(theirs.iter().all(|e| e.event.server_id == other.id));
+    assert!(theirs.iter().all(|e| e.event.server_id() == Some(other.id)));
     assert_eq!(theirs.len(), 2, "created and completed");
     let ids: Vec<i64> = store
         .events(server.id, 1000)

@@ -27,13 +27,14 @@ use std::time::Duration;
 
 use fleet_domain::ServerId;
 use fleet_domain::ports::{
-    ActionStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus,
-    TenancyStore, WebhookStore,
+    ActionStore, BudgetStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store,
+    StoreStatus, TenancyStore, WebhookStore,
 };
 
 mod actions;
 mod addresses;
 mod apply;
+mod budgets;
 mod concurrency;
 mod costs;
 mod due;
@@ -68,6 +69,7 @@ pub mod cases {
     pub use crate::actions::*;
     pub use crate::addresses::*;
     pub use crate::apply::*;
+    pub use crate::budgets::*;
     pub use crate::concurrency::*;
     pub use crate::costs::*;
     pub use crate::due::*;
@@ -103,6 +105,7 @@ pub trait TestedStore:
     + FaultStore
     + WebhookStore
     + CostStore
+    + BudgetStore
 {
 }
 
@@ -116,6 +119,7 @@ impl<
         + FaultStore
         + WebhookStore
         + CostStore
+        + BudgetStore
         + ?Sized,
 > TestedStore for T
 {
@@ -240,6 +244,7 @@ macro_rules! suite {
             a_server_keeps_its_policy_and_its_month_to_date,
             costs_sum_the_ledger_per_hour_and_group,
             cost_rates_add_running_prices_and_stopped_shares,
+            budgets_are_kept_and_announce_each_crossing_once,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,
             process_due_transitions_claims_due_rows_earliest_first,
             process_due_accruals_bills_open_runs_oldest_first,

@@ -124,7 +124,7 @@ pub async fn events_after_follow_the_sequence_with_filters_limit_and_cursor(
     };
     let of = |server: ServerId| -> Vec<Event> {
         all.iter()
-            .filter(|e| e.event.server_id == server)
+            .filter(|e| e.event.server_id() == Some(server))
             .cloned()
             .collect()
     };
@@ -154,7 +154,7 @@ pub async fn events_after_follow_the_sequence_with_filters_limit_and_cursor(
     assert_eq!(
         created
             .iter()
-            .map(|e| e.event.server_id)
+            .filter_map(|e| e.event.server_id())
             .collect::<Vec<_>>(),
         [a.id, b.id]
     );

@@ -109,14 +109,15 @@ struct Interests {
 }
 
 impl Interests {
-    /// The interests each of `events` concerns, with its sequence number.
-    fn touched(events: &[Event]) -> Vec<([Interest; 2], i64)> {
+    /// The interests each of `events` concerns (its project, and its server if it is
+    /// about one), with its sequence number.
+    fn touched(events: &[Event]) -> Vec<([Option<Interest>; 2], i64)> {
         events
             .iter()
             .filter_map(|event| {
                 let interests = [
-                    Interest::Project(event.project),
-                    Interest::Server(event.event.server_id),
+                    Some(Interest::Project(event.project)),
+                    event.event.server_id().map(Interest::Server),
                 ];
                 Some((interests, event.seq?))
             })
@@ -124,9 +125,9 @@ impl Interests {
     }
 
     /// Tells the waiters on each project and server `touched` that they have news.
-    fn publish(&self, touched: &[([Interest; 2], i64)]) {
+    fn publish(&self, touched: &[([Option<Interest>; 2], i64)]) {
         for &(interests, seq) in touched {
-            for interest in interests {
+            for interest in interests.into_iter().flatten() {
                 if let Some(newest) = self.newest.get(&interest) {
                     newest.send_if_modified(|newest| {
                         let news = seq > *newest;

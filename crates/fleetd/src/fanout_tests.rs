@@ -4,6 +4,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
 use fleet_domain::catalog::RegionSpec;
+use fleet_domain::event::EventSubject;
 use fleet_domain::lifecycle::{self, ServerSpec};
 use fleet_domain::ports::Store;
 use fleet_domain::selector::{Selector, conformance};
@@ -43,7 +44,7 @@ impl Memory {
             project,
             labels: Labels::default(),
             event: NewEvent {
-                server_id: server,
+                subject: EventSubject::Server(server),
                 at: DateTime::from_timestamp(1_767_225_600 + seq, 0).expect("time"),
                 kind,
                 from_state: None,
@@ -333,7 +334,7 @@ async fn the_ring_selects_what_the_store_selects_on_the_selector_table() {
             .filter_map(|e| {
                 named
                     .iter()
-                    .find(|(id, _)| *id == e.event.server_id)
+                    .find(|(id, _)| Some(*id) == e.event.server_id())
                     .map(|(_, name)| *name)
             })
             .collect();

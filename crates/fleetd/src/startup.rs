@@ -17,7 +17,7 @@ use fleet_domain::entropy::purpose;
 use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts, LifecycleFaults};
 use fleet_domain::ports::{ActionStore, Clock, FaultStore, IdempotencyStore, Store, TenancyStore};
 use fleet_domain::service::{
-    CatalogService, ClaimLimits, CostService, DispatcherParts, Engine, FaultService,
+    BudgetService, CatalogService, ClaimLimits, CostService, DispatcherParts, Engine, FaultService,
     IdempotencyService, KeyPolicy, ManualClock, ProjectService, ServerService, WatchService,
     WebhookDispatcher, WebhookOutbox, WebhookService,
 };
@@ -43,7 +43,7 @@ use crate::probes::Probe;
 use crate::settings::ClockMode;
 use crate::store;
 use crate::webhooks::WebhookWorkers;
-use crate::workers::{EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
+use crate::workers::{BudgetWorker, EngineWorker, Pruner, WorkerHealth, spawn_upkeep};
 
 /// The most response bytes an HTTP connection gathers before writing them out.
 const HTTP_WRITE_BUFFER: usize = 8 * 1024;
@@ -100,6 +100,11 @@ impl Application {
         let fault_log = Arc::new(FaultLog {
             logger: logger.new(o!("component" => "faults")),
         });
+        let costs = Arc::new(CostService::new(opened.costs.clone(), clock.clone()));
+        let budgets = Arc::new(
+            BudgetService::new(opened.budgets.clone(), costs.clone(), clock.clone())
+                .with_entropy(entropy.clone()),
+        );
         let engine = Arc::new(
             Engine::new(
                 store.clone(),
@@ -113,7 +118,8 @@ impl Application {
                 book.clone(),
                 entropy.clone(),
                 fault_log.clone(),
-            )),
+            ))
+            .with_budgets(budgets.clone()),
         );
         let (injector_clock, injector_book, draws) = (clock.clone(), book.clone(), entropy.clone());
         let injector = move |faults: Arc<dyn FaultStore>| {
@@ -188,7 +194,6 @@ impl Application {
             )
             .with_entropy(entropy.clone()),
         );
-        let costs = Arc::new(CostService::new(opened.costs.clone(), clock.clone()));
         let sender = HttpSender::new(config.webhooks.sender)
             .context("building the HTTP client of webhook deliveries")?;
         let webhook_workers = WebhookWorkers {
@@ -265,6 +270,7 @@ impl Application {
                 faults: background_faults.clone(),
                 webhooks: webhooks.clone(),
                 costs: costs.clone(),
+                budgets: budgets.clone(),
             },
             Authenticator::new(config.auth.mode, config.auth.cache_ttl)
                 .with_rate_limit(config.auth.rate_limit),
@@ -291,6 +297,7 @@ impl Application {
         // `OpenedStore::http_worker_stores`); one restarted after a panic builds new ones.
         // Should that fail, it serves from the background store.
         let http_workers = worker_pools.len();
+        let worker_budgets = budgets.clone();
         let next_worker = Arc::new(AtomicUsize::new(0));
         let worker_logger = logger.new(o!("component" => "http"));
         let server = HttpServer::new(move || {
@@ -304,6 +311,7 @@ impl Application {
                     faults: fault_rules(stores.faults),
                     webhooks: webhooks.clone(),
                     costs: costs.clone(),
+                    budgets: worker_budgets.clone(),
                 }),
                 Err(e) => {
                     slog::error!(worker_logger, "an HTTP worker uses the background store";
@@ -351,6 +359,13 @@ impl Application {
         ];
         tasks.extend(webhook_workers.spawn(stop.clone()));
         if let Some(engine) = interval_engine {
+            tasks.push(
+                BudgetWorker {
+                    budgets,
+                    logger: logger.new(o!("component" => "budgets")),
+                }
+                .spawn(stop.clone()),
+            );
             let worker = EngineWorker {
                 engine,
                 store,

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fleet_domain::ports::{
-    ActionStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store, StoreStatus,
-    TenancyStore, WebhookStore,
+    ActionStore, BudgetStore, CostStore, EventLog, FaultStore, IdempotencyStore, Store,
+    StoreStatus, TenancyStore, WebhookStore,
 };
 use fleet_postgres::{EventFeed, PgPoolConfig, PgStore};
 use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
@@ -43,6 +43,8 @@ pub struct OpenedStore {
     pub faults: Arc<dyn FaultStore>,
     /// The same store's cost reads.
     pub costs: Arc<dyn CostStore>,
+    /// The same store's budgets.
+    pub budgets: Arc<dyn BudgetStore>,
     /// The same store's webhooks and their outbox (on Postgres, over a pool of its own).
     pub webhooks: Arc<dyn WebhookStore>,
     /// "sqlite (PATH)" or "postgres (URL without password)".
@@ -172,6 +174,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             keys: Arc::new(store.clone()),
             faults: Arc::new(store.clone()),
             costs: Arc::new(store.clone()),
+            budgets: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
         });
@@ -195,6 +198,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         faults: store.clone(),
         webhooks: store.clone(),
         costs: store.clone(),
+        budgets: store.clone(),
         store,
         description,
         postgres: None,

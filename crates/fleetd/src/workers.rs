@@ -1,5 +1,5 @@
-//! The background tasks: the lifecycle engine on an interval (system clock only), pruning
-//! the event history, and the metrics recorder's upkeep. Each stops when the shutdown signal
+//! The background tasks: the lifecycle engine and the budget checks on an interval (system
+//! clock only), pruning the event history, and the metrics recorder's upkeep. Each stops when the shutdown signal
 //! is sent.
 
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::TimeDelta;
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{Clock, EventLog, Store, WebhookStore};
-use fleet_domain::service::{Engine, IdempotencyService, MAX_EVENTS};
+use fleet_domain::service::{BudgetService, Engine, IdempotencyService, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 use tokio::sync::watch;
@@ -114,6 +114,47 @@ impl EngineWorker {
                 self.health.record(Some(e.to_string()));
             }
         }
+    }
+}
+
+/// How often budgets are checked on the system clock: a crossing is announced within this
+/// of the spending that crossed it (as AWS Budgets, which checks a few times a day, is
+/// later still).
+pub const BUDGET_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Checks every budget every [`BUDGET_INTERVAL`] (first at once) on the system clock; on
+/// a virtual one the engine checks them as the clock moves.
+pub struct BudgetWorker {
+    /// The budgets.
+    pub budgets: Arc<BudgetService>,
+    /// Its logger.
+    pub logger: Logger,
+}
+
+impl BudgetWorker {
+    /// Checks until `stop` turns true.
+    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(BUDGET_INTERVAL);
+            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                match self.budgets.check().await {
+                    Ok(0) => {}
+                    Ok(announced) => {
+                        slog::info!(self.logger, "budget thresholds crossed";
+                            "announced" => announced);
+                    }
+                    Err(e) => {
+                        metrics::record_pass_failure();
+                        slog::warn!(self.logger, "checking budgets failed"; "error" => %e);
+                    }
+                }
+            }
+        })
     }
 }
 

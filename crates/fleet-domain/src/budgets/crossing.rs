@@ -65,7 +65,9 @@ impl StoredCrossing {
     /// do not make one subject (a store's row the domain cannot read).
     pub fn subject(self, server: Option<ServerId>) -> Option<EventSubject> {
         match (server, self) {
-            (Some(server), StoredCrossing { budget: None, .. }) => Some(EventSubject::Server(server)),
+            (Some(server), StoredCrossing { budget: None, .. }) => {
+                Some(EventSubject::Server(server))
+            }
             (
                 None,
                 StoredCrossing {

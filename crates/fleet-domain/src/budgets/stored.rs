@@ -53,7 +53,9 @@ impl StoredBudget {
         let selector = self
             .label_selector
             .as_deref()
-            .map(|text| Selector::parse(text).map_err(|_| BadRow::new("budgets.label_selector", text)))
+            .map(|text| {
+                Selector::parse(text).map_err(|_| BadRow::new("budgets.label_selector", text))
+            })
             .transpose()?;
         let basis = BudgetBasis::parse(&self.basis)
             .ok_or_else(|| BadRow::new("budgets.basis", &self.basis))?;

@@ -14,6 +14,7 @@ use crate::lifecycle::{self, LifecycleConfig, StateChange};
 use crate::money::Money;
 use crate::ports::{Clock, DueWork, Planner, Store};
 use crate::server::Server;
+use crate::service::BudgetService;
 use crate::service::clock::ManualClock;
 
 /// How many changes one pass of each worker made.
@@ -90,6 +91,7 @@ pub struct Engine {
     observer: Option<Arc<dyn WorkObserver>>,
     ids: Arc<Entropy>,
     faults: Option<LifecycleFaults>,
+    budgets: Option<Arc<BudgetService>>,
 }
 
 impl Engine {
@@ -108,6 +110,17 @@ impl Engine {
             observer: None,
             ids: Arc::new(Entropy::os()),
             faults: None,
+            budgets: None,
+        }
+    }
+
+    /// The same engine, checking `budgets` at every stop of a move of the virtual clock,
+    /// so their crossings are announced at the time they would be on a real one, to
+    /// within a stop. (On the system clock a worker of its own checks them.)
+    pub fn with_budgets(self, budgets: Arc<BudgetService>) -> Self {
+        Self {
+            budgets: Some(budgets),
+            ..self
         }
     }
 
@@ -253,16 +266,21 @@ impl Engine {
         Ok(add(report, self.settle().await?))
     }
 
-    /// Runs passes until one changes nothing: a long billing backlog takes several.
+    /// Runs passes until one changes nothing (a long billing backlog takes several), then
+    /// checks the budgets, if any.
     async fn settle(&self) -> Result<PassReport, StoreError> {
         let mut report = PassReport::default();
         loop {
             let pass = self.run_once().await?;
             report = add(report, pass);
             if pass.total() == 0 {
-                return Ok(report);
+                break;
             }
         }
+        if let Some(budgets) = &self.budgets {
+            budgets.check().await?;
+        }
+        Ok(report)
     }
 
     async fn next_stop(&self) -> Result<Option<DateTime<Utc>>, StoreError> {

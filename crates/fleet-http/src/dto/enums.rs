@@ -140,6 +140,8 @@ pub enum EventType {
     FaultInjected,
     /// A fault rule warned that the server will be interrupted after a notice.
     InterruptionWarning,
+    /// A budget's spending crossed one of its thresholds (never in a server's history).
+    BudgetThresholdCrossed,
 }
 
 impl From<domain::EventKind> for EventType {
@@ -152,6 +154,7 @@ impl From<domain::EventKind> for EventType {
             domain::EventKind::Updated => Self::Updated,
             domain::EventKind::FaultInjected => Self::FaultInjected,
             domain::EventKind::InterruptionWarning => Self::InterruptionWarning,
+            domain::EventKind::BudgetThresholdCrossed => Self::BudgetThresholdCrossed,
         }
     }
 }

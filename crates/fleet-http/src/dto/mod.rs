@@ -5,6 +5,7 @@
 
 mod action;
 mod billing_policy;
+mod budgets;
 mod bulk;
 mod catalog;
 mod clock;
@@ -24,6 +25,7 @@ mod webhooks;
 
 pub use action::{ActionCommand, ActionList, ActionListQuery, ActionRecord, ActionStatus};
 pub use billing_policy::{BillingPolicy, BillingPolicyName};
+pub use budgets::{Budget, BudgetBasis, BudgetCrossing, BudgetList, CreateBudgetRequest};
 pub use bulk::{
     BulkActionCounts, BulkActionOutcome, BulkActionReport, BulkActionRequest, BulkActionResult,
 };

@@ -7,7 +7,7 @@ use paperclip::actix::Apiv2Schema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Actor, Labels, ServerState, StateReason};
+use super::{Actor, BudgetCrossing, Labels, ServerState, StateReason};
 
 /// The public, stable name of what an event records. New types may be added; none is
 /// renamed or removed.
@@ -38,6 +38,11 @@ pub enum WatchEventType {
     /// 120 s, as spot instances are warned); the event's `reason` says how.
     #[serde(rename = "server.interruption_warning")]
     ServerInterruptionWarning,
+    /// A budget's spending (or forecast) crossed 50, 80 or 100 % of its monthly amount;
+    /// announced once per threshold per month. The event has no server; `budget` says
+    /// what was crossed.
+    #[serde(rename = "budget.threshold_crossed")]
+    BudgetThresholdCrossed,
 }
 
 impl From<domain::EventType> for WatchEventType {
@@ -52,6 +57,7 @@ impl From<domain::EventType> for WatchEventType {
             T::ServerUpdated => Self::ServerUpdated,
             T::ServerFaultInjected => Self::ServerFaultInjected,
             T::ServerInterruptionWarning => Self::ServerInterruptionWarning,
+            T::BudgetThresholdCrossed => Self::BudgetThresholdCrossed,
         }
     }
 }
@@ -68,6 +74,7 @@ impl From<WatchEventType> for domain::EventType {
             W::ServerUpdated => Self::ServerUpdated,
             W::ServerFaultInjected => Self::ServerFaultInjected,
             W::ServerInterruptionWarning => Self::ServerInterruptionWarning,
+            W::BudgetThresholdCrossed => Self::BudgetThresholdCrossed,
         }
     }
 }
@@ -81,9 +88,10 @@ pub struct WatchEvent {
     /// What happened.
     #[serde(rename = "type")]
     pub event_type: WatchEventType,
-    /// The server it is about.
-    pub server_id: Uuid,
-    /// The project of that server.
+    /// The server it is about; absent for an event about a budget.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_id: Option<Uuid>,
+    /// The project of that server or budget.
     pub project_id: Uuid,
     /// When it happened.
     pub at: DateTime<Utc>,
@@ -108,6 +116,9 @@ pub struct WatchEvent {
     /// state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<StateReason>,
+    /// What a `budget.threshold_crossed` event crossed; absent for other events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetCrossing>,
 }
 
 impl From<domain::Event> for WatchEvent {
@@ -116,7 +127,8 @@ impl From<domain::Event> for WatchEvent {
         Self {
             seq: stored.seq.unwrap_or_default(),
             event_type: event.event_type().into(),
-            server_id: event.server_id.as_uuid(),
+            server_id: event.server_id().map(|id| id.as_uuid()),
+            budget: event.budget().map(BudgetCrossing::from),
             project_id: stored.project.as_uuid(),
             at: event.at,
             from_state: event.from_state.map(Into::into),

@@ -717,9 +717,11 @@ failure!(
 );
 
 // After the macros, which they use.
+mod budgets;
 mod watch;
 mod webhooks;
 
+pub use budgets::{BudgetFailure, BudgetsFailure, CreateBudgetFailure, DeleteBudgetFailure};
 pub use watch::{ActionFailure, EventsFailure, ServerActionsFailure, StreamFailure, WaitFailure};
 pub use webhooks::{
     CreateWebhookFailure, DeliveriesFailure, RetryDeliveryFailure, RotateWebhookSecretFailure,

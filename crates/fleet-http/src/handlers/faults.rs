@@ -10,7 +10,7 @@ use crate::body::JsonBody;
 use crate::dto;
 use crate::errors::{CreateFaultFailure, DeleteFaultFailure, FaultFailure, FaultsFailure};
 use crate::query::Query;
-use crate::responses::{Deleted, FaultRuleCreated};
+use crate::responses::{CreatedAt, Deleted, FaultRuleCreated};
 use crate::state::AppState;
 
 /// Create a fault rule
@@ -32,7 +32,7 @@ pub async fn create(
 ) -> Result<FaultRuleCreated, CreateFaultFailure> {
     let request = body.into_inner().into_domain()?;
     let rule = state.faults.create(&caller, request).await?;
-    Ok(FaultRuleCreated(rule.into()))
+    Ok(CreatedAt(rule.into()))
 }
 
 /// List fault rules

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod admin;
+pub mod budgets;
 pub mod bulk;
 pub mod catalog;
 pub mod costs;

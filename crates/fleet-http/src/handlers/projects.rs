@@ -11,7 +11,7 @@ use crate::errors::{
     CreateProjectFailure, DeleteProjectFailure, ProjectFailure, ProjectsFailure,
     UpdateProjectFailure,
 };
-use crate::responses::{Deleted, ProjectCreated};
+use crate::responses::{CreatedAt, Deleted, ProjectCreated};
 use crate::state::AppState;
 
 /// Create a project
@@ -29,7 +29,7 @@ pub async fn create(
     body: JsonBody<dto::CreateProjectRequest>,
 ) -> Result<ProjectCreated, CreateProjectFailure> {
     let project = state.projects.create_project(&caller, &body.name).await?;
-    Ok(ProjectCreated(project.into()))
+    Ok(CreatedAt(project.into()))
 }
 
 /// List projects

@@ -1,4 +1,4 @@
-//! The admin API's responses: a created project, key or fault rule, a deleted one.
+//! The responses of created and deleted resources: a project, key, fault rule or budget.
 
 use std::collections::BTreeMap;
 
@@ -15,81 +15,83 @@ use paperclip::v2::schema::Apiv2Schema;
 use super::{json, schema_of};
 use crate::dto;
 
-/// 201 with the new project and its `Location`.
-pub struct ProjectCreated(pub dto::Project);
+/// A resource a `201 Created` answers with, at its own path.
+pub trait Located: serde::Serialize + OperationModifier {
+    /// What it is, for the spec: "project", "rule".
+    const NOUN: &'static str;
+    /// What the 201 says of it beyond "Created: the …".
+    const REMARK: &'static str;
+    /// Its path.
+    fn path(&self) -> String;
+}
 
-impl Responder for ProjectCreated {
+impl Located for dto::Project {
+    const NOUN: &'static str = "project";
+    const REMARK: &'static str = "";
+    fn path(&self) -> String {
+        format!("/projects/{}", self.id)
+    }
+}
+
+impl Located for dto::FaultRule {
+    const NOUN: &'static str = "rule";
+    const REMARK: &'static str = ", in force at once";
+    fn path(&self) -> String {
+        format!("/faults/{}", self.id)
+    }
+}
+
+impl Located for dto::Budget {
+    const NOUN: &'static str = "budget";
+    const REMARK: &'static str = ", with its month so far";
+    fn path(&self) -> String {
+        format!("/budgets/{}", self.id)
+    }
+}
+
+/// 201 with the new resource and its `Location`.
+pub struct CreatedAt<T>(pub T);
+
+/// 201 with the new project.
+pub type ProjectCreated = CreatedAt<dto::Project>;
+/// 201 with the new fault rule.
+pub type FaultRuleCreated = CreatedAt<dto::FaultRule>;
+/// 201 with the new budget.
+pub type BudgetCreated = CreatedAt<dto::Budget>;
+
+impl<T: Located> Responder for CreatedAt<T> {
     type Body = BoxBody;
 
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
         let mut response = json(StatusCode::CREATED, &self.0);
-        if let Ok(location) = HeaderValue::from_str(&format!("/projects/{}", self.0.id)) {
+        if let Ok(location) = HeaderValue::from_str(&self.0.path()) {
             response.headers_mut().insert(header::LOCATION, location);
         }
         response
     }
 }
 
-impl Apiv2Schema for ProjectCreated {}
+impl<T: Located> Apiv2Schema for CreatedAt<T> {}
 
-impl OperationModifier for ProjectCreated {
+impl<T: Located + Apiv2Schema> OperationModifier for CreatedAt<T> {
     fn update_response(op: &mut DefaultOperationRaw) {
         let location = Header {
-            description: Some("The path of the new project.".to_owned()),
+            description: Some(format!("The path of the new {}.", T::NOUN)),
             data_type: Some(DataType::String),
             ..Default::default()
         };
         op.responses.insert(
             "201".to_owned(),
             Either::Right(Response {
-                description: Some("Created: the project.".to_owned()),
-                schema: Some(schema_of::<dto::Project>()),
+                description: Some(format!("Created: the {}{}.", T::NOUN, T::REMARK)),
+                schema: Some(schema_of::<T>()),
                 headers: BTreeMap::from([("Location".to_owned(), location)]),
             }),
         );
     }
 
     fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
-        <dto::Project as OperationModifier>::update_definitions(map);
-    }
-}
-
-/// 201 with the new fault rule and its `Location`.
-pub struct FaultRuleCreated(pub dto::FaultRule);
-
-impl Responder for FaultRuleCreated {
-    type Body = BoxBody;
-
-    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        let mut response = json(StatusCode::CREATED, &self.0);
-        if let Ok(location) = HeaderValue::from_str(&format!("/faults/{}", self.0.id)) {
-            response.headers_mut().insert(header::LOCATION, location);
-        }
-        response
-    }
-}
-
-impl Apiv2Schema for FaultRuleCreated {}
-
-impl OperationModifier for FaultRuleCreated {
-    fn update_response(op: &mut DefaultOperationRaw) {
-        let location = Header {
-            description: Some("The path of the new rule.".to_owned()),
-            data_type: Some(DataType::String),
-            ..Default::default()
-        };
-        op.responses.insert(
-            "201".to_owned(),
-            Either::Right(Response {
-                description: Some("Created: the rule, in force at once.".to_owned()),
-                schema: Some(schema_of::<dto::FaultRule>()),
-                headers: BTreeMap::from([("Location".to_owned(), location)]),
-            }),
-        );
-    }
-
-    fn update_definitions(map: &mut BTreeMap<String, DefaultSchemaRaw>) {
-        <dto::FaultRule as OperationModifier>::update_definitions(map);
+        <T as OperationModifier>::update_definitions(map);
     }
 }
 

@@ -13,7 +13,7 @@ use paperclip::v2::models::DefaultSchemaRaw;
 use paperclip::v2::schema::Apiv2Schema;
 use serde::Serialize;
 
-pub use admin::{Deleted, FaultRuleCreated, KeyCreated, ProjectCreated};
+pub use admin::{BudgetCreated, CreatedAt, Deleted, FaultRuleCreated, KeyCreated, ProjectCreated};
 pub use costs::CostReportResponse;
 pub use servers::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
 pub use stream::EventStream;

@@ -395,7 +395,7 @@ async fn an_event_shows_the_key_that_caused_it() {
             project: ProjectId::DEFAULT,
             labels: fleet_domain::Labels::default(),
             event: fleet_domain::NewEvent {
-                server_id,
+                subject: fleet_domain::event::EventSubject::Server(server_id),
                 at: crate::support::t0(),
                 kind: fleet_domain::EventKind::Created,
                 from_state: None,

@@ -14,13 +14,13 @@ use chrono::{DateTime, Utc};
 use fleet_domain::faults::FaultBook;
 use fleet_domain::keys::{self, Pepper};
 use fleet_domain::ports::{
-    EventLog, MockActionStore, MockClock, MockCostStore, MockEventLog, MockFaultStore,
-    MockIdempotencyStore, MockStore, MockStoreStatus, MockTenancyStore, MockWebhookStore,
-    StoredKey,
+    EventLog, MockActionStore, MockBudgetStore, MockClock, MockCostStore, MockEventLog,
+    MockFaultStore, MockIdempotencyStore, MockStore, MockStoreStatus, MockTenancyStore,
+    MockWebhookStore, StoredKey,
 };
 use fleet_domain::service::{
-    CatalogService, CostService, Engine, FaultService, IdempotencyService, KeyPolicy, ManualClock,
-    ProjectService, ServerService, WatchService, WebhookService,
+    BudgetService, CatalogService, CostService, Engine, FaultService, IdempotencyService,
+    KeyPolicy, ManualClock, ProjectService, ServerService, WatchService, WebhookService,
 };
 use fleet_domain::{
     ApiKey, Catalog, KeyId, Labels, LifecycleConfig, Money, ProjectId, Role, Server, ServerId,
@@ -120,6 +120,8 @@ pub struct Fixture {
     pub actions: MockActionStore,
     /// The idempotency keys.
     pub keys: MockIdempotencyStore,
+    /// The budgets.
+    pub budgets: MockBudgetStore,
     /// Ends the app's streams and waits.
     pub shutdown: Shutdown,
     pub mode: AuthMode,
@@ -139,6 +141,7 @@ impl Default for Fixture {
             log: None,
             actions: MockActionStore::new(),
             keys: MockIdempotencyStore::new(),
+            budgets: MockBudgetStore::new(),
             shutdown: Shutdown::never(),
             mode: AuthMode::Open,
             virtual_clock: false,
@@ -216,6 +219,10 @@ impl Fixture {
             Arc::new(Catalog::default()),
             Arc::new(FaultBook::default()),
         );
+        let costs = Arc::new(CostService::new(
+            Arc::new(MockCostStore::new()),
+            Arc::new(ManualClock::new(t0())),
+        ));
         let services = Services {
             servers: Arc::new(servers),
             projects: Arc::new(projects),
@@ -228,8 +235,10 @@ impl Fixture {
                 Arc::new(ManualClock::new(t0())),
                 Default::default(),
             )),
-            costs: Arc::new(CostService::new(
-                Arc::new(MockCostStore::new()),
+            costs: costs.clone(),
+            budgets: Arc::new(BudgetService::new(
+                Arc::new(self.budgets),
+                costs,
                 Arc::new(ManualClock::new(t0())),
             )),
         };

@@ -29,7 +29,7 @@ fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
         project: server.project,
         labels: server.labels.clone(),
         event: NewEvent {
-            server_id: server.id,
+            subject: fleet_domain::event::EventSubject::Server(server.id),
             at: t0(),
             kind,
             from_state: None,

@@ -67,7 +67,7 @@ impl FaultStore for MemoryStore {
         rule.fired += 1;
         let server = record
             .as_ref()
-            .and_then(|event| state.servers.get(&event.server_id).cloned());
+            .and_then(|event| state.servers.get(&event.server_id()?).cloned());
         if let (Some(event), Some(server)) = (record, server) {
             state.append(event, &server);
             self.publish(&state);

@@ -23,6 +23,7 @@ use quotas::QuotaState;
 use tenancy::Tenancy;
 use watching::Watching;
 
+mod budgets;
 mod costs;
 mod faults;
 mod keys;
@@ -51,6 +52,7 @@ struct State {
     keys: keys::Keys,
     faults: Vec<fleet_domain::faults::FaultRule>,
     webhooks: webhooks::Webhooks,
+    budgets: Vec<fleet_domain::budgets::Budget>,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
     /// Servers whose state reason was tampered into a code no reason has, with that code.
@@ -329,7 +331,7 @@ impl Store for MemoryStore {
         let mut events: Vec<Event> = state
             .events
             .iter()
-            .filter(|e| e.event.server_id == id)
+            .filter(|e| e.event.server_id() == Some(id))
             .cloned()
             .collect();
         events.sort_by_key(|e| std::cmp::Reverse((e.event.at, e.id)));

@@ -146,11 +146,13 @@ impl TenancyStore for MemoryStore {
         }
         for (server, _) in of_project {
             state.servers.remove(&server);
-            state.events.retain(|e| e.event.server_id != server);
+            state.events.retain(|e| e.event.server_id() != Some(server));
             state.watching.actions.retain(|a| a.server_id != server);
             state.usage.retain(|u| u.record.server_id != server);
             state.quota.vcpus.remove(&server);
         }
+        state.events.retain(|e| e.project != id);
+        state.budgets.retain(|b| b.project != id);
         state.quota.limits.remove(&id);
         state.tenancy.keys.retain(|(key, _)| key.project != id);
         state.keys.retain(|(project, _), _| *project != id);

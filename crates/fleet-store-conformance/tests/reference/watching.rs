@@ -8,7 +8,7 @@ use fleet_domain::action::{ActionEnd, ActionRecord, ActionStatus};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::{Event, EventHorizon, EventQuery, EventReadError, NewEvent};
 use fleet_domain::ports::{ActionStore, EventLog};
-use fleet_domain::{ActionId, PageRequest, Server, ServerId};
+use fleet_domain::{ActionId, Labels, PageRequest, ProjectId, Server, ServerId};
 
 use super::{MemoryStore, State};
 
@@ -22,13 +22,18 @@ pub struct Watching {
 impl State {
     /// Appends an event of `server` (as written with it) with the next number (its id too).
     pub fn append(&mut self, event: NewEvent, server: &Server) {
+        self.append_in(event, server.project, server.labels.clone());
+    }
+
+    /// Appends `event` in `project` with `labels`, numbered next in the sequence.
+    pub fn append_in(&mut self, event: NewEvent, project: ProjectId, labels: Labels) {
         self.watching.horizon.latest += 1;
         let seq = self.watching.horizon.latest;
         self.events.push(Event {
             id: seq,
             seq: Some(seq),
-            project: server.project,
-            labels: server.labels.clone(),
+            project,
+            labels,
             event,
         });
     }
@@ -104,10 +109,12 @@ impl EventLog for MemoryStore {
             let newer = state
                 .events
                 .iter()
-                .filter(|e| e.event.server_id == event.event.server_id)
+                .filter(|e| e.event.server_id() == event.event.server_id())
                 .filter(|e| (e.event.at, e.id) > (event.event.at, event.id))
                 .count();
-            if event.event.at < before && newer >= keep_per_server as usize {
+            let kept_for_its_server =
+                event.event.server_id().is_some() && newer < keep_per_server as usize;
+            if event.event.at < before && !kept_for_its_server {
                 doomed.push(event.id);
             }
         }
