@@ -82,6 +82,10 @@ pub enum Command {
     /// The virtual clock of a fleetd started with `--clock virtual` (admin).
     #[command(subcommand)]
     Clock(Clock),
+    /// Budgets: a monthly amount for the project's servers whose 50, 80 and 100 % are
+    /// announced by `budget.threshold_crossed` events.
+    #[command(subcommand)]
+    Budgets(Budgets),
     /// Webhooks: the project's events POSTed to a URL as they happen, signed, retried on
     /// failure; their deliveries.
     #[command(subcommand)]
@@ -357,6 +361,38 @@ fn label_selector<T: std::str::FromStr>(text: &str) -> Result<T, String> {
 fn bulk_selector(text: &str) -> Result<types::BulkActionRequestLabelSelector, String> {
     text.parse()
         .map_err(|_| format!("not a label selector with a requirement: {SELECTOR}"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Budgets {
+    /// Make a budget for the project's servers (or those a selector picks).
+    Create {
+        /// What it is for, 1 to 64 characters.
+        #[arg(long)]
+        name: String,
+        /// The amount per calendar month (UTC) in USD, e.g. 100 or 12.50.
+        #[arg(long)]
+        amount: String,
+        /// Only servers whose labels match this selector count (at most 3 label keys).
+        #[arg(long, short = 'l')]
+        label_selector: Option<String>,
+        /// Compare the forecast for the month's end, rather than what it has cost so far.
+        #[arg(long)]
+        forecast: bool,
+    },
+    /// The project's budgets, each with its month so far.
+    List,
+    /// Show one budget.
+    Get(BudgetId),
+    /// Delete a budget; the events it caused stay.
+    Delete(BudgetId),
+}
+
+/// A budget named on the command line.
+#[derive(Debug, Args)]
+pub struct BudgetId {
+    /// The budget's id (a UUID).
+    pub id: Uuid,
 }
 
 #[derive(Debug, Subcommand)]

@@ -18,7 +18,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, Scenario};
 use crate::commands::{
-    Session, actions, catalog, clock, costs, events, profile, servers, webhooks,
+    Session, actions, budgets, catalog, clock, costs, events, profile, servers, webhooks,
 };
 use crate::exit::Exit;
 
@@ -86,6 +86,10 @@ async fn run(cli: Cli, given: profile::Given) -> Result<(), Exit> {
         Command::Clock(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;
             clock::run(&session, command).await
+        }
+        Command::Budgets(command) => {
+            let session = Session::open(settings::target(&global)?, global.output)?;
+            budgets::run(&session, command).await
         }
         Command::Webhooks(command) => {
             let session = Session::open(settings::target(&global)?, global.output)?;

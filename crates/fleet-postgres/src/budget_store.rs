@@ -28,7 +28,7 @@ struct BudgetRow {
     label_selector: Option<String>,
     basis: String,
     crossed_month: i32,
-    crossed_percent: i16,
+    crossed_percent: i32,
     created_at: DateTime<Utc>,
 }
 
@@ -43,7 +43,7 @@ impl BudgetRow {
             label_selector: stored.label_selector,
             basis: stored.basis,
             crossed_month: stored.crossed_month,
-            crossed_percent: i16::from(budget.crossed.percent),
+            crossed_percent: i32::from(budget.crossed.percent),
             created_at: stored.created_at,
         }
     }
@@ -153,10 +153,10 @@ async fn cross(
 ) -> Result<bool, TxError> {
     let project: Option<Uuid> = diesel::update(budgets::table.find(id.as_uuid()))
         .filter(budgets::crossed_month.eq(from.month))
-        .filter(budgets::crossed_percent.eq(i16::from(from.percent)))
+        .filter(budgets::crossed_percent.eq(i32::from(from.percent)))
         .set((
             budgets::crossed_month.eq(to.month),
-            budgets::crossed_percent.eq(i16::from(to.percent)),
+            budgets::crossed_percent.eq(i32::from(to.percent)),
         ))
         .returning(budgets::project_id)
         .get_result(conn)

@@ -193,7 +193,7 @@ pub(crate) fn event_row(event: &NewEvent, project: ProjectId, labels: &Labels) -
         reason: reason_code(event.reason),
         budget: BudgetColumns {
             budget_id: crossing.budget.map(|id| id.as_uuid()),
-            budget_threshold: crossing.threshold.and_then(|t| i16::try_from(t).ok()),
+            budget_threshold: crossing.threshold.and_then(|t| i32::try_from(t).ok()),
             budget_amount_micros: crossing.amount_micros,
             budget_spent_micros: crossing.spent_micros,
             budget_basis: crossing.basis,

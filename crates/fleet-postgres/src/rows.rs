@@ -160,7 +160,7 @@ pub(crate) struct EventRow {
 #[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct BudgetColumns {
     pub budget_id: Option<Uuid>,
-    pub budget_threshold: Option<i16>,
+    pub budget_threshold: Option<i32>,
     pub budget_amount_micros: Option<i64>,
     pub budget_spent_micros: Option<i64>,
     pub budget_basis: Option<String>,

@@ -169,7 +169,7 @@ diesel::table! {
         /// The budget a `budget.threshold_crossed` event is about; NULL for the others.
         budget_id -> Nullable<Uuid>,
         /// The threshold crossed, in percent.
-        budget_threshold -> Nullable<Int2>,
+        budget_threshold -> Nullable<Int4>,
         /// The budget's monthly amount.
         budget_amount_micros -> Nullable<Int8>,
         /// What was spent (or forecast) when it was crossed.
@@ -398,7 +398,7 @@ diesel::table! {
         /// The month of its highest announced threshold (months since 1970-01).
         crossed_month -> Int4,
         /// That threshold, in percent; 0 for none.
-        crossed_percent -> Int2,
+        crossed_percent -> Int4,
         /// When it was made.
         created_at -> Timestamptz,
     }

@@ -10,6 +10,7 @@ use fleet_domain::{Money, ProjectId, Selector};
 
 use crate::TestedStore;
 use crate::fixtures::at;
+use crate::sequence::sequenced;
 
 fn budget(name: &str, selector: Option<&str>, basis: BudgetBasis, created: i64) -> Budget {
     Budget {
@@ -112,7 +113,11 @@ pub async fn budgets_are_kept_and_announce_each_crossing_once(store: Arc<dyn Tes
         selector: None,
         limit: 10,
     };
-    let events = store.events_after(&read(start)).await.expect("events");
+    let events = sequenced(&store, start, 2).await;
+    assert_eq!(
+        events,
+        store.events_after(&read(start)).await.expect("events")
+    );
     assert_eq!(events.len(), 2, "{events:?}");
     for (event, expected) in events.iter().zip(&announced) {
         assert_eq!(&event.event, expected);

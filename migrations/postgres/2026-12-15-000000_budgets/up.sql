@@ -13,7 +13,7 @@ CREATE TABLE budgets (
     label_selector  text,
     basis           text        NOT NULL CHECK (basis IN ('actual', 'forecast')),
     crossed_month   integer     NOT NULL DEFAULT 0,
-    crossed_percent smallint    NOT NULL DEFAULT 0 CHECK (crossed_percent BETWEEN 0 AND 100),
+    crossed_percent integer     NOT NULL DEFAULT 0 CHECK (crossed_percent BETWEEN 0 AND 100),
     created_at      timestamptz NOT NULL
 );
 
@@ -27,7 +27,7 @@ CREATE INDEX budgets_by_project ON budgets (project_id, created_at, id);
 ALTER TABLE events
     ALTER COLUMN server_id DROP NOT NULL,
     ADD COLUMN budget_id uuid,
-    ADD COLUMN budget_threshold smallint,
+    ADD COLUMN budget_threshold integer,
     ADD COLUMN budget_amount_micros bigint,
     ADD COLUMN budget_spent_micros bigint,
     ADD COLUMN budget_basis text,

@@ -107,12 +107,21 @@ fn events_table(events: &[types::WatchEvent]) -> Table {
     table
 }
 
+/// What an event is about: its server, or for a budget's crossing, the budget.
+fn subject(event: &types::WatchEvent) -> String {
+    match (&event.server_id, &event.budget) {
+        (Some(server), _) => server.to_string(),
+        (None, Some(crossing)) => format!("budget {}", crossing.budget_id),
+        (None, None) => "-".to_owned(),
+    }
+}
+
 /// An event's row, in the order of [`COLUMNS`].
 pub fn cells(event: &types::WatchEvent) -> [String; 9] {
     [
         event.seq.to_string(),
         time(&event.at),
-        event.server_id.to_string(),
+        subject(event),
         event.type_.to_string(),
         or_dash(event.from_state.as_ref().map(ToString::to_string)),
         or_dash(event.to_state.as_ref().map(ToString::to_string)),

@@ -1,6 +1,7 @@
 //! One module per command group; each calls the service through fleet-client and prints.
 
 pub mod actions;
+pub mod budgets;
 mod bulk;
 pub mod catalog;
 pub mod clock;

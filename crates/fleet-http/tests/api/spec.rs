@@ -277,7 +277,7 @@ fn every_operation_needs_a_bearer_key_and_documents_its_401() {
 fn only_operations_that_need_a_role_document_403() {
     let v3 = spec::generate(true).v3;
     for (path, method, operation) in operations(&v3) {
-        // Changing servers and webhooks takes `member`; projects, keys, the clock and
+        // Changing servers, webhooks and budgets takes `member`; projects, keys, the clock and
         // changing fault rules take `admin`; reading servers, webhooks, fault rules and the
         // catalog takes any role.
         let changes_servers =
@@ -289,7 +289,10 @@ fn only_operations_that_need_a_role_document_403() {
             .any(|prefix| path.starts_with(prefix));
         let changes_webhooks =
             ["post", "patch", "delete"].contains(&method.as_str()) && path.starts_with("/webhooks");
-        let needs_a_role = changes_servers || changes_faults || changes_webhooks || admin_only;
+        let changes_budgets =
+            ["post", "delete"].contains(&method.as_str()) && path.starts_with("/budgets");
+        let needs_a_role =
+            changes_servers || changes_faults || changes_webhooks || changes_budgets || admin_only;
         assert_eq!(
             operation["responses"].get("403").is_some(),
             needs_a_role,

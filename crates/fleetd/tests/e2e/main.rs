@@ -7,6 +7,7 @@
 mod bad_input;
 mod billing_history;
 mod billing_policies;
+mod budgets;
 mod bulk;
 mod common;
 mod conditional;

@@ -1,0 +1,170 @@
+//! Budgets through HTTP on the virtual clock, on both stores: a 100 USD budget over the
+//! servers its selector picks announces 50, 80 and 100 % exactly once each, each as soon as
+//! the month's actual cost reaches it; bad budgets are refused and change nothing.
+
+use fleetd::Settings;
+use fleetd::settings::ClockMode;
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+use crate::common::pg::TempDatabase;
+
+/// Four r5.2xlarge (0.504 USD an hour each) labelled `team=a`, and a t2.micro of another
+/// team, which the budget must not count.
+async fn fleet(app: &TestApp) {
+    let teams = ["a", "a", "a", "a", "b"];
+    for labels in teams.map(|team| json!({ "team": team })) {
+        let server_type = if labels["team"] == "a" {
+            "r5.2xlarge"
+        } else {
+            "t2.micro"
+        };
+        let created = app
+            .post(
+                "/servers",
+                json!({"region": "us-east-1", "type": server_type, "labels": labels}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.text);
+    }
+    app.advance(10).await;
+}
+
+fn micros(value: &Value) -> i64 {
+    value["micros"].as_i64().expect("micros")
+}
+
+/// The thresholds announced so far for `budget`, in sequence order.
+async fn announced(app: &TestApp, budget: &str) -> Vec<i64> {
+    let page = app
+        .get("/events?type=budget.threshold_crossed&limit=100")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    page.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["budget"]["budget_id"] == budget)
+        .map(|e| {
+            assert!(e.get("server_id").is_none(), "about no server: {e}");
+            assert_eq!(micros(&e["budget"]["amount"]), 100_000_000);
+            e["budget"]["threshold_percent"]
+                .as_i64()
+                .expect("threshold")
+        })
+        .collect()
+}
+
+async fn a_budget_fires_each_threshold_once(app: &TestApp) {
+    fleet(app).await;
+    let created = app
+        .post(
+            "/budgets",
+            json!({"name": "team a", "amount": "100", "label_selector": "team=a"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/budgets/{id}").as_str())
+    );
+    assert_eq!(micros(&created.body["amount"]), 100_000_000);
+    assert_eq!(created.body["basis"], "actual");
+    assert_eq!(created.body["month"], "2026-01");
+
+    let mut seen = Vec::new();
+    for _hour in 0..52 {
+        app.advance(3_600).await;
+        let budget = app.get(&format!("/budgets/{id}")).await;
+        assert_eq!(budget.status, 200, "{}", budget.text);
+        let actual = micros(&budget.body["actual"]);
+        let reached: Vec<i64> = [50, 80, 100]
+            .into_iter()
+            .filter(|t| actual * 100 >= 100_000_000 * t)
+            .collect();
+        let now = announced(app, &id).await;
+        assert_eq!(now, reached, "at {actual} micros spent");
+        assert_eq!(
+            budget.body["announced_percent"],
+            reached.last().copied().unwrap_or(0)
+        );
+        seen = now;
+    }
+    assert_eq!(seen, vec![50, 80, 100], "each threshold exactly once");
+    let team_b_excluded = app.get(&format!("/budgets/{id}")).await;
+    let spent = micros(&team_b_excluded.body["actual"]);
+    // 52 hours of four r5.2xlarge, to within the seconds of the first and last hour.
+    assert!((spent - 4 * 504_000 * 52).abs() < 4 * 504_000, "{spent}");
+
+    let deleted = app
+        .client()
+        .delete(app.url(&format!("/budgets/{id}")))
+        .send()
+        .await;
+    assert_eq!(deleted.expect("delete").status(), 204);
+    app.get(&format!("/budgets/{id}"))
+        .await
+        .assert_problem(404, "not-found");
+    assert_eq!(
+        announced(app, &id).await,
+        vec![50, 80, 100],
+        "the events stay"
+    );
+}
+
+async fn bad_budgets_are_refused(app: &TestApp) {
+    for (body, status, slug) in [
+        (json!({"name": "x", "amount": "0"}), 422, "invalid-amount"),
+        (json!({"name": "x", "amount": "-5"}), 422, "invalid-amount"),
+        (
+            json!({"name": "x", "amount": "12.3456789"}),
+            422,
+            "invalid-amount",
+        ),
+        (json!({"name": "", "amount": "1"}), 422, "invalid-name"),
+        (
+            json!({"name": "x", "amount": "1", "label_selector": "a,b,c,d"}),
+            422,
+            "invalid-label-selector",
+        ),
+        (
+            json!({"name": "x", "amount": "1", "label_selector": "a in ("}),
+            400,
+            "invalid-label-selector",
+        ),
+    ] {
+        app.post("/budgets", body.clone())
+            .await
+            .assert_problem(status, slug);
+    }
+    let listed = app.get("/budgets").await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was made");
+}
+
+fn seeded(database_url: Option<String>) -> Settings {
+    // A seed starts the virtual clock on 2026-01-01: the run stays in one month.
+    Settings {
+        clock: Some(ClockMode::Virtual),
+        seed: Some(19),
+        database_url,
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_announce_each_threshold_once_on_sqlite() {
+    let app = TestApp::spawn_with(seeded(None)).await;
+    bad_budgets_are_refused(&app).await;
+    a_budget_fires_each_threshold_once(&app).await;
+    app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_announce_each_threshold_once_on_postgres() {
+    let database = TempDatabase::create().await;
+    let app = TestApp::spawn_with(seeded(Some(database.url.clone()))).await;
+    bad_budgets_are_refused(&app).await;
+    a_budget_fires_each_threshold_once(&app).await;
+    app.shut_down().await.expect("clean shutdown");
+}
