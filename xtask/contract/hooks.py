@@ -76,6 +76,13 @@ ACCEPTED_REFUSALS = {
     # between parameters (or of a list in one) no schema states.
     "getCosts": ["urn:fleet:problem:invalid-range", "urn:fleet:problem:invalid-group-by"],
     "getCostForecast": ["urn:fleet:problem:invalid-range"],
+    # An amount of zero or over a billion, a selector naming more than three label keys,
+    # and the twenty-first budget of a project: rules of value and of state, not of form.
+    "createBudget": [
+        "urn:fleet:problem:invalid-amount",
+        "urn:fleet:problem:invalid-label-selector",
+        "urn:fleet:problem:too-many-budgets",
+    ],
 }
 PROVISIONING = ["provisionServer", "provisionServerAlias"]
 LABELLING = [*PROVISIONING, "updateServer"]

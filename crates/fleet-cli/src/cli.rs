@@ -368,14 +368,15 @@ pub enum Budgets {
     /// Make a budget for the project's servers (or those a selector picks).
     Create {
         /// What it is for, 1 to 64 characters.
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = budget_field::<types::CreateBudgetRequestName>)]
+        name: types::CreateBudgetRequestName,
         /// The amount per calendar month (UTC) in USD, e.g. 100 or 12.50.
-        #[arg(long)]
-        amount: String,
-        /// Only servers whose labels match this selector count (at most 3 label keys).
-        #[arg(long, short = 'l')]
-        label_selector: Option<String>,
+        #[arg(long, value_parser = budget_field::<types::CreateBudgetRequestAmount>)]
+        amount: types::CreateBudgetRequestAmount,
+        /// Only servers whose labels match this selector count (at most 3 label keys),
+        /// e.g. 'team=a'.
+        #[arg(short = 'l', long, value_name = "SELECTOR", value_parser = label_selector::<types::CreateBudgetRequestLabelSelector>)]
+        label_selector: Option<types::CreateBudgetRequestLabelSelector>,
         /// Compare the forecast for the month's end, rather than what it has cost so far.
         #[arg(long)]
         forecast: bool,
@@ -386,6 +387,15 @@ pub enum Budgets {
     Get(BudgetId),
     /// Delete a budget; the events it caused stay.
     Delete(BudgetId),
+}
+
+/// A budget's name (1 to 64 characters) or amount (a decimal of at most six places).
+fn budget_field<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.parse().map_err(|_| {
+        "a name has 1 to 64 characters; an amount is a number of USD with at most six \
+         decimal places"
+            .to_owned()
+    })
 }
 
 /// A budget named on the command line.

@@ -64,9 +64,12 @@ fn announced(budget: &types::Budget) -> String {
 fn budget_fields(budget: &types::Budget) -> Table {
     fields(vec![
         ("id", budget.id.to_string()),
-        ("name", budget.name.clone()),
+        ("name", budget.name.to_string()),
         ("amount", money(&budget.amount)),
-        ("selector", or_dash(budget.label_selector.clone())),
+        (
+            "selector",
+            or_dash(budget.label_selector.clone().map(String::from)),
+        ),
         ("basis", basis(budget).to_owned()),
         ("month", budget.month.clone()),
         ("actual", money(&budget.actual)),
@@ -90,9 +93,9 @@ fn budgets_table(budgets: &[types::Budget]) -> Table {
     for budget in budgets {
         rows.add_row(vec![
             budget.id.to_string(),
-            budget.name.clone(),
+            budget.name.to_string(),
             money(&budget.amount),
-            or_dash(budget.label_selector.clone()),
+            or_dash(budget.label_selector.clone().map(String::from)),
             basis(budget).to_owned(),
             money(&budget.actual),
             money(&budget.forecast),

@@ -207,3 +207,38 @@ async fn costs_of_the_month_by_group_and_the_forecast_agree_with_the_servers() {
     assert_eq!(refused.code, 1, "{refused:?}");
     assert!(refused.stderr.contains("zone"), "{}", refused.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_are_made_listed_and_deleted_and_a_zero_amount_is_refused() {
+    let shell = Shell::with_fleetd().await;
+    let created = shell
+        .at_fleetd(&[
+            "budgets", "create", "--name", "team a", "--amount", "100", "-l", "team=a", "-o",
+            "json",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(created["amount"]["micros"], 100_000_000, "{created}");
+    assert_eq!(created["label_selector"], "team=a");
+    let id = created["id"].as_str().expect("id").to_owned();
+    let table = shell.at_fleetd(&["budgets", "list"]).await.ok();
+    assert!(
+        table.stdout.contains("ANNOUNCED") && table.stdout.contains("team a"),
+        "{}",
+        table.stdout
+    );
+    let refused = shell
+        .at_fleetd(&["budgets", "create", "--name", "x", "--amount", "0"])
+        .await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("invalid-amount") || refused.stderr.contains("amount"),
+        "{}",
+        refused.stderr
+    );
+    let deleted = shell.at_fleetd(&["budgets", "delete", &id]).await.ok();
+    assert!(deleted.stdout.contains("deleted"), "{}", deleted.stdout);
+    let gone = shell.at_fleetd(&["budgets", "get", &id]).await;
+    assert_ne!(gone.code, 0, "{gone:?}");
+}

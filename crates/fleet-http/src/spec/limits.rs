@@ -7,6 +7,7 @@
 //! sent: a length bound on the text as sent would refuse what the service accepts.
 
 use fleet_domain::EventType;
+use fleet_domain::budgets::MAX_BUDGET_NAME_LEN;
 use fleet_domain::faults::{
     MAX_FAULT_COUNT, MAX_LATENCY_MS, MAX_MATCH_VALUES, MAX_PROBLEM_TYPE_CHARS,
     MAX_RETRY_AFTER_SECONDS,
@@ -350,12 +351,42 @@ fn webhook_limits() -> Vec<Limit> {
     limits
 }
 
+/// The bounds of a budget, in the request and in the budget that echoes them. The amount's
+/// pattern is its form (at most ten digits and six places); zero and amounts over the
+/// largest are refused by value.
+fn budget_limits() -> Vec<Limit> {
+    let name = || Bounds {
+        min_length: Some(1),
+        max_length: Some(MAX_BUDGET_NAME_LEN),
+        ..Bounds::default()
+    };
+    vec![
+        field("CreateBudgetRequest", "name", name()),
+        field(
+            "CreateBudgetRequest",
+            "amount",
+            Bounds {
+                pattern: Some(r"^[0-9]{1,10}(\.[0-9]{1,6})?$".to_owned()),
+                ..Bounds::default()
+            },
+        ),
+        field(
+            "CreateBudgetRequest",
+            "label_selector",
+            labels::label_selector(),
+        ),
+        field("Budget", "name", name()),
+        field("Budget", "label_selector", labels::label_selector()),
+    ]
+}
+
 /// Every bound the service enforces on what clients send, and the same bounds on the
 /// responses that echo those values.
 pub fn table() -> Vec<Limit> {
     let mut limits = server_project_and_key_limits();
     limits.extend(fault_limits());
     limits.extend(webhook_limits());
+    limits.extend(budget_limits());
     limits
 }
 
