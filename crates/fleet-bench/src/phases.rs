@@ -162,6 +162,12 @@ pub async fn list(w: &mut HttpWorker, filters: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// `GET path`, which must answer 200.
+pub async fn read(w: &mut HttpWorker, path: &str) -> Result<(), String> {
+    w.conn.get(path).await?.expect(StatusCode::OK, path)?;
+    Ok(())
+}
+
 /// `POST /servers/{id}/action` with `action`, which must change the server (202).
 pub async fn act(w: &mut HttpWorker, id: Uuid, action: &str) -> Result<(), String> {
     let path = format!("/servers/{id}/action");

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::keys_mode;
 use crate::ledger::LedgerRun;
 use crate::load::PhaseResult;
-use crate::scale::{QueryKind, ScaleReport};
+use crate::scale::{QueryKind, ScaleReport, SeededUsage};
 use crate::suite::{DbLimit, FleetRun};
 use crate::{ledger, watch, webhooks};
 
@@ -15,6 +15,8 @@ use crate::{ledger, watch, webhooks};
 pub const MAX_STATEMENTS_PER_BATCH: f64 = 10.0;
 /// The list latency target at scale, in milliseconds.
 pub const LIST_P99_TARGET_MS: f64 = 20.0;
+/// Issue 19: a month's cost report by region and type at 100,000 servers, p99.
+pub const COST_REPORT_P99_TARGET_MS: f64 = 200.0;
 /// fleetd's peak RSS target, in MiB.
 pub const RSS_TARGET_MIB: f64 = 100.0;
 /// The least GET-by-id rate with a `member` key in keys mode, as a share of the same reads in
@@ -193,9 +195,34 @@ pub fn scale(report: &ScaleReport) -> String {
                 store.loaded.rps()
             ),
         );
+        if let Some((usage, costs)) = &store.costs {
+            cost_report(&mut out, report.servers, usage, costs);
+        }
     }
     out.push('\n');
     out
+}
+
+/// The cost report at scale: what was seeded, what it takes on disk, and its latency.
+fn cost_report(out: &mut String, servers: u64, usage: &SeededUsage, costs: &PhaseResult) {
+    let per_server_month = usage.bytes as f64 / servers.max(1) as f64;
+    let _ = write!(
+        out,
+        "\nA month's cost report over the same servers: 30 days of hourly usage of every \
+         one ({} server-hours) seeded into the usage rollups as accruals would add it \
+         ({} rollup rows in {:.1} s; {:.1} MiB with indexes, {per_server_month:.0} bytes \
+         per server-month, beside the ledger's own records), then \
+         `GET {}` (31 daily buckets, 28 groups, no open billing in the range) one request \
+         at a time:\n\n\
+         | query | requests | p50 ms | p99 ms | max ms | errors |\n\
+         |---|--:|--:|--:|--:|--:|\n",
+        servers * 720,
+        usage.rows,
+        usage.seeded_in.as_secs_f64(),
+        usage.bytes as f64 / (1024.0 * 1024.0),
+        usage.path()
+    );
+    latency_row(out, costs, "month report by region and type");
 }
 
 /// A row of `r`'s latencies: `name`, requests, p50, p99 and max in ms, errors.
@@ -320,6 +347,20 @@ pub fn targets(
                         p99 <= LIST_P99_TARGET_MS,
                     );
                 }
+            }
+        }
+        for store in &scale.stores {
+            if let Some((_, costs)) = &store.costs {
+                let p99 = costs.ms_at(0.99);
+                check(
+                    &format!(
+                        "{} servers × 30 days: month cost report by region and type p99 ≤ \
+                         {COST_REPORT_P99_TARGET_MS} ms ({})",
+                        scale.servers, store.store
+                    ),
+                    format!("{p99:.2} ms"),
+                    p99 <= COST_REPORT_P99_TARGET_MS,
+                );
             }
         }
         for pass in &scale.passes {

@@ -359,7 +359,10 @@ pub trait ActionStore: Send + Sync {
 pub trait CostStore: Send + Sync {
     /// The usage records of `project`'s servers (every project's for `None`) whose period
     /// starts in `[from, to)`, summed per clock hour of their start (UTC) and per value of
-    /// each of `group_by`'s keys, in its order. A server's label is read as it is now.
+    /// each of `group_by`'s keys, in its order. A server's label is read as it is now. A
+    /// read the rollups answer ([`crate::costs::rollups_answer`]: whole hours, grouped by
+    /// project, region or type) counts every record ever appended, those pruned by the
+    /// ledger's retention too.
     async fn hourly_costs(
         &self,
         project: Option<ProjectId>,
@@ -369,8 +372,13 @@ pub trait CostStore: Send + Sync {
     ) -> Result<Vec<HourlyCost>, StoreError>;
 
     /// The servers of `project` (every project's for `None`) whose billing is open: those
-    /// with a watermark, running or (if their policy bills it) stopped.
-    async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError>;
+    /// with a watermark, running or (if their policy bills it) stopped; with `before`, only
+    /// those whose watermark is earlier (the others have nothing open before it).
+    async fn open_billing(
+        &self,
+        project: Option<ProjectId>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Server>, StoreError>;
 }
 
 /// Budgets, and the announcements of their crossings.

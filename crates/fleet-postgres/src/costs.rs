@@ -1,11 +1,12 @@
-//! The `CostStore` port of [`PgStore`]: the ledger summed per clock hour and group in SQL,
-//! and the servers whose billing is open.
+//! The `CostStore` port of [`PgStore`]: the ledger (or, for whole hours by project, region
+//! and type, its rollups) summed per clock hour and group in SQL, and the servers whose
+//! billing is open.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use fleet_domain::costs::{GroupKey, HourlyCost};
+use fleet_domain::costs::{GroupKey, HourlyCost, rollups_answer};
 use fleet_domain::error::StoreError;
 use fleet_domain::ports::{CostRate, CostStore};
 use fleet_domain::{Money, ProjectId, Server};
@@ -53,6 +54,27 @@ fn statement(group_by: &[GroupKey]) -> String {
          FROM usage_records u JOIN servers s ON s.id = u.server_id
          WHERE u.period_start >= $1 AND u.period_start < $2 AND u.period_end >= $1
            AND ($3::uuid IS NULL OR s.project_id = $3)
+         GROUP BY 1, 2, 3, 4",
+        key(0),
+        key(1),
+        key(2)
+    )
+}
+
+/// The summing statement over the rollups, for a read they answer
+/// ([`rollups_answer`]): `$1`/`$2` bound the hours, `$3` the project (NULL for all).
+fn rollup_statement(group_by: &[GroupKey]) -> String {
+    let key = |i: usize| match group_by.get(i) {
+        Some(GroupKey::Project) => "r.project_id::text",
+        Some(GroupKey::Region) => "r.region",
+        Some(GroupKey::Type) => "r.server_type",
+        _ => "NULL::text",
+    };
+    format!(
+        "SELECT r.hour, {} AS k1, {} AS k2, {} AS k3,
+                sum(r.amount_micros)::int8 AS amount, sum(r.seconds)::int8 AS seconds
+         FROM usage_rollups r
+         WHERE r.hour >= $1 AND r.hour < $2 AND ($3::uuid IS NULL OR r.project_id = $3)
          GROUP BY 1, 2, 3, 4",
         key(0),
         key(1),
@@ -116,16 +138,26 @@ impl CostStore for PgStore {
         group_by: &[GroupKey],
     ) -> Result<Vec<HourlyCost>, StoreError> {
         let mut conn = self.conn().await?;
-        let rows: Vec<CostRow> = diesel::sql_query(statement(group_by))
-            .bind::<Timestamptz, _>(from)
-            .bind::<Timestamptz, _>(to)
-            .bind::<Nullable<SqlUuid>, _>(project.map(|p| p.as_uuid()))
-            .bind::<Nullable<Text>, _>(label_key(group_by, 0))
-            .bind::<Nullable<Text>, _>(label_key(group_by, 1))
-            .bind::<Nullable<Text>, _>(label_key(group_by, 2))
-            .load(&mut conn)
-            .await
-            .map_err(TxError::from)?;
+        let project = project.map(|p| p.as_uuid());
+        let rows: Vec<CostRow> = if rollups_answer(from, to, group_by) {
+            diesel::sql_query(rollup_statement(group_by))
+                .bind::<Timestamptz, _>(from)
+                .bind::<Timestamptz, _>(to)
+                .bind::<Nullable<SqlUuid>, _>(project)
+                .load(&mut conn)
+                .await
+        } else {
+            diesel::sql_query(statement(group_by))
+                .bind::<Timestamptz, _>(from)
+                .bind::<Timestamptz, _>(to)
+                .bind::<Nullable<SqlUuid>, _>(project)
+                .bind::<Nullable<Text>, _>(label_key(group_by, 0))
+                .bind::<Nullable<Text>, _>(label_key(group_by, 1))
+                .bind::<Nullable<Text>, _>(label_key(group_by, 2))
+                .load(&mut conn)
+                .await
+        }
+        .map_err(TxError::from)?;
         Ok(rows
             .into_iter()
             .map(|row| HourlyCost {
@@ -140,12 +172,19 @@ impl CostStore for PgStore {
             .collect())
     }
 
-    async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError> {
+    async fn open_billing(
+        &self,
+        project: Option<ProjectId>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Server>, StoreError> {
         let mut conn = self.conn().await?;
         let mut query = servers::table
             .filter(servers::billed_until.is_not_null())
             .select(ServerRow::as_select())
             .into_boxed();
+        if let Some(before) = before {
+            query = query.filter(servers::billed_until.lt(before));
+        }
         if let Some(project) = project {
             query = query.filter(servers::project_id.eq(project.as_uuid()));
         }

@@ -403,3 +403,24 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    /// The ledger summed per project, region, type, start hour and shard, kept by the
+    /// statement that appends usage records.
+    usage_rollups (project_id, region, server_type, hour, shard) {
+        /// The servers' project.
+        project_id -> Uuid,
+        /// Their region.
+        region -> Text,
+        /// Their type.
+        server_type -> Text,
+        /// The clock hour the records start in.
+        hour -> Timestamptz,
+        /// Which of four rows of the group and hour (from the server id).
+        shard -> Int4,
+        /// The records' amount.
+        amount_micros -> Int8,
+        /// The records' seconds.
+        seconds -> Int8,
+    }
+}

@@ -16,7 +16,7 @@ use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
 use crate::schema::{
     actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
-    webhook_subscriptions,
+    usage_rollups, webhook_subscriptions,
 };
 
 /// The unique constraint on project names (named in the migration): its violation is a
@@ -141,6 +141,9 @@ pub(crate) async fn delete_project(
             .select(servers::id)
     };
     diesel::delete(usage_records::table.filter(usage_records::server_id.eq_any(of_project())))
+        .execute(conn)
+        .await?;
+    diesel::delete(usage_rollups::table.filter(usage_rollups::project_id.eq(id)))
         .execute(conn)
         .await?;
     diesel::delete(events::table.filter(events::project_id.eq(id)))

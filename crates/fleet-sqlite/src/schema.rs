@@ -105,6 +105,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    usage_rollups (project_id, region, server_type, hour) {
+        project_id -> Text,
+        region -> Text,
+        server_type -> Text,
+        hour -> BigInt,
+        amount_micros -> BigInt,
+        seconds -> BigInt,
+    }
+}
+
+diesel::table! {
     budgets (id) {
         id -> Text,
         project_id -> Text,

@@ -240,8 +240,12 @@ impl CostStore for SqliteStore {
             .await
     }
 
-    async fn open_billing(&self, project: Option<ProjectId>) -> Result<Vec<Server>, StoreError> {
-        self.run(move |conn| costs::open_billing(conn, project))
+    async fn open_billing(
+        &self,
+        project: Option<ProjectId>,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Server>, StoreError> {
+        self.run(move |conn| costs::open_billing(conn, project, before))
             .await
     }
 }

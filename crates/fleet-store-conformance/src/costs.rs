@@ -142,13 +142,19 @@ pub async fn costs_sum_the_ledger_per_hour_and_group(store: Arc<dyn TestedStore>
     assert!(elsewhere.is_empty(), "another project's ledger is not read");
 
     let billing: Vec<_> = store
-        .open_billing(None)
+        .open_billing(None, None)
         .await
         .expect("open")
         .iter()
         .map(|s| s.id)
         .collect();
     assert!(billing.contains(&a.id) && billing.contains(&b.id));
+    let before = |at| store.open_billing(None, Some(at));
+    assert!(
+        before(at(HOUR)).await.expect("open").is_empty(),
+        "none has anything open before its watermark"
+    );
+    assert_eq!(before(at(10 * HOUR)).await.expect("open").len(), 2);
     let stopping = apply(
         &store,
         &plan(&a, Action::Stop, at(3 * HOUR + 700), &config()),
@@ -156,7 +162,7 @@ pub async fn costs_sum_the_ledger_per_hour_and_group(store: Arc<dyn TestedStore>
     .await;
     complete(&store, &stopping).await;
     let billing: Vec<_> = store
-        .open_billing(Some(ProjectId::DEFAULT))
+        .open_billing(Some(ProjectId::DEFAULT), None)
         .await
         .expect("open")
         .iter()
@@ -169,7 +175,7 @@ pub async fn costs_sum_the_ledger_per_hour_and_group(store: Arc<dyn TestedStore>
     );
     assert!(
         store
-            .open_billing(Some(ProjectId::random()))
+            .open_billing(Some(ProjectId::random()), None)
             .await
             .expect("open")
             .is_empty()
@@ -213,5 +219,35 @@ pub async fn cost_rates_add_running_prices_and_stopped_shares(store: Arc<dyn Tes
                 Money::from_micros(price.micros() * 40 / 100)
             ),
         ]
+    );
+}
+
+/// A read of whole hours by project, region or type is answered from rollups that pruning
+/// the ledger leaves as they were; a read by server, from the records, sees only those kept.
+pub async fn whole_hour_costs_outlive_the_ledger_s_retention(store: Arc<dyn TestedStore>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let a = accrue(
+        &store,
+        running(&store, "lab-a", at(1_800)).await,
+        at(3 * HOUR + 600),
+    )
+    .await;
+    let (from, to) = (at(0), at(10 * HOUR));
+    let by_region = || store.hourly_costs(None, from, to, &[GroupKey::Region]);
+    let before = summed(by_region().await.expect("costs"));
+    let total = |costs: Vec<HourlyCost>| costs.iter().fold(Money::ZERO, |s, c| s + c.amount);
+    assert_eq!(
+        before.values().fold(Money::ZERO, |s, v| s + v.0),
+        a.billed_amount
+    );
+    while store.prune_usage(at(2 * HOUR), 2).await.expect("prune") > 0 {}
+    assert_eq!(summed(by_region().await.expect("costs")), before);
+    let by_server = store
+        .hourly_costs(None, from, to, &[GroupKey::Server])
+        .await
+        .expect("costs");
+    assert!(
+        total(by_server) < a.billed_amount,
+        "the pruned records are gone from the ledger"
     );
 }

@@ -243,6 +243,7 @@ macro_rules! suite {
             usage_ledger_is_append_only_and_adds_up,
             a_server_keeps_its_policy_and_its_month_to_date,
             costs_sum_the_ledger_per_hour_and_group,
+            whole_hour_costs_outlive_the_ledger_s_retention,
             cost_rates_add_running_prices_and_stopped_shares,
             budgets_are_kept_and_announce_each_crossing_once,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,

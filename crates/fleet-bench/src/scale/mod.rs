@@ -4,6 +4,7 @@
 //! and, when asked, the same servers in an SQLite file and the same lists through a fleetd
 //! on it.
 
+mod costs;
 mod seed;
 mod seed_sqlite;
 mod statements;
@@ -20,6 +21,7 @@ use fleet_domain::service::{Engine, ManualClock};
 use fleet_domain::{Catalog, LifecycleConfig};
 use fleet_postgres::{PgPoolConfig, PgStore};
 
+pub use costs::SeededUsage;
 pub use statements::Statements;
 
 use crate::fleetd::{Auth, Fleetd};
@@ -95,6 +97,9 @@ pub struct StoreLists {
     pub lists: Vec<(QueryKind, PhaseResult)>,
     /// All filters at once over every connection.
     pub loaded: PhaseResult,
+    /// A month's cost report by region and type, one request at a time, where the store
+    /// holds the month's usage (Postgres).
+    pub costs: Option<(SeededUsage, PhaseResult)>,
 }
 
 /// What the scale test measured.
@@ -146,14 +151,17 @@ pub async fn run(
     let now = Utc::now();
     eprintln!("fleet-bench: seeding {} servers", size.servers);
     let seeded_in = seed::seed(url, &catalog, size.servers, now).await?;
+    eprintln!("fleet-bench: seeding 30 days of their usage");
+    let usage = costs::seed(url, now).await?;
 
     eprintln!("fleet-bench: list latency over {} servers", size.servers);
-    let (lists, loaded) = list_latency(fleetd, url, size, log).await?;
+    let (lists, loaded, costs) = list_latency(fleetd, url, size, log, Some(usage)).await?;
     let mut stores = vec![StoreLists {
         store: "Postgres",
         seeded_in,
         lists,
         loaded,
+        costs,
     }];
 
     let clock = Arc::new(ManualClock::new(now));
@@ -177,12 +185,14 @@ pub async fn run(
             size.servers
         );
         let database_url = format!("sqlite://{}", sqlite.file.display());
-        let (lists, loaded) = list_latency(fleetd, &database_url, size, sqlite.log).await?;
+        let (lists, loaded, costs) =
+            list_latency(fleetd, &database_url, size, sqlite.log, None).await?;
         stores.push(StoreLists {
             store: "SQLite",
             seeded_in,
             lists,
             loaded,
+            costs,
         });
     }
     Ok(ScaleReport {
@@ -243,12 +253,22 @@ fn shown(filter: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// What `list_latency` measured: each query alone, all at once, and the cost report.
+type Latencies = (
+    Vec<(QueryKind, PhaseResult)>,
+    PhaseResult,
+    Option<(SeededUsage, PhaseResult)>,
+);
+
+/// The lists' latency through a fleetd over `url`, then, given the usage seeded, the cost
+/// report's.
 async fn list_latency(
     binary: &Path,
     url: &str,
     size: &ScaleSize,
     log: PathBuf,
-) -> Result<(Vec<(QueryKind, PhaseResult)>, PhaseResult)> {
+    usage: Option<SeededUsage>,
+) -> Result<Latencies> {
     let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
     let mut single = HttpWorker::open(fleetd.addr(), 1, None).await?;
     let queries = scale_filters();
@@ -267,6 +287,18 @@ async fn list_latency(
         .await;
         lists.push((*kind, measured));
     }
+    let mut costs = None;
+    if let Some(usage) = usage {
+        let path = usage.path();
+        let measured = load::run(
+            "GET /costs, 30 days by day, region and type",
+            &mut single,
+            size.list_requests,
+            async |w, _| phases::read(w, &path).await,
+        )
+        .await;
+        costs = Some((usage, measured));
+    }
     let filters: Vec<&str> = queries.iter().map(|(_, filter)| *filter).collect();
     // Opened now: connections left idle through the lists above would have outlived
     // fleetd's keep-alive.
@@ -280,7 +312,7 @@ async fn list_latency(
     .await;
     drop((single, workers));
     fleetd.stop()?;
-    Ok((lists, loaded))
+    Ok((lists, loaded, costs))
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 mod forecast;
 mod query;
 mod report;
+mod rollups;
 
 pub use forecast::{Forecast, ForecastError, MAX_FORECAST_DAYS, check_until, projection};
 pub use query::{CostQuery, CostQueryError, Granularity, GroupKey, MAX_BUCKETS, MAX_GROUP_KEYS};
 pub use report::{CostBucket, CostGroup, CostReport, HourlyCost, build_report, open_costs};
+pub use rollups::rollups_answer;
 
 #[cfg(test)]
 mod tests;

@@ -38,7 +38,7 @@ fn costs(spent: Vec<(Option<&'static str>, i64)>) -> Arc<CostService> {
             })
             .collect())
     });
-    store.expect_open_billing().returning(|_| Ok(Vec::new()));
+    store.expect_open_billing().returning(|_, _| Ok(Vec::new()));
     Arc::new(CostService::new(Arc::new(store), clock()))
 }
 

@@ -42,8 +42,9 @@ impl CostService {
     }
 
     /// The report of `query` over the caller's project (every project for an admin): the
-    /// ledger's records plus what open billing has accrued up to now (which a range wholly
-    /// after now cannot hold, so it is not read for one).
+    /// ledger's records plus what open billing has accrued up to now. Only the servers
+    /// whose watermark is before the range's end have any in the range (none for a range
+    /// wholly after now), so only they are read: a report of a past month reads none.
     pub async fn report(
         &self,
         caller: &Caller,
@@ -52,7 +53,7 @@ impl CostService {
         let now = self.clock.now();
         let scope = caller.scope();
         let open = match query.from < now {
-            true => self.store.open_billing(scope).await?,
+            true => self.store.open_billing(scope, Some(query.to)).await?,
             false => Vec::new(),
         };
         self.summed(scope, query, &open, now).await
@@ -70,7 +71,7 @@ impl CostService {
         let until = until.unwrap_or_else(|| Granularity::Month.next(month_start));
         check_until(now, until)?;
         let scope = caller.scope();
-        let open = self.store.open_billing(scope).await?;
+        let open = self.store.open_billing(scope, None).await?;
         let so_far = CostQuery {
             from: month_start,
             to: now,
@@ -105,7 +106,7 @@ impl CostService {
         let keys = selector.map(selector_keys).unwrap_or_default();
         let open: Vec<Server> = self
             .store
-            .open_billing(Some(project))
+            .open_billing(Some(project), None)
             .await?
             .into_iter()
             .filter(|server| selector.is_none_or(|s| s.matches(&server.labels)))

@@ -404,9 +404,9 @@ async fn costs_are_read_for_the_caller_s_project_and_for_every_project_by_an_adm
             .returning(|_, _, _, _| Ok(Vec::new()));
         store
             .expect_open_billing()
-            .withf(move |project| *project == scope)
+            .withf(move |project, _| *project == scope)
             .times(2)
-            .returning(|_| Ok(Vec::new()));
+            .returning(|_, _| Ok(Vec::new()));
         let costs = CostService::new(Arc::new(store), clock());
         let query = CostQuery::new(
             t0() - chrono::TimeDelta::days(1),

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// The request bodies, each with an example that the service accepts (against the
 /// built-in catalog).
-pub(crate) fn examples() -> [(&'static str, Value); 12] {
+pub(crate) fn examples() -> [(&'static str, Value); 13] {
     [
         (
             "ProvisionRequest",
@@ -62,6 +62,10 @@ pub(crate) fn examples() -> [(&'static str, Value); 12] {
         (
             "UpdateWebhookRequest",
             json!({ "enabled": false, "label_selector": null }),
+        ),
+        (
+            "CreateBudgetRequest",
+            json!({ "name": "team a", "amount": "100", "label_selector": "team=a" }),
         ),
     ]
 }

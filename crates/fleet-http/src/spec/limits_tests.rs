@@ -349,6 +349,21 @@ fn the_examples_are_requests_the_service_accepts() {
             "UpdateWebhookRequest" => {
                 serde_json::from_value::<dto::UpdateWebhookRequest>(example).map(drop)
             }
+            "CreateBudgetRequest" => {
+                assert!(within(&bounds(schema, "name"), &text(&example, "name")));
+                assert!(within(&bounds(schema, "amount"), &text(&example, "amount")));
+                serde_json::from_value::<dto::CreateBudgetRequest>(example).map(|request| {
+                    let amount = fleet_domain::Money::parse_decimal(&request.amount);
+                    let checked = fleet_domain::budgets::NewBudget {
+                        name: request.name,
+                        amount_micros: amount.expect("a decimal amount").micros(),
+                        selector: request.label_selector,
+                        basis: None,
+                    }
+                    .check();
+                    assert!(checked.is_ok(), "{checked:?}");
+                })
+            }
             other => panic!("an example of {other}, which this test does not know"),
         };
         assert!(parsed.is_ok(), "{schema}: {parsed:?}");

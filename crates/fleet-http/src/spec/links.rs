@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 /// One link: (name, operationId, the runtime expression of its `id`, what it does).
 pub(crate) type Link = (&'static str, &'static str, &'static str, &'static str);
 
-/// The server's id in a response that is the server.
+/// The server's (or budget's) id in a response that is the server (or budget).
 const SERVER_ID: &str = "$response.body#/id";
 /// The id of the action record a response carries.
 const ACTION_ID: &str = "$response.body#/action/id";
@@ -77,10 +77,28 @@ pub(crate) const FROM_AN_ACCEPTED_ACTION: [Link; 2] = [
     ),
 ];
 
-/// Adds the links to the 201 of every provisioning operation and the 202 of an action.
+/// What a new budget leads to.
+pub(crate) const FROM_A_NEW_BUDGET: [Link; 2] = [
+    (
+        "GetBudget",
+        "getBudget",
+        SERVER_ID,
+        "Read the new budget and what its month has cost so far.",
+    ),
+    (
+        "DeleteBudget",
+        "deleteBudget",
+        SERVER_ID,
+        "Delete the new budget.",
+    ),
+];
+
+/// Adds the links to the 201 of every provisioning operation and of a budget, and to the
+/// 202 of an action.
 pub(crate) fn add(v3: &mut Value) {
     let created = links(&FROM_A_NEW_SERVER);
     let accepted = links(&FROM_AN_ACCEPTED_ACTION);
+    let budget = links(&FROM_A_NEW_BUDGET);
     for operation in super::operations_mut(v3) {
         let Some(id) = operation["operationId"].as_str() else {
             continue;
@@ -89,6 +107,8 @@ pub(crate) fn add(v3: &mut Value) {
             ("201", &created)
         } else if id == "actOnServer" {
             ("202", &accepted)
+        } else if id == "createBudget" {
+            ("201", &budget)
         } else {
             continue;
         };

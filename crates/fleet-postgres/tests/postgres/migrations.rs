@@ -71,7 +71,7 @@ async fn an_empty_database_is_not_ready_until_migrated_and_the_migrations_revert
     );
     store.migrate().await.expect("migrating the empty database");
     store.ping().await.expect("the schema is current");
-    assert_eq!(support::tables(&mut conn).await.len(), 16);
+    assert_eq!(support::tables(&mut conn).await.len(), 17);
 }
 
 /// Reverts, newest first, every migration of the database at `url` from the one named

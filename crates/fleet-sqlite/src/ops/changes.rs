@@ -13,6 +13,7 @@ use crate::errors::TxError;
 use crate::mapping::id_text;
 use crate::ops::INSERT_CHUNK;
 use crate::ops::batch::{self, Written};
+use crate::ops::rollups::Additions;
 use crate::ops::{actions, pools, quotas, reads, sequence, tenancy};
 use crate::rows::{NewEventRow, NewServerRow, ServerRow, UsageRow};
 use crate::schema::{events, fault_rules, servers, usage_records};
@@ -61,7 +62,8 @@ pub(crate) struct AppliedBatch {
 
 /// Applies each change whose server is still at its expected generation (one guarded
 /// update for the whole batch, see `batch`), then appends the events (numbered in order) and
-/// usage of those applied (one multi-row insert per table and chunk), ends and opens their
+/// usage of those applied (one multi-row insert per table and chunk) and adds the usage to
+/// its rollups, ends and opens their
 /// action records, and releases their addresses. Call inside a write transaction.
 pub(crate) fn apply_all(
     conn: &mut SqliteConnection,
@@ -71,6 +73,7 @@ pub(crate) fn apply_all(
     let mut applied = Vec::with_capacity(changes.len());
     let mut applied_changes = Vec::with_capacity(changes.len());
     let mut new_usage = Vec::new();
+    let mut rollups = Additions::default();
     let mut released = Vec::new();
     for (change, written) in changes.iter().zip(written) {
         let Some(Written {
@@ -83,6 +86,7 @@ pub(crate) fn apply_all(
         };
         let server = row.into_domain()?;
         new_usage.extend(change.usage.iter().map(UsageRow::from_domain));
+        rollups.add(&server, change.usage.iter());
         released.extend(address.map(|a| (server.region.clone(), a)));
         applied_changes.push(change);
         applied.push(Some(server));
@@ -126,6 +130,7 @@ pub(crate) fn apply_all(
             .values(chunk)
             .execute(conn)?;
     }
+    rollups.write(conn)?;
     pools::release(conn, &released)?;
     count_faults(conn, &applied_changes)?;
     Ok(AppliedBatch {

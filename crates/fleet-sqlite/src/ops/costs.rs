@@ -1,11 +1,11 @@
-//! Cost reads: the ledger summed per clock hour and group, and the servers whose billing is
-//! open.
+//! Cost reads: the ledger (or, for whole hours by project, region and type, its rollups)
+//! summed per clock hour and group, and the servers whose billing is open.
 
 use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use fleet_domain::costs::{GroupKey, HourlyCost};
+use fleet_domain::costs::{GroupKey, HourlyCost, rollups_answer};
 use fleet_domain::ports::CostRate;
 use fleet_domain::{Money, ProjectId, Server};
 
@@ -68,8 +68,29 @@ fn statement(group_by: &[GroupKey]) -> String {
     )
 }
 
+/// The summing statement over the rollups, for a read they answer ([`rollups_answer`]):
+/// the hours and the project (NULL for all).
+fn rollup_statement(group_by: &[GroupKey]) -> String {
+    let key = |i: usize| match group_by.get(i) {
+        Some(GroupKey::Project) => "r.project_id",
+        Some(GroupKey::Region) => "r.region",
+        Some(GroupKey::Type) => "r.server_type",
+        _ => "NULL",
+    };
+    format!(
+        "SELECT r.hour AS hour, {} AS k1, {} AS k2, {} AS k3,
+                sum(r.amount_micros) AS amount, sum(r.seconds) AS seconds
+         FROM usage_rollups r
+         WHERE r.hour >= ?1 AND r.hour < ?2 AND (?3 IS NULL OR r.project_id = ?3)
+         GROUP BY 1, 2, 3, 4",
+        key(0),
+        key(1),
+        key(2)
+    )
+}
+
 /// The ledger's records of `project` (all for `None`) starting in `[from, to)`, per hour and
-/// group.
+/// group: from the rollups when they answer the read, else from the records.
 pub(crate) fn hourly(
     conn: &mut SqliteConnection,
     project: Option<ProjectId>,
@@ -77,11 +98,16 @@ pub(crate) fn hourly(
     to: DateTime<Utc>,
     group_by: &[GroupKey],
 ) -> Result<Vec<HourlyCost>> {
-    let mut query = diesel::sql_query(statement(group_by))
+    let text = match rollups_answer(from, to, group_by) {
+        true => rollup_statement(group_by),
+        false => statement(group_by),
+    };
+    let mut query = diesel::sql_query(text)
         .into_boxed()
         .bind::<BigInt, _>(micros(from))
         .bind::<BigInt, _>(micros(to))
         .bind::<Nullable<Text>, _>(project.map(project_text));
+    // A read the rollups answer has no label keys.
     for key in group_by {
         if let GroupKey::Label(key) = key {
             query = query.bind::<Text, _>(path(key));
@@ -141,15 +167,19 @@ pub(crate) fn rates(conn: &mut SqliteConnection) -> Result<Vec<CostRate>> {
         .collect())
 }
 
-/// The servers of `project` (all for `None`) with a watermark.
+/// The servers of `project` (all for `None`) with a watermark (before `before`, if given).
 pub(crate) fn open_billing(
     conn: &mut SqliteConnection,
     project: Option<ProjectId>,
+    before: Option<DateTime<Utc>>,
 ) -> Result<Vec<Server>> {
     let mut query = servers::table
         .filter(servers::billed_until.is_not_null())
         .select(ServerRow::as_select())
         .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(servers::billed_until.lt(micros(before)));
+    }
     if let Some(project) = project {
         query = query.filter(servers::project_id.eq(project_text(project)));
     }

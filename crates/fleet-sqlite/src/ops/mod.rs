@@ -12,6 +12,7 @@ pub(crate) mod listing;
 pub(crate) mod pools;
 pub(crate) mod quotas;
 pub(crate) mod reads;
+pub(crate) mod rollups;
 pub(crate) mod selector;
 pub(crate) mod sequence;
 pub(crate) mod tenancy;

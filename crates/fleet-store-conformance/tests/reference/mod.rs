@@ -53,6 +53,9 @@ struct State {
     faults: Vec<fleet_domain::faults::FaultRule>,
     webhooks: webhooks::Webhooks,
     budgets: Vec<fleet_domain::budgets::Budget>,
+    /// Every usage record appended, with its server's project, region and type: what the
+    /// stores' rollups sum, which pruning the ledger leaves.
+    rollups: Vec<costs::Rolled>,
     /// Servers whose labels were tampered into ones that break the rules, with that text.
     unreadable_labels: HashMap<ServerId, String>,
     /// Servers whose state reason was tampered into a code no reason has, with that code.
@@ -208,6 +211,7 @@ impl State {
         }
         self.watching.actions.extend(change.action_opened.clone());
         for record in &change.usage {
+            self.rollups.push(costs::Rolled::of(&change.server, record));
             self.usage_position += 1;
             self.usage.push(LedgerEntry {
                 position: self.usage_position,

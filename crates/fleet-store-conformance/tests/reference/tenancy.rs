@@ -153,6 +153,7 @@ impl TenancyStore for MemoryStore {
         }
         state.events.retain(|e| e.project != id);
         state.budgets.retain(|b| b.project != id);
+        state.rollups.retain(|r| r.project != id);
         state.quota.limits.remove(&id);
         state.tenancy.keys.retain(|(key, _)| key.project != id);
         state.keys.retain(|(project, _), _| *project != id);
