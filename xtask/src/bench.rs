@@ -1,13 +1,14 @@
-//! `cargo xtask bench [--quick] [--sqlite] [--ledger-only]`: builds fleetd and fleet-bench,
-//! runs the bench against a Postgres found or started for it, and writes
+//! `cargo xtask bench [--quick] [--sqlite] [--ledger-only | --scale-only]`: builds fleetd
+//! and fleet-bench, runs the bench against a Postgres found or started for it, and writes
 //! `docs/benchmarks.md`.
 //!
 //! The full run builds in release mode and rewrites the results part of
 //! `docs/benchmarks.md`, keeping the notes below [`NOTES_MARKER`]. `--quick` is a smoke run
 //! for CI: a debug build (which the test build has mostly made already), small phases, and
 //! nothing written — its figures say nothing about speed. `--ledger-only` runs the ledger
-//! phase alone, on both stores (`fleet-bench --ledger-only`), and writes nothing either: a
-//! part of a run is not a run.
+//! phase alone, on both stores (`fleet-bench --ledger-only`), and `--scale-only` the scale
+//! phase (100,000 servers: lists, worker passes, a month's cost report); neither writes
+//! anything: a part of a run is not a run.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -110,14 +111,17 @@ pub fn bench(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut sqlite = false;
     let mut ledger_only = false;
+    let mut scale_only = false;
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
             "--sqlite" => sqlite = true,
             "--ledger-only" => ledger_only = true,
-            other => {
-                bail!("unknown bench option '{other}' (expected --quick, --sqlite, --ledger-only)")
-            }
+            "--scale-only" => scale_only = true,
+            other => bail!(
+                "unknown bench option '{other}' (expected --quick, --sqlite, --ledger-only, \
+                 --scale-only)"
+            ),
         }
     }
     let database = postgres::find_or_start()?;
@@ -151,10 +155,17 @@ pub fn bench(args: &[String]) -> Result<()> {
     if ledger_only {
         bench.arg("--ledger-only");
     }
+    if scale_only {
+        bench.arg("--scale-only");
+    }
     let load = load_average();
     run(&mut bench)?;
-    if quick || ledger_only {
-        let what = if quick { "quick run" } else { "ledger phase" };
+    if quick || ledger_only || scale_only {
+        let what = match (quick, ledger_only) {
+            (true, _) => "quick run",
+            (false, true) => "ledger phase",
+            (false, false) => "scale phase",
+        };
         eprintln!("xtask: {what} done (docs/benchmarks.md is only written by a full run)");
         return Ok(());
     }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use crate::budgets::selector_keys;
 use crate::costs::{
-    self, CostQuery, CostReport, Forecast, ForecastError, Granularity, GroupKey, check_until,
-    open_costs, projection,
+    self, CostQuery, CostReport, Forecast, ForecastError, Granularity, GroupKey, HourlyCost,
+    check_until, open_costs, projection, rollups_answer,
 };
 use crate::error::StoreError;
 use crate::ids::ProjectId;
@@ -138,13 +138,38 @@ impl CostService {
         now: DateTime<Utc>,
     ) -> Result<CostReport, StoreError> {
         let mut hourly = self
-            .store
-            .hourly_costs(scope, query.from, query.to, &query.group_by)
+            .ledger_hours(scope, query.from, query.to, &query.group_by)
             .await?;
         for server in open {
             hourly.extend(open_costs(server, now, &query));
         }
         Ok(costs::build_report(query, hourly))
+    }
+
+    /// The ledger's hours of `[from, to)`. A range from a whole hour to the middle of one
+    /// (the month so far, up to now) is read in two parts: its whole hours, which the
+    /// store's rollups may answer, and the part of its last hour, from the records.
+    async fn ledger_hours(
+        &self,
+        scope: Option<ProjectId>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        group_by: &[GroupKey],
+    ) -> Result<Vec<HourlyCost>, StoreError> {
+        let last_hour = Granularity::Hour.start_of(to);
+        if from < last_hour && last_hour < to && rollups_answer(from, last_hour, group_by) {
+            let mut hours = self
+                .store
+                .hourly_costs(scope, from, last_hour, group_by)
+                .await?;
+            hours.extend(
+                self.store
+                    .hourly_costs(scope, last_hour, to, group_by)
+                    .await?,
+            );
+            return Ok(hours);
+        }
+        self.store.hourly_costs(scope, from, to, group_by).await
     }
 }
 
@@ -158,3 +183,7 @@ fn group_labels(keys: &[String], values: &[Option<String>]) -> Labels {
         .collect();
     Labels::from_stored(map).unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "costs_tests.rs"]
+mod tests;

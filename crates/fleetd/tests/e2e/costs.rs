@@ -2,7 +2,7 @@
 //! up to now agrees with the servers' billing to the micro-unit, in JSON and CSV, grouped
 //! by region and label; bad ranges and keys are refused naming what is wrong.
 
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
@@ -79,6 +79,18 @@ async fn costs_agree_with_billing(app: &TestApp) {
         .await;
     assert_eq!(daily.body["granularity"], "day");
     assert_eq!(micros(&daily.body["total"]), billed);
+
+    // Whole hours by region and type: read from the usage rollups, plus open billing.
+    let hour = |at: DateTime<Utc>| at.duration_trunc(TimeDelta::hours(1)).expect("an hour");
+    let aligned = app
+        .get(&format!(
+            "/costs?from={}&to={}&granularity=hour&group_by=region,type",
+            stamp(hour(from)),
+            stamp(hour(to))
+        ))
+        .await;
+    assert_eq!(aligned.status, 200, "{}", aligned.text);
+    assert_eq!(micros(&aligned.body["total"]), billed, "{}", aligned.text);
 
     let csv = app
         .client()
