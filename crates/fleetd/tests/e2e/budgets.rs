@@ -1,6 +1,9 @@
 //! Budgets through HTTP on the virtual clock, on both stores: a 100 USD budget over the
 //! servers its selector picks announces 50, 80 and 100 % exactly once each, each as soon as
-//! the month's actual cost reaches it; bad budgets are refused and change nothing.
+//! the month's actual cost reaches it, in the event log and to a webhook; bad budgets are
+//! refused and change nothing.
+
+use std::time::Duration;
 
 use fleetd::Settings;
 use fleetd::settings::ClockMode;
@@ -8,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::TestApp;
 use crate::common::pg::TempDatabase;
+use crate::common::receiver::{Receiver, Script};
 
 /// Four r5.2xlarge (0.504 USD an hour each) labelled `team=a`, and a t2.micro of another
 /// team, which the budget must not count.
@@ -69,6 +73,14 @@ async fn announced_at_least(app: &TestApp, budget: &str, count: usize) -> Vec<i6
 }
 
 async fn a_budget_fires_each_threshold_once(app: &TestApp) {
+    let receiver = Receiver::start(Script::Always(204)).await;
+    let hooked = app
+        .post(
+            "/webhooks",
+            json!({"url": receiver.url, "event_types": ["budget.threshold_crossed"]}),
+        )
+        .await;
+    assert_eq!(hooked.status, 201, "{}", hooked.text);
     fleet(app).await;
     let created = app
         .post(
@@ -105,6 +117,21 @@ async fn a_budget_fires_each_threshold_once(app: &TestApp) {
         seen = now;
     }
     assert_eq!(seen, vec![50, 80, 100], "each threshold exactly once");
+    let delivered = receiver
+        .until(Duration::from_secs(30), |received| received.len() >= 3)
+        .await;
+    let thresholds: Vec<&Value> = delivered
+        .iter()
+        .map(|message| {
+            assert_eq!(message.json["type"], "budget.threshold_crossed");
+            &message.json["data"]["budget"]["threshold_percent"]
+        })
+        .collect();
+    assert_eq!(
+        thresholds,
+        [&json!(50), &json!(80), &json!(100)],
+        "and to webhooks"
+    );
     let team_b_excluded = app.get(&format!("/budgets/{id}")).await;
     let spent = micros(&team_b_excluded.body["actual"]);
     // 52 hours of four r5.2xlarge, to within the seconds of the first and last hour.

@@ -50,10 +50,20 @@ async fn costs_agree_with_billing(app: &TestApp) {
     let report = app.get(&path).await;
     assert_eq!(report.status, 200, "{}", report.text);
     let mut billed = 0;
-    for id in [&web, &db] {
-        billed += micros(&app.server(id).await["billing"]["total"]);
+    let mut by_hand = 0;
+    for (id, hourly_price) in [(&web, 11_600), (&db, 96_000)] {
+        let server = app.server(id).await;
+        billed += micros(&server["billing"]["total"]);
+        // Per second, from the start of its run to now, at its type's price, rounded down.
+        let started: DateTime<Utc> = server["started_at"]
+            .as_str()
+            .expect("started_at")
+            .parse()
+            .expect("an instant");
+        by_hand += (now - started).num_seconds() * hourly_price / 3_600;
     }
     assert!(billed > 0);
+    assert_eq!(billed, by_hand, "the servers' billing, computed by hand");
     assert_eq!(micros(&report.body["total"]), billed, "{}", report.text);
     let buckets = report.body["buckets"].as_array().expect("buckets");
     assert_eq!(
