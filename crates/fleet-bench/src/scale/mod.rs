@@ -97,8 +97,8 @@ pub struct StoreLists {
     pub lists: Vec<(QueryKind, PhaseResult)>,
     /// All filters at once over every connection.
     pub loaded: PhaseResult,
-    /// A month's cost report by region and type, one request at a time, where the store
-    /// holds the month's usage (Postgres).
+    /// A month's cost report by region and type over the seeded usage, one request at a
+    /// time.
     pub costs: Option<(SeededUsage, PhaseResult)>,
 }
 
@@ -185,8 +185,9 @@ pub async fn run(
             size.servers
         );
         let database_url = format!("sqlite://{}", sqlite.file.display());
+        let usage = costs::seed_sqlite(&sqlite.file, now).await?;
         let (lists, loaded, costs) =
-            list_latency(fleetd, &database_url, size, sqlite.log, None).await?;
+            list_latency(fleetd, &database_url, size, sqlite.log, Some(usage)).await?;
         stores.push(StoreLists {
             store: "SQLite",
             seeded_in,
