@@ -15,8 +15,8 @@ use crate::errors::TxError;
 use crate::mapping;
 use crate::rows::{KeyRow, ProjectRow};
 use crate::schema::{
-    actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
-    usage_rollups, webhook_subscriptions,
+    actions, api_keys, budgets, events, idempotency_keys, project_quotas, projects, servers,
+    usage_records, usage_rollups, webhook_subscriptions,
 };
 
 /// The unique constraint on project names (named in the migration): its violation is a
@@ -144,6 +144,11 @@ pub(crate) async fn delete_project(
         .execute(conn)
         .await?;
     diesel::delete(usage_rollups::table.filter(usage_rollups::project_id.eq(id)))
+        .execute(conn)
+        .await?;
+    // Budgets before events: a check announcing a crossing meanwhile then either finds its
+    // budget gone or has its events deleted below, never leaving one of a deleted project.
+    diesel::delete(budgets::table.filter(budgets::project_id.eq(id)))
         .execute(conn)
         .await?;
     diesel::delete(events::table.filter(events::project_id.eq(id)))

@@ -1,6 +1,6 @@
 //! Appending usage records: every record of a batch of changes in one prepared statement,
 //! one array per column, whatever their number (a month of hourly records of a hundred
-//! servers is 72,000 rows), which also keeps the usage rollups.
+//! servers is 72,000 rows); a trigger adds them to the usage rollups.
 
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
@@ -14,30 +14,13 @@ use uuid::Uuid;
 use crate::errors::TxError;
 use crate::fixed;
 
-/// Appends the records and adds them to the rollups of their server's project, region,
-/// type, start hour and shard (`usage_rollups`), in one statement; the rollups are
-/// written in key order, so that concurrent appends lock shared rows in one order.
+/// Appends the records; the trigger `usage_records_roll_up` adds them to their rollups in
+/// the same statement (see the migration that made it).
 const INSERT: &str = "\
-WITH appended AS (
-    INSERT INTO usage_records (server_id, period_start, period_end, seconds,
-        hourly_price_micros, amount_micros)
-    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int8[],
-        $5::int8[], $6::int8[])
-    RETURNING server_id, period_start, seconds, amount_micros
-), summed AS (
-    SELECT s.project_id, s.region, s.server_type,
-           date_trunc('hour', a.period_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
-           get_byte(uuid_send(s.id), 15) % 4 AS shard,
-           sum(a.amount_micros)::int8 AS amount, sum(a.seconds)::int8 AS seconds
-    FROM appended a JOIN servers s ON s.id = a.server_id
-    GROUP BY 1, 2, 3, 4, 5
-)
-INSERT INTO usage_rollups AS r (project_id, region, server_type, hour, shard, amount_micros,
-    seconds)
-SELECT * FROM summed ORDER BY 1, 2, 3, 4, 5
-ON CONFLICT (project_id, region, server_type, hour, shard) DO UPDATE
-SET amount_micros = r.amount_micros + excluded.amount_micros,
-    seconds = r.seconds + excluded.seconds";
+INSERT INTO usage_records (server_id, period_start, period_end, seconds, hourly_price_micros,
+    amount_micros)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int8[],
+    $5::int8[], $6::int8[])";
 
 /// Appends `records`, oldest first, inside the caller's transaction.
 pub(crate) async fn append<'a>(

@@ -121,32 +121,44 @@ impl BudgetService {
     /// Compares every budget of every project with its thresholds and announces each new
     /// crossing; how many crossings were announced. Run by a worker on the system clock
     /// and after every move of the virtual clock.
+    ///
+    /// A budget that cannot be checked (the store failed reading its month) does not hold
+    /// up the others: the first failure is returned after every budget was tried.
     pub async fn check(&self) -> Result<u32, StoreError> {
         let mut announced = 0;
+        let mut failed = None;
         for budget in self.store.budgets(None).await? {
-            let status = self.status(budget).await?;
-            let spent = match status.budget.basis {
-                BudgetBasis::Actual => status.actual,
-                BudgetBasis::Forecast => status.forecast,
-            };
-            let Some((mark, thresholds)) = crossings(&status.budget, status.month, spent) else {
-                continue;
-            };
-            let now = self.clock.now();
-            let events: Vec<NewEvent> = thresholds
-                .iter()
-                .map(|&threshold| crossing_event(&status.budget, threshold, spent, now))
-                .collect();
-            let budget = &status.budget;
-            if self
-                .store
-                .record_crossing(budget.id, budget.crossed, mark, &events)
-                .await?
-            {
-                announced += events.len() as u32;
+            match self.check_one(budget).await {
+                Ok(count) => announced += count,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
-        Ok(announced)
+        failed.map_or(Ok(announced), Err)
+    }
+
+    /// Announces what `budget` newly crossed; how many crossings.
+    async fn check_one(&self, budget: Budget) -> Result<u32, StoreError> {
+        let now = self.clock.now();
+        let status = self.measured(budget, now).await?;
+        let spent = match status.budget.basis {
+            BudgetBasis::Actual => status.actual,
+            BudgetBasis::Forecast => status.forecast,
+        };
+        let Some((mark, thresholds)) = crossings(&status.budget, status.month, spent) else {
+            return Ok(0);
+        };
+        let events: Vec<NewEvent> = thresholds
+            .iter()
+            .map(|&threshold| crossing_event(&status.budget, threshold, spent, now))
+            .collect();
+        let budget = &status.budget;
+        let moved = self
+            .store
+            .record_crossing(budget.id, budget.crossed, mark, &events)
+            .await?;
+        Ok(if moved { events.len() as u32 } else { 0 })
     }
 
     async fn seen(&self, caller: &Caller, id: BudgetId) -> Result<Budget, BudgetError> {
@@ -157,12 +169,24 @@ impl BudgetService {
             .ok_or(BudgetError::NotFound(id))
     }
 
+    /// `budget` measured in the month of now.
     async fn status(&self, budget: Budget) -> Result<BudgetStatus, StoreError> {
+        self.measured(budget, self.clock.now()).await
+    }
+
+    /// `budget` measured in the month of `now`, up to it: one reading of the clock names
+    /// both the month and the spending compared, so a check across midnight on the 1st
+    /// never holds one month's spending to the next month's mark.
+    async fn measured(
+        &self,
+        budget: Budget,
+        now: DateTime<Utc>,
+    ) -> Result<BudgetStatus, StoreError> {
         let (actual, forecast) = self
             .costs
-            .month_so_far(budget.project, budget.selector.as_ref())
+            .month_so_far(budget.project, budget.selector.as_ref(), now)
             .await?;
-        let month = billing::month_index(self.clock.now());
+        let month = billing::month_index(now);
         let announced = match budget.crossed.month == month {
             true => budget.crossed.percent,
             false => 0,

@@ -155,3 +155,40 @@ async fn viewers_make_none_and_other_projects_budgets_are_not_found() {
         Err(BudgetError::Invalid(BadBudget::Amount(0)))
     ));
 }
+
+#[tokio::test]
+async fn a_budget_that_cannot_be_read_does_not_hold_up_the_others() {
+    let broken = budget(ProjectId::random(), "team=a");
+    let fine = budget(ProjectId::random(), "team=a");
+    let (broken_project, listed) = (broken.project, vec![broken, fine.clone()]);
+    let mut store = MockBudgetStore::new();
+    store
+        .expect_budgets()
+        .returning(move |_| Ok(listed.clone()));
+    store
+        .expect_record_crossing()
+        .withf(move |id, _, _, _| *id == fine.id)
+        .times(1)
+        .returning(|_, _, _, _| Ok(true));
+    let mut costs = MockCostStore::new();
+    costs
+        .expect_hourly_costs()
+        .returning(move |project, _, _, _| {
+            if project == Some(broken_project) {
+                return Err(StoreError::Unavailable(anyhow::anyhow!("down")));
+            }
+            Ok(vec![HourlyCost {
+                hour: t0(),
+                keys: vec![Some("a".to_owned())],
+                amount: usd(60),
+                seconds: 3_600,
+            }])
+        });
+    costs.expect_open_billing().returning(|_, _| Ok(Vec::new()));
+    let costs = Arc::new(CostService::new(Arc::new(costs), clock()));
+    let service = BudgetService::new(Arc::new(store), costs, clock());
+    assert!(
+        service.check().await.is_err(),
+        "the failure is reported, after the other budget was checked"
+    );
+}

@@ -93,15 +93,16 @@ impl CostService {
     }
 
     /// What `project`'s servers (those `selector` matches as they are labelled now, whole
-    /// month) have cost in the month so far, and what they will have cost by its end at
-    /// the rate of those billing now: a budget's two measures. The month is read as a
-    /// report grouped by the selector's keys, whose groups are matched against it.
+    /// month) have cost in the month of `now` up to it, and what they will have cost by its
+    /// end at the rate of those billing now: a budget's two measures. The month is read as
+    /// a report grouped by the selector's keys, whose groups are matched against it. `now`
+    /// is the caller's reading of the clock, so the month it names is the month measured.
     pub async fn month_so_far(
         &self,
         project: ProjectId,
         selector: Option<&Selector>,
+        now: DateTime<Utc>,
     ) -> Result<(Money, Money), StoreError> {
-        let now = self.clock.now();
         let month_start = Granularity::Month.start_of(now);
         let keys = selector.map(selector_keys).unwrap_or_default();
         let open: Vec<Server> = self

@@ -31,7 +31,7 @@ async fn a_range_ending_mid_hour_reads_its_whole_hours_apart_from_the_rest() {
     let last_hour = t0() + TimeDelta::days(3);
     let (costs, asked) = service(now);
     costs
-        .month_so_far(ProjectId::DEFAULT, None)
+        .month_so_far(ProjectId::DEFAULT, None, now)
         .await
         .expect("the month");
     assert_eq!(
@@ -43,7 +43,7 @@ async fn a_range_ending_mid_hour_reads_its_whole_hours_apart_from_the_rest() {
     let (costs, asked) = service(now);
     let team = crate::selector::Selector::parse("team=a").expect("a selector");
     costs
-        .month_so_far(ProjectId::DEFAULT, Some(&team))
+        .month_so_far(ProjectId::DEFAULT, Some(&team), now)
         .await
         .expect("the month");
     assert_eq!(

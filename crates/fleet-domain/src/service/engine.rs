@@ -245,6 +245,8 @@ impl Engine {
     /// reap falls due and doing all the work due there, so the outcome is what a real clock
     /// would have produced. Billing needs no stops of its own: accruals bill whole periods
     /// from each run's watermark, so catching up at the next stop gives the same ledger.
+    /// With budgets, it also stops at the last microsecond of each month it passes, so each
+    /// month's spending is checked against that month's budgets before the next begins.
     ///
     /// `clock` must be the clock this engine reads.
     pub async fn advance(
@@ -254,16 +256,38 @@ impl Engine {
     ) -> Result<PassReport, StoreError> {
         let target = clock.now() + delta;
         let mut report = self.settle().await?;
-        while let Some(next) = self.next_stop().await?.filter(|next| *next <= target) {
+        // Once a stop for work changes nothing, only month ends are stopped at: the work's
+        // next stop would be the same instant again.
+        let mut work_settled = false;
+        loop {
+            let work = match work_settled {
+                true => None,
+                false => self.next_stop().await?,
+            };
+            let month = self.month_stop(clock.now());
+            let Some(next) = work.into_iter().chain(month).min().filter(|n| *n <= target) else {
+                break;
+            };
             clock.advance_to(next);
             let pass = self.settle().await?;
             report = add(report, pass);
-            if pass.total() == 0 {
-                break;
-            }
+            work_settled |= pass.total() == 0 && Some(next) != month;
         }
         clock.advance_to(target);
         Ok(add(report, self.settle().await?))
+    }
+
+    /// The last microsecond of the month after `now`'s, or of `now`'s own if that is still
+    /// to come; `None` without budgets, which need no such stop.
+    fn month_stop(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.budgets.as_ref()?;
+        let last = |at: DateTime<Utc>| billing::month_end(at) - TimeDelta::microseconds(1);
+        let this = last(now);
+        Some(if this > now {
+            this
+        } else {
+            last(billing::month_end(now))
+        })
     }
 
     /// Runs passes until one changes nothing (a long billing backlog takes several), then

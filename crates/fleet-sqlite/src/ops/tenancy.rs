@@ -14,8 +14,8 @@ use crate::errors::TxError;
 use crate::mapping::{key_text, micros, project_text, rate_limit};
 use crate::rows::{KeyRow, NewKeyRow, ProjectChangeset, ProjectRow};
 use crate::schema::{
-    actions, api_keys, events, idempotency_keys, project_quotas, projects, servers, usage_records,
-    usage_rollups, webhook_subscriptions,
+    actions, api_keys, budgets, events, idempotency_keys, project_quotas, projects, servers,
+    usage_records, usage_rollups, webhook_subscriptions,
 };
 
 type Result<T> = std::result::Result<T, TxError>;
@@ -135,6 +135,7 @@ pub(crate) fn delete_project(
     };
     diesel::delete(usage_records::table.filter(usage_records::server_id.eq_any(of_project())))
         .execute(conn)?;
+    diesel::delete(budgets::table.filter(budgets::project_id.eq(&id))).execute(conn)?;
     diesel::delete(events::table.filter(events::project_id.eq(&id))).execute(conn)?;
     diesel::delete(usage_rollups::table.filter(usage_rollups::project_id.eq(&id))).execute(conn)?;
     diesel::delete(actions::table.filter(actions::server_id.eq_any(of_project()))).execute(conn)?;

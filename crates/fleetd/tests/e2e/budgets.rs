@@ -182,6 +182,40 @@ async fn bad_budgets_are_refused(app: &TestApp) {
     assert_eq!(listed.body["items"], json!([]), "nothing was made");
 }
 
+/// One advance over the end of January, with nothing else to stop at: January's crossings
+/// are announced at its last instant, then February's from none.
+async fn an_advance_over_a_month_end_checks_each_month(app: &TestApp) {
+    fleet(app).await;
+    let created = app
+        .post("/budgets", json!({"name": "every month", "amount": "100"}))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    app.advance(40 * 86_400).await;
+    let page = app
+        .get("/events?type=budget.threshold_crossed&limit=100")
+        .await;
+    let crossings: Vec<(String, i64)> = page.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["budget"]["budget_id"] == id.as_str())
+        .map(|e| {
+            let at = e["at"].as_str().expect("at");
+            let threshold = e["budget"]["threshold_percent"]
+                .as_i64()
+                .expect("threshold");
+            (at[..7].to_owned(), threshold)
+        })
+        .collect();
+    let expected: Vec<(String, i64)> = [("2026-01", 50), ("2026-01", 80), ("2026-01", 100)]
+        .into_iter()
+        .chain([("2026-02", 50), ("2026-02", 80), ("2026-02", 100)])
+        .map(|(month, t)| (month.to_owned(), t))
+        .collect();
+    assert_eq!(crossings, expected, "{}", page.text);
+}
+
 fn seeded(database_url: Option<String>) -> Settings {
     // A seed starts the virtual clock on 2026-01-01: the run stays in one month.
     Settings {
@@ -197,6 +231,13 @@ async fn budgets_announce_each_threshold_once_on_sqlite() {
     let app = TestApp::spawn_with(seeded(None)).await;
     bad_budgets_are_refused(&app).await;
     a_budget_fires_each_threshold_once(&app).await;
+    app.shut_down().await.expect("clean shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_advance_over_a_month_end_checks_each_month_on_sqlite() {
+    let app = TestApp::spawn_with(seeded(None)).await;
+    an_advance_over_a_month_end_checks_each_month(&app).await;
     app.shut_down().await.expect("clean shutdown");
 }
 
