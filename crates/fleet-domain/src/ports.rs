@@ -385,17 +385,15 @@ pub trait CostStore: Send + Sync {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait::async_trait]
 pub trait BudgetStore: Send + Sync {
-    /// Stores a new budget.
-    async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError>;
+    /// Stores a new budget unless its project has `at_most` budgets already; whether it was
+    /// stored. The count and the insert are one step: creates at once never pass the limit.
+    async fn create_budget(&self, budget: &Budget, at_most: usize) -> Result<bool, StoreError>;
 
     /// The budget with this id, if any.
     async fn budget(&self, id: BudgetId) -> Result<Option<Budget>, StoreError>;
 
     /// The budgets of `project` (every project's for `None`), oldest first.
     async fn budgets(&self, project: Option<ProjectId>) -> Result<Vec<Budget>, StoreError>;
-
-    /// How many budgets `project` has.
-    async fn count_budgets(&self, project: ProjectId) -> Result<u64, StoreError>;
 
     /// Deletes a budget; whether it existed. Its events stay.
     async fn delete_budget(&self, id: BudgetId) -> Result<bool, StoreError>;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::errors::TxError;
 use crate::mapping;
-use crate::schema::{budgets, events};
+use crate::schema::{budgets, events, projects};
 use crate::store::PgStore;
 
 /// A row of `budgets`, read and inserted whole.
@@ -66,14 +66,13 @@ impl BudgetRow {
 
 #[async_trait::async_trait]
 impl BudgetStore for PgStore {
-    async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError> {
+    async fn create_budget(&self, budget: &Budget, at_most: usize) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        diesel::insert_into(budgets::table)
-            .values(BudgetRow::from_domain(budget))
-            .execute(&mut conn)
-            .await
-            .map_err(TxError::from)?;
-        Ok(())
+        let row = BudgetRow::from_domain(budget);
+        let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
+        Ok(conn
+            .transaction::<_, TxError, _>(async |conn| create(conn, row, limit).await)
+            .await?)
     }
 
     async fn budget(&self, id: BudgetId) -> Result<Option<Budget>, StoreError> {
@@ -104,17 +103,6 @@ impl BudgetStore for PgStore {
             .collect::<Result<_, _>>()?)
     }
 
-    async fn count_budgets(&self, project: ProjectId) -> Result<u64, StoreError> {
-        let mut conn = self.conn().await?;
-        let count: i64 = budgets::table
-            .filter(budgets::project_id.eq(project.as_uuid()))
-            .count()
-            .get_result(&mut conn)
-            .await
-            .map_err(TxError::from)?;
-        Ok(u64::try_from(count).unwrap_or(0))
-    }
-
     async fn delete_budget(&self, id: BudgetId) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let deleted = diesel::delete(budgets::table.find(id.as_uuid()))
@@ -140,6 +128,33 @@ impl BudgetStore for PgStore {
         }
         Ok(recorded)
     }
+}
+
+/// Inserts `row` unless its project has `limit` budgets. The project's row is locked first
+/// (`FOR NO KEY UPDATE`: creates of one project queue on it, while inserts of its servers,
+/// which only take a key share, do not), so two creates never both count below the limit.
+/// A project deleted meanwhile fails the insert's foreign key, as a create would.
+async fn create(conn: &mut AsyncPgConnection, row: BudgetRow, limit: i64) -> Result<bool, TxError> {
+    projects::table
+        .find(row.project_id)
+        .select(projects::id)
+        .for_no_key_update()
+        .first::<Uuid>(conn)
+        .await
+        .optional()?;
+    let count: i64 = budgets::table
+        .filter(budgets::project_id.eq(row.project_id))
+        .count()
+        .get_result(conn)
+        .await?;
+    if count >= limit {
+        return Ok(false);
+    }
+    diesel::insert_into(budgets::table)
+        .values(row)
+        .execute(conn)
+        .await?;
+    Ok(true)
 }
 
 /// Moves the mark from `from` to `to` if it is still `from`, then appends the events in

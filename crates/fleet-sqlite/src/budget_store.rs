@@ -75,13 +75,23 @@ impl BudgetRow {
 
 #[async_trait::async_trait]
 impl BudgetStore for SqliteStore {
-    async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError> {
+    async fn create_budget(&self, budget: &Budget, at_most: usize) -> Result<bool, StoreError> {
         let row = BudgetRow::from_domain(budget);
+        let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
         self.run(move |conn| {
-            diesel::insert_into(budgets::table)
-                .values(&row)
-                .execute(conn)?;
-            Ok(())
+            conn.immediate_transaction(|conn| {
+                let count: i64 = budgets::table
+                    .filter(budgets::project_id.eq(&row.project_id))
+                    .count()
+                    .get_result(conn)?;
+                if count >= limit {
+                    return Ok(false);
+                }
+                diesel::insert_into(budgets::table)
+                    .values(&row)
+                    .execute(conn)?;
+                Ok(true)
+            })
         })
         .await
     }
@@ -112,17 +122,6 @@ impl BudgetStore for SqliteStore {
                 .into_iter()
                 .map(BudgetRow::into_domain)
                 .collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    async fn count_budgets(&self, project: ProjectId) -> Result<u64, StoreError> {
-        self.run(move |conn| {
-            let count: i64 = budgets::table
-                .filter(budgets::project_id.eq(project_text(project)))
-                .count()
-                .get_result(conn)?;
-            Ok(u64::try_from(count).unwrap_or(0))
         })
         .await
     }

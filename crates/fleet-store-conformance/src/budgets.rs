@@ -47,14 +47,21 @@ fn crossing(budget: &Budget, threshold: u8) -> NewEvent {
     }
 }
 
-/// A budget reads back as made; the project's are listed oldest first; moving the mark
+/// A budget reads back as made, and none is made past the project's limit; the project's
+/// are listed oldest first; moving the mark
 /// appends the crossing's events (about no server, in the budget's project) only from the
 /// mark it was read at; deleting it leaves its events.
 pub async fn budgets_are_kept_and_announce_each_crossing_once(store: Arc<dyn TestedStore>) {
     let team = budget("team a", Some("team=a,env!=dev"), BudgetBasis::Forecast, 10);
     let all = budget("everything", None, BudgetBasis::Actual, 0);
-    store.create_budget(&team).await.expect("create");
-    store.create_budget(&all).await.expect("create");
+    assert!(store.create_budget(&team, 2).await.expect("create"));
+    assert!(store.create_budget(&all, 2).await.expect("create"));
+    let third = budget("one too many", None, BudgetBasis::Actual, 20);
+    assert!(
+        !store.create_budget(&third, 2).await.expect("create"),
+        "a project at its limit gets no more"
+    );
+    assert_eq!(store.budget(third.id).await.expect("read"), None);
     assert_eq!(
         store.budget(team.id).await.expect("read"),
         Some(team.clone())
@@ -68,13 +75,6 @@ pub async fn budgets_are_kept_and_announce_each_crossing_once(store: Arc<dyn Tes
             .await
             .expect("list")
             .is_empty()
-    );
-    assert_eq!(
-        store
-            .count_budgets(ProjectId::DEFAULT)
-            .await
-            .expect("count"),
-        2
     );
 
     let start = store.horizon().await.expect("horizon").latest;
@@ -130,12 +130,32 @@ pub async fn budgets_are_kept_and_announce_each_crossing_once(store: Arc<dyn Tes
     assert!(!store.delete_budget(team.id).await.expect("delete again"));
     assert_eq!(store.budget(team.id).await.expect("read"), None);
     assert_eq!(
-        store
-            .count_budgets(ProjectId::DEFAULT)
-            .await
-            .expect("count"),
-        1
+        store.budgets(Some(ProjectId::DEFAULT)).await.expect("list"),
+        vec![all.clone()]
+    );
+    assert!(
+        store.create_budget(&third, 2).await.expect("create"),
+        "below the limit again"
     );
     let kept = store.events_after(&read(start)).await.expect("events");
     assert_eq!(kept.len(), 2, "the events outlive their budget");
+}
+
+/// Eight creates at once of a project with room for three: three are stored, whichever
+/// they are.
+pub async fn concurrent_budget_creates_stop_at_the_limit(store: Arc<dyn TestedStore>) {
+    let creates = (0..8).map(|n| {
+        let store = store.clone();
+        let made = budget(&format!("b{n}"), None, BudgetBasis::Actual, n);
+        tokio::spawn(async move { store.create_budget(&made, 3).await })
+    });
+    let stored = futures::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("the task").expect("create"))
+        .filter(|stored| *stored)
+        .count();
+    assert_eq!(stored, 3);
+    let listed = store.budgets(Some(ProjectId::DEFAULT)).await.expect("list");
+    assert_eq!(listed.len(), 3);
 }

@@ -246,6 +246,7 @@ macro_rules! suite {
             whole_hour_costs_outlive_the_ledger_s_retention,
             cost_rates_add_running_prices_and_stopped_shares,
             budgets_are_kept_and_announce_each_crossing_once,
+            concurrent_budget_creates_stop_at_the_limit,
             usage_pages_follow_positions_and_pruning_takes_the_oldest_first,
             process_due_transitions_claims_due_rows_earliest_first,
             process_due_accruals_bills_open_runs_oldest_first,

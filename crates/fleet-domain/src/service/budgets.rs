@@ -72,12 +72,6 @@ impl BudgetService {
     ) -> Result<BudgetStatus, BudgetError> {
         caller.require(Role::Member)?;
         let checked = request.check()?;
-        let count = self.store.count_budgets(caller.project).await?;
-        if count >= MAX_BUDGETS_PER_PROJECT as u64 {
-            return Err(BudgetError::TooMany {
-                max: MAX_BUDGETS_PER_PROJECT,
-            });
-        }
         let budget = Budget {
             id: BudgetId::from(self.ids.uuid("budget-id", "")),
             project: caller.project,
@@ -89,7 +83,15 @@ impl BudgetService {
             crossed: Crossed::default(),
             created_at: self.clock.now(),
         };
-        self.store.create_budget(&budget).await?;
+        if !self
+            .store
+            .create_budget(&budget, MAX_BUDGETS_PER_PROJECT)
+            .await?
+        {
+            return Err(BudgetError::TooMany {
+                max: MAX_BUDGETS_PER_PROJECT,
+            });
+        }
         Ok(self.status(budget).await?)
     }
 

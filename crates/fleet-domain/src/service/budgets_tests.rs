@@ -192,3 +192,28 @@ async fn a_budget_that_cannot_be_read_does_not_hold_up_the_others() {
         "the failure is reported, after the other budget was checked"
     );
 }
+
+#[tokio::test]
+async fn a_project_at_its_limit_gets_a_too_many() {
+    let mut store = MockBudgetStore::new();
+    store
+        .expect_create_budget()
+        .withf(|_, at_most| *at_most == crate::budgets::MAX_BUDGETS_PER_PROJECT)
+        .returning(|_, _| Ok(false));
+    let service = BudgetService::new(Arc::new(store), costs(Vec::new()), clock());
+    let member = Caller {
+        project: ProjectId::random(),
+        role: Role::Member,
+        key: Some(KeyId::random()),
+    };
+    let draft = NewBudget {
+        name: "x".into(),
+        amount_micros: 1,
+        selector: None,
+        basis: None,
+    };
+    assert!(matches!(
+        service.create(&member, draft).await,
+        Err(BudgetError::TooMany { max: 20 })
+    ));
+}

@@ -11,10 +11,19 @@ use super::MemoryStore;
 
 #[async_trait::async_trait]
 impl BudgetStore for MemoryStore {
-    async fn create_budget(&self, budget: &Budget) -> Result<(), StoreError> {
+    async fn create_budget(&self, budget: &Budget, at_most: usize) -> Result<bool, StoreError> {
         self.writable()?;
-        self.state()?.budgets.push(budget.clone());
-        Ok(())
+        let mut state = self.state()?;
+        let count = state
+            .budgets
+            .iter()
+            .filter(|b| b.project == budget.project)
+            .count();
+        if count >= at_most {
+            return Ok(false);
+        }
+        state.budgets.push(budget.clone());
+        Ok(true)
     }
 
     async fn budget(&self, id: BudgetId) -> Result<Option<Budget>, StoreError> {
@@ -31,15 +40,6 @@ impl BudgetStore for MemoryStore {
             .collect();
         budgets.sort_by_key(|b| (b.project, b.created_at, b.id));
         Ok(budgets)
-    }
-
-    async fn count_budgets(&self, project: ProjectId) -> Result<u64, StoreError> {
-        let state = self.state()?;
-        Ok(state
-            .budgets
-            .iter()
-            .filter(|b| b.project == project)
-            .count() as u64)
     }
 
     async fn delete_budget(&self, id: BudgetId) -> Result<bool, StoreError> {
