@@ -69,6 +69,18 @@ pub enum Requirement {
 }
 
 impl Requirement {
+    /// The label key it is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Requirement::Equals { key, .. }
+            | Requirement::NotEquals { key, .. }
+            | Requirement::In { key, .. }
+            | Requirement::NotIn { key, .. }
+            | Requirement::Exists { key }
+            | Requirement::NotExists { key } => key,
+        }
+    }
+
     /// Whether `labels` satisfy it.
     pub fn matches(&self, labels: &Labels) -> bool {
         match self {

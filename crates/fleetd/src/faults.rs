@@ -10,7 +10,8 @@ use metrics::{Unit, counter, describe_counter};
 use slog::Logger;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
+
+use crate::workers::every;
 
 /// Faults injected, by kind (`error`, `latency`).
 pub const INJECTED: &str = "fleet_faults_injected_total";
@@ -67,17 +68,13 @@ pub struct FaultRefresher {
 
 impl FaultRefresher {
     /// Refreshes until `stop` turns true.
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(REFRESH_INTERVAL);
-            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                if let Err(e) = self.faults.refresh().await {
-                    slog::warn!(self.logger, "reading the fault rules failed"; "error" => %e);
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let refresher = Arc::new(self);
+        every(REFRESH_INTERVAL, stop, move || {
+            let refresher = refresher.clone();
+            async move {
+                if let Err(e) = refresher.faults.refresh().await {
+                    slog::warn!(refresher.logger, "reading the fault rules failed"; "error" => %e);
                 }
             }
         })

@@ -133,29 +133,50 @@ pub struct BudgetWorker {
 
 impl BudgetWorker {
     /// Checks until `stop` turns true.
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(BUDGET_INTERVAL);
-            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                match self.budgets.check().await {
-                    Ok(0) => {}
-                    Ok(announced) => {
-                        slog::info!(self.logger, "budget thresholds crossed";
-                            "announced" => announced);
-                    }
-                    Err(e) => {
-                        metrics::record_pass_failure();
-                        slog::warn!(self.logger, "checking budgets failed"; "error" => %e);
-                    }
-                }
-            }
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let worker = Arc::new(self);
+        every(BUDGET_INTERVAL, stop, move || {
+            let worker = worker.clone();
+            async move { worker.check().await }
         })
     }
+
+    async fn check(&self) {
+        match self.budgets.check().await {
+            Ok(0) => {}
+            Ok(announced) => {
+                slog::info!(self.logger, "budget thresholds crossed"; "announced" => announced);
+            }
+            Err(e) => {
+                metrics::record_pass_failure();
+                slog::warn!(self.logger, "checking budgets failed"; "error" => %e);
+            }
+        }
+    }
+}
+
+/// Runs `work` every `interval`, first at once (a tick missed while it ran is delayed, not
+/// bunched), until `stop` turns true; a run under way finishes first.
+pub fn every<W, F>(
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+    mut work: W,
+) -> JoinHandle<()>
+where
+    W: FnMut() -> F + Send + 'static,
+    F: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stop.changed() => break,
+            }
+            work().await;
+        }
+    })
 }
 
 /// How often the event history and the idempotency keys are pruned.
@@ -187,26 +208,24 @@ pub struct Pruner {
 
 impl Pruner {
     /// Prunes every [`PRUNE_INTERVAL`] (first at once) until `stop` turns true.
-    pub fn spawn(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(PRUNE_INTERVAL);
-            ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = ticks.tick() => {}
-                    _ = stop.changed() => break,
-                }
-                // A pass is a few short statements; stopping waits for it.
-                let pruned = self.prune().await;
-                self.report("events", pruned, metrics::record_pruned);
-                let pruned = self.prune_keys().await;
-                self.report("idempotency keys", pruned, metrics::record_keys_pruned);
-                let pruned = self.prune_deliveries().await;
-                self.report("webhook deliveries", pruned, |_| {});
-                let pruned = self.prune_usage().await;
-                self.report("usage records", pruned, |_| {});
-            }
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        let pruner = Arc::new(self);
+        every(PRUNE_INTERVAL, stop, move || {
+            let pruner = pruner.clone();
+            async move { pruner.prune_all().await }
         })
+    }
+
+    /// One pass over everything pruned: a few short statements, which stopping waits for.
+    async fn prune_all(&self) {
+        let pruned = self.prune().await;
+        self.report("events", pruned, metrics::record_pruned);
+        let pruned = self.prune_keys().await;
+        self.report("idempotency keys", pruned, metrics::record_keys_pruned);
+        let pruned = self.prune_deliveries().await;
+        self.report("webhook deliveries", pruned, |_| {});
+        let pruned = self.prune_usage().await;
+        self.report("usage records", pruned, |_| {});
     }
 
     fn report(&self, what: &str, pruned: Result<u64, StoreError>, record: fn(u64)) {

@@ -15,6 +15,16 @@ pub struct Crossed {
     pub percent: u8,
 }
 
+impl Crossed {
+    /// The highest threshold announced in `month`: none in a month after the mark's.
+    pub fn percent_in(self, month: i32) -> u8 {
+        match self.month == month {
+            true => self.percent,
+            false => 0,
+        }
+    }
+}
+
 /// What a `budget.threshold_crossed` event records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BudgetCrossing {
@@ -94,10 +104,7 @@ impl StoredCrossing {
 /// The thresholds `spent` crosses in `month` that `budget` has not announced yet, lowest
 /// first, and the mark to keep after announcing them; `None` when there is none.
 pub fn crossings(budget: &Budget, month: i32, spent: Money) -> Option<(Crossed, Vec<u8>)> {
-    let announced = match budget.crossed.month == month {
-        true => budget.crossed.percent,
-        false => 0,
-    };
+    let announced = budget.crossed.percent_in(month);
     let reached = |percent: u8| {
         i128::from(spent.micros()) * 100 >= i128::from(budget.amount.micros()) * i128::from(percent)
     };

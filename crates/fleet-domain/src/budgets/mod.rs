@@ -158,17 +158,9 @@ pub struct CheckedBudget {
 /// The distinct label keys `selector` names, in their first order.
 pub fn selector_keys(selector: &Selector) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for requirement in selector.requirements() {
-        let key = match requirement {
-            Requirement::Equals { key, .. }
-            | Requirement::NotEquals { key, .. }
-            | Requirement::In { key, .. }
-            | Requirement::NotIn { key, .. }
-            | Requirement::Exists { key }
-            | Requirement::NotExists { key } => key,
-        };
-        if !keys.contains(key) {
-            keys.push(key.clone());
+    for key in selector.requirements().iter().map(Requirement::key) {
+        if !keys.iter().any(|known| known == key) {
+            keys.push(key.to_owned());
         }
     }
     keys

@@ -189,16 +189,12 @@ impl BudgetService {
             .month_so_far(budget.project, budget.selector.as_ref(), now)
             .await?;
         let month = billing::month_index(now);
-        let announced = match budget.crossed.month == month {
-            true => budget.crossed.percent,
-            false => 0,
-        };
         Ok(BudgetStatus {
+            announced: budget.crossed.percent_in(month),
             budget,
             month,
             actual,
             forecast,
-            announced,
         })
     }
 }
