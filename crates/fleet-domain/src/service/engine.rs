@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::billing;
+use crate::costs::Granularity;
 use crate::entropy::Entropy;
 use crate::error::StoreError;
 use crate::faults::LifecycleFaults;
@@ -277,17 +278,15 @@ impl Engine {
         Ok(add(report, self.settle().await?))
     }
 
-    /// The last microsecond of the month after `now`'s, or of `now`'s own if that is still
-    /// to come; `None` without budgets, which need no such stop.
+    /// The next last microsecond of a month after `now` (of `now`'s own month unless `now`
+    /// is it); `None` without budgets, which need no such stop. Months are counted from
+    /// their first instant: `billing::month_end` keeps a watermark's fraction of a second,
+    /// which would move each stop into the next month.
     fn month_stop(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.budgets.as_ref()?;
-        let last = |at: DateTime<Utc>| billing::month_end(at) - TimeDelta::microseconds(1);
-        let this = last(now);
-        Some(if this > now {
-            this
-        } else {
-            last(billing::month_end(now))
-        })
+        let tick = TimeDelta::microseconds(1);
+        let month = Granularity::Month;
+        Some(month.next(month.start_of(now + tick)) - tick)
     }
 
     /// Runs passes until one changes nothing (a long billing backlog takes several), then
