@@ -1,10 +1,18 @@
-//! API key text: `fleet_<key id>_<secret>`, shown once; only a keyed hash of the secret is
+//! API key text: `fleet_<key id>_<secret>`, shown once; a keyed hash of the secret is
 //! stored, and a presented secret is checked against it in constant time.
+//!
+//! The secret is also stored sealed (ChaCha20-Poly1305 under a key derived from the
+//! pepper), because a signature scheme such as AWS SigV4, which the EC2 endpoint verifies,
+//! signs with the secret itself: the service must recompute the signature, so it needs the
+//! secret back, as AWS keeps its own. A copy of the database alone reads no secret when a
+//! pepper is configured.
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::Aead;
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -19,6 +27,11 @@ const SECRET_BYTES: usize = 32;
 const SECRET_CHARS: usize = 43;
 /// The length of a key id's text (a UUID without hyphens).
 const ID_CHARS: usize = 32;
+
+/// Random bytes in a sealed secret's nonce (ChaCha20-Poly1305's 96 bits).
+const NONCE_BYTES: usize = 12;
+/// What the sealing key is derived from the pepper for, so it is never the hash's key.
+const SEALING_PURPOSE: &[u8] = b"fleet api key sealing v1";
 
 type KeyedHash = Hmac<Sha256>;
 
@@ -58,15 +71,33 @@ impl fmt::Debug for KeyText {
     }
 }
 
-/// A fresh key: its text (shown once) and the hash to store.
+/// What is stored of a key's secret: its hash, to check a presented key against, and the
+/// secret sealed, for signatures made with it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredSecret {
+    /// Hex of the secret's HMAC-SHA-256 under the pepper.
+    pub hash: String,
+    /// The secret sealed under the pepper ([`unseal`] opens it).
+    pub sealed: String,
+}
+
+impl fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSecret")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh key: its text (shown once) and what to store of it.
 #[derive(Debug)]
 pub struct MintedKey {
     /// The key's id.
     pub id: KeyId,
     /// The whole key, for its holder.
     pub text: KeyText,
-    /// The hash of its secret, to store.
-    pub secret_hash: String,
+    /// What to store of its secret.
+    pub secret: StoredSecret,
 }
 
 /// Why no random bytes could be had for a key.
@@ -89,8 +120,47 @@ pub fn mint(pepper: &Pepper) -> Result<MintedKey, NoRandomness> {
     Ok(MintedKey {
         id,
         text: KeyText(format!("{PREFIX}{}_{secret}", id.as_uuid().simple())),
-        secret_hash: hash(pepper, &secret),
+        secret: stored(pepper, &secret)?,
     })
+}
+
+fn stored(pepper: &Pepper, secret: &str) -> Result<StoredSecret, NoRandomness> {
+    Ok(StoredSecret {
+        hash: hash(pepper, secret),
+        sealed: seal(pepper, secret)?,
+    })
+}
+
+/// `secret` sealed under the pepper: base64url of a random nonce and the ciphertext.
+fn seal(pepper: &Pepper, secret: &str) -> Result<String, NoRandomness> {
+    let nonce = os_random::<NONCE_BYTES>()?;
+    let ciphertext = sealing_cipher(pepper)
+        .encrypt(&Nonce::from(nonce), secret.as_bytes())
+        .map_err(|_| NoRandomness("sealing failed".to_owned()))?;
+    let mut bytes = nonce.to_vec();
+    bytes.extend(ciphertext);
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The secret `sealed` holds, if it was sealed under this pepper and not altered since.
+pub fn unseal(pepper: &Pepper, sealed: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+    if bytes.len() <= NONCE_BYTES {
+        return None;
+    }
+    let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+    let nonce = Nonce::try_from(nonce).ok()?;
+    let secret = sealing_cipher(pepper).decrypt(&nonce, ciphertext).ok()?;
+    String::from_utf8(secret).ok()
+}
+
+fn sealing_cipher(pepper: &Pepper) -> ChaCha20Poly1305 {
+    let mut derive = <KeyedHash as KeyInit>::new_from_slice(&pepper.0)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    derive.update(SEALING_PURPOSE);
+    let key = derive.finalize().into_bytes();
+    ChaCha20Poly1305::new_from_slice(&key)
+        .unwrap_or_else(|_| unreachable!("HMAC-SHA-256 gives the 32 bytes of a key"))
 }
 
 /// A presented key, split into its id and secret.
@@ -136,10 +206,10 @@ impl PresentedKey {
         })
     }
 
-    /// The hash to store for this key: for a key made elsewhere and installed as given
+    /// What to store of this key's secret: for a key made elsewhere and installed as given
     /// (a bootstrap key from the environment).
-    pub fn secret_hash(&self, pepper: &Pepper) -> String {
-        hash(pepper, &self.secret)
+    pub fn stored_secret(&self, pepper: &Pepper) -> Result<StoredSecret, NoRandomness> {
+        stored(pepper, &self.secret)
     }
 
     /// Whether its secret is the one `stored_hash` was made from, compared in constant time.
@@ -191,10 +261,10 @@ mod tests {
         assert_eq!(text.len(), 6 + 32 + 1 + 43);
         let presented = PresentedKey::parse(text).expect("its own format");
         assert_eq!(presented.id, minted.id);
-        assert!(presented.matches(&pepper, &minted.secret_hash));
-        assert!(!presented.matches(&Pepper::new(b"other".to_vec()), &minted.secret_hash));
+        assert!(presented.matches(&pepper, &minted.secret.hash));
+        assert!(!presented.matches(&Pepper::new(b"other".to_vec()), &minted.secret.hash));
         let other = mint(&pepper).expect("randomness");
-        assert!(!presented.matches(&pepper, &other.secret_hash));
+        assert!(!presented.matches(&pepper, &other.secret.hash));
         assert_ne!(other.text, minted.text);
     }
 
@@ -202,8 +272,39 @@ mod tests {
     fn the_stored_hash_is_not_the_secret() {
         let minted = mint(&Pepper::default()).expect("randomness");
         let secret = &minted.text.expose()[39..];
-        assert_eq!(minted.secret_hash.len(), 64);
-        assert!(!minted.secret_hash.contains(secret));
+        assert_eq!(minted.secret.hash.len(), 64);
+        assert!(!minted.secret.hash.contains(secret));
+        assert!(!minted.secret.sealed.contains(secret));
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_under_its_pepper_and_unaltered() {
+        let pepper = Pepper::new(b"pepper".to_vec());
+        let minted = mint(&pepper).expect("randomness");
+        let secret = &minted.text.expose()[39..];
+        assert_eq!(
+            unseal(&pepper, &minted.secret.sealed).as_deref(),
+            Some(secret)
+        );
+        assert_eq!(
+            unseal(&Pepper::new(b"other".to_vec()), &minted.secret.sealed),
+            None
+        );
+        let mut altered = minted.secret.sealed.clone().into_bytes();
+        let last = altered.len() - 1;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).expect("ascii");
+        assert_eq!(unseal(&pepper, &altered), None);
+        assert_eq!(unseal(&pepper, "short"), None);
+        let again = PresentedKey::parse(minted.text.expose())
+            .expect("good")
+            .stored_secret(&pepper)
+            .expect("randomness");
+        assert_ne!(
+            again.sealed, minted.secret.sealed,
+            "a fresh nonce each time"
+        );
+        assert_eq!(unseal(&pepper, &again.sealed).as_deref(), Some(secret));
     }
 
     #[test]
@@ -242,6 +343,7 @@ mod tests {
         for shown in [
             format!("{minted:?}"),
             format!("{presented:?}"),
+            format!("{:?}", minted.secret),
             format!("{:?}", Pepper::new(b"p".to_vec())),
         ] {
             assert!(!shown.contains(secret), "{shown}");

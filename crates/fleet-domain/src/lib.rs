@@ -19,6 +19,7 @@ pub mod event;
 pub mod faults;
 pub mod idempotency;
 pub mod ids;
+pub mod instance_id;
 pub mod ip_pool;
 pub mod keys;
 pub mod labels;
@@ -48,6 +49,7 @@ pub use event::{
 };
 pub use idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
 pub use ids::{ActionId, BudgetId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId};
+pub use instance_id::InstanceId;
 pub use ip_pool::IpPool;
 pub use labels::{LabelError, Labels};
 pub use lifecycle::{LifecycleConfig, StateChange, TransitionDelays};

@@ -1,6 +1,7 @@
 //! The ports: what the use cases need from the outside world, implemented by adapters.
 
 use std::num::NonZeroU32;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -18,6 +19,7 @@ use crate::ids::{
     ActionId, BudgetId, DeliveryId, FaultRuleId, KeyId, ProjectId, ServerId, WebhookId,
 };
 use crate::ip_pool::IpPool;
+use crate::keys::StoredSecret;
 use crate::lifecycle::StateChange;
 use crate::money::Money;
 use crate::page::{LedgerCursor, PageRequest};
@@ -238,6 +240,13 @@ pub trait Store: Send + Sync {
 
     /// The server with this id.
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError>;
+
+    /// The server with the lowest id in `ids`: the server of an EC2 instance id
+    /// ([`crate::instance_id::InstanceId::server_ids`]), found by the primary key.
+    async fn first_in_id_range(
+        &self,
+        ids: RangeInclusive<ServerId>,
+    ) -> Result<Option<Server>, StoreError>;
 
     /// Servers matching `filter` in (created_at, id) order, starting after the page cursor and
     /// offset, at most `page.limit` of them.
@@ -471,6 +480,9 @@ pub struct StoredKey {
     pub key: ApiKey,
     /// The hash of its secret.
     pub secret_hash: String,
+    /// Its secret sealed under the pepper; `None` for a key stored before secrets were
+    /// sealed, which signs nothing.
+    pub sealed_secret: Option<String>,
     /// Its project's rate-limit override.
     pub project_rate_limit: Option<NonZeroU32>,
 }
@@ -511,8 +523,8 @@ pub trait TenancyStore: Send + Sync {
     /// servers, their events and usage, all or nothing.
     async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError>;
 
-    /// Stores a new key with the hash of its secret.
-    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError>;
+    /// Stores a new key with what is kept of its secret.
+    async fn create_key(&self, key: &ApiKey, secret: &StoredSecret) -> Result<(), StoreError>;
 
     /// The keys of a project, oldest first, revoked ones included.
     async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError>;

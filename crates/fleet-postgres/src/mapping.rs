@@ -11,6 +11,7 @@ use fleet_domain::event::{Actor, Event, EventKind, NewEvent};
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ids::ProjectId;
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -303,7 +304,7 @@ pub(crate) fn key(row: KeyRow) -> Result<ApiKey, BadRow> {
 }
 
 /// The row of a new key with the hash of its secret.
-pub(crate) fn new_key_row(key: &ApiKey, secret_hash: &str) -> NewKeyRow {
+pub(crate) fn new_key_row(key: &ApiKey, secret: &StoredSecret) -> NewKeyRow {
     NewKeyRow {
         key: KeyRow {
             id: key.id.as_uuid(),
@@ -314,7 +315,8 @@ pub(crate) fn new_key_row(key: &ApiKey, secret_hash: &str) -> NewKeyRow {
             last_used_at: key.last_used_at,
             revoked_at: key.revoked_at,
         },
-        secret_hash: secret_hash.to_owned(),
+        secret_hash: secret.hash.clone(),
+        secret_sealed: Some(secret.sealed.clone()),
     }
 }
 

@@ -1,5 +1,7 @@
 //! Reads: one server, lists, histories, counts.
 
+use std::ops::RangeInclusive;
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::{count_star, sql};
 use diesel::pg::Pg;
@@ -26,6 +28,23 @@ pub(crate) async fn get(
     id: ServerId,
 ) -> Result<Option<Server>, TxError> {
     let row: Option<ServerRow> = ServerById(id.as_uuid()).get_result(conn).await.optional()?;
+    row.map(mapping::server)
+        .transpose()
+        .map_err(TxError::Corrupt)
+}
+
+/// The server with the lowest id in `ids`, by the primary key.
+pub(crate) async fn first_in_id_range(
+    conn: &mut AsyncPgConnection,
+    ids: RangeInclusive<ServerId>,
+) -> Result<Option<Server>, TxError> {
+    let row: Option<ServerRow> = servers::table
+        .filter(servers::id.between(ids.start().as_uuid(), ids.end().as_uuid()))
+        .order(servers::id)
+        .select(ServerRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
     row.map(mapping::server)
         .transpose()
         .map_err(TxError::Corrupt)

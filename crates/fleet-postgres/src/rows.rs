@@ -262,13 +262,14 @@ pub(crate) struct KeyRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// A row of `api_keys` to insert, with the hash of its secret.
+/// A row of `api_keys` to insert, with what is kept of its secret.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = api_keys)]
 pub(crate) struct NewKeyRow {
     #[diesel(embed)]
     pub key: KeyRow,
     pub secret_hash: String,
+    pub secret_sealed: Option<String>,
 }
 
 /// The record of an idempotency key, as a claim that did not take it reads it.

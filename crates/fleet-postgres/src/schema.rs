@@ -52,6 +52,8 @@ diesel::table! {
         description -> Text,
         /// The hash of its secret.
         secret_hash -> Text,
+        /// Its secret sealed under the pepper, for signatures (NULL: made before sealing).
+        secret_sealed -> Nullable<Text>,
         /// Creation time.
         created_at -> Timestamptz,
         /// Last use, coarse.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::ops::RangeInclusive;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
@@ -22,6 +23,7 @@ use fleet_domain::billing::LedgerEntry;
 use fleet_domain::catalog::RegionSpec;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::page::LedgerCursor;
 use fleet_domain::ports::{
     Applied, CostRate, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
@@ -312,6 +314,14 @@ impl Store for PgStore {
         Ok(reads::get(&mut conn, id).await?)
     }
 
+    async fn first_in_id_range(
+        &self,
+        ids: RangeInclusive<ServerId>,
+    ) -> Result<Option<Server>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::first_in_id_range(&mut conn, ids).await?)
+    }
+
     async fn list(
         &self,
         filter: &ServerFilter,
@@ -465,9 +475,9 @@ impl TenancyStore for PgStore {
             .map_err(StoreError::from)
     }
 
-    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
+    async fn create_key(&self, key: &ApiKey, secret: &StoredSecret) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        Ok(tenancy::create_key(&mut conn, key, secret_hash).await?)
+        Ok(tenancy::create_key(&mut conn, key, secret).await?)
     }
 
     async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DbError};
 use diesel::sql_types::{Nullable, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::{BadRow, ProjectDeletion, StoredKey};
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::tenancy::{ApiKey, Project};
@@ -183,10 +184,10 @@ pub(crate) async fn delete_project(
 pub(crate) async fn create_key(
     conn: &mut AsyncPgConnection,
     key: &ApiKey,
-    secret_hash: &str,
+    secret: &StoredSecret,
 ) -> Result<(), TxError> {
     diesel::insert_into(api_keys::table)
-        .values(mapping::new_key_row(key, secret_hash))
+        .values(mapping::new_key_row(key, secret))
         .execute(conn)
         .await?;
     Ok(())
@@ -214,23 +215,25 @@ pub(crate) async fn key_with_hash(
     conn: &mut AsyncPgConnection,
     id: KeyId,
 ) -> Result<Option<StoredKey>, TxError> {
-    let row: Option<(KeyRow, String, Option<i32>)> = api_keys::table
+    let row: Option<(KeyRow, String, Option<String>, Option<i32>)> = api_keys::table
         .inner_join(projects::table)
         .filter(api_keys::id.eq(id.as_uuid()))
         .select((
             KeyRow::as_select(),
             api_keys::secret_hash,
+            api_keys::secret_sealed,
             projects::rate_limit_per_minute,
         ))
         .first(conn)
         .await
         .optional()?;
-    let Some((key, secret_hash, limit)) = row else {
+    let Some((key, secret_hash, sealed_secret, limit)) = row else {
         return Ok(None);
     };
     Ok(Some(StoredKey {
         key: mapping::key(key)?,
         secret_hash,
+        sealed_secret,
         project_rate_limit: limit.map(mapping::rate_limit).transpose()?,
     }))
 }

@@ -15,6 +15,7 @@ use fleet_domain::event::{Actor, Event, EventKind, EventSubject, NewEvent};
 use fleet_domain::faults::{ChaosState, PendingFault};
 use fleet_domain::idempotency::{Fingerprint, HeldKey, StoredResponse};
 use fleet_domain::ids::{ActionId, KeyId, ProjectId, ServerId};
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::money::Money;
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
@@ -432,7 +433,7 @@ impl ProjectChangeset {
 
 impl NewKeyRow {
     /// The row that stores `key` with the hash of its secret.
-    pub(crate) fn from_domain(key: &ApiKey, secret_hash: &str) -> Self {
+    pub(crate) fn from_domain(key: &ApiKey, secret: &StoredSecret) -> Self {
         Self {
             key: KeyRow {
                 id: key_text(key.id),
@@ -443,7 +444,8 @@ impl NewKeyRow {
                 last_used_at: key.last_used_at.map(micros),
                 revoked_at: key.revoked_at.map(micros),
             },
-            secret_hash: secret_hash.to_owned(),
+            secret_hash: secret.hash.clone(),
+            secret_sealed: Some(secret.sealed.clone()),
         }
     }
 }

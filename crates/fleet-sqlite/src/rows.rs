@@ -201,13 +201,14 @@ pub(crate) struct KeyRow {
     pub revoked_at: Option<i64>,
 }
 
-/// A row of `api_keys` to insert, with the hash of its secret.
+/// A row of `api_keys` to insert, with what is kept of its secret.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = api_keys, treat_none_as_default_value = false)]
 pub(crate) struct NewKeyRow {
     #[diesel(embed)]
     pub key: KeyRow,
     pub secret_hash: String,
+    pub secret_sealed: Option<String>,
 }
 
 /// The record of an idempotency key, as a claim that did not take it reads it.

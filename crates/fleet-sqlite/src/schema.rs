@@ -35,6 +35,7 @@ diesel::table! {
         created_at -> BigInt,
         last_used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        secret_sealed -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `SqliteStore`: opening the database and the store ports over it (the event log and the
 //! action records: `event_store`).
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +13,7 @@ use fleet_domain::costs::{GroupKey, HourlyCost};
 use fleet_domain::error::StoreError;
 use fleet_domain::event::Event;
 use fleet_domain::ids::{KeyId, ProjectId, ServerId};
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::page::{LedgerCursor, PageRequest};
 use fleet_domain::ports::{
     Applied, CostRate, CostStore, DueWork, EarliestDue, Planner, PoolUsage, ProjectDeletion,
@@ -118,6 +120,14 @@ impl Store for SqliteStore {
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
         self.run(move |conn| reads::get(conn, id)).await
+    }
+
+    async fn first_in_id_range(
+        &self,
+        ids: RangeInclusive<ServerId>,
+    ) -> Result<Option<Server>, StoreError> {
+        self.run(move |conn| reads::first_in_id_range(conn, ids))
+            .await
     }
 
     async fn list(
@@ -328,9 +338,9 @@ impl TenancyStore for SqliteStore {
             .await
     }
 
-    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
-        let (key, secret_hash) = (key.clone(), secret_hash.to_owned());
-        self.run(move |conn| tenancy::create_key(conn, &key, &secret_hash))
+    async fn create_key(&self, key: &ApiKey, secret: &StoredSecret) -> Result<(), StoreError> {
+        let (key, secret) = (key.clone(), secret.clone());
+        self.run(move |conn| tenancy::create_key(conn, &key, &secret))
             .await
     }
 

@@ -88,7 +88,17 @@ pub(crate) fn new_server_in(
     server_type: &str,
     now: DateTime<Utc>,
 ) -> NewServer {
-    let id = ServerId::random();
+    new_server_with_id(ServerId::random(), project, region, server_type, now)
+}
+
+/// [`new_server_in`] with this id.
+pub(crate) fn new_server_with_id(
+    id: ServerId,
+    project: ProjectId,
+    region: &str,
+    server_type: &str,
+    now: DateTime<Utc>,
+) -> NewServer {
     lifecycle::plan_provision(
         ServerSpec {
             id,

@@ -224,6 +224,7 @@ macro_rules! suite {
             provision_into_a_missing_project_is_no_project,
             timestamps_keep_their_microseconds,
             get_of_an_unknown_id_is_none,
+            first_in_id_range_finds_the_lowest_id_in_it,
             list_filters_by_region_type_and_state,
             list_pages_by_cursor_in_creation_order,
             list_cursor_is_stable_under_inserts,

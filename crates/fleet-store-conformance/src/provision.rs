@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use fleet_domain::ports::ProvisionStoreError;
-use fleet_domain::{ProjectId, ServerId};
+use fleet_domain::{InstanceId, ProjectId, ServerId};
 
 use crate::TestedStore;
-use crate::fixtures::{at, get, new_server, pool, pools};
+use crate::fixtures::{at, get, new_server, new_server_with_id, pool, pools};
 
 /// A provisioned server is stored as given plus an address from its pool, with its event.
 pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dyn TestedStore>) {
@@ -26,6 +26,43 @@ pub async fn provision_stores_the_server_its_address_and_its_event(store: Arc<dy
     let events = store.events(new.server.id, 100).await.expect("events");
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].event, new.event);
+}
+
+/// A range of ids finds the stored server with the lowest id in it (how the server of an
+/// EC2 instance id is found), and nothing when none is in it.
+pub async fn first_in_id_range_finds_the_lowest_id_in_it(store: Arc<dyn TestedStore>) {
+    pools(&store, &[("lab-a", "10.10.0.0/24")]).await;
+    let ids = [
+        "0f1ee7c0-ffee-4abc-9000-000000000000",
+        "0f1ee7c0-ffee-4abc-8fff-ffffffffffff",
+        "0f1ee7c0-ffee-4abc-8000-000000000001",
+    ]
+    .map(|id| id.parse::<ServerId>().expect("a uuid"));
+    for id in ids {
+        let new = new_server_with_id(id, ProjectId::DEFAULT, "lab-a", "t2.micro", at(0));
+        store.provision(new).await.expect("provision");
+    }
+    let found = |text: &str| {
+        let range = InstanceId::parse(text)
+            .expect("an instance id")
+            .server_ids();
+        let store = store.clone();
+        async move {
+            store
+                .first_in_id_range(range)
+                .await
+                .expect("read")
+                .map(|s| s.id)
+        }
+    };
+    assert_eq!(
+        found("i-0f1ee7c0ffee4abc8").await,
+        Some(ids[2]),
+        "the lowest of two"
+    );
+    assert_eq!(found("i-0f1ee7c0ffee4abc9").await, Some(ids[0]));
+    assert_eq!(found("i-0f1ee7c0ffee4abc7").await, None);
+    assert_eq!(found("i-0f1ee7c0ffee4abca").await, None);
 }
 
 /// A region the store has no pool for is `NoPool`, and nothing is stored.

@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::{ProjectStoreError, StoredKey};
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::quota::Quotas;
@@ -57,9 +58,17 @@ pub(crate) async fn key(
     key
 }
 
-/// The secret hash the cases store with a key: any text, as far as the store is concerned.
-pub(crate) fn hash_of(id: KeyId) -> String {
-    format!("hmac-sha256:{id}")
+/// What the cases store of a key's secret: any texts, as far as the store is concerned.
+pub(crate) fn hash_of(id: KeyId) -> StoredSecret {
+    secret(&format!("hmac-sha256:{id}"))
+}
+
+/// A stored secret of this hash, and a sealed text made from it.
+fn secret(hash: &str) -> StoredSecret {
+    StoredSecret {
+        hash: hash.to_owned(),
+        sealed: format!("sealed {hash}"),
+    }
 }
 
 async fn names(store: &Arc<dyn TestedStore>) -> Vec<String> {
@@ -87,11 +96,12 @@ fn limiting(per_minute: Option<u32>) -> ProjectUpdate {
     }
 }
 
-/// `key` as authentication reads it: with its hash and its project's rate limit.
-pub(crate) fn stored(key: &ApiKey, secret_hash: String, limit: Option<u32>) -> StoredKey {
+/// `key` as authentication reads it: with its hash, its sealed secret and its project's rate limit.
+pub(crate) fn stored(key: &ApiKey, secret: StoredSecret, limit: Option<u32>) -> StoredKey {
     StoredKey {
         key: key.clone(),
-        secret_hash,
+        secret_hash: secret.hash,
+        sealed_secret: Some(secret.sealed),
         project_rate_limit: limit.and_then(NonZeroU32::new),
     }
 }
@@ -318,7 +328,7 @@ pub async fn keys_are_stored_with_their_hash_and_listed_oldest_first(store: Arc<
         revoked_at: None,
     };
     store
-        .create_key(&older, "another hash")
+        .create_key(&older, &secret("another hash"))
         .await
         .expect("create_key");
     let admin = key(&store, other.id, Role::Admin, at(15)).await;
@@ -326,7 +336,7 @@ pub async fn keys_are_stored_with_their_hash_and_listed_oldest_first(store: Arc<
         role: Role::Admin,
         ..newer.clone()
     };
-    let refused = store.create_key(&twin, "a third hash").await;
+    let refused = store.create_key(&twin, &secret("a third hash")).await;
     assert!(refused.is_err(), "a key id is stored once: {refused:?}");
 
     assert_eq!(keys(&store, team.id).await, [older.clone(), newer.clone()]);
@@ -338,7 +348,7 @@ pub async fn keys_are_stored_with_their_hash_and_listed_oldest_first(store: Arc<
     );
     assert_eq!(
         store.key_with_hash(older.id).await.expect("key_with_hash"),
-        Some(stored(&older, "another hash".to_owned(), None))
+        Some(stored(&older, secret("another hash"), None))
     );
     assert_eq!(
         store.key_with_hash(admin.id).await.expect("key_with_hash"),

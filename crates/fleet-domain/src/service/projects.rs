@@ -30,6 +30,29 @@ pub struct Authenticated {
     pub rate_limit_per_minute: Option<NonZeroU32>,
 }
 
+/// A key's secret, for a protocol that signs requests with it (AWS SigV4), with who the
+/// key is. Its `Debug` never shows the secret.
+pub struct SigningKey {
+    /// Who the key is, and its project's rate limit.
+    pub who: Authenticated,
+    secret: String,
+}
+
+impl SigningKey {
+    /// The key's secret, to recompute a signature with; never to be logged or returned.
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("who", &self.who)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Projects and keys.
 pub struct ProjectService {
     store: Arc<dyn TenancyStore>,
@@ -73,6 +96,7 @@ impl ProjectService {
             key,
             secret_hash,
             project_rate_limit,
+            ..
         } = self
             .store
             .key_with_hash(presented.id)
@@ -91,6 +115,39 @@ impl ProjectService {
                 key: Some(key.id),
             },
             rate_limit_per_minute: project_rate_limit,
+        })
+    }
+
+    /// The secret of the key with this id, to check a request signed with it, and who the
+    /// key is. An unknown or revoked key is refused, and so is one stored before secrets
+    /// were sealed (or under another pepper).
+    pub async fn signing_key(&self, id: KeyId) -> Result<SigningKey, AuthError> {
+        let StoredKey {
+            key,
+            sealed_secret,
+            project_rate_limit,
+            ..
+        } = self
+            .store
+            .key_with_hash(id)
+            .await?
+            .ok_or(AuthError::Unknown)?;
+        if key.revoked_at.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        let secret = sealed_secret
+            .and_then(|sealed| keys::unseal(&self.pepper, &sealed))
+            .ok_or(AuthError::Unsealed)?;
+        Ok(SigningKey {
+            who: Authenticated {
+                caller: Caller {
+                    project: key.project,
+                    role: key.role,
+                    key: Some(key.id),
+                },
+                rate_limit_per_minute: project_rate_limit,
+            },
+            secret,
         })
     }
 
@@ -219,7 +276,7 @@ impl ProjectService {
             last_used_at: None,
             revoked_at: None,
         };
-        self.store.create_key(&key, &minted.secret_hash).await?;
+        self.store.create_key(&key, &minted.secret).await?;
         Ok(CreatedKey {
             key,
             text: minted.text,
@@ -252,11 +309,8 @@ impl ProjectService {
             last_used_at: None,
             revoked_at: None,
         };
-        match self
-            .store
-            .create_key(&key, &presented.secret_hash(&self.pepper))
-            .await
-        {
+        let secret = presented.stored_secret(&self.pepper)?;
+        match self.store.create_key(&key, &secret).await {
             Ok(()) => Ok(true),
             // Another replica installed the same key between the read and the write.
             Err(_) if self.store.key_with_hash(presented.id).await?.is_some() => Ok(false),

@@ -14,6 +14,7 @@ use crate::error::{ActError, GetError, HistoryError, ListError, ProvisionError, 
 use crate::event::{Actor, Event, RequestContext};
 use crate::faults::{FaultError, FaultInjector, FaultTarget, Operation};
 use crate::ids::ServerId;
+use crate::instance_id::InstanceId;
 use crate::labels::Labels;
 use crate::lifecycle::{self, LifecycleConfig, ServerSpec};
 use crate::money::Money;
@@ -276,6 +277,29 @@ impl ServerService {
         )
         .await?;
         Ok(self.view(server, self.clock.now()))
+    }
+
+    /// The server of an EC2 instance id, if the caller sees its project; `None` otherwise.
+    pub async fn get_instance(
+        &self,
+        caller: &Caller,
+        instance: &InstanceId,
+    ) -> Result<Option<ServerView>, GetError> {
+        let Some(server) = self
+            .store
+            .first_in_id_range(instance.server_ids())
+            .await?
+            .filter(|server| caller.sees(server.project))
+        else {
+            return Ok(None);
+        };
+        self.admit(
+            Operation::Get,
+            FaultTarget::Server(&server),
+            &reader(caller),
+        )
+        .await?;
+        Ok(Some(self.view(server, self.clock.now())))
     }
 
     /// A page of the servers the caller sees that match the request's filters, in creation

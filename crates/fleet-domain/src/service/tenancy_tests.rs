@@ -171,10 +171,11 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
     store
         .expect_create_key()
         .times(1)
-        .returning(move |key, hash| {
+        .returning(move |key, secret| {
             *keep.lock().expect("lock") = Some(StoredKey {
                 key: key.clone(),
-                secret_hash: hash.to_owned(),
+                secret_hash: secret.hash.clone(),
+                sealed_secret: Some(secret.sealed.clone()),
                 project_rate_limit: limit,
             });
             Ok(())
@@ -211,6 +212,13 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         },
         "with its project's rate limit"
     );
+    let signing = svc
+        .signing_key(created.key.id)
+        .await
+        .expect("a key minted with its secret sealed signs");
+    assert_eq!(signing.secret(), &text[39..]);
+    assert_eq!(signing.who, me);
+    assert!(!format!("{signing:?}").contains(&text[39..]));
     let mut forged = text.clone();
     forged.replace_range(text.len() - 3.., "abc");
     assert!(matches!(
@@ -232,6 +240,21 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         svc.authenticate(&text).await,
         Err(AuthError::Revoked)
     ));
+    assert!(matches!(
+        svc.signing_key(created.key.id).await,
+        Err(AuthError::Revoked)
+    ));
+    let unsealed = {
+        let mut guard = stored.lock().expect("lock");
+        let key = guard.as_mut().expect("stored");
+        key.key.revoked_at = None;
+        key.sealed_secret = None;
+        key.key.id
+    };
+    assert!(
+        matches!(svc.signing_key(unsealed).await, Err(AuthError::Unsealed)),
+        "a key stored before secrets were sealed signs nothing"
+    );
 }
 
 #[tokio::test]
@@ -349,10 +372,11 @@ async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
     store
         .expect_create_key()
         .times(1)
-        .returning(move |key, hash| {
+        .returning(move |key, secret| {
             *keep.lock().expect("lock") = Some(StoredKey {
                 key: key.clone(),
-                secret_hash: hash.to_owned(),
+                secret_hash: secret.hash.clone(),
+                sealed_secret: Some(secret.sealed.clone()),
                 project_rate_limit: None,
             });
             Ok(())

@@ -184,7 +184,10 @@ impl Authenticator {
 fn refusal(error: AuthError, logger: &Logger) -> Problem {
     match error {
         AuthError::Store(e) => e.into(),
-        refused @ (AuthError::Malformed | AuthError::Unknown | AuthError::Revoked) => {
+        refused @ (AuthError::Malformed
+        | AuthError::Unknown
+        | AuthError::Revoked
+        | AuthError::Unsealed) => {
             slog::debug!(logger, "API key refused"; "reason" => %refused);
             Problem::unauthorized(true)
         }

@@ -1,5 +1,7 @@
 //! Reads: single statements outside any transaction (WAL gives each a consistent snapshot).
 
+use std::ops::RangeInclusive;
+
 use chrono::{DateTime, Utc};
 use diesel::SqliteConnection;
 use diesel::dsl::count_star;
@@ -24,6 +26,21 @@ type Result<T> = std::result::Result<T, TxError>;
 pub(crate) fn get(conn: &mut SqliteConnection, id: ServerId) -> Result<Option<Server>> {
     let row: Option<ServerRow> = servers::table
         .find(id_text(id))
+        .select(ServerRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(row.map(ServerRow::into_domain).transpose()?)
+}
+
+/// The server with the lowest id in `ids`, by the primary key (ids are stored as
+/// lower-case hyphenated text, whose order is the UUIDs').
+pub(crate) fn first_in_id_range(
+    conn: &mut SqliteConnection,
+    ids: RangeInclusive<ServerId>,
+) -> Result<Option<Server>> {
+    let row: Option<ServerRow> = servers::table
+        .filter(servers::id.between(id_text(*ids.start()), id_text(*ids.end())))
+        .order(servers::id)
         .select(ServerRow::as_select())
         .first(conn)
         .optional()?;

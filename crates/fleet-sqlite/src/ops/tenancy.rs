@@ -5,6 +5,7 @@ use diesel::SqliteConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 use fleet_domain::ids::{KeyId, ProjectId};
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::{BadRow, ProjectDeletion, StoredKey};
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::state::ServerState;
@@ -155,10 +156,10 @@ pub(crate) fn delete_project(
 pub(crate) fn create_key(
     conn: &mut SqliteConnection,
     key: &ApiKey,
-    secret_hash: &str,
+    secret: &StoredSecret,
 ) -> Result<()> {
     diesel::insert_into(api_keys::table)
-        .values(NewKeyRow::from_domain(key, secret_hash))
+        .values(NewKeyRow::from_domain(key, secret))
         .execute(conn)?;
     Ok(())
 }
@@ -177,20 +178,22 @@ pub(crate) fn keys(conn: &mut SqliteConnection, project: ProjectId) -> Result<Ve
 
 /// A key with the hash of its secret and its project's rate limit, in one query.
 pub(crate) fn key_with_hash(conn: &mut SqliteConnection, id: KeyId) -> Result<Option<StoredKey>> {
-    let row: Option<(KeyRow, String, Option<i64>)> = api_keys::table
+    let row: Option<(KeyRow, String, Option<String>, Option<i64>)> = api_keys::table
         .inner_join(projects::table)
         .filter(api_keys::id.eq(key_text(id)))
         .select((
             KeyRow::as_select(),
             api_keys::secret_hash,
+            api_keys::secret_sealed,
             projects::rate_limit_per_minute,
         ))
         .first(conn)
         .optional()?;
-    let Some((key, secret_hash, limit)) = row else {
+    let Some((key, secret_hash, sealed_secret, limit)) = row else {
         return Ok(None);
     };
     Ok(Some(StoredKey {
+        sealed_secret,
         key: key.into_domain()?,
         secret_hash,
         project_rate_limit: limit.map(rate_limit).transpose()?,

@@ -289,6 +289,20 @@ impl Store for MemoryStore {
             .transpose()
     }
 
+    async fn first_in_id_range(
+        &self,
+        ids: std::ops::RangeInclusive<ServerId>,
+    ) -> Result<Option<Server>, StoreError> {
+        let state = self.state()?;
+        state
+            .servers
+            .values()
+            .filter(|s| ids.contains(&s.id))
+            .min_by_key(|s| s.id)
+            .map(|s| state.readable(s))
+            .transpose()
+    }
+
     async fn list(
         &self,
         filter: &ServerFilter,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use fleet_domain::error::StoreError;
+use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::{ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::quota::{ProjectQuotas, Quotas};
@@ -13,7 +14,7 @@ use super::MemoryStore;
 /// Projects and keys (with their hashes), as a migrated store starts: with `default`.
 pub struct Tenancy {
     projects: Vec<Project>,
-    keys: Vec<(ApiKey, String)>,
+    keys: Vec<(ApiKey, StoredSecret)>,
 }
 
 impl Default for Tenancy {
@@ -162,7 +163,7 @@ impl TenancyStore for MemoryStore {
         Ok(ProjectDeletion::Deleted)
     }
 
-    async fn create_key(&self, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
+    async fn create_key(&self, key: &ApiKey, secret: &StoredSecret) -> Result<(), StoreError> {
         self.writable()?;
         let mut state = self.state()?;
         if !state.tenancy.has_project(key.project) {
@@ -177,10 +178,7 @@ impl TenancyStore for MemoryStore {
                 key.id
             )));
         }
-        state
-            .tenancy
-            .keys
-            .push((key.clone(), secret_hash.to_owned()));
+        state.tenancy.keys.push((key.clone(), secret.clone()));
         Ok(())
     }
 
@@ -205,9 +203,10 @@ impl TenancyStore for MemoryStore {
             .keys
             .iter()
             .find(|(key, _)| key.id == id)
-            .map(|(key, secret_hash)| StoredKey {
+            .map(|(key, secret)| StoredKey {
                 key: key.clone(),
-                secret_hash: secret_hash.clone(),
+                secret_hash: secret.hash.clone(),
+                sealed_secret: Some(secret.sealed.clone()),
                 project_rate_limit: tenancy
                     .projects
                     .iter()
