@@ -12,7 +12,12 @@
 //!    server's whole life through it (its action records, events and waits included), and
 //!    `xtask/contract/webhooks.py` verifies webhook deliveries to a receiver of its own with
 //!    the reference Standard Webhooks verifier (`standardwebhooks`);
-//! 3. schemathesis runs every check against every operation of the committed document,
+//! 3. `xtask/contract/ec2.py` drives the EC2 endpoint (`/ec2`) with boto3 and the AWS CLI,
+//!    as a member key of a project of its own signing with SigV4: instances through their
+//!    whole life with boto3's waiters, tags, filters and ClientToken, EC2's errors, the same
+//!    servers through the REST API, and over 1,000 instances paged with NextToken, all
+//!    terminated before it ends;
+//! 4. schemathesis runs every check against every operation of the committed document,
 //!    the virtual clock's included. `xtask/contract/hooks.py` says what it accepts (a
 //!    request naming a region or server type the catalog lacks, or a cursor fleetd never
 //!    handed out, refused; a wait that timed out; the event stream's events, which an
@@ -84,6 +89,7 @@ fn check(root: &Path, tools: &Tools, fleetd: &Fleetd, scratch: &Path, out: &Path
         }
         Err(e) => step("generating the Python client", Err(e)),
     }
+    step("the EC2 script", ec2(root, tools, fleetd));
     step("schemathesis", schemathesis(root, tools, fleetd, out));
     step(
         "leaving the run's key and project alone",
@@ -160,6 +166,24 @@ fn webhooks(root: &Path, tools: &Tools, fleetd: &Fleetd) -> Result<()> {
     )?;
     eprintln!(
         "contract: the webhooks script passed in {:.0?}",
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Drives the EC2 endpoint with boto3 and the AWS CLI. `Tools::command` puts the
+/// virtualenv's `bin` first on `PATH`, so the script finds the venv's `aws`.
+fn ec2(root: &Path, tools: &Tools, fleetd: &Fleetd) -> Result<()> {
+    let started = Instant::now();
+    crate::run(
+        tools
+            .python()
+            .arg(root.join(CONTRACT_DIR).join("ec2.py"))
+            .arg(fleetd.url())
+            .env("FLEET_CONTRACT_KEY", &fleetd.key),
+    )?;
+    eprintln!(
+        "contract: the EC2 script passed in {:.0?}",
         started.elapsed()
     );
     Ok(())

@@ -21,9 +21,12 @@ use fleet_domain::service::{
     IdempotencyService, KeyPolicy, ManualClock, ProjectService, ServerService, WatchService,
     WebhookDispatcher, WebhookOutbox, WebhookService,
 };
+use fleet_ec2::{Ec2Auth, Ec2AuthMode, Ec2State};
 use fleet_http::dto::WatchEventData;
 use fleet_http::pause::TokioPause;
-use fleet_http::{AppState, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock};
+use fleet_http::{
+    AppState, AuthMode, Authenticator, Services, Shutdown, ShutdownTrigger, VirtualClock,
+};
 use fleet_ops::{Ops, RequestIds};
 use fleet_postgres::EventFeed;
 use fleet_webhooks::HttpSender;
@@ -300,6 +303,13 @@ impl Application {
         let worker_budgets = budgets.clone();
         let next_worker = Arc::new(AtomicUsize::new(0));
         let worker_logger = logger.new(o!("component" => "http"));
+        let ec2_auth = Ec2Auth::new(
+            match config.auth.mode {
+                AuthMode::Open => Ec2AuthMode::Open,
+                AuthMode::Keys => Ec2AuthMode::Keys,
+            },
+            config.auth.rate_limit,
+        );
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
             let state = match opened.http_worker_stores(worker_pools[n]) {
@@ -319,7 +329,13 @@ impl Application {
                     state.clone()
                 }
             };
-            http_app(ops.clone(), web::Data::new(state))
+            let ec2 = Ec2State {
+                servers: state.servers.clone(),
+                projects: state.projects.clone(),
+                idempotency: state.idempotency.clone(),
+                auth: ec2_auth.clone(),
+            };
+            http_app(ops.clone(), web::Data::new(state), web::Data::new(ec2))
         })
         .workers(http_workers)
         // A client that hangs up mid-request ends its request at once (actix otherwise
@@ -445,6 +461,7 @@ fn request_ids(entropy: Arc<Entropy>) -> RequestIds {
 fn http_app(
     ops: web::Data<Ops>,
     rest: web::Data<AppState>,
+    ec2: web::Data<Ec2State>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -454,7 +471,10 @@ fn http_app(
         InitError = (),
     >,
 > {
-    let operational = App::new().app_data(ops).configure(fleet_ops::routes);
+    let operational = App::new()
+        .app_data(ops)
+        .configure(fleet_ops::routes)
+        .service(fleet_ec2::resources(ec2));
     fleet_http::mount(operational, rest).wrap(from_fn(fleet_ops::observe))
 }
 

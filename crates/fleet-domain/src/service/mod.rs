@@ -29,7 +29,7 @@ pub use faults::{FaultService, MAX_FAULT_RULES, NewFaultRule};
 pub use follow::Follower;
 pub use idempotency::{Begun, IdempotencyService, KeyPolicy, Ticket};
 pub use input::{MAX_NAME_CHARS, validate_name};
-pub use projects::{Authenticated, CreatedKey, ProjectService};
+pub use projects::{Authenticated, CreatedKey, ProjectService, SigningKey};
 pub use wait::Waiter;
 pub use watch::{EventPage, EventsRequest, WatchService};
 pub use webhook_outbox::{

@@ -1,0 +1,157 @@
+//! Who sent a request and for which region: a SigV4 signature checked with the key's
+//! secret (keys mode), or any credentials taken as the admin of `default` (open mode); then
+//! the request counted against its rate limit.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use actix_web::HttpRequest;
+use actix_web::http::header::AUTHORIZATION;
+use chrono::Utc;
+use fleet_domain::service::Authenticated;
+use fleet_domain::{Caller, KeyId};
+use uuid::Uuid;
+
+use crate::errors::Ec2Error;
+use crate::sigv4::{Authorization, Received, SignatureError};
+use crate::state::{Ec2AuthMode, Ec2State, Requester};
+
+/// The service name SigV4 credentials must be scoped to.
+const SERVICE: &str = "ec2";
+
+/// An authenticated request: who, and the region it addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The region of the credential's scope (in open mode without one, the catalog's
+    /// first region): where instances are launched and listed.
+    pub region: String,
+}
+
+/// Authenticates `req` with `body`, and counts it against its rate limit.
+pub async fn authenticate(
+    req: &HttpRequest,
+    body: &[u8],
+    state: &Ec2State,
+) -> Result<Signed, Ec2Error> {
+    let catalog = state.servers.catalog();
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| Ec2Error::auth("the Authorization header is not text"))
+        })
+        .transpose()?;
+    let Some(header) = header else {
+        return match state.auth.mode {
+            Ec2AuthMode::Keys => Err(Ec2Error::auth(
+                "requests must be signed with AWS Signature Version 4 by a fleet API key",
+            )),
+            Ec2AuthMode::Open => {
+                let region = catalog.regions()[0].name.clone();
+                let who = Authenticated {
+                    caller: Caller::open(),
+                    rate_limit_per_minute: None,
+                };
+                count(state, &who, Requester::Address(peer(req)))?;
+                Ok(Signed {
+                    caller: who.caller,
+                    region,
+                })
+            }
+        };
+    };
+    let auth = Authorization::parse(header).map_err(|e| Ec2Error::auth(e.to_string()))?;
+    if auth.service != SERVICE {
+        return Err(Ec2Error::auth(format!(
+            "the credential is scoped to the service '{}', not '{SERVICE}'",
+            auth.service
+        )));
+    }
+    if catalog.region(&auth.region).is_none() {
+        let known: Vec<&str> = catalog.regions().iter().map(|r| r.name.as_str()).collect();
+        return Err(Ec2Error::auth(format!(
+            "the credential is scoped to the region '{}', which fleet does not have; its regions: {}",
+            auth.region,
+            known.join(", ")
+        )));
+    }
+    let (who, requester) = match state.auth.mode {
+        Ec2AuthMode::Open => (
+            Authenticated {
+                caller: Caller::open(),
+                rate_limit_per_minute: None,
+            },
+            Requester::Address(peer(req)),
+        ),
+        Ec2AuthMode::Keys => {
+            let (who, key) = verified(req, body, &auth, state).await?;
+            (who, Requester::Key(key))
+        }
+    };
+    count(state, &who, requester)?;
+    Ok(Signed {
+        caller: who.caller,
+        region: auth.region,
+    })
+}
+
+/// The key that signed the request, if its signature is the one its secret makes.
+async fn verified(
+    req: &HttpRequest,
+    body: &[u8],
+    auth: &Authorization,
+    state: &Ec2State,
+) -> Result<(Authenticated, KeyId), Ec2Error> {
+    let unknown = || Ec2Error::auth("AWS was not able to validate the provided access credentials");
+    let id = KeyId::from(Uuid::try_parse(&auth.access_key).map_err(|_| unknown())?);
+    let key = state.projects.signing_key(id).await?;
+    let received = Received {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.query_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body,
+    };
+    match auth.signed_at(&received, Utc::now()) {
+        Ok(_) => {}
+        Err(SignatureError::Expired(at)) => {
+            return Err(Ec2Error::client(
+                "RequestExpired",
+                format!("Request has expired: it was signed at {at}, over 15 minutes from now"),
+            ));
+        }
+        Err(e) => return Err(Ec2Error::auth(e.to_string())),
+    }
+    if !auth.verifies(&received, key.secret()) {
+        return Err(Ec2Error::auth(
+            "The request signature we calculated does not match the signature you provided",
+        ));
+    }
+    Ok((key.who, id))
+}
+
+/// Counts the request against its project's limit, or else the process's default.
+fn count(state: &Ec2State, who: &Authenticated, requester: Requester) -> Result<(), Ec2Error> {
+    let Some(per_minute) = who.rate_limit_per_minute.or(state.auth.default_per_minute) else {
+        return Ok(());
+    };
+    state
+        .auth
+        .limits
+        .check(&requester, per_minute)
+        .map(|_| ())
+        .map_err(|limited| Ec2Error::throttled(limited.retry_after_secs))
+}
+
+fn peer(req: &HttpRequest) -> IpAddr {
+    req.peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
+}
