@@ -7,6 +7,8 @@
 //!   no other fleet crate;
 //! - the `fleet` CLI (`fleet-cli`) is built on `fleet-client` alone: no domain, adapter,
 //!   store or binary crate;
+//! - the EC2 adapter (`fleet-ec2`), a driving adapter beside the REST one, depends on the
+//!   domain (and `fleet-ops`) only: no other adapter, store, binary or SQL;
 //! - the REST adapter does not own the operational routes (`/metrics`, `/healthz`,
 //!   `/readyz`) or the readiness and metrics traits: they are `fleet-ops`', so a second
 //!   driving adapter shares them instead of growing its own.
@@ -58,6 +60,21 @@ const PURITY: &[Purity] = &[
         why: "fleet-ops is shared by every driving adapter and knows HTTP, not servers",
     },
     Purity {
+        package: "fleet-ec2",
+        forbidden: &[
+            "fleet-http",
+            "fleet-postgres",
+            "fleet-sqlite",
+            "fleet-webhooks",
+            "fleetd",
+            "diesel",
+            "diesel-async",
+            "tokio-postgres",
+            "paperclip",
+        ],
+        why: "a driving adapter depends on the domain only, never on another adapter",
+    },
+    Purity {
         package: "fleet-client",
         forbidden: SERVICE_CRATES,
         why: "fleet-client knows the API only through docs/openapi.json",
@@ -73,6 +90,7 @@ const PURITY: &[Purity] = &[
 /// on the client, so the client cannot depend on it either).
 const SERVICE_CRATES: &[&str] = &[
     "fleet-domain",
+    "fleet-ec2",
     "fleet-http",
     "fleet-ops",
     "fleet-postgres",

@@ -112,6 +112,17 @@ impl Conn {
         self.send(Method::POST, path, Some(json), &[]).await
     }
 
+    /// `POST path` with a form-encoded body (the EC2 Query API's).
+    pub async fn post_form(&mut self, path: &str, form: String) -> Result<Response, String> {
+        self.send_body(
+            Method::POST,
+            path,
+            Some(("application/x-www-form-urlencoded; charset=utf-8", form)),
+            &[],
+        )
+        .await
+    }
+
     /// `method path` with a JSON body if there is one, with `headers` added (an
     /// `Authorization` among them replaces the connection's key).
     pub async fn send(
@@ -121,14 +132,26 @@ impl Conn {
         json: Option<String>,
         headers: &[(HeaderName, HeaderValue)],
     ) -> Result<Response, String> {
+        let body = json.map(|json| ("application/json", json));
+        self.send_body(method, path, body, headers).await
+    }
+
+    /// `method path` with a body of a media type if there is one, with `headers` added.
+    async fn send_body(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<(&'static str, String)>,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<Response, String> {
         let failed = |e: &dyn std::fmt::Display| format!("{method} {path}: {e}");
         self.sender.ready().await.map_err(|e| failed(&e))?;
         let mut request = Request::builder()
             .method(method.clone())
             .uri(path)
             .header(HOST, &self.host);
-        if json.is_some() {
-            request = request.header(CONTENT_TYPE, "application/json");
+        if let Some((media_type, _)) = &body {
+            request = request.header(CONTENT_TYPE, *media_type);
         }
         if let Some(authorization) = &self.authorization
             && !headers.iter().any(|(name, _)| name == AUTHORIZATION)
@@ -138,7 +161,7 @@ impl Conn {
         for (name, value) in headers {
             request = request.header(name, value.clone());
         }
-        let body = Full::new(json.map(Bytes::from).unwrap_or_default());
+        let body = Full::new(body.map(|(_, text)| Bytes::from(text)).unwrap_or_default());
         let request = request.body(body).map_err(|e| failed(&e))?;
         let response = self
             .sender

@@ -179,6 +179,46 @@ pub async fn act(w: &mut HttpWorker, id: Uuid, action: &str) -> Result<(), Strin
         .map(drop)
 }
 
+/// The EC2 Query API's path on fleetd.
+const EC2: &str = "/ec2";
+
+/// EC2 `RunInstances` of one `t2.micro` (unsigned: the bench's fleetd is in open mode,
+/// where it lands in the catalog's first region), keeping its instance id.
+pub async fn run_instance(w: &mut HttpWorker, made: &RefCell<Vec<String>>) -> Result<(), String> {
+    let form = "Action=RunInstances&Version=2016-11-15&ImageId=ami-0f1ee700000000001\
+                &InstanceType=t2.micro&MinCount=1&MaxCount=1";
+    let response = w
+        .conn
+        .post_form(EC2, form.to_owned())
+        .await?
+        .expect(StatusCode::OK, "EC2 RunInstances")?;
+    let body = String::from_utf8_lossy(&response.body);
+    let id = body
+        .split_once("<instanceId>")
+        .and_then(|(_, rest)| rest.split_once("</instanceId>"))
+        .map(|(id, _)| id.to_owned())
+        .ok_or_else(|| format!("RunInstances answered no instance id: {body}"))?;
+    made.borrow_mut().push(id);
+    Ok(())
+}
+
+/// EC2 `DescribeInstances` of one instance of `ids`, spread as [`pick`] spreads reads.
+pub async fn describe_instance(w: &mut HttpWorker, ids: &[String], n: u64) -> Result<(), String> {
+    let spread = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
+    let index = spread
+        .checked_rem(ids.len() as u64)
+        .ok_or("no instances to describe")?;
+    let form = format!(
+        "Action=DescribeInstances&Version=2016-11-15&InstanceId.1={}",
+        ids[index as usize]
+    );
+    w.conn
+        .post_form(EC2, form)
+        .await?
+        .expect(StatusCode::OK, "EC2 DescribeInstances")
+        .map(drop)
+}
+
 /// The read-heavy mix: of every 20 requests, 16 gets, 3 list pages and 1 provisioning.
 pub async fn mixed(
     w: &mut HttpWorker,

@@ -317,6 +317,25 @@ pub async fn run(
         .await?;
     bench.direct = None;
 
+    let instances = RefCell::new(Vec::new());
+    let ran = bench
+        .phase(
+            "EC2 RunInstances (1 t2.micro)",
+            sizes.actions,
+            None,
+            async |w, _| phases::run_instance(w, &instances).await,
+        )
+        .await?;
+    let instances = instances.into_inner();
+    let described = bench
+        .phase(
+            "EC2 DescribeInstances (by id)",
+            sizes.get,
+            None,
+            async |w, n| phases::describe_instance(w, &instances, n).await,
+        )
+        .await?;
+
     let listed = bench
         .phase(
             "GET /servers (filtered, paginated)",
@@ -389,7 +408,15 @@ pub async fn run(
     Ok(FleetRun {
         store: target.store,
         http_limit,
-        phases: vec![provisioned, got, listed, stopped.then(started), mixed],
+        phases: vec![
+            provisioned,
+            got,
+            ran,
+            described,
+            listed,
+            stopped.then(started),
+            mixed,
+        ],
         keys_mode,
         db_provision,
         db_get,
