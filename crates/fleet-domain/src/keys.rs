@@ -4,8 +4,8 @@
 //! The secret is also stored sealed (ChaCha20-Poly1305 under a key derived from the
 //! pepper), because a signature scheme such as AWS SigV4, which the EC2 endpoint verifies,
 //! signs with the secret itself: the service must recompute the signature, so it needs the
-//! secret back, as AWS keeps its own. A copy of the database alone reads no secret when a
-//! pepper is configured.
+//! secret back, as AWS keeps its own. Only under a configured pepper: without one the
+//! sealing key would be public, and a copy of the database would read every secret.
 
 use std::fmt;
 
@@ -77,8 +77,8 @@ impl fmt::Debug for KeyText {
 pub struct StoredSecret {
     /// Hex of the secret's HMAC-SHA-256 under the pepper.
     pub hash: String,
-    /// The secret sealed under the pepper ([`unseal`] opens it).
-    pub sealed: String,
+    /// The secret sealed under the pepper ([`unseal`] opens it); `None` without a pepper.
+    pub sealed: Option<String>,
 }
 
 impl fmt::Debug for StoredSecret {
@@ -127,7 +127,11 @@ pub fn mint(pepper: &Pepper) -> Result<MintedKey, NoRandomness> {
 fn stored(pepper: &Pepper, secret: &str) -> Result<StoredSecret, NoRandomness> {
     Ok(StoredSecret {
         hash: hash(pepper, secret),
-        sealed: seal(pepper, secret)?,
+        sealed: if pepper.0.is_empty() {
+            None
+        } else {
+            Some(seal(pepper, secret)?)
+        },
     })
 }
 
@@ -274,7 +278,13 @@ mod tests {
         let secret = &minted.text.expose()[39..];
         assert_eq!(minted.secret.hash.len(), 64);
         assert!(!minted.secret.hash.contains(secret));
-        assert!(!minted.secret.sealed.contains(secret));
+        assert_eq!(
+            minted.secret.sealed, None,
+            "nothing is sealed without a pepper"
+        );
+        let peppered = mint(&Pepper::new(b"p".to_vec())).expect("randomness");
+        let sealed = peppered.secret.sealed.expect("sealed under a pepper");
+        assert!(!sealed.contains(&peppered.text.expose()[39..]));
     }
 
     #[test]
@@ -282,15 +292,10 @@ mod tests {
         let pepper = Pepper::new(b"pepper".to_vec());
         let minted = mint(&pepper).expect("randomness");
         let secret = &minted.text.expose()[39..];
-        assert_eq!(
-            unseal(&pepper, &minted.secret.sealed).as_deref(),
-            Some(secret)
-        );
-        assert_eq!(
-            unseal(&Pepper::new(b"other".to_vec()), &minted.secret.sealed),
-            None
-        );
-        let mut altered = minted.secret.sealed.clone().into_bytes();
+        let sealed = minted.secret.sealed.clone().expect("sealed under a pepper");
+        assert_eq!(unseal(&pepper, &sealed).as_deref(), Some(secret));
+        assert_eq!(unseal(&Pepper::new(b"other".to_vec()), &sealed), None);
+        let mut altered = sealed.clone().into_bytes();
         let last = altered.len() - 1;
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(altered).expect("ascii");
@@ -299,12 +304,11 @@ mod tests {
         let again = PresentedKey::parse(minted.text.expose())
             .expect("good")
             .stored_secret(&pepper)
-            .expect("randomness");
-        assert_ne!(
-            again.sealed, minted.secret.sealed,
-            "a fresh nonce each time"
-        );
-        assert_eq!(unseal(&pepper, &again.sealed).as_deref(), Some(secret));
+            .expect("randomness")
+            .sealed
+            .expect("sealed");
+        assert_ne!(again, sealed, "a fresh nonce each time");
+        assert_eq!(unseal(&pepper, &again).as_deref(), Some(secret));
     }
 
     #[test]

@@ -160,10 +160,14 @@ impl From<AuthError> for Ec2Error {
     fn from(error: AuthError) -> Self {
         match error {
             AuthError::Store(e) => e.into(),
-            AuthError::Malformed | AuthError::Unknown => {
+            // One answer whatever the key's state, so an id alone tells nothing about its key
+            // (revoked, or made without a sealed secret: docs/ec2.md says why).
+            AuthError::Malformed
+            | AuthError::Unknown
+            | AuthError::Revoked
+            | AuthError::Unsealed => {
                 Self::auth("AWS was not able to validate the provided access credentials")
             }
-            refused @ (AuthError::Revoked | AuthError::Unsealed) => Self::auth(refused.to_string()),
         }
     }
 }

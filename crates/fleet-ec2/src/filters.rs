@@ -3,7 +3,7 @@
 //! a filter matches must not match everything.
 
 use fleet_domain::service::ServerView;
-use fleet_domain::{InstanceId, ServerState};
+use fleet_domain::{InstanceId, ServerState, labels};
 
 use crate::errors::Ec2Error;
 use crate::mapping::{self, SERVICE_PREFIX};
@@ -91,11 +91,17 @@ impl InstanceFilters {
                         narrowing.state = Some(state);
                     }
                 }
-                "tag-key" if filter.values.len() == 1 => {
-                    requirements.push(filter.values[0].clone())
+                "tag-key" if filter.values.len() == 1 && is_label_key(&filter.values[0]) => {
+                    requirements.push(filter.values[0].clone());
                 }
                 name => {
-                    if let Some(key) = name.strip_prefix("tag:") {
+                    if let Some(key) = name.strip_prefix("tag:")
+                        && is_label_key(key)
+                        && filter
+                            .values
+                            .iter()
+                            .all(|v| labels::validate_value(key, v).is_ok())
+                    {
                         requirements.push(format!("{key} in ({})", filter.values.join(",")));
                     }
                 }
@@ -106,6 +112,12 @@ impl InstanceFilters {
         }
         narrowing
     }
+}
+
+/// Whether `key` is a label key, so a selector can name it: a tag that is not one matches
+/// no server, and the filter alone decides.
+fn is_label_key(key: &str) -> bool {
+    labels::validate_key(key).is_ok()
 }
 
 fn matches(filter: &Filter, view: &ServerView) -> bool {

@@ -316,7 +316,7 @@ pub(crate) fn new_key_row(key: &ApiKey, secret: &StoredSecret) -> NewKeyRow {
             revoked_at: key.revoked_at,
         },
         secret_hash: secret.hash.clone(),
-        secret_sealed: Some(secret.sealed.clone()),
+        secret_sealed: secret.sealed.clone(),
     }
 }
 

@@ -445,7 +445,7 @@ impl NewKeyRow {
                 revoked_at: key.revoked_at.map(micros),
             },
             secret_hash: secret.hash.clone(),
-            secret_sealed: Some(secret.sealed.clone()),
+            secret_sealed: secret.sealed.clone(),
         }
     }
 }

@@ -67,7 +67,7 @@ pub(crate) fn hash_of(id: KeyId) -> StoredSecret {
 fn secret(hash: &str) -> StoredSecret {
     StoredSecret {
         hash: hash.to_owned(),
-        sealed: format!("sealed {hash}"),
+        sealed: Some(format!("sealed {hash}")),
     }
 }
 
@@ -101,7 +101,7 @@ pub(crate) fn stored(key: &ApiKey, secret: StoredSecret, limit: Option<u32>) -> 
     StoredKey {
         key: key.clone(),
         secret_hash: secret.hash,
-        sealed_secret: Some(secret.sealed),
+        sealed_secret: secret.sealed,
         project_rate_limit: limit.and_then(NonZeroU32::new),
     }
 }

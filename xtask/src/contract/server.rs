@@ -44,6 +44,9 @@ impl Fleetd {
         let output = File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let child = fleetd_command(binary)
             .env("FLEET_AUTH", "keys")
+            // A pepper, as keys mode in production has: key secrets are sealed (and EC2
+            // requests can be signed) only under one.
+            .env("FLEET_KEY_PEPPER", "contract-pepper-0123456789")
             .env("FLEET_BOOTSTRAP_ADMIN_KEY", &key)
             .env("FLEET_BIND", "127.0.0.1:0")
             .env("FLEET_CLOCK", "virtual")

@@ -175,7 +175,7 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
             *keep.lock().expect("lock") = Some(StoredKey {
                 key: key.clone(),
                 secret_hash: secret.hash.clone(),
-                sealed_secret: Some(secret.sealed.clone()),
+                sealed_secret: secret.sealed.clone(),
                 project_rate_limit: limit,
             });
             Ok(())
@@ -376,7 +376,7 @@ async fn a_bootstrap_key_is_installed_once_and_then_authenticates() {
             *keep.lock().expect("lock") = Some(StoredKey {
                 key: key.clone(),
                 secret_hash: secret.hash.clone(),
-                sealed_secret: Some(secret.sealed.clone()),
+                sealed_secret: secret.sealed.clone(),
                 project_rate_limit: None,
             });
             Ok(())

@@ -11,7 +11,7 @@ mod tags;
 
 use fleet_domain::event::RequestContext;
 use fleet_domain::service::ServerView;
-use fleet_domain::{Caller, InstanceId};
+use fleet_domain::{Caller, InstanceId, Role};
 
 use crate::errors::Ec2Error;
 use crate::params::Params;
@@ -91,6 +91,12 @@ impl Call<'_> {
 /// Runs the request's action and returns its XML document.
 pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, Ec2Error> {
     if call.params.flag("DryRun")? {
+        if !ACTIONS.contains(&action) {
+            return Err(unknown(action));
+        }
+        if !action.starts_with("Describe") {
+            call.caller.require(Role::Member)?;
+        }
         return Err(Ec2Error {
             status: actix_web::http::StatusCode::PRECONDITION_FAILED,
             ..Ec2Error::client(
@@ -114,14 +120,18 @@ pub async fn dispatch(action: &str, call: &Call<'_>) -> Result<String, Ec2Error>
         "DescribeAvailabilityZones" => catalog::describe_zones(call),
         "DescribeInstanceTypes" => catalog::describe_instance_types(call),
         "DescribeImages" => catalog::describe_images(call),
-        other => Err(Ec2Error::client(
-            "InvalidAction",
-            format!(
-                "The action {other} is not valid for this web service; fleet answers {}",
-                ACTIONS.join(", ")
-            ),
-        )),
+        other => Err(unknown(other)),
     }
+}
+
+fn unknown(action: &str) -> Ec2Error {
+    Ec2Error::client(
+        "InvalidAction",
+        format!(
+            "The action {action} is not valid for this web service; fleet answers {}",
+            ACTIONS.join(", ")
+        ),
+    )
 }
 
 /// `body` as the document of `action`'s answer.

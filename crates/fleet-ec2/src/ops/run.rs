@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use fleet_domain::Action;
+use fleet_domain::error::GetError;
 use fleet_domain::idempotency::{Fingerprint, IdempotencyKey, StoredResponse};
 use fleet_domain::service::{Begun, ProvisionRequest, ServerView, validate_name};
-use fleet_domain::{Action, InstanceId};
 
 use super::{Call, answer};
 use crate::errors::Ec2Error;
@@ -23,9 +24,12 @@ pub(super) async fn run_instances(call: &Call<'_>) -> Result<String, Ec2Error> {
         None => launch.run(call).await?,
         Some(token) => once(call, token, &launch).await?,
     };
-    let first = views
-        .first()
-        .ok_or_else(|| Ec2Error::internal("a launch returned no instance"))?;
+    let first = views.first().ok_or_else(|| {
+        Ec2Error::client(
+            "IdempotentInstanceTerminated",
+            "The instances this client token launched no longer exist",
+        )
+    })?;
     answer(
         "RunInstances",
         &RunInstancesResponse {
@@ -92,14 +96,10 @@ async fn replay(call: &Call<'_>, stored: &StoredResponse) -> Result<Vec<ServerVi
         let id = text
             .parse()
             .map_err(|_| Ec2Error::internal(format!("a stored launch names '{text}'")))?;
-        let instance = InstanceId::of(id);
-        if let Some(view) = call
-            .state
-            .servers
-            .get_instance(&call.caller, &instance)
-            .await?
-        {
-            views.push(view);
+        match call.state.servers.get(&call.caller, id).await {
+            Ok(view) => views.push(view),
+            Err(GetError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(views)
@@ -213,8 +213,10 @@ impl Launch {
                 Ok(view) => views.push(view),
                 Err(_) if views.len() >= self.min as usize => break,
                 Err(e) => {
+                    // Every one is tried; the launch's own error is the answer either way.
                     for view in &views {
-                        call.state
+                        let _ = call
+                            .state
                             .servers
                             .act(
                                 &call.caller,
@@ -223,7 +225,7 @@ impl Launch {
                                 None,
                                 &context,
                             )
-                            .await?;
+                            .await;
                     }
                     return Err(labels_error(e));
                 }

@@ -274,7 +274,7 @@ async fn a_key_is_shown_once_and_only_its_hash_is_stored() {
         .expect_create_key()
         .times(1)
         .returning(move |key, hash| {
-            *kept.lock().expect("lock") = Some((key.clone(), hash.to_owned()));
+            *kept.lock().expect("lock") = Some((key.clone(), hash.clone()));
             Ok(())
         });
     let response = send_to(
@@ -300,10 +300,11 @@ async fn a_key_is_shown_once_and_only_its_hash_is_stored() {
     let text = body["key"].as_str().expect("the key's text");
     let presented = PresentedKey::parse(text).expect("a fleet key");
     assert_eq!(presented.id.to_string(), body["id"].as_str().expect("id"));
-    let (key, hash) = stored.lock().expect("lock").clone().expect("stored");
+    let (key, secret) = stored.lock().expect("lock").clone().expect("stored");
     assert_eq!(key.role, Role::Viewer);
-    assert!(!hash.contains(&text[39..]), "the secret is not stored");
-    assert!(presented.matches(&Pepper::default(), &hash), "its hash is");
+    assert!(!secret.hash.contains(&text[39..]), "the secret is not stored");
+    assert_eq!(secret.sealed, None, "nor sealed without a pepper");
+    assert!(presented.matches(&Pepper::default(), &secret.hash), "its hash is");
 }
 
 #[actix_web::test]

@@ -79,6 +79,7 @@ impl TestKey {
         StoredKey {
             key: self.key.clone(),
             secret_hash: self.hash.clone(),
+            sealed_secret: None,
             project_rate_limit: per_minute.and_then(NonZeroU32::new),
         }
     }
@@ -96,7 +97,7 @@ impl TestKey {
                 last_used_at: None,
                 revoked_at: None,
             },
-            hash: minted.secret_hash,
+            hash: minted.secret.hash,
         }
     }
 

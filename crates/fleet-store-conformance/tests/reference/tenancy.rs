@@ -206,7 +206,7 @@ impl TenancyStore for MemoryStore {
             .map(|(key, secret)| StoredKey {
                 key: key.clone(),
                 secret_hash: secret.hash.clone(),
-                sealed_secret: Some(secret.sealed.clone()),
+                sealed_secret: secret.sealed.clone(),
                 project_rate_limit: tenancy
                     .projects
                     .iter()
