@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::event::EventReadError;
 use crate::faults::{FaultError, InjectedFault, InvalidFaultRule};
 use crate::ids::{ActionId, FaultRuleId, KeyId, ProjectId, ServerId};
+use crate::instance_id::InstanceId;
 use crate::keys::NoRandomness;
 use crate::labels::LabelError;
 use crate::page::BadCursor;
@@ -119,6 +120,9 @@ pub enum GetError {
     /// No server has this id.
     #[error("server {0} not found")]
     NotFound(ServerId),
+    /// No server the caller sees has this EC2 instance id.
+    #[error("no server has the instance id {0}")]
+    NoInstance(InstanceId),
     /// A fault rule answered instead of the operation: nothing changed.
     #[error(transparent)]
     Injected(InjectedFault),

@@ -85,10 +85,19 @@ pub async fn authenticate(
             },
             Requester::Address(peer(req)),
         ),
-        Ec2AuthMode::Keys => {
-            let (who, key) = verified(req, body, &auth, state).await?;
-            (who, Requester::Key(key))
-        }
+        Ec2AuthMode::Keys => match verified(req, body, &auth, state).await {
+            Ok((who, key)) => (who, Requester::Key(key)),
+            Err(refused) => {
+                // A refused request still counts, against its address: guessing costs
+                // requests like anything else.
+                let nobody = Authenticated {
+                    caller: Caller::open(),
+                    rate_limit_per_minute: None,
+                };
+                count(state, &nobody, Requester::Address(peer(req)))?;
+                return Err(refused);
+            }
+        },
     };
     count(state, &who, requester)?;
     Ok(Signed {

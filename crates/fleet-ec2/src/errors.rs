@@ -175,7 +175,9 @@ impl From<AuthError> for Ec2Error {
 impl From<GetError> for Ec2Error {
     fn from(error: GetError) -> Self {
         match error {
-            GetError::NotFound(_) => Self::client("InvalidInstanceID.NotFound", error.to_string()),
+            GetError::NotFound(_) | GetError::NoInstance(_) => {
+                Self::client("InvalidInstanceID.NotFound", error.to_string())
+            }
             GetError::Injected(fault) => fault.into(),
             GetError::Store(e) => e.into(),
         }

@@ -258,7 +258,7 @@ mod tests {
         let zone = zone_of(id, "eu-west-1");
         assert!(["eu-west-1a", "eu-west-1b", "eu-west-1c"].contains(&zone.as_str()));
         assert_eq!(zone, zone_of(id, "eu-west-1"));
-        assert_eq!(reservation_id(id), "r-bc8def0123456789ab");
+        assert_eq!(reservation_id(id), "r-c8def0123456789ab");
         assert_eq!(
             private_dns_name("10.0.0.1", "us-east-1"),
             "ip-10-0-0-1.ec2.internal"

@@ -34,6 +34,7 @@ pub mod request;
 mod responses;
 pub mod resume;
 mod routes;
+pub mod server_key;
 pub mod shutdown;
 pub mod spec;
 pub mod state;

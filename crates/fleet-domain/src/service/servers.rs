@@ -302,6 +302,21 @@ impl ServerService {
         Ok(Some(self.view(server, self.clock.now())))
     }
 
+    /// The id of the server of an EC2 instance id, if the caller sees it: how the REST API
+    /// takes an instance id in place of a server id.
+    pub async fn server_of_instance(
+        &self,
+        caller: &Caller,
+        instance: &InstanceId,
+    ) -> Result<ServerId, GetError> {
+        self.store
+            .first_in_id_range(instance.server_ids())
+            .await?
+            .filter(|server| caller.sees(server.project))
+            .map(|server| server.id)
+            .ok_or_else(|| GetError::NoInstance(instance.clone()))
+    }
+
     /// A page of the servers the caller sees that match the request's filters, in creation
     /// order.
     pub async fn list(

@@ -148,7 +148,9 @@ impl From<ProvisionError> for Problem {
 impl From<GetError> for Problem {
     fn from(error: GetError) -> Self {
         match error {
-            GetError::NotFound(_) => Problem::not_found(error.to_string()),
+            GetError::NotFound(_) | GetError::NoInstance(_) => {
+                Problem::not_found(error.to_string())
+            }
             GetError::Injected(fault) => fault.into(),
             GetError::Store(e) => e.into(),
         }
@@ -399,7 +401,7 @@ failure!(
 failure!(
     /// Why reading a server failed.
     GetFailure {
-        400 => "The id is not a UUID, or `If-None-Match` is malformed (`invalid-precondition`).",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), or `If-None-Match` is malformed (`invalid-precondition`).",
         404 => "No server has this id.",
         500 => "The service failed.",
         502 => FAULT_INJECTED,
@@ -422,7 +424,7 @@ failure!(
 failure!(
     /// Why updating a server failed.
     UpdateFailure {
-        400 => "The id is not a UUID, the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
         403 => "The key's role may not change servers (it takes `member`).",
         404 => "No server has this id.",
         408 => "The body did not arrive within 5 seconds.",
@@ -440,7 +442,7 @@ failure!(
 failure!(
     /// Why an action failed.
     ActFailure {
-        400 => "The id is not a UUID, the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",
         403 => "The key's role may not act on servers (it takes `member`), or a start would take the project past its vCPU quota (`quota-exceeded`: the problem names the `quota`, its `limit` and the `used` amount).",
         404 => "No server has this id.",
         409 => "The server's state does not allow the action; the problem names the state and the allowed actions.",
@@ -473,7 +475,7 @@ failure!(
 failure!(
     /// Why reading a server's history failed.
     HistoryFailure {
-        400 => "The id is not a UUID, `limit` is invalid, or `cursor` is not one fleetd handed out (`invalid-cursor`).",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), `limit` is invalid, or `cursor` is not one fleetd handed out (`invalid-cursor`).",
         404 => "No server has this id.",
         500 => "The service failed.",
         502 => FAULT_INJECTED,

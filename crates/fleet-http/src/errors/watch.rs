@@ -104,7 +104,7 @@ failure!(
 failure!(
     /// Why a wait failed.
     WaitFailure {
-        400 => "The id is not a UUID, no `state` was given, a `state` is not a state, or `timeout` is not 1 to 60.",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), no `state` was given, a `state` is not a state, or `timeout` is not 1 to 60.",
         404 => "No server has this id.",
         408 => "The timeout passed first; the problem's `state` is the server's state then.",
         409 => "The server is in a state from which none of the states asked for can be reached (waiting for `running` on a terminated server); the problem's `state` names it.",
@@ -128,7 +128,7 @@ failure!(
 failure!(
     /// Why listing a server's actions failed.
     ServerActionsFailure {
-        400 => "The id is not a UUID, or `limit` or `cursor` is invalid.",
+        400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), or `limit` or `cursor` is invalid.",
         404 => "No server has this id.",
         500 => "The service failed.",
         503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",

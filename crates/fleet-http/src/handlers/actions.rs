@@ -1,6 +1,6 @@
 //! `/actions/{id}` and `/servers/{id}/actions`: action records.
 
-use fleet_domain::{ActionId, ServerId};
+use fleet_domain::ActionId;
 use paperclip::actix::{api_v2_operation, web};
 use uuid::Uuid;
 
@@ -8,6 +8,7 @@ use crate::auth::ApiCaller;
 use crate::dto;
 use crate::errors::{ActionFailure, ServerActionsFailure};
 use crate::query::Query;
+use crate::server_key::ServerKey;
 use crate::state::AppState;
 
 /// Get an action
@@ -44,18 +45,14 @@ pub async fn get(
 pub async fn list(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     query: Query<dto::ActionListQuery>,
 ) -> Result<web::Json<dto::ActionList>, ServerActionsFailure> {
     let query = query.into_inner();
+    let id = id.into_inner().resolve(&state.servers, &caller).await?;
     let page = state
         .watch
-        .server_actions(
-            &caller,
-            ServerId::from(id.into_inner()),
-            query.limit,
-            query.cursor.as_deref(),
-        )
+        .server_actions(&caller, id, query.limit, query.cursor.as_deref())
         .await?;
     Ok(web::Json(page.into()))
 }

@@ -1,13 +1,12 @@
 //! `/servers/{id}/logs` and `/servers/{id}/billing`: a server's history.
 
-use fleet_domain::ServerId;
 use paperclip::actix::{api_v2_operation, web};
-use uuid::Uuid;
 
 use crate::auth::ApiCaller;
 use crate::dto;
 use crate::errors::HistoryFailure;
 use crate::query::Query;
+use crate::server_key::ServerKey;
 use crate::state::AppState;
 
 /// Get a server's events
@@ -21,10 +20,10 @@ use crate::state::AppState;
 pub async fn events(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     query: Query<dto::HistoryQuery>,
 ) -> Result<web::Json<dto::EventList>, HistoryFailure> {
-    let id = ServerId::from(id.into_inner());
+    let id = id.into_inner().resolve(&state.servers, &caller).await?;
     let events = state.servers.events(&caller, id, query.limit).await?;
     Ok(web::Json(dto::EventList {
         server_id: id.as_uuid(),
@@ -44,18 +43,14 @@ pub async fn events(
 pub async fn billing(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     query: Query<dto::BillingQuery>,
 ) -> Result<web::Json<dto::BillingReport>, HistoryFailure> {
     let query = query.into_inner();
+    let id = id.into_inner().resolve(&state.servers, &caller).await?;
     let report = state
         .servers
-        .usage(
-            &caller,
-            ServerId::from(id.into_inner()),
-            query.limit,
-            query.cursor.as_deref(),
-        )
+        .usage(&caller, id, query.limit, query.cursor.as_deref())
         .await?;
     Ok(web::Json(report.into()))
 }

@@ -2,10 +2,8 @@
 
 use std::time::Instant;
 
-use fleet_domain::ServerId;
 use fleet_domain::service::{ListRequest, ProvisionRequest};
 use paperclip::actix::{api_v2_operation, web};
-use uuid::Uuid;
 
 use crate::auth::ApiCaller;
 use crate::body::JsonBody;
@@ -17,6 +15,7 @@ use crate::metrics;
 use crate::query::Query;
 use crate::request::ApiScope;
 use crate::responses::{ActionTaken, Created, ServerRead, TaggedServer, Updated};
+use crate::server_key::ServerKey;
 use crate::state::AppState;
 
 /// Provision a server
@@ -131,13 +130,11 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     if_none_match: IfNoneMatch,
 ) -> Result<ServerRead, GetFailure> {
-    let view = state
-        .servers
-        .get(&caller, ServerId::from(id.into_inner()))
-        .await?;
+    let id = id.into_inner().resolve(&state.servers, &caller).await?;
+    let view = state.servers.get(&caller, id).await?;
     let server = TaggedServer::from(view);
     Ok(if if_none_match.holds_current(server.etag) {
         ServerRead::NotModified(server.etag)
@@ -165,11 +162,11 @@ pub async fn update(
     caller: ApiCaller,
     scope: ApiScope,
     key: IdempotencyKeyHeader,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     if_match: IfMatch,
     body: JsonBody<dto::UpdateServerRequest>,
 ) -> Idempotent<Updated, UpdateFailure> {
-    let id = ServerId::from(id.into_inner());
+    let id = id.into_inner();
     let request = body.fingerprint("updateServer", &id.to_string());
     let work = update_server(&state, &caller, &scope, id, body.into_inner(), &if_match);
     key.once(&state, &caller, request, work).await
@@ -179,10 +176,11 @@ async fn update_server(
     state: &AppState,
     caller: &ApiCaller,
     scope: &ApiScope,
-    id: ServerId,
+    id: ServerKey,
     body: dto::UpdateServerRequest,
     if_match: &IfMatch,
 ) -> Result<Updated, UpdateFailure> {
+    let id = id.resolve(&state.servers, caller).await?;
     let view = state
         .servers
         .update(
@@ -213,11 +211,11 @@ pub async fn act(
     caller: ApiCaller,
     scope: ApiScope,
     key: IdempotencyKeyHeader,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     if_match: IfMatch,
     body: JsonBody<dto::ActionRequest>,
 ) -> Idempotent<ActionTaken, ActFailure> {
-    let id = ServerId::from(id.into_inner());
+    let id = id.into_inner();
     let request = body.fingerprint("actOnServer", &id.to_string());
     let work = act_on_server(&state, &caller, &scope, id, body.action.into(), &if_match);
     key.once(&state, &caller, request, work).await
@@ -227,10 +225,11 @@ async fn act_on_server(
     state: &AppState,
     caller: &ApiCaller,
     scope: &ApiScope,
-    id: ServerId,
+    id: ServerKey,
     action: fleet_domain::Action,
     if_match: &IfMatch,
 ) -> Result<ActionTaken, ActFailure> {
+    let id = id.resolve(&state.servers, caller).await?;
     let result = state
         .servers
         .act(

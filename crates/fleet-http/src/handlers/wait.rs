@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use fleet_domain::{ServerId, ServerState};
+use fleet_domain::ServerState;
 use paperclip::actix::{api_v2_operation, web};
-use uuid::Uuid;
 
 use crate::auth::ApiCaller;
 use crate::dto;
@@ -13,6 +12,7 @@ use crate::extract::truncate;
 use crate::metrics::OpenWatch;
 use crate::problem::Problem;
 use crate::query::MultiQuery;
+use crate::server_key::ServerKey;
 use crate::state::AppState;
 
 /// The longest wait, in seconds, and the wait when no `timeout` is given.
@@ -32,7 +32,7 @@ pub const MAX_WAIT_SECONDS: u32 = 60;
 pub async fn wait(
     state: web::Data<AppState>,
     caller: ApiCaller,
-    id: web::Path<Uuid>,
+    id: web::Path<ServerKey>,
     query: MultiQuery<dto::WaitParams, dto::WaitQuery>,
 ) -> Result<web::Json<dto::Server>, WaitFailure> {
     let params = query.into_inner();
@@ -48,7 +48,11 @@ pub async fn wait(
         .map_or(Ok(MAX_WAIT_SECONDS), parse_timeout)?;
     let mut waiter = state
         .watch
-        .wait(&caller, ServerId::from(id.into_inner()), wanted)
+        .wait(
+            &caller,
+            id.into_inner().resolve(&state.servers, &caller).await?,
+            wanted,
+        )
         .await?;
     let _counted = OpenWatch::open("wait");
     let mut shutdown = state.shutdown.clone();

@@ -302,9 +302,15 @@ async fn a_key_is_shown_once_and_only_its_hash_is_stored() {
     assert_eq!(presented.id.to_string(), body["id"].as_str().expect("id"));
     let (key, secret) = stored.lock().expect("lock").clone().expect("stored");
     assert_eq!(key.role, Role::Viewer);
-    assert!(!secret.hash.contains(&text[39..]), "the secret is not stored");
+    assert!(
+        !secret.hash.contains(&text[39..]),
+        "the secret is not stored"
+    );
     assert_eq!(secret.sealed, None, "nor sealed without a pepper");
-    assert!(presented.matches(&Pepper::default(), &secret.hash), "its hash is");
+    assert!(
+        presented.matches(&Pepper::default(), &secret.hash),
+        "its hash is"
+    );
 }
 
 #[actix_web::test]

@@ -13,6 +13,7 @@ mod common;
 mod conditional;
 mod costs;
 mod determinism;
+mod ec2;
 mod event_labels;
 mod faults;
 mod generated_client;

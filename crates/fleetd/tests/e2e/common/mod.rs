@@ -286,6 +286,9 @@ impl TestApp {
 
     fn check_against_spec(&self, method: &str, path: &str, reply: &Reply) {
         let path = path.split('?').next().unwrap_or(path);
+        if path == "/ec2" || path.starts_with("/ec2/") {
+            return; // the EC2 endpoint answers EC2's XML, outside the REST spec
+        }
         let operation = find_operation(&self.spec, method, path);
         let is_problem = reply.status >= 400;
         if operation.is_none() && !is_problem {
