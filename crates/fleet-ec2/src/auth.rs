@@ -3,12 +3,15 @@
 //! the request counted against its rate limit.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use chrono::Utc;
 use fleet_domain::service::Authenticated;
 use fleet_domain::{Caller, KeyId};
+use fleet_ops::RequestScope;
+use slog::Logger;
 use uuid::Uuid;
 
 use crate::errors::Ec2Error;
@@ -86,7 +89,10 @@ pub async fn authenticate(
             Requester::Address(peer(req)),
         ),
         Ec2AuthMode::Keys => match verified(req, body, &auth, state).await {
-            Ok((who, key)) => (who, Requester::Key(key)),
+            Ok((who, key)) => {
+                record_use(state, key, RequestScope::of(req).logger());
+                (who, Requester::Key(key))
+            }
             Err(refused) => {
                 // A refused request still counts, against its address: guessing costs
                 // requests like anything else.
@@ -145,6 +151,22 @@ async fn verified(
         ));
     }
     Ok((key.who, id))
+}
+
+/// Records when the key was last used, at most once a minute, on a task of its own: the
+/// request does not wait for the write, and a failed write costs only the record.
+fn record_use(state: &Ec2State, key: KeyId, logger: &Logger) {
+    if !state.auth.marks.due(key, Instant::now()) {
+        return;
+    }
+    let projects = state.projects.clone();
+    let logger = logger.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = projects.mark_used(&[key]).await {
+            slog::warn!(logger, "could not record when a key was last used";
+                "key" => %key, "error" => %e);
+        }
+    });
 }
 
 /// Counts the request against its project's limit, or else the process's default.

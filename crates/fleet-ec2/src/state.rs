@@ -8,6 +8,7 @@ use std::sync::Arc;
 use fleet_domain::KeyId;
 use fleet_domain::service::{IdempotencyService, ProjectService, ServerService};
 use fleet_ops::ratelimit::RateLimits;
+use fleet_ops::usage::UsageMarks;
 
 /// Whether requests must be signed by a fleet API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,7 @@ pub struct Ec2Auth {
     /// Requests a minute where a project sets no limit of its own; `None`: unlimited.
     pub default_per_minute: Option<NonZeroU32>,
     pub(crate) limits: Arc<RateLimits<Requester>>,
+    pub(crate) marks: Arc<UsageMarks<KeyId>>,
 }
 
 impl Ec2Auth {
@@ -46,6 +48,7 @@ impl Ec2Auth {
             mode,
             default_per_minute,
             limits: Arc::new(RateLimits::default()),
+            marks: Arc::new(UsageMarks::default()),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! - [`observe`], the outermost middleware: gives each request its [`RequestScope`] (request
 //!   id and logger), echoes the id in `X-Request-Id`, writes the access-log line and records
 //!   the HTTP metrics, whose labels all come from fixed sets ([`labels`]).
+//! - [`usage`]: when a key was last used, recorded at most once a minute per key.
 //! - [`routes`]: `GET /metrics`, `/healthz` and `/readyz`, outside every API spec, answered
 //!   through the [`Readiness`] and [`MetricsExporter`] traits the binary implements.
 //!
@@ -24,6 +25,7 @@ mod routes;
 mod scope;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod usage;
 
 pub use observe::observe;
 pub use ports::{MetricsExporter, NotReady, Readiness};

@@ -2,7 +2,7 @@
 
 use fleet_domain::service::ServerView;
 
-use super::scan::scan;
+use super::scan::{Found, Narrowing, scan};
 use super::{Call, answer};
 use crate::errors::Ec2Error;
 use crate::filters::{INSTANCE_FILTERS, InstanceFilters};
@@ -17,31 +17,8 @@ pub const MAX_RESULTS: std::ops::RangeInclusive<u32> = 5..=1_000;
 
 pub(super) async fn describe_instances(call: &Call<'_>) -> Result<String, Ec2Error> {
     let filters = InstanceFilters::new(call.params.filters()?, &INSTANCE_FILTERS)?;
-    let max = call.params.number("MaxResults", MAX_RESULTS)?;
-    let named = !call.params.list("InstanceId")?.is_empty();
-    if named && max.is_some() {
-        return Err(Ec2Error::client(
-            "InvalidParameterCombination",
-            "The parameter instancesSet cannot be used with the parameter maxResults",
-        ));
-    }
-    let (views, next_token) = if named {
-        let views = call.named_instances("InstanceId").await?;
-        (
-            views.into_iter().filter(|v| filters.matches(v)).collect(),
-            None,
-        )
-    } else {
-        let found = scan(
-            call,
-            filters.narrowing(),
-            call.params.get("NextToken"),
-            max.unwrap_or(DEFAULT_PAGE) as usize,
-            |view| filters.matches(view),
-        )
-        .await?;
-        (found.views, found.next_token)
-    };
+    let Found { views, next_token } =
+        selected(call, filters.narrowing(), |view| filters.matches(view)).await?;
     answer(
         "DescribeInstances",
         &DescribeInstancesResponse {
@@ -54,6 +31,31 @@ pub(super) async fn describe_instances(call: &Call<'_>) -> Result<String, Ec2Err
             next_token,
         },
     )
+}
+
+/// The instances a Describe action reads: those of `InstanceId.N` that `keep` keeps (all
+/// at once), or a page of the region's (`MaxResults`, `NextToken`); not both, as EC2 says.
+pub(super) async fn selected(
+    call: &Call<'_>,
+    narrowing: Narrowing,
+    keep: impl Fn(&ServerView) -> bool,
+) -> Result<Found, Ec2Error> {
+    let max = call.params.number("MaxResults", MAX_RESULTS)?;
+    if call.params.list("InstanceId")?.is_empty() {
+        let max = max.unwrap_or(DEFAULT_PAGE) as usize;
+        return scan(call, narrowing, call.params.get("NextToken"), max, keep).await;
+    }
+    if max.is_some() {
+        return Err(Ec2Error::client(
+            "InvalidParameterCombination",
+            "The parameter instancesSet cannot be used with the parameter maxResults",
+        ));
+    }
+    let views = call.named_instances("InstanceId").await?;
+    Ok(Found {
+        views: views.into_iter().filter(|v| keep(v)).collect(),
+        next_token: None,
+    })
 }
 
 /// One instance as the reservation it is shown in.

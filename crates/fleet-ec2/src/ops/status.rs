@@ -5,8 +5,8 @@ use fleet_domain::InstanceId;
 use fleet_domain::ServerState;
 use fleet_domain::service::ServerView;
 
-use super::describe::{DEFAULT_PAGE, MAX_RESULTS};
-use super::scan::scan;
+use super::describe::selected;
+use super::scan::Found;
 use super::{Call, answer};
 use crate::errors::Ec2Error;
 use crate::filters::InstanceFilters;
@@ -29,21 +29,7 @@ pub(super) async fn describe_instance_status(call: &Call<'_>) -> Result<String, 
     let keep = |view: &ServerView| {
         (all || view.server.state == ServerState::Running) && filters.matches(view)
     };
-    let (views, next_token) = if call.params.list("InstanceId")?.is_empty() {
-        let max = call.params.number("MaxResults", MAX_RESULTS)?;
-        let found = scan(
-            call,
-            filters.narrowing(),
-            call.params.get("NextToken"),
-            max.unwrap_or(DEFAULT_PAGE) as usize,
-            keep,
-        )
-        .await?;
-        (found.views, found.next_token)
-    } else {
-        let views = call.named_instances("InstanceId").await?;
-        (views.into_iter().filter(|v| keep(v)).collect(), None)
-    };
+    let Found { views, next_token } = selected(call, filters.narrowing(), keep).await?;
     answer(
         "DescribeInstanceStatus",
         &DescribeInstanceStatusResponse {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use fleet_domain::service::ServerView;
+use fleet_domain::service::{ServerView, validate_name};
 use fleet_domain::{InstanceId, ServerUpdate};
 
 use super::describe::{DEFAULT_PAGE, MAX_RESULTS};
@@ -26,8 +26,12 @@ pub(super) async fn create_tags(call: &Call<'_>) -> Result<String, Ec2Error> {
         .into_iter()
         .map(|tag| Ok((own_key(tag.key)?, Some(tag.value.unwrap_or_default()))))
         .collect::<Result<_, Ec2Error>>()?;
+    // A `Name` tag names the server too, as at launch, when it is a name fleet takes.
+    let name = patch
+        .get("Name")
+        .and_then(|value| validate_name(value.clone()?).ok());
     for view in resources(call).await? {
-        update(call, &view, patch.clone()).await?;
+        update(call, &view, name.clone(), patch.clone()).await?;
     }
     done(call, "CreateTags")
 }
@@ -46,7 +50,7 @@ pub(super) async fn delete_tags(call: &Call<'_>) -> Result<String, Ec2Error> {
             .map(|tag| (tag.key, None))
             .collect();
         if !patch.is_empty() {
-            update(call, &view, patch).await?;
+            update(call, &view, None, patch).await?;
         }
     }
     done(call, "DeleteTags")
@@ -141,6 +145,7 @@ async fn resources(call: &Call<'_>) -> Result<Vec<ServerView>, Ec2Error> {
 async fn update(
     call: &Call<'_>,
     view: &ServerView,
+    name: Option<String>,
     labels: BTreeMap<String, Option<String>>,
 ) -> Result<(), Ec2Error> {
     call.state
@@ -148,7 +153,7 @@ async fn update(
         .update(
             &call.caller,
             view.server.id,
-            ServerUpdate { name: None, labels },
+            ServerUpdate { name, labels },
             None,
             &call.context(),
         )

@@ -5,7 +5,7 @@
 //! Verified keys are cached per process for a short TTL (see [`cache`]), so a request with
 //! a key costs no store round trip while the TTL runs; that TTL is how long a key revoked
 //! on another replica keeps working here. A key's use is recorded at most once a minute
-//! (see [`usage`]), off the request path.
+//! (see [`fleet_ops::usage`]), off the request path.
 //!
 //! A refused key gets one answer, a 401 with the same detail whichever check failed (see
 //! [`crate::problem::Problem::unauthorized`]); why it was refused is logged at debug level
@@ -15,7 +15,6 @@ mod cache;
 mod credentials;
 pub(crate) mod extract;
 pub(crate) mod limits;
-mod usage;
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -32,8 +31,8 @@ pub use extract::ApiCaller;
 use crate::problem::Problem;
 use cache::{Digest, KeyCache};
 use credentials::Credentials;
+use fleet_ops::usage::UsageMarks;
 use limits::{Limits, Standing};
-use usage::UsageMarks;
 
 /// How requests without a key are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,7 @@ impl AuthMode {
 pub struct Authenticator {
     mode: AuthMode,
     cache: Arc<KeyCache>,
-    marks: Arc<UsageMarks>,
+    marks: Arc<UsageMarks<KeyId>>,
     limits: Arc<Limits>,
 }
 

@@ -95,7 +95,11 @@ async fn instances_are_servers(app: &TestApp) {
          &Filter.2.Name=tag:team&Filter.2.Value.1=blue",
     )
     .await;
-    assert_eq!(elements(&xml, "instanceId"), std::slice::from_ref(first), "{xml}");
+    assert_eq!(
+        elements(&xml, "instanceId"),
+        std::slice::from_ref(first),
+        "{xml}"
+    );
     for read in ["logs", "billing", "actions"] {
         let reply = app.get(&format!("/servers/{first}/{read}")).await;
         assert_eq!(reply.status, 200, "/{read} by instance id: {}", reply.text);
