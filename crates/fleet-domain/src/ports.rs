@@ -538,6 +538,10 @@ pub trait TenancyStore: Send + Sync {
     /// `None` when there is no such key.
     async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError>;
 
+    /// Keeps `sealed` as the sealed secret of a key stored without one (made before a pepper
+    /// was set); whether it did (a key already sealed keeps its own).
+    async fn seal_key(&self, id: KeyId, sealed: &str) -> Result<bool, StoreError>;
+
     /// Records that these keys were used at `at`. A key already marked used later keeps its
     /// time: processes flush their marks in any order.
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError>;

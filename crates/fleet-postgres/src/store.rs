@@ -495,6 +495,11 @@ impl TenancyStore for PgStore {
         Ok(tenancy::revoke_key(&mut conn, id, at).await?)
     }
 
+    async fn seal_key(&self, id: KeyId, sealed: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(tenancy::seal_key(&mut conn, id, sealed).await?)
+    }
+
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         Ok(tenancy::mark_keys_used(&mut conn, ids, at).await?)

@@ -254,6 +254,23 @@ pub(crate) async fn revoke_key(
     Ok(row.map(mapping::key).transpose()?)
 }
 
+/// Gives a key stored without a sealed secret this one.
+pub(crate) async fn seal_key(
+    conn: &mut AsyncPgConnection,
+    id: KeyId,
+    sealed: &str,
+) -> Result<bool, TxError> {
+    let sealed_now = diesel::update(
+        api_keys::table
+            .find(id.as_uuid())
+            .filter(api_keys::secret_sealed.is_null()),
+    )
+    .set(api_keys::secret_sealed.eq(sealed))
+    .execute(conn)
+    .await?;
+    Ok(sealed_now == 1)
+}
+
 /// Records that the keys were used at `at`, in one statement. A key used later already
 /// keeps its time, so replicas flushing their marks out of order never move it back.
 pub(crate) async fn mark_keys_used(

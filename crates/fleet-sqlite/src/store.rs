@@ -371,6 +371,12 @@ impl TenancyStore for SqliteStore {
             .await
     }
 
+    async fn seal_key(&self, id: KeyId, sealed: &str) -> Result<bool, StoreError> {
+        let sealed = sealed.to_owned();
+        self.run(move |conn| tenancy::seal_key(conn, id, &sealed))
+            .await
+    }
+
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
         let ids = ids.to_vec();
         self.run(move |conn| tenancy::mark_keys_used(conn, &ids, at))

@@ -267,6 +267,7 @@ macro_rules! suite {
             a_project_s_rate_limit_is_set_kept_and_cleared,
             keys_are_stored_with_their_hash_and_listed_oldest_first,
             revoking_a_key_keeps_its_first_revocation_time,
+            a_key_without_a_sealed_secret_is_sealed_once,
             marking_keys_used_records_when_and_never_goes_back,
             servers_are_listed_by_project,
             events_keep_the_key_that_caused_them,

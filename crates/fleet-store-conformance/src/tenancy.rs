@@ -404,6 +404,52 @@ pub async fn revoking_a_key_keeps_its_first_revocation_time(store: Arc<dyn Teste
     );
 }
 
+/// A key stored without a sealed secret (made before a pepper was set) takes one once; a
+/// sealed key keeps its own, and an unknown key is not sealed.
+pub async fn a_key_without_a_sealed_secret_is_sealed_once(store: Arc<dyn TestedStore>) {
+    let team = project(&store, "team", at(0)).await;
+    let unsealed = ApiKey {
+        id: KeyId::random(),
+        project: team.id,
+        role: Role::Admin,
+        description: "bootstrap".to_owned(),
+        created_at: at(1),
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let before_pepper = StoredSecret {
+        hash: "hash".to_owned(),
+        sealed: None,
+    };
+    store
+        .create_key(&unsealed, &before_pepper)
+        .await
+        .expect("create_key");
+    let sealed = key(&store, team.id, Role::Member, at(2)).await;
+    let read = |id| {
+        let store = store.clone();
+        async move {
+            store
+                .key_with_hash(id)
+                .await
+                .expect("read")
+                .expect("stored")
+                .sealed_secret
+        }
+    };
+    assert_eq!(read(unsealed.id).await, None);
+    assert!(store.seal_key(unsealed.id, "first").await.expect("seal"));
+    assert!(!store.seal_key(unsealed.id, "second").await.expect("seal"));
+    assert_eq!(read(unsealed.id).await.as_deref(), Some("first"));
+    assert!(!store.seal_key(sealed.id, "other").await.expect("seal"));
+    assert_eq!(
+        read(sealed.id).await,
+        hash_of(sealed.id).sealed,
+        "a sealed key keeps its own"
+    );
+    assert!(!store.seal_key(KeyId::random(), "x").await.expect("seal"));
+}
+
 /// Marking keys used records the time on exactly those keys, and never moves a key's time
 /// back (processes flush their marks in any order).
 pub async fn marking_keys_used_records_when_and_never_goes_back(store: Arc<dyn TestedStore>) {

@@ -297,7 +297,8 @@ impl ProjectService {
         caller.require(Role::Admin)?;
         let presented = PresentedKey::parse(text)
             .map_err(|_| ProjectError::Invalid(tenancy::InvalidText::KeyText))?;
-        if self.store.key_with_hash(presented.id).await?.is_some() {
+        if let Some(stored) = self.store.key_with_hash(presented.id).await? {
+            self.seal_if_unsealed(&presented, &stored).await?;
             return Ok(false);
         }
         let key = ApiKey {
@@ -316,6 +317,22 @@ impl ProjectService {
             Err(_) if self.store.key_with_hash(presented.id).await?.is_some() => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Seals the secret of an installed key stored without one (before a pepper was set),
+    /// when the text is really that key's: its holder then signs EC2 requests with it.
+    async fn seal_if_unsealed(
+        &self,
+        presented: &PresentedKey,
+        stored: &StoredKey,
+    ) -> Result<(), ProjectError> {
+        if stored.sealed_secret.is_some() || !presented.matches(&self.pepper, &stored.secret_hash) {
+            return Ok(());
+        }
+        if let Some(sealed) = presented.stored_secret(&self.pepper)?.sealed {
+            self.store.seal_key(presented.id, &sealed).await?;
+        }
+        Ok(())
     }
 
     /// The project named `name`, created first if there is none (admin).

@@ -8,12 +8,12 @@ use crate::catalog::Catalog;
 use crate::error::{ActError, AuthError, GetError, HistoryError, ProjectError, ProvisionError};
 use crate::event::RequestContext;
 use crate::ids::{KeyId, ProjectId};
-use crate::keys::Pepper;
+use crate::keys::{Pepper, PresentedKey};
 use crate::ports::{MockClock, MockStore, MockTenancyStore, ProjectDeletion, StoredKey};
 use crate::project_update::{ProjectChanges, ProjectUpdate};
 use crate::service::{Authenticated, ListRequest, ProjectService, ProvisionRequest, ServerService};
 use crate::state::{Action, ServerState};
-use crate::tenancy::{Caller, Forbidden, Project, Role};
+use crate::tenancy::{ApiKey, Caller, Forbidden, Project, Role};
 use crate::testing::{config, server, t0};
 
 fn clock() -> Arc<MockClock> {
@@ -449,4 +449,62 @@ async fn costs_are_read_for_the_caller_s_project_and_for_every_project_by_an_adm
             .await
             .expect("forecast");
     }
+}
+
+#[tokio::test]
+async fn a_key_stored_before_a_pepper_is_sealed_when_its_text_is_installed_again() {
+    let pepper = Pepper::new(b"pepper".to_vec());
+    let text = crate::keys::mint(&Pepper::default())
+        .expect("randomness")
+        .text
+        .expose()
+        .to_owned();
+    let presented = PresentedKey::parse(&text).expect("a key");
+    let stored = StoredKey {
+        key: ApiKey {
+            id: presented.id,
+            project: ProjectId::DEFAULT,
+            role: Role::Admin,
+            description: "bootstrap".to_owned(),
+            created_at: t0(),
+            last_used_at: None,
+            revoked_at: None,
+        },
+        secret_hash: presented.stored_secret(&pepper).expect("randomness").hash,
+        sealed_secret: None,
+        project_rate_limit: None,
+    };
+    let mut store = MockTenancyStore::new();
+    store
+        .expect_key_with_hash()
+        .returning(move |_| Ok(Some(stored.clone())));
+    let secret = text[39..].to_owned();
+    store
+        .expect_seal_key()
+        .times(1)
+        .withf(move |_, sealed| {
+            crate::keys::unseal(&Pepper::new(b"pepper".to_vec()), sealed).as_deref()
+                == Some(secret.as_str())
+        })
+        .returning(|_, _| Ok(true));
+    let svc = projects(store);
+    let admin = Caller::open();
+    let installed = svc
+        .install_key(&admin, &text, ProjectId::DEFAULT, Role::Admin, "bootstrap")
+        .await
+        .expect("present already");
+    assert!(!installed);
+    let forged = format!("{}{}", &text[..39], "A".repeat(43));
+    assert!(
+        !svc.install_key(
+            &admin,
+            &forged,
+            ProjectId::DEFAULT,
+            Role::Admin,
+            "bootstrap"
+        )
+        .await
+        .expect("present already"),
+        "another secret under the same id seals nothing"
+    );
 }

@@ -215,6 +215,18 @@ pub(crate) fn revoke_key(
     Ok(row.map(KeyRow::into_domain).transpose()?)
 }
 
+/// Gives a key stored without a sealed secret this one.
+pub(crate) fn seal_key(conn: &mut SqliteConnection, id: KeyId, sealed: &str) -> Result<bool> {
+    let sealed_now = diesel::update(
+        api_keys::table
+            .find(key_text(id))
+            .filter(api_keys::secret_sealed.is_null()),
+    )
+    .set(api_keys::secret_sealed.eq(sealed))
+    .execute(conn)?;
+    Ok(sealed_now == 1)
+}
+
 /// Records that the keys were used at `at`, in one statement. A key used later already
 /// keeps its time, so processes flushing their marks out of order never move it back.
 pub(crate) fn mark_keys_used(

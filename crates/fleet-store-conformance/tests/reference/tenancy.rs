@@ -243,6 +243,19 @@ impl TenancyStore for MemoryStore {
         Ok(Some(state.quotas(id)))
     }
 
+    async fn seal_key(&self, id: KeyId, sealed: &str) -> Result<bool, StoreError> {
+        self.writable()?;
+        let mut state = self.state()?;
+        let Some((_, secret)) = state.tenancy.keys.iter_mut().find(|(key, _)| key.id == id) else {
+            return Ok(false);
+        };
+        if secret.sealed.is_some() {
+            return Ok(false);
+        }
+        secret.sealed = Some(sealed.to_owned());
+        Ok(true)
+    }
+
     async fn mark_keys_used(&self, ids: &[KeyId], at: DateTime<Utc>) -> Result<(), StoreError> {
         self.writable()?;
         let mut state = self.state()?;
