@@ -118,12 +118,12 @@ pub async fn provision(
 
 /// The server request `n` reads: spread over all of `ids` (Fibonacci hashing), the same
 /// sequence for fleet and for the direct select.
-pub fn pick(ids: &[Uuid], n: u64) -> Result<Uuid, String> {
+pub fn pick<T: Clone>(ids: &[T], n: u64) -> Result<T, String> {
     let spread = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
     let index = spread
         .checked_rem(ids.len() as u64)
         .ok_or("no servers to read")?;
-    Ok(ids[index as usize])
+    Ok(ids[index as usize].clone())
 }
 
 /// `GET /servers/{id}` of server `pick(ids, n)`.
@@ -202,15 +202,11 @@ pub async fn run_instance(w: &mut HttpWorker, made: &RefCell<Vec<String>>) -> Re
     Ok(())
 }
 
-/// EC2 `DescribeInstances` of one instance of `ids`, spread as [`pick`] spreads reads.
+/// EC2 `DescribeInstances` of instance `pick(ids, n)`.
 pub async fn describe_instance(w: &mut HttpWorker, ids: &[String], n: u64) -> Result<(), String> {
-    let spread = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16;
-    let index = spread
-        .checked_rem(ids.len() as u64)
-        .ok_or("no instances to describe")?;
     let form = format!(
         "Action=DescribeInstances&Version=2016-11-15&InstanceId.1={}",
-        ids[index as usize]
+        pick(ids, n)?
     );
     w.conn
         .post_form(EC2, form)

@@ -53,10 +53,7 @@ pub async fn authenticate(
             )),
             Ec2AuthMode::Open => {
                 let region = catalog.regions()[0].name.clone();
-                let who = Authenticated {
-                    caller: Caller::open(),
-                    rate_limit_per_minute: None,
-                };
+                let who = open_caller();
                 count(state, &who, Requester::Address(peer(req)))?;
                 Ok(Signed {
                     caller: who.caller,
@@ -81,13 +78,7 @@ pub async fn authenticate(
         )));
     }
     let (who, requester) = match state.auth.mode {
-        Ec2AuthMode::Open => (
-            Authenticated {
-                caller: Caller::open(),
-                rate_limit_per_minute: None,
-            },
-            Requester::Address(peer(req)),
-        ),
+        Ec2AuthMode::Open => (open_caller(), Requester::Address(peer(req))),
         Ec2AuthMode::Keys => match verified(req, body, &auth, state).await {
             Ok((who, key)) => {
                 record_use(state, key, RequestScope::of(req).logger());
@@ -96,10 +87,7 @@ pub async fn authenticate(
             Err(refused) => {
                 // A refused request still counts, against its address: guessing costs
                 // requests like anything else.
-                let nobody = Authenticated {
-                    caller: Caller::open(),
-                    rate_limit_per_minute: None,
-                };
+                let nobody = open_caller();
                 count(state, &nobody, Requester::Address(peer(req)))?;
                 return Err(refused);
             }
@@ -180,6 +168,15 @@ fn count(state: &Ec2State, who: &Authenticated, requester: Requester) -> Result<
         .check(&requester, per_minute)
         .map(|_| ())
         .map_err(|limited| Ec2Error::throttled(limited.retry_after_secs))
+}
+
+/// The caller of open mode, and of a refused request counted against its address: the
+/// admin of `default`, under the process's default rate limit.
+fn open_caller() -> Authenticated {
+    Authenticated {
+        caller: Caller::open(),
+        rate_limit_per_minute: None,
+    }
 }
 
 fn peer(req: &HttpRequest) -> IpAddr {

@@ -108,14 +108,7 @@ impl ProjectService {
         if key.revoked_at.is_some() {
             return Err(AuthError::Revoked);
         }
-        Ok(Authenticated {
-            caller: Caller {
-                project: key.project,
-                role: key.role,
-                key: Some(key.id),
-            },
-            rate_limit_per_minute: project_rate_limit,
-        })
+        Ok(who(&key, project_rate_limit))
     }
 
     /// The secret of the key with this id, to check a request signed with it, and who the
@@ -139,14 +132,7 @@ impl ProjectService {
             .and_then(|sealed| keys::unseal(&self.pepper, &sealed))
             .ok_or(AuthError::Unsealed)?;
         Ok(SigningKey {
-            who: Authenticated {
-                caller: Caller {
-                    project: key.project,
-                    role: key.role,
-                    key: Some(key.id),
-                },
-                rate_limit_per_minute: project_rate_limit,
-            },
+            who: who(&key, project_rate_limit),
             secret,
         })
     }
@@ -383,5 +369,17 @@ fn name_taken(error: ProjectStoreError) -> ProjectError {
     match error {
         ProjectStoreError::NameTaken(name) => ProjectError::NameTaken(name),
         ProjectStoreError::Store(e) => ProjectError::Store(e),
+    }
+}
+
+/// Who a verified key is: the caller it acts as, and its project's rate limit.
+fn who(key: &ApiKey, rate_limit_per_minute: Option<NonZeroU32>) -> Authenticated {
+    Authenticated {
+        caller: Caller {
+            project: key.project,
+            role: key.role,
+            key: Some(key.id),
+        },
+        rate_limit_per_minute,
     }
 }

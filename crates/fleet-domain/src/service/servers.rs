@@ -285,12 +285,7 @@ impl ServerService {
         caller: &Caller,
         instance: &InstanceId,
     ) -> Result<Option<ServerView>, GetError> {
-        let Some(server) = self
-            .store
-            .first_in_id_range(instance.server_ids())
-            .await?
-            .filter(|server| caller.sees(server.project))
-        else {
+        let Some(server) = self.visible_instance(caller, instance).await? else {
             return Ok(None);
         };
         self.admit(
@@ -309,12 +304,24 @@ impl ServerService {
         caller: &Caller,
         instance: &InstanceId,
     ) -> Result<ServerId, GetError> {
-        self.store
-            .first_in_id_range(instance.server_ids())
+        self.visible_instance(caller, instance)
             .await?
-            .filter(|server| caller.sees(server.project))
             .map(|server| server.id)
             .ok_or_else(|| GetError::NoInstance(instance.clone()))
+    }
+
+    /// The server of an EC2 instance id, if the caller sees its project: as [`visible`] by
+    /// id.
+    async fn visible_instance(
+        &self,
+        caller: &Caller,
+        instance: &InstanceId,
+    ) -> Result<Option<Server>, StoreError> {
+        Ok(self
+            .store
+            .first_in_id_range(instance.server_ids())
+            .await?
+            .filter(|server| caller.sees(server.project)))
     }
 
     /// A page of the servers the caller sees that match the request's filters, in creation
