@@ -9,6 +9,8 @@
 //!   store or binary crate;
 //! - the EC2 adapter (`fleet-ec2`), a driving adapter beside the REST one, depends on the
 //!   domain (and `fleet-ops`) only: no other adapter, store, binary or SQL;
+//! - the console (`fleet-console`), a driving adapter too, depends on the domain (and
+//!   `fleet-ops`) only: its pages reach the service through the REST API, like any client;
 //! - the REST adapter does not own the operational routes (`/metrics`, `/healthz`,
 //!   `/readyz`) or the readiness and metrics traits: they are `fleet-ops`', so a second
 //!   driving adapter shares them instead of growing its own.
@@ -63,6 +65,23 @@ const PURITY: &[Purity] = &[
         package: "fleet-ec2",
         forbidden: &[
             "fleet-http",
+            "fleet-console",
+            "fleet-postgres",
+            "fleet-sqlite",
+            "fleet-webhooks",
+            "fleetd",
+            "diesel",
+            "diesel-async",
+            "tokio-postgres",
+            "paperclip",
+        ],
+        why: "a driving adapter depends on the domain only, never on another adapter",
+    },
+    Purity {
+        package: "fleet-console",
+        forbidden: &[
+            "fleet-http",
+            "fleet-ec2",
             "fleet-postgres",
             "fleet-sqlite",
             "fleet-webhooks",
@@ -89,6 +108,7 @@ const PURITY: &[Purity] = &[
 /// The crates of the service: neither the client nor the CLI may use one (the CLI depends
 /// on the client, so the client cannot depend on it either).
 const SERVICE_CRATES: &[&str] = &[
+    "fleet-console",
     "fleet-domain",
     "fleet-ec2",
     "fleet-http",

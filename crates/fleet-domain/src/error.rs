@@ -510,6 +510,9 @@ pub enum AuthError {
     /// The key was revoked.
     #[error("the key was revoked")]
     Revoked,
+    /// A console session whose time ran out.
+    #[error("the session expired")]
+    Expired,
     /// The key was stored before secrets were sealed, so nothing can be signed with it.
     #[error("the key was made before signing keys were kept; make a new one to sign with")]
     Unsealed,

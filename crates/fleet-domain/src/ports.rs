@@ -25,7 +25,7 @@ use crate::money::Money;
 use crate::page::{LedgerCursor, PageRequest};
 use crate::project_update::ProjectUpdate;
 use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
-use crate::server::{NewServer, Server, ServerFilter};
+use crate::server::{NewServer, Server, ServerFilter, ServerTally};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
 use crate::webhooks::{
@@ -258,6 +258,10 @@ pub trait Store: Send + Sync {
 
     /// How many servers match `filter`.
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError>;
+
+    /// How many servers match `filter` in each state and region that has any, in one pass
+    /// (a dashboard's counts, without one count per cell).
+    async fn tally(&self, filter: &ServerFilter) -> Result<Vec<ServerTally>, StoreError>;
 
     /// Applies a change if the server is still at its expected generation: updates the server
     /// (every field the change carries, its name included), appends its events and usage,

@@ -100,6 +100,17 @@ pub struct ServerFilter {
     pub terminated: TerminatedServers,
 }
 
+/// How many servers of a filter are in one state and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerTally {
+    /// The state.
+    pub state: ServerState,
+    /// The region.
+    pub region: String,
+    /// How many servers are in both.
+    pub count: u64,
+}
+
 /// Which terminated servers a filter lets through.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TerminatedServers {

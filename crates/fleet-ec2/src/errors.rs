@@ -165,7 +165,8 @@ impl From<AuthError> for Ec2Error {
             AuthError::Malformed
             | AuthError::Unknown
             | AuthError::Revoked
-            | AuthError::Unsealed => {
+            | AuthError::Unsealed
+            | AuthError::Expired => {
                 Self::auth("AWS was not able to validate the provided access credentials")
             }
         }

@@ -141,6 +141,16 @@ impl Problem {
         problem
     }
 
+    /// 403: a change made with the console's session cookie but without the session's
+    /// CSRF token, as a page of another site would make it.
+    pub fn csrf_token_invalid() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf-token-invalid",
+            "a change made with a session cookie needs the session's X-CSRF-Token header",
+        )
+    }
+
     /// 429: the caller is over its rate limit; `Retry-After` says when one more request is
     /// allowed.
     pub fn rate_limited(limited: Limited) -> Self {

@@ -15,8 +15,9 @@ pub fn api(cfg: &mut web::ServiceConfig, with_admin: bool) {
             .route(web::get().to(servers::list)),
     )
     .service(web::resource("/server").route(web::post().to(servers::provision_alias)))
-    // Before `/servers/{id}`, which would take `actions` for an id.
+    // Before `/servers/{id}`, which would take `actions` and `counts` for ids.
     .service(web::resource("/servers/actions").route(web::post().to(bulk::act)))
+    .service(web::resource("/servers/counts").route(web::get().to(servers::counts)))
     .service(
         web::resource("/servers/{id}")
             .route(web::get().to(servers::get))

@@ -4,6 +4,8 @@
 //! - [`observe`], the outermost middleware: gives each request its [`RequestScope`] (request
 //!   id and logger), echoes the id in `X-Request-Id`, writes the access-log line and records
 //!   the HTTP metrics, whose labels all come from fixed sets ([`labels`]).
+//! - [`session`]: the console's session cookie and CSRF header, which the console sets and
+//!   the REST API accepts.
 //! - [`usage`]: when a key was last used, recorded at most once a minute per key.
 //! - [`routes`]: `GET /metrics`, `/healthz` and `/readyz`, outside every API spec, answered
 //!   through the [`Readiness`] and [`MetricsExporter`] traits the binary implements.
@@ -23,13 +25,14 @@ mod problem;
 pub mod ratelimit;
 mod routes;
 mod scope;
+pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod usage;
 
 pub use observe::observe;
 pub use ports::{MetricsExporter, NotReady, Readiness};
-pub use problem::{FailureCause, PROBLEM_JSON};
+pub use problem::{FailureCause, PROBLEM_JSON, problem};
 pub use routes::{HEALTHZ_PATH, METRICS_PATH, Ops, PROMETHEUS_TEXT, READYZ_PATH, routes};
 pub use scope::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, RequestIds, RequestScope, is_sane};
 

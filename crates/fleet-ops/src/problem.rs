@@ -23,7 +23,7 @@ const RETRY_AFTER_SECONDS: u32 = 5;
 pub struct FailureCause(pub String);
 
 /// A problem response of kind `slug`, carrying the request id, with its cause for the log.
-pub(crate) fn problem(
+pub fn problem(
     status: StatusCode,
     slug: &str,
     detail: &str,

@@ -12,7 +12,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use fleet_domain::billing::LedgerEntry;
 use fleet_domain::event::Event;
 use fleet_domain::page::LedgerCursor;
-use fleet_domain::{PageRequest, Server, ServerFilter, ServerId, ServerState, TerminatedServers};
+use fleet_domain::{
+    PageRequest, Server, ServerFilter, ServerId, ServerState, ServerTally, TerminatedServers,
+};
 use uuid::Uuid;
 
 use crate::errors::TxError;
@@ -85,6 +87,30 @@ pub(crate) async fn count(
 ) -> Result<u64, TxError> {
     let count: i64 = matching(filter).count().get_result(conn).await?;
     Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// How many servers match `filter` in each state and region that has any.
+pub(crate) async fn tally(
+    conn: &mut AsyncPgConnection,
+    filter: &ServerFilter,
+) -> Result<Vec<ServerTally>, TxError> {
+    // Grouped over the filter as a subquery: diesel groups only a query it has not boxed,
+    // and the filter is built boxed. Postgres plans the `IN` as a semi-join on the key.
+    let rows: Vec<(String, String, i64)> = servers::table
+        .filter(servers::id.eq_any(matching(filter).select(servers::id)))
+        .group_by((servers::state, servers::region))
+        .select((servers::state, servers::region, count_star()))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(state, region, count)| {
+            Ok(ServerTally {
+                state: mapping::state("servers.state", &state)?,
+                region,
+                count: u64::try_from(count).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// The servers matching `filter`, every key and value a bound parameter.

@@ -34,7 +34,7 @@ use fleet_domain::quota::{ProjectQuotas, Quotas};
 use fleet_domain::tenancy::{ApiKey, Project};
 use fleet_domain::{
     IpPool, KeyId, NewServer, PageRequest, ProjectId, Server, ServerFilter, ServerId, ServerState,
-    StateChange,
+    ServerTally, StateChange,
 };
 use tokio::runtime::Handle;
 
@@ -334,6 +334,11 @@ impl Store for PgStore {
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
         Ok(reads::count(&mut conn, filter).await?)
+    }
+
+    async fn tally(&self, filter: &ServerFilter) -> Result<Vec<ServerTally>, StoreError> {
+        let mut conn = self.conn().await?;
+        Ok(reads::tally(&mut conn, filter).await?)
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {

@@ -21,7 +21,7 @@ use fleet_domain::ports::{
 };
 use fleet_domain::project_update::ProjectUpdate;
 use fleet_domain::quota::{ProjectQuotas, Quotas};
-use fleet_domain::server::{NewServer, Server, ServerFilter};
+use fleet_domain::server::{NewServer, Server, ServerFilter, ServerTally};
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
 
@@ -143,6 +143,11 @@ impl Store for SqliteStore {
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
         let filter = filter.clone();
         self.run(move |conn| listing::count(conn, &filter)).await
+    }
+
+    async fn tally(&self, filter: &ServerFilter) -> Result<Vec<ServerTally>, StoreError> {
+        let filter = filter.clone();
+        self.run(move |conn| listing::tally(conn, &filter)).await
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {

@@ -226,6 +226,7 @@ macro_rules! suite {
             get_of_an_unknown_id_is_none,
             first_in_id_range_finds_the_lowest_id_in_it,
             list_filters_by_region_type_and_state,
+            tally_counts_each_state_and_region_under_every_filter,
             list_pages_by_cursor_in_creation_order,
             list_cursor_is_stable_under_inserts,
             list_offset_skips_items,

@@ -1,5 +1,6 @@
 //! Listing with filters, keyset cursors and offsets.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use fleet_domain::{Action, ProjectId, Server, ServerFilter, ServerState, TerminatedServers};
@@ -18,10 +19,11 @@ async fn several(store: &Arc<dyn TestedStore>, n: i64, start: i64) -> Vec<Server
     servers
 }
 
-/// Every filter and their combinations return exactly the matching servers, in order.
-pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) {
+/// Servers in two regions, of two types, in three states, and filters of each kind and
+/// their combinations over them.
+async fn filtered_fleet(store: &Arc<dyn TestedStore>) -> (Vec<Server>, Vec<ServerFilter>) {
     pools(
-        &store,
+        store,
         &[("lab-a", "10.10.0.0/24"), ("lab-b", "10.20.0.0/24")],
     )
     .await;
@@ -39,12 +41,12 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
         let new = new_server(region, server_type, at(i as i64));
         created.push(store.provision(new).await.expect("provision"));
     }
-    let first_running = complete(&store, &created[0]).await;
-    created[0] = act(&store, &first_running, Action::Stop, at(30)).await;
-    created[1] = complete(&store, &created[1]).await;
+    let first_running = complete(store, &created[0]).await;
+    created[0] = act(store, &first_running, Action::Stop, at(30)).await;
+    created[1] = complete(store, &created[1]).await;
     let created = in_list_order(created);
 
-    let filters = [
+    let filters = vec![
         ServerFilter::default(),
         ServerFilter {
             region: Some("lab-a".to_owned()),
@@ -91,25 +93,57 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
             ..Default::default()
         },
     ];
+    (created, filters)
+}
+
+/// The servers of `fleet` that `filter` lets through (no selector, every terminated one).
+fn matching(fleet: &[Server], filter: &ServerFilter) -> Vec<Server> {
+    fleet
+        .iter()
+        .filter(|s| filter.project.is_none_or(|p| p == s.project))
+        .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
+        .filter(|s| {
+            filter
+                .server_type
+                .as_ref()
+                .is_none_or(|t| *t == s.server_type)
+        })
+        .filter(|s| filter.state.is_none_or(|st| st == s.state))
+        .cloned()
+        .collect()
+}
+
+/// Every filter and their combinations return exactly the matching servers, in order.
+pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) {
+    let (fleet, filters) = filtered_fleet(&store).await;
     for filter in filters {
-        let expected: Vec<Server> = created
-            .iter()
-            .filter(|s| filter.project.is_none_or(|p| p == s.project))
-            .filter(|s| filter.region.as_ref().is_none_or(|r| *r == s.region))
-            .filter(|s| {
-                filter
-                    .server_type
-                    .as_ref()
-                    .is_none_or(|t| *t == s.server_type)
-            })
-            .filter(|s| filter.state.is_none_or(|st| st == s.state))
-            .cloned()
-            .collect();
         assert_eq!(
             list(&store, &filter, 100, None, 0).await,
-            expected,
+            matching(&fleet, &filter),
             "filter {filter:?}"
         );
+    }
+}
+
+/// A tally counts, under every filter, the matching servers of each state and region that
+/// has any, and no other pair.
+pub async fn tally_counts_each_state_and_region_under_every_filter(store: Arc<dyn TestedStore>) {
+    let (fleet, filters) = filtered_fleet(&store).await;
+    for filter in filters {
+        let mut expected: BTreeMap<(&str, String), u64> = BTreeMap::new();
+        for server in matching(&fleet, &filter) {
+            *expected
+                .entry((server.state.as_str(), server.region))
+                .or_default() += 1;
+        }
+        let tallied: BTreeMap<(&str, String), u64> = store
+            .tally(&filter)
+            .await
+            .expect("tally")
+            .into_iter()
+            .map(|t| ((t.state.as_str(), t.region), t.count))
+            .collect();
+        assert_eq!(tallied, expected, "filter {filter:?}");
     }
 }
 

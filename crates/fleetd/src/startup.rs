@@ -12,6 +12,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, Error, HttpServer, web};
 use anyhow::Context;
+use fleet_console::ConsoleState;
 use fleet_domain::Entropy;
 use fleet_domain::entropy::purpose;
 use fleet_domain::faults::{FaultBook, FaultInjector, InjectorParts, LifecycleFaults};
@@ -21,6 +22,7 @@ use fleet_domain::service::{
     IdempotencyService, KeyPolicy, ManualClock, ProjectService, ServerService, WatchService,
     WebhookDispatcher, WebhookOutbox, WebhookService,
 };
+use fleet_domain::session::SessionSecret;
 use fleet_ec2::{Ec2Auth, Ec2AuthMode, Ec2State};
 use fleet_http::dto::WatchEventData;
 use fleet_http::pause::TokioPause;
@@ -50,6 +52,8 @@ use crate::workers::{BudgetWorker, EngineWorker, Pruner, WorkerHealth, spawn_upk
 
 /// The most response bytes an HTTP connection gathers before writing them out.
 const HTTP_WRITE_BUFFER: usize = 8 * 1024;
+/// How long a console session lasts: a working day.
+const CONSOLE_SESSION_S: i64 = 12 * 3600;
 
 /// fleetd, built and listening, not yet serving.
 pub struct Application {
@@ -161,12 +165,17 @@ impl Application {
             )
         };
         let (project_clock, pepper) = (clock.clone(), config.auth.pepper.clone());
+        // One secret for every worker, so a session opened on one is good on all; derived
+        // from the pepper, when there is one, so that every replica shares it.
+        let session_secret = SessionSecret::for_pepper(&pepper)
+            .context("no randomness for the console's session secret")?;
         let (default_quotas, project_ids) = (config.default_quotas, entropy.clone());
         let projects = move |tenancy: Arc<dyn TenancyStore>| {
             Arc::new(
                 ProjectService::new(tenancy, project_clock.clone(), pepper.clone())
                     .with_default_quotas(default_quotas)
-                    .with_entropy(project_ids.clone()),
+                    .with_entropy(project_ids.clone())
+                    .with_session_secret(session_secret.clone()),
             )
         };
         let (watch_clock, watched) = (clock.clone(), fanout.clone());
@@ -310,6 +319,8 @@ impl Application {
             },
             config.auth.rate_limit,
         );
+        let console_keys_required = config.auth.mode == AuthMode::Keys;
+        let console_virtual_clock = config.clock == ClockMode::Virtual;
         let server = HttpServer::new(move || {
             let n = next_worker.fetch_add(1, Ordering::Relaxed) % worker_pools.len();
             let state = match opened.http_worker_stores(worker_pools[n]) {
@@ -335,7 +346,18 @@ impl Application {
                 idempotency: state.idempotency.clone(),
                 auth: ec2_auth.clone(),
             };
-            http_app(ops.clone(), web::Data::new(state), web::Data::new(ec2))
+            let console = ConsoleState {
+                projects: state.projects.clone(),
+                keys_required: console_keys_required,
+                virtual_clock: console_virtual_clock,
+                session_lifetime_s: CONSOLE_SESSION_S,
+            };
+            http_app(
+                ops.clone(),
+                web::Data::new(state),
+                web::Data::new(ec2),
+                web::Data::new(console),
+            )
         })
         .workers(http_workers)
         // A client that hangs up mid-request ends its request at once (actix otherwise
@@ -462,6 +484,7 @@ fn http_app(
     ops: web::Data<Ops>,
     rest: web::Data<AppState>,
     ec2: web::Data<Ec2State>,
+    console: web::Data<ConsoleState>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -474,7 +497,8 @@ fn http_app(
     let operational = App::new()
         .app_data(ops)
         .configure(fleet_ops::routes)
-        .service(fleet_ec2::resources(ec2));
+        .service(fleet_ec2::resources(ec2))
+        .service(fleet_console::resources(console));
     fleet_http::mount(operational, rest).wrap(from_fn(fleet_ops::observe))
 }
 

@@ -19,6 +19,8 @@ pub struct Follower {
     origin: i64,
     /// Whether its last read reached the end of the sequence (the page was not full).
     caught_up: bool,
+    /// The newest sequence number there was at its last read.
+    latest: i64,
 }
 
 impl Follower {
@@ -29,6 +31,7 @@ impl Follower {
             query,
             pending: Vec::new(),
             caught_up: false,
+            latest: 0,
         }
     }
 
@@ -47,6 +50,12 @@ impl Follower {
     /// is waiting and a reader should not pause before asking again.
     pub fn caught_up(&self) -> bool {
         self.caught_up
+    }
+
+    /// The newest sequence number there was at its last read (of every project: the
+    /// sequence is global, as `next_after`, which moves up to it, already shows).
+    pub fn latest(&self) -> i64 {
+        self.latest
     }
 
     /// Reads the first batch now (so a pruned cursor is refused at once); the first
@@ -79,6 +88,7 @@ impl Follower {
     /// up to it matched and the cursor can move there.
     pub(super) async fn read(&mut self) -> Result<Vec<Event>, EventsError> {
         let horizon = self.events.horizon().await?.latest;
+        self.latest = horizon;
         let events = self.events.events_after(&self.query).await?;
         let last = events
             .iter()

@@ -10,7 +10,12 @@ use crate::keys::{self, KeyText, Pepper, PresentedKey};
 use crate::ports::{Clock, ProjectDeletion, ProjectStoreError, StoredKey, TenancyStore};
 use crate::project_update::ProjectChanges;
 use crate::quota::{ProjectQuotas, Quotas};
+use crate::session::SessionSecret;
 use crate::tenancy::{self, ApiKey, Caller, Project, Role};
+
+mod sessions;
+
+pub use sessions::ConsoleSession;
 
 /// A key just created: the record, and its text, which is shown this once.
 #[derive(Debug)]
@@ -60,6 +65,8 @@ pub struct ProjectService {
     pepper: Pepper,
     default_quotas: Quotas,
     ids: Arc<Entropy>,
+    /// What tags console sessions; `None` opens none.
+    sessions: Option<SessionSecret>,
 }
 
 impl ProjectService {
@@ -68,6 +75,7 @@ impl ProjectService {
         Self {
             store,
             clock,
+            sessions: SessionSecret::from_pepper(&pepper),
             pepper,
             default_quotas: Quotas::NONE,
             ids: Arc::new(Entropy::os()),

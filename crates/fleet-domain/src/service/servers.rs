@@ -359,12 +359,7 @@ impl ServerService {
         )
         .await?;
         let now = self.clock.now();
-        let terminated = match (request.state, self.terminated_listed_for) {
-            (None, Some(period)) => now
-                .checked_sub_signed(period)
-                .map_or(TerminatedServers::All, TerminatedServers::Since),
-            _ => TerminatedServers::All,
-        };
+        let terminated = self.listed_terminated(request.state, now);
         let filter = ServerFilter {
             project: caller.scope(),
             region: request.region,
@@ -392,6 +387,21 @@ impl ServerService {
             items: servers.into_iter().map(|s| self.view(s, now)).collect(),
             next,
         })
+    }
+
+    /// Which terminated servers a list filtered by `state` shows at `now`: those terminated
+    /// within the listing period when no state is asked for, every one otherwise.
+    pub(super) fn listed_terminated(
+        &self,
+        state: Option<ServerState>,
+        now: DateTime<Utc>,
+    ) -> TerminatedServers {
+        match (state, self.terminated_listed_for) {
+            (None, Some(period)) => now
+                .checked_sub_signed(period)
+                .map_or(TerminatedServers::All, TerminatedServers::Since),
+            _ => TerminatedServers::All,
+        }
     }
 
     /// The first filter that names a region or server type the catalog lacks: its kind

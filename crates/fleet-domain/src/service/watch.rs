@@ -42,6 +42,9 @@ pub struct EventPage {
     /// The cursor to read on from: the last event's sequence number, or further when no
     /// other event matched the filters up to where the sequence went when the page was read.
     pub next_after: i64,
+    /// The newest sequence number there was when the page was read, so that a client can
+    /// read the newest events by an `after` below it.
+    pub latest: i64,
 }
 
 /// Reading events, waiting for states and reading action records.
@@ -124,6 +127,7 @@ impl WatchService {
         Ok(EventPage {
             events,
             next_after: follower.cursor(),
+            latest: follower.latest(),
         })
     }
 

@@ -259,6 +259,7 @@ async fn next_after_is_the_last_event_of_a_full_page_and_the_horizon_of_a_short_
         .expect("read");
     assert_eq!(full.events.len(), 2);
     assert_eq!(full.next_after, 9, "more may match after the last one");
+    assert_eq!(full.latest, 40, "the page says where the sequence is");
     let short = svc
         .events(&Caller::open(), after("2"), Some(2))
         .await
@@ -272,6 +273,7 @@ async fn next_after_is_the_last_event_of_a_full_page_and_the_horizon_of_a_short_
         .await
         .expect("read");
     assert_eq!(empty.next_after, 55, "never backwards");
+    assert_eq!(empty.latest, 40);
 }
 
 #[tokio::test]

@@ -1,9 +1,12 @@
-//! What a request presents in its `Authorization` header: nothing, a bearer token, or
-//! something that cannot be one. The token is a secret: nothing here prints it.
+//! What a request presents: in its `Authorization` header nothing, a bearer token, or
+//! something that cannot be one; without that header, perhaps the console's session
+//! cookie. Tokens are secrets: nothing here prints them.
 
 use std::fmt;
 
+use actix_web::HttpRequest;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap};
+use fleet_ops::session::session_token;
 
 /// The credentials of a request.
 pub(crate) enum Credentials {
@@ -11,6 +14,9 @@ pub(crate) enum Credentials {
     Absent,
     /// `Authorization: Bearer <token>`: the token, to be checked.
     Bearer(String),
+    /// No `Authorization` header, and the console's session cookie: its token, to be
+    /// checked, and a change made with it needs the session's CSRF token too.
+    Session(String),
     /// An `Authorization` header that holds no bearer token (another scheme, no token, bytes
     /// that are not text, the header twice): refused like a bad key.
     Unusable,
@@ -21,8 +27,18 @@ impl fmt::Debug for Credentials {
         f.write_str(match self {
             Credentials::Absent => "Absent",
             Credentials::Bearer(_) => "Bearer(..)",
+            Credentials::Session(_) => "Session(..)",
             Credentials::Unusable => "Unusable",
         })
+    }
+}
+
+/// The credentials of `req`: its `Authorization` header, or else its session cookie. A
+/// key that is sent wins over a cookie, so a script with a key acts as that key.
+pub(crate) fn of_request(req: &HttpRequest) -> Credentials {
+    match presented(req.headers()) {
+        Credentials::Absent => session_token(req).map_or(Credentials::Absent, Credentials::Session),
+        presented => presented,
     }
 }
 
@@ -92,6 +108,21 @@ mod tests {
                 "{values:?} is not a bearer token"
             );
         }
+    }
+
+    #[test]
+    fn a_session_cookie_counts_only_without_an_authorization_header() {
+        let cookie = ("cookie", "fleet_session=fs1.x");
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(cookie)
+            .to_http_request();
+        assert!(matches!(of_request(&req), Credentials::Session(token) if token == "fs1.x"));
+        let req = actix_web::test::TestRequest::default()
+            .insert_header(cookie)
+            .insert_header((AUTHORIZATION, "Bearer fleet_x"))
+            .to_http_request();
+        assert!(matches!(of_request(&req), Credentials::Bearer(_)));
+        assert!(!format!("{:?}", Credentials::Session("fs1.x".into())).contains("fs1"));
     }
 
     #[test]

@@ -15,9 +15,11 @@ use paperclip::v2::models::{
 };
 use paperclip::v2::schema::Apiv2Schema;
 
-use super::{credentials, limits};
+use super::credentials::{self, Credentials};
+use super::limits;
 use crate::problem::Problem;
 use crate::state::AppState;
+use fleet_ops::session::{changes_state, presented_csrf};
 
 /// The name of the security scheme in the spec.
 pub const SECURITY_SCHEME: &str = "bearerAuth";
@@ -39,7 +41,9 @@ impl FromRequest for ApiCaller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let credentials = credentials::presented(req.headers());
+        let credentials = credentials::of_request(req);
+        let csrf = presented_csrf(req).unwrap_or_default().to_owned();
+        let changes = changes_state(req.method());
         let logger = RequestScope::of(req).logger().clone();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let address = limits::client_address(req);
@@ -48,6 +52,12 @@ impl FromRequest for ApiCaller {
             let Some(state) = state else {
                 return Err(Problem::internal("the REST state is not registered").into());
             };
+            if let Credentials::Session(token) = &credentials
+                && changes
+                && !state.projects.csrf_matches(token, &csrf)
+            {
+                return Err(Problem::csrf_token_invalid().into());
+            }
             let admitted = state
                 .auth
                 .admit(&state.projects, credentials, address, &logger)

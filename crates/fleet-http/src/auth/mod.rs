@@ -1,6 +1,7 @@
 //! Who is calling: the API key a request presents (`Authorization: Bearer <key>`) checked
-//! through the domain's `ProjectService`, or, in open mode, the admin of `default` for a
-//! request without one.
+//! through the domain's `ProjectService`, or the console's session cookie in place of a key
+//! (its changes with the session's CSRF token, see [`extract`]), or, in open mode, the
+//! admin of `default` for a request without either.
 //!
 //! Verified keys are cached per process for a short TTL (see [`cache`]), so a request with
 //! a key costs no store round trip while the TTL runs; that TTL is how long a key revoked
@@ -117,7 +118,7 @@ impl Authenticator {
         credentials: Credentials,
         logger: &Logger,
     ) -> Result<Authenticated, Problem> {
-        let token = match credentials {
+        let (token, session) = match credentials {
             Credentials::Absent => {
                 return match self.mode {
                     // The default project's override is not read for keyless requests:
@@ -130,16 +131,21 @@ impl Authenticator {
                 };
             }
             Credentials::Unusable => return Err(Problem::unauthorized(true)),
-            Credentials::Bearer(token) => token,
+            Credentials::Bearer(token) => (token, false),
+            Credentials::Session(token) => (token, true),
         };
         let digest = Digest::of(&token);
         let who = match self.cache.get(&digest, Instant::now()) {
             Some(who) => who,
             None => {
-                let who = projects
-                    .authenticate(&token)
-                    .await
-                    .map_err(|e| refusal(e, logger))?;
+                let checked = if session {
+                    projects
+                        .session(&token, chrono::Utc::now().timestamp())
+                        .await
+                } else {
+                    projects.authenticate(&token).await
+                };
+                let who = checked.map_err(|e| refusal(e, logger))?;
                 self.cache.insert(digest, who, Instant::now());
                 who
             }
@@ -186,7 +192,8 @@ fn refusal(error: AuthError, logger: &Logger) -> Problem {
         refused @ (AuthError::Malformed
         | AuthError::Unknown
         | AuthError::Revoked
-        | AuthError::Unsealed) => {
+        | AuthError::Unsealed
+        | AuthError::Expired) => {
             slog::debug!(logger, "API key refused"; "reason" => %refused);
             Problem::unauthorized(true)
         }

@@ -10,6 +10,7 @@ mod bulk;
 mod catalog;
 mod clock;
 mod costs;
+mod counts;
 mod enums;
 mod faults;
 mod history;
@@ -35,6 +36,7 @@ pub use costs::{
     CostBucket, CostForecast, CostGranularity, CostGroup, CostGroupKey, CostQuery, CostReport,
     ForecastQuery,
 };
+pub use counts::{CountsQuery, RegionCount, ServerCounts, StateCount, StateRegionCount};
 pub use enums::{Action, Actor, EventType, ServerState};
 pub use faults::{
     CreateFaultRuleRequest, FaultEffect, FaultEffectKind, FaultListQuery, FaultOperation,

@@ -160,6 +160,10 @@ pub struct EventPage {
     /// matched the filters up to where the sequence went; the same `after` when nothing
     /// came yet.
     pub next_after: i64,
+    /// The newest `seq` in the sequence when the page was read (the sequence is every
+    /// project's, so it may belong to no event you see). To read the newest events, oldest
+    /// first, pass `after` below it, e.g. `latest_seq - 100`.
+    pub latest_seq: i64,
 }
 
 impl From<DomainPage> for EventPage {
@@ -167,6 +171,7 @@ impl From<DomainPage> for EventPage {
         Self {
             items: page.events.into_iter().map(Into::into).collect(),
             next_after: page.next_after,
+            latest_seq: page.latest,
         }
     }
 }

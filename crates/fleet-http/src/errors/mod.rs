@@ -422,6 +422,17 @@ failure!(
 );
 
 failure!(
+    /// Why counting servers failed.
+    CountFailure {
+        400 => "The label selector is invalid (`invalid-label-selector`, with the `position` where it went wrong).",
+        500 => "The service failed.",
+        502 => FAULT_INJECTED,
+        503 => "The store is unavailable, overloaded or contended; retry after `Retry-After` seconds.",
+        504 => FAULT_INJECTED,
+    }
+);
+
+failure!(
     /// Why updating a server failed.
     UpdateFailure {
         400 => "The id is neither a UUID nor an EC2 instance id (`i-` and 17 hex digits), the body is not valid JSON, or `If-Match` is malformed (`invalid-precondition`).",

@@ -9,7 +9,9 @@ use crate::auth::ApiCaller;
 use crate::body::JsonBody;
 use crate::conditional::{IfMatch, IfNoneMatch};
 use crate::dto;
-use crate::errors::{ActFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure};
+use crate::errors::{
+    ActFailure, CountFailure, GetFailure, ListFailure, ProvisionFailure, UpdateFailure,
+};
 use crate::idempotency::{IdempotencyKeyHeader, Idempotent};
 use crate::metrics;
 use crate::query::Query;
@@ -116,6 +118,29 @@ pub async fn list(
     };
     let page = state.servers.list(&caller, request).await?;
     Ok(web::Json(page.into()))
+}
+
+/// Count servers
+///
+/// How many servers the caller has, by state and by region (every state and region, zeros
+/// included), optionally only those a label selector picks: what a dashboard shows without
+/// listing every server. Terminated servers count for as long as `GET /servers` lists them.
+#[api_v2_operation(
+    operation_id = "countServers",
+    tags(Servers),
+    produces = "application/json, application/problem+json"
+)]
+pub async fn counts(
+    state: web::Data<AppState>,
+    caller: ApiCaller,
+    query: Query<dto::CountsQuery>,
+) -> Result<web::Json<dto::ServerCounts>, CountFailure> {
+    let label_selector = query.into_inner().label_selector;
+    let counts = state
+        .servers
+        .counts(&caller, label_selector.as_deref())
+        .await?;
+    Ok(web::Json(counts.into()))
 }
 
 /// Get a server

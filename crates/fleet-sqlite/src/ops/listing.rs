@@ -22,11 +22,13 @@
 //! it holds every matching server up to the last it returns.
 
 use diesel::SqliteConnection;
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use fleet_domain::page::{Cursor, PageRequest};
+use fleet_domain::ports::BadRow;
 use fleet_domain::selector::Requirement;
-use fleet_domain::server::{Server, ServerFilter, TerminatedServers};
+use fleet_domain::server::{Server, ServerFilter, ServerTally, TerminatedServers};
 use fleet_domain::state::ServerState;
 
 use crate::errors::TxError;
@@ -103,6 +105,36 @@ pub(crate) fn count(conn: &mut SqliteConnection, filter: &ServerFilter) -> Resul
         .count()
         .get_result(conn)?;
     Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// How many servers match `filter` in each state and region that has any.
+pub(crate) fn tally(
+    conn: &mut SqliteConnection,
+    filter: &ServerFilter,
+) -> Result<Vec<ServerTally>> {
+    let requirements = filter
+        .selector
+        .as_ref()
+        .map(|selector| selector.requirements())
+        .unwrap_or_default();
+    // Grouped over the filter as a subquery: diesel groups only a query it has not boxed,
+    // and the filter is built boxed.
+    let matching =
+        selected(filtered(filter, None), requirements, selector::membership).select(servers::id);
+    let rows: Vec<(String, String, i64)> = servers::table
+        .filter(servers::id.eq_any(matching))
+        .group_by((servers::state, servers::region))
+        .select((servers::state, servers::region, count_star()))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(state, region, count)| {
+            Ok(ServerTally {
+                state: state.parse().map_err(|_| BadRow::new("state", &state))?,
+                region,
+                count: u64::try_from(count).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// The servers the filters other than the selector let through, after `after`.

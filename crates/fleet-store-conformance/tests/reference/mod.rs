@@ -16,7 +16,7 @@ use fleet_domain::ports::{
 };
 use fleet_domain::{
     Event, IpPool, Labels, LedgerEntry, NewServer, PageRequest, Server, ServerFilter, ServerId,
-    ServerState, StateChange, StateReason, TerminatedServers,
+    ServerState, ServerTally, StateChange, StateReason, TerminatedServers,
 };
 use fleet_store_conformance::Tamper;
 use quotas::QuotaState;
@@ -325,6 +325,25 @@ impl Store for MemoryStore {
             .skip(page.offset as usize)
             .take(page.limit as usize)
             .collect())
+    }
+
+    async fn tally(&self, filter: &ServerFilter) -> Result<Vec<ServerTally>, StoreError> {
+        let state = self.state()?;
+        let mut tallies: Vec<ServerTally> = Vec::new();
+        for server in state.servers.values().filter(|s| matches(filter, s)) {
+            match tallies
+                .iter_mut()
+                .find(|t| t.state == server.state && t.region == server.region)
+            {
+                Some(tally) => tally.count += 1,
+                None => tallies.push(ServerTally {
+                    state: server.state,
+                    region: server.region.clone(),
+                    count: 1,
+                }),
+            }
+        }
+        Ok(tallies)
     }
 
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {

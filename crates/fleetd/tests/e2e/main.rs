@@ -11,6 +11,8 @@ mod budgets;
 mod bulk;
 mod common;
 mod conditional;
+mod console;
+mod console_session;
 mod costs;
 mod determinism;
 mod ec2;
