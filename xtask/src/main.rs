@@ -62,6 +62,9 @@ fn main() -> ExitCode {
 /// Runs the whole suite against a Postgres found or started for it, then the contract
 /// check; extra arguments go to the test runner and leave the contract check out.
 fn test(extra: &[String]) -> Result<()> {
+    if extra.is_empty() {
+        require_browser()?;
+    }
     let database = postgres::find_or_start()?;
     eprintln!("xtask: tests use Postgres at {}", database.display_url());
     let mut command = if has_nextest() {
@@ -82,6 +85,24 @@ fn test(extra: &[String]) -> Result<()> {
     result?;
     if extra.is_empty() {
         contract::run()?;
+    }
+    Ok(())
+}
+
+/// The console's browser tests drive the system's Chromium through ChromeDriver: say what
+/// to install before building anything, rather than fail those tests after.
+fn require_browser() -> Result<()> {
+    let driver = std::env::var("FLEET_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let found = Command::new(&driver)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !found {
+        bail!(
+            "the console's browser tests need Chromium and ChromeDriver: \
+             `apt-get install chromium chromium-driver` (Debian), or set FLEET_CHROMEDRIVER \
+             and FLEET_CHROMIUM to a ChromeDriver and the browser it drives"
+        );
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 // The fetch wrapper: same-origin credentials, CSRF token on every mutating request,
-// RFC 7807 problems turned into ApiError (its message is the problem's detail), and a
-// 401 in keys mode reported to the shell, which shows the sign-in page.
+// RFC 7807 problems turned into ApiError (its message is the problem's detail), a 401 in
+// keys mode reported to the shell, which shows the sign-in page, and a refused CSRF token
+// (the session cookie changed, e.g. another tab signed in or out) answered by reading the
+// session again and reporting it to the shell, which shows the page for that session.
 import { sawServerTime } from './format.js';
 
 export class ApiError extends Error {
@@ -17,8 +19,9 @@ export const session = {
   csrf_token: null, virtual_clock: false, loaded: false,
 };
 
+/** The session's role; GET /console/session always says it (open mode: admin). */
 export function role() {
-  return session.role || (session.mode === 'open' ? 'admin' : null);
+  return session.role;
 }
 export function canAct() {
   const r = role();
@@ -33,10 +36,23 @@ function setSession(data) {
     mode: 'open', signed_in: false, role: null, project_id: null, key_id: null,
     csrf_token: null, virtual_clock: false,
   }, data || {}, { loaded: true });
-  if (session.mode === 'open' && !session.role) session.role = 'admin';
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const CSRF_INVALID = 'urn:fleet:problem:csrf-token-invalid';
+export const SESSION_CHANGED = 'The console session changed (signed in or out elsewhere, '
+  + 'perhaps in another tab), so nothing was changed. The page now shows the current session: '
+  + 'check it and try again.';
+
+// One re-read of the session for however many requests were refused at once (a bulk action).
+let resync = null;
+function sessionChanged() {
+  resync ??= loadSession()
+    .then(() => { window.dispatchEvent(new CustomEvent('fleet:session-changed')); })
+    .catch(() => {})
+    .finally(() => { resync = null; });
+  return resync;
+}
 
 /**
  * api('/servers', {method, body, query, contentType, signal}) → parsed JSON (null on 204).
@@ -79,6 +95,10 @@ export async function api(path, opts = {}) {
       session.signed_in = false;
       window.dispatchEvent(new CustomEvent('fleet:unauthorized'));
     }
+    if (res.status === 403 && data?.type === CSRF_INVALID) {
+      await sessionChanged();
+      throw new ApiError(res.status, { ...data, detail: SESSION_CHANGED }, SESSION_CHANGED);
+    }
     throw new ApiError(res.status, data, `${res.status} ${res.statusText}`);
   }
   return data;
@@ -99,7 +119,7 @@ export async function signOut() {
   setSession({ mode: 'keys', signed_in: false });
 }
 
-export const EVENT_TYPES = [
+const EVENT_TYPES = [
   'server.provisioned', 'server.action_requested', 'server.state_changed', 'server.billed',
   'server.reaped', 'server.updated', 'server.fault_injected', 'server.interruption_warning',
   'budget.threshold_crossed',
@@ -112,7 +132,7 @@ export const EVENT_TYPES = [
  */
 export function openStream(query, onEvent, onStatus) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query || {})) if (v) q.append(k, v);
+  for (const [k, v] of Object.entries(query || {})) if (v != null && v !== '') q.append(k, v);
   const url = '/events/stream' + (q.toString() ? `?${q}` : '');
   const es = new EventSource(url, { withCredentials: true });
   const handle = (msg) => {

@@ -1,5 +1,5 @@
 // The shell: session, header, hash router, error banner, confirm dialog.
-import { api, session, loadSession, signOut, role, isAdmin, ApiError } from './api.js';
+import { api, session, loadSession, signOut, role, isAdmin, SESSION_CHANGED } from './api.js';
 import { refreshTimes, shortId, setClockFrozen, setServerNow } from './format.js';
 import { el, clear } from './dom.js';
 
@@ -12,8 +12,9 @@ const PAGES = {
 };
 
 const main = document.getElementById('main');
-let current = null; // {id, abort, cleanups}
+let current = null; // {abort, cleanups}
 let navSeq = 0;
+let notice = null; // a message for the next page drawn (route() clears the banner)
 
 // ---- errors ---------------------------------------------------------------------------
 
@@ -21,13 +22,13 @@ const banner = document.getElementById('error-banner');
 const bannerText = document.getElementById('error-text');
 
 /** Show an error (an ApiError shows its problem's detail) in the #error-banner. */
-export function showError(err) {
+function showError(err) {
   if (!err || err.name === 'AbortError') return;
-  const text = err instanceof ApiError || err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
   bannerText.textContent = text;
   banner.hidden = false;
 }
-export function clearError() {
+function clearError() {
   banner.hidden = true;
   bannerText.textContent = '';
 }
@@ -45,7 +46,7 @@ window.addEventListener('error', (e) => {
 const dialog = document.getElementById('confirm-dialog');
 
 /** Ask in the <dialog>; resolves true when #confirm-yes is chosen. */
-export function confirmDialog(text, { title = 'Are you sure?', yes = 'Confirm', danger = false } = {}) {
+function confirmDialog(text, { title = 'Are you sure?', yes = 'Confirm', danger = false } = {}) {
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   const yesBtn = document.getElementById('confirm-yes');
@@ -97,8 +98,31 @@ window.addEventListener('fleet:unauthorized', () => {
   if (location.hash !== '#/signin') go('#/signin');
 });
 
+// The session cookie changed under this page (api.js read the session again after a
+// refused CSRF token): draw the page again for the session there is now.
+window.addEventListener('fleet:session-changed', () => {
+  setClockFrozen(session.virtual_clock);
+  renderHeader();
+  notice = SESSION_CHANGED;
+  route();
+});
+
+// ---- skip link -----------------------------------------------------------------------
+
+// It moves the focus to <main> itself: following its href would change the hash.
+document.getElementById('skip-link').addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
+
 // ---- router --------------------------------------------------------------------------
 
+/** Whether `hash` is one of the router's ("#/…"); any other (an in-page "#main") is not. */
+function isRoute(hash) {
+  return hash.startsWith('#/');
+}
+
+/** "#/servers/<id>" → {page: 'server', id}; throws on a malformed escape. */
 function parse(hash) {
   const path = (hash || '').replace(/^#\/?/, '').split('?')[0];
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -108,7 +132,8 @@ function parse(hash) {
   return { page: 'notfound' };
 }
 
-export function go(hash) {
+function go(hash) {
+  document.body.dataset.ready = 'false';
   if (location.hash === hash) route();
   else location.hash = hash;
 }
@@ -122,37 +147,64 @@ function teardown() {
   current = null;
 }
 
-async function route() {
-  const seq = ++navSeq;
-  document.body.dataset.ready = 'false';
-  teardown();
-  clearError();
-  let r = parse(location.hash);
-  const out = session.mode === 'keys' && !session.signed_in;
-  if (out && r.page !== 'signin') { go('#/signin'); return; }
-  if (!out && r.page === 'signin') { go('#/overview'); return; }
-  if (r.page === 'admin' && !isAdmin()) r = { page: 'forbidden' };
-
+function markNav(page) {
   for (const id of ['overview', 'servers', 'admin']) {
     const a = document.getElementById(`nav-${id}`);
-    const on = r.page === id || (id === 'servers' && r.page === 'server');
+    const on = page === id || (id === 'servers' && page === 'server');
     if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
+}
 
-  const abort = new AbortController();
-  const ctx = {
+/** What a page gets: its signal, parameters, cleanups and the shell's helpers. */
+function pageContext(seq, r, abort) {
+  const cleanups = [];
+  return {
     signal: abort.signal,
-    cleanups: [],
+    cleanups,
     params: r,
-    onCleanup(f) { this.cleanups.push(f); },
+    // A cleanup registered after the page was left (a render still finishing) runs at once.
+    onCleanup(f) {
+      if (!abort.signal.aborted) { cleanups.push(f); return; }
+      try { f(); } catch { /* ignore */ }
+    },
     isCurrent: () => seq === navSeq,
     showError, confirm: confirmDialog, go,
     rerenderHeader: renderHeader,
   };
-  current = { abort, cleanups: ctx.cleanups };
+}
+
+/** After a move the user asked for, the focus goes to the new page's heading (unless
+ * the page put it somewhere itself), so a screen reader starts reading there. */
+function focusPage() {
+  if (main.contains(document.activeElement) && document.activeElement !== main) return;
+  const h1 = main.querySelector('h1');
+  if (h1) {
+    h1.tabIndex = -1;
+    h1.focus({ preventScroll: true });
+  } else main.focus({ preventScroll: true });
+}
+
+async function route(e) {
+  // A hash that is not a route ("#main", an in-page link) leaves the page as it is.
+  if (!isRoute(location.hash)) return;
+  const seq = ++navSeq;
+  document.body.dataset.ready = 'false';
+  teardown();
+  clearError();
+  const abort = new AbortController();
+  current = { abort, cleanups: [] };
   const root = el('div', { class: 'page' });
-  clear(main).append(root);
   try {
+    let r = parse(location.hash);
+    const out = session.mode === 'keys' && !session.signed_in;
+    if (out && r.page !== 'signin') { go('#/signin'); return; }
+    if (!out && r.page === 'signin') { go('#/overview'); return; }
+    if (r.page === 'admin' && !isAdmin()) r = { page: 'forbidden' };
+    if (notice) { showError(notice); notice = null; }
+    markNav(r.page);
+    const ctx = pageContext(seq, r, abort);
+    current.cleanups = ctx.cleanups;
+    clear(main).append(root);
     if (r.page === 'notfound' || r.page === 'forbidden') {
       document.title = 'fleet console';
       root.append(el('h1', {}, r.page === 'notfound' ? 'Page not found' : 'Admins only'),
@@ -162,14 +214,18 @@ async function route() {
       if (seq !== navSeq) return;
       await mod.render(root, ctx);
     }
-  } catch (e) {
-    if (e.name === 'AbortError' || seq !== navSeq) return;
-    showError(e);
+  } catch (err) {
+    if (err.name === 'AbortError' || seq !== navSeq) return;
+    if (!main.contains(root)) clear(main).append(root);
+    showError(err);
   }
   if (seq === navSeq) {
+    if (e?.type === 'hashchange') focusPage();
     // When the page was drawn, in ms since the document's navigation: the load time the
-    // console's tests record.
+    // console's tests record. The route is said at the same moment, so a test can wait
+    // for the page of the hash it set.
     document.body.dataset.readyMs = String(Math.round(performance.now()));
+    document.body.dataset.route = location.hash;
     document.body.dataset.ready = 'true';
   }
 }
@@ -193,12 +249,13 @@ async function start() {
   } catch (e) {
     showError(e);
     clear(main).append(el('p', {}, 'The console session could not be read.'));
+    document.body.dataset.route = location.hash;
     document.body.dataset.ready = 'true';
     return;
   }
   setClockFrozen(session.virtual_clock);
   renderHeader();
-  if (!location.hash || location.hash === '#' || location.hash === '#/') {
+  if (!isRoute(location.hash) || location.hash === '#/') {
     history.replaceState(null, '', '#/overview');
   }
   route();

@@ -25,8 +25,10 @@ function frame(root, yMax, yFmt, xTicks, title) {
   }
   root.append(svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
   for (const [x, label] of xTicks) {
-    // The outermost labels are anchored inward, so none is cut at the chart's edge.
-    const anchor = x >= W - R - 1 ? 'end' : 'middle';
+    // Labels are centred on their tick, except where that would cut one at the chart's
+    // edge: a label at the right edge ends at its tick, and one too close to the left
+    // edge (half its width, about 3.5 px a character at 11 px, past x = 0) starts at it.
+    const anchor = x >= W - R - 1 ? 'end' : x - label.length * 3.5 < 0 ? 'start' : 'middle';
     root.append(svg('text', { x, y: H - 8, 'text-anchor': anchor }, label));
   }
 }

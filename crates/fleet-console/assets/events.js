@@ -14,11 +14,13 @@ async function lastSeq(signal) {
 /**
  * Events newest first, walking back from the newest until `sinceMs` (by `at`), at most
  * `maxPages` pages of 100. `complete` says whether they reach back to `sinceMs` (or to the
- * first event): when not, the history before the oldest of them is unknown.
+ * first event): when not, the history before the oldest of them is unknown. `latest` is the
+ * newest seq when the walk began (0 when there was no event): a stream opened with
+ * `after: latest` misses nothing since.
  */
 export async function recentEvents(sinceMs, { maxPages = 10, signal } = {}) {
   const last = await lastSeq(signal);
-  if (last == null) return { events: [], complete: true };
+  if (last == null) return { events: [], complete: true, latest: 0 };
   let complete = false;
   const bySeq = new Map();
   let after = last;
@@ -40,7 +42,17 @@ export async function recentEvents(sinceMs, { maxPages = 10, signal } = {}) {
     if (older || from === 0) { complete = true; break; }
     after = from;
   }
-  return { events: [...bySeq.values()].sort((a, b) => b.seq - a.seq), complete };
+  return { events: [...bySeq.values()].sort((a, b) => b.seq - a.seq), complete, latest: last };
+}
+
+/**
+ * The "live" indicator of a page that follows the stream: `node` is the
+ * <span id="stream-status" role="status">, `update` the status callback of openStream.
+ */
+export function streamStatus() {
+  const node = el('span', { class: 'muted small', id: 'stream-status', role: 'status' }, 'connecting…');
+  const update = (st) => { node.textContent = st === 'live' ? '● live' : st; };
+  return { node, update };
 }
 
 /** One line of an event list: time, type, message (and the server, when asked). */

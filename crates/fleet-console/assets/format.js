@@ -42,11 +42,11 @@ export function serverNow() {
 export function absTime(iso) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '';
-  return new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+  return new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
 
 /** "just now", "3 min ago", "2 h ago", "4 days ago", "in 5 min" */
-export function relTime(iso, now = serverNow()) {
+function relTime(iso, now = serverNow()) {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return '';
   let s = Math.round((now - t) / 1000);
@@ -114,6 +114,11 @@ export function moneyShort(value, currency = 'USD') {
   else if (value >= 1) s = value.toFixed(2);
   else s = value.toPrecision(2);
   return sym ? `${sym}${s}` : `${s} ${currency}`;
+}
+
+/** "terminate" → "Terminate" */
+export function capitalize(s) {
+  return s ? s[0].toUpperCase() + s.slice(1) : '';
 }
 
 export function shortId(id) {

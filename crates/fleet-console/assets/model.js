@@ -5,8 +5,8 @@ import { api } from './api.js';
 export const STATES = ['provisioning', 'starting', 'running', 'rebooting', 'stopping', 'stopped', 'failed', 'terminating', 'terminated'];
 export const ACTIONS = ['start', 'stop', 'reboot', 'terminate'];
 
-// The lifecycle table (fleet-domain state.rs), without its no-ops: the actions that
-// change something in each state.
+// The lifecycle table, copied from fleet-domain's src/state.rs (keep the two in step),
+// without its no-ops: the actions that change something in each state.
 const ALLOWED = {
   running: ['stop', 'reboot', 'terminate'],
   stopped: ['start', 'terminate'],
@@ -20,8 +20,12 @@ const ALLOWED = {
 };
 
 export function allowedActions(state) {
-  return ALLOWED[state] ?? [];
+  return Object.hasOwn(ALLOWED, state) ? ALLOWED[state] : [];
 }
+
+// The label prefix the service reserves for itself: RESERVED_PREFIX ("fleet.dev") and its
+// "/" in fleet-domain's src/labels.rs. Such labels are shown but not removable here.
+export const RESERVED_LABEL_PREFIX = 'fleet.dev/';
 
 let catalog = null;
 export function getCatalog(signal) {
@@ -32,9 +36,10 @@ export function getCatalog(signal) {
   return catalog;
 }
 
-/** "a=1, b=2" → {a: "1", b: "2"}; a bare "k" is k="" ; throws on an empty key. */
+/** "a=1, b=2" → {a: "1", b: "2"}; a bare "k" is k="" ; throws on an empty key. The object
+ * has no prototype, so keys such as "__proto__" or "constructor" are kept as plain keys. */
 export function parseLabels(text) {
-  const out = {};
+  const out = Object.create(null);
   for (const part of text.split(',')) {
     const p = part.trim();
     if (!p) continue;
@@ -53,23 +58,24 @@ export function selectorMatches(selector, labels) {
   const sel = (selector || '').trim();
   if (!sel) return true;
   labels = labels || {};
+  const has = (k) => Object.hasOwn(labels, k);
   const parts = sel.match(/(?:[^,(]+|\([^)]*\))+/g) || [];
   for (const raw of parts) {
     const r = raw.trim();
     let m;
-    if ((m = r.match(/^!\s*(\S+)$/))) { if (m[1] in labels) return false; continue; }
+    if ((m = r.match(/^!\s*(\S+)$/))) { if (has(m[1])) return false; continue; }
     if ((m = r.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
       const vals = m[3].split(',').map((v) => v.trim());
-      const has = m[1] in labels && vals.includes(labels[m[1]]);
-      if (m[2] === 'in' ? !has : has) return false;
+      const hit = has(m[1]) && vals.includes(labels[m[1]]);
+      if (m[2] === 'in' ? !hit : hit) return false;
       continue;
     }
     if ((m = r.match(/^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/))) {
-      const eq = labels[m[1]] === m[3] && m[1] in labels;
+      const eq = has(m[1]) && labels[m[1]] === m[3];
       if (m[2] === '!=' ? eq : !eq) return false;
       continue;
     }
-    if ((m = r.match(/^(\S+)$/))) { if (!(m[1] in labels)) return false; continue; }
+    if ((m = r.match(/^(\S+)$/))) { if (!has(m[1])) return false; continue; }
     return true;
   }
   return true;

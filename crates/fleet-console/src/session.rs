@@ -8,12 +8,15 @@
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use fleet_domain::Caller;
 use fleet_domain::error::AuthError;
 use fleet_domain::service::Authenticated;
 use fleet_ops::RequestScope;
-use fleet_ops::session::{SESSION_COOKIE, presented_csrf, session_token};
+use fleet_ops::session::{
+    CSRF_DETAIL, CSRF_PROBLEM, SESSION_COOKIE, presented_csrf, session_token,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,12 +59,12 @@ const SIGN_IN_LIMIT: usize = 1024;
 /// restarted process) is cleared, and the answer is what the browser is without it.
 pub async fn show(req: HttpRequest, state: web::Data<ConsoleState>) -> HttpResponse {
     let Some(token) = session_token(&req) else {
-        return HttpResponse::Ok().json(signed_out(&state));
+        return private(HttpResponse::Ok()).json(signed_out(&state));
     };
     match state.projects.session(&token, now()).await {
-        Ok(who) => HttpResponse::Ok().json(signed_in(&state, who, &token)),
+        Ok(who) => private(HttpResponse::Ok()).json(signed_in(&state, who, &token)),
         Err(AuthError::Store(e)) => unavailable(&req, &e),
-        Err(_) => HttpResponse::Ok()
+        Err(_) => private(HttpResponse::Ok())
             .cookie(removal())
             .json(signed_out(&state)),
     }
@@ -70,12 +73,12 @@ pub async fn show(req: HttpRequest, state: web::Data<ConsoleState>) -> HttpRespo
 /// Signs in with a key: sets the session cookie and answers who the session is.
 pub async fn sign_in(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     state: web::Data<ConsoleState>,
 ) -> HttpResponse {
     let is_json = req
         .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
@@ -87,14 +90,23 @@ pub async fn sign_in(
             "sign in with a JSON body {\"key\": \"fleet_...\"} (Content-Type: application/json)",
         );
     }
-    if body.len() > SIGN_IN_LIMIT {
+    // Read no further than the limit: a key is under 100 bytes.
+    let Ok(read) = payload.to_bytes_limited(SIGN_IN_LIMIT).await else {
         return refusal(
             &req,
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload-too-large",
             "a sign-in body is at most 1024 bytes",
         );
-    }
+    };
+    let Ok(body) = read else {
+        return refusal(
+            &req,
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "the sign-in body did not arrive whole",
+        );
+    };
     let Ok(SignIn { key }) = serde_json::from_slice(&body) else {
         return refusal(
             &req,
@@ -117,7 +129,7 @@ pub async fn sign_in(
                 .max_age(time::Duration::seconds(state.session_lifetime_s))
                 .finish();
             let view = signed_in(&state, session.who, session.token.expose());
-            HttpResponse::Ok().cookie(cookie).json(view)
+            private(HttpResponse::Ok()).cookie(cookie).json(view)
         }
         Err(AuthError::Store(e)) => unavailable(&req, &e),
         Err(refused) => {
@@ -144,17 +156,14 @@ pub async fn sign_out(req: HttpRequest, state: web::Data<ConsoleState>) -> HttpR
             return csrf_refusal(&req);
         }
     }
-    HttpResponse::NoContent().cookie(removal()).finish()
+    private(HttpResponse::NoContent())
+        .cookie(removal())
+        .finish()
 }
 
-/// The 403 of a change a session made without its CSRF token.
-pub fn csrf_refusal(req: &HttpRequest) -> HttpResponse {
-    refusal(
-        req,
-        StatusCode::FORBIDDEN,
-        "csrf-token-invalid",
-        "a change made with a session cookie needs the session's X-CSRF-Token header",
-    )
+/// The 403 of a sign-out without the session's CSRF token.
+fn csrf_refusal(req: &HttpRequest) -> HttpResponse {
+    refusal(req, StatusCode::FORBIDDEN, CSRF_PROBLEM, CSRF_DETAIL)
 }
 
 fn signed_in(state: &ConsoleState, who: Authenticated, token: &str) -> SessionView {
@@ -184,6 +193,14 @@ fn signed_out(state: &ConsoleState) -> SessionView {
 
 fn mode(state: &ConsoleState) -> &'static str {
     if state.keys_required { "keys" } else { "open" }
+}
+
+/// An answer no cache keeps or shares: it says who a cookie is and carries its CSRF token.
+fn private(mut response: HttpResponseBuilder) -> HttpResponseBuilder {
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::VARY, "Cookie"));
+    response
 }
 
 /// A cookie that removes the session cookie.

@@ -52,9 +52,13 @@ impl Pepper {
         self.0.is_empty()
     }
 
-    /// Its bytes, to derive another key from; never to be logged.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0
+    /// A key of 32 bytes derived from it for `purpose` (HMAC-SHA-256 of the purpose under
+    /// the pepper), so that no two uses of the pepper share a key.
+    pub(crate) fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let mut derive = <KeyedHash as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        derive.update(purpose);
+        derive.finalize().into_bytes().into()
     }
 }
 
@@ -169,10 +173,7 @@ pub fn unseal(pepper: &Pepper, sealed: &str) -> Option<String> {
 }
 
 fn sealing_cipher(pepper: &Pepper) -> ChaCha20Poly1305 {
-    let mut derive = <KeyedHash as KeyInit>::new_from_slice(&pepper.0)
-        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    derive.update(SEALING_PURPOSE);
-    let key = derive.finalize().into_bytes();
+    let key = pepper.derive(SEALING_PURPOSE);
     ChaCha20Poly1305::new_from_slice(&key)
         .unwrap_or_else(|_| unreachable!("HMAC-SHA-256 gives the 32 bytes of a key"))
 }

@@ -39,9 +39,7 @@ impl SessionSecret {
         if pepper.is_empty() {
             return None;
         }
-        let mut derive = tag_under(pepper.bytes());
-        derive.update(SESSION_PURPOSE);
-        Some(Self(derive.finalize().into_bytes().into()))
+        Some(Self(pepper.derive(SESSION_PURPOSE)))
     }
 
     /// A secret of 256 random bits: sessions then last as long as the process, on it alone.

@@ -146,8 +146,8 @@ impl Problem {
     pub fn csrf_token_invalid() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "csrf-token-invalid",
-            "a change made with a session cookie needs the session's X-CSRF-Token header",
+            fleet_ops::session::CSRF_PROBLEM,
+            fleet_ops::session::CSRF_DETAIL,
         )
     }
 

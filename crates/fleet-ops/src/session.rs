@@ -9,6 +9,11 @@ use actix_web::http::Method;
 pub const SESSION_COOKIE: &str = "fleet_session";
 /// The header a session's page sends its CSRF token in, with every change.
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The kind (slug) of the 403 problem of a change a session made without its CSRF token.
+pub const CSRF_PROBLEM: &str = "csrf-token-invalid";
+/// What that problem says.
+pub const CSRF_DETAIL: &str =
+    "a change made with a session cookie needs the session's X-CSRF-Token header";
 
 /// The session token of the request's cookie, if it has one.
 pub fn session_token(req: &HttpRequest) -> Option<String> {

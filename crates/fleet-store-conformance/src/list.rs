@@ -3,12 +3,16 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use fleet_domain::{Action, ProjectId, Server, ServerFilter, ServerState, TerminatedServers};
+use fleet_domain::{
+    Action, ProjectId, Selector, Server, ServerFilter, ServerState, TerminatedServers,
+};
 
 use crate::TestedStore;
 use crate::fixtures::{
-    act, all_servers, at, complete, ids, in_list_order, list, new_server, pools, provision, running,
+    act, all_servers, at, complete, ids, in_list_order, list, new_server, new_server_in, pools,
+    provision, running,
 };
+use crate::tenancy::project;
 
 /// Provisions `n` servers in `lab-a` one second apart from `start` seconds.
 async fn several(store: &Arc<dyn TestedStore>, n: i64, start: i64) -> Vec<Server> {
@@ -96,7 +100,7 @@ async fn filtered_fleet(store: &Arc<dyn TestedStore>) -> (Vec<Server>, Vec<Serve
     (created, filters)
 }
 
-/// The servers of `fleet` that `filter` lets through (no selector, every terminated one).
+/// The servers of `fleet` that `filter` lets through.
 fn matching(fleet: &[Server], filter: &ServerFilter) -> Vec<Server> {
     fleet
         .iter()
@@ -109,6 +113,17 @@ fn matching(fleet: &[Server], filter: &ServerFilter) -> Vec<Server> {
                 .is_none_or(|t| *t == s.server_type)
         })
         .filter(|s| filter.state.is_none_or(|st| st == s.state))
+        .filter(|s| match filter.terminated {
+            TerminatedServers::All => true,
+            TerminatedServers::Since(instant) => s.terminated_at.is_none_or(|t| t >= instant),
+            TerminatedServers::None => s.state != ServerState::Terminated,
+        })
+        .filter(|s| {
+            filter
+                .selector
+                .as_ref()
+                .is_none_or(|selector| selector.matches(&s.labels))
+        })
         .cloned()
         .collect()
 }
@@ -125,10 +140,48 @@ pub async fn list_filters_by_region_type_and_state(store: Arc<dyn TestedStore>) 
     }
 }
 
-/// A tally counts, under every filter, the matching servers of each state and region that
-/// has any, and no other pair.
+/// A tally counts, under every filter (projects, selectors and terminated servers
+/// included), the matching servers of each state and region that has any, and no other pair.
 pub async fn tally_counts_each_state_and_region_under_every_filter(store: Arc<dyn TestedStore>) {
-    let (fleet, filters) = filtered_fleet(&store).await;
+    let (mut fleet, mut filters) = filtered_fleet(&store).await;
+    let other = project(&store, "tallied-elsewhere", at(0)).await;
+    let theirs = new_server_in(other.id, "lab-b", "t2.micro", at(50));
+    fleet.push(store.provision(theirs).await.expect("provision"));
+    let doomed = complete(&store, &provision(&store, "lab-a", at(60)).await).await;
+    let terminating = act(&store, &doomed, Action::Terminate, at(70)).await;
+    fleet.push(complete(&store, &terminating).await);
+    let terminated_at = fleet
+        .last()
+        .and_then(|s| s.terminated_at)
+        .expect("terminated");
+    let selector = |text: &str| Some(Selector::parse(text).expect("a selector"));
+    filters.extend([
+        ServerFilter {
+            project: Some(other.id),
+            ..Default::default()
+        },
+        ServerFilter {
+            project: Some(ProjectId::DEFAULT),
+            selector: selector("suite=conformance"),
+            ..Default::default()
+        },
+        ServerFilter {
+            selector: selector("suite notin (conformance)"),
+            ..Default::default()
+        },
+        ServerFilter {
+            terminated: TerminatedServers::None,
+            ..Default::default()
+        },
+        ServerFilter {
+            terminated: TerminatedServers::Since(terminated_at),
+            ..Default::default()
+        },
+        ServerFilter {
+            terminated: TerminatedServers::Since(terminated_at + chrono::TimeDelta::seconds(1)),
+            ..Default::default()
+        },
+    ]);
     for filter in filters {
         let mut expected: BTreeMap<(&str, String), u64> = BTreeMap::new();
         for server in matching(&fleet, &filter) {

@@ -10,7 +10,6 @@ const REQUEST_KINDS = new Set(['error', 'latency', 'capacity']);
 
 export async function render(root, ctx) {
   document.title = 'Admin · fleet console';
-  const { signal } = ctx;
   root.append(el('div', { class: 'page-head' }, el('h1', {}, 'Admin')));
   const tasks = [];
   if (session.virtual_clock) tasks.push(clockPanel(root, ctx));
@@ -19,7 +18,6 @@ export async function render(root, ctx) {
   root.append(projectsSection, faultsSection);
   tasks.push(projectsPanel(projectsSection, ctx), faultsPanel(faultsSection, ctx));
   await Promise.all(tasks);
-  void signal;
 }
 
 // ---- clock ---------------------------------------------------------------------------
@@ -84,6 +82,24 @@ async function projectsPanel(section, ctx) {
     }
   }
 
+  /** Draws the selected project's quotas and keys; `created` is a key just made, shown once. */
+  async function loadDetail(created = null) {
+    if (!selectedId) { clear(detail); return; }
+    const id = selectedId;
+    const [p, keys] = await Promise.all([
+      api(`/projects/${id}`, { signal }),
+      api(`/projects/${id}/keys`, { signal }),
+    ]);
+    for (const tr of listBody.children) tr.classList.toggle('selected', tr.dataset.projectId === id);
+    const q = p.quotas;
+    detail.replaceChildren(
+      el('h3', {}, `Project ${p.name}`),
+      el('p', { class: 'muted small' }, `Servers: ${q.servers}${q.max_servers != null ? ` of ${q.max_servers}` : ' (no limit)'} · vCPUs: ${q.vcpus}${q.max_vcpus != null ? ` of ${q.max_vcpus}` : ' (no limit)'}. Leave a field empty for no limit.`),
+      ...quotaForm(ctx, id, q, () => loadDetail()),
+      el('h3', {}, 'API keys'),
+      ...keysSection(ctx, id, keys.items, loadDetail, created));
+  }
+
   createForm.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -95,82 +111,87 @@ async function projectsPanel(section, ctx) {
     } catch (err) { ctx.showError(err); }
   });
 
-  async function loadDetail() {
-    if (!selectedId) { clear(detail); return; }
-    const [p, keys] = await Promise.all([
-      api(`/projects/${selectedId}`, { signal }),
-      api(`/projects/${selectedId}/keys`, { signal }),
-    ]);
-    for (const tr of listBody.children) tr.classList.toggle('selected', tr.dataset.projectId === selectedId);
-    const q = p.quotas;
-    const maxServers = el('input', { id: 'quota-servers', type: 'number', min: '0', max: '1000000', step: '1', value: q.max_servers ?? '', placeholder: 'no limit' });
-    const maxVcpus = el('input', { id: 'quota-vcpus', type: 'number', min: '0', max: '1000000', step: '1', value: q.max_vcpus ?? '', placeholder: 'no limit' });
-    const quotaForm = el('form', { class: 'form-row', id: 'quota-form' },
-      field(`Max servers (using ${q.servers})`, maxServers), field(`Max vCPUs (using ${q.vcpus})`, maxVcpus),
-      el('button', { type: 'submit', class: 'btn btn-primary' }, 'Save quotas'));
-    const quotaStatus = el('span', { role: 'status', class: 'status-line small' });
-    quotaForm.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      const num = (i) => (i.value.trim() === '' ? null : Number(i.value));
-      try {
-        await api(`/projects/${selectedId}/quotas`, { method: 'PUT', body: { max_servers: num(maxServers), max_vcpus: num(maxVcpus) }, signal });
-        quotaStatus.textContent = 'Quotas saved.';
-        await loadDetail();
-      } catch (err) { ctx.showError(err); }
-    });
-
-    // keys
-    const keysBody = el('tbody', { id: 'keys-body' });
-    for (const k of keys.items) {
-      keysBody.append(el('tr', { dataset: { keyId: k.id } },
-        el('td', { class: 'mono', title: k.id }, shortId(k.id)), el('td', { title: k.description }, k.description || '—'), el('td', {}, k.role),
-        el('td', {}, timeEl(k.created_at)), el('td', {}, k.last_used_at ? timeEl(k.last_used_at) : 'never'),
-        el('td', {}, k.revoked_at ? el('span', { class: 'muted' }, 'revoked ', timeEl(k.revoked_at))
-          : el('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Revoke key ${shortId(k.id)}`,
-            onclick: () => revoke(k) }, 'Revoke'))));
-    }
-    const keyDesc = el('input', { id: 'new-key-description', type: 'text', maxlength: '200', placeholder: 'CI pipeline' });
-    const keyRole = select('new-key-role', ['viewer', 'member', 'admin'], { value: 'member' });
-    const secretBox = el('div', { id: 'new-key-secret', 'aria-live': 'polite' });
-    const keyForm = el('form', { class: 'form-row', id: 'new-key-form' }, field('Description', keyDesc), field('Role', keyRole),
-      el('button', { type: 'submit', class: 'btn btn-primary' }, 'Create key'));
-    keyForm.addEventListener('submit', async (e) => {
-      e.preventDefault();
-      try {
-        const k = await api(`/projects/${selectedId}/keys`, { method: 'POST', body: { description: keyDesc.value.trim(), role: keyRole.value }, signal });
-        await loadDetail();
-        // shown once, never stored
-        const box = document.getElementById('new-key-secret');
-        const code = el('code', { class: 'secret', id: 'new-key-text' }, k.key);
-        box.replaceChildren(el('div', { class: 'notice ok' },
-          el('p', {}, `Key ${shortId(k.id)} (${k.role}) created. Copy it now: it is shown only this once.`), code,
-          el('div', { class: 'row', style: 'margin-top:.5rem' },
-            el('button', { type: 'button', class: 'btn', onclick: (ev) => {
-              navigator.clipboard?.writeText(k.key).then(() => { ev.target.textContent = 'Copied'; }, () => { ev.target.textContent = 'Select the text to copy'; });
-            } }, 'Copy'),
-            el('button', { type: 'button', class: 'btn btn-quiet', onclick: () => box.replaceChildren() }, 'Done'))));
-      } catch (err) { ctx.showError(err); }
-    });
-    async function revoke(k) {
-      if (!(await ctx.confirm(`Revoke key ${shortId(k.id)} (${k.description || k.role})? Clients using it stop working at once.`, { title: 'Revoke key', yes: 'Revoke', danger: true }))) return;
-      try { await api(`/keys/${k.id}`, { method: 'DELETE', signal }); await loadDetail(); } catch (err) { ctx.showError(err); }
-    }
-
-    detail.replaceChildren(...[
-      el('h3', {}, `Project ${p.name}`),
-      el('p', { class: 'muted small' }, `Servers: ${q.servers}${q.max_servers != null ? ` of ${q.max_servers}` : ' (no limit)'} · vCPUs: ${q.vcpus}${q.max_vcpus != null ? ` of ${q.max_vcpus}` : ' (no limit)'}. Leave a field empty for no limit.`),
-      quotaForm, quotaStatus,
-      el('h3', {}, 'API keys'),
-      el('div', { class: 'table-wrap' }, el('table', { class: 'fixed', style: 'min-width:720px' },
-        el('colgroup', {}, ['7rem', '30%', '6rem', '8rem', '8rem', '11rem'].map((w) => el('col', { style: `width:${w}` }))),
-        el('thead', {}, el('tr', {}, ['ID', 'Description', 'Role', 'Created', 'Last used', ''].map((h) => el('th', { scope: 'col' }, h)))),
-        keysBody)),
-      keys.items.length ? null : el('p', { class: 'muted small' }, 'No keys.'),
-      el('div', { style: 'margin-top:.6rem' }, keyForm), secretBox].filter(Boolean));
-  }
-
   await loadList();
   await loadDetail();
+}
+
+/** The quota form of project `id` (quotas `q`) and its status line. */
+function quotaForm(ctx, id, q, reload) {
+  const maxServers = el('input', { id: 'quota-servers', type: 'number', min: '0', max: '1000000', step: '1', value: q.max_servers ?? '', placeholder: 'no limit' });
+  const maxVcpus = el('input', { id: 'quota-vcpus', type: 'number', min: '0', max: '1000000', step: '1', value: q.max_vcpus ?? '', placeholder: 'no limit' });
+  const form = el('form', { class: 'form-row', id: 'quota-form' },
+    field(`Max servers (using ${q.servers})`, maxServers), field(`Max vCPUs (using ${q.vcpus})`, maxVcpus),
+    el('button', { type: 'submit', class: 'btn btn-primary' }, 'Save quotas'));
+  const status = el('span', { role: 'status', class: 'status-line small' });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const num = (i) => (i.value.trim() === '' ? null : Number(i.value));
+    try {
+      await api(`/projects/${id}/quotas`, { method: 'PUT', body: { max_servers: num(maxServers), max_vcpus: num(maxVcpus) }, signal: ctx.signal });
+      status.textContent = 'Quotas saved.';
+      await reload();
+    } catch (err) { ctx.showError(err); }
+  });
+  return [form, status];
+}
+
+/** Project `id`'s keys (revocable), a form for a new one, and the one just `created`. */
+function keysSection(ctx, id, keys, reload, created) {
+  const body = el('tbody', { id: 'keys-body' });
+  for (const k of keys) {
+    body.append(el('tr', { dataset: { keyId: k.id } },
+      el('td', { class: 'mono', title: k.id }, shortId(k.id)), el('td', { title: k.description }, k.description || '—'), el('td', {}, k.role),
+      el('td', {}, timeEl(k.created_at)), el('td', {}, k.last_used_at ? timeEl(k.last_used_at) : 'never'),
+      el('td', {}, k.revoked_at ? el('span', { class: 'muted' }, 'revoked ', timeEl(k.revoked_at))
+        : el('button', { type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Revoke key ${shortId(k.id)}`,
+          onclick: () => revoke(k) }, 'Revoke'))));
+  }
+  async function revoke(k) {
+    if (!(await ctx.confirm(`Revoke key ${shortId(k.id)} (${k.description || k.role})? Clients using it stop working at once.`, { title: 'Revoke key', yes: 'Revoke', danger: true }))) return;
+    try { await api(`/keys/${k.id}`, { method: 'DELETE', signal: ctx.signal }); await reload(); } catch (err) { ctx.showError(err); }
+  }
+
+  const desc = el('input', { id: 'new-key-description', type: 'text', maxlength: '200', placeholder: 'CI pipeline' });
+  const role = select('new-key-role', ['viewer', 'member', 'admin'], { value: 'member' });
+  const form = el('form', { class: 'form-row', id: 'new-key-form' }, field('Description', desc), field('Role', role),
+    el('button', { type: 'submit', class: 'btn btn-primary' }, 'Create key'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const k = await api(`/projects/${id}/keys`, { method: 'POST', body: { description: desc.value.trim(), role: role.value }, signal: ctx.signal });
+      await reload(k);
+    } catch (err) { ctx.showError(err); }
+  });
+
+  // The secret is not in a live region (a screen reader would read it out); the status
+  // line says a key was made, and the secret is there to copy.
+  const announce = el('p', { role: 'status', class: 'status-line small', id: 'new-key-status' });
+  const secretBox = el('div', { id: 'new-key-secret' });
+  if (created) {
+    // shown once, never stored
+    secretBox.append(newKeyNotice(created, () => { secretBox.replaceChildren(); announce.textContent = ''; }));
+    // set once the status line is in the page, so it is announced
+    setTimeout(() => { announce.textContent = 'Key created; copy it now: it is shown only this once.'; }, 0);
+  }
+
+  return [
+    el('div', { class: 'table-wrap' }, el('table', { class: 'fixed', style: 'min-width:720px' },
+      el('colgroup', {}, ['7rem', '30%', '6rem', '8rem', '8rem', '11rem'].map((w) => el('col', { style: `width:${w}` }))),
+      el('thead', {}, el('tr', {}, ['ID', 'Description', 'Role', 'Created', 'Last used', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      body)),
+    keys.length ? null : el('p', { class: 'muted small' }, 'No keys.'),
+    el('div', { style: 'margin-top:.6rem' }, form), announce, secretBox].filter(Boolean);
+}
+
+function newKeyNotice(k, done) {
+  return el('div', { class: 'notice ok' },
+    el('p', {}, `Key ${shortId(k.id)} (${k.role}) created. Copy it now: it is shown only this once.`),
+    el('code', { class: 'secret', id: 'new-key-text' }, k.key),
+    el('div', { class: 'row', style: 'margin-top:.5rem' },
+      el('button', { type: 'button', class: 'btn', onclick: (ev) => {
+        navigator.clipboard?.writeText(k.key).then(() => { ev.target.textContent = 'Copied'; }, () => { ev.target.textContent = 'Select the text to copy'; });
+      } }, 'Copy'),
+      el('button', { type: 'button', class: 'btn btn-quiet', onclick: done }, 'Done')));
 }
 
 // ---- fault rules ---------------------------------------------------------------------

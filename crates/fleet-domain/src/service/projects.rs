@@ -100,49 +100,32 @@ impl ProjectService {
     /// malformed, unknown, wrong or revoked key is refused.
     pub async fn authenticate(&self, text: &str) -> Result<Authenticated, AuthError> {
         let presented = PresentedKey::parse(text).map_err(|_| AuthError::Malformed)?;
-        let StoredKey {
-            key,
-            secret_hash,
-            project_rate_limit,
-            ..
-        } = self
-            .store
-            .key_with_hash(presented.id)
-            .await?
-            .ok_or(AuthError::Unknown)?;
-        if !presented.matches(&self.pepper, &secret_hash) {
+        let stored = self.stored_key(presented.id).await?;
+        if !presented.matches(&self.pepper, &stored.secret_hash) {
             return Err(AuthError::Unknown);
         }
-        if key.revoked_at.is_some() {
-            return Err(AuthError::Revoked);
-        }
-        Ok(who(&key, project_rate_limit))
+        live(stored)
+    }
+
+    /// The stored key with this id; an unknown one is refused.
+    async fn stored_key(&self, id: KeyId) -> Result<StoredKey, AuthError> {
+        self.store
+            .key_with_hash(id)
+            .await?
+            .ok_or(AuthError::Unknown)
     }
 
     /// The secret of the key with this id, to check a request signed with it, and who the
     /// key is. An unknown or revoked key is refused, and so is one stored before secrets
     /// were sealed (or under another pepper).
     pub async fn signing_key(&self, id: KeyId) -> Result<SigningKey, AuthError> {
-        let StoredKey {
-            key,
-            sealed_secret,
-            project_rate_limit,
-            ..
-        } = self
-            .store
-            .key_with_hash(id)
-            .await?
-            .ok_or(AuthError::Unknown)?;
-        if key.revoked_at.is_some() {
-            return Err(AuthError::Revoked);
-        }
-        let secret = sealed_secret
+        let stored = self.stored_key(id).await?;
+        let sealed = stored.sealed_secret.clone();
+        let who = live(stored)?;
+        let secret = sealed
             .and_then(|sealed| keys::unseal(&self.pepper, &sealed))
             .ok_or(AuthError::Unsealed)?;
-        Ok(SigningKey {
-            who: who(&key, project_rate_limit),
-            secret,
-        })
+        Ok(SigningKey { who, secret })
     }
 
     /// Records that these keys were used now.
@@ -380,14 +363,23 @@ fn name_taken(error: ProjectStoreError) -> ProjectError {
     }
 }
 
-/// Who a verified key is: the caller it acts as, and its project's rate limit.
-fn who(key: &ApiKey, rate_limit_per_minute: Option<NonZeroU32>) -> Authenticated {
-    Authenticated {
+/// Who a stored key is (the caller it acts as, and its project's rate limit), unless it
+/// was revoked.
+fn live(stored: StoredKey) -> Result<Authenticated, AuthError> {
+    let StoredKey {
+        key,
+        project_rate_limit,
+        ..
+    } = stored;
+    if key.revoked_at.is_some() {
+        return Err(AuthError::Revoked);
+    }
+    Ok(Authenticated {
         caller: Caller {
             project: key.project,
             role: key.role,
             key: Some(key.id),
         },
-        rate_limit_per_minute,
-    }
+        rate_limit_per_minute: project_rate_limit,
+    })
 }

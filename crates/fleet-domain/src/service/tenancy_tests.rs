@@ -225,6 +225,24 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         svc.authenticate(&forged).await,
         Err(AuthError::Unknown)
     ));
+
+    let session = svc.open_session(&text, 1_000, 60).await.expect("a session");
+    let token = session.token.expose().to_owned();
+    assert_eq!((session.who, session.expires), (me, 1_060));
+    assert!(!token.contains(&text[39..]), "the token is not the key");
+    assert!(svc.csrf_matches(&token, &session.csrf));
+    assert_eq!(
+        svc.session(&token, 1_059).await.expect("a live session"),
+        me
+    );
+    assert!(matches!(
+        svc.session(&token, 1_060).await,
+        Err(AuthError::Expired)
+    ));
+    assert!(matches!(
+        svc.open_session(&forged, 1_000, 60).await,
+        Err(AuthError::Unknown)
+    ));
     assert!(matches!(
         svc.authenticate("Bearer nonsense").await,
         Err(AuthError::Malformed)
@@ -244,6 +262,10 @@ async fn a_created_key_authenticates_as_its_project_and_role_until_revoked() {
         svc.signing_key(created.key.id).await,
         Err(AuthError::Revoked)
     ));
+    assert!(
+        matches!(svc.session(&token, 1_000).await, Err(AuthError::Revoked)),
+        "revoking a key ends its sessions"
+    );
     let unsealed = {
         let mut guard = stored.lock().expect("lock");
         let key = guard.as_mut().expect("stored");

@@ -20,9 +20,20 @@ pub(crate) const MAX_ENTRIES: usize = 10_000;
 pub(crate) struct Digest([u8; 32]);
 
 impl Digest {
-    /// The digest of `text`.
+    /// The digest of the key `text`.
     pub(crate) fn of(text: &str) -> Self {
         Self(Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// The digest of the session token `text`: never the digest of a key with the same
+    /// text, so a session token sent as a key is checked as one (and refused).
+    pub(crate) fn of_session(text: &str) -> Self {
+        Self(
+            Sha256::new_with_prefix(b"session\0")
+                .chain_update(text)
+                .finalize()
+                .into(),
+        )
     }
 }
 

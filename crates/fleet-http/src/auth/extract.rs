@@ -52,17 +52,20 @@ impl FromRequest for ApiCaller {
             let Some(state) = state else {
                 return Err(Problem::internal("the REST state is not registered").into());
             };
-            if let Credentials::Session(token) = &credentials
-                && changes
-                && !state.projects.csrf_matches(token, &csrf)
-            {
-                return Err(Problem::csrf_token_invalid().into());
-            }
+            // The token is checked after the session, so a session that no longer works is
+            // a 401 (sign in again), not a 403.
+            let unguarded = match &credentials {
+                Credentials::Session(token) if changes => {
+                    !state.projects.csrf_matches(token, &csrf)
+                }
+                _ => false,
+            };
             let admitted = state
                 .auth
                 .admit(&state.projects, credentials, address, &logger)
                 .await;
             let (result, standing) = match admitted {
+                Ok(_) if unguarded => (Err(Problem::csrf_token_invalid().into()), None),
                 Ok((caller, standing)) => (Ok(ApiCaller(caller)), standing),
                 Err((problem, standing)) => (Err(problem.into()), standing),
             };

@@ -134,7 +134,11 @@ impl Authenticator {
             Credentials::Bearer(token) => (token, false),
             Credentials::Session(token) => (token, true),
         };
-        let digest = Digest::of(&token);
+        let digest = if session {
+            Digest::of_session(&token)
+        } else {
+            Digest::of(&token)
+        };
         let who = match self.cache.get(&digest, Instant::now()) {
             Some(who) => who,
             None => {

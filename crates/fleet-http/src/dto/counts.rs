@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ServerState;
 
-/// How many servers the caller has, by state and by region: the servers `GET /servers`
+/// How many servers the caller sees, by state and by region: the servers `GET /servers`
 /// lists without a state filter (a server terminated more than the listing period ago is
 /// not counted).
 #[derive(Debug, Serialize, Apiv2Schema)]

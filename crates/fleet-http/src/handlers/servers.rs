@@ -122,9 +122,10 @@ pub async fn list(
 
 /// Count servers
 ///
-/// How many servers the caller has, by state and by region (every state and region, zeros
-/// included), optionally only those a label selector picks: what a dashboard shows without
-/// listing every server. Terminated servers count for as long as `GET /servers` lists them.
+/// How many servers the caller sees (its project's; an admin's: every project's), by state
+/// and by region (every state and region, zeros included) and by both, optionally only
+/// those a label selector picks: what a dashboard shows without listing every server.
+/// Terminated servers count for as long as `GET /servers` lists them.
 #[api_v2_operation(
     operation_id = "countServers",
     tags(Servers),

@@ -445,6 +445,7 @@ fn server_project_and_key_limits() -> Vec<Limit> {
             Bounds::range(1, MAX_PAGE_SIZE),
         ),
         query("listServers", "label_selector", labels::label_selector()),
+        query("countServers", "label_selector", labels::label_selector()),
         query("listEvents", "label_selector", labels::label_selector()),
         query("streamEvents", "label_selector", labels::label_selector()),
         field(

@@ -429,7 +429,10 @@ fn every_label_selector_is_one_parameter_but_for_what_it_selects() {
             .collect();
         let mut ids: Vec<&str> = selectors.iter().map(|(id, _)| *id).collect();
         ids.sort_unstable();
-        assert_eq!(ids, ["listEvents", "listServers", "streamEvents"]);
+        assert_eq!(
+            ids,
+            ["countServers", "listEvents", "listServers", "streamEvents"]
+        );
         let (_, first) = selectors[0];
         for (id, parameter) in &selectors {
             assert_eq!(

@@ -96,15 +96,18 @@ fn nth(
 
 /// How many servers match `filter`: every one must be found, so by the selector's lists.
 pub(crate) fn count(conn: &mut SqliteConnection, filter: &ServerFilter) -> Result<u64> {
+    let count: i64 = matching(filter).count().get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// Every server `filter` lets through, by the selector's lists.
+fn matching<'a>(filter: &ServerFilter) -> servers::BoxedQuery<'a, Sqlite> {
     let requirements = filter
         .selector
         .as_ref()
         .map(|selector| selector.requirements())
         .unwrap_or_default();
-    let count: i64 = selected(filtered(filter, None), requirements, selector::membership)
-        .count()
-        .get_result(conn)?;
-    Ok(u64::try_from(count).unwrap_or_default())
+    selected(filtered(filter, None), requirements, selector::membership)
 }
 
 /// How many servers match `filter` in each state and region that has any.
@@ -112,17 +115,10 @@ pub(crate) fn tally(
     conn: &mut SqliteConnection,
     filter: &ServerFilter,
 ) -> Result<Vec<ServerTally>> {
-    let requirements = filter
-        .selector
-        .as_ref()
-        .map(|selector| selector.requirements())
-        .unwrap_or_default();
     // Grouped over the filter as a subquery: diesel groups only a query it has not boxed,
     // and the filter is built boxed.
-    let matching =
-        selected(filtered(filter, None), requirements, selector::membership).select(servers::id);
     let rows: Vec<(String, String, i64)> = servers::table
-        .filter(servers::id.eq_any(matching))
+        .filter(servers::id.eq_any(matching(filter).select(servers::id)))
         .group_by((servers::state, servers::region))
         .select((servers::state, servers::region, count_star()))
         .load(conn)?;

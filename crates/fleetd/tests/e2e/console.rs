@@ -91,6 +91,17 @@ async fn the_console_follows_the_fleet_live_and_acts_on_it() {
     browser.screenshot("server").await;
 
     browser.route("#/overview").await;
+    assert_eq!(
+        browser
+            .run("return document.querySelector('#card-total')?.textContent")
+            .await,
+        json!("1"),
+        "the overview counts the server"
+    );
+    assert!(
+        browser.shows("#counts-table").await,
+        "servers by state and region"
+    );
     browser.assert_clean("overview").await;
     browser.screenshot("overview").await;
 
@@ -185,12 +196,27 @@ async fn in_keys_mode_people_sign_in_and_out_and_a_viewer_sees_no_actions() {
         !browser.shows("#nav-admin").await,
         "a viewer has no admin page"
     );
+    assert!(
+        !browser.shows("#new-server-form").await,
+        "a viewer creates no servers"
+    );
+    browser.route("#/admin").await;
+    assert!(
+        !browser.shows("#clock-now").await && !browser.shows("button[data-advance]").await,
+        "the admin page shows a viewer nothing of it"
+    );
     browser.route(&format!("#/servers/{id}")).await;
     page_shows(&browser, "provisioning").await;
     assert!(
         !browser.shows("button[data-action]").await,
         "a viewer has no action buttons"
     );
+    for form in ["#label-key", "#label-add"] {
+        assert!(
+            !browser.shows(form).await,
+            "a viewer edits no labels: {form}"
+        );
+    }
     browser.assert_clean("viewer's server page").await;
     browser.screenshot("server-as-viewer").await;
 

@@ -80,6 +80,15 @@ async fn projects_see_only_their_own(database_url: String) {
     let mut both = vec![sa.clone(), sb.clone()];
     both.sort();
     assert_eq!(admin.listed().await, both, "an admin lists every project's");
+    for (caller, total) in [(&ka, 1), (&kb, 1), (&va, 1), (&admin, 2)] {
+        let counts = caller.get("/servers/counts").await;
+        assert_eq!(counts.status, 200, "{}", counts.text);
+        assert_eq!(
+            counts.body["total"], total,
+            "counts see what lists see: {}",
+            counts.text
+        );
+    }
 
     let shown = ka.get(&format!("/servers/{sa}")).await;
     assert_eq!(shown.body["project_id"], a.as_str(), "{}", shown.text);

@@ -1,9 +1,8 @@
 //! Console sessions of [`ProjectService`]: signing in with a key, and who a session's token
 //! acts as (see [`crate::session`] for the token).
 
-use super::{ProjectService, who};
+use super::{ProjectService, live};
 use crate::error::AuthError;
-use crate::ports::StoredKey;
 use crate::service::Authenticated;
 use crate::session::{self, SessionRefused, SessionSecret, SessionToken};
 
@@ -60,19 +59,7 @@ impl ProjectService {
             SessionRefused::Forged => AuthError::Unknown,
             SessionRefused::Expired => AuthError::Expired,
         })?;
-        let StoredKey {
-            key,
-            project_rate_limit,
-            ..
-        } = self
-            .store
-            .key_with_hash(key)
-            .await?
-            .ok_or(AuthError::Unknown)?;
-        if key.revoked_at.is_some() {
-            return Err(AuthError::Revoked);
-        }
-        Ok(who(&key, project_rate_limit))
+        live(self.stored_key(key).await?)
     }
 
     /// The CSRF token of session `token`; `None` when this service opens no sessions.

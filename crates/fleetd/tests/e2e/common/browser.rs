@@ -88,8 +88,21 @@ impl Browser {
 
     /// Moves to the console's route `hash` (`#/servers`) without loading the page again.
     pub async fn route(&self, hash: &str) {
-        self.run(&format!("location.hash = {}", json!(hash))).await;
-        self.wait_ready().await;
+        // Not ready from here on, so the page being left cannot pass for the next one.
+        self.run(&format!(
+            "document.body.dataset.ready = 'false'; location.hash = {}",
+            json!(hash)
+        ))
+        .await;
+        self.until(
+            &format!("the page {hash} to be ready"),
+            &format!(
+                "return document.body.dataset.ready === 'true' \
+                 && document.body.dataset.route === {}",
+                json!(hash)
+            ),
+        )
+        .await;
     }
 
     /// Waits until the page says it has drawn its data (`<body data-ready="true">`).
@@ -181,10 +194,11 @@ impl Browser {
             .json()
             .await
             .expect("the log as JSON");
-        log["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let Some(entries) = log["value"].as_array() else {
+            panic!("chromedriver gave no browser log: {log}");
+        };
+        entries
+            .iter()
             .filter(|entry| entry["level"] == "SEVERE")
             .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
             .collect()
