@@ -91,11 +91,12 @@ const SYMBOLS = { USD: '$', EUR: '€', GBP: '£' };
 /** Money {micros, amount, currency} → "$0.0116" (other currencies: "0.0116 CHF"). */
 export function money(m) {
   if (!m) return '—';
-  // "0.011600" → "0.0116", "1.500000" → "1.50": at least two decimals, no trailing zeros
-  let amount = m.amount ?? (m.micros / 1e6).toFixed(6);
-  if (/^-?\d+\.\d+$/.test(amount)) amount = amount.replace(/0+$/, '').replace(/\.(\d?)$/, (_, d) => `.${(d + '00').slice(0, 2)}`);
-  // Thousands separated in the whole part: "83919.29" → "83,919.29".
-  amount = amount.replace(/^(-?)(\d+)/, (_, sign, whole) => sign + Number(whole).toLocaleString('en-US'));
+  const value = m.micros / 1e6;
+  // Cents from a unit up, as bills show them ("4.69"); below, the few places a price needs
+  // ("0.0116"). The exact amount is the API's `amount`, which callers may put in a title.
+  const amount = Math.abs(value) >= 1
+    ? value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    : value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 4 });
   const sym = SYMBOLS[m.currency];
   return sym ? `${sym}${amount}` : `${amount} ${m.currency}`;
 }

@@ -74,6 +74,24 @@ async fn the_console_follows_the_fleet_live_and_acts_on_it() {
     );
     browser.assert_clean("servers").await;
     browser.screenshot("servers").await;
+    // A narrow window: the page itself never scrolls sideways (wide tables scroll in place).
+    browser
+        .client
+        .set_window_size(420, 800)
+        .await
+        .expect("a narrow window");
+    browser
+        .until(
+            "the page to fit a narrow window",
+            "return document.documentElement.scrollWidth <= window.innerWidth",
+        )
+        .await;
+    browser.screenshot("servers-narrow").await;
+    browser
+        .client
+        .set_window_size(1280, 800)
+        .await
+        .expect("the usual window");
 
     browser.route(&format!("#/servers/{id}")).await;
     page_shows(&browser, "running").await;
@@ -291,7 +309,12 @@ async fn the_pages_load_with_ten_thousand_servers() {
     assert_eq!(counts["total"], SERVERS);
 
     let browser = Browser::open().await;
-    let mut report = format!("console page loads with {SERVERS} servers (debug build)\n");
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let mut report = format!("console page loads with {SERVERS} servers ({build} build)\n");
     for (page, hash) in [
         ("overview", "#/overview"),
         ("servers", "#/servers"),
