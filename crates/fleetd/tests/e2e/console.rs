@@ -1,9 +1,9 @@
 //! The console in a real browser (headless Chromium over WebDriver, see
 //! [`crate::common::browser`]): a server provisioned through the API appears and turns
-//! `running` without a reload; stopping it from the console shows `stopping`, then
-//! `stopped`; the admin page moves the virtual clock; in keys mode a person signs in and
-//! out, and a viewer sees no action buttons. Every page is left with the browser's console
-//! free of errors, and a screenshot of it in `target/console-screenshots/`.
+//! `running` without a reload; stopping it from the console, at the keyboard, shows
+//! `stopping`, then `stopped`; the admin page moves the virtual clock; in keys mode a person
+//! signs in and out, and a viewer sees no action buttons. Every page is left with the
+//! browser's console free of errors, and a screenshot of it in `target/console-screenshots/`.
 
 use std::time::Instant;
 
@@ -95,8 +95,9 @@ async fn the_console_follows_the_fleet_live_and_acts_on_it() {
 
     browser.route(&format!("#/servers/{id}")).await;
     page_shows(&browser, "running").await;
-    browser.click("button[data-action=\"stop\"]").await;
-    browser.click("#confirm-yes").await;
+    // From the keyboard: Enter on the action, Enter on the confirmation.
+    browser.press_enter("button[data-action=\"stop\"]").await;
+    browser.press_enter("#confirm-yes").await;
     page_shows(&browser, "stopping").await;
     app.advance(600).await;
     page_shows(&browser, "stopped").await;

@@ -158,6 +158,11 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
+    /// Presses Enter on the element matching `css`, as a person at the keyboard would.
+    pub async fn press_enter(&self, css: &str) {
+        self.type_into(css, "\u{E007}").await;
+    }
+
     /// Types `text` into the element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         self.client
