@@ -420,7 +420,8 @@ impl Application {
             "clock" => format!("{:?}", config.clock).to_lowercase(),
             "auth" => config.auth.mode.as_str(),
             "seed" => config.seed.map_or_else(|| "none".to_owned(), |seed| seed.to_string()),
-            "swagger" => format!("http://{address}/swagger/"));
+            "swagger" => format!("http://{address}/swagger/"),
+            "console" => format!("http://{address}/console/"));
         Ok(Application {
             address,
             server,
