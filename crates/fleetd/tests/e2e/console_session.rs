@@ -27,6 +27,16 @@ async fn sign_in(app: &TestApp, key: &str) -> (u16, Value, Option<String>) {
     (status, response.json().await.unwrap_or(Value::Null), cookie)
 }
 
+/// What `GET /console/session` says of a browser with `cookie` (a `name=value` pair).
+async fn session_of(app: &TestApp, cookie: Option<&str>) -> Value {
+    let mut request = app.client().get(app.url("/console/session"));
+    if let Some(cookie) = cookie {
+        request = request.header(COOKIE, cookie);
+    }
+    let answer = request.send().await.expect("session");
+    answer.json().await.expect("json")
+}
+
 /// `name=value` of a `Set-Cookie` header.
 fn pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().expect("a pair").to_owned()
@@ -79,13 +89,7 @@ async fn a_session_acts_as_its_key_and_changes_need_its_csrf_token(database_url:
         .await
         .expect("json");
     assert_eq!(listed["items"][0]["id"], server.as_str());
-    let shown: Value = with_cookie(reqwest::Method::GET, "/console/session")
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
+    let shown: Value = session_of(&app, Some(&cookie)).await;
     assert_eq!(shown["csrf_token"], csrf.as_str());
 
     // A change without the token, or with another, is refused and changes nothing.
@@ -139,13 +143,7 @@ async fn a_session_acts_as_its_key_and_changes_need_its_csrf_token(database_url:
         .await
         .expect("list");
     assert_eq!(after.status(), 401);
-    let shown: Value = with_cookie(reqwest::Method::GET, "/console/session")
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
+    let shown: Value = session_of(&app, Some(&cookie)).await;
     assert_eq!(shown["signed_in"], false);
     assert!(
         shown.get("role").is_none(),
@@ -207,15 +205,7 @@ async fn sign_in_takes_json_only_and_open_mode_needs_none() {
         .expect("sign-in");
     assert_eq!(form.status(), 415);
     assert!(form.headers().get(SET_COOKIE).is_none());
-    let signed_out: Value = app
-        .client()
-        .get(app.url("/console/session"))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
+    let signed_out: Value = session_of(&app, None).await;
     assert_eq!(
         signed_out,
         json!({"mode": "keys", "signed_in": false, "virtual_clock": true})
@@ -223,15 +213,7 @@ async fn sign_in_takes_json_only_and_open_mode_needs_none() {
     app.shut_down().await.expect("shutdown");
 
     let open = TestApp::spawn().await;
-    let session: Value = open
-        .client()
-        .get(open.url("/console/session"))
-        .send()
-        .await
-        .expect("session")
-        .json()
-        .await
-        .expect("json");
+    let session: Value = session_of(&open, None).await;
     assert_eq!(session["mode"], "open");
     assert_eq!(session["signed_in"], false);
     assert_eq!(session["role"], "admin");

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -145,14 +146,20 @@ impl Browser {
             == json!(true)
     }
 
-    /// Clicks the element matching `css`, once it exists.
-    pub async fn click(&self, css: &str) {
+    /// The element matching `css`, once it exists.
+    async fn element(&self, css: &str) -> Element {
         self.client
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    /// Clicks the element matching `css`, once it exists.
+    pub async fn click(&self, css: &str) {
+        self.element(css)
+            .await
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
@@ -165,12 +172,8 @@ impl Browser {
 
     /// Types `text` into the element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
+        self.element(css)
             .await
-            .unwrap_or_else(|e| panic!("no {css}: {e}"))
             .send_keys(text)
             .await
             .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
