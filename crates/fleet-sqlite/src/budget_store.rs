@@ -97,7 +97,7 @@ impl BudgetStore for SqliteStore {
     }
 
     async fn budget(&self, id: BudgetId) -> Result<Option<Budget>, StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let row: Option<BudgetRow> = budgets::table
                 .find(id.to_string())
                 .select(BudgetRow::as_select())
@@ -109,7 +109,7 @@ impl BudgetStore for SqliteStore {
     }
 
     async fn budgets(&self, project: Option<ProjectId>) -> Result<Vec<Budget>, StoreError> {
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let mut query = budgets::table
                 .select(BudgetRow::as_select())
                 .order((budgets::project_id, budgets::created_at, budgets::id))

@@ -1,13 +1,21 @@
-//! The one connection of a store and how work reaches it.
+//! The store's connections and how work reaches them.
 //!
-//! SQLite takes one writer at a time, so the store keeps a single connection behind an async
-//! mutex: writers queue in the process instead of failing with `SQLITE_BUSY`, and an in-memory
-//! database is trivially one database. The queue is bounded in time, as the Postgres pool's
-//! is: a caller that waits longer than the wait limit gets [`StoreError::Saturated`] (a 503
-//! with `Retry-After`) instead of queueing for ever under overload. Each piece of work is a
-//! closure that runs whole on diesel-async's blocking thread, inside a spawned task, so a
-//! caller that gives up (a client that disconnects) never leaves a statement or a
+//! SQLite takes one writer at a time, so every write goes through one connection behind an
+//! async mutex: writers queue in the process instead of failing with `SQLITE_BUSY`, and an
+//! in-memory database is trivially one database. The queue is bounded in time, as the
+//! Postgres pool's is: a caller that waits longer than the wait limit gets
+//! [`StoreError::Saturated`] (a 503 with `Retry-After`) instead of queueing for ever under
+//! overload. A write is a closure that runs whole on a blocking thread holding the lock, so
+//! a caller that gives up (a client that disconnects) never leaves a statement or a
 //! transaction half-run.
+//!
+//! Reads of a file do not queue behind writes: in WAL mode each reader sees the last commit
+//! while a write is under way, so they take a connection of their own from [`Readers`].
+//! A point read (a row by its key) runs on the caller's thread, with no hop to another
+//! thread: it takes microseconds, less than a hop would cost. A read that may scan
+//! (lists, counts, costs) runs on a blocking thread, so it never holds up the other
+//! requests of an HTTP worker. An in-memory database has one connection, so its reads go
+//! through the writer's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,44 +23,49 @@ use std::time::Duration;
 use diesel::SqliteConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::Error as DieselError;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use fleet_domain::error::StoreError;
 use tokio::runtime::Handle;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::TxError;
+use crate::readers::Readers;
 
-type Wrapper = SyncConnectionWrapper<SqliteConnection>;
-
-/// The store's connection.
+/// The store's connections.
 #[derive(Clone)]
 pub(crate) struct Db {
-    conn: Arc<Mutex<Wrapper>>,
+    writer: Arc<Mutex<SqliteConnection>>,
+    readers: Option<Arc<Readers>>,
     runtime: Handle,
     wait_timeout: Duration,
 }
 
-/// Exclusive use of the connection across several pieces of work (a claim spans two).
+/// Exclusive use of the writer across several pieces of work (a claim spans two).
 pub(crate) struct Session {
-    guard: Option<OwnedMutexGuard<Wrapper>>,
+    guard: Option<OwnedMutexGuard<SqliteConnection>>,
     runtime: Handle,
 }
 
 impl Db {
-    /// Wraps an open, configured, migrated connection; its work runs on the current runtime
-    /// (the one the store was opened on), whichever runtime the callers are on.
-    /// A caller waits at most `wait_timeout` for the connection.
-    pub(crate) fn new(conn: SqliteConnection, wait_timeout: Duration) -> Self {
+    /// Wraps an open, configured, migrated connection as the writer, with `readers` beside
+    /// it for a file; blocking work runs on the current runtime (the one the store was
+    /// opened on), whichever runtime the callers are on. A writer waits at most
+    /// `wait_timeout` for the connection.
+    pub(crate) fn new(
+        writer: SqliteConnection,
+        readers: Option<Readers>,
+        wait_timeout: Duration,
+    ) -> Self {
         Self {
-            conn: Arc::new(Mutex::new(SyncConnectionWrapper::new(conn))),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: readers.map(Arc::new),
             runtime: Handle::current(),
             wait_timeout,
         }
     }
 
-    /// Waits for the connection, at most the wait limit.
+    /// Waits for the writer, at most the wait limit.
     pub(crate) async fn session(&self) -> Result<Session, StoreError> {
-        let guard = tokio::time::timeout(self.wait_timeout, self.conn.clone().lock_owned())
+        let guard = tokio::time::timeout(self.wait_timeout, self.writer.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Saturated {
                 waited: self.wait_timeout,
@@ -63,7 +76,7 @@ impl Db {
         })
     }
 
-    /// Runs `task` on the connection, after rolling back anything a cancelled claim left open.
+    /// Runs `task` on the writer, after rolling back anything a cancelled claim left open.
     pub(crate) async fn run<R: Send + 'static>(
         &self,
         task: impl FnOnce(&mut SqliteConnection) -> Result<R, TxError> + Send + 'static,
@@ -77,10 +90,39 @@ impl Db {
             })
             .await
     }
+
+    /// Runs a point read (one row or a few, by key) on a reader, on this thread.
+    pub(crate) async fn read<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, TxError> {
+        match &self.readers {
+            Some(readers) => readers.with(task),
+            None => self.run(task).await,
+        }
+    }
+
+    /// Runs a read that may scan many rows on a reader, on a blocking thread.
+    pub(crate) async fn scan<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, TxError> {
+        let Some(readers) = self.readers.clone() else {
+            return self.run(task).await;
+        };
+        self.runtime
+            .spawn_blocking(move || readers.with(task))
+            .await
+            .map_err(|join| {
+                TxError::Store(StoreError::Unknown(anyhow::anyhow!(
+                    "the database task failed: {join}"
+                )))
+            })?
+    }
 }
 
 impl Session {
-    /// Runs `task` on the connection as it is, keeping the session.
+    /// Runs `task` on the writer as it is, keeping the session.
     pub(crate) async fn run<R: Send + 'static>(
         &mut self,
         task: impl FnOnce(&mut SqliteConnection) -> Result<R, TxError> + Send + 'static,
@@ -88,18 +130,19 @@ impl Session {
         let mut guard = self.guard.take().ok_or_else(|| {
             TxError::Store(StoreError::Unknown(anyhow::anyhow!("the session was lost")))
         })?;
-        let work = guard.spawn_blocking(move |conn| Ok(task(conn)));
+        // The closure owns the lock until the work is done, whether or not this caller
+        // still waits for it.
         let outcome = self
             .runtime
-            .spawn(async move {
-                let result = work.await;
+            .spawn_blocking(move || {
+                let result = task(&mut guard);
                 (result, guard)
             })
             .await;
         match outcome {
             Ok((result, guard)) => {
                 self.guard = Some(guard);
-                result?
+                result
             }
             Err(join) => Err(TxError::Store(StoreError::Unknown(anyhow::anyhow!(
                 "the database task failed: {join}"

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use diesel::Connection;
 use fleet_domain::action::ActionRecord;
 use fleet_domain::error::StoreError;
 use fleet_domain::event::{Event, EventHorizon, EventQuery, EventReadError};
@@ -18,7 +19,9 @@ impl EventLog for SqliteStore {
     async fn events_after(&self, query: &EventQuery) -> Result<Vec<Event>, EventReadError> {
         let after = query.after;
         let query = query.clone();
-        let (events, horizon) = self.run(move |conn| sequence::after(conn, &query)).await?;
+        let (events, horizon) = self
+            .scan(move |conn| conn.transaction(|conn| sequence::after(conn, &query)))
+            .await?;
         if horizon.pruned_through > after {
             return Err(EventReadError::Expired {
                 after,
@@ -29,7 +32,7 @@ impl EventLog for SqliteStore {
     }
 
     async fn horizon(&self) -> Result<EventHorizon, StoreError> {
-        self.run(sequence::horizon).await
+        self.read(sequence::horizon).await
     }
 
     /// Woken by this process's commits (the store writes one transaction at a time and
@@ -54,7 +57,7 @@ impl EventLog for SqliteStore {
 #[async_trait::async_trait]
 impl ActionStore for SqliteStore {
     async fn action(&self, id: ActionId) -> Result<Option<ActionRecord>, StoreError> {
-        self.run(move |conn| actions::get(conn, id)).await
+        self.read(move |conn| actions::get(conn, id)).await
     }
 
     async fn server_actions(
@@ -63,7 +66,7 @@ impl ActionStore for SqliteStore {
         page: &PageRequest,
     ) -> Result<Vec<ActionRecord>, StoreError> {
         let page = *page;
-        self.run(move |conn| actions::of_server(conn, server, &page))
+        self.read(move |conn| actions::of_server(conn, server, &page))
             .await
     }
 }

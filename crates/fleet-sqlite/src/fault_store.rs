@@ -79,7 +79,7 @@ impl FaultStore for SqliteStore {
     }
 
     async fn fault(&self, id: FaultRuleId) -> Result<Option<FaultRule>, StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let row: Option<FaultRow> = fault_rules::table
                 .find(id.to_string())
                 .select(FaultRow::as_select())
@@ -92,7 +92,7 @@ impl FaultStore for SqliteStore {
 
     async fn faults(&self, listing: &FaultListing) -> Result<Vec<FaultRule>, StoreError> {
         let listing = *listing;
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let mut query = fault_rules::table
                 .select(FaultRow::as_select())
                 .order((fault_rules::created_at, fault_rules::id))
@@ -153,7 +153,7 @@ impl FaultStore for SqliteStore {
         server_types: &[String],
     ) -> Result<u64, StoreError> {
         let (regions, server_types) = (regions.to_vec(), server_types.to_vec());
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let holding: Vec<&str> = ServerState::HOLDING_VCPUS
                 .iter()
                 .map(|s| s.as_str())

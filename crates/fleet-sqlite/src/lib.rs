@@ -21,6 +21,7 @@ mod mapping;
 mod migrate;
 mod open;
 mod ops;
+mod readers;
 mod rows;
 mod schema;
 mod store;

@@ -31,7 +31,7 @@ impl Default for SqliteOptions {
 }
 
 /// Opens the database at `location` in WAL mode (files), with a busy timeout and foreign
-/// keys on, and brings its schema up to date.
+/// keys on, and brings its schema up to date: the store's writer.
 pub(crate) fn connect(
     location: &SqliteLocation,
     options: &SqliteOptions,
@@ -40,11 +40,6 @@ pub(crate) fn connect(
         SqliteLocation::File(path) => (path_text(path)?, true),
         SqliteLocation::Memory => (":memory:", false),
     };
-    let mut conn = SqliteConnection::establish(url).map_err(|e| {
-        StoreError::Unavailable(anyhow::anyhow!(
-            "cannot open the SQLite database {location}: {e}"
-        ))
-    })?;
     // A file is read through a memory map and a 64 MiB page cache: reading its pages with
     // read(2) into SQLite's default 2 MiB cache spent more time copying than querying once
     // the ledger outgrew it (docs/benchmarks.md, the ledger phase).
@@ -53,13 +48,45 @@ pub(crate) fn connect(
     } else {
         ""
     };
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {}; {journal} \
-         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        options.busy_timeout.as_millis()
-    ))
-    .map_err(|e| StoreError::Unavailable(anyhow::anyhow!("configuring {location}: {e}")))?;
+    let mut conn = establish(
+        url,
+        &format!(
+            "PRAGMA busy_timeout = {}; {journal} \
+             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            options.busy_timeout.as_millis()
+        ),
+    )?;
     migrate::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection to the (migrated, WAL-mode) file at `path`: a reader beside
+/// the writer. It reads through the same memory map; its own page cache is smaller, since
+/// the map serves most reads.
+pub(crate) fn reader(path: &str, options: &SqliteOptions) -> Result<SqliteConnection, StoreError> {
+    establish(
+        path,
+        &format!(
+            "PRAGMA busy_timeout = {}; PRAGMA mmap_size = 1073741824; \
+             PRAGMA cache_size = -8192; PRAGMA query_only = ON;",
+            options.busy_timeout.as_millis()
+        ),
+    )
+}
+
+/// The path of a database file as SQLite is given it.
+pub(crate) fn file_path(path: &Path) -> Result<String, StoreError> {
+    path_text(path).map(str::to_owned)
+}
+
+fn establish(url: &str, pragmas: &str) -> Result<SqliteConnection, StoreError> {
+    let mut conn = SqliteConnection::establish(url).map_err(|e| {
+        StoreError::Unavailable(anyhow::anyhow!(
+            "cannot open the SQLite database {url}: {e}"
+        ))
+    })?;
+    conn.batch_execute(pragmas)
+        .map_err(|e| StoreError::Unavailable(anyhow::anyhow!("configuring {url}: {e}")))?;
     Ok(conn)
 }
 

@@ -31,6 +31,7 @@ use crate::horizon::Horizon;
 use crate::location::SqliteLocation;
 use crate::open::SqliteOptions;
 use crate::ops::{changes, costs, due, listing, pools, quotas, reads, sequence, tenancy};
+use crate::readers::Readers;
 use crate::{migrate, open};
 
 /// The embedded store: one SQLite database, file or memory, behind the domain's store ports.
@@ -66,13 +67,19 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let target = location.clone();
         let wait_timeout = options.wait_timeout;
+        let readers = match &location {
+            SqliteLocation::File(path) => {
+                Some(Readers::new(open::file_path(path)?, options.clone()))
+            }
+            SqliteLocation::Memory => None,
+        };
         let conn = tokio::task::spawn_blocking(move || open::connect(&target, &options))
             .await
             .map_err(|e| {
                 StoreError::Unknown(anyhow::anyhow!("opening the database failed: {e}"))
             })??;
         let store = SqliteStore {
-            db: Db::new(conn, wait_timeout),
+            db: Db::new(conn, readers, wait_timeout),
             location,
             horizon: Arc::new(Horizon::default()),
         };
@@ -91,12 +98,28 @@ impl SqliteStore {
         &self.location
     }
 
-    /// Runs a read or a whole transaction on the connection.
+    /// Runs a write (or a whole transaction) on the writer.
     pub(crate) async fn run<R: Send + 'static>(
         &self,
         task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
     ) -> Result<R, StoreError> {
         self.db.run(task).await.map_err(StoreError::from)
+    }
+
+    /// Runs a point read (rows by their key) on a reader, on the caller's thread.
+    pub(crate) async fn read<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.db.read(task).await.map_err(StoreError::from)
+    }
+
+    /// Runs a read that may scan many rows on a reader, on a blocking thread.
+    pub(crate) async fn scan<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.db.scan(task).await.map_err(StoreError::from)
     }
 }
 
@@ -119,14 +142,14 @@ impl Store for SqliteStore {
     }
 
     async fn get(&self, id: ServerId) -> Result<Option<Server>, StoreError> {
-        self.run(move |conn| reads::get(conn, id)).await
+        self.read(move |conn| reads::get(conn, id)).await
     }
 
     async fn first_in_id_range(
         &self,
         ids: RangeInclusive<ServerId>,
     ) -> Result<Option<Server>, StoreError> {
-        self.run(move |conn| reads::first_in_id_range(conn, ids))
+        self.read(move |conn| reads::first_in_id_range(conn, ids))
             .await
     }
 
@@ -136,18 +159,18 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> Result<Vec<Server>, StoreError> {
         let (filter, page) = (filter.clone(), *page);
-        self.run(move |conn| listing::list(conn, &filter, &page))
+        self.scan(move |conn| listing::list(conn, &filter, &page))
             .await
     }
 
     async fn count(&self, filter: &ServerFilter) -> Result<u64, StoreError> {
         let filter = filter.clone();
-        self.run(move |conn| listing::count(conn, &filter)).await
+        self.scan(move |conn| listing::count(conn, &filter)).await
     }
 
     async fn tally(&self, filter: &ServerFilter) -> Result<Vec<ServerTally>, StoreError> {
         let filter = filter.clone();
-        self.run(move |conn| listing::tally(conn, &filter)).await
+        self.scan(move |conn| listing::tally(conn, &filter)).await
     }
 
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
@@ -176,7 +199,7 @@ impl Store for SqliteStore {
     }
 
     async fn events(&self, id: ServerId, limit: u32) -> Result<Vec<Event>, StoreError> {
-        self.run(move |conn| reads::events(conn, id, limit)).await
+        self.read(move |conn| reads::events(conn, id, limit)).await
     }
 
     async fn usage(
@@ -185,7 +208,7 @@ impl Store for SqliteStore {
         after: Option<LedgerCursor>,
         limit: u32,
     ) -> Result<Vec<LedgerEntry>, StoreError> {
-        self.run(move |conn| reads::usage(conn, id, after, limit))
+        self.read(move |conn| reads::usage(conn, id, after, limit))
             .await
     }
 
@@ -237,7 +260,7 @@ impl Store for SqliteStore {
     }
 
     async fn earliest_due(&self) -> Result<EarliestDue, StoreError> {
-        self.run(due::earliest).await
+        self.read(due::earliest).await
     }
 }
 
@@ -251,7 +274,7 @@ impl CostStore for SqliteStore {
         group_by: &[GroupKey],
     ) -> Result<Vec<HourlyCost>, StoreError> {
         let group_by = group_by.to_vec();
-        self.run(move |conn| costs::hourly(conn, project, from, to, &group_by))
+        self.scan(move |conn| costs::hourly(conn, project, from, to, &group_by))
             .await
     }
 
@@ -260,7 +283,7 @@ impl CostStore for SqliteStore {
         project: Option<ProjectId>,
         before: Option<DateTime<Utc>>,
     ) -> Result<Vec<Server>, StoreError> {
-        self.run(move |conn| costs::open_billing(conn, project, before))
+        self.scan(move |conn| costs::open_billing(conn, project, before))
             .await
     }
 }
@@ -276,15 +299,15 @@ impl StoreStatus for SqliteStore {
     }
 
     async fn pool_usage(&self) -> Result<Vec<PoolUsage>, StoreError> {
-        self.run(pools::usage).await
+        self.scan(pools::usage).await
     }
 
     async fn count_by_state(&self) -> Result<Vec<(ServerState, i64)>, StoreError> {
-        self.run(reads::count_by_state).await
+        self.scan(reads::count_by_state).await
     }
 
     async fn cost_rates(&self) -> Result<Vec<CostRate>, StoreError> {
-        self.run(costs::rates).await
+        self.scan(costs::rates).await
     }
 }
 
@@ -311,17 +334,17 @@ impl TenancyStore for SqliteStore {
     }
 
     async fn project(&self, id: ProjectId) -> Result<Option<Project>, StoreError> {
-        self.run(move |conn| tenancy::project(conn, id)).await
+        self.read(move |conn| tenancy::project(conn, id)).await
     }
 
     async fn project_named(&self, name: &str) -> Result<Option<Project>, StoreError> {
         let name = name.to_owned();
-        self.run(move |conn| tenancy::project_named(conn, &name))
+        self.read(move |conn| tenancy::project_named(conn, &name))
             .await
     }
 
     async fn projects(&self) -> Result<Vec<Project>, StoreError> {
-        self.run(tenancy::projects).await
+        self.scan(tenancy::projects).await
     }
 
     async fn update_project(
@@ -350,11 +373,12 @@ impl TenancyStore for SqliteStore {
     }
 
     async fn keys(&self, project: ProjectId) -> Result<Vec<ApiKey>, StoreError> {
-        self.run(move |conn| tenancy::keys(conn, project)).await
+        self.read(move |conn| tenancy::keys(conn, project)).await
     }
 
     async fn key_with_hash(&self, id: KeyId) -> Result<Option<StoredKey>, StoreError> {
-        self.run(move |conn| tenancy::key_with_hash(conn, id)).await
+        self.read(move |conn| tenancy::key_with_hash(conn, id))
+            .await
     }
 
     async fn revoke_key(&self, id: KeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>, StoreError> {
@@ -363,7 +387,7 @@ impl TenancyStore for SqliteStore {
     }
 
     async fn project_quotas(&self, id: ProjectId) -> Result<Option<ProjectQuotas>, StoreError> {
-        self.run(move |conn| quotas::read(conn, id)).await
+        self.read(move |conn| quotas::read(conn, id)).await
     }
 
     async fn set_project_quotas(

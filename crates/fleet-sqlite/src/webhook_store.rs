@@ -47,7 +47,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhook(&self, id: WebhookId) -> Result<Option<Subscription>, StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let row: Option<SubscriptionRow> = webhook_subscriptions::table
                 .find(id.to_string())
                 .select(SubscriptionRow::as_select())
@@ -60,7 +60,7 @@ impl WebhookStore for SqliteStore {
 
     async fn webhooks(&self, listing: &WebhookListing) -> Result<Vec<Subscription>, StoreError> {
         let listing = *listing;
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let mut query = webhook_subscriptions::table
                 .select(SubscriptionRow::as_select())
                 .order((webhook_subscriptions::created_at, webhook_subscriptions::id))
@@ -85,7 +85,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn count_webhooks(&self, project: ProjectId) -> Result<u64, StoreError> {
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let count: i64 = webhook_subscriptions::table
                 .filter(webhook_subscriptions::project_id.eq(project_text(project)))
                 .count()
@@ -96,7 +96,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn enabled_webhooks(&self) -> Result<Vec<Subscription>, StoreError> {
-        self.run(|conn| {
+        self.scan(|conn| {
             let rows = webhook_subscriptions::table
                 .filter(webhook_subscriptions::enabled.eq(true))
                 .order((webhook_subscriptions::created_at, webhook_subscriptions::id))
@@ -215,7 +215,7 @@ impl WebhookStore for SqliteStore {
 
     async fn deliveries(&self, listing: &DeliveryListing) -> Result<Vec<Delivery>, StoreError> {
         let listing = *listing;
-        self.run(move |conn| {
+        self.scan(move |conn| {
             let mut query = webhook_deliveries::table
                 .filter(webhook_deliveries::webhook_id.eq(listing.webhook.to_string()))
                 .select(DeliveryRow::as_select())
@@ -249,7 +249,7 @@ impl WebhookStore for SqliteStore {
         webhook: WebhookId,
         id: DeliveryId,
     ) -> Result<Option<Delivery>, StoreError> {
-        self.run(move |conn| {
+        self.read(move |conn| {
             let row: Option<DeliveryRow> = webhook_deliveries::table
                 .find(id.to_string())
                 .filter(webhook_deliveries::webhook_id.eq(webhook.to_string()))
@@ -286,7 +286,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError> {
-        self.run(|conn| {
+        self.scan(|conn| {
             let enabled = webhook_subscriptions::table
                 .filter(webhook_subscriptions::enabled.eq(true))
                 .select(webhook_subscriptions::id);

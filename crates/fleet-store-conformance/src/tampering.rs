@@ -103,10 +103,19 @@ pub async fn a_request_that_waits_past_the_store_s_limit_is_saturated(
         .await
         .expect("the planning thread")
         .expect("the pass plans");
+    // A write: on a file, the embedded store answers reads beside the writer.
     let started = Instant::now();
-    let got = store.get(ServerId::random()).await;
+    let got = store
+        .provision(new_server("lab-a", "t2.micro", at(100)))
+        .await;
     let waited = started.elapsed();
-    assert!(matches!(got, Err(StoreError::Saturated { .. })), "{got:?}");
+    assert!(
+        matches!(
+            got,
+            Err(ProvisionStoreError::Store(StoreError::Saturated { .. }))
+        ),
+        "{got:?}"
+    );
     assert!(
         waited < tamper.wait_limit() + Duration::from_millis(900),
         "answered after {waited:?}"
