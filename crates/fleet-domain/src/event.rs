@@ -11,6 +11,7 @@ use crate::labels::Labels;
 use crate::reason::StateReason;
 use crate::selector::Selector;
 use crate::state::ServerState;
+use crate::trace::TraceContext;
 
 /// Who caused an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,6 +183,8 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// The API key that made the call, if one did.
     pub key: Option<KeyId>,
+    /// The span of the request (or worker pass) in its distributed trace, if it has one.
+    pub trace: Option<TraceContext>,
 }
 
 impl RequestContext {
@@ -191,6 +194,7 @@ impl RequestContext {
             actor: Actor::Api,
             request_id: Some(request_id.into()),
             key: None,
+            trace: None,
         }
     }
 
@@ -199,12 +203,18 @@ impl RequestContext {
         Self { key, ..self }
     }
 
+    /// The same context, in the span `trace`.
+    pub fn in_trace(self, trace: Option<TraceContext>) -> Self {
+        Self { trace, ..self }
+    }
+
     /// The service's own work.
     pub fn system() -> Self {
         Self {
             actor: Actor::System,
             request_id: None,
             key: None,
+            trace: None,
         }
     }
 
@@ -214,6 +224,7 @@ impl RequestContext {
             actor: Actor::Reaper,
             request_id: None,
             key: None,
+            trace: None,
         }
     }
 
@@ -223,6 +234,7 @@ impl RequestContext {
             actor: Actor::Chaos,
             request_id: None,
             key: None,
+            trace: None,
         }
     }
 }
@@ -246,6 +258,8 @@ pub struct NewEvent {
     pub request_id: Option<String>,
     /// The API key that caused it.
     pub key: Option<KeyId>,
+    /// The span of the request (or worker pass) that caused it, in its distributed trace.
+    pub trace: Option<TraceContext>,
     /// A human-readable line.
     pub message: String,
     /// The reason of the state change it records: the server's after the change (a stop's

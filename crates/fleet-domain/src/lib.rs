@@ -38,6 +38,7 @@ pub mod service;
 pub mod session;
 pub mod state;
 pub mod tenancy;
+pub mod trace;
 pub mod webhooks;
 
 pub use action::{ActionCommand, ActionEnd, ActionRecord, ActionStatus};
@@ -65,6 +66,7 @@ pub use server::{NewServer, Server, ServerFilter, ServerTally, TerminatedServers
 pub use server_update::ServerUpdate;
 pub use state::{Action, Conflict, Decision, ServerState};
 pub use tenancy::{ApiKey, Caller, Project, Role};
+pub use trace::TraceContext;
 
 #[cfg(test)]
 mod action_tests;

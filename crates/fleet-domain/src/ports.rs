@@ -28,6 +28,7 @@ use crate::quota::{ProjectQuotas, QuotaExceeded, Quotas};
 use crate::server::{NewServer, Server, ServerFilter, ServerTally};
 use crate::state::ServerState;
 use crate::tenancy::{ApiKey, Project};
+use crate::trace::TraceContext;
 use crate::webhooks::{
     AttemptOutcome, AttemptRecord, ClaimedDelivery, Delivery, LeaseToken, NewDelivery, Subscription,
 };
@@ -828,6 +829,8 @@ pub struct OutgoingMessage {
     pub signature: String,
     /// The body, sent as `application/json`.
     pub body: String,
+    /// The trace it continues: its request carries `traceparent` in it.
+    pub trace: Option<TraceContext>,
 }
 
 /// What sending a message met, and how long it took.

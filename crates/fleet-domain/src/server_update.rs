@@ -66,6 +66,7 @@ pub fn plan_update(
         to_state: None,
         actor: ctx.actor,
         request_id: ctx.request_id.clone(),
+        trace: ctx.trace,
         key: ctx.key,
         message: format!("updated by {}: {}", ctx.actor, parts.join("; ")),
         reason: None,

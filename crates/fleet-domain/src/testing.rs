@@ -77,6 +77,7 @@ pub fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
             to_state: None,
             actor: Actor::Api,
             request_id: None,
+            trace: None,
             key: None,
             message: String::new(),
             reason: None,

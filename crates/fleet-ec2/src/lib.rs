@@ -26,6 +26,7 @@ pub mod xml;
 
 use actix_web::http::header::{CONTENT_TYPE, HOST};
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
+use fleet_domain::TraceContext;
 use fleet_ops::{FailureCause, RequestScope};
 
 pub use state::{Ec2Auth, Ec2AuthMode, Ec2State, Requester};
@@ -54,7 +55,7 @@ pub fn resources(state: web::Data<Ec2State>) -> Vec<Resource> {
 /// Authenticates a request, runs its action and answers EC2's XML.
 async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<Ec2State>) -> HttpResponse {
     let scope = RequestScope::of(&req);
-    match answer(&req, &body, &state, scope.id()).await {
+    match answer(&req, &body, &state, &scope).await {
         Ok(xml) => HttpResponse::Ok()
             .insert_header((CONTENT_TYPE, XML))
             .body(xml),
@@ -66,7 +67,7 @@ async fn answer(
     req: &HttpRequest,
     body: &[u8],
     state: &Ec2State,
-    request_id: &str,
+    scope: &RequestScope,
 ) -> Result<String, Ec2Error> {
     let params = Params::from_form(body)?;
     let signed = auth::authenticate(req, body, state).await?;
@@ -75,7 +76,10 @@ async fn answer(
         state,
         caller: signed.caller,
         region: signed.region,
-        request_id: request_id.to_owned(),
+        request_id: scope.id().to_owned(),
+        trace: scope
+            .trace_ids()
+            .and_then(|(trace_id, span_id)| TraceContext::new(trace_id, span_id)),
         host: req
             .headers()
             .get(HOST)

@@ -6,7 +6,7 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
-use fleet_domain::{Caller, RequestContext};
+use fleet_domain::{Caller, RequestContext, TraceContext};
 use fleet_ops::{MAX_REQUEST_ID_LEN, RequestScope};
 use paperclip::actix::OperationModifier;
 use paperclip::v2::models::{DataType, DefaultOperationRaw, Either, Parameter, ParameterIn};
@@ -18,9 +18,15 @@ pub struct ApiScope(pub RequestScope);
 
 impl ApiScope {
     /// The context the use cases record on the events this request, made by `caller`,
-    /// causes: the request id and the caller's key.
+    /// causes: the request id, the caller's key and the request's span.
     pub fn context(&self, caller: &Caller) -> RequestContext {
-        RequestContext::api(self.0.id().to_owned()).by_key(caller.key)
+        RequestContext::api(self.0.id().to_owned())
+            .by_key(caller.key)
+            .in_trace(
+                self.0
+                    .trace_ids()
+                    .and_then(|(trace_id, span_id)| TraceContext::new(trace_id, span_id)),
+            )
     }
 
     /// A logger that adds the request id to every line.

@@ -4,6 +4,9 @@
 //! - [`observe`], the outermost middleware: gives each request its [`RequestScope`] (request
 //!   id and logger), echoes the id in `X-Request-Id`, writes the access-log line and records
 //!   the HTTP metrics, whose labels all come from fixed sets ([`labels`]).
+//! - Tracing: [`observe`] gives each request a server span in its W3C trace (`traceparent`),
+//!   runs the request in that span's context, and puts its trace id in the scope's logger;
+//!   adapters put it on what the request records ([`RequestScope::trace_ids`]).
 //! - [`session`]: the console's session cookie and CSRF header, which the console sets and
 //!   the REST API accepts.
 //! - [`usage`]: when a key was last used, recorded at most once a minute per key.
@@ -28,6 +31,7 @@ mod scope;
 pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod trace;
 pub mod usage;
 
 pub use observe::observe;

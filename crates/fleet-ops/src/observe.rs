@@ -1,6 +1,6 @@
 //! The outermost middleware of every application fleetd serves: it gives the request its
-//! [`RequestScope`], echoes the request id, writes the access-log line and records the HTTP
-//! metrics. What an error response looks like is the business of whoever made it.
+//! [`RequestScope`] and its span in a distributed trace, echoes the request id, writes the
+//! access-log line and records the HTTP metrics. What an error response looks like is the business of whoever made it.
 
 use std::time::Instant;
 
@@ -9,11 +9,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
+use opentelemetry::trace::FutureExt;
 
 use crate::labels::{self, OTHER_METHOD};
 use crate::problem::FailureCause;
 use crate::routes::{self, Ops};
 use crate::scope::{REQUEST_ID_HEADER, RequestIds, RequestScope};
+use crate::trace;
 
 /// The middleware (see the module documentation); wrap the whole application in it, with
 /// `actix_web::middleware::from_fn(fleet_ops::observe)`, after registering every route.
@@ -32,14 +34,17 @@ pub async fn observe(
     } else {
         RequestIds::API
     };
-    let scope = RequestScope::new(incoming, &ops.logger, || ops.request_ids.mint(stream));
-    req.extensions_mut().insert(scope.clone());
     let method = labels::method(req.method());
+    let span = trace::request_span(&trace::incoming(req.headers()), method, req.path());
+    let scope = RequestScope::new(incoming, &ops.logger, || ops.request_ids.mint(stream))
+        .in_trace(trace::ids(&span));
+    req.extensions_mut().insert(scope.clone());
     let sent = (method == OTHER_METHOD).then(|| labels::shown_method(req.method()).to_owned());
 
-    let mut response = next.call(req).await?;
+    let mut response = next.call(req).with_context(span.clone()).await?;
 
     let route = labels::route(response.request().match_pattern());
+    trace::finish(&span, method, &route, response.status().as_u16());
     response.headers_mut().insert(
         HeaderName::from_static(REQUEST_ID_HEADER),
         HeaderValue::from_str(scope.id()).unwrap_or_else(|_| HeaderValue::from_static("invalid")),

@@ -57,11 +57,12 @@ impl fmt::Debug for RequestIds {
     }
 }
 
-/// The id of one request and a logger that puts it on every line.
+/// The id of one request and a logger that puts it on every line, with its trace's.
 #[derive(Debug, Clone)]
 pub struct RequestScope {
     id: String,
     logger: Logger,
+    trace: Option<(u128, u64)>,
 }
 
 impl RequestScope {
@@ -72,7 +73,26 @@ impl RequestScope {
             .filter(|id| is_sane(id))
             .map_or_else(fresh, str::to_owned);
         let logger = base.new(slog::o!("request_id" => id.clone()));
-        Self { id, logger }
+        Self {
+            id,
+            logger,
+            trace: None,
+        }
+    }
+
+    /// The same scope in the span `trace_id`/`span_id` of a distributed trace: its logger
+    /// adds `trace_id` (32 lower-case hex digits) to every line.
+    pub fn in_trace(self, trace: Option<(u128, u64)>) -> Self {
+        let Some((trace_id, _)) = trace else {
+            return self;
+        };
+        Self {
+            logger: self
+                .logger
+                .new(slog::o!("trace_id" => format!("{trace_id:032x}"))),
+            trace,
+            ..self
+        }
     }
 
     /// The scope [`crate::observe`] gave `req`; for a request that did not pass through it
@@ -100,6 +120,11 @@ impl RequestScope {
     /// A logger that adds the request id to every line.
     pub fn logger(&self) -> &Logger {
         &self.logger
+    }
+
+    /// The trace id and span id of the request's span, if it has one.
+    pub fn trace_ids(&self) -> Option<(u128, u64)> {
+        self.trace
     }
 }
 

@@ -15,12 +15,12 @@ use fleet_domain::keys::StoredSecret;
 use fleet_domain::ports::BadRow;
 use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason};
+use fleet_domain::{IpPool, Labels, Money, Server, ServerState, StateReason, TraceContext};
 use ipnet::{IpNet, Ipv4Net};
 
 use crate::rows::{
     ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewActionRow, NewEventRow, NewKeyRow,
-    PoolRow, ProjectChangeset, ProjectRow, ServerRow, UsageRow,
+    PoolRow, ProjectChangeset, ProjectRow, ServerRow, TraceColumns, UsageRow,
 };
 
 /// An address as stored in an `inet` column.
@@ -149,8 +149,22 @@ pub(crate) fn event(row: EventRow) -> Result<Event, BadRow> {
             key: row.key_id.map(Into::into),
             message: row.message,
             reason: reason("events.reason", row.reason.as_deref())?,
+            trace: trace(row.trace)?,
         },
     })
+}
+
+/// The columns of `trace`.
+pub(crate) fn trace_columns(trace: Option<TraceContext>) -> TraceColumns {
+    TraceColumns {
+        trace_id: trace.map(|t| t.trace_id_hex()),
+        span_id: trace.map(|t| t.span_id_hex()),
+    }
+}
+
+/// The trace context an event's columns store.
+fn trace(columns: TraceColumns) -> Result<Option<TraceContext>, BadRow> {
+    TraceContext::from_stored(columns.trace_id.as_deref(), columns.span_id.as_deref())
 }
 
 /// What an event row is about: its server, or the budget its crossing columns record.
@@ -199,6 +213,7 @@ pub(crate) fn event_row(event: &NewEvent, project: ProjectId, labels: &Labels) -
             budget_spent_micros: crossing.spent_micros,
             budget_basis: crossing.basis,
         },
+        trace: trace_columns(event.trace),
     }
 }
 

@@ -67,8 +67,8 @@ WITH gate AS (
     "
 ), event AS (
     INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
-        actor, request_id, key_id, message, labels, reason)
-    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26, labels, $39
+        actor, request_id, key_id, message, labels, reason, trace_id, span_id)
+    SELECT id, project_id, $19, $20, $29, $21, $22, $23, $24, $25, $26, labels, $39, $41, $42
     FROM server
 ), action AS (
     INSERT INTO actions (id, project_id, server_id, command, status, started_at, finished_at,
@@ -153,6 +153,8 @@ impl<'a> Provision<'a> {
             "38" => out.push_bind_param::<Nullable<Text>, _>(&self.state_reason),
             "39" => out.push_bind_param::<Nullable<Text>, _>(&event.reason),
             "40" => out.push_bind_param::<Text, _>(&self.billing_policy),
+            "41" => out.push_bind_param::<Nullable<Text>, _>(&event.trace.trace_id),
+            "42" => out.push_bind_param::<Nullable<Text>, _>(&event.trace.span_id),
             other => Err(fixed::unknown_parameter("provisioning", other)),
         }
     }

@@ -153,6 +153,17 @@ pub(crate) struct EventRow {
     pub reason: Option<String>,
     #[diesel(embed)]
     pub budget: BudgetColumns,
+    #[diesel(embed)]
+    pub trace: TraceColumns,
+}
+
+/// The columns of `events` that say where in a distributed trace it was caused, both NULL
+/// without a trace.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct TraceColumns {
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
 }
 
 /// The columns of `events` that record a budget's crossing, all NULL for other events.
@@ -186,6 +197,8 @@ pub(crate) struct NewEventRow {
     pub reason: Option<&'static str>,
     #[diesel(embed)]
     pub budget: BudgetColumns,
+    #[diesel(embed)]
+    pub trace: TraceColumns,
 }
 
 /// A row of `actions` as read.

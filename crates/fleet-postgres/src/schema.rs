@@ -178,6 +178,10 @@ diesel::table! {
         budget_spent_micros -> Nullable<Int8>,
         /// `actual` or `forecast`: which `budget_spent_micros` is.
         budget_basis -> Nullable<Text>,
+        /// The trace of the request or worker pass that caused it: 32 lower-case hex digits.
+        trace_id -> Nullable<Text>,
+        /// The span in that trace that caused it: 16 lower-case hex digits.
+        span_id -> Nullable<Text>,
     }
 }
 
@@ -374,6 +378,8 @@ diesel::table! {
         lease_token -> Nullable<Uuid>,
         /// Until when that claim holds it (the database's clock).
         lease_until -> Nullable<Timestamptz>,
+        /// The W3C `traceparent` its requests carry: its event's trace.
+        traceparent -> Nullable<Text>,
     }
 }
 

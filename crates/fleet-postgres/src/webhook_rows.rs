@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use fleet_domain::TraceContext;
 use fleet_domain::event::EventType;
 use fleet_domain::ports::BadRow;
 use fleet_domain::selector::Selector;
@@ -180,6 +181,7 @@ pub(crate) struct DeliveryRow {
     last_status: Option<i32>,
     last_latency_ms: Option<i32>,
     last_error: Option<String>,
+    traceparent: Option<String>,
 }
 
 impl DeliveryRow {
@@ -212,6 +214,13 @@ impl DeliveryRow {
             last_status,
             last_latency_ms,
             last_error: self.last_error,
+            trace: self
+                .traceparent
+                .map(|header| {
+                    TraceContext::from_traceparent(&header)
+                        .ok_or_else(|| BadRow::new("webhook_deliveries.traceparent", header))
+                })
+                .transpose()?,
         })
     }
 }
@@ -229,6 +238,7 @@ pub(crate) struct NewDeliveryRow<'a> {
     attempts: i32,
     created_at: DateTime<Utc>,
     next_attempt_at: Option<DateTime<Utc>>,
+    traceparent: Option<String>,
 }
 
 impl<'a> NewDeliveryRow<'a> {
@@ -242,6 +252,7 @@ impl<'a> NewDeliveryRow<'a> {
             status: DeliveryStatus::Pending.as_str(),
             attempts: 0,
             created_at: new.created_at,
+            traceparent: new.trace.map(|trace| trace.to_string()),
             next_attempt_at: Some(new.created_at),
         }
     }

@@ -22,11 +22,11 @@ use fleet_domain::project_update::{self, ProjectUpdate};
 use fleet_domain::server::Server;
 use fleet_domain::state::ServerState;
 use fleet_domain::tenancy::{ApiKey, Project};
-use fleet_domain::{Labels, StateChange, StateReason};
+use fleet_domain::{Labels, StateChange, StateReason, TraceContext};
 
 use crate::rows::{
     ActionRow, BudgetColumns, EventRow, HeldKeyRow, KeyRow, NewEventRow, NewKeyRow,
-    ProjectChangeset, ProjectRow, ServerRow, ServerUpdate, UsageRow,
+    ProjectChangeset, ProjectRow, ServerRow, ServerUpdate, TraceColumns, UsageRow,
 };
 
 /// An instant as stored.
@@ -287,7 +287,23 @@ impl NewEventRow {
                 budget_spent_micros: crossing.spent_micros,
                 budget_basis: crossing.basis,
             },
+            trace: TraceColumns::of(event.trace),
         }
+    }
+}
+
+impl TraceColumns {
+    /// The columns of `trace`.
+    pub(crate) fn of(trace: Option<TraceContext>) -> Self {
+        Self {
+            trace_id: trace.map(|t| t.trace_id_hex()),
+            span_id: trace.map(|t| t.span_id_hex()),
+        }
+    }
+
+    /// The trace context they store.
+    pub(crate) fn into_domain(self) -> Result<Option<TraceContext>, BadRow> {
+        TraceContext::from_stored(self.trace_id.as_deref(), self.span_id.as_deref())
     }
 }
 
@@ -323,6 +339,7 @@ impl EventRow {
                     .transpose()?,
                 message: row.message,
                 reason: reason("events.reason", row.reason.as_deref())?,
+                trace: row.trace.into_domain()?,
             },
         })
     }

@@ -114,6 +114,17 @@ pub(crate) struct NewEventRow {
     pub reason: Option<String>,
     #[diesel(embed)]
     pub budget: BudgetColumns,
+    #[diesel(embed)]
+    pub trace: TraceColumns,
+}
+
+/// The columns of `events` that say where in a distributed trace it was caused, both NULL
+/// without a trace.
+#[derive(Debug, Clone, Default, Queryable, Selectable, Insertable)]
+#[diesel(table_name = events, check_for_backend(Sqlite), treat_none_as_default_value = false)]
+pub(crate) struct TraceColumns {
+    pub trace_id: Option<String>,
+    pub span_id: Option<String>,
 }
 
 /// The columns of `events` that record a budget's crossing, all NULL for other events.

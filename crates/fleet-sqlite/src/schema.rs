@@ -102,6 +102,8 @@ diesel::table! {
         budget_amount_micros -> Nullable<BigInt>,
         budget_spent_micros -> Nullable<BigInt>,
         budget_basis -> Nullable<Text>,
+        trace_id -> Nullable<Text>,
+        span_id -> Nullable<Text>,
     }
 }
 
@@ -238,6 +240,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         lease_token -> Nullable<Text>,
         lease_until -> Nullable<BigInt>,
+        traceparent -> Nullable<Text>,
     }
 }
 

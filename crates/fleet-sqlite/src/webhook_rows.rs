@@ -5,6 +5,7 @@
 
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
+use fleet_domain::TraceContext;
 use fleet_domain::event::EventType;
 use fleet_domain::ports::BadRow;
 use fleet_domain::selector::Selector;
@@ -185,6 +186,7 @@ pub(crate) struct DeliveryRow {
     last_status: Option<i64>,
     last_latency_ms: Option<i64>,
     last_error: Option<String>,
+    traceparent: Option<String>,
 }
 
 impl DeliveryRow {
@@ -220,6 +222,13 @@ impl DeliveryRow {
             event_type: self.event_type,
             payload: self.payload,
             last_error: self.last_error,
+            trace: self
+                .traceparent
+                .map(|header| {
+                    TraceContext::from_traceparent(&header)
+                        .ok_or_else(|| BadRow::new("webhook_deliveries.traceparent", header))
+                })
+                .transpose()?,
         })
     }
 }
@@ -239,6 +248,7 @@ pub(crate) struct NewDeliveryRow<'a> {
     attempts: i64,
     created_at: i64,
     next_attempt_at: Option<i64>,
+    traceparent: Option<String>,
 }
 
 impl<'a> NewDeliveryRow<'a> {
@@ -252,6 +262,7 @@ impl<'a> NewDeliveryRow<'a> {
             status: DeliveryStatus::Pending.as_str(),
             attempts: 0,
             created_at: micros(new.created_at),
+            traceparent: new.trace.map(|trace| trace.to_string()),
             next_attempt_at: Some(micros(new.created_at)),
         }
     }

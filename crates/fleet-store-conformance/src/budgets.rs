@@ -41,6 +41,7 @@ fn crossing(budget: &Budget, threshold: u8) -> NewEvent {
         to_state: None,
         actor: Actor::System,
         request_id: None,
+        trace: None,
         key: None,
         message: format!("crossed {threshold} %"),
         reason: None,

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use fleet_domain::ServerId;
 use fleet_domain::event::{Actor, EventKind, EventSubject, EventType, NewEvent};
 use fleet_domain::faults::{EffectDraft, FaultRule, FaultRuleDraft, LatencyDraft};
 use fleet_domain::ids::{FaultRuleId, ProjectId};
 use fleet_domain::ports::FaultListing;
+use fleet_domain::{ServerId, TraceContext};
 
 use crate::TestedStore;
 use crate::fixtures::{at, pools, running};
@@ -60,6 +60,7 @@ fn chaos_event(server: ServerId, rule: FaultRuleId) -> NewEvent {
         to_state: None,
         actor: Actor::Chaos,
         request_id: Some("req-fault".into()),
+        trace: TraceContext::new(0x0af7651916cd43dd8448eb211c80319c, 0xb7ad6b7169203331),
         key: None,
         message: format!("fault rule {rule} delayed get by 12 ms"),
         reason: None,

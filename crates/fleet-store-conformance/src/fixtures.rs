@@ -114,7 +114,11 @@ pub(crate) fn new_server_with_id(
         },
         now,
         &config(),
-        &RequestContext::api(format!("req-{id}")),
+        // Every event a store writes for it carries a trace context to keep.
+        &RequestContext::api(format!("req-{id}")).in_trace(fleet_domain::TraceContext::new(
+            id.as_uuid().as_u128() | 1,
+            0x00f0_67aa_0ba9_02b7,
+        )),
         &fleet_domain::Entropy::os(),
     )
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use fleet_domain::TraceContext;
 use fleet_domain::event::EventType;
 use fleet_domain::ids::{DeliveryId, ProjectId, WebhookId};
 use fleet_domain::ports::{DeliveryClaim, DeliveryListing, OutboxStats};
@@ -77,6 +78,7 @@ pub(crate) fn event_delivery(webhook: WebhookId, seq: i64, seconds: i64) -> NewD
         event_seq: Some(seq),
         event_type: EventType::ServerProvisioned.as_str().to_owned(),
         payload: format!(r#"{{"type":"server.provisioned","seq":{seq},"name":"café"}}"#),
+        trace: TraceContext::new(0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7),
         created_at: at(seconds),
     }
 }
@@ -89,6 +91,7 @@ pub(crate) fn test_delivery(webhook: WebhookId, seconds: i64) -> NewDelivery {
         event_seq: None,
         event_type: "webhook.test".to_owned(),
         payload: format!(r#"{{"type":"webhook.test","at":{seconds}}}"#),
+        trace: None,
         created_at: at(seconds),
     }
 }
@@ -110,6 +113,7 @@ pub(crate) fn pending(new: &NewDelivery) -> Delivery {
         event_seq: new.event_seq,
         event_type: new.event_type.clone(),
         payload: new.payload.clone(),
+        trace: new.trace,
         status: DeliveryStatus::Pending,
         attempts: 0,
         created_at: new.created_at,

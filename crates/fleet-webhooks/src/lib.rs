@@ -11,5 +11,6 @@
 
 mod resolver;
 mod sender;
+mod trace;
 
 pub use sender::{HttpSender, SenderSettings};

@@ -7,10 +7,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use fleet_domain::ports::{OutgoingMessage, Sent, WebhookSender};
 use fleet_domain::webhooks::{AddressPolicy, AttemptOutcome, literal_address};
+use opentelemetry::trace::TraceContextExt;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use reqwest::redirect;
 
 use crate::resolver::PolicyResolver;
+use crate::trace;
 
 /// The most bytes of an answer read: enough to see it is there, never enough to matter.
 const MAX_BODY: usize = 64 * 1024;
@@ -71,9 +73,14 @@ impl HttpSender {
                 error: why.to_string(),
             };
         }
-        let sent = self
-            .client
-            .post(&message.url)
+        let mut request = self.client.post(&message.url);
+        let mut span = None;
+        if let Some(trace) = message.trace {
+            let attempt = trace::attempt_span(trace, &message.url);
+            request = request.header("traceparent", trace::traceparent(&attempt, trace));
+            span = Some(attempt);
+        }
+        let sent = request
             .header(CONTENT_TYPE, "application/json")
             .header(
                 USER_AGENT,
@@ -94,6 +101,12 @@ impl HttpSender {
             }
         };
         let status = response.status().as_u16();
+        if let Some(span) = &span {
+            span.span().set_attribute(opentelemetry::KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 
+use fleet_domain::TraceContext;
 use fleet_domain::webhooks::AddressPolicy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -39,6 +40,7 @@ fn message(url: String) -> OutgoingMessage {
         timestamp: 1_700_000_000,
         signature: "v1,abc".to_owned(),
         body: r#"{"type":"webhook.test"}"#.to_owned(),
+        trace: None,
     }
 }
 
@@ -78,6 +80,36 @@ async fn a_message_carries_the_standard_headers_and_its_answer_is_read() {
     ] {
         assert!(head.contains(header), "{header} in {head}");
     }
+    assert!(!head.contains("traceparent"), "no trace, no header: {head}");
+}
+
+#[tokio::test]
+async fn a_message_of_a_traced_event_continues_its_trace() {
+    let (address, mut heads) = receiver(
+        b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n",
+        Duration::ZERO,
+    )
+    .await;
+    let trace = TraceContext::new(0x4bf92f3577b34da6a3ce929d0e0e4736, 0x00f067aa0ba902b7)
+        .expect("a valid context");
+    let traced = OutgoingMessage {
+        trace: Some(trace),
+        ..message(format!("http://{address}/hook"))
+    };
+    sender(Duration::from_secs(5), true).send(&traced).await;
+    let head = heads.recv().await.expect("a request").to_lowercase();
+    let header = head
+        .lines()
+        .find_map(|line| line.strip_prefix("traceparent: "))
+        .unwrap_or_else(|| panic!("a traceparent in {head}"));
+    assert!(
+        header.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "the event's trace: {header}"
+    );
+    assert!(
+        TraceContext::from_traceparent(header).is_some(),
+        "well formed: {header}"
+    );
 }
 
 #[tokio::test]

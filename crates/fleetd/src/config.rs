@@ -12,6 +12,7 @@ use fleet_domain::catalog::CatalogFile;
 use fleet_domain::quota::{self, Quotas};
 use fleet_domain::{Catalog, LifecycleConfig, TransitionDelays};
 use fleet_postgres::PgPoolConfig;
+use url::Url;
 
 pub use crate::auth::AuthConfig;
 pub use crate::database_url::DatabaseUrl;
@@ -29,6 +30,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The least level logged.
     pub log_level: slog::Level,
+    /// The OTLP/HTTP collector traces are exported to; `None`: none exported.
+    pub otlp_endpoint: Option<Url>,
     /// Which clock.
     pub clock: ClockMode,
     /// The seed of every random choice but keys; `None`: the operating system's.
@@ -93,6 +96,21 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The collector's base URL: http or https, with a host.
+fn otlp_endpoint(text: Option<&str>) -> Result<Option<Url>, ConfigError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let refuse = |problem: &str| bad("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", problem);
+    let url = Url::parse(text).map_err(|e| refuse(&format!("'{text}' is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(refuse(&format!(
+            "'{text}' is not an http(s) URL with a host, such as http://localhost:4318"
+        )));
+    }
+    Ok(Some(url))
+}
 
 /// A refusal of `setting` (its flag is derived) read from `env`.
 pub(crate) fn bad(setting: &str, env: &str, problem: impl fmt::Display) -> ConfigError {
@@ -252,6 +270,7 @@ impl Config {
                 .log_format
                 .unwrap_or_else(|| LogFormat::default_for(std::io::stdout().is_terminal())),
             log_level,
+            otlp_endpoint: otlp_endpoint(settings.otlp_endpoint.as_deref())?,
             clock: settings.clock.unwrap_or(ClockMode::System),
             seed: settings.seed,
             catalog,

@@ -51,6 +51,7 @@ impl Memory {
                 to_state: None,
                 actor: Actor::Api,
                 request_id: None,
+                trace: None,
                 key: None,
                 message: String::new(),
                 reason: None,

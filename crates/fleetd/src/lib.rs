@@ -24,6 +24,8 @@ pub mod settings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+mod traced;
+pub mod traces;
 pub mod webhook_config;
 pub mod webhooks;
 pub mod workers;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use fleetd::keys::{self, KeyRole};
+use fleetd::traces::Tracing;
 use fleetd::{Application, Config, Settings, load_config, shutdown_signal, telemetry};
 
 /// jemalloc, with the defaults `.cargo/config.toml` builds in: an 8 KiB connection buffer of
@@ -80,6 +81,14 @@ fn main() -> ExitCode {
         }
     };
     let (logger, log_guard) = telemetry::logger(config.log_format, config.log_level);
+    // Outside the runtime: the exporter's HTTP client runs on a thread of its own.
+    let tracing = match Tracing::install(config.otlp_endpoint.as_ref()) {
+        Ok(tracing) => tracing,
+        Err(e) => {
+            eprintln!("fleetd: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config, logger.clone()).await,
@@ -99,6 +108,10 @@ fn main() -> ExitCode {
     });
     if let Err(e) = &result {
         slog::crit!(logger, "fleetd failed"; "error" => format!("{e:#}"));
+    }
+    drop(runtime);
+    if let Err(e) = tracing.shutdown() {
+        slog::warn!(logger, "the last spans were not exported"; "error" => format!("{e:#}"));
     }
     drop(log_guard);
     match result {

@@ -69,6 +69,11 @@ pub struct Settings {
     /// Least level logged: critical, error, warning, info, debug or trace [default: info].
     #[arg(long, env = "FLEET_LOG_LEVEL", value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Export traces over OTLP/HTTP (protobuf) to the collector at this base URL, e.g.
+    /// http://localhost:4318 (traces go to its /v1/traces) [default: none, nothing
+    /// exported].
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     /// Clock [default: system].
     #[arg(long, env = "FLEET_CLOCK", value_enum)]
     pub clock: Option<ClockMode>,
@@ -240,6 +245,7 @@ impl Settings {
                 database_url,
                 log_format,
                 log_level,
+                otlp_endpoint,
                 clock,
                 seed,
                 catalog,

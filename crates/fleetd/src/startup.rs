@@ -79,6 +79,11 @@ impl Application {
             TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
         let address = listener.local_addr()?;
         let opened = store::open(&config).await?;
+        let opened = if config.otlp_endpoint.is_some() {
+            opened.traced()
+        } else {
+            opened
+        };
         let store = opened.store.clone();
         store
             .sync_pools(config.catalog.regions())
@@ -421,7 +426,11 @@ impl Application {
             "auth" => config.auth.mode.as_str(),
             "seed" => config.seed.map_or_else(|| "none".to_owned(), |seed| seed.to_string()),
             "swagger" => format!("http://{address}/swagger/"),
-            "console" => format!("http://{address}/console/"));
+            "console" => format!("http://{address}/console/"),
+            "traces" => config
+                .otlp_endpoint
+                .as_ref()
+                .map_or_else(|| "not exported".to_owned(), |url| format!("exported to {url}")));
         Ok(Application {
             address,
             server,

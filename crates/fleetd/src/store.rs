@@ -12,6 +12,11 @@ use fleet_sqlite::{SqliteLocation, SqliteOptions, SqliteStore};
 use slog::{Logger, o};
 
 use crate::config::Config;
+use crate::traced::{
+    DbSystem, TracedActionStore, TracedBudgetStore, TracedCostStore, TracedEventLog,
+    TracedFaultStore, TracedIdempotencyStore, TracedStore, TracedStoreStatus, TracedTenancyStore,
+    TracedWebhookStore,
+};
 
 /// The most Postgres connections the lifecycle workers, the event sequencer, the probes and
 /// the metrics hold at once, beside the API's (`db_pool_size`): a worker pass, a
@@ -51,9 +56,35 @@ pub struct OpenedStore {
     pub description: String,
     /// The Postgres store, which can make thread-local pools for the HTTP workers.
     postgres: Option<PgStore>,
+    /// Which database the store calls are spanned as, once [`OpenedStore::traced`].
+    traced: Option<DbSystem>,
 }
 
 impl OpenedStore {
+    /// The same stores with a span around every call: for a fleetd that exports traces.
+    pub fn traced(self) -> OpenedStore {
+        let system = DbSystem(if self.postgres.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        });
+        OpenedStore {
+            store: Arc::new(TracedStore::new(self.store, system)),
+            status: Arc::new(TracedStoreStatus::new(self.status, system)),
+            tenancy: Arc::new(TracedTenancyStore::new(self.tenancy, system)),
+            events: Arc::new(TracedEventLog::new(self.events, system)),
+            actions: Arc::new(TracedActionStore::new(self.actions, system)),
+            keys: Arc::new(TracedIdempotencyStore::new(self.keys, system)),
+            faults: Arc::new(TracedFaultStore::new(self.faults, system)),
+            costs: Arc::new(TracedCostStore::new(self.costs, system)),
+            budgets: Arc::new(TracedBudgetStore::new(self.budgets, system)),
+            webhooks: Arc::new(TracedWebhookStore::new(self.webhooks, system)),
+            description: self.description,
+            postgres: self.postgres,
+            traced: Some(system),
+        }
+    }
+
     /// What samples the connection pools' size and connections in use, for a store with
     /// pools.
     pub fn pool_status(&self) -> Option<Arc<dyn Fn() -> (usize, usize) + Send + Sync>> {
@@ -103,12 +134,16 @@ impl OpenedStore {
                 .thread_local_pool(connections)
                 .context("building an HTTP worker's connection pool")?,
         );
-        Ok(WorkerStores {
+        let stores = WorkerStores {
             store: store.clone(),
             tenancy: store.clone(),
             actions: store.clone(),
             keys: store.clone(),
             faults: store,
+        };
+        Ok(match self.traced {
+            Some(system) => stores.traced(system),
+            None => stores,
         })
     }
 }
@@ -125,6 +160,18 @@ pub struct WorkerStores {
     pub keys: Arc<dyn IdempotencyStore>,
     /// Fault rules, and their firings.
     pub faults: Arc<dyn FaultStore>,
+}
+
+impl WorkerStores {
+    fn traced(self, system: DbSystem) -> WorkerStores {
+        WorkerStores {
+            store: Arc::new(TracedStore::new(self.store, system)),
+            tenancy: Arc::new(TracedTenancyStore::new(self.tenancy, system)),
+            actions: Arc::new(TracedActionStore::new(self.actions, system)),
+            keys: Arc::new(TracedIdempotencyStore::new(self.keys, system)),
+            faults: Arc::new(TracedFaultStore::new(self.faults, system)),
+        }
+    }
 }
 
 /// `total` spread over at most `parts` shares of at least one, adding up to `total` (at
@@ -177,6 +224,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
             budgets: Arc::new(store.clone()),
             description: format!("postgres ({url})"),
             postgres: Some(store),
+            traced: None,
         });
     }
     let location = SqliteLocation::parse(url.expose())?;
@@ -202,6 +250,7 @@ pub async fn open(config: &Config) -> anyhow::Result<OpenedStore> {
         store,
         description,
         postgres: None,
+        traced: None,
     })
 }
 

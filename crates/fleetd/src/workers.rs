@@ -12,12 +12,13 @@ use fleet_domain::error::StoreError;
 use fleet_domain::ports::{Clock, EventLog, Store, WebhookStore};
 use fleet_domain::service::{BudgetService, Engine, IdempotencyService, MAX_EVENTS};
 use metrics_exporter_prometheus::PrometheusHandle;
+use opentelemetry::trace::FutureExt;
 use slog::Logger;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::metrics;
+use crate::{metrics, traces};
 
 /// How often the metrics recorder drains its histogram buffers.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
@@ -80,7 +81,9 @@ impl EngineWorker {
                 "interval_ms" => self.interval.as_millis() as u64);
             loop {
                 tokio::select! {
-                    _ = ticks.tick() => self.pass().await,
+                    _ = ticks.tick() => {
+                        self.pass().with_context(traces::pass_span("lifecycle pass")).await;
+                    }
                     _ = stop.changed() => break,
                 }
             }
@@ -137,7 +140,12 @@ impl BudgetWorker {
         let worker = Arc::new(self);
         every(BUDGET_INTERVAL, stop, move || {
             let worker = worker.clone();
-            async move { worker.check().await }
+            async move {
+                worker
+                    .check()
+                    .with_context(traces::pass_span("budget pass"))
+                    .await;
+            }
         })
     }
 
@@ -212,7 +220,12 @@ impl Pruner {
         let pruner = Arc::new(self);
         every(PRUNE_INTERVAL, stop, move || {
             let pruner = pruner.clone();
-            async move { pruner.prune_all().await }
+            async move {
+                pruner
+                    .prune_all()
+                    .with_context(traces::pass_span("prune pass"))
+                    .await;
+            }
         })
     }
 

@@ -273,6 +273,7 @@ impl LifecycleFaults {
                     to_state: None,
                     actor: crate::event::Actor::Chaos,
                     request_id: None,
+                    trace: None,
                     key: None,
                     message: summary.clone(),
                     reason: None,
@@ -338,6 +339,7 @@ fn launch_failure(server: &Server, due: DateTime<Utc>) -> StateChange {
         to_state: Some(ServerState::Failed),
         actor: crate::event::Actor::Chaos,
         request_id: None,
+        trace: None,
         key: None,
         message: "provisioning failed: now failed".to_owned(),
         reason: Some(StateReason::InternalError),
@@ -394,6 +396,7 @@ fn warning(
         to_state: None,
         actor: crate::event::Actor::Chaos,
         request_id: None,
+        trace: None,
         key: None,
         message: format!(
             "fault rule {}: interruption in {} s: the server will {}",

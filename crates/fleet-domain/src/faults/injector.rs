@@ -318,6 +318,7 @@ impl FaultInjector {
                 to_state: None,
                 actor: Actor::Chaos,
                 request_id: ctx.request_id.clone(),
+                trace: ctx.trace,
                 key: ctx.key,
                 message: record.summary.clone(),
                 // An API fault changes no state, so it records no reason for one.

@@ -218,6 +218,7 @@ fn crossing_event(budget: &Budget, threshold: u8, spent: Money, at: DateTime<Utc
         to_state: None,
         actor: Actor::System,
         request_id: None,
+        trace: None,
         key: None,
         message: format!(
             "budget '{}' crossed {threshold} % of {}: {spent} {measure}",

@@ -584,6 +584,7 @@ pub(super) fn reader(caller: &Caller) -> RequestContext {
     RequestContext {
         actor: Actor::Api,
         request_id: None,
+        trace: None,
         key: caller.key,
     }
 }

@@ -85,6 +85,7 @@ impl WebhookOutbox {
                         event_seq: Some(seq),
                         event_type: event.event.event_type().as_str().to_owned(),
                         payload: event_message(event, self.data.as_ref()),
+                        trace: event.event.trace,
                         created_at: event.event.at,
                     })
                 })
@@ -192,6 +193,7 @@ impl WebhookDispatcher {
             id,
             timestamp,
             body: delivery.payload.clone(),
+            trace: delivery.trace,
         };
         let sent = self.sender.send(&message).await;
         let unit = self.draws.unit(

@@ -133,6 +133,7 @@ async fn an_attempt_is_signed_at_wall_time_and_recorded_on_the_service_clock() {
             event_seq: Some(3),
             event_type: "server.provisioned".to_owned(),
             payload: r#"{"type":"server.provisioned"}"#.to_owned(),
+            trace: None,
             status: DeliveryStatus::Pending,
             attempts: 0,
             created_at: at(100),

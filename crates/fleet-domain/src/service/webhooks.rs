@@ -271,6 +271,7 @@ impl WebhookService {
             event_seq: None,
             event_type: crate::webhooks::TEST_TYPE.to_owned(),
             payload: test_message(webhook.id, now),
+            trace: None,
             created_at: now,
         };
         // The subscription may be deleted between the read and the insert, and with it the

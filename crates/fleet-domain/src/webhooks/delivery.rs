@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::ids::{DeliveryId, WebhookId};
+use crate::trace::TraceContext;
 
 use super::retry::RetrySchedule;
 use super::subscription::{FAILING_FOR_LONGEST, SigningSecrets};
@@ -89,6 +90,8 @@ pub struct NewDelivery {
     pub event_type: String,
     /// The exact body sent on every attempt.
     pub payload: String,
+    /// Its event's trace context, which its requests continue (`traceparent`).
+    pub trace: Option<TraceContext>,
     /// When it was made, and its first attempt is due.
     pub created_at: DateTime<Utc>,
 }
@@ -106,6 +109,8 @@ pub struct Delivery {
     pub event_type: String,
     /// The exact body sent on every attempt.
     pub payload: String,
+    /// Its event's trace context, which its requests continue (`traceparent`).
+    pub trace: Option<TraceContext>,
     /// Where it is.
     pub status: DeliveryStatus,
     /// Attempts made.

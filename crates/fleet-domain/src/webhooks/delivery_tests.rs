@@ -13,6 +13,7 @@ fn claimed(attempts: u32, due: i64, failing_since: Option<i64>) -> ClaimedDelive
             event_seq: Some(7),
             event_type: "server.provisioned".to_owned(),
             payload: "{}".to_owned(),
+            trace: None,
             status: DeliveryStatus::Pending,
             attempts,
             created_at: at(0),

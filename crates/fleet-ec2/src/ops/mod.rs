@@ -11,7 +11,7 @@ mod tags;
 
 use fleet_domain::event::RequestContext;
 use fleet_domain::service::ServerView;
-use fleet_domain::{Caller, InstanceId, Role};
+use fleet_domain::{Caller, InstanceId, Role, TraceContext};
 
 use crate::errors::Ec2Error;
 use crate::params::Params;
@@ -45,6 +45,8 @@ pub struct Call<'a> {
     pub region: String,
     /// Its request id.
     pub request_id: String,
+    /// Its span in a distributed trace, if it has one.
+    pub trace: Option<TraceContext>,
     /// The `Host` it was sent to, for the endpoints DescribeRegions names.
     pub host: String,
     /// Its parameters.
@@ -54,7 +56,9 @@ pub struct Call<'a> {
 impl Call<'_> {
     /// The context of the events it causes.
     fn context(&self) -> RequestContext {
-        RequestContext::api(self.request_id.clone()).by_key(self.caller.key)
+        RequestContext::api(self.request_id.clone())
+            .by_key(self.caller.key)
+            .in_trace(self.trace)
     }
 
     /// The instances named by `InstanceId.N` (or another list), each read once: a malformed

@@ -29,6 +29,11 @@ pub struct Event {
     /// The `X-Request-Id` of the API call that caused it; absent for the service's own work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id (32 lower-case hex digits) of the request that caused it: the
+    /// caller's `traceparent` trace, or the one fleet started; absent for events recorded
+    /// before fleet kept traces. Find the request's spans in the trace backend by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// The id of the API key that made the call; absent for a keyless call in open mode
     /// and for the service's own work.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +61,7 @@ impl From<fleet_domain::Event> for Event {
             to_state: event.to_state.map(Into::into),
             actor: event.actor.into(),
             request_id: event.request_id,
+            trace_id: event.trace.map(|trace| trace.trace_id_hex()),
             key_id: event.key.map(|key| key.as_uuid()),
             message: event.message,
             labels: stored.labels.into(),

@@ -106,6 +106,11 @@ pub struct WatchEvent {
     /// The `X-Request-Id` of the API call that caused it; absent for the service's own work.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id (32 lower-case hex digits) of the request that caused it: the
+    /// caller's `traceparent` trace, or the one fleet started; absent for events recorded
+    /// before fleet kept traces. Find the request's spans in the trace backend by it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
     /// A human-readable line.
     pub message: String,
     /// The server's labels when it happened (after the change it records), which
@@ -135,6 +140,7 @@ impl From<domain::Event> for WatchEvent {
             to_state: event.to_state.map(Into::into),
             actor: event.actor.into(),
             request_id: event.request_id,
+            trace_id: event.trace.map(|trace| trace.trace_id_hex()),
             message: event.message,
             labels: stored.labels.into(),
             reason: event.reason.map(Into::into),

@@ -402,6 +402,7 @@ async fn an_event_shows_the_key_that_caused_it() {
                 to_state: Some(ServerState::Provisioning),
                 actor: fleet_domain::Actor::Api,
                 request_id: Some("r".to_owned()),
+                trace: None,
                 key,
                 message: "created".to_owned(),
                 reason: None,

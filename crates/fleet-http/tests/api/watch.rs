@@ -36,6 +36,7 @@ fn event(seq: i64, server: &Server, kind: EventKind) -> Event {
             to_state: Some(ServerState::Provisioning),
             actor: Actor::Api,
             request_id: Some("req-1".to_owned()),
+            trace: None,
             key: None,
             message: "provisioned".to_owned(),
             reason: None,

@@ -57,6 +57,7 @@ async fn an_unreadable_webhook_row_is_corrupt_and_never_shows_its_secret() {
             event_seq: None,
             event_type: "webhook.test".to_owned(),
             payload: "{}".to_owned(),
+            trace: None,
             created_at: t0(),
         })
         .await

@@ -82,6 +82,7 @@ impl Webhooks {
                     event_seq: new.event_seq,
                     event_type: new.event_type.clone(),
                     payload: new.payload.clone(),
+                    trace: new.trace,
                     status: DeliveryStatus::Pending,
                     attempts: 0,
                     created_at: new.created_at,

@@ -1,0 +1,3 @@
+ALTER TABLE webhook_deliveries DROP COLUMN traceparent;
+ALTER TABLE events DROP COLUMN span_id;
+ALTER TABLE events DROP COLUMN trace_id;
