@@ -8,6 +8,7 @@ mod bench;
 mod contract;
 mod deploy;
 mod postgres;
+mod python;
 mod spec;
 
 use std::process::{Command, ExitCode};
