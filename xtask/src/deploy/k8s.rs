@@ -145,20 +145,10 @@ pub fn check(deploy: &DeployFiles, facts: &Facts, report: &mut Report) {
         let command = seq_at(w.container, &["args"])
             .first()
             .and_then(Value::as_str);
-        let wanted = if w.kind == "Job" {
-            Some("migrate")
-        } else {
-            Some("serve")
-        };
+        let wanted = if w.kind == "Job" { "migrate" } else { "serve" };
         report.check(
-            command == wanted && command.is_some_and(|c| facts.commands.contains(c)),
-            || {
-                format!(
-                    "{}: args {command:?} are not `fleetd {}`",
-                    w.origin,
-                    wanted.unwrap_or_default()
-                )
-            },
+            command == Some(wanted) && facts.commands.contains(wanted),
+            || format!("{}: args {command:?} are not `fleetd {wanted}`", w.origin),
         );
         let secret = w
             .entry("DATABASE_URL")

@@ -14,40 +14,16 @@ pub struct Selector {
 
 /// Words that are operators, modifiers or aggregations (which may come before `by (…)`
 /// rather than right before their parenthesis), never metric names.
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "unless",
-    "bool",
-    "offset",
-    "atan2",
-    "inf",
-    "nan",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-];
+const KEYWORDS: &str = "and or unless bool offset atan2 inf nan sum min max avg group stddev \
+    stdvar count count_values bottomk topk quantile limitk limit_ratio";
 
 /// Words whose parenthesis holds label names rather than an expression.
-const GROUPINGS: &[&str] = &[
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-];
+const GROUPINGS: &str = "by without on ignoring group_left group_right";
+
+/// Whether `word` is one of the space-separated `words`.
+fn one_of(words: &str, word: &str) -> bool {
+    words.split_whitespace().any(|w| w == word)
+}
 
 /// The selectors of `expr`, in order.
 pub fn selectors(expr: &str) -> Vec<Selector> {
@@ -74,9 +50,9 @@ pub fn selectors(expr: &str) -> Vec<Selector> {
                 let word = &expr[start..i];
                 let paren = skip(b, i, |c| c.is_ascii_whitespace());
                 let call = b.get(paren) == Some(&b'(');
-                if call && GROUPINGS.contains(&word) {
+                if call && one_of(GROUPINGS, word) {
                     i = past(b, paren, b')');
-                } else if !call && !KEYWORDS.contains(&word) && !GROUPINGS.contains(&word) {
+                } else if !call && !one_of(KEYWORDS, word) && !one_of(GROUPINGS, word) {
                     out.push(Selector {
                         metric: word.to_owned(),
                         labels: Vec::new(),
