@@ -77,10 +77,10 @@ fn promtool(deploy: &DeployFiles, args: &[&str], what: &str, report: &mut Report
         .context("could not run promtool")?;
     report.check(output.status.success(), || {
         format!(
-            "promtool {} failed on {what}:\n{}{}",
+            "promtool {} failed on {what}:\n{}\n{}",
             args[..2].join(" "),
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+            String::from_utf8_lossy(&output.stdout).trim(),
+            String::from_utf8_lossy(&output.stderr).trim()
         )
     });
     Ok(())
