@@ -27,7 +27,6 @@
 //! fleetd is stopped whatever happens; its log stays in `target/contract/fleetd.log`.
 
 mod models;
-mod python;
 mod server;
 
 use std::path::Path;
@@ -35,7 +34,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use python::Tools;
+use crate::python::Tools;
 use server::Fleetd;
 
 /// The committed files of the contract run, under `xtask/contract`.

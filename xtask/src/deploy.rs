@@ -1,14 +1,19 @@
 //! `cargo xtask deploy-check`: validates the deploy files that cannot run here (no Docker
-//! engine, no cluster) by parsing them and cross-checking them against fleetd itself.
+//! engine, no cluster) with the tools made for each, and against fleetd itself.
 //!
+//! - The tools: check-jsonschema (pinned, in a virtualenv xtask makes) validates the Compose
+//!   file and the Kubernetes manifests against the schemas vendored in `deploy/schemas`
+//!   (`schemas`); promtool (required: `apt-get install prometheus`) checks Prometheus'
+//!   configuration, the alert rules, their unit tests, and the dashboard's expressions
+//!   (`prometheus`). No Dockerfile linter is installable here: `docker` reads only what
+//!   concerns fleetd.
 //! - fleetd is built and asked (`fleetd -h`) which environment variables, values and
 //!   subcommands it takes; every `FLEET_*` variable the files set must be one of them, and
 //!   every set of variables they give fleetd must pass its validation (`fleetd migrate`
 //!   against a scratch SQLite database).
-//! - Ports, service names, mounted paths, probes, selectors and references between the
-//!   files must agree (`docker`, `compose`, `k8s`, `monitoring`).
-//! - Prometheus' configuration and rules go through `promtool` when it is installed, and
-//!   through a schema check otherwise.
+//! - What concerns fleet across the files must agree: fleetd's port (Dockerfile, Compose,
+//!   probes, Service, scrape target), service names, the mounted catalog, probe paths,
+//!   its subcommands (`docker`, `compose`, `k8s`, `prometheus`).
 //! - A real fleetd is started with the Kubernetes Deployment's settings and catalog; the
 //!   probes and the image's health check are run against it, a server is provisioned and
 //!   moved so that every labelled series exists, and every metric name the dashboard and
@@ -22,10 +27,10 @@ pub mod fleetd;
 pub mod http;
 mod k8s;
 mod live;
-mod monitoring;
 pub mod process;
+mod prometheus;
 mod promql;
-mod rules;
+mod schemas;
 mod scrape;
 
 use std::path::PathBuf;
@@ -75,20 +80,23 @@ impl Report {
     }
 }
 
-/// Runs every check and fails listing all the problems found.
+/// Runs every check and fails listing all the problems found. The tools come first, so
+/// that a missing one is said before fleetd is built.
 pub fn check() -> Result<()> {
     let root = crate::workspace_root();
     let deploy = files::DeployFiles::load(&root)?;
+    prometheus::require_promtool()?;
+    let validator = schemas::Validator::ensure(&root)?;
     let binary = fleetd::build()?;
     let facts = fleetd::Facts::ask(&binary)?;
     let scratch = Scratch::create()?;
     let mut report = Report::default();
 
-    docker::check(&root, &deploy, &facts, &mut report);
+    validator.check(&deploy, &mut report)?;
+    prometheus::check(&deploy, &scratch.path, &mut report)?;
+    docker::check(&deploy, &facts, &mut report);
     compose::check(&deploy, &facts, &mut report);
     k8s::check(&deploy, &facts, &mut report);
-    monitoring::check(&deploy, &mut report);
-    rules::check(&deploy, &mut report);
     fleetd::check_runbook(&deploy.runbook, &facts, &mut report);
     fleetd::check_settings(&binary, &deploy, &facts, &scratch.path, &mut report)?;
     if let Err(e) = live::check(&binary, &deploy, &scratch.path, &mut report) {

@@ -8,6 +8,7 @@ mod bench;
 mod contract;
 mod deploy;
 mod postgres;
+mod python;
 mod spec;
 
 use std::process::{Command, ExitCode};
@@ -29,7 +30,8 @@ tasks:
             [--ledger-only: the usage ledger phase alone, on both stores, writes nothing]
   contract  docs/openapi.json against a running fleetd: schemathesis, and a generated
             Python client driving a server's life (needs python3)
-  deploy-check  validate deploy/ (Compose, Kubernetes, Prometheus, Grafana) against a running fleetd
+  deploy-check  validate deploy/ with promtool and check-jsonschema, and against a running
+            fleetd (needs promtool: apt-get install prometheus; and python3)
   spec      rewrite docs/openapi.json (and openapi-v2.json) from the code
   help      this text";
 

@@ -15,6 +15,8 @@ pub const HEALTHCHECK: &str = "deploy/healthcheck.sh";
 pub const COMPOSE: &str = "deploy/docker-compose.yml";
 /// The Kubernetes manifests' folder.
 pub const K8S_DIR: &str = "deploy/k8s";
+/// The Kustomization of that folder, which no vendored schema covers.
+pub const KUSTOMIZATION: &str = "deploy/k8s/kustomization.yaml";
 /// Prometheus' configuration.
 pub const PROMETHEUS: &str = "deploy/prometheus/prometheus.yml";
 /// The alert rules.
@@ -23,8 +25,6 @@ pub const ALERTS: &str = "deploy/prometheus/alerts.yml";
 pub const ALERT_TESTS: &str = "deploy/prometheus/alerts_test.yml";
 /// Grafana's provisioned data source.
 pub const DATASOURCES: &str = "deploy/grafana/provisioning/datasources/prometheus.yml";
-/// Grafana's dashboard provider.
-pub const DASHBOARD_PROVIDER: &str = "deploy/grafana/provisioning/dashboards/fleet.yml";
 /// The dashboard.
 pub const DASHBOARD: &str = "deploy/grafana/dashboards/fleet.json";
 /// The runbook, whose configuration and metric references are checked too.
@@ -54,15 +54,15 @@ impl Manifest {
 /// Every deploy file, parsed.
 #[derive(Debug)]
 pub struct DeployFiles {
-    /// The workspace root.
+    /// The workspace root (or the copy of its deploy files a test made).
     pub root: PathBuf,
     /// `deploy/Dockerfile`'s text.
     pub dockerfile: String,
-    /// `.dockerignore`'s text.
-    pub dockerignore: String,
     /// The Compose file, with YAML merge keys applied.
     pub compose: Value,
-    /// The Kubernetes documents, `kustomization.yaml` excepted.
+    /// The Kubernetes manifests' files (the Kustomization's excepted), relative to the root.
+    pub k8s_files: Vec<String>,
+    /// Their documents.
     pub manifests: Vec<Manifest>,
     /// `deploy/k8s/kustomization.yaml`.
     pub kustomization: Value,
@@ -72,8 +72,6 @@ pub struct DeployFiles {
     pub alerts: Value,
     /// Grafana's data sources.
     pub datasources: Value,
-    /// Grafana's dashboard provider.
-    pub dashboard_provider: Value,
     /// The dashboard.
     pub dashboard: serde_json::Value,
     /// The runbook's text.
@@ -87,48 +85,40 @@ impl DeployFiles {
         compose
             .apply_merge()
             .with_context(|| format!("{COMPOSE}: applying its merge keys"))?;
-        let mut manifests = Vec::new();
-        let mut kustomization = Value::Null;
-        for file in k8s_files(root)? {
-            if file.ends_with("/kustomization.yaml") {
-                kustomization = yaml(root, &file)?;
-                continue;
+        let mut k8s_files = Vec::new();
+        for entry in std::fs::read_dir(root.join(K8S_DIR)).context("reading deploy/k8s")? {
+            let file = format!("{K8S_DIR}/{}", entry?.file_name().to_string_lossy());
+            if file.ends_with(".yaml") && file != KUSTOMIZATION {
+                k8s_files.push(file);
             }
-            let text = read(root, &file)?;
+        }
+        k8s_files.sort();
+        let mut manifests = Vec::new();
+        for file in &k8s_files {
+            let text = read(root, file)?;
             for document in serde_yaml::Deserializer::from_str(&text) {
                 let doc = serde::Deserialize::deserialize(document)
                     .with_context(|| format!("{file} does not parse as YAML"))?;
                 if doc != Value::Null {
-                    manifests.push(Manifest {
-                        file: file.clone(),
-                        doc,
-                    });
+                    let file = file.clone();
+                    manifests.push(Manifest { file, doc });
                 }
             }
         }
-        let dashboard_text = read(root, DASHBOARD)?;
         Ok(DeployFiles {
             root: root.to_path_buf(),
             dockerfile: read(root, DOCKERFILE)?,
-            dockerignore: read(root, ".dockerignore")?,
             compose,
+            k8s_files,
             manifests,
-            kustomization,
+            kustomization: yaml(root, KUSTOMIZATION)?,
             prometheus: yaml(root, PROMETHEUS)?,
             alerts: yaml(root, ALERTS)?,
             datasources: yaml(root, DATASOURCES)?,
-            dashboard_provider: yaml(root, DASHBOARD_PROVIDER)?,
-            dashboard: serde_json::from_str(&dashboard_text)
+            dashboard: serde_json::from_str(&read(root, DASHBOARD)?)
                 .with_context(|| format!("{DASHBOARD} does not parse as JSON"))?,
             runbook: read(root, RUNBOOK)?,
         })
-    }
-
-    /// The manifest of `kind` called `name`.
-    pub fn manifest(&self, kind: &str, name: &str) -> Option<&Manifest> {
-        self.manifests
-            .iter()
-            .find(|m| m.kind() == kind && m.name() == name)
     }
 
     /// The manifests of `kind`.
@@ -136,24 +126,14 @@ impl DeployFiles {
         self.manifests.iter().filter(move |m| m.kind() == kind)
     }
 
-    /// The Compose service `name`.
-    pub fn service(&self, name: &str) -> Option<&Value> {
-        get(&self.compose, &["services", name])
+    /// The Compose services, by name.
+    pub fn services(&self) -> impl Iterator<Item = (&str, &Value)> {
+        get(&self.compose, &["services"])
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, service)| Some((name.as_str()?, service)))
     }
-}
-
-/// The `.yaml`/`.yml` files of the Kubernetes folder, sorted, relative to the root.
-pub fn k8s_files(root: &Path) -> Result<Vec<String>> {
-    let dir = root.join(K8S_DIR);
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {K8S_DIR}"))? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".yaml") || name.ends_with(".yml") {
-            files.push(format!("{K8S_DIR}/{name}"));
-        }
-    }
-    files.sort();
-    Ok(files)
 }
 
 fn read(root: &Path, file: &str) -> Result<String> {
@@ -192,29 +172,50 @@ pub fn scalar(value: &Value) -> Option<String> {
     }
 }
 
-/// A Compose `environment` (a mapping, or a list of `KEY=VALUE`) as a map.
+/// A Compose service's `environment` mapping (the form this Compose file uses).
 pub fn compose_env(service: &Value) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::new();
-    match service.get("environment") {
-        Some(Value::Mapping(map)) => {
-            for (key, value) in map {
-                if let Some(key) = key.as_str() {
-                    env.insert(key.to_owned(), scalar(value).unwrap_or_default());
-                }
-            }
-        }
-        Some(Value::Sequence(items)) => {
-            for item in items.iter().filter_map(Value::as_str) {
-                let (key, value) = item.split_once('=').unwrap_or((item, ""));
-                env.insert(key.to_owned(), value.to_owned());
-            }
-        }
-        _ => {}
-    }
-    env
+    service
+        .get("environment")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| Some((key.as_str()?.to_owned(), scalar(value)?)))
+        .collect()
 }
 
 /// The port of a `HOST:PORT` address.
 pub fn port_of(address: &str) -> Option<u16> {
     address.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
+}
+
+/// A copy of the deploy files (and the runbook) of the workspace in a temporary folder, each
+/// `(file, from, to)` edit applied, for tests that feed the checks a broken file.
+#[cfg(test)]
+pub fn broken_copy(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from)
+            .expect("read_dir")
+            .map(Result::unwrap)
+        {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+    let root = crate::workspace_root();
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy(&root.join("deploy"), &dir.path().join("deploy"));
+    std::fs::create_dir_all(dir.path().join("docs")).expect("mkdir docs");
+    std::fs::copy(root.join(RUNBOOK), dir.path().join(RUNBOOK)).expect("copy the runbook");
+    for (file, from, to) in edits {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    }
+    dir
 }

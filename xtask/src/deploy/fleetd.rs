@@ -79,51 +79,39 @@ impl Facts {
     }
 
     /// Reads clap's short help: `[env: NAME=…]` and `[possible values: a, b]` of each
-    /// option, and the names under `Commands:`.
+    /// option (which may go on over several lines), and the names under `Commands:`.
     pub fn parse(help: &str) -> Facts {
         let mut facts = Facts::default();
-        let mut in_commands = false;
-        let mut option = String::new();
-        for line in help.lines().chain(std::iter::once("")) {
-            let trimmed = line.trim_start();
-            if trimmed.starts_with('-') || line.trim().is_empty() || !line.starts_with(' ') {
-                facts.read_option(&option);
-                option.clear();
-            }
-            if line.starts_with("Commands:") {
-                in_commands = true;
-            } else if !line.starts_with(' ') {
-                in_commands = false;
-            } else if in_commands {
-                if let Some(name) = trimmed.split_whitespace().next() {
-                    facts.commands.insert(name.to_owned());
-                }
-            } else {
+        let mut section = "";
+        let mut options: Vec<String> = Vec::new();
+        for line in help.lines() {
+            let text = line.trim_start();
+            if !line.starts_with(' ') {
+                section = line;
+            } else if section.starts_with("Commands:") {
+                facts
+                    .commands
+                    .extend(text.split_whitespace().next().map(str::to_owned));
+            } else if text.starts_with('-') {
+                options.push(text.to_owned());
+            } else if let Some(option) = options.last_mut() {
                 option.push(' ');
-                option.push_str(trimmed);
+                option.push_str(text);
             }
         }
+        for option in options {
+            let Some((_, rest)) = option.split_once("[env: ") else {
+                continue;
+            };
+            let name = rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            let values = option
+                .split_once("[possible values: ")
+                .and_then(|(_, rest)| rest.split_once(']'))
+                .map(|(list, _)| list.split(',').map(|v| v.trim().to_owned()).collect());
+            let name = name.into_iter().next().unwrap_or_default().to_owned();
+            facts.env.insert(name, values.unwrap_or_default());
+        }
         facts
-    }
-
-    fn read_option(&mut self, text: &str) {
-        let Some(start) = text.find("[env: ") else {
-            return;
-        };
-        let rest = &text[start + 6..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let values = text
-            .find("[possible values: ")
-            .and_then(|i| {
-                let rest = &text[i + 18..];
-                rest.find(']').map(|end| &rest[..end])
-            })
-            .map(|list| list.split(',').map(|v| v.trim().to_owned()).collect())
-            .unwrap_or_default();
-        self.env.insert(name, values);
     }
 
     /// Checks that every `FLEET_*` variable (and `DATABASE_URL`) in `env` is one fleetd

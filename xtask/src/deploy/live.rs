@@ -20,7 +20,7 @@ use super::fleetd::{fleetd_command, generate_key};
 use super::http::{self, Response};
 use super::process::{Running, wait_for};
 use super::scrape::Scrape;
-use super::{Report, files::DeployFiles, k8s, monitoring, promql};
+use super::{Report, files::DeployFiles, k8s, prometheus, promql};
 
 /// Metrics fleetd exports only in some conditions, so a scrape of a healthy fleetd cannot
 /// show them; they must still be declared in fleet's source. The flag says whether a
@@ -103,7 +103,7 @@ pub fn check(
         });
     }
     exercise(address, &admin_key, report)?;
-    let page = http::get(address, &monitoring::metrics_path(deploy))?;
+    let page = http::get(address, &prometheus::metrics_path(deploy))?;
     let scrape = Scrape::parse(&page.body);
     let conditional: Vec<(&str, &str)> = CONDITIONAL
         .iter()
@@ -120,8 +120,8 @@ pub fn check(
 /// Every path a probe or a scrape asks answers 200, and the image's health check script
 /// passes against fleetd and fails where nothing listens.
 fn check_probes(deploy: &DeployFiles, address: SocketAddr, report: &mut Report) -> Result<()> {
-    let mut paths: BTreeSet<String> = k8s::probe_paths(deploy).into_iter().collect();
-    paths.insert(monitoring::metrics_path(deploy));
+    let mut paths = k8s::probe_paths(deploy);
+    paths.insert(prometheus::metrics_path(deploy));
     paths.insert("/healthz".to_owned());
     for path in paths {
         let status = http::get(address, &path)?.status;
@@ -213,7 +213,7 @@ fn check_metric_names(
         .filter(|m| m.starts_with("fleet_"))
         .collect();
     let mut checked = BTreeSet::new();
-    for (origin, expr) in monitoring::expressions(deploy) {
+    for (origin, expr) in prometheus::expressions(deploy) {
         for selector in promql::selectors(&expr) {
             let metric = selector.metric.as_str();
             checked.insert(metric.to_owned());
@@ -307,4 +307,58 @@ fn declared_metrics(dir: &Path) -> BTreeSet<String> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::files::{DASHBOARD, broken_copy};
+
+    /// A `/metrics` page with a series of every metric (and label) the committed dashboard
+    /// and alert rules use, as fleetd's is.
+    fn page_of_committed_names() -> Scrape {
+        let committed = DeployFiles::load(&crate::workspace_root()).expect("deploy files load");
+        let mut page = String::new();
+        for (_, expr) in prometheus::expressions(&committed) {
+            for s in promql::selectors(&expr) {
+                let labels: Vec<String> = s.labels.iter().map(|l| format!("{l}=\"x\"")).collect();
+                page.push_str(&format!("{}{{{}}} 1\n", s.metric, labels.join(",")));
+            }
+        }
+        Scrape::parse(&page)
+    }
+
+    fn problems(edits: &[(&str, &str, &str)]) -> Vec<String> {
+        let copy = broken_copy(edits);
+        let deploy = DeployFiles::load(copy.path()).expect("the copy loads");
+        let mut report = Report::default();
+        check_metric_names(&deploy, &page_of_committed_names(), &[], &mut report);
+        report.problems
+    }
+
+    #[test]
+    fn a_dashboard_metric_fleetd_does_not_export_is_reported() {
+        assert_eq!(problems(&[]), Vec::<String>::new());
+        let found = problems(&[(
+            DASHBOARD,
+            "increase(fleet_servers_reaped_total[1h])",
+            "increase(fleet_servers_reaped_totl[1h])",
+        )]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("fleetd does not export fleet_servers_reaped_totl"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_label_the_metric_lacks_is_reported() {
+        let found = problems(&[(
+            DASHBOARD,
+            r#"fleet_servers{state=\"failed\"}"#,
+            r#"fleet_servers{status=\"failed\"}"#,
+        )]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("has no label 'status'"), "{found:?}");
+    }
 }

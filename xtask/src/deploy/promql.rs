@@ -1,162 +1,122 @@
-//! Just enough PromQL to find the metrics an expression selects and the labels it matches
-//! on them: strings, ranges, Grafana variables, functions, aggregations and keywords are
-//! skipped.
+//! The metrics a PromQL expression selects, with the label names its matchers use, for the
+//! live check. A scanner, not a parser: promtool has already parsed every expression, so
+//! this only skips what is not a metric name (strings, ranges, numbers, Grafana variables,
+//! function calls, keywords and grouping label lists).
 
-/// A metric an expression selects, with the label names its matchers use.
+/// A metric an expression selects, with the label names of the `{…}` right after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selector {
     /// The metric name.
     pub metric: String,
-    /// The label names of `{…}` right after it.
+    /// The label names its matchers use.
     pub labels: Vec<String>,
 }
 
-/// Words that are operators, modifiers or aggregations, never metric names.
-const KEYWORDS: &[&str] = &[
-    "and",
-    "or",
-    "unless",
-    "by",
-    "without",
-    "on",
-    "ignoring",
-    "group_left",
-    "group_right",
-    "bool",
-    "offset",
-    "atan2",
-    "sum",
-    "min",
-    "max",
-    "avg",
-    "group",
-    "stddev",
-    "stdvar",
-    "count",
-    "count_values",
-    "bottomk",
-    "topk",
-    "quantile",
-    "limitk",
-    "limit_ratio",
-    "inf",
-    "nan",
-];
+/// Words that are operators, modifiers or aggregations (which may come before `by (…)`
+/// rather than right before their parenthesis), never metric names.
+const KEYWORDS: &str = "and or unless bool offset atan2 inf nan sum min max avg group stddev \
+    stdvar count count_values bottomk topk quantile limitk limit_ratio";
+
+/// Words whose parenthesis holds label names rather than an expression.
+const GROUPINGS: &str = "by without on ignoring group_left group_right";
+
+/// Whether `word` is one of the space-separated `words`.
+fn one_of(words: &str, word: &str) -> bool {
+    words.split_whitespace().any(|w| w == word)
+}
 
 /// The selectors of `expr`, in order.
 pub fn selectors(expr: &str) -> Vec<Selector> {
-    let chars: Vec<char> = expr.chars().collect();
+    let b = expr.as_bytes();
+    let word_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':';
     let mut out: Vec<Selector> = Vec::new();
+    let mut after_metric = false;
     let mut i = 0;
-    let mut last_was_metric = false;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' || c == '`' {
-            i = skip_string(&chars, i);
-            last_was_metric = false;
-        } else if c == '[' {
-            i = skip_past(&chars, i, ']');
-            last_was_metric = false;
-        } else if c == '{' {
-            let end = skip_past(&chars, i, '}');
-            if last_was_metric && let Some(selector) = out.last_mut() {
-                selector.labels = label_names(&chars[i + 1..end.saturating_sub(1)]);
+    while i < b.len() {
+        let start = i;
+        match b[i] {
+            b'"' | b'\'' | b'`' => i = past_string(b, i),
+            b'[' => i = past(b, i, b']'),
+            b'{' => {
+                i = past(b, i, b'}');
+                if let Some(selector) = out.last_mut().filter(|_| after_metric) {
+                    selector.labels = words(&expr[start + 1..i - 1]);
+                }
             }
-            i = end;
-            last_was_metric = false;
-        } else if c == '$' {
-            i = skip_while(&chars, i + 1, |c| {
-                c.is_ascii_alphanumeric() || "_{}".contains(c)
-            });
-        } else if c.is_ascii_digit() || c == '.' {
-            i = skip_while(&chars, i, |c| c.is_ascii_alphanumeric() || c == '.');
-            last_was_metric = false;
-        } else if c.is_ascii_alphabetic() || c == '_' || c == ':' {
-            let end = skip_while(&chars, i, |c| {
-                c.is_ascii_alphanumeric() || c == '_' || c == ':'
-            });
-            let word: String = chars[i..end].iter().collect();
-            let next = skip_while(&chars, end, char::is_whitespace);
-            let call = chars.get(next) == Some(&'(');
-            if [
-                "by",
-                "without",
-                "on",
-                "ignoring",
-                "group_left",
-                "group_right",
-            ]
-            .contains(&word.as_str())
-                && call
-            {
-                i = skip_past(&chars, next, ')');
-                last_was_metric = false;
+            b'$' => i = skip(b, i + 1, |c| word_byte(c) || c == b'{' || c == b'}'),
+            c if c.is_ascii_digit() || c == b'.' => i = skip(b, i, |c| word_byte(c) || c == b'.'),
+            c if word_byte(c) => {
+                i = skip(b, i, word_byte);
+                let word = &expr[start..i];
+                let paren = skip(b, i, |c| c.is_ascii_whitespace());
+                let call = b.get(paren) == Some(&b'(');
+                if call && one_of(GROUPINGS, word) {
+                    i = past(b, paren, b')');
+                } else if !call && !one_of(KEYWORDS, word) && !one_of(GROUPINGS, word) {
+                    out.push(Selector {
+                        metric: word.to_owned(),
+                        labels: Vec::new(),
+                    });
+                    after_metric = true;
+                    continue;
+                }
+            }
+            c if c.is_ascii_whitespace() => {
+                i += 1;
                 continue;
             }
-            last_was_metric = !call && !KEYWORDS.contains(&word.as_str());
-            if last_was_metric {
-                out.push(Selector {
-                    metric: word,
-                    labels: Vec::new(),
-                });
-            }
-            i = end;
-        } else {
-            if !c.is_whitespace() {
-                last_was_metric = false;
-            }
-            i += 1;
+            _ => i += 1,
         }
+        after_metric = false;
     }
     out
 }
 
-fn skip_while(chars: &[char], from: usize, keep: impl Fn(char) -> bool) -> usize {
-    let mut i = from;
-    while i < chars.len() && keep(chars[i]) {
-        i += 1;
-    }
-    i
+/// The index of the first byte from `from` on that `keep` refuses.
+fn skip(b: &[u8], from: usize, keep: impl Fn(u8) -> bool) -> usize {
+    from + b[from.min(b.len())..]
+        .iter()
+        .take_while(|c| keep(**c))
+        .count()
 }
 
-/// The index just past the string that starts at `from`.
-fn skip_string(chars: &[char], from: usize) -> usize {
-    let quote = chars[from];
+/// The index just past the string that starts at `from` (backquoted: no escapes).
+fn past_string(b: &[u8], from: usize) -> usize {
     let mut i = from + 1;
-    while i < chars.len() && chars[i] != quote {
-        i += if chars[i] == '\\' && quote != '`' {
+    while i < b.len() && b[i] != b[from] {
+        i += if b[i] == b'\\' && b[from] != b'`' {
             2
         } else {
             1
         };
     }
-    i + 1
+    (i + 1).min(b.len())
 }
 
-/// The index just past the `close` that ends what starts at `from`, strings skipped.
-fn skip_past(chars: &[char], from: usize, close: char) -> usize {
+/// The index just past the `close` that ends what opens at `from`, strings skipped.
+fn past(b: &[u8], from: usize, close: u8) -> usize {
     let mut i = from + 1;
-    while i < chars.len() && chars[i] != close {
-        i = if matches!(chars[i], '"' | '\'' | '`') {
-            skip_string(chars, i)
+    while i < b.len() && b[i] != close {
+        i = if matches!(b[i], b'"' | b'\'' | b'`') {
+            past_string(b, i)
         } else {
             i + 1
         };
     }
-    (i + 1).min(chars.len())
+    (i + 1).min(b.len())
 }
 
-/// The label names of the matchers `a="x", b=~"y"`.
-fn label_names(matchers: &[char]) -> Vec<String> {
+/// The names outside strings in `matchers` (`a="x", b=~"y"`).
+fn words(matchers: &str) -> Vec<String> {
+    let b = matchers.as_bytes();
     let mut names = Vec::new();
     let mut i = 0;
-    while i < matchers.len() {
-        let c = matchers[i];
-        if matches!(c, '"' | '\'' | '`') {
-            i = skip_string(matchers, i);
-        } else if c.is_ascii_alphabetic() || c == '_' {
-            let end = skip_while(matchers, i, |c| c.is_ascii_alphanumeric() || c == '_');
-            names.push(matchers[i..end].iter().collect());
+    while i < b.len() {
+        if matches!(b[i], b'"' | b'\'' | b'`') {
+            i = past_string(b, i);
+        } else if b[i].is_ascii_alphabetic() || b[i] == b'_' {
+            let end = skip(b, i, |c| c.is_ascii_alphanumeric() || c == b'_');
+            names.push(matchers[i..end].to_owned());
             i = end;
         } else {
             i += 1;
@@ -180,8 +140,7 @@ mod tests {
             metrics(expr),
             ["fleet_http_request_duration_seconds_bucket"]
         );
-        let selector = &selectors(expr)[0];
-        assert_eq!(selector.labels, ["status"]);
+        assert_eq!(selectors(expr)[0].labels, ["status"]);
     }
 
     #[test]
@@ -197,8 +156,7 @@ mod tests {
     #[test]
     fn strings_with_braces_do_not_confuse_it() {
         let expr = r#"sum(fleet_http_requests_total{route="/servers/{id}", method!="GET"}) / sum without (route) (x_total)"#;
-        let found = selectors(expr);
-        assert_eq!(found[0].labels, ["route", "method"]);
+        assert_eq!(selectors(expr)[0].labels, ["route", "method"]);
         assert_eq!(metrics(expr), ["fleet_http_requests_total", "x_total"]);
     }
 }

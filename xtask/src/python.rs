@@ -1,5 +1,6 @@
-//! The pinned Python tools: a virtualenv made from the committed requirements, kept while
-//! they are unchanged (a copy of the file it was made from lives inside it).
+//! Pinned Python tools (`contract`'s, `deploy-check`'s): a virtualenv made from committed
+//! requirements, kept while they are unchanged (a copy of the file it was made from lives
+//! inside it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,7 +11,7 @@ use anyhow::{Context, Result, bail};
 const INSTALL_PYTHON: &str = "install Python 3.11 or newer with its venv module \
      (Debian: apt-get install python3 python3-venv)";
 
-/// The virtualenv of the contract tools.
+/// A virtualenv of pinned tools.
 pub struct Tools {
     venv: PathBuf,
 }
@@ -29,7 +30,8 @@ impl Tools {
             return Ok(tools);
         }
         eprintln!(
-            "contract: installing the Python tools into {}",
+            "xtask: installing the Python tools of {} into {}",
+            requirements.display(),
             tools.venv.display()
         );
         if tools.venv.exists() {
