@@ -62,8 +62,8 @@ pub(crate) async fn after(
         let types: Vec<&str> = query.types.iter().map(|t| EventType::as_str(*t)).collect();
         select = select.filter(events::event_type.eq_any(types));
     }
-    for requirement in query.selector.iter().flat_map(|s| s.requirements()) {
-        select = select.filter(selector::condition(requirement));
+    for condition in query.selector.iter().flat_map(selector::conditions) {
+        select = select.filter(condition);
     }
     let rows = select.load(conn).await?;
     let events = rows

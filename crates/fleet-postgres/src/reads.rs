@@ -141,8 +141,8 @@ fn matching(filter: &ServerFilter) -> servers::BoxedQuery<'static, Pg> {
             query = query.filter(servers::state.ne(ServerState::Terminated.as_str()));
         }
     }
-    for requirement in filter.selector.iter().flat_map(|s| s.requirements()) {
-        query = query.filter(selector::condition(requirement));
+    for condition in filter.selector.iter().flat_map(selector::conditions) {
+        query = query.filter(condition);
     }
     query
 }

@@ -11,12 +11,18 @@
 //! | `k!=v`, `k notin (…)`, `!k` | `NOT (…)` of the above | a filter on the other rows |
 //!
 //! The negations also hold for a row without the key, as the domain's selector says.
+//!
+//! A selector's equalities are one containment, `labels @> {"k1":"v1","k2":"v2"}`: Postgres
+//! estimates each `@>` on its own and multiplies, so two labels that never occur together
+//! looked selective enough for an ordered scan that then read every row of the state (208 ms
+//! at a million servers); as one document the estimate is right and the GIN index answers
+//! (`servers_labels_path`, `jsonb_path_ops`, serves `@>` alone and intersects no key lists).
 
 use diesel::BoxableExpression;
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::sql_types::{Array, Bool, Jsonb, Text};
-use fleet_domain::selector::Requirement;
+use fleet_domain::selector::{Requirement, Selector};
 use serde_json::{Map, Value};
 
 use crate::schema::{events, servers};
@@ -38,8 +44,29 @@ impl Labelled for events::table {
     const LABELS: &'static str = "events.labels";
 }
 
+/// The conditions a row's labels must meet for `selector`: its equalities as one
+/// containment, then each other requirement.
+pub(crate) fn conditions<T: Labelled>(selector: &Selector) -> Vec<Condition<T>> {
+    let mut equalities = Map::new();
+    let mut others = Vec::new();
+    for requirement in selector.requirements() {
+        match requirement {
+            Requirement::Equals { key, value } => {
+                equalities.insert(key.clone(), Value::from(value.as_str()));
+            }
+            other => others.push(condition(other)),
+        }
+    }
+    let mut conditions = Vec::with_capacity(others.len() + 1);
+    if !equalities.is_empty() {
+        conditions.push(containing(Value::Object(equalities), ""));
+    }
+    conditions.extend(others);
+    conditions
+}
+
 /// The condition a row's labels must meet for `requirement`.
-pub(crate) fn condition<T: Labelled>(requirement: &Requirement) -> Condition<T> {
+fn condition<T: Labelled>(requirement: &Requirement) -> Condition<T> {
     match requirement {
         Requirement::Equals { key, value } => contains(key, value, ""),
         Requirement::NotEquals { key, value } => contains(key, value, "NOT "),
@@ -58,12 +85,17 @@ fn pair(key: &str, value: &str) -> Value {
 }
 
 fn contains<T: Labelled>(key: &str, value: &str, negation: &'static str) -> Condition<T> {
+    containing(pair(key, value), negation)
+}
+
+/// `labels @> document`, or its negation.
+fn containing<T: Labelled>(document: Value, negation: &'static str) -> Condition<T> {
     Box::new(
         sql::<Bool>(negation)
             .sql("(")
             .sql(T::LABELS)
             .sql(" @> ")
-            .bind::<Jsonb, _>(pair(key, value))
+            .bind::<Jsonb, _>(document)
             .sql(")"),
     )
 }
@@ -115,6 +147,23 @@ mod tests {
                 debug_query::<Pg, _>(&query).to_string()
             })
             .collect()
+    }
+
+    #[test]
+    fn equalities_are_one_containment_beside_the_other_requirements() {
+        let selector = Selector::parse("team=team-3,zone=b,!canary").expect("a selector");
+        let rendered: Vec<String> = conditions::<servers::table>(&selector)
+            .into_iter()
+            .map(|c| debug_query::<Pg, _>(&servers::table.select(servers::id).filter(c)).to_string())
+            .collect();
+        assert_eq!(rendered.len(), 2, "{rendered:?}");
+        assert!(
+            rendered[0].contains("WHERE (servers.labels @> $1)")
+                && rendered[0].contains(r#"Object {"team": String("team-3"), "zone": String("b")}"#),
+            "{}",
+            rendered[0]
+        );
+        assert!(rendered[1].contains("WHERE NOT (servers.labels ? $1)"), "{}", rendered[1]);
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl BudgetStore for SqliteStore {
             let row: Option<BudgetRow> = budgets::table
                 .find(id.to_string())
                 .select(BudgetRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             Ok(row.map(BudgetRow::into_domain).transpose()?)
         })

@@ -83,7 +83,7 @@ impl FaultStore for SqliteStore {
             let row: Option<FaultRow> = fault_rules::table
                 .find(id.to_string())
                 .select(FaultRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             Ok(row.map(FaultRow::into_domain).transpose()?)
         })

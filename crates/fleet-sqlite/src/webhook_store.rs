@@ -51,7 +51,7 @@ impl WebhookStore for SqliteStore {
             let row: Option<SubscriptionRow> = webhook_subscriptions::table
                 .find(id.to_string())
                 .select(SubscriptionRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             Ok(row.map(SubscriptionRow::into_domain).transpose()?)
         })
@@ -254,7 +254,7 @@ impl WebhookStore for SqliteStore {
                 .find(id.to_string())
                 .filter(webhook_deliveries::webhook_id.eq(webhook.to_string()))
                 .select(DeliveryRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             Ok(row.map(DeliveryRow::into_domain).transpose()?)
         })

@@ -97,9 +97,10 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// The collector's base URL: http or https, with a host.
+/// The collector's base URL: http or https, with a host; empty is none (as Compose's
+/// `${VAR:-}` writes an unset variable).
 fn otlp_endpoint(text: Option<&str>) -> Result<Option<Url>, ConfigError> {
-    let Some(text) = text else {
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
         return Ok(None);
     };
     let refuse = |problem: &str| bad("otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", problem);

@@ -75,7 +75,7 @@ pub(crate) fn get(conn: &mut SqliteConnection, id: ActionId) -> Result<Option<Ac
     let row: Option<ActionRow> = actions::table
         .find(action_text(id))
         .select(ActionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(ActionRow::into_domain).transpose()?)
 }

@@ -73,7 +73,7 @@ pub(crate) fn claim(conn: &mut SqliteConnection, claim: &KeyClaim) -> Result<Cla
     let row: HeldKeyRow = idempotency_keys::table
         .find((&project, claim.key.as_str()))
         .select(HeldKeyRow::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(Claimed::Held(row.into_domain()?))
 }
 

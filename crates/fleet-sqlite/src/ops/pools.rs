@@ -23,7 +23,7 @@ pub(crate) fn sync(conn: &mut SqliteConnection, regions: &[RegionSpec]) -> Resul
         let stored: Option<String> = ip_pools::table
             .find(&spec.name)
             .select(ip_pools::cidr)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         match stored {
             None => {
@@ -58,14 +58,14 @@ pub(crate) fn allocate(conn: &mut SqliteConnection, region: &str) -> Result<Ipv4
     let pool: PoolRow = ip_pools::table
         .find(region)
         .select(PoolRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| TxError::Provision(ProvisionStoreError::NoPool(region.to_owned())))?;
     let released: Option<i64> = free_addresses::table
         .filter(free_addresses::region.eq(region))
         .select(free_addresses::ip_offset)
         .order(free_addresses::ip_offset.asc())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let offset = match released {
         Some(offset) => {

@@ -79,7 +79,7 @@ pub(crate) fn vcpus_of(conn: &mut SqliteConnection, server: &str) -> Result<u64>
     let stored: i64 = servers::table
         .find(server)
         .select(servers::vcpus)
-        .first(conn)?;
+        .get_result(conn)?;
     count("servers.vcpus", stored)
 }
 
@@ -87,7 +87,7 @@ fn limits(conn: &mut SqliteConnection, project: &str) -> Result<Quotas> {
     let row: Option<(Option<i64>, Option<i64>)> = project_quotas::table
         .find(project)
         .select((project_quotas::max_servers, project_quotas::max_vcpus))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((max_servers, max_vcpus)) = row else {
         return Ok(Quotas::NONE);

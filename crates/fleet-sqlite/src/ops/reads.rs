@@ -27,7 +27,7 @@ pub(crate) fn get(conn: &mut SqliteConnection, id: ServerId) -> Result<Option<Se
     let row: Option<ServerRow> = servers::table
         .find(id_text(id))
         .select(ServerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(ServerRow::into_domain).transpose()?)
 }

@@ -42,7 +42,7 @@ pub(crate) fn project(conn: &mut SqliteConnection, id: ProjectId) -> Result<Opti
     let row: Option<ProjectRow> = projects::table
         .find(project_text(id))
         .select(ProjectRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(ProjectRow::into_domain).transpose()?)
 }
@@ -52,7 +52,7 @@ pub(crate) fn project_named(conn: &mut SqliteConnection, name: &str) -> Result<O
     let row: Option<ProjectRow> = projects::table
         .filter(projects::name.eq(name))
         .select(ProjectRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(ProjectRow::into_domain).transpose()?)
 }

@@ -29,6 +29,7 @@ mod quotas;
 mod rate_limits;
 mod state_reasons;
 mod tenancy;
+mod tracing;
 mod watching;
 mod webhook_processes;
 mod webhooks;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod caller;
+pub mod collector;
 pub mod pg;
 pub mod process;
 pub mod receiver;

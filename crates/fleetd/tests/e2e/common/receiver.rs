@@ -19,6 +19,8 @@ pub struct Received {
     pub timestamp: i64,
     /// `webhook-signature`.
     pub signature: String,
+    /// `traceparent`, empty without one.
+    pub traceparent: String,
     /// The body's bytes, as text.
     pub body: String,
     /// The body, parsed.
@@ -169,6 +171,7 @@ async fn receive(
     record.received.push(Received {
         timestamp: header("webhook-timestamp").parse().unwrap_or_default(),
         signature: header("webhook-signature"),
+        traceparent: header("traceparent"),
         json: serde_json::from_str(&text).unwrap_or(Value::Null),
         body: text,
         id,

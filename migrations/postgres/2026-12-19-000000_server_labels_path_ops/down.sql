@@ -1,0 +1,1 @@
+DROP INDEX servers_labels_path;
