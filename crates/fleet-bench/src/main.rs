@@ -276,7 +276,7 @@ async fn measure(args: &Args, dbs: &Databases<'_>, scratch: &Path) -> Result<(St
         .flat_map(FleetRun::measured)
         .map(|m| m.result.errors)
         .chain(runs.iter().flat_map(|run| {
-            [&run.db_provision, &run.db_get]
+            [&run.db_provision, &run.db_get, &run.db_action]
                 .into_iter()
                 .flatten()
                 .map(|p| p.errors)

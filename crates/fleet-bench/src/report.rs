@@ -40,6 +40,7 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
         let db = match phase.db_limit {
             Some(DbLimit::Provision) => run.db_provision.as_ref(),
             Some(DbLimit::Get) => run.db_get.as_ref(),
+            Some(DbLimit::Action) => run.db_action.as_ref(),
             None => None,
         };
         let db_ratio = db.map_or("—".to_owned(), |db| {
@@ -73,7 +74,10 @@ pub fn fleet_run(run: &FleetRun, concurrency: usize) -> String {
         run.http_limit.fleetd_cpu,
         ["—", "1.00 (the HTTP limit)"],
     );
-    for db in [&run.db_provision, &run.db_get].into_iter().flatten() {
+    for db in [&run.db_provision, &run.db_get, &run.db_action]
+        .into_iter()
+        .flatten()
+    {
         row(&mut out, db, None, ["1.00 (a DB limit)", "—"]);
     }
     let _ = writeln!(
@@ -296,6 +300,7 @@ pub fn targets(
             let (db, goal) = match phase.db_limit {
                 Some(DbLimit::Provision) => (run.db_provision.as_ref(), 0.6),
                 Some(DbLimit::Get) => (run.db_get.as_ref(), 0.5),
+                Some(DbLimit::Action) => (run.db_action.as_ref(), 0.6),
                 None => (None, 0.0),
             };
             if let Some(db) = db {
@@ -411,7 +416,7 @@ pub fn targets(
 fn scale_rss(scale: &ScaleReport) -> Option<TargetRow> {
     let mut postgres = scale.stores.iter().filter(|s| s.store == "Postgres");
     let smallest = postgres.next()?;
-    let largest = postgres.last()?;
+    let largest = postgres.next_back()?;
     let ratio = largest.peak_rss_kib as f64 / smallest.peak_rss_kib.max(1) as f64;
     Some(TargetRow {
         target: format!(

@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use fleet_domain::Catalog;
-use uuid::Uuid;
 
-use crate::baseline::{self, DbWorker};
+use crate::baseline::{self, Act, DbWorker};
 use crate::database;
 use crate::fleetd::{self, Auth, Fleetd};
 use crate::http::Conn;
@@ -33,6 +32,12 @@ pub fn share(total: u64, round: u64, rounds: u64) -> (u64, u64) {
     let base = total * round / rounds;
     (base, total * (round + 1) / rounds - base)
 }
+
+/// The action phase's name: each server is stopped, then started once every stop has
+/// completed.
+const ACTION_PHASE: &str = "POST /servers/{id}/action (stop, then start)";
+/// Its database limit's name.
+const DIRECT_ACTION: &str = "direct action transaction";
 
 /// Requests per phase.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +72,8 @@ pub enum DbLimit {
     Provision,
     /// The direct primary-key select.
     Get,
+    /// The direct action transaction.
+    Action,
 }
 
 /// A phase against fleetd, with the CPU time fleetd spent on it.
@@ -107,6 +114,8 @@ pub struct FleetRun {
     pub db_provision: Option<PhaseResult>,
     /// The direct select by id (Postgres only).
     pub db_get: Option<PhaseResult>,
+    /// The direct action transactions, stops then starts (Postgres only).
+    pub db_action: Option<PhaseResult>,
     /// Each move of the virtual clock between phases: what it completed and how long it took.
     pub clock_moves: Vec<(String, Duration)>,
     /// fleetd's peak resident set size over the whole run, in KiB.
@@ -315,7 +324,6 @@ pub async fn run(
             },
         )
         .await?;
-    bench.direct = None;
 
     let instances = RefCell::new(Vec::new());
     let ran = bench
@@ -345,26 +353,44 @@ pub async fn run(
         )
         .await?;
 
-    let targets: Vec<Uuid> = ids.iter().take(sizes.actions as usize).copied().collect();
-    let count = targets.len() as u64;
-    let stopped = bench
-        .phase(
-            "POST /servers/{id}/action (stop, then start)",
-            count,
-            None,
-            async |w, n| phases::act(w, targets[n as usize], "stop").await,
-        )
-        .await?;
-    clock_moves.push(bench.advance(5, "completes every stop").await?);
-    let started = bench
-        .phase(
-            "POST /servers/{id}/action (stop, then start)",
-            count,
-            None,
-            async |w, n| phases::act(w, targets[n as usize], "start").await,
-        )
-        .await?;
-    clock_moves.push(bench.advance(5, "completes every start").await?);
+    // The direct side acts on as many of its own servers, running since the first move of
+    // the clock, and dates its changes by fleetd's clock, so the moves complete both sides'.
+    let direct_ids = direct_made.into_inner();
+    let count = (sizes.actions as usize).min(ids.len());
+    let count = if bench.direct.is_some() {
+        count.min(direct_ids.len())
+    } else {
+        count
+    };
+    let (targets, direct_targets) = (&ids[..count], &direct_ids[..count.min(direct_ids.len())]);
+    let mut db_action = None;
+    let mut acted = Vec::new();
+    for (act, verb, completes) in [
+        (Act::Stop, "stop", "completes every stop"),
+        (Act::Start, "start", "completes every start"),
+    ] {
+        let now = phases::clock_now(&mut Conn::connect(bench.addr()).await?).await?;
+        let (measured, direct) = bench
+            .paired(
+                (ACTION_PHASE, DbLimit::Action, count as u64),
+                async |w, n| phases::act(w, targets[n as usize], verb).await,
+                DIRECT_ACTION,
+                async |w, n| baseline::act_op(w, direct_targets, n, act, now).await,
+            )
+            .await?;
+        acted.push(measured);
+        db_action = match (db_action, direct) {
+            (Some(done), Some(next)) => Some(PhaseResult::merge(DIRECT_ACTION, done, next)),
+            (done, next) => done.or(next),
+        };
+        clock_moves.push(bench.advance(5, completes).await?);
+    }
+    bench.direct = None;
+    let mut acted = acted.into_iter();
+    let actions = match (acted.next(), acted.next()) {
+        (Some(stopped), Some(started)) => stopped.then(started),
+        _ => bail!("the action phase ran no stops or no starts"),
+    };
 
     let mixed_made = RefCell::new(Vec::new());
     let mixed = bench
@@ -408,18 +434,11 @@ pub async fn run(
     Ok(FleetRun {
         store: target.store,
         http_limit,
-        phases: vec![
-            provisioned,
-            got,
-            ran,
-            described,
-            listed,
-            stopped.then(started),
-            mixed,
-        ],
+        phases: vec![provisioned, got, ran, described, listed, actions, mixed],
         keys_mode,
         db_provision,
         db_get,
+        db_action,
         clock_moves,
         peak_rss_kib,
         watch: watched,
