@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use fleet_domain::Catalog;
+use uuid::Uuid;
 
 use crate::baseline::{self, Act, DbWorker};
 use crate::database;
@@ -252,6 +253,49 @@ impl Bench {
     }
 }
 
+/// The action phase: `count` of fleet's servers (of `ids`) stopped, then started once the
+/// clock has completed the stops, each half paired with the direct transaction on as many
+/// of the direct servers (of `direct_ids`), which the first move of the clock left running.
+/// Both sides date their changes by fleetd's clock, so its moves (added to `clock_moves`)
+/// complete both. The phase, and the direct side's results.
+async fn actions(
+    bench: &mut Bench,
+    (ids, direct_ids): (&[Uuid], &[Uuid]),
+    count: usize,
+    clock_moves: &mut Vec<(String, Duration)>,
+) -> Result<(Measured, Option<PhaseResult>)> {
+    let count = match bench.direct {
+        Some(_) => count.min(direct_ids.len()),
+        None => count,
+    };
+    let (mut fleet, mut direct) = (None::<Measured>, None::<PhaseResult>);
+    for (act, verb, completes) in [
+        (Act::Stop, "stop", "completes every stop"),
+        (Act::Start, "start", "completes every start"),
+    ] {
+        let now = phases::clock_now(&mut Conn::connect(bench.addr()).await?).await?;
+        let (measured, db) = bench
+            .paired(
+                (ACTION_PHASE, DbLimit::Action, count as u64),
+                async |w, n| phases::act(w, ids[n as usize], verb).await,
+                DIRECT_ACTION,
+                async |w, n| baseline::act_op(w, direct_ids, n, act, now).await,
+            )
+            .await?;
+        fleet = Some(match fleet {
+            Some(done) => done.then(measured),
+            None => measured,
+        });
+        direct = match (direct, db) {
+            (Some(done), Some(next)) => Some(PhaseResult::merge(DIRECT_ACTION, done, next)),
+            (done, next) => done.or(next),
+        };
+        clock_moves.push(bench.advance(5, completes).await?);
+    }
+    let fleet = fleet.ok_or_else(|| anyhow::anyhow!("no actions ran"))?;
+    Ok((fleet, direct))
+}
+
 /// Runs fleetd at `binary` on `target` through every phase with `concurrency` connections;
 /// `logs` are where the open-mode fleetd and the keys-mode one write.
 pub async fn run(
@@ -353,44 +397,11 @@ pub async fn run(
         )
         .await?;
 
-    // The direct side acts on as many of its own servers, running since the first move of
-    // the clock, and dates its changes by fleetd's clock, so the moves complete both sides'.
     let direct_ids = direct_made.into_inner();
     let count = (sizes.actions as usize).min(ids.len());
-    let count = if bench.direct.is_some() {
-        count.min(direct_ids.len())
-    } else {
-        count
-    };
-    let (targets, direct_targets) = (&ids[..count], &direct_ids[..count.min(direct_ids.len())]);
-    let mut db_action = None;
-    let mut acted = Vec::new();
-    for (act, verb, completes) in [
-        (Act::Stop, "stop", "completes every stop"),
-        (Act::Start, "start", "completes every start"),
-    ] {
-        let now = phases::clock_now(&mut Conn::connect(bench.addr()).await?).await?;
-        let (measured, direct) = bench
-            .paired(
-                (ACTION_PHASE, DbLimit::Action, count as u64),
-                async |w, n| phases::act(w, targets[n as usize], verb).await,
-                DIRECT_ACTION,
-                async |w, n| baseline::act_op(w, direct_targets, n, act, now).await,
-            )
-            .await?;
-        acted.push(measured);
-        db_action = match (db_action, direct) {
-            (Some(done), Some(next)) => Some(PhaseResult::merge(DIRECT_ACTION, done, next)),
-            (done, next) => done.or(next),
-        };
-        clock_moves.push(bench.advance(5, completes).await?);
-    }
+    let (acted, db_action) =
+        actions(&mut bench, (&ids, &direct_ids), count, &mut clock_moves).await?;
     bench.direct = None;
-    let mut acted = acted.into_iter();
-    let actions = match (acted.next(), acted.next()) {
-        (Some(stopped), Some(started)) => stopped.then(started),
-        _ => bail!("the action phase ran no stops or no starts"),
-    };
 
     let mixed_made = RefCell::new(Vec::new());
     let mixed = bench
@@ -434,7 +445,7 @@ pub async fn run(
     Ok(FleetRun {
         store: target.store,
         http_limit,
-        phases: vec![provisioned, got, ran, described, listed, actions, mixed],
+        phases: vec![provisioned, got, ran, described, listed, acted, mixed],
         keys_mode,
         db_provision,
         db_get,
