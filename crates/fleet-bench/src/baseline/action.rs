@@ -24,13 +24,13 @@
 //! 60-second minimum); the database's work does not depend on them.
 
 use anyhow::{Context, Result, ensure};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use fleet_domain::{ActionId, LifecycleConfig, ServerState};
 use fleet_postgres::{
     INSERT_ACTIONS_STATEMENT, INSERT_USAGE_STATEMENT, SERVER_COLUMNS, UPDATE_SERVERS_STATEMENT,
 };
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres::{Client, Row, Statement, Transaction};
 use uuid::Uuid;
 
 /// The reason code a client's stop gives its server and events.
@@ -135,76 +135,16 @@ pub async fn act(
     };
     let updated = update(&tx, s, &row, &changed, now).await?;
     ensure!(updated, "server {id} changed under its lock");
-    let to = changed.state;
-    let requested = format!("{} requested by api: {state} → {to}", act.verb());
-    let event_type = "server.action_requested";
-    match &usage {
-        Some(record) => {
-            let billed = format!(
-                "run closed: {} s billed, {:.6} USD",
-                record.seconds,
-                record.amount as f64 / 1e6
-            );
-            let params: [&(dyn ToSql + Sync); 22] = [
-                &id,
-                &project,
-                &"server.billed",
-                &now,
-                &"billed",
-                &"api",
-                &request_id,
-                &billed,
-                &labels,
-                &STOP_REASON,
-                &id,
-                &project,
-                &event_type,
-                &now,
-                &"action_requested",
-                &state,
-                &to,
-                &"api",
-                &request_id,
-                &requested,
-                &labels,
-                &STOP_REASON,
-            ];
-            tx.execute(&s.two_events, &params).await?;
-        }
-        None => {
-            let params: [&(dyn ToSql + Sync); 11] = [
-                &id,
-                &project,
-                &event_type,
-                &now,
-                &"action_requested",
-                &state,
-                &to,
-                &"api",
-                &request_id,
-                &requested,
-                &labels,
-            ];
-            tx.execute(&s.one_event, &params).await?;
-        }
-    }
-    let none_at: Vec<Option<DateTime<Utc>>> = vec![None];
-    let none_text: Vec<Option<&str>> = vec![None];
-    tx.execute(
-        &s.insert_action,
-        &[
-            &vec![ActionId::random().as_uuid()],
-            &vec![project],
-            &vec![id],
-            &vec![act.verb()],
-            &vec!["running"],
-            &vec![now],
-            &none_at,
-            &none_text,
-            &vec![Some(request_id.as_str())],
-        ],
-    )
-    .await?;
+    let subject = Subject {
+        id,
+        project,
+        labels,
+        request_id,
+        now,
+    };
+    let requested = (act, state.as_str(), changed.state);
+    insert_events(&tx, s, &subject, requested, usage.as_ref()).await?;
+    insert_action(&tx, s, &subject, act).await?;
     if let Some(record) = usage {
         let price: i64 = row.get("hourly_price_micros");
         tx.execute(
@@ -221,6 +161,103 @@ pub async fn act(
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// The server an action's rows are about, and the request's.
+struct Subject {
+    id: Uuid,
+    project: Uuid,
+    labels: serde_json::Value,
+    request_id: String,
+    now: DateTime<Utc>,
+}
+
+/// The events of the action `act` from `from` to `to`: after a `billed` event closing the
+/// run if a stop billed it, the `action_requested` event.
+async fn insert_events(
+    tx: &Transaction<'_>,
+    s: &ActionStatements,
+    on: &Subject,
+    (act, from, to): (Act, &str, &str),
+    billed: Option<&Usage>,
+) -> Result<()> {
+    let requested = format!("{} requested by api: {from} → {to}", act.verb());
+    let event_type = "server.action_requested";
+    let Some(record) = billed else {
+        let params: [&(dyn ToSql + Sync); 11] = [
+            &on.id,
+            &on.project,
+            &event_type,
+            &on.now,
+            &"action_requested",
+            &from,
+            &to,
+            &"api",
+            &on.request_id,
+            &requested,
+            &on.labels,
+        ];
+        tx.execute(&s.one_event, &params).await?;
+        return Ok(());
+    };
+    let billed = format!(
+        "run closed: {} s billed, {:.6} USD",
+        record.seconds,
+        record.amount as f64 / 1e6
+    );
+    let params: [&(dyn ToSql + Sync); 22] = [
+        &on.id,
+        &on.project,
+        &"server.billed",
+        &on.now,
+        &"billed",
+        &"api",
+        &on.request_id,
+        &billed,
+        &on.labels,
+        &STOP_REASON,
+        &on.id,
+        &on.project,
+        &event_type,
+        &on.now,
+        &"action_requested",
+        &from,
+        &to,
+        &"api",
+        &on.request_id,
+        &requested,
+        &on.labels,
+        &STOP_REASON,
+    ];
+    tx.execute(&s.two_events, &params).await?;
+    Ok(())
+}
+
+/// The record of `act`, opened (running).
+async fn insert_action(
+    tx: &Transaction<'_>,
+    s: &ActionStatements,
+    on: &Subject,
+    act: Act,
+) -> Result<()> {
+    let none_at: Vec<Option<DateTime<Utc>>> = vec![None];
+    let none_text: Vec<Option<&str>> = vec![None];
+    tx.execute(
+        &s.insert_action,
+        &[
+            &vec![ActionId::random().as_uuid()],
+            &vec![on.project],
+            &vec![on.id],
+            &vec![act.verb()],
+            &vec!["running"],
+            &vec![on.now],
+            &none_at,
+            &none_text,
+            &vec![Some(on.request_id.as_str())],
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -261,7 +298,7 @@ fn stop(
     let changed = Changed {
         state: ServerState::Stopping.as_str(),
         reason: Some(STOP_REASON),
-        due: delay(config, ServerState::Stopping).map(|d| now + d),
+        due: config.delays.of(ServerState::Stopping).map(|d| now + d),
         billed_until: None,
         billed_seconds: row.get::<_, i64>("billed_seconds") + seconds,
         billed_amount: row.get::<_, i64>("billed_amount_micros") + amount,
@@ -281,7 +318,7 @@ fn start(row: &Row, now: DateTime<Utc>, config: &LifecycleConfig) -> Changed {
     Changed {
         state: ServerState::Starting.as_str(),
         reason: None,
-        due: delay(config, ServerState::Starting).map(|d| now + d),
+        due: config.delays.of(ServerState::Starting).map(|d| now + d),
         billed_until: row.get("billed_until"),
         billed_seconds: row.get("billed_seconds"),
         billed_amount: row.get("billed_amount_micros"),
@@ -289,14 +326,10 @@ fn start(row: &Row, now: DateTime<Utc>, config: &LifecycleConfig) -> Changed {
     }
 }
 
-fn delay(config: &LifecycleConfig, state: ServerState) -> Option<TimeDelta> {
-    config.delays.of(state)
-}
-
 /// Writes `changed` over the locked `row` with the store's update (one-element arrays, as
 /// for a single change); whether the generation guard let it through.
 async fn update(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &Transaction<'_>,
     s: &ActionStatements,
     row: &Row,
     changed: &Changed,
