@@ -7,7 +7,8 @@
 //! for CI: a debug build (which the test build has mostly made already), small phases, and
 //! nothing written — its figures say nothing about speed. `--ledger-only` runs the ledger
 //! phase alone, on both stores (`fleet-bench --ledger-only`), and `--scale-only` the scale
-//! phase (100,000 servers: lists, worker passes, a month's cost report); neither writes
+//! phase (100,000 then 1,000,000 servers: lists and fleetd's memory at each, worker passes,
+//! a month's cost report); neither writes
 //! anything: a part of a run is not a run.
 
 use std::path::PathBuf;
@@ -39,6 +40,16 @@ measures the limits a phase is divided by:
   (`fleet_postgres::PROVISION_STATEMENT`: free list or pool counter, server row, event),
   prepared and issued directly with tokio-postgres: no HTTP, no service, no diesel.
 - **DB limit of reads**: the same primary-key select of a whole server row, issued directly.
+- **DB limit of actions**: the transaction the Postgres store commits for a client's stop
+  (then, once the clock has completed every stop, a start) of a server: `BEGIN`, the row
+  locked `FOR UPDATE`, the project's limits (a start only), the store's guarded update
+  (`fleet_postgres::UPDATE_SERVERS_STATEMENT`), the events, the action record
+  (`INSERT_ACTIONS_STATEMENT`), the usage record closing the run (a stop only,
+  `INSERT_USAGE_STATEMENT`), `COMMIT`; the three statements diesel builds are copied from
+  what Postgres logged for fleet's own. Issued directly on the bench's own servers
+  (provisioned by the provisioning limit, running since the clock moved), dated by
+  fleetd's clock, in eight rounds of stops and eight of starts. The service's read of the
+  server before it plans (`Store::get`) is fleet's own work and not part of the limit.
 - **HTTP limit**: `GET /healthz` on the same fleetd.
 
 Keys mode (issue 13): last in each run, the bench starts a second fleetd on the same store
@@ -82,15 +93,21 @@ each ratio are the lowest and highest of its rounds' ratios: how much the machin
 during the phase. fleetd runs with its defaults (the mode given explicitly) plus whatever
 `FLEET_*` variables the bench's environment holds. fleetd's CPU time per request comes from
 `/proc/<pid>/stat`, its peak RSS from `VmHWM` in `/proc/<pid>/status`. The scale test seeds
-a second fresh database with servers of three to five labels each, measures list latency
-through fleetd (the list phases' filters, each label selector operator and two
-conjunctions of labels, each with a state filter), and runs one pass of each worker
-through the domain `Engine` over a `PgStore`, counting every SQL statement sent; with
-`--sqlite` it seeds the same servers into an SQLite file and measures the same lists on it
+a second fresh database with servers of three to five labels each (one `INSERT … SELECT`
+over `generate_series` writing the servers and their `created` events, then `ANALYZE`),
+first 100,000, then 900,000 more to 1,000,000, on a catalog of the built-in regions and
+types with a /12 pool per region (four /16s hold only 262,136 addresses). At each size a
+fresh fleetd on that catalog serves the lists (the list phases' filters, each label
+selector operator and two conjunctions of labels, each with a state filter), and its peak
+RSS (`VmHWM`) over them is compared between the two sizes. At 1,000,000 it also serves a
+month's cost report, and one pass of each worker runs through the domain `Engine` over a
+`PgStore`, counting every SQL statement sent. With `--sqlite` it seeds 100,000 of the
+same servers into an SQLite file and measures the same lists on it
 (`fleet-bench --scale-only` runs this part alone). The client, fleetd and Postgres share
 the machine's cores, so absolute figures move with the machine and its load; the ratios
 are what to compare. `cargo xtask bench --quick` is a smoke run for CI (debug build, small
-phases, 5,000 servers at scale, 200 servers for 5 days in the ledger phase, nothing written).
+phases, 500 then 5,000 servers at scale, 200 servers for 5 days in the ledger phase, nothing
+written).
 
 Usage ledger (issue 23): last in each run, on a fresh database of its own (and with
 `--sqlite` a fresh SQLite file), a fresh fleetd in open mode provisions 10,000 servers over

@@ -48,6 +48,27 @@ impl Fleetd {
         auth: Auth<'_>,
         log: PathBuf,
     ) -> Result<Fleetd> {
+        Fleetd::launch(binary, database_url, auth, log, None).await
+    }
+
+    /// [`Fleetd::start`] in open mode with the catalog file `catalog` rather than the
+    /// built-in one.
+    pub async fn start_with_catalog(
+        binary: &Path,
+        database_url: &str,
+        log: PathBuf,
+        catalog: &Path,
+    ) -> Result<Fleetd> {
+        Fleetd::launch(binary, database_url, Auth::Open, log, Some(catalog)).await
+    }
+
+    async fn launch(
+        binary: &Path,
+        database_url: &str,
+        auth: Auth<'_>,
+        log: PathBuf,
+        catalog: Option<&Path>,
+    ) -> Result<Fleetd> {
         let addr = free_local_addr()?;
         let output = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let mut command = Command::new(binary);
@@ -57,6 +78,9 @@ impl Fleetd {
             .arg("--database-url")
             .arg(database_url)
             .args(["--clock", "virtual"]);
+        if let Some(catalog) = catalog {
+            command.arg("--catalog").arg(catalog);
+        }
         match auth {
             Auth::Open => command.args(["--auth", "open"]),
             Auth::Keys { admin_key } => command

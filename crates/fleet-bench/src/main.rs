@@ -28,7 +28,7 @@ use clap::Parser;
 
 use crate::database::Database;
 use crate::ledger::{LedgerRun, LedgerSize, LedgerStore};
-use crate::scale::{ScaleSize, SqliteScale};
+use crate::scale::ScaleSize;
 use crate::suite::{FleetRun, Sizes, Target};
 use crate::watch::WatchSizes;
 
@@ -131,7 +131,14 @@ impl Args {
 
     fn scale_size(&self) -> ScaleSize {
         ScaleSize {
-            servers: if self.quick { 5_000 } else { 100_000 },
+            // Two sizes, a tenth and the whole, so fleetd's memory at the whole can be
+            // compared with its memory at a tenth in the same run.
+            servers: if self.quick {
+                vec![500, 5_000]
+            } else {
+                vec![100_000, 1_000_000]
+            },
+            sqlite_servers: if self.quick { 5_000 } else { 100_000 },
             list_requests: if self.quick { 20 } else { 300 },
             concurrency: usize::from(self.concurrency),
         }
@@ -240,17 +247,12 @@ async fn measure(args: &Args, dbs: &Databases<'_>, scratch: &Path) -> Result<(St
         );
         runs.push(suite::run(&args.fleetd, &sqlite, args.sizes(), concurrency, logs).await?);
     }
-    let log = scratch.join("fleetd-scale.log");
-    let sqlite = args.sqlite.then(|| SqliteScale {
-        file: scratch.join("scale.db"),
-        log: scratch.join("fleetd-scale-sqlite.log"),
-    });
     let scale = scale::run(
         &args.fleetd,
         &dbs.scale.url()?,
         &args.scale_size(),
-        log,
-        sqlite,
+        scratch,
+        args.sqlite,
     )
     .await?;
     let ledgers = if args.scale_only {
@@ -274,7 +276,7 @@ async fn measure(args: &Args, dbs: &Databases<'_>, scratch: &Path) -> Result<(St
         .flat_map(FleetRun::measured)
         .map(|m| m.result.errors)
         .chain(runs.iter().flat_map(|run| {
-            [&run.db_provision, &run.db_get]
+            [&run.db_provision, &run.db_get, &run.db_action]
                 .into_iter()
                 .flatten()
                 .map(|p| p.errors)

@@ -11,7 +11,7 @@ use anyhow::{Result, bail};
 use fleet_domain::Catalog;
 use uuid::Uuid;
 
-use crate::baseline::{self, DbWorker};
+use crate::baseline::{self, Act, DbWorker};
 use crate::database;
 use crate::fleetd::{self, Auth, Fleetd};
 use crate::http::Conn;
@@ -33,6 +33,12 @@ pub fn share(total: u64, round: u64, rounds: u64) -> (u64, u64) {
     let base = total * round / rounds;
     (base, total * (round + 1) / rounds - base)
 }
+
+/// The action phase's name: each server is stopped, then started once every stop has
+/// completed.
+const ACTION_PHASE: &str = "POST /servers/{id}/action (stop, then start)";
+/// Its database limit's name.
+const DIRECT_ACTION: &str = "direct action transaction";
 
 /// Requests per phase.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +73,8 @@ pub enum DbLimit {
     Provision,
     /// The direct primary-key select.
     Get,
+    /// The direct action transaction.
+    Action,
 }
 
 /// A phase against fleetd, with the CPU time fleetd spent on it.
@@ -107,6 +115,8 @@ pub struct FleetRun {
     pub db_provision: Option<PhaseResult>,
     /// The direct select by id (Postgres only).
     pub db_get: Option<PhaseResult>,
+    /// The direct action transactions, stops then starts (Postgres only).
+    pub db_action: Option<PhaseResult>,
     /// Each move of the virtual clock between phases: what it completed and how long it took.
     pub clock_moves: Vec<(String, Duration)>,
     /// fleetd's peak resident set size over the whole run, in KiB.
@@ -243,6 +253,49 @@ impl Bench {
     }
 }
 
+/// The action phase: `count` of fleet's servers (of `ids`) stopped, then started once the
+/// clock has completed the stops, each half paired with the direct transaction on as many
+/// of the direct servers (of `direct_ids`), which the first move of the clock left running.
+/// Both sides date their changes by fleetd's clock, so its moves (added to `clock_moves`)
+/// complete both. The phase, and the direct side's results.
+async fn actions(
+    bench: &mut Bench,
+    (ids, direct_ids): (&[Uuid], &[Uuid]),
+    count: usize,
+    clock_moves: &mut Vec<(String, Duration)>,
+) -> Result<(Measured, Option<PhaseResult>)> {
+    let count = match bench.direct {
+        Some(_) => count.min(direct_ids.len()),
+        None => count,
+    };
+    let (mut fleet, mut direct) = (None::<Measured>, None::<PhaseResult>);
+    for (act, verb, completes) in [
+        (Act::Stop, "stop", "completes every stop"),
+        (Act::Start, "start", "completes every start"),
+    ] {
+        let now = phases::clock_now(&mut Conn::connect(bench.addr()).await?).await?;
+        let (measured, db) = bench
+            .paired(
+                (ACTION_PHASE, DbLimit::Action, count as u64),
+                async |w, n| phases::act(w, ids[n as usize], verb).await,
+                DIRECT_ACTION,
+                async |w, n| baseline::act_op(w, direct_ids, n, act, now).await,
+            )
+            .await?;
+        fleet = Some(match fleet {
+            Some(done) => done.then(measured),
+            None => measured,
+        });
+        direct = match (direct, db) {
+            (Some(done), Some(next)) => Some(PhaseResult::merge(DIRECT_ACTION, done, next)),
+            (done, next) => done.or(next),
+        };
+        clock_moves.push(bench.advance(5, completes).await?);
+    }
+    let fleet = fleet.ok_or_else(|| anyhow::anyhow!("no actions ran"))?;
+    Ok((fleet, direct))
+}
+
 /// Runs fleetd at `binary` on `target` through every phase with `concurrency` connections;
 /// `logs` are where the open-mode fleetd and the keys-mode one write.
 pub async fn run(
@@ -315,7 +368,6 @@ pub async fn run(
             },
         )
         .await?;
-    bench.direct = None;
 
     let instances = RefCell::new(Vec::new());
     let ran = bench
@@ -345,26 +397,11 @@ pub async fn run(
         )
         .await?;
 
-    let targets: Vec<Uuid> = ids.iter().take(sizes.actions as usize).copied().collect();
-    let count = targets.len() as u64;
-    let stopped = bench
-        .phase(
-            "POST /servers/{id}/action (stop, then start)",
-            count,
-            None,
-            async |w, n| phases::act(w, targets[n as usize], "stop").await,
-        )
-        .await?;
-    clock_moves.push(bench.advance(5, "completes every stop").await?);
-    let started = bench
-        .phase(
-            "POST /servers/{id}/action (stop, then start)",
-            count,
-            None,
-            async |w, n| phases::act(w, targets[n as usize], "start").await,
-        )
-        .await?;
-    clock_moves.push(bench.advance(5, "completes every start").await?);
+    let direct_ids = direct_made.into_inner();
+    let count = (sizes.actions as usize).min(ids.len());
+    let (acted, db_action) =
+        actions(&mut bench, (&ids, &direct_ids), count, &mut clock_moves).await?;
+    bench.direct = None;
 
     let mixed_made = RefCell::new(Vec::new());
     let mixed = bench
@@ -408,18 +445,11 @@ pub async fn run(
     Ok(FleetRun {
         store: target.store,
         http_limit,
-        phases: vec![
-            provisioned,
-            got,
-            ran,
-            described,
-            listed,
-            stopped.then(started),
-            mixed,
-        ],
+        phases: vec![provisioned, got, ran, described, listed, acted, mixed],
         keys_mode,
         db_provision,
         db_get,
+        db_action,
         clock_moves,
         peak_rss_kib,
         watch: watched,

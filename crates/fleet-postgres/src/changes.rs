@@ -31,7 +31,9 @@ const INSERT_CHUNK: usize = 2_000;
 /// from the changed server, and the address columns (`ip`, `ip_offset`) on every row: NULL when the
 /// change releases the address, their stored value otherwise. Only the id, project, region,
 /// type, price and creation time (which no change alters) are left out of the statement.
-const UPDATE_SERVERS: &str = concat!(
+///
+/// Public so that the benchmark's database limit of an action sends exactly this statement.
+pub const UPDATE_SERVERS: &str = concat!(
     "\
 UPDATE servers AS s SET
     name = c.name,

@@ -46,4 +46,10 @@ mod writes;
 pub use config::PgPoolConfig;
 pub use feed::{EventFeed, FeedReport};
 pub use provision::PROVISION_STATEMENT;
+// The fixed-text statements of a lifecycle action's transaction (`Store::apply`), for the
+// benchmark's database limit of an action; the others it sends are built by diesel.
+pub use actions::INSERT as INSERT_ACTIONS_STATEMENT;
+pub use changes::UPDATE_SERVERS as UPDATE_SERVERS_STATEMENT;
+pub use rows::SERVER_COLUMNS;
 pub use store::PgStore;
+pub use usage::INSERT as INSERT_USAGE_STATEMENT;

@@ -99,6 +99,11 @@ macro_rules! server_columns {
 }
 pub(crate) use server_columns;
 
+/// Every column of a server row, as the store reads one (unqualified).
+///
+/// Public so that the benchmark's database limits read and lock exactly these columns.
+pub const SERVER_COLUMNS: &str = server_columns!();
+
 /// A row of `servers`, read whole.
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = servers, check_for_backend(diesel::pg::Pg))]

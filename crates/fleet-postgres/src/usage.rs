@@ -16,7 +16,9 @@ use crate::fixed;
 
 /// Appends the records; the trigger `usage_records_roll_up` adds them to their rollups in
 /// the same statement (see the migration that made it).
-const INSERT: &str = "\
+///
+/// Public so that the benchmark's database limit of an action sends exactly this statement.
+pub const INSERT: &str = "\
 INSERT INTO usage_records (server_id, period_start, period_end, seconds, hourly_price_micros,
     amount_micros)
 SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::int8[],

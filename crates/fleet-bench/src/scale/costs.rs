@@ -2,8 +2,8 @@
 //! accruals would have added it to the usage rollups, then a month's report grouped by
 //! region and type through fleetd.
 //!
-//! The rollups are seeded rather than the records: 100,000 servers' hourly records for 30
-//! days are 72 million rows, more than this machine holds in a bench's time, and a report
+//! The rollups are seeded rather than the records: a million servers' hourly records for 30
+//! days are 720 million rows, more than this machine holds in a bench's time, and a report
 //! of whole hours by region and type reads the rollups only (`rollups_answer`). Each
 //! server adds its price and 3,600 seconds to its group's rollup every hour, which is what
 //! an hour of its records adds. On SQLite alike, in its rollups (one row a group and hour).

@@ -1,30 +1,33 @@
-//! Scale: many servers seeded into a fresh database, list latency at that size through
-//! fleetd (the plain filters and label selectors with a state filter), then one pass of each
-//! worker through the domain `Engine` over a `PgStore`, with the statements each pass sent;
-//! and, when asked, the same servers in an SQLite file and the same lists through a fleetd
-//! on it.
+//! Scale: many servers seeded into a fresh database, grown through a few sizes (100,000 then
+//! 1,000,000 in a full run), with list latency at each size through a fleetd started for it
+//! (the plain filters and label selectors with a state filter) and that fleetd's peak RSS;
+//! at the last size a month's cost report, then one pass of each worker through the domain
+//! `Engine` over a `PgStore`, with the statements each pass sent; and, when asked, servers
+//! in an SQLite file and the same lists through a fleetd on it. Every store and fleetd uses
+//! the scale catalog (see `catalog`), whose pools hold a million servers.
 
+mod catalog;
 mod costs;
 mod seed;
 mod seed_sqlite;
 mod statements;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use fleet_domain::LifecycleConfig;
 use fleet_domain::error::StoreError;
 use fleet_domain::service::{Engine, ManualClock};
-use fleet_domain::{Catalog, LifecycleConfig};
 use fleet_postgres::{PgPoolConfig, PgStore};
 
 pub use costs::SeededUsage;
 pub use statements::Statements;
 
-use crate::fleetd::{Auth, Fleetd};
+use crate::fleetd::Fleetd;
 use crate::load::{self, PhaseResult};
 use crate::phases::{self, HttpWorker, LIST_FILTERS};
 
@@ -87,12 +90,17 @@ pub struct PassFigures {
     pub statements: Statements,
 }
 
-/// List latency over the seeded servers on one store.
+/// List latency over the seeded servers on one store at one size.
 pub struct StoreLists {
     /// Which store.
     pub store: &'static str,
-    /// How long seeding took.
+    /// Servers it held.
+    pub servers: u64,
+    /// How long seeding took: the servers added since the previous size, then `ANALYZE` on
+    /// Postgres.
     pub seeded_in: Duration,
+    /// The peak RSS (`VmHWM`) of the fleetd that served the lists, in KiB.
+    pub peak_rss_kib: u64,
     /// List latency per filter, one request at a time.
     pub lists: Vec<(QueryKind, PhaseResult)>,
     /// All filters at once over every connection.
@@ -104,9 +112,9 @@ pub struct StoreLists {
 
 /// What the scale test measured.
 pub struct ScaleReport {
-    /// Servers seeded.
+    /// Servers seeded in the end on Postgres, which the worker passes went over.
     pub servers: u64,
-    /// The lists on Postgres, then on SQLite when asked.
+    /// The lists on Postgres at each size, smallest first, then on SQLite when asked.
     pub stores: Vec<StoreLists>,
     /// Connections of each store's loaded run.
     pub concurrency: usize,
@@ -116,53 +124,60 @@ pub struct ScaleReport {
 
 /// How much of it to do.
 pub struct ScaleSize {
-    /// Servers to seed.
-    pub servers: u64,
+    /// The sizes the Postgres database grows through, smallest first: the lists are measured
+    /// at each, the cost report and the worker passes at the last.
+    pub servers: Vec<u64>,
+    /// Servers to seed into SQLite, with `--sqlite`.
+    pub sqlite_servers: u64,
     /// List requests per filter.
     pub list_requests: u64,
     /// Connections for the loaded list run.
     pub concurrency: usize,
 }
 
-/// Where the SQLite part of the scale test runs.
-pub struct SqliteScale {
-    /// The database file to create.
-    pub file: PathBuf,
-    /// fleetd's log.
-    pub log: PathBuf,
-}
-
-/// Runs the scale test in the empty database at `url`, with `fleetd` serving the lists,
-/// then, given `sqlite`, the lists on SQLite.
+/// Runs the scale test in the empty database at `url`, with `fleetd` serving the lists and
+/// its logs and the scale catalog in `scratch`; then, given `sqlite`, the lists on an SQLite
+/// file there.
 pub async fn run(
     fleetd: &Path,
     url: &str,
     size: &ScaleSize,
-    log: PathBuf,
-    sqlite: Option<SqliteScale>,
+    scratch: &Path,
+    sqlite: bool,
 ) -> Result<ScaleReport> {
     statements::install()?;
-    let catalog = Catalog::default();
+    let catalog = catalog::catalog()?;
+    let catalog_file = scratch.join("scale-catalog.toml");
+    catalog::write(&catalog, &catalog_file)?;
     let store = PgStore::connect(url, PgPoolConfig::default())
         .await
         .context("opening the scale database")?;
     store.migrate().await?;
     fleet_domain::ports::Store::sync_pools(&store, catalog.regions()).await?;
     let now = Utc::now();
-    eprintln!("fleet-bench: seeding {} servers", size.servers);
-    let seeded_in = seed::seed(url, &catalog, size.servers, now).await?;
-    eprintln!("fleet-bench: seeding 30 days of their usage");
-    let usage = costs::seed(url, now).await?;
-
-    eprintln!("fleet-bench: list latency over {} servers", size.servers);
-    let (lists, loaded, costs) = list_latency(fleetd, url, size, log, Some(usage)).await?;
-    let mut stores = vec![StoreLists {
-        store: "Postgres",
-        seeded_in,
-        lists,
-        loaded,
-        costs,
-    }];
+    let mut stores = Vec::new();
+    let mut seeded = 0;
+    for (step, &servers) in size.servers.iter().enumerate() {
+        eprintln!("fleet-bench: seeding servers {seeded}..{servers}");
+        let seeded_in = seed::seed(url, &catalog, seeded..servers, now).await?;
+        seeded = servers;
+        let usage = if step + 1 == size.servers.len() {
+            eprintln!("fleet-bench: seeding 30 days of their usage");
+            Some(costs::seed(url, now).await?)
+        } else {
+            None
+        };
+        eprintln!("fleet-bench: list latency over {servers} servers");
+        let serving = Fleetd::start_with_catalog(
+            fleetd,
+            url,
+            scratch.join(format!("fleetd-scale-{servers}.log")),
+            &catalog_file,
+        )
+        .await?;
+        let at = (seeded_in, usage);
+        stores.push(list_latency(serving, ("Postgres", servers), size, at).await?);
+    }
 
     let clock = Arc::new(ManualClock::new(now));
     let engine = Engine::new(
@@ -177,27 +192,25 @@ pub async fn run(
         pass("idle reaper", engine.reap_idle()).await?,
         pass("transitions", engine.complete_transitions()).await?,
     ];
-    if let Some(sqlite) = sqlite {
-        eprintln!("fleet-bench: seeding {} servers into SQLite", size.servers);
-        let seeded_in = seed_sqlite::seed(&sqlite.file, &catalog, size.servers, now).await?;
-        eprintln!(
-            "fleet-bench: list latency over {} servers on SQLite",
-            size.servers
-        );
-        let database_url = format!("sqlite://{}", sqlite.file.display());
-        let usage = costs::seed_sqlite(&sqlite.file, now).await?;
-        let (lists, loaded, costs) =
-            list_latency(fleetd, &database_url, size, sqlite.log, Some(usage)).await?;
-        stores.push(StoreLists {
-            store: "SQLite",
-            seeded_in,
-            lists,
-            loaded,
-            costs,
-        });
+    if sqlite {
+        let servers = size.sqlite_servers;
+        let file = scratch.join("scale.db");
+        eprintln!("fleet-bench: seeding {servers} servers into SQLite");
+        let seeded_in = seed_sqlite::seed(&file, &catalog, servers, now).await?;
+        eprintln!("fleet-bench: list latency over {servers} servers on SQLite");
+        let usage = costs::seed_sqlite(&file, now).await?;
+        let serving = Fleetd::start_with_catalog(
+            fleetd,
+            &format!("sqlite://{}", file.display()),
+            scratch.join("fleetd-scale-sqlite.log"),
+            &catalog_file,
+        )
+        .await?;
+        let at = (seeded_in, Some(usage));
+        stores.push(list_latency(serving, ("SQLite", servers), size, at).await?);
     }
     Ok(ScaleReport {
-        servers: size.servers,
+        servers: seeded,
         stores,
         concurrency: size.concurrency,
         passes,
@@ -254,23 +267,15 @@ fn shown(filter: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// What `list_latency` measured: each query alone, all at once, and the cost report.
-type Latencies = (
-    Vec<(QueryKind, PhaseResult)>,
-    PhaseResult,
-    Option<(SeededUsage, PhaseResult)>,
-);
-
-/// The lists' latency through a fleetd over `url`, then, given the usage seeded, the cost
-/// report's.
+/// The lists' latency through `fleetd`, on `store` holding `servers` seeded in `seeded_in`,
+/// then, given the usage seeded, the cost report's; and the peak RSS of that fleetd, which
+/// is stopped.
 async fn list_latency(
-    binary: &Path,
-    url: &str,
+    fleetd: Fleetd,
+    (store, servers): (&'static str, u64),
     size: &ScaleSize,
-    log: PathBuf,
-    usage: Option<SeededUsage>,
-) -> Result<Latencies> {
-    let fleetd = Fleetd::start(binary, url, Auth::Open, log).await?;
+    (seeded_in, usage): (Duration, Option<SeededUsage>),
+) -> Result<StoreLists> {
     let mut single = HttpWorker::open(fleetd.addr(), 1, None).await?;
     let queries = scale_filters();
     let mut lists = Vec::with_capacity(queries.len());
@@ -312,8 +317,17 @@ async fn list_latency(
     )
     .await;
     drop((single, workers));
+    let peak_rss_kib = fleetd.peak_rss_kib()?;
     fleetd.stop()?;
-    Ok((lists, loaded, costs))
+    Ok(StoreLists {
+        store,
+        servers,
+        seeded_in,
+        peak_rss_kib,
+        lists,
+        loaded,
+        costs,
+    })
 }
 
 #[cfg(test)]

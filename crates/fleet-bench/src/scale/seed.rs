@@ -5,8 +5,11 @@
 //! terminating with its transition due — all as the lifecycle would have left them, each with
 //! an address of its region's pool and its `created` event, numbered in the event sequence
 //! (and, like servers from before action records, without action records). Each carries
-//! three to five labels (see [`super::labels`]), and its event carries them too.
+//! three to five labels (see [`super::labels`]), and its event carries them too. The servers
+//! are numbered, and a seed adds a range of numbers, so a test can measure at one size and
+//! then grow the same database to the next.
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -15,15 +18,18 @@ use fleet_domain::Catalog;
 
 use crate::database;
 
-/// Inserts the servers, one by one numbered `0..$2` and spread over the catalog.
-const SEED_SERVERS: &str = "
+/// Inserts the servers numbered `$7..$2`, spread over the catalog, and the `created` event
+/// of each, numbered in creation order after the sequence's latest (as fleet's sequencer
+/// would have numbered them), which then moves past them: one statement, so the events are
+/// written from the rows just inserted.
+const SEED: &str = "
 WITH numbered AS (
     SELECT i,
            i % 20 AS slot,
            ($3::text[])[1 + i % cardinality($3::text[])] AS region,
            i / cardinality($3::text[]) AS ip_offset,
            1 + i % cardinality($4::text[]) AS t
-    FROM generate_series(0, $2::bigint - 1) AS i
+    FROM generate_series($7::bigint, $2::bigint - 1) AS i
 ), shaped AS (
     SELECT n.*,
            CASE WHEN slot < 10 THEN 'running'
@@ -33,7 +39,7 @@ WITH numbered AS (
            ($5::int8[])[t] AS price,
            ($6::int4[])[t] AS vcpus
     FROM numbered n
-)
+), inserted AS (
 INSERT INTO servers (id, name, region, server_type, state, ip, ip_offset, hourly_price_micros,
     vcpus, generation, created_at, updated_at, started_at, stopped_at, terminated_at,
     transition_due_at, billed_until, billed_seconds, billed_amount_micros, labels)
@@ -60,18 +66,15 @@ SELECT gen_random_uuid(), 'seed-' || i, s.region, ($4::text[])[t], state,
                THEN jsonb_build_object('zone', (ARRAY['a', 'b', 'c'])[1 + i / 2 % 3])
                ELSE '{}' END
        || CASE WHEN i % 10 = 0 THEN jsonb_build_object('canary', '') ELSE '{}' END
-FROM shaped s JOIN ip_pools p ON p.region = s.region";
-
-/// The `created` event of every server, numbered in creation order after the sequence's
-/// latest (as fleet's sequencer would have numbered them), which then moves past them.
-const SEED_EVENTS: &str = "
-WITH base AS (SELECT latest FROM event_sequence), seeded AS (
+FROM shaped s JOIN ip_pools p ON p.region = s.region
+RETURNING id, project_id, created_at, labels
+), seeded AS (
     INSERT INTO events (server_id, project_id, at, kind, event_type, from_state, to_state,
         actor, request_id, message, labels, seq)
     SELECT id, project_id, created_at, 'created', 'server.provisioned', NULL, 'provisioning',
            'api', NULL, 'seeded by fleet-bench', labels,
-           (SELECT latest FROM base) + row_number() OVER (ORDER BY created_at, id)
-    FROM servers
+           (SELECT latest FROM event_sequence) + row_number() OVER (ORDER BY created_at, id)
+    FROM inserted
     RETURNING seq
 )
 UPDATE event_sequence SET latest = greatest(latest, (SELECT max(seq) FROM seeded))";
@@ -80,12 +83,13 @@ const COUNT_ADDRESSES: &str = "
 UPDATE ip_pools SET next_offset = (
     SELECT coalesce(max(ip_offset) + 1, 0) FROM servers WHERE servers.region = ip_pools.region)";
 
-/// Seeds `count` servers as of `now` into the (migrated, pools synced, empty) database at
-/// `url`, then refreshes the planner's statistics as an operator would after a bulk load.
+/// Seeds the servers numbered `numbers` as of `now` into the (migrated, pools synced)
+/// database at `url`, which holds those numbered before them, then refreshes the planner's
+/// statistics as an operator would after a bulk load.
 pub async fn seed(
     url: &str,
     catalog: &Catalog,
-    count: u64,
+    numbers: Range<u64>,
     now: DateTime<Utc>,
 ) -> Result<Duration> {
     let started = Instant::now();
@@ -106,18 +110,15 @@ pub async fn seed(
         .iter()
         .map(|t| i32::try_from(t.vcpus).unwrap_or(i32::MAX))
         .collect();
-    let count = i64::try_from(count).context("too many servers")?;
+    let end = i64::try_from(numbers.end).context("too many servers")?;
+    let start = i64::try_from(numbers.start).context("too many servers")?;
     client
         .execute(
-            SEED_SERVERS,
-            &[&now, &count, &regions, &types, &prices, &vcpus],
+            SEED,
+            &[&now, &end, &regions, &types, &prices, &vcpus, &start],
         )
         .await
-        .context("seeding servers")?;
-    client
-        .execute(SEED_EVENTS, &[])
-        .await
-        .context("seeding events")?;
+        .context("seeding servers and their events")?;
     client
         .execute(COUNT_ADDRESSES, &[])
         .await

@@ -1,11 +1,13 @@
-//! The database limit: the work of provisioning and of reading a server, issued straight to
-//! Postgres with tokio-postgres — no HTTP, no service, no diesel — over as many connections
-//! as the fleet phases use.
+//! The database limit: the work of provisioning, of reading a server and of an action,
+//! issued straight to Postgres with tokio-postgres — no HTTP, no service, no diesel — over
+//! as many connections as the fleet phases use.
 //!
 //! The statements are those `fleet-postgres` sends: its provisioning statement itself
 //! ([`PROVISION_STATEMENT`]: free list or pool counter, server row, event and action record,
-//! committed on its own), and the primary-key select of a whole server row (see its
-//! `reads.rs`).
+//! committed on its own), the primary-key select of a whole server row (see its
+//! `reads.rs`), and an action's transaction (see [`action`]).
+
+mod action;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,15 +16,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use fleet_domain::{ActionId, Catalog, IpPool, ProjectId, ServerId};
-use fleet_postgres::PROVISION_STATEMENT;
+use fleet_postgres::{PROVISION_STATEMENT, SERVER_COLUMNS};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
+pub use self::action::Act;
+use self::action::ActionStatements;
 use crate::database;
-
-const SERVER_COLUMNS: &str = "id, project_id, name, region, server_type, state, ip, \
-    ip_offset, hourly_price_micros, generation, created_at, updated_at, started_at, stopped_at, \
-    terminated_at, transition_due_at, billed_until, billed_seconds, billed_amount_micros";
 
 /// One connection with its statements prepared.
 pub struct DbWorker {
@@ -30,6 +30,7 @@ pub struct DbWorker {
     pool: Statement,
     provision: Statement,
     select_server: Statement,
+    actions: ActionStatements,
     first_addresses: HashMap<String, Ipv4Addr>,
 }
 
@@ -51,6 +52,7 @@ impl DbWorker {
                 .await?,
             provision: client.prepare(PROVISION_STATEMENT).await?,
             select_server: client.prepare(&select_server).await?,
+            actions: ActionStatements::prepare(&client).await?,
             first_addresses: HashMap::new(),
             client,
         })
@@ -158,6 +160,11 @@ impl DbWorker {
         anyhow::ensure!(read == id, "asked for {id}, read {read}");
         Ok(())
     }
+
+    /// Takes `act` on server `id` at `now` in the transaction the store commits for it.
+    pub async fn act(&mut self, id: Uuid, act: Act, now: DateTime<Utc>) -> Result<()> {
+        action::act(&mut self.client, &self.actions, id, act, now).await
+    }
 }
 
 /// Runs [`DbWorker::provision`] as a load operation dated `now`, keeping the ids made.
@@ -174,4 +181,21 @@ pub async fn provision_op(
         .map_err(|e| format!("direct provisioning: {e:#}"))?;
     made.borrow_mut().push(id);
     Ok(())
+}
+
+/// Runs [`DbWorker::act`] as load operation `n`: `act` on server `n` of `ids` at `now`.
+pub async fn act_op(
+    worker: &mut DbWorker,
+    ids: &[Uuid],
+    n: u64,
+    act: Act,
+    now: DateTime<Utc>,
+) -> Result<(), String> {
+    let id = *ids
+        .get(n as usize)
+        .ok_or_else(|| format!("no direct server {n} to act on"))?;
+    worker
+        .act(id, act, now)
+        .await
+        .map_err(|e| format!("direct action: {e:#}"))
 }
