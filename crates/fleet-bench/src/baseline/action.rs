@@ -36,22 +36,28 @@ use uuid::Uuid;
 /// The reason code a client's stop gives its server and events.
 const STOP_REASON: &str = "Client.UserInitiatedShutdown";
 
-/// diesel's insert of two event rows (a stop's), absent values sent as `DEFAULT`.
+/// diesel's insert of two event rows (a stop's), absent values sent as `DEFAULT`; every
+/// request has a trace context, which both rows keep.
 const INSERT_TWO_EVENTS: &str = "INSERT INTO \"events\" (\"server_id\", \"project_id\", \
     \"event_type\", \"at\", \"kind\", \"from_state\", \"to_state\", \"actor\", \"request_id\", \
     \"message\", \"key_id\", \"labels\", \"reason\", \"budget_id\", \"budget_threshold\", \
-    \"budget_amount_micros\", \"budget_spent_micros\", \"budget_basis\") VALUES \
+    \"budget_amount_micros\", \"budget_spent_micros\", \"budget_basis\", \"trace_id\", \
+    \"span_id\") VALUES \
     ($1, $2, $3, $4, $5, DEFAULT, DEFAULT, $6, $7, $8, DEFAULT, $9, $10, DEFAULT, DEFAULT, \
-    DEFAULT, DEFAULT, DEFAULT), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20, DEFAULT, \
-    $21, $22, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT)";
+    DEFAULT, DEFAULT, DEFAULT, $23, $24), ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+    DEFAULT, $21, $22, DEFAULT, DEFAULT, DEFAULT, DEFAULT, DEFAULT, $23, $24)";
 
 /// diesel's insert of one event row without a reason (a start's).
 const INSERT_ONE_EVENT: &str = "INSERT INTO \"events\" (\"server_id\", \"project_id\", \
     \"event_type\", \"at\", \"kind\", \"from_state\", \"to_state\", \"actor\", \"request_id\", \
     \"message\", \"key_id\", \"labels\", \"reason\", \"budget_id\", \"budget_threshold\", \
-    \"budget_amount_micros\", \"budget_spent_micros\", \"budget_basis\") VALUES \
+    \"budget_amount_micros\", \"budget_spent_micros\", \"budget_basis\", \"trace_id\", \
+    \"span_id\") VALUES \
     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, DEFAULT, $11, DEFAULT, DEFAULT, DEFAULT, \
-    DEFAULT, DEFAULT, DEFAULT)";
+    DEFAULT, DEFAULT, DEFAULT, $12, $13)";
+
+/// The trace context the direct events keep, as fleet's keep their request's.
+const TRACE: (&str, &str) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
 
 /// The action the direct limit takes, as the fleet phase does.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +191,7 @@ async fn insert_events(
     let requested = format!("{} requested by api: {from} → {to}", act.verb());
     let event_type = "server.action_requested";
     let Some(record) = billed else {
-        let params: [&(dyn ToSql + Sync); 11] = [
+        let params: [&(dyn ToSql + Sync); 13] = [
             &on.id,
             &on.project,
             &event_type,
@@ -197,6 +203,8 @@ async fn insert_events(
             &on.request_id,
             &requested,
             &on.labels,
+            &TRACE.0,
+            &TRACE.1,
         ];
         tx.execute(&s.one_event, &params).await?;
         return Ok(());
@@ -206,7 +214,7 @@ async fn insert_events(
         record.seconds,
         record.amount as f64 / 1e6
     );
-    let params: [&(dyn ToSql + Sync); 22] = [
+    let params: [&(dyn ToSql + Sync); 24] = [
         &on.id,
         &on.project,
         &"server.billed",
@@ -229,6 +237,8 @@ async fn insert_events(
         &requested,
         &on.labels,
         &STOP_REASON,
+        &TRACE.0,
+        &TRACE.1,
     ];
     tx.execute(&s.two_events, &params).await?;
     Ok(())
