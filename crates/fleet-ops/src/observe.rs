@@ -1,6 +1,7 @@
 //! The outermost middleware of every application fleetd serves: it gives the request its
 //! [`RequestScope`] and its span in a distributed trace, echoes the request id, writes the
-//! access-log line and records the HTTP metrics. What an error response looks like is the business of whoever made it.
+//! access-log line and records the HTTP metrics. What an error response looks like is the
+//! business of whoever made it.
 
 use std::time::Instant;
 

@@ -319,9 +319,9 @@ mod tests {
         };
         let rendered = debug_query::<Pg, _>(&query).to_string();
         let (sql, binds) = rendered.split_once(" -- binds: ").expect("binds");
-        // `$1` appears three times in the text and `$3` twice, so diesel numbers 43
+        // `$1` appears three times in the text and `$3` twice, so diesel numbers 45
         // placeholders.
-        assert!(sql.contains("$43") && !sql.contains("$44"), "{sql}");
+        assert!(sql.contains("$45") && !sql.contains("$46"), "{sql}");
         assert!(sql.contains("$11::inet + taken.ip_offset"), "{sql}");
         assert!(
             sql.contains("RETURNING id, project_id, name, region"),
@@ -341,11 +341,11 @@ mod tests {
             binds.contains(", 1, Object {\"env\": String(\"prod\")}, None, "),
             "{binds}"
         );
-        // ...then the event's type after its kind, its actor, request id, key, message and
-        // reason...
+        // ...then the event's type after its kind, its actor, request id, key, message,
+        // reason and trace context (none for this request)...
         let expected = format!(
             "\"created\", \"server.provisioned\", None, Some(\"provisioning\"), \"api\", \
-             Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\", None, "
+             Some(\"req-1\"), Some({key}), \"provisioned as t2.micro in lab\", None, None, None, "
         );
         assert!(binds.contains(&expected), "{binds}");
         // ...and the action record last: its id, command, status, times, error and request.

@@ -45,13 +45,14 @@ impl Labelled for events::table {
 }
 
 /// The conditions a row's labels must meet for `selector`: its equalities as one
-/// containment, then each other requirement.
+/// containment (a key named twice keeps its second value apart, where the two must both
+/// hold), then each other requirement.
 pub(crate) fn conditions<T: Labelled>(selector: &Selector) -> Vec<Condition<T>> {
     let mut equalities = Map::new();
     let mut others = Vec::new();
     for requirement in selector.requirements() {
         match requirement {
-            Requirement::Equals { key, value } => {
+            Requirement::Equals { key, value } if !equalities.contains_key(key) => {
                 equalities.insert(key.clone(), Value::from(value.as_str()));
             }
             other => others.push(condition(other)),
@@ -154,16 +155,23 @@ mod tests {
         let selector = Selector::parse("team=team-3,zone=b,!canary").expect("a selector");
         let rendered: Vec<String> = conditions::<servers::table>(&selector)
             .into_iter()
-            .map(|c| debug_query::<Pg, _>(&servers::table.select(servers::id).filter(c)).to_string())
+            .map(|c| {
+                debug_query::<Pg, _>(&servers::table.select(servers::id).filter(c)).to_string()
+            })
             .collect();
         assert_eq!(rendered.len(), 2, "{rendered:?}");
         assert!(
             rendered[0].contains("WHERE (servers.labels @> $1)")
-                && rendered[0].contains(r#"Object {"team": String("team-3"), "zone": String("b")}"#),
+                && rendered[0]
+                    .contains(r#"Object {"team": String("team-3"), "zone": String("b")}"#),
             "{}",
             rendered[0]
         );
-        assert!(rendered[1].contains("WHERE NOT (servers.labels ? $1)"), "{}", rendered[1]);
+        assert!(
+            rendered[1].contains("WHERE NOT (servers.labels ? $1)"),
+            "{}",
+            rendered[1]
+        );
     }
 
     #[test]

@@ -55,7 +55,8 @@ WITH ranked AS (
     SET lease_token = $5, lease_until = now() + $6 * interval '1 microsecond'
     FROM chosen WHERE d.id = chosen.chosen_id
     RETURNING id, webhook_id, event_seq, event_type, payload, status, attempts, created_at,
-        next_attempt_at, last_attempt_at, last_status, last_latency_ms, last_error
+        next_attempt_at, last_attempt_at, last_status, last_latency_ms, last_error,
+        traceparent
 )
 SELECT c.*, s.url, s.secret, s.previous_secret, s.previous_secret_until, s.failing_since
 FROM claimed AS c JOIN webhook_subscriptions AS s ON s.id = c.webhook_id

@@ -73,7 +73,10 @@ impl DbWorker {
         let name = format!("{}-{}", server_type.name, &id.to_string()[..8]);
         let message = format!("provisioned as {} in {}", server_type.name, region.name);
         let request_id = Uuid::new_v4().to_string();
-        let (trace_id, span_id) = (format!("{:032x}", Uuid::new_v4().as_u128()), format!("{:016x}", Uuid::new_v4().as_u64_pair().0));
+        let (trace_id, span_id) = (
+            format!("{:032x}", Uuid::new_v4().as_u128()),
+            format!("{:016x}", Uuid::new_v4().as_u64_pair().0),
+        );
         let none: Option<DateTime<Utc>> = None;
         let first = IpAddr::V4(self.first_address(&region.name).await?);
         let policy = catalog.policy(server_type).encode();

@@ -61,7 +61,10 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
         ],
     );
     let (status, _) = fleetd
-        .post("/webhooks", json!({ "url": receiver.url, "event_types": ["server.provisioned"] }))
+        .post(
+            "/webhooks",
+            json!({ "url": receiver.url, "event_types": ["server.provisioned"] }),
+        )
         .await;
     assert_eq!(status, 201);
 
@@ -75,13 +78,19 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
 
     // The events the requests caused carry their traces.
     let events = fleetd
-        .get(&format!("/servers/{}/events", traced["id"].as_str().expect("an id")))
+        .get(&format!(
+            "/servers/{}/logs",
+            traced["id"].as_str().expect("an id")
+        ))
         .await;
     let provisioned = &events["items"][0];
-    assert_eq!(provisioned["type"], "server.provisioned", "{events}");
+    assert_eq!(provisioned["type"], "created", "{events}");
     assert_eq!(provisioned["trace_id"], TRACE_ID, "{events}");
     let fresh = fleetd
-        .get(&format!("/servers/{}/events", untraced["id"].as_str().expect("an id")))
+        .get(&format!(
+            "/servers/{}/logs",
+            untraced["id"].as_str().expect("an id")
+        ))
         .await;
     let fresh_trace = fresh["items"][0]["trace_id"]
         .as_str()
@@ -93,7 +102,9 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
     // The webhook delivery of the traced event continues its trace.
     let deliveries = receiver
         .until(Duration::from_secs(30), |received| {
-            received.iter().any(|r| r.json["data"]["trace_id"] == TRACE_ID)
+            received
+                .iter()
+                .any(|r| r.json["data"]["trace_id"] == TRACE_ID)
         })
         .await;
     let delivery = deliveries
@@ -109,7 +120,10 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
     let (stopped, log) = fleetd.terminate();
     assert!(stopped, "fleetd stops cleanly");
     assert_eq!(request_line(&log, "traced-1")["trace_id"], TRACE_ID);
-    assert_eq!(request_line(&log, "untraced-1")["trace_id"], fresh_trace.as_str());
+    assert_eq!(
+        request_line(&log, "untraced-1")["trace_id"],
+        fresh_trace.as_str()
+    );
 
     let spans = collector
         .until(Duration::from_secs(10), |spans| {
@@ -120,13 +134,18 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
     let request = named(&spans, TRACE_ID, "POST /servers");
     assert_eq!(request.len(), 1, "{spans:#?}");
     let request = request[0];
-    assert_eq!(request.parent_span_id, CALLER_SPAN, "a child of the caller's span");
+    assert_eq!(
+        request.parent_span_id, CALLER_SPAN,
+        "a child of the caller's span"
+    );
     assert_eq!(request.kind, SERVER);
+    assert_eq!(request.scope, "fleet-http");
     assert!(request.service.contains("fleetd"), "{request:?}");
     let provision = named(&spans, TRACE_ID, "provision");
     assert_eq!(provision.len(), 1, "the store call: {spans:#?}");
     assert_eq!(provision[0].parent_span_id, request.span_id);
     assert_eq!(provision[0].kind, CLIENT);
+    assert_eq!(provision[0].scope, "fleet-store");
     let delivery_span = named(&spans, TRACE_ID, "webhook delivery")[0];
     assert_eq!(
         delivery.traceparent,
@@ -138,7 +157,9 @@ async fn a_traceparent_is_continued_into_spans_logs_events_and_webhook_deliverie
         "the fresh trace is exported too"
     );
     assert!(
-        spans.iter().any(|s| s.name == "lifecycle pass" && s.parent_span_id.is_empty()),
+        spans
+            .iter()
+            .any(|s| s.name == "lifecycle pass" && s.parent_span_id.is_empty()),
         "worker passes are root spans"
     );
     receiver.stop().await;
@@ -163,7 +184,10 @@ async fn without_an_endpoint_requests_still_have_trace_ids() {
         let fleetd = &fleetd;
         async move {
             let events = fleetd
-                .get(&format!("/servers/{}/events", server["id"].as_str().expect("an id")))
+                .get(&format!(
+                    "/servers/{}/logs",
+                    server["id"].as_str().expect("an id")
+                ))
                 .await;
             events["items"][0]["trace_id"].as_str().map(str::to_owned)
         }
@@ -174,5 +198,8 @@ async fn without_an_endpoint_requests_still_have_trace_ids() {
     let (stopped, log) = fleetd.terminate();
     assert!(stopped);
     assert_eq!(request_line(&log, "traced-2")["trace_id"], TRACE_ID);
-    assert_eq!(request_line(&log, "malformed-2")["trace_id"], fresh.as_str());
+    assert_eq!(
+        request_line(&log, "malformed-2")["trace_id"],
+        fresh.as_str()
+    );
 }
