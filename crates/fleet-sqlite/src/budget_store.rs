@@ -78,20 +78,18 @@ impl BudgetStore for SqliteStore {
     async fn create_budget(&self, budget: &Budget, at_most: usize) -> Result<bool, StoreError> {
         let row = BudgetRow::from_domain(budget);
         let limit = i64::try_from(at_most).unwrap_or(i64::MAX);
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| {
-                let count: i64 = budgets::table
-                    .filter(budgets::project_id.eq(&row.project_id))
-                    .count()
-                    .get_result(conn)?;
-                if count >= limit {
-                    return Ok(false);
-                }
-                diesel::insert_into(budgets::table)
-                    .values(&row)
-                    .execute(conn)?;
-                Ok(true)
-            })
+        self.write(move |conn| {
+            let count: i64 = budgets::table
+                .filter(budgets::project_id.eq(&row.project_id))
+                .count()
+                .get_result(conn)?;
+            if count >= limit {
+                return Ok(false);
+            }
+            diesel::insert_into(budgets::table)
+                .values(&row)
+                .execute(conn)?;
+            Ok(true)
         })
         .await
     }
@@ -143,7 +141,7 @@ impl BudgetStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let events = events.to_vec();
         let latest = self
-            .run(move |conn| conn.immediate_transaction(|conn| cross(conn, id, from, to, &events)))
+            .write(move |conn| cross(conn, id, from, to, &events))
             .await?;
         if let Some(latest) = latest {
             self.horizon_watch().reached(latest);

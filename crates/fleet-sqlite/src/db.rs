@@ -9,6 +9,9 @@
 //! a caller that gives up (a client that disconnects) never leaves a statement or a
 //! transaction half-run.
 //!
+//! Most writes go through [`Db::write`], which commits the writes waiting together
+//! ([`group`](crate::group)): one transaction's commit serves a queue of provisionings.
+//!
 //! Reads of a file do not queue behind writes: in WAL mode each reader sees the last commit
 //! while a write is under way, so they take a connection of their own from [`Readers`].
 //! A point read (a row by its key) runs on the caller's thread, with no hop to another
@@ -28,12 +31,14 @@ use tokio::runtime::Handle;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::errors::TxError;
+use crate::group::{self, Write, WriteQueue};
 use crate::readers::Readers;
 
 /// The store's connections.
 #[derive(Clone)]
 pub(crate) struct Db {
     writer: Arc<Mutex<SqliteConnection>>,
+    queue: Arc<WriteQueue>,
     readers: Option<Arc<Readers>>,
     runtime: Handle,
     wait_timeout: Duration,
@@ -57,6 +62,7 @@ impl Db {
     ) -> Self {
         Self {
             writer: Arc::new(Mutex::new(writer)),
+            queue: Arc::default(),
             readers: readers.map(Arc::new),
             runtime: Handle::current(),
             wait_timeout,
@@ -89,6 +95,44 @@ impl Db {
                 task(conn)
             })
             .await
+    }
+
+    /// Runs `task` as a write transaction of its own: in a savepoint of a transaction
+    /// shared with the other writes waiting (see [`group`]), answered after its commit.
+    /// `task` must not begin a transaction itself (a nested one is a savepoint).
+    pub(crate) async fn write<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, TxError> {
+        let (write, mut answer) = Write::new(task);
+        let queued = self.queue.push(Box::new(write));
+        let writer = tokio::time::timeout(self.wait_timeout, self.writer.clone().lock_owned());
+        tokio::select! {
+            biased;
+            answered = &mut answer => return answered.unwrap_or_else(|_| Err(lost())),
+            writer = writer => match writer {
+                Ok(mut writer) => {
+                    let writes = self.queue.take_all();
+                    drop(queued);
+                    if !writes.is_empty() {
+                        // The blocking closure owns the writer until every write it took is
+                        // answered, whether or not this caller still waits.
+                        self.runtime
+                            .spawn_blocking(move || group::commit_in_groups(&mut writer, writes));
+                    }
+                }
+                Err(_) => {
+                    // Withdrawn unless a writer took it already; then its answer comes.
+                    drop(queued);
+                    return answer.await.unwrap_or_else(|_| {
+                        Err(TxError::Store(StoreError::Saturated {
+                            waited: self.wait_timeout,
+                        }))
+                    });
+                }
+            },
+        }
+        answer.await.unwrap_or_else(|_| Err(lost()))
     }
 
     /// Runs a point read (one row or a few, by key) on a reader, on this thread.
@@ -149,6 +193,13 @@ impl Session {
             )))),
         }
     }
+}
+
+/// A write whose group ended without answering it (its thread panicked).
+fn lost() -> TxError {
+    TxError::Store(StoreError::Unknown(anyhow::anyhow!(
+        "the database task failed before answering"
+    )))
 }
 
 /// Rolls back a transaction left open by a claim whose caller went away mid-way.

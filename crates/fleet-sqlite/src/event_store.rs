@@ -47,10 +47,8 @@ impl EventLog for SqliteStore {
         keep_per_server: u32,
         limit: u32,
     ) -> Result<u32, StoreError> {
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| sequence::prune(conn, before, keep_per_server, limit))
-        })
-        .await
+        self.write(move |conn| sequence::prune(conn, before, keep_per_server, limit))
+            .await
     }
 }
 

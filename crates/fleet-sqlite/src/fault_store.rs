@@ -138,7 +138,7 @@ impl FaultStore for SqliteStore {
         record: Option<NewEvent>,
     ) -> Result<bool, StoreError> {
         let (fired, seq) = self
-            .run(move |conn| conn.immediate_transaction(|conn| fire(conn, id, record.as_ref())))
+            .write(move |conn| fire(conn, id, record.as_ref()))
             .await?;
         if let Some(seq) = seq {
             self.horizon_watch().reached(seq);

@@ -14,7 +14,7 @@ use crate::store::SqliteStore;
 impl IdempotencyStore for SqliteStore {
     async fn claim_key(&self, claim: &KeyClaim) -> Result<Claimed, StoreError> {
         let claim = claim.clone();
-        self.run(move |conn| conn.immediate_transaction(|conn| idempotency::claim(conn, &claim)))
+        self.write(move |conn| idempotency::claim(conn, &claim))
             .await
     }
 
@@ -26,12 +26,8 @@ impl IdempotencyStore for SqliteStore {
         response: &StoredResponse,
     ) -> Result<bool, StoreError> {
         let (key, response) = (key.clone(), response.clone());
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| {
-                idempotency::complete(conn, project, &key, token, &response)
-            })
-        })
-        .await
+        self.write(move |conn| idempotency::complete(conn, project, &key, token, &response))
+            .await
     }
 
     async fn release_key(
@@ -41,16 +37,12 @@ impl IdempotencyStore for SqliteStore {
         token: ClaimToken,
     ) -> Result<bool, StoreError> {
         let key = key.clone();
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| idempotency::release(conn, project, &key, token))
-        })
-        .await
+        self.write(move |conn| idempotency::release(conn, project, &key, token))
+            .await
     }
 
     async fn prune_keys(&self, before: DateTime<Utc>, limit: u32) -> Result<u32, StoreError> {
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| idempotency::prune(conn, before, limit))
-        })
-        .await
+        self.write(move |conn| idempotency::prune(conn, before, limit))
+            .await
     }
 }

@@ -14,6 +14,7 @@ mod db;
 mod errors;
 mod event_store;
 mod fault_store;
+mod group;
 mod horizon;
 mod key_store;
 mod location;

@@ -61,14 +61,16 @@ pub(crate) fn connect(
 }
 
 /// Opens a read-only connection to the (migrated, WAL-mode) file at `path`: a reader beside
-/// the writer. It reads through the same memory map; its own page cache is smaller, since
-/// the map serves most reads.
+/// the writer. Readers map nothing: a map is per connection and the kernel counts its pages
+/// in the process's resident set once per map (sixteen readers mapping the file took
+/// fleetd's peak RSS from under 100 MiB to 430), while reading pages with pread(2) into a
+/// small cache each cost a point read nothing measurable (docs/benchmarks.md).
 pub(crate) fn reader(path: &str, options: &SqliteOptions) -> Result<SqliteConnection, StoreError> {
     establish(
         path,
         &format!(
-            "PRAGMA busy_timeout = {}; PRAGMA mmap_size = 1073741824; \
-             PRAGMA cache_size = -8192; PRAGMA query_only = ON;",
+            "PRAGMA busy_timeout = {}; PRAGMA mmap_size = 0; \
+             PRAGMA cache_size = -2048; PRAGMA query_only = ON;",
             options.busy_timeout.as_millis()
         ),
     )

@@ -98,7 +98,15 @@ impl SqliteStore {
         &self.location
     }
 
-    /// Runs a write (or a whole transaction) on the writer.
+    /// Runs a write transaction, committed with the other writes waiting (`Db::write`).
+    pub(crate) async fn write<R: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        self.db.write(task).await.map_err(StoreError::from)
+    }
+
+    /// Runs work on the writer as it is, outside any transaction of its own.
     pub(crate) async fn run<R: Send + 'static>(
         &self,
         task: impl FnOnce(&mut diesel::SqliteConnection) -> Result<R, TxError> + Send + 'static,
@@ -127,14 +135,13 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn sync_pools(&self, regions: &[RegionSpec]) -> Result<(), StoreError> {
         let regions = regions.to_vec();
-        self.run(move |conn| conn.immediate_transaction(|conn| pools::sync(conn, &regions)))
-            .await
+        self.write(move |conn| pools::sync(conn, &regions)).await
     }
 
     async fn provision(&self, new: NewServer) -> Result<Server, ProvisionStoreError> {
         let (server, seq) = self
             .db
-            .run(move |conn| conn.immediate_transaction(|conn| changes::provision(conn, &new)))
+            .write(move |conn| changes::provision(conn, &new))
             .await
             .map_err(ProvisionStoreError::from)?;
         self.horizon.reached(seq);
@@ -176,20 +183,18 @@ impl Store for SqliteStore {
     async fn apply(&self, change: &StateChange) -> Result<Applied, StoreError> {
         let change = change.clone();
         let (applied, latest) = self
-            .run(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    let id = change.server.id;
-                    if let Some(exceeded) = changes::exceeds_quota(conn, &change)? {
-                        return Ok((Applied::QuotaExceeded(exceeded), None));
-                    }
-                    let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
-                    let applied = match written.servers.into_iter().next().flatten() {
-                        Some(server) => Applied::Done(Box::new(server)),
-                        None if reads::exists(conn, id)? => Applied::Stale,
-                        None => Applied::Missing,
-                    };
-                    Ok((applied, written.latest))
-                })
+            .write(move |conn| {
+                let id = change.server.id;
+                if let Some(exceeded) = changes::exceeds_quota(conn, &change)? {
+                    return Ok((Applied::QuotaExceeded(exceeded), None));
+                }
+                let written = changes::apply_all(conn, std::slice::from_ref(&change))?;
+                let applied = match written.servers.into_iter().next().flatten() {
+                    Some(server) => Applied::Done(Box::new(server)),
+                    None if reads::exists(conn, id)? => Applied::Stale,
+                    None => Applied::Missing,
+                };
+                Ok((applied, written.latest))
             })
             .await?;
         if let Some(latest) = latest {
@@ -320,14 +325,12 @@ impl TenancyStore for SqliteStore {
     ) -> Result<(), ProjectStoreError> {
         let (project, quotas) = (project.clone(), *quotas);
         self.db
-            .run(move |conn| {
-                conn.immediate_transaction(|conn| {
-                    tenancy::create_project(conn, &project)?;
-                    if !quotas.is_unlimited() {
-                        quotas::set(conn, project.id, &quotas)?;
-                    }
-                    Ok(())
-                })
+            .write(move |conn| {
+                tenancy::create_project(conn, &project)?;
+                if !quotas.is_unlimited() {
+                    quotas::set(conn, project.id, &quotas)?;
+                }
+                Ok(())
             })
             .await
             .map_err(ProjectStoreError::from)
@@ -354,15 +357,13 @@ impl TenancyStore for SqliteStore {
     ) -> Result<Option<Project>, ProjectStoreError> {
         let update = update.clone();
         self.db
-            .run(move |conn| {
-                conn.immediate_transaction(|conn| tenancy::update_project(conn, id, &update))
-            })
+            .write(move |conn| tenancy::update_project(conn, id, &update))
             .await
             .map_err(ProjectStoreError::from)
     }
 
     async fn delete_project(&self, id: ProjectId) -> Result<ProjectDeletion, StoreError> {
-        self.run(move |conn| conn.immediate_transaction(|conn| tenancy::delete_project(conn, id)))
+        self.write(move |conn| tenancy::delete_project(conn, id))
             .await
     }
 
@@ -396,8 +397,7 @@ impl TenancyStore for SqliteStore {
         limits: &Quotas,
     ) -> Result<Option<ProjectQuotas>, StoreError> {
         let limits = *limits;
-        self.run(move |conn| conn.immediate_transaction(|conn| quotas::set(conn, id, &limits)))
-            .await
+        self.write(move |conn| quotas::set(conn, id, &limits)).await
     }
 
     async fn seal_key(&self, id: KeyId, sealed: &str) -> Result<bool, StoreError> {

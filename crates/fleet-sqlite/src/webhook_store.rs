@@ -169,29 +169,23 @@ impl WebhookStore for SqliteStore {
         deliveries: &[NewDelivery],
     ) -> Result<bool, StoreError> {
         let deliveries = deliveries.to_vec();
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| {
-                webhook_outbox::enqueue(conn, webhook, from, to, &deliveries)
-            })
-        })
-        .await
+        self.write(move |conn| webhook_outbox::enqueue(conn, webhook, from, to, &deliveries))
+            .await
     }
 
     /// The subscription is looked for in the insert's write transaction, which no delete
     /// can interleave with: `false` when it is gone.
     async fn add_delivery(&self, delivery: &NewDelivery) -> Result<bool, StoreError> {
         let delivery = delivery.clone();
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| {
-                let webhook = webhook_subscriptions::table.find(delivery.webhook.to_string());
-                if !diesel::select(diesel::dsl::exists(webhook)).get_result::<bool>(conn)? {
-                    return Ok(false);
-                }
-                diesel::insert_into(webhook_deliveries::table)
-                    .values(NewDeliveryRow::from_domain(&delivery))
-                    .execute(conn)?;
-                Ok(true)
-            })
+        self.write(move |conn| {
+            let webhook = webhook_subscriptions::table.find(delivery.webhook.to_string());
+            if !diesel::select(diesel::dsl::exists(webhook)).get_result::<bool>(conn)? {
+                return Ok(false);
+            }
+            diesel::insert_into(webhook_deliveries::table)
+                .values(NewDeliveryRow::from_domain(&delivery))
+                .execute(conn)?;
+            Ok(true)
         })
         .await
     }
@@ -201,16 +195,14 @@ impl WebhookStore for SqliteStore {
         claim: &DeliveryClaim,
     ) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let claim = claim.clone();
-        self.run(move |conn| conn.immediate_transaction(|conn| webhook_outbox::claim(conn, &claim)))
+        self.write(move |conn| webhook_outbox::claim(conn, &claim))
             .await
     }
 
     async fn record_attempt(&self, record: &AttemptRecord) -> Result<bool, StoreError> {
         let record = record.clone();
-        self.run(move |conn| {
-            conn.immediate_transaction(|conn| webhook_outbox::record(conn, &record))
-        })
-        .await
+        self.write(move |conn| webhook_outbox::record(conn, &record))
+            .await
     }
 
     async fn deliveries(&self, listing: &DeliveryListing) -> Result<Vec<Delivery>, StoreError> {

@@ -187,25 +187,7 @@ fn callers_that_give_up_on_a_single_threaded_runtime_leave_the_store_working() {
 async fn a_read_is_answered_while_a_write_holds_the_writer() {
     let (_dir, path) = temp_db();
     let fleet = Arc::new(Fleet::file(&path, t0()).await);
-    let server = fleet.provision("eu-west").await;
-    let due_by = fleet.clock.now() + TimeDelta::seconds(10);
-    let (planning, planned) = std::sync::mpsc::channel();
-    let claimer = fleet.clone();
-    let pass = tokio::spawn(async move {
-        let slow = move |s: &fleet_domain::Server| {
-            let _ = planning.send(());
-            tokio::task::block_in_place(|| std::thread::sleep(std::time::Duration::from_secs(2)));
-            lifecycle::plan_completion(s, due_by, &config())
-        };
-        claimer
-            .store
-            .process_due(DueWork::Transitions { due_by }, 10, &slow)
-            .await
-    });
-    tokio::task::spawn_blocking(move || planned.recv())
-        .await
-        .expect("the planning thread")
-        .expect("the pass plans");
+    let (server, pass) = hold_the_writer(&fleet).await;
 
     let started = std::time::Instant::now();
     let read = fleet
@@ -220,7 +202,7 @@ async fn a_read_is_answered_while_a_write_holds_the_writer() {
         started.elapsed()
     );
     assert_eq!(read.state, ServerState::Provisioning, "the last commit");
-    assert_eq!(pass.await.expect("the pass").expect("the pass commits"), 1);
+    assert_eq!(pass.await.expect("the pass"), 1);
     let after = fleet
         .store
         .get(server.id)
@@ -231,5 +213,108 @@ async fn a_read_is_answered_while_a_write_holds_the_writer() {
         after.state,
         ServerState::Running,
         "the pass's commit is seen"
+    );
+}
+
+/// Provisions a server and holds the store's writer with a worker pass that plans its
+/// completion for two seconds; returns once the pass holds it, with the server and the
+/// pass's handle (its answer: the servers it changed).
+async fn hold_the_writer(
+    fleet: &Arc<Fleet>,
+) -> (fleet_domain::Server, tokio::task::JoinHandle<u32>) {
+    let server = fleet.provision("eu-west").await;
+    let due_by = fleet.clock.now() + TimeDelta::seconds(10);
+    let (planning, planned) = std::sync::mpsc::channel();
+    let claimer = fleet.clone();
+    let pass = tokio::spawn(async move {
+        let slow = move |s: &fleet_domain::Server| {
+            let _ = planning.send(());
+            tokio::task::block_in_place(|| std::thread::sleep(std::time::Duration::from_secs(2)));
+            lifecycle::plan_completion(s, due_by, &config())
+        };
+        claimer
+            .store
+            .process_due(DueWork::Transitions { due_by }, 10, &slow)
+            .await
+            .expect("the pass commits")
+    });
+    tokio::task::spawn_blocking(move || planned.recv())
+        .await
+        .expect("the planning thread")
+        .expect("the pass plans");
+    (server, pass)
+}
+
+/// Writes queued behind the writer are committed together (one transaction, a savepoint
+/// each): each caller gets its own outcome, a refused one takes nothing from the others,
+/// and every address is handed out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisionings_queued_behind_the_writer_each_get_their_own_outcome() {
+    let (_dir, path) = temp_db();
+    let fleet = Arc::new(Fleet::file(&path, t0()).await);
+    let (_, pass) = hold_the_writer(&fleet).await;
+    let queued: Vec<_> = (0..30)
+        .map(|i| {
+            let fleet = fleet.clone();
+            tokio::spawn(async move {
+                fleet
+                    .servers
+                    .provision(
+                        &Caller::open(),
+                        request("tiny"),
+                        &RequestContext::api(format!("queued-{i}")),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    assert_eq!(pass.await.expect("the pass"), 1);
+    let mut addresses = HashSet::new();
+    let mut exhausted = 0;
+    for outcome in queued {
+        match outcome.await.expect("the task finishes") {
+            Ok(view) => {
+                let seen = fleet
+                    .store
+                    .get(view.server.id)
+                    .await
+                    .expect("get")
+                    .expect("a server answered as provisioned is stored");
+                assert!(addresses.insert(seen.ip.expect("an address")));
+            }
+            Err(ProvisionError::PoolExhausted(_)) => exhausted += 1,
+            Err(e) => panic!("a queued provisioning failed: {e}"),
+        }
+    }
+    assert_eq!((addresses.len(), exhausted), (14, 16));
+    let stored = fleet.store.count_by_state().await.expect("count");
+    let total: i64 = stored.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 15, "the 14 and the first");
+}
+
+/// A write whose caller gives up while it waits for the writer is withdrawn: it is never
+/// written, by this caller or by the one that commits the writes waiting after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provisioning_given_up_while_queued_is_never_written() {
+    let (_dir, path) = temp_db();
+    let fleet = Arc::new(Fleet::file(&path, t0()).await);
+    let (_, pass) = hold_the_writer(&fleet).await;
+    let given_up = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        fleet.servers.provision(
+            &Caller::open(),
+            request("eu-west"),
+            &RequestContext::api("given-up"),
+        ),
+    )
+    .await;
+    assert!(given_up.is_err(), "the provisioning waited for the writer");
+    assert_eq!(pass.await.expect("the pass"), 1);
+    fleet.provision("eu-west").await;
+    let stored = fleet.store.count_by_state().await.expect("count");
+    let total: i64 = stored.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        total, 2,
+        "the first server and the last, not the one given up: {stored:?}"
     );
 }
