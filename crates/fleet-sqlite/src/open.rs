@@ -40,11 +40,12 @@ pub(crate) fn connect(
         SqliteLocation::File(path) => (path_text(path)?, true),
         SqliteLocation::Memory => (":memory:", false),
     };
-    // A file is read through a memory map and a 64 MiB page cache: reading its pages with
-    // read(2) into SQLite's default 2 MiB cache spent more time copying than querying once
-    // the ledger outgrew it (docs/benchmarks.md, the ledger phase).
+    // The writer keeps a 16 MiB page cache (the default 2 MiB was outgrown by the ledger's
+    // indexes) and maps nothing: a map's pages count in fleetd's resident set, and mapping
+    // the file took fleetd's peak RSS past 180 MiB with no gain the bench could measure
+    // (docs/benchmarks.md).
     let journal = if file {
-        "PRAGMA journal_mode = WAL; PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -65536;"
+        "PRAGMA journal_mode = WAL; PRAGMA mmap_size = 0; PRAGMA cache_size = -16384;"
     } else {
         ""
     };
@@ -61,16 +62,17 @@ pub(crate) fn connect(
 }
 
 /// Opens a read-only connection to the (migrated, WAL-mode) file at `path`: a reader beside
-/// the writer. Readers map nothing: a map is per connection and the kernel counts its pages
-/// in the process's resident set once per map (sixteen readers mapping the file took
-/// fleetd's peak RSS from under 100 MiB to 430), while reading pages with pread(2) into a
-/// small cache each cost a point read nothing measurable (docs/benchmarks.md).
+/// the writer. Like the writer, readers map nothing: a map is per connection and the kernel
+/// counts its pages in the process's resident set once per map (sixteen readers mapping the
+/// file took fleetd's peak RSS from under 100 MiB to 430), while reading pages with
+/// pread(2) into a small cache each cost a point read nothing measurable
+/// (docs/benchmarks.md).
 pub(crate) fn reader(path: &str, options: &SqliteOptions) -> Result<SqliteConnection, StoreError> {
     establish(
         path,
         &format!(
-            "PRAGMA busy_timeout = {}; PRAGMA mmap_size = 0; \
-             PRAGMA cache_size = -2048; PRAGMA query_only = ON;",
+            "PRAGMA busy_timeout = {}; PRAGMA mmap_size = 0; PRAGMA cache_size = -2048; \
+             PRAGMA query_only = ON;",
             options.busy_timeout.as_millis()
         ),
     )
