@@ -202,10 +202,13 @@ fn lost() -> TxError {
     )))
 }
 
-/// Rolls back a transaction left open by a claim whose caller went away mid-way.
+/// Rolls back a transaction left open by a claim whose caller went away mid-way, or by a
+/// group whose thread panicked inside a write's savepoint: every level of it, savepoints
+/// first.
 pub(crate) fn roll_back_leftovers(conn: &mut SqliteConnection) -> Result<(), DieselError> {
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth();
-    if matches!(depth, Ok(Some(_))) {
+    while let Ok(Some(_)) =
+        AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth()
+    {
         AnsiTransactionManager::rollback_transaction(conn)?;
     }
     Ok(())

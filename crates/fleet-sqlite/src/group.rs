@@ -318,6 +318,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_group_whose_write_panicked_leaves_the_writer_usable() {
+        let mut conn = database();
+        let panicking: Box<dyn PendingWrite> = Box::new(
+            Write::new(|conn: &mut SqliteConnection| -> Result<(), TxError> {
+                diesel::sql_query("INSERT INTO t (n) VALUES (1)").execute(conn)?;
+                panic!("a write panics inside its savepoint");
+            })
+            .0,
+        );
+        let (kept, answer_before) = insert("t", 7, false);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit_in_groups(&mut conn, vec![kept, panicking]);
+        }));
+        assert!(unwound.is_err());
+        assert!(
+            answer_dropped(answer_before),
+            "nothing of the group is answered"
+        );
+        let (next, answer_next) = insert("t", 2, false);
+        commit_in_groups(&mut conn, vec![next]);
+        assert!(answer(answer_next).is_ok());
+        assert_eq!(
+            stored(&mut conn),
+            [2],
+            "the group's writes were rolled back"
+        );
+    }
+
     fn answer_dropped(mut answer: Answer) -> bool {
         matches!(answer.try_recv(), Err(oneshot::error::TryRecvError::Closed))
     }
