@@ -116,13 +116,9 @@ impl Db {
                     drop(queued);
                     if !writes.is_empty() {
                         // The blocking closure owns the writer until every write it took is
-                        // committed, whether or not this caller still waits, and lets it go
-                        // before answering them.
-                        self.runtime.spawn_blocking(move || {
-                            let answers = group::commit_in_groups(&mut writer, writes);
-                            drop(writer);
-                            answers.send();
-                        });
+                        // answered, whether or not this caller still waits.
+                        self.runtime
+                            .spawn_blocking(move || group::commit_in_groups(&mut writer, writes));
                     }
                 }
                 Err(_) => {

@@ -147,46 +147,21 @@ impl Drop for Queued {
     }
 }
 
-/// The answers of writes committed (or refused), sent once the writer is let go, so that a
-/// caller who has its answer finds the writer free: a store dropped right after a write
-/// closes its file then, not while another connection already waits for it.
-#[must_use = "the writes wait for their answers"]
-pub(crate) struct Answers(Vec<Box<dyn FnOnce() + Send>>);
-
-impl Answers {
-    /// Answers every write.
-    pub(crate) fn send(self) {
-        for answer in self.0 {
-            answer();
-        }
-    }
-}
-
 /// Runs `writes` on the writer in groups of at most [`MAX_GROUP`], one transaction each.
-pub(crate) fn commit_in_groups(
-    conn: &mut SqliteConnection,
-    writes: Vec<Box<dyn PendingWrite>>,
-) -> Answers {
-    let mut answers = Vec::with_capacity(writes.len());
+pub(crate) fn commit_in_groups(conn: &mut SqliteConnection, writes: Vec<Box<dyn PendingWrite>>) {
     let mut writes = writes.into_iter().peekable();
     while writes.peek().is_some() {
         let group: Vec<_> = writes.by_ref().take(MAX_GROUP).collect();
-        commit_group(conn, group, &mut answers);
+        commit_group(conn, group);
     }
-    Answers(answers)
 }
 
-fn commit_group(
-    conn: &mut SqliteConnection,
-    group: Vec<Box<dyn PendingWrite>>,
-    answers: &mut Vec<Box<dyn FnOnce() + Send>>,
-) {
+fn commit_group(conn: &mut SqliteConnection, group: Vec<Box<dyn PendingWrite>>) {
     let begun = roll_back_leftovers(conn)
         .and_then(|()| AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE"));
     if let Err(error) = begun {
         for write in group {
-            let refusal = TxError::Db(copy(&error));
-            answers.push(Box::new(move || write.refuse(refusal)));
+            write.refuse(TxError::Db(copy(&error)));
         }
         return;
     }
@@ -196,11 +171,12 @@ fn commit_group(
         let _ = AnsiTransactionManager::rollback_transaction(conn);
     }
     for done in ran {
-        let outcome = committed
-            .as_ref()
-            .map_err(|e| TxError::Db(copy(e)))
-            .copied();
-        answers.push(Box::new(move || done.answer(outcome)));
+        done.answer(
+            committed
+                .as_ref()
+                .map_err(|e| TxError::Db(copy(e)))
+                .copied(),
+        );
     }
 }
 
@@ -280,7 +256,7 @@ mod tests {
             .into_iter()
             .map(|(n, fail)| insert("t", n, fail))
             .unzip();
-        commit_in_groups(&mut conn, writes).send();
+        commit_in_groups(&mut conn, writes);
         let answers: Vec<_> = answers.into_iter().map(answer).collect();
         assert!(answers[0].is_ok() && answers[2].is_ok(), "{answers:?}");
         assert!(
@@ -297,7 +273,7 @@ mod tests {
             [insert("t", 1, false), insert("child", 99, false)]
                 .into_iter()
                 .unzip();
-        commit_in_groups(&mut conn, writes).send();
+        commit_in_groups(&mut conn, writes);
         for answer in answers.into_iter().map(answer) {
             let Err(TxError::Db(error)) = answer else {
                 panic!("the commit's error, not {answer:?}");
@@ -305,7 +281,7 @@ mod tests {
             assert!(error.to_string().contains("FOREIGN KEY"), "{error}");
         }
         assert!(stored(&mut conn).is_empty());
-        commit_in_groups(&mut conn, vec![insert("t", 2, false).0]).send();
+        commit_in_groups(&mut conn, vec![insert("t", 2, false).0]);
         assert_eq!(
             stored(&mut conn),
             [2],
@@ -314,12 +290,12 @@ mod tests {
     }
 
     #[test]
-    fn more_writes_than_a_group_holds_all_commit_in_order() {
+    fn more_writes_than_a_group_holds_commit_in_order_in_several_groups() {
         let mut conn = database();
         let count = i64::try_from(MAX_GROUP * 2 + 1).expect("small");
         let (writes, answers): (Vec<_>, Vec<_>) =
             (1..=count).map(|n| insert("t", n, false)).unzip();
-        commit_in_groups(&mut conn, writes).send();
+        commit_in_groups(&mut conn, writes);
         assert!(answers.into_iter().map(answer).all(|a| a.is_ok()));
         assert_eq!(stored(&mut conn), (1..=count).collect::<Vec<_>>());
     }
@@ -334,7 +310,7 @@ mod tests {
         let taken = queue.take_all();
         assert_eq!(taken.len(), 1);
         let mut conn = database();
-        commit_in_groups(&mut conn, taken).send();
+        commit_in_groups(&mut conn, taken);
         assert_eq!(stored(&mut conn), [1]);
         assert!(
             answer_dropped(withdrawn_answer),
@@ -354,7 +330,7 @@ mod tests {
         );
         let (kept, answer_before) = insert("t", 7, false);
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            commit_in_groups(&mut conn, vec![kept, panicking]).send();
+            commit_in_groups(&mut conn, vec![kept, panicking]);
         }));
         assert!(unwound.is_err());
         assert!(
@@ -362,7 +338,7 @@ mod tests {
             "nothing of the group is answered"
         );
         let (next, answer_next) = insert("t", 2, false);
-        commit_in_groups(&mut conn, vec![next]).send();
+        commit_in_groups(&mut conn, vec![next]);
         assert!(answer(answer_next).is_ok());
         assert_eq!(
             stored(&mut conn),

@@ -120,6 +120,9 @@ pub async fn seed(
     let url = path.to_str().context("a UTF-8 path")?.to_owned();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let mut conn = SqliteConnection::establish(&url).context("opening the seeded file")?;
+        // The store just closed may still be checkpointing the file as it lets go of it.
+        conn.batch_execute("PRAGMA busy_timeout = 5000")
+            .context("setting a busy timeout")?;
         conn.immediate_transaction(|conn| {
             diesel::sql_query(SEED_SERVERS)
                 .bind::<BigInt, _>(now.timestamp_micros())

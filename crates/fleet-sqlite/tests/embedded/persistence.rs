@@ -170,26 +170,3 @@ async fn a_file_in_a_missing_directory_is_a_clear_error() {
         "{err}"
     );
 }
-
-/// A store dropped as soon as its last write answered has let go of the file: another
-/// connection, with no busy timeout, takes the write lock at once (as the bench's seeding
-/// does after the store migrated the file). The race it guards against (an answer sent
-/// before the writer was let go) lost about once in a few hundred tries, hence 300.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_dropped_after_a_write_has_let_go_of_the_file() {
-    for _ in 0..300 {
-        let (_dir, path) = temp_db();
-        let store = SqliteStore::open(SqliteLocation::File(path.clone()))
-            .await
-            .expect("open");
-        store
-            .sync_pools(crate::common::catalog().regions())
-            .await
-            .expect("a write");
-        drop(store);
-        let mut conn =
-            SqliteConnection::establish(path.to_str().expect("a UTF-8 path")).expect("reopen");
-        conn.batch_execute("BEGIN IMMEDIATE; COMMIT;")
-            .expect("the write lock is free");
-    }
-}
